@@ -1,0 +1,1 @@
+"""Local infrastructure: the Apache Kafka broker and the ClickHouse DDL."""

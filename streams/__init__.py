@@ -1,0 +1,1 @@
+"""The Faust application: topic catalogue, agents, tables, settings and the `cobranca` CLI."""

@@ -1,0 +1,63 @@
+"""Runtime settings, read once from the environment.
+
+Every knob has a local default that works on a developer machine with no configuration: the
+project's own Kafka broker on loopback, chDB on disk under the cache directory, the WAHA simulator.
+Production sets the variables (see docker-compose.yml).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def cache_home() -> Path:
+    """Where installs and local data live: outside the repository, shared by every clone."""
+    explicit = os.environ.get("COBRANCA_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "cobranca"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a worker or a CLI command needs to find the outside world."""
+
+    kafka_bootstrap: str
+    """Comma-separated `host:port` list (COBRANCA_KAFKA_BOOTSTRAP)."""
+    data_dir: Path
+    """Faust table state and local databases (COBRANCA_DATA_DIR)."""
+    clickhouse_url: str | None
+    """A ClickHouse server's HTTP URL (CLICKHOUSE_URL); unset means embedded chDB."""
+    chdb_path: Path
+    """On-disk path for embedded chDB when CLICKHOUSE_URL is unset (COBRANCA_CHDB_PATH)."""
+    clickhouse_database: str
+    """Database that holds the raw tables and views (CLICKHOUSE_DATABASE)."""
+    waha_url: str
+    """Base URL of the WAHA API (WAHA_URL)."""
+    waha_api_key: str | None
+    """Value of the X-Api-Key header sent to WAHA (WAHA_API_KEY)."""
+    app_id: str
+    """Faust application id: the consumer group and the prefix of changelog topics (COBRANCA_APP_ID)."""
+    topic_partitions: int
+    """Partitions for topics created by `cobranca topics create` (COBRANCA_TOPIC_PARTITIONS)."""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = cache_home()
+        data_dir = Path(env.get("COBRANCA_DATA_DIR", str(home / "data"))).expanduser()
+        return cls(
+            kafka_bootstrap=env.get("COBRANCA_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
+            data_dir=data_dir,
+            clickhouse_url=env.get("CLICKHOUSE_URL") or None,
+            chdb_path=Path(env.get("COBRANCA_CHDB_PATH", str(data_dir / "chdb"))).expanduser(),
+            clickhouse_database=env.get("CLICKHOUSE_DATABASE", "cobranca"),
+            waha_url=env.get("WAHA_URL", "http://127.0.0.1:3000"),
+            waha_api_key=env.get("WAHA_API_KEY") or None,
+            app_id=env.get("COBRANCA_APP_ID", "cobranca"),
+            topic_partitions=int(env.get("COBRANCA_TOPIC_PARTITIONS", "6")),
+        )
