@@ -1,0 +1,106 @@
+"""The `cobranca` command line: thin wrappers over the modules that do the work."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from streams.errors import CobrancaError
+from streams.settings import Settings, cache_home
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly_errors(fn: F) -> F:
+    """Our own errors end the command with their message and exit code 1, not a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CobrancaError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """cobranca: event-sourced WhatsApp debt collection."""
+    from streams import logs
+
+    logs.configure()
+    ctx.obj = Settings.from_env()
+
+
+# -- broker ------------------------------------------------------------------------------------
+
+
+def _local_broker(settings: Settings) -> Any:
+    from infra.kafka.broker import LocalBroker
+
+    return LocalBroker.for_bootstrap(
+        settings.kafka_bootstrap, cache=cache_home(), home=settings.data_dir / "kafka"
+    )
+
+
+@main.group()
+def broker() -> None:
+    """The local single-node Apache Kafka broker (KRaft, 127.0.0.1)."""
+
+
+@broker.command("fetch")
+@click.pass_obj
+@_friendly_errors
+def broker_fetch(settings: Settings) -> None:
+    """Download the broker's jars from Maven Central into the cache (once)."""
+    path = _local_broker(settings).fetch()
+    click.echo(f"broker jars in {path}")
+
+
+@broker.command("start")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the broker.")
+@click.pass_obj
+@_friendly_errors
+def broker_start(settings: Settings, timeout: float) -> None:
+    """Start the broker if it is not running, and wait until it answers."""
+    local = _local_broker(settings)
+    began = time.monotonic()
+    status = local.start(timeout=timeout)
+    click.echo(
+        f"broker running: pid {status.pid}, {status.bootstrap} "
+        f"(ready in {time.monotonic() - began:.1f}s)\n"
+        f"  data: {status.data_dir}\n  logs: {status.log_file}"
+    )
+
+
+@broker.command("stop")
+@click.pass_obj
+@_friendly_errors
+def broker_stop(settings: Settings) -> None:
+    """Stop the broker by its PID (its data stays)."""
+    stopped = _local_broker(settings).stop()
+    click.echo("broker stopped" if stopped else "broker was not running")
+
+
+@broker.command("status")
+@click.pass_obj
+@_friendly_errors
+def broker_status(settings: Settings) -> None:
+    """Say whether the broker runs, where, and where its logs are; exit 1 if it does not."""
+    status = _local_broker(settings).status()
+    state = f"running (pid {status.pid})" if status.running else "not running"
+    click.echo(f"broker {state} at {status.bootstrap}\n  data: {status.data_dir}\n  logs: {status.log_file}")
+    if not status.running:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

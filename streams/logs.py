@@ -1,0 +1,85 @@
+"""structlog configuration: JSON in production, pretty on a terminal, personal data masked.
+
+Phones and CPF/CNPJ never reach a log line in clear (LGPD). Masking is a processor in the chain,
+so it applies to every event dict whatever the call site forgot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+# A Brazilian phone in E.164 or bare digits (10 to 13 digits), and CPF (11) / CNPJ (14) digits,
+# formatted or not. Keep the first 5 and last 2 digits: enough to tell numbers apart in support.
+_PHONE_OR_DOCUMENT = re.compile(
+    r"(?<![\w.])\+?(?:\d[\s.\-/]?){9,13}\d(?![\w.])"
+)
+
+
+def mask(text: str) -> str:
+    """Mask every phone-, CPF- or CNPJ-looking run of digits: ``5511987654321`` → ``55119****21``."""
+
+    def _mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        if len(digits) < 10:
+            return match.group(0)
+        return f"{digits[:5]}****{digits[-2:]}"
+
+    return _PHONE_OR_DOCUMENT.sub(_mask, text)
+
+
+def _mask_values(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = mask(value)
+    return event_dict
+
+
+def configure(*, json_output: bool | None = None, level: str | None = None) -> None:
+    """Configure structlog and route the standard library's loggers (Faust, aiokafka) through it.
+
+    ``COBRANCA_LOG_FORMAT=json|console`` overrides the terminal detection; ``COBRANCA_LOG_LEVEL``
+    sets the level (default INFO).
+    """
+    fmt = os.environ.get("COBRANCA_LOG_FORMAT")
+    if json_output is None:
+        json_output = fmt == "json" if fmt else not sys.stderr.isatty()
+    level_name = (level or os.environ.get("COBRANCA_LOG_LEVEL", "INFO")).upper()
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_values,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level_name)
