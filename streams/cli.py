@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import sys
 import time
 from collections.abc import Callable
@@ -100,6 +100,50 @@ def broker_status(settings: Settings) -> None:
     click.echo(f"broker {state} at {status.bootstrap}\n  data: {status.data_dir}\n  logs: {status.log_file}")
     if not status.running:
         sys.exit(1)
+
+
+# -- topics ------------------------------------------------------------------------------------
+
+
+@main.group()
+def topics() -> None:
+    """The topic catalogue (streams/topics.py) on the configured broker."""
+
+
+@topics.command("create")
+@click.pass_obj
+@_friendly_errors
+def topics_create(settings: Settings) -> None:
+    """Create every catalogue topic that does not exist yet (safe to run again)."""
+    from streams.topic_admin import create_topics
+
+    created = asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions))
+    for name in created:
+        click.echo(f"created {name}")
+    click.echo(f"{len(created)} topics created, the others existed already")
+
+
+@topics.command("list")
+@click.pass_obj
+@_friendly_errors
+def topics_list(settings: Settings) -> None:
+    """Show the catalogue with partitions, retention and end offsets."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from streams.topic_admin import describe_topics
+
+    table = Table("topic", "kind", "key", "partitions", "end offsets", "events")
+    for state in asyncio.run(describe_topics(settings.kafka_bootstrap)):
+        table.add_row(
+            state.spec.name,
+            state.spec.kind.value,
+            state.spec.key,
+            str(state.partitions) if state.exists else "missing",
+            str(state.end_offsets),
+            ", ".join(state.spec.events),
+        )
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,132 @@
+"""The topic catalogue: every topic cobranca owns, with its key, partitions and retention.
+
+This is the one place topic names are spelled. Audit topics hold the immutable event log that
+auditors replay, so they never expire and are never compacted; compaction is only for lookup
+topics (latest value per key) and for the changelogs Faust keeps for its tables.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class TopicKind(enum.Enum):
+    AUDIT = "audit"
+    """Immutable event log: retention.ms=-1, cleanup.policy=delete."""
+    LOOKUP = "lookup"
+    """Latest value per key (configuration): cleanup.policy=compact."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One topic: what it carries and how Kafka must keep it."""
+
+    name: str
+    kind: TopicKind
+    key: str
+    """What the record key is made of: every event of one entity lands in one partition."""
+    events: tuple[str, ...]
+    """Event types (Avro record names in `cobranca.events`) that may appear on the topic."""
+    description: str
+
+    def config(self) -> dict[str, str]:
+        """Topic-level Kafka configuration for `cobranca topics create`."""
+        if self.kind is TopicKind.AUDIT:
+            return {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+        return {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+
+
+def _audit(name: str, key: str, events: tuple[str, ...], description: str) -> TopicSpec:
+    return TopicSpec(name, TopicKind.AUDIT, key, events, description)
+
+
+CLIENTS = _audit(
+    "cobranca.clients",
+    "tenant_id:client_id",
+    ("ClientImported", "ImportRejected", "ImportCompleted"),
+    "Debtors imported from files, HTTP or upstream systems, row by row.",
+)
+SEND_REQUESTS = _audit(
+    "cobranca.sends.requested",
+    "tenant_id",
+    ("SendRequested", "SendDeferred"),
+    "Sends asked for by the collection policy and the conversation agent; keyed by tenant so "
+    "the ledger decides each tenant's requests in order.",
+)
+SEND_DECISIONS = _audit(
+    "cobranca.sends.decided",
+    "tenant_id",
+    ("SendApproved", "SendRejected"),
+    "The ledger's verdict on each request.",
+)
+LEDGER = _audit(
+    "cobranca.ledger",
+    "tenant_id",
+    ("TokensCredited", "TokensDebited", "TokensRefunded", "BalanceLow"),
+    "Prepaid token movements per tenant: the source of every balance.",
+)
+DISPATCHES = _audit(
+    "cobranca.dispatches",
+    "tenant_id:request_id",
+    ("MessageDispatched", "DispatchFailed"),
+    "Outcomes of WAHA send calls.",
+)
+WAHA_CALLBACKS = _audit(
+    "cobranca.waha.callbacks",
+    "session",
+    ("WahaCallbackReceived",),
+    "WAHA webhook bodies and headers exactly as received.",
+)
+CONVERSATIONS = _audit(
+    "cobranca.conversations",
+    "tenant_id:chat_id",
+    ("InboundMessage", "DeliveryStatusChanged", "SessionStatusChanged"),
+    "Normalized, deduplicated WhatsApp traffic.",
+)
+INTENTS = _audit(
+    "cobranca.intents",
+    "tenant_id:chat_id",
+    ("IntentClassified",),
+    "What each inbound message asks for, with confidence and entities.",
+)
+ACTIONS = _audit(
+    "cobranca.actions",
+    "tenant_id:client_id",
+    (
+        "PaymentPromised",
+        "PaymentClaimed",
+        "OptedOut",
+        "WrongNumberReported",
+        "HandoffRequested",
+        "CollectionPaused",
+    ),
+    "What the conversation policy decided to do about a reply.",
+)
+DEAD_LETTERS = _audit(
+    "cobranca.dead-letters",
+    "source topic",
+    ("DeadLettered",),
+    "Records no agent could process, with their bytes, position and error.",
+)
+
+CATALOGUE: tuple[TopicSpec, ...] = (
+    CLIENTS,
+    SEND_REQUESTS,
+    SEND_DECISIONS,
+    LEDGER,
+    DISPATCHES,
+    WAHA_CALLBACKS,
+    CONVERSATIONS,
+    INTENTS,
+    ACTIONS,
+    DEAD_LETTERS,
+)
+
+
+def topic_for_event(event_type: str) -> TopicSpec:
+    """The topic an event of this type is written to (each event type lives on exactly one)."""
+    for spec in CATALOGUE:
+        if event_type in spec.events:
+            return spec
+    raise KeyError(f"no topic in streams/topics.py carries {event_type!r}")
