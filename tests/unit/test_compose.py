@@ -1,0 +1,298 @@
+"""Structural promises of the production-shaped stack (docker-compose.yml and what it mounts).
+
+No Docker here: these tests read the files. `docker-compose --env-file infra/compose.env.example
+-f docker-compose.yml config -q` checks the same file against the Compose schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / "infra" / "compose.env.example"
+PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "infra" / "grafana"
+DOCKERFILE = ROOT / "Dockerfile"
+
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "webhooks", "sink")
+LONG_RUNNING = ("worker", "webhooks", "sink")
+METRICS_PORT = "9100"
+
+# A variable holds a secret when its name ends like one; WAHA_API_KEY_EXCLUDE_PATH does not.
+SECRET_NAME = re.compile(r"(PASSWORD|_KEY|SECRET|TOKEN)$")
+REQUIRED_REF = re.compile(r"^\$\{(?P<name>[A-Z][A-Z0-9_]*):\?[^}]*\}$")
+ANY_REF = re.compile(r"\$\{(?P<name>[A-Z][A-Z0-9_]*)(?::?[-?+][^}]*)?\}")
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path}: top level is not a mapping"
+    return data
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return _load_yaml(COMPOSE)
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    svcs = compose["services"]
+    assert isinstance(svcs, dict)
+    return svcs
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        pairs = (item.split("=", 1) for item in env)
+        return {p[0]: (p[1] if len(p) > 1 else "") for p in pairs}
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def _env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        assert sep, f"{ENV_EXAMPLE.name}: not NAME=value: {raw!r}"
+        values[name.strip()] = value.strip()
+    return values
+
+
+def test_expected_services_exist(services: dict[str, dict[str, Any]]) -> None:
+    expected = {"kafka", "clickhouse", "waha", "prometheus", "grafana", *PROJECT_SERVICES}
+    assert expected <= set(services), f"missing: {sorted(expected - set(services))}"
+
+
+def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        image = svc.get("image")
+        assert image, f"{name}: no image (a build also needs an image: name:tag)"
+        last = str(image).rsplit("/", 1)[-1]
+        assert ":" in last or "@sha256:" in str(image), f"{name}: {image} has no tag"
+        tag = last.split(":", 1)[1] if ":" in last else ""
+        assert tag not in {"latest", "stable", "main", "master", "edge"}, f"{name}: {image}"
+        assert "${" not in tag or ":-" in tag, f"{name}: {image} tag has no default"
+
+
+def test_third_party_images(services: dict[str, dict[str, Any]]) -> None:
+    assert services["kafka"]["image"].startswith("apache/kafka:4.")
+    assert services["clickhouse"]["image"].startswith("clickhouse/clickhouse-server:")
+    assert services["waha"]["image"].startswith("devlikeapro/waha:")
+    assert services["prometheus"]["image"].startswith("prom/prometheus:v")
+    assert services["grafana"]["image"].startswith("grafana/grafana:")
+
+
+def test_published_ports_bind_loopback_only(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        for port in svc.get("ports") or []:
+            if isinstance(port, dict):
+                assert port.get("host_ip") == "127.0.0.1", f"{name}: {port}"
+            else:
+                assert str(port).startswith("127.0.0.1:"), f"{name}: {port!r} is not on 127.0.0.1"
+
+
+def test_kafka_is_single_node_kraft(services: dict[str, dict[str, Any]]) -> None:
+    kafka = services["kafka"]
+    env = _environment(kafka)
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert env["KAFKA_NODE_ID"] == "1"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
+    assert not any("ZOOKEEPER" in k for k in env), "ZooKeeper settings in a KRaft broker"
+
+    listeners = dict(entry.split("://", 1) for entry in env["KAFKA_LISTENERS"].split(","))
+    assert listeners["PLAINTEXT"].endswith(":9092")
+    assert listeners["CONTROLLER"].endswith(":9093")
+    advertised = env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert "PLAINTEXT://kafka:9092" in advertised
+    assert not any(a.startswith("CONTROLLER://") for a in advertised)
+    protocols = dict(
+        p.split(":", 1) for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    assert set(listeners) <= set(protocols)
+
+    for key in (
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
+    ):
+        assert env[key] == "1", f"{key}={env.get(key)!r}: a one-broker cluster needs 1"
+    assert env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"] == "0"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert any(str(v).endswith(":/var/lib/kafka/data") for v in kafka["volumes"])
+    assert env["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"
+    assert "kafka-broker-api-versions.sh" in str(kafka["healthcheck"]["test"])
+
+
+def test_clickhouse(services: dict[str, dict[str, Any]]) -> None:
+    ch = services["clickhouse"]
+    assert ch["ulimits"]["nofile"]["soft"] >= 262144
+    assert "/ping" in str(ch["healthcheck"]["test"])
+    assert any(str(v).endswith(":/var/lib/clickhouse") for v in ch["volumes"])
+
+
+def test_waha_posts_signed_webhooks_to_the_receiver(services: dict[str, dict[str, Any]]) -> None:
+    waha = services["waha"]
+    env = _environment(waha)
+    assert env["WHATSAPP_HOOK_URL"] == "http://webhooks:8080/webhooks/waha"
+    assert env["WHATSAPP_HOOK_EVENTS"].split(",") == ["message", "message.ack", "session.status"]
+    assert REQUIRED_REF.match(env["WHATSAPP_HOOK_HMAC_KEY"])
+    assert REQUIRED_REF.match(env["WAHA_API_KEY"])
+    assert "WEBJS" in env["WHATSAPP_DEFAULT_ENGINE"]
+    assert any(str(v).endswith(":/app/.sessions") for v in waha["volumes"])
+
+    # The receiver and WAHA must share the key; the worker must send the key WAHA expects.
+    receiver = _environment(services["webhooks"])
+    assert receiver["WAHA_HMAC_KEY"] == env["WHATSAPP_HOOK_HMAC_KEY"]
+    assert _environment(services["worker"])["WAHA_API_KEY"] == env["WAHA_API_KEY"]
+
+
+def test_project_services_share_one_build(services: dict[str, dict[str, Any]]) -> None:
+    first = services[PROJECT_SERVICES[0]]
+    assert first.get("build"), "project services are built from ./Dockerfile"
+    for name in PROJECT_SERVICES:
+        svc = services[name]
+        assert svc.get("build") == first["build"], f"{name}: a different build"
+        assert svc.get("image") == first["image"], f"{name}: a different image tag"
+        command = svc["command"]
+        argv = command if isinstance(command, list) else str(command).split()
+        assert argv[0] == "cobranca", f"{name}: {command!r}"
+    for name, svc in services.items():
+        if name not in PROJECT_SERVICES:
+            assert "build" not in svc, f"{name}: third-party services use published images"
+
+
+def test_project_service_commands(services: dict[str, dict[str, Any]]) -> None:
+    def argv(name: str) -> list[str]:
+        command = services[name]["command"]
+        return command if isinstance(command, list) else str(command).split()
+
+    assert argv("topics-init") == ["cobranca", "topics", "create"]
+    assert argv("db-migrate") == ["cobranca", "db", "migrate"]
+    assert argv("worker") == ["cobranca", "worker"]
+    assert " ".join(argv("webhooks")) == "cobranca webhooks serve --host 0.0.0.0 --port 8080"
+    assert argv("sink") == ["cobranca", "sink", "run"]
+
+
+def test_start_order(services: dict[str, dict[str, Any]]) -> None:
+    def condition(name: str, dependency: str) -> str:
+        deps = services[name]["depends_on"]
+        assert isinstance(deps, dict), f"{name}: depends_on needs conditions"
+        return str(deps[dependency]["condition"])
+
+    assert condition("topics-init", "kafka") == "service_healthy"
+    assert condition("db-migrate", "clickhouse") == "service_healthy"
+    for name in LONG_RUNNING:
+        assert condition(name, "topics-init") == "service_completed_successfully"
+    assert condition("sink", "db-migrate") == "service_completed_successfully"
+    for name in ("topics-init", "db-migrate"):
+        assert services[name].get("restart") in (None, "no"), f"{name} runs once"
+
+
+def test_project_environment(services: dict[str, dict[str, Any]]) -> None:
+    for name in PROJECT_SERVICES:
+        env = _environment(services[name])
+        assert env["COBRANCA_KAFKA_BOOTSTRAP"] == "kafka:9092"
+        assert env["CLICKHOUSE_URL"] == "http://clickhouse:8123"
+        assert env["WAHA_URL"] == "http://waha:3000"
+        assert env["COBRANCA_DATA_DIR"] == "/var/lib/cobranca"
+        assert env["COBRANCA_LOG_FORMAT"] == "json"
+        assert env["COBRANCA_METRICS_PORT"] == METRICS_PORT
+        assert "CLICKHOUSE_DATABASE" in env
+
+
+def test_no_literal_secrets(services: dict[str, dict[str, Any]]) -> None:
+    checked = 0
+    for name, svc in services.items():
+        for key, value in _environment(svc).items():
+            if SECRET_NAME.search(key):
+                checked += 1
+                assert REQUIRED_REF.match(value), (
+                    f"{name}.{key}={value!r}: a secret must be a required ${{VAR:?message}} "
+                    "reference, with no default"
+                )
+    assert checked >= 8
+
+
+def test_env_example_covers_every_variable() -> None:
+    lines = COMPOSE.read_text(encoding="utf-8").splitlines()
+    text = "\n".join(ln for ln in lines if not ln.lstrip().startswith("#"))
+    referenced = {m.group("name") for m in ANY_REF.finditer(text)}
+    example = _env_example()
+    assert referenced == set(example), (
+        f"missing from {ENV_EXAMPLE.name}: {sorted(referenced - set(example))}; "
+        f"unused: {sorted(set(example) - referenced)}"
+    )
+    required = {m.group(1) for m in re.finditer(r"\$\{([A-Z0-9_]+):\?", text)}
+    assert required, "no required variables"
+    for name in required:
+        assert example[name].startswith("change-me"), f"{name}: the example holds a real value?"
+
+
+def test_volumes_are_declared_and_bind_mounts_exist(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, svc in services.items():
+        for volume in svc.get("volumes") or []:
+            source = str(volume).split(":", 1)[0]
+            if source.startswith((".", "/")):
+                assert (ROOT / source).exists(), f"{name}: {source} is not in the repository"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+
+
+def test_prometheus_scrapes_the_project_services() -> None:
+    config = _load_yaml(PROMETHEUS)
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for name in LONG_RUNNING:
+        job = jobs[name]
+        assert job.get("metrics_path", "/metrics") == "/metrics"
+        targets = [t for sc in job["static_configs"] for t in sc["targets"]]
+        assert targets == [f"{name}:{METRICS_PORT}"]
+
+
+def test_grafana_provisioning() -> None:
+    datasources = _load_yaml(GRAFANA / "provisioning" / "datasources" / "datasources.yml")
+    by_uid = {ds["uid"]: ds for ds in datasources["datasources"]}
+    assert by_uid["prometheus"]["url"] == "http://prometheus:9090"
+    clickhouse = by_uid["clickhouse"]
+    assert clickhouse["type"] == "grafana-clickhouse-datasource"
+    password = clickhouse["secureJsonData"]["password"]
+    assert re.fullmatch(r"\$\{?[A-Z_]+\}?", password), "the password comes from the environment"
+
+    providers = _load_yaml(GRAFANA / "provisioning" / "dashboards" / "dashboards.yml")
+    assert providers["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
+
+    dashboard = json.loads((GRAFANA / "dashboards" / "cobranca-overview.json").read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    used = {t["datasource"]["uid"] for p in panels for t in p["targets"]}
+    assert used == set(by_uid), f"panels use {used}"
+    sql = [t["rawSql"] for p in panels for t in p["targets"] if "rawSql" in t]
+    assert any("cobranca.raw_events" in q and "topic" in q for q in sql)
+
+
+def test_grafana_installs_the_clickhouse_plugin(services: dict[str, dict[str, Any]]) -> None:
+    env = _environment(services["grafana"])
+    assert "grafana-clickhouse-datasource" in env["GF_INSTALL_PLUGINS"]
+    assert REQUIRED_REF.match(env["GF_SECURITY_ADMIN_PASSWORD"])
+
+
+def test_dockerfile_runs_as_non_root() -> None:
+    lines = [ln.strip() for ln in DOCKERFILE.read_text(encoding="utf-8").splitlines()]
+    froms = [ln for ln in lines if ln.upper().startswith("FROM ")]
+    assert froms and all(ln.split()[1] == "python:3.11-slim" for ln in froms)
+    users = [ln.split()[1] for ln in lines if ln.upper().startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert any("pip install" in ln and ln.rstrip().endswith(" .") for ln in lines)
