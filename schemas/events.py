@@ -496,10 +496,12 @@ def new_header(
     causation_id: str | None,
     source: str,
     occurred_at: datetime | None = None,
+    event_id: str | None = None,
 ) -> EventHeader:
     """Build the header for a new `event_type` event.
 
-    Fills a fresh UUID4 `event_id`, the event's current `SCHEMA_VERSION` and `occurred_at`
+    Fills a fresh UUID4 `event_id` (unless given: derived events pass one computed from their
+    cause, so a replay derives the same ids), the event's current `SCHEMA_VERSION` and `occurred_at`
     (now, unless given). The time is converted to UTC and cut to whole milliseconds, which is
     what `timestamp-millis` keeps, so an event equals itself after an Avro round trip.
     """
@@ -518,7 +520,7 @@ def new_header(
     occurred_at = occurred_at.astimezone(UTC)
     occurred_at = occurred_at.replace(microsecond=occurred_at.microsecond // 1000 * 1000)
     return EventHeader(
-        event_id=str(uuid.uuid4()),
+        event_id=event_id or str(uuid.uuid4()),
         event_type=event_type,
         schema_version=event_cls.SCHEMA_VERSION,
         tenant_id=tenant_id,

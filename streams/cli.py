@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -100,6 +101,61 @@ def broker_status(settings: Settings) -> None:
     click.echo(f"broker {state} at {status.bootstrap}\n  data: {status.data_dir}\n  logs: {status.log_file}")
     if not status.running:
         sys.exit(1)
+
+
+# -- worker ------------------------------------------------------------------------------------
+
+
+@main.command("worker")
+@click.option("--loglevel", default=None, help="DEBUG, INFO, WARNING... (default COBRANCA_LOG_LEVEL or INFO).")
+def worker(loglevel: str | None) -> None:
+    """Run the Faust worker with every agent (exactly-once), until SIGTERM or Ctrl-C."""
+    import faust
+
+    from streams import agents, logs
+    from streams.app import app
+
+    handler = logs.configure(level=loglevel)
+    click.echo(f"agents: {', '.join(sorted(a.name for a in app.agents.values()))} ({agents.__name__})", err=True)
+    # Faust would install its own colour handler; ours renders JSON or pretty, and masks.
+    app.conf.loghandlers = [handler]
+    faust.Worker(
+        app,
+        loglevel=logging.getLogger().level,
+        logging_config={"version": 1, "disable_existing_loggers": False, "root": {"handlers": []}},
+    ).execute_from_commandline()
+
+
+# -- schemas -----------------------------------------------------------------------------------
+
+
+@main.group()
+def schemas() -> None:
+    """Event schemas (schemas/avro) and their pinned ids (schemas/registry.json)."""
+
+
+@schemas.command("register")
+@_friendly_errors
+def schemas_register() -> None:
+    """Pin a new version for each changed schema, after the BACKWARD_TRANSITIVE check."""
+    from schemas.registry import register_changes
+
+    added = register_changes()
+    for subject, version, schema_id in added:
+        click.echo(f"{subject} v{version} -> schema id {schema_id}")
+    click.echo(f"{len(added)} schema versions pinned" if added else "every schema is pinned already")
+
+
+@schemas.command("list")
+@_friendly_errors
+def schemas_list() -> None:
+    """Show each subject's versions and ids."""
+    from schemas.registry import load_registry
+
+    registry = load_registry()
+    for subject in registry.subjects():
+        pins = ", ".join(f"v{e.version}=id {e.schema_id}" for e in registry.versions(subject))
+        click.echo(f"{subject}: {pins}")
 
 
 # -- topics ------------------------------------------------------------------------------------

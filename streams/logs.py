@@ -41,11 +41,12 @@ def _mask_values(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutab
     return event_dict
 
 
-def configure(*, json_output: bool | None = None, level: str | None = None) -> None:
+def configure(*, json_output: bool | None = None, level: str | None = None) -> logging.Handler:
     """Configure structlog and route the standard library's loggers (Faust, aiokafka) through it.
 
     ``COBRANCA_LOG_FORMAT=json|console`` overrides the terminal detection; ``COBRANCA_LOG_LEVEL``
-    sets the level (default INFO).
+    sets the level (default INFO). Returns the handler, for frameworks (the Faust worker) that
+    install their own.
     """
     fmt = os.environ.get("COBRANCA_LOG_FORMAT")
     if json_output is None:
@@ -83,3 +84,4 @@ def configure(*, json_output: bool | None = None, level: str | None = None) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_name)
+    return handler

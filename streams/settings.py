@@ -44,6 +44,14 @@ class Settings:
     """Faust application id: the consumer group and the prefix of changelog topics (COBRANCA_APP_ID)."""
     topic_partitions: int
     """Partitions for topics created by `cobranca topics create` (COBRANCA_TOPIC_PARTITIONS)."""
+    replication_factor: int
+    """Replication factor of topics the app creates (COBRANCA_REPLICATION_FACTOR; 3 in production)."""
+    session_timeout_s: float
+    """How long a silent worker keeps its partitions (COBRANCA_SESSION_TIMEOUT_S): a killed worker's
+    partitions move on after this long."""
+    commit_interval_s: float
+    """How often a worker commits its transaction (COBRANCA_COMMIT_INTERVAL_S): the latency of
+    exactly-once output under read_committed."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -60,4 +68,7 @@ class Settings:
             waha_api_key=env.get("WAHA_API_KEY") or None,
             app_id=env.get("COBRANCA_APP_ID", "cobranca"),
             topic_partitions=int(env.get("COBRANCA_TOPIC_PARTITIONS", "6")),
+            replication_factor=int(env.get("COBRANCA_REPLICATION_FACTOR", "1")),
+            session_timeout_s=float(env.get("COBRANCA_SESSION_TIMEOUT_S", "10")),
+            commit_interval_s=float(env.get("COBRANCA_COMMIT_INTERVAL_S", "0.5")),
         )

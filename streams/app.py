@@ -1,0 +1,40 @@
+"""The Faust application: one `app`, configured from the environment.
+
+Agents live in their own modules (`streams/agents.py`) and topics come from the catalogue
+(`streams/channels.py`); this module only builds the app, so importing it is cheap and side
+effects stay out of it.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from schemas.codec import register_faust_codec
+from streams.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The app for these settings, with exactly-once processing on the `cobranca://` transport."""
+    register_faust_codec()
+    brokers = ";".join(settings.kafka_bootstrap.split(","))
+    return faust.App(
+        settings.app_id,
+        broker=f"cobranca://{brokers}",
+        # Each input's offsets, the records it caused and table changelogs commit in one Kafka
+        # transaction; see streams/transport.py for how outputs find their transaction.
+        processing_guarantee="exactly_once",
+        datadir=str(settings.data_dir / "faust"),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.replication_factor,
+        key_serializer="raw",
+        value_serializer="avro",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 6, 0.5),
+        broker_commit_interval=settings.commit_interval_s,
+        web_enabled=False,
+        autodiscover=False,
+    )
+
+
+settings = Settings.from_env()
+app = create_app(settings)

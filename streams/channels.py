@@ -1,0 +1,20 @@
+"""Faust topic objects for the catalogue's topics.
+
+Values are decoded by the ``avro`` codec into the typed record named by the bytes' schema, so a
+topic that carries several event types needs no `value_type`; keys stay raw bytes.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams.app import app
+from streams.topics import CATALOGUE, TopicSpec
+
+
+def channel(spec: TopicSpec) -> faust.TopicT:
+    # internal=False: Faust must never create or reconfigure these; `cobranca topics create` does.
+    return app.topic(spec.name, key_type=bytes, value_type=None, internal=False)
+
+
+CHANNELS: dict[str, faust.TopicT] = {spec.name: channel(spec) for spec in CATALOGUE}

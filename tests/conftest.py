@@ -1,0 +1,56 @@
+"""Shared fixtures: a real Apache Kafka broker for the whole session, stopped by PID at the end.
+
+Set COBRANCA_TEST_BOOTSTRAP to run against a broker you already have (it must allow topic
+creation); otherwise the session starts its own on free loopback ports in a temp directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.settings import cache_home
+
+TEST_PARTITIONS = 3
+
+
+def _free_port_pair() -> int:
+    """A port p with p and p+1 free (listener and controller)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return int(port)
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from infra.kafka.broker import LocalBroker
+    from streams.topic_admin import create_topics
+
+    external = os.environ.get("COBRANCA_TEST_BOOTSTRAP")
+    if external:
+        asyncio.run(create_topics(external, TEST_PARTITIONS))
+        yield external
+        return
+    home: Path = tmp_path_factory.mktemp("kafka")
+    broker = LocalBroker.for_bootstrap(
+        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=home
+    )
+    broker.start(timeout=90)
+    try:
+        asyncio.run(create_topics(broker.bootstrap, TEST_PARTITIONS))
+        yield broker.bootstrap
+    finally:
+        broker.stop()

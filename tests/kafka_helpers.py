@@ -1,0 +1,116 @@
+"""Run the real worker as a process and read topics back, as an auditor would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from schemas.codec import decode
+
+
+class WorkerProcess:
+    """`cobranca worker` in a child process, against a given broker and state directory."""
+
+    def __init__(self, bootstrap: str, data_dir: Path, app_id: str) -> None:
+        self.env = {
+            **os.environ,
+            "COBRANCA_KAFKA_BOOTSTRAP": bootstrap,
+            "COBRANCA_DATA_DIR": str(data_dir),
+            "COBRANCA_APP_ID": app_id,
+            "COBRANCA_SESSION_TIMEOUT_S": "6",
+            "COBRANCA_COMMIT_INTERVAL_S": "0.2",
+            "COBRANCA_LOG_FORMAT": "json",
+            "COBRANCA_LOG_LEVEL": "WARNING",
+        }
+        self.log = data_dir / "worker.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no commit, no goodbye to the group."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def assert_alive(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+
+
+async def read_committed(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> list[tuple[bytes | None, dict[str, Any]]]:
+    """Every committed record on `topic` from the beginning, decoded, as (key, event dict)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[tuple[bytes | None, dict[str, Any]]] = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=idle_ms)
+            if not batch:
+                return records
+            for messages in batch.values():
+                records.extend((m.key, decode(m.value)) for m in messages)
+    finally:
+        await consumer.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, worker: WorkerProcess | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker is not None:
+            worker.assert_alive()
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def for_tenant(records: list[tuple[bytes | None, dict[str, Any]]], tenant: str) -> list[dict[str, Any]]:
+    return [value for _, value in records if value["header"]["tenant_id"] == tenant]
+
+
+def end_offsets(bootstrap: str, topic: str) -> int:
+    """Records ever written to `topic` (committed or not, markers included): cheap progress."""
+    from streams.topic_admin import describe_topics
+    from streams.topics import CATALOGUE
+
+    (state,) = asyncio.run(describe_topics(bootstrap, tuple(s for s in CATALOGUE if s.name == topic)))
+    return state.end_offsets
+
+
+def count_for(bootstrap: str, topic: str, tenant: str) -> int:
+    return len(for_tenant(asyncio.run(read_committed(bootstrap, topic, idle_ms=500)), tenant))
