@@ -103,6 +103,20 @@ def broker_status(settings: Settings) -> None:
         sys.exit(1)
 
 
+# -- demo --------------------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--clients", default=24, show_default=True, help="How many debtors to import.")
+@click.pass_obj
+@_friendly_errors
+def demo(settings: Settings, clients: int) -> None:
+    """Run the main job on the local stack: import, worker, ClickHouse views."""
+    from streams.demo import run_demo
+
+    run_demo(settings, count=clients)
+
+
 # -- worker ------------------------------------------------------------------------------------
 
 
@@ -156,6 +170,48 @@ def schemas_list() -> None:
     for subject in registry.subjects():
         pins = ", ".join(f"v{e.version}=id {e.schema_id}" for e in registry.versions(subject))
         click.echo(f"{subject}: {pins}")
+
+
+# -- db ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """ClickHouse: embedded chDB on disk by default, a server when CLICKHOUSE_URL is set."""
+
+
+@db.command("migrate")
+@click.pass_obj
+@_friendly_errors
+def db_migrate(settings: Settings) -> None:
+    """Apply the pending migrations of infra/clickhouse/migrations (safe to run again)."""
+    from connectors.clickhouse import apply_migrations, connect
+
+    client = connect(settings)
+    try:
+        applied = apply_migrations(client, settings.clickhouse_database)
+    finally:
+        client.close()
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo(f"{len(applied)} migrations applied to {settings.clickhouse_database}" if applied else "database is up to date")
+
+
+@db.command("status")
+@click.pass_obj
+@_friendly_errors
+def db_status(settings: Settings) -> None:
+    """Show every migration and whether it is applied, pending or changed."""
+    from connectors.clickhouse import connect, migration_status
+
+    client = connect(settings)
+    try:
+        rows = migration_status(client, settings.clickhouse_database)
+    finally:
+        client.close()
+    for row in rows:
+        when = f" at {row.applied_at:%Y-%m-%d %H:%M:%S}" if row.applied_at else ""
+        click.echo(f"{row.version:04d} {row.name}: {row.state.value}{when}")
 
 
 # -- topics ------------------------------------------------------------------------------------

@@ -84,4 +84,6 @@ def configure(*, json_output: bool | None = None, level: str | None = None) -> l
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_name)
+    # aiokafka narrates every group join and assignment at INFO; keep its warnings and errors.
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     return handler

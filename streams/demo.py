@@ -1,0 +1,206 @@
+"""`cobranca demo`: the product's main job on the local default stack, start to finish.
+
+Starts the local broker, creates the topics, migrates ClickHouse, imports a tenant's debtors,
+runs the worker until every debtor has a reminder requested, sinks the audit log into
+ClickHouse and shows the views. Each run is a new import, so the views grow run after run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from schemas.events import ClientImported, DocumentKind, new_header
+from streams.logs import mask
+from streams.settings import Settings, cache_home
+
+TENANT = "acme-cobrancas"
+SOURCE = "streams.demo"
+# Real-looking debtors: names, DDDs from several states, valid CPF check digits.
+DEBTORS = (
+    ("Maria Aparecida Souza", "11", "SP", "52998224725"),
+    ("João Pedro Oliveira", "21", "RJ", "11144477735"),
+    ("Ana Beatriz Lima", "31", "MG", "12345678909"),
+    ("Carlos Eduardo Santos", "71", "BA", "98765432100"),
+    ("Francisca Ferreira", "85", "CE", "39053344705"),
+    ("Luiz Henrique Costa", "41", "PR", "52998224725"),
+    ("Patrícia Gomes", "51", "RS", "11144477735"),
+    ("Antônio Carlos Ribeiro", "61", "DF", "12345678909"),
+)
+
+
+def demo_clients(import_id: str, count: int, today: date) -> list[ClientImported]:
+    clients = []
+    for n in range(count):
+        name, ddd, uf, cpf = DEBTORS[n % len(DEBTORS)]
+        clients.append(
+            ClientImported(
+                header=new_header(
+                    "ClientImported",
+                    tenant_id=TENANT,
+                    correlation_id=import_id,
+                    causation_id=None,
+                    source=SOURCE,
+                ),
+                import_id=import_id,
+                row=n + 1,
+                client_id=f"cli-{n + 1:04d}",
+                name=name,
+                phone_e164=f"+55{ddd}9{87650000 + n:08d}",
+                document=cpf,
+                document_kind=DocumentKind.CPF,
+                amount_centavos=15_000 + 7_919 * n,
+                due_date=today + timedelta(days=3 - n % 10),
+                invoice_id=f"NF-{2026_0000 + n}",
+                uf=uf,
+                pix_code=f"00020126580014br.gov.bcb.pix0136{uuid.uuid4()}",
+            )
+        )
+    return clients
+
+
+def run_demo(settings: Settings, *, count: int = 24, console: Console | None = None) -> None:
+    from connectors.clickhouse import apply_migrations, connect
+    from infra.kafka.broker import LocalBroker
+    from streams.topic_admin import create_topics
+
+    console = console or Console()
+    import_id = f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+    with console.status("starting the local Kafka broker"):
+        broker = LocalBroker.for_bootstrap(
+            settings.kafka_bootstrap, cache=cache_home(), home=settings.data_dir / "kafka"
+        )
+        status = broker.start()
+    console.print(f"[green]✓[/] Kafka {status.bootstrap} (logs: {status.log_file})")
+    created = asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions))
+    console.print(f"[green]✓[/] topics ready ({len(created)} created now)")
+    client = connect(settings)
+    try:
+        applied = apply_migrations(client, settings.clickhouse_database)
+        console.print(f"[green]✓[/] ClickHouse {settings.clickhouse_database} migrated ({len(applied)} new)")
+
+        clients = demo_clients(import_id, count, datetime.now(UTC).date())
+        asyncio.run(_produce(settings, clients))
+        console.print(f"[green]✓[/] imported {count} debtors of {TENANT} (import {import_id})")
+
+        requests = _run_worker_until(settings, import_id, count, console)
+        console.print(f"[green]✓[/] worker requested {len(requests)} reminders, each exactly once")
+        _show_requests(console, requests)
+
+        from connectors.clickhouse.sink import drain
+
+        with console.status("sinking the audit log into ClickHouse"):
+            sunk = asyncio.run(
+                drain(
+                    settings.kafka_bootstrap,
+                    client,
+                    settings.clickhouse_database,
+                    group_id=f"{settings.app_id}-demo-sink",
+                )
+            )
+        console.print(f"[green]✓[/] {sunk} new events in {settings.clickhouse_database}.raw_events")
+        _show_views(console, client, settings.clickhouse_database)
+    finally:
+        client.close()
+    console.print(
+        "\nThe broker keeps running (`cobranca broker stop` stops it); "
+        f"data lives in {settings.data_dir}."
+    )
+
+
+async def _produce(settings: Settings, clients: list[ClientImported]) -> None:
+    from streams.producer import EventProducer
+
+    async with EventProducer(settings.kafka_bootstrap) as producer:
+        await producer.send_many((c, f"{TENANT}:{c.client_id}") for c in clients)
+
+
+def _run_worker_until(
+    settings: Settings, import_id: str, count: int, console: Console
+) -> list[dict[str, Any]]:
+    log_file = settings.data_dir / "logs" / "worker.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "COBRANCA_LOG_FORMAT": "json"}
+    with log_file.open("ab") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        with console.status(f"worker running (logs: {log_file})") as status:
+            while time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"the worker exited with {worker.returncode}; see {log_file}")
+                found = asyncio.run(_requests_for(settings, import_id))
+                status.update(f"worker running: {len(found)}/{count} reminders requested")
+                if len(found) >= count:
+                    return found
+                time.sleep(0.5)
+        raise RuntimeError(f"the worker did not request {count} reminders in 120 s; see {log_file}")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+async def _requests_for(settings: Settings, import_id: str) -> list[dict[str, Any]]:
+    from aiokafka import AIOKafkaConsumer
+
+    from schemas.codec import decode
+    from streams.topics import SEND_REQUESTS
+
+    consumer = AIOKafkaConsumer(
+        SEND_REQUESTS.name,
+        bootstrap_servers=settings.kafka_bootstrap,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found = []
+    try:
+        while batch := await consumer.getmany(timeout_ms=300):
+            for messages in batch.values():
+                for m in messages:
+                    event = decode(m.value)
+                    if event["header"]["correlation_id"] == import_id:
+                        found.append(event)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def _show_requests(console: Console, requests: list[dict[str, Any]]) -> None:
+    table = Table("request", "phone", "message (pt-BR)", title="SendRequested (first 5)")
+    for event in sorted(requests, key=lambda e: e["client_id"])[:5]:
+        table.add_row(event["request_id"][:8], mask(event["phone_e164"]), event["text"])
+    console.print(table)
+
+
+def _show_views(console: Console, client: Any, database: str) -> None:
+    result = client.query(
+        f"SELECT day, event_type, sum(events) AS events FROM {database}.events_per_tenant_day "
+        "WHERE tenant_id = {tenant:String} GROUP BY day, event_type ORDER BY day, event_type",
+        parameters={"tenant": TENANT},
+    )
+    table = Table("day (America/Sao_Paulo)", "event type", "events", title=f"events_per_tenant_day — {TENANT}")
+    for day, event_type, events in result.result_rows:
+        table.add_row(str(day), event_type, str(events))
+    console.print(table)
