@@ -43,7 +43,9 @@ def encode(event: Mapping[str, Any], registry: SchemaRegistry | None = None) -> 
     try:
         fastavro.schemaless_writer(out, latest.parsed, _plain(event), strict_allow_default=True)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise UnencodableEvent(f"{subject} does not match schema id {latest.schema_id}: {exc}") from exc
+        raise UnencodableEvent(
+            f"{subject} does not match schema id {latest.schema_id}: {exc}"
+        ) from exc
     return out.getvalue()
 
 
@@ -58,10 +60,14 @@ def decode(data: bytes, registry: SchemaRegistry | None = None) -> dict[str, Any
         raise UndecodableEvent(f"{len(data)} bytes is shorter than the 5-byte wire-format prefix")
     magic, schema_id = _PREFIX.unpack_from(data)
     if magic != MAGIC:
-        raise UndecodableEvent(f"magic byte is {magic}, expected {MAGIC}: not the Confluent wire format")
+        raise UndecodableEvent(
+            f"magic byte is {magic}, expected {MAGIC}: not the Confluent wire format"
+        )
     writer = registry.by_id(schema_id)
     if writer is None:
-        raise UndecodableEvent("schema id is not pinned in schemas/registry.json", schema_id=schema_id)
+        raise UndecodableEvent(
+            "schema id is not pinned in schemas/registry.json", schema_id=schema_id
+        )
     reader = registry.latest(writer.subject) or writer
     body = io.BytesIO(data)
     body.seek(_PREFIX.size)
@@ -90,7 +96,9 @@ def _subject(event: Mapping[str, Any]) -> str:
     header = event.get("header")
     event_type = header.get("event_type") if isinstance(header, Mapping) else None
     if not event_type:
-        raise UnencodableEvent("an event needs header.event_type (or a Faust namespace) to pick its schema")
+        raise UnencodableEvent(
+            "an event needs header.event_type (or a Faust namespace) to pick its schema"
+        )
     return subject_of(str(event_type))
 
 

@@ -161,9 +161,7 @@ def default_registry() -> SchemaRegistry:
     return registry
 
 
-def unregistered_changes(
-    registry: SchemaRegistry, directory: Path = SCHEMA_DIR
-) -> list[str]:
+def unregistered_changes(registry: SchemaRegistry, directory: Path = SCHEMA_DIR) -> list[str]:
     """Subjects whose current .avsc is not the latest pinned version."""
     changed = []
     for subject, schema in current_schemas(directory).items():

@@ -98,7 +98,10 @@ def broker_status(settings: Settings) -> None:
     """Say whether the broker runs, where, and where its logs are; exit 1 if it does not."""
     status = _local_broker(settings).status()
     state = f"running (pid {status.pid})" if status.running else "not running"
-    click.echo(f"broker {state} at {status.bootstrap}\n  data: {status.data_dir}\n  logs: {status.log_file}")
+    click.echo(
+        f"broker {state} at {status.bootstrap}\n"
+        f"  data: {status.data_dir}\n  logs: {status.log_file}"
+    )
     if not status.running:
         sys.exit(1)
 
@@ -121,7 +124,9 @@ def demo(settings: Settings, clients: int) -> None:
 
 
 @main.command("worker")
-@click.option("--loglevel", default=None, help="DEBUG, INFO, WARNING... (default COBRANCA_LOG_LEVEL or INFO).")
+@click.option(
+    "--loglevel", default=None, help="DEBUG, INFO, WARNING... (default COBRANCA_LOG_LEVEL or INFO)."
+)
 def worker(loglevel: str | None) -> None:
     """Run the Faust worker with every agent (exactly-once), until SIGTERM or Ctrl-C."""
     import faust
@@ -130,7 +135,10 @@ def worker(loglevel: str | None) -> None:
     from streams.app import app
 
     handler = logs.configure(level=loglevel)
-    click.echo(f"agents: {', '.join(sorted(a.name for a in app.agents.values()))} ({agents.__name__})", err=True)
+    click.echo(
+        f"agents: {', '.join(sorted(a.name for a in app.agents.values()))} ({agents.__name__})",
+        err=True,
+    )
     # Faust would install its own colour handler; ours renders JSON or pretty, and masks.
     app.conf.loghandlers = [handler]
     faust.Worker(
@@ -157,7 +165,9 @@ def schemas_register() -> None:
     added = register_changes()
     for subject, version, schema_id in added:
         click.echo(f"{subject} v{version} -> schema id {schema_id}")
-    click.echo(f"{len(added)} schema versions pinned" if added else "every schema is pinned already")
+    click.echo(
+        f"{len(added)} schema versions pinned" if added else "every schema is pinned already"
+    )
 
 
 @schemas.command("list")
@@ -194,7 +204,11 @@ def db_migrate(settings: Settings) -> None:
         client.close()
     for name in applied:
         click.echo(f"applied {name}")
-    click.echo(f"{len(applied)} migrations applied to {settings.clickhouse_database}" if applied else "database is up to date")
+    click.echo(
+        f"{len(applied)} migrations applied to {settings.clickhouse_database}"
+        if applied
+        else "database is up to date"
+    )
 
 
 @db.command("status")

@@ -88,7 +88,9 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
     client = connect(settings)
     try:
         applied = apply_migrations(client, settings.clickhouse_database)
-        console.print(f"[green]✓[/] ClickHouse {settings.clickhouse_database} migrated ({len(applied)} new)")
+        console.print(
+            f"[green]✓[/] ClickHouse {settings.clickhouse_database} migrated ({len(applied)} new)"
+        )
 
         clients = demo_clients(import_id, count, datetime.now(UTC).date())
         asyncio.run(_produce(settings, clients))
@@ -145,7 +147,9 @@ def _run_worker_until(
         with console.status(f"worker running (logs: {log_file})") as status:
             while time.monotonic() < deadline:
                 if worker.poll() is not None:
-                    raise RuntimeError(f"the worker exited with {worker.returncode}; see {log_file}")
+                    raise RuntimeError(
+                        f"the worker exited with {worker.returncode}; see {log_file}"
+                    )
                 found = asyncio.run(_requests_for(settings, import_id))
                 status.update(f"worker running: {len(found)}/{count} reminders requested")
                 if len(found) >= count:
@@ -200,7 +204,9 @@ def _show_views(console: Console, client: Any, database: str) -> None:
         "WHERE tenant_id = {tenant:String} GROUP BY day, event_type ORDER BY day, event_type",
         parameters={"tenant": TENANT},
     )
-    table = Table("day (America/Sao_Paulo)", "event type", "events", title=f"events_per_tenant_day — {TENANT}")
+    table = Table(
+        "day (America/Sao_Paulo)", "event type", "events", title=f"events_per_tenant_day — {TENANT}"
+    )
     for day, event_type, events in result.result_rows:
         table.add_row(str(day), event_type, str(events))
     console.print(table)

@@ -17,13 +17,11 @@ import structlog
 
 # A Brazilian phone in E.164 or bare digits (10 to 13 digits), and CPF (11) / CNPJ (14) digits,
 # formatted or not. Keep the first 5 and last 2 digits: enough to tell numbers apart in support.
-_PHONE_OR_DOCUMENT = re.compile(
-    r"(?<![\w.])\+?(?:\d[\s.\-/]?){9,13}\d(?![\w.])"
-)
+_PHONE_OR_DOCUMENT = re.compile(r"(?<![\w.])\+?(?:\d[\s.\-/]?){9,13}\d(?![\w.])")
 
 
 def mask(text: str) -> str:
-    """Mask every phone-, CPF- or CNPJ-looking run of digits: ``5511987654321`` → ``55119****21``."""
+    """Mask every phone-, CPF- or CNPJ-looking digit run: ``5511987654321`` → ``55119****21``."""
 
     def _mask(match: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", match.group(0))

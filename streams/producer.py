@@ -69,5 +69,7 @@ class EventProducer:
             for future in futures:
                 await future
         except KafkaError as exc:
-            raise ProduceFailed(f"Kafka at {self._bootstrap} did not store the batch: {exc!r}") from exc
+            raise ProduceFailed(
+                f"Kafka at {self._bootstrap} did not store the batch: {exc!r}"
+            ) from exc
         return len(futures)

@@ -41,11 +41,11 @@ class Settings:
     waha_api_key: str | None
     """Value of the X-Api-Key header sent to WAHA (WAHA_API_KEY)."""
     app_id: str
-    """Faust application id: the consumer group and the prefix of changelog topics (COBRANCA_APP_ID)."""
+    """Faust application id (COBRANCA_APP_ID): the consumer group, the changelog topics' prefix."""
     topic_partitions: int
     """Partitions for topics created by `cobranca topics create` (COBRANCA_TOPIC_PARTITIONS)."""
     replication_factor: int
-    """Replication factor of topics the app creates (COBRANCA_REPLICATION_FACTOR; 3 in production)."""
+    """Replication of topics the app creates (COBRANCA_REPLICATION_FACTOR; 3 in production)."""
     session_timeout_s: float
     """How long a silent worker keeps its partitions (COBRANCA_SESSION_TIMEOUT_S): a killed worker's
     partitions move on after this long."""

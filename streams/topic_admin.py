@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -42,10 +43,9 @@ async def create_topics(
             NewTopic(spec.name, partitions, replication_factor=1, topic_configs=spec.config())
             for spec in missing
         ]
-        try:
+        # Another process may create them between our list and create: that is the goal too.
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another process created them between our list and create: that is the goal
         return [spec.name for spec in missing]
     except KafkaError as exc:
         raise TopicAdminError(f"creating topics on {bootstrap} failed: {exc!r}") from exc

@@ -30,7 +30,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from faust.streams import current_event
 from faust.transport.consumer import TransactionManager
@@ -43,7 +43,7 @@ class SendOutsideTransaction(CobrancaError):
     """A record was sent under exactly-once outside of an agent processing an event."""
 
 
-class SourcePartitionTransactions(TransactionManager):  # type: ignore[misc]
+class SourcePartitionTransactions(TransactionManager):
     """Route each send through the transactional producer of the current event's partition."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -58,7 +58,9 @@ class SourcePartitionTransactions(TransactionManager):  # type: ignore[misc]
         """Hold new events' sends until every event with outputs in flight is acknowledged."""
         self._gate.clear()
         try:
-            while any(not m.acked for senders in self._senders.values() for m in senders):
+            # Faust flips Message.acked with no notification to await, so poll; the wait is
+            # one event long.
+            while any(not m.acked for senders in self._senders.values() for m in senders):  # noqa: ASYNC110
                 await asyncio.sleep(0.001)
             yield
         finally:
@@ -98,17 +100,19 @@ class SourcePartitionTransactions(TransactionManager):  # type: ignore[misc]
         )
 
 
-class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+class Consumer(faust_aiokafka.Consumer):
     """Commits only at a point where every output in the transaction has its offset acked."""
 
     async def force_commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         if not self.app.in_transaction:
             return bool(await super().force_commit(topics, start_new_transaction))
-        async with self.transactions.quiescent():
+        # Transport.TransactionManager below makes this our class.
+        transactions = cast(SourcePartitionTransactions, self.transactions)
+        async with transactions.quiescent():
             return bool(await super().force_commit(topics, start_new_transaction))
 
 
-class Transport(faust_aiokafka.Transport):  # type: ignore[misc]
+class Transport(faust_aiokafka.Transport):
     """aiokafka transport whose transactions follow the source partition."""
 
     Consumer = Consumer

@@ -63,10 +63,14 @@ class WorkerProcess:
     def assert_alive(self) -> None:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"worker exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
+            )
 
 
-async def read_committed(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> list[tuple[bytes | None, dict[str, Any]]]:
+async def read_committed(
+    bootstrap: str, topic: str, *, idle_ms: int = 1500
+) -> list[tuple[bytes | None, dict[str, Any]]]:
     """Every committed record on `topic` from the beginning, decoded, as (key, event dict)."""
     consumer = AIOKafkaConsumer(
         topic,
@@ -88,7 +92,9 @@ async def read_committed(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> 
         await consumer.stop()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, worker: WorkerProcess | None = None) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, worker: WorkerProcess | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker is not None:
@@ -99,7 +105,9 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, worker:
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def for_tenant(records: list[tuple[bytes | None, dict[str, Any]]], tenant: str) -> list[dict[str, Any]]:
+def for_tenant(
+    records: list[tuple[bytes | None, dict[str, Any]]], tenant: str
+) -> list[dict[str, Any]]:
     return [value for _, value in records if value["header"]["tenant_id"] == tenant]
 
 
@@ -108,7 +116,9 @@ def end_offsets(bootstrap: str, topic: str) -> int:
     from streams.topic_admin import describe_topics
     from streams.topics import CATALOGUE
 
-    (state,) = asyncio.run(describe_topics(bootstrap, tuple(s for s in CATALOGUE if s.name == topic)))
+    (state,) = asyncio.run(
+        describe_topics(bootstrap, tuple(s for s in CATALOGUE if s.name == topic))
+    )
     return state.end_offsets
 
 

@@ -75,7 +75,9 @@ def _json_default(value: Any) -> Any:
 
 def _payload(event: Mapping[str, Any], key: bytes) -> bytes:
     visible = {
-        name: pseudonymize(value, key) if name in PERSONAL_FIELDS and isinstance(value, str) else value
+        name: pseudonymize(value, key)
+        if name in PERSONAL_FIELDS and isinstance(value, str)
+        else value
         for name, value in event.items()
         if not name.startswith("__")
     }

@@ -1,1 +1,1 @@
-"""A single-node Apache Kafka broker (KRaft, combined controller and broker) run from Maven Central jars."""
+"""A single-node Apache Kafka broker (KRaft) run from Maven Central jars."""

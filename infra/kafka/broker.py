@@ -59,8 +59,9 @@ class LocalBroker:
         host, _, port = bootstrap.split(",")[0].rpartition(":")
         if host not in ("127.0.0.1", "localhost"):
             raise BrokerError(
-                f"the local broker binds loopback only, but COBRANCA_KAFKA_BOOTSTRAP is {bootstrap!r}; "
-                "point it at 127.0.0.1:<port> or run against your own cluster without `cobranca broker`"
+                "the local broker binds loopback only, but COBRANCA_KAFKA_BOOTSTRAP is "
+                f"{bootstrap!r}; point it at 127.0.0.1:<port>, or use your own cluster "
+                "without `cobranca broker`"
             )
         return cls(jars_dir=cache / "kafka" / KAFKA_VERSION / "lib", home=home, port=int(port))
 
@@ -149,7 +150,8 @@ class LocalBroker:
         if self.pid() is None:
             if _answers(self.host, self.port):
                 raise BrokerError(
-                    f"something else already listens on {self.bootstrap}; stop it or choose another "
+                    f"something else already listens on {self.bootstrap}; stop it or choose "
+                    "another "
                     "port with COBRANCA_KAFKA_BOOTSTRAP"
                 )
             self.fetch()
@@ -273,7 +275,8 @@ class LocalBroker:
                 return
             time.sleep(0.1)
         raise BrokerStartTimeout(
-            f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s; see {self.log_file}"
+            f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s; "
+            f"see {self.log_file}"
         )
 
 

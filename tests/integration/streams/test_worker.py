@@ -47,7 +47,9 @@ def test_import_notice_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
     try:
         wait_until(
             lambda: count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) >= 40,
-            timeout=90, what="40 SendRequested", worker=worker,
+            timeout=90,
+            what="40 SendRequested",
+            worker=worker,
         )
     finally:
         worker.stop()
@@ -62,7 +64,9 @@ def test_import_notice_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
     assert first["header"]["correlation_id"] == "imp-1"
 
 
-def test_undecodable_record_is_dead_lettered_and_the_stream_goes_on(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_undecodable_record_is_dead_lettered_and_the_stream_goes_on(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
     tenant = _tenant()
     garbage = b"\x00\x00\x00\x03\xe7not avro at all"  # magic 0, schema id 999, junk body
 
@@ -74,7 +78,11 @@ def test_undecodable_record_is_dead_lettered_and_the_stream_goes_on(kafka_bootst
         try:
             await producer.send_and_wait(CLIENTS.name, garbage, key=f"{tenant}:bad".encode())
             good = client_imported(tenant, 7)
-            await producer.send_and_wait(CLIENTS.name, encode(good.to_representation()), key=f"{tenant}:{good.client_id}".encode())
+            await producer.send_and_wait(
+                CLIENTS.name,
+                encode(good.to_representation()),
+                key=f"{tenant}:{good.client_id}".encode(),
+            )
         finally:
             await producer.stop()
 
@@ -82,8 +90,18 @@ def test_undecodable_record_is_dead_lettered_and_the_stream_goes_on(kafka_bootst
     worker = WorkerProcess(kafka_bootstrap, tmp_path, app_id=f"dlq-{tenant}")
     worker.start()
     try:
-        wait_until(lambda: count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) == 1, timeout=90, what="the good record's SendRequested", worker=worker)
-        wait_until(lambda: count_for(kafka_bootstrap, DEAD_LETTERS.name, tenant) == 1, timeout=30, what="the dead letter", worker=worker)
+        wait_until(
+            lambda: count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) == 1,
+            timeout=90,
+            what="the good record's SendRequested",
+            worker=worker,
+        )
+        wait_until(
+            lambda: count_for(kafka_bootstrap, DEAD_LETTERS.name, tenant) == 1,
+            timeout=30,
+            what="the dead letter",
+            worker=worker,
+        )
     finally:
         worker.stop()
     (dead,) = for_tenant(asyncio.run(read_committed(kafka_bootstrap, DEAD_LETTERS.name)), tenant)
@@ -95,7 +113,9 @@ def test_undecodable_record_is_dead_lettered_and_the_stream_goes_on(kafka_bootst
     assert "schema id 999" in dead["error"]
 
 
-def test_sigkilled_worker_produces_each_output_exactly_once(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_sigkilled_worker_produces_each_output_exactly_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
     tenant = _tenant()
     total = 20_000
     expected = asyncio.run(_produce_clients(kafka_bootstrap, tenant, total))
@@ -106,17 +126,34 @@ def test_sigkilled_worker_produces_each_output_exactly_once(kafka_bootstrap: str
         before = end_offsets(kafka_bootstrap, SEND_REQUESTS.name)
         worker.start()
         # Kill mid-stream: once this run is writing output, after a random extra delay.
-        wait_until(lambda: end_offsets(kafka_bootstrap, SEND_REQUESTS.name) > before, timeout=90, what="progress", worker=worker)
+        wait_until(
+            lambda before=before: end_offsets(kafka_bootstrap, SEND_REQUESTS.name) > before,
+            timeout=90,
+            what="progress",
+            worker=worker,
+        )
         asyncio.run(asyncio.sleep(rng.uniform(0.1, 0.8)))
         worker.kill()
         kills += 1
-    assert count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) < total, "finished before the last kill"
+    assert count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) < total, (
+        "finished before the last kill"
+    )
     worker.start()
     try:
-        wait_until(lambda: count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) >= total, timeout=120, what="all outputs", worker=worker)
+        wait_until(
+            lambda: count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) >= total,
+            timeout=120,
+            what="all outputs",
+            worker=worker,
+        )
         asyncio.run(asyncio.sleep(1.5))  # a late duplicate would show up within a commit or two
     finally:
         worker.stop()
-    ids = Counter(v["request_id"] for v in for_tenant(asyncio.run(read_committed(kafka_bootstrap, SEND_REQUESTS.name)), tenant))
+    ids = Counter(
+        v["request_id"]
+        for v in for_tenant(
+            asyncio.run(read_committed(kafka_bootstrap, SEND_REQUESTS.name)), tenant
+        )
+    )
     assert set(ids) == set(expected)
     assert [rid for rid, n in ids.items() if n > 1] == []
