@@ -15,9 +15,13 @@ from typing import Any
 
 import structlog
 
-# A Brazilian phone in E.164 or bare digits (10 to 13 digits), and CPF (11) / CNPJ (14) digits,
-# formatted or not. Keep the first 5 and last 2 digits: enough to tell numbers apart in support.
-_PHONE_OR_DOCUMENT = re.compile(r"(?<![\w.])\+?(?:\d[\s.\-/]?){9,13}\d(?![\w.])")
+# Brazilian phones (optional +55, optional DDD in parentheses, 8 or 9 digits), CPF and CNPJ,
+# formatted or bare. The first 5 and last 2 digits are kept: enough to tell numbers apart in
+# support, not enough to call anyone.
+_PHONE = r"(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?\d{4,5}[\s.-]?\d{4}"
+_CPF = r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}"
+_CNPJ = r"\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}"
+_PHONE_OR_DOCUMENT = re.compile(r"(?<![\w+])(?:" + "|".join((_CNPJ, _CPF, _PHONE)) + r")(?!\w)")
 
 
 def mask(text: str) -> str:

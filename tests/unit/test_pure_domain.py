@@ -1,0 +1,24 @@
+"""Pure domain rules do no I/O: a grep of their imports proves it (STYLE habit 2)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PURE_MODULES = ["streams/reminders.py", "streams/formatting.py", "schemas/compatibility.py"]
+FORBIDDEN = ("faust", "aiokafka", "clickhouse_connect", "chdb", "aiohttp", "structlog", "logging")
+
+
+@pytest.mark.parametrize("path", PURE_MODULES)
+def test_pure_module_imports_no_io_framework(path: str) -> None:
+    tree = ast.parse((ROOT / path).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported.isdisjoint(FORBIDDEN), f"{path} imports {imported & set(FORBIDDEN)}"
