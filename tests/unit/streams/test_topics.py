@@ -33,5 +33,5 @@ def test_the_ledger_is_keyed_by_tenant_alone() -> None:
 
 
 def test_unknown_event_type_names_the_catalogue() -> None:
-    with pytest.raises(KeyError, match="streams/topics.py"):
+    with pytest.raises(KeyError, match=r"streams/topics\.py"):
         topic_for_event("NoSuchEvent")
