@@ -21,8 +21,8 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "webhooks", "sink")
-LONG_RUNNING = ("worker", "webhooks", "sink")
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker")
+LONG_RUNNING = ("worker",)
 METRICS_PORT = "9100"
 
 # A variable holds a secret when its name ends like one; WAHA_API_KEY_EXCLUDE_PATH does not.
@@ -152,10 +152,10 @@ def test_waha_posts_signed_webhooks_to_the_receiver(services: dict[str, dict[str
     assert "WEBJS" in env["WHATSAPP_DEFAULT_ENGINE"]
     assert any(str(v).endswith(":/app/.sessions") for v in waha["volumes"])
 
-    # The receiver and WAHA must share the key; the worker must send the key WAHA expects.
-    receiver = _environment(services["webhooks"])
-    assert receiver["WAHA_HMAC_KEY"] == env["WHATSAPP_HOOK_HMAC_KEY"]
-    assert _environment(services["worker"])["WAHA_API_KEY"] == env["WAHA_API_KEY"]
+    # The project gets WAHA's HMAC key for the receiver; the worker sends the key WAHA expects.
+    worker = _environment(services["worker"])
+    assert worker["WAHA_HMAC_KEY"] == env["WHATSAPP_HOOK_HMAC_KEY"]
+    assert worker["WAHA_API_KEY"] == env["WAHA_API_KEY"]
 
 
 def test_project_services_share_one_build(services: dict[str, dict[str, Any]]) -> None:
@@ -181,8 +181,23 @@ def test_project_service_commands(services: dict[str, dict[str, Any]]) -> None:
     assert argv("topics-init") == ["cobranca", "topics", "create"]
     assert argv("db-migrate") == ["cobranca", "db", "migrate"]
     assert argv("worker") == ["cobranca", "worker"]
-    assert " ".join(argv("webhooks")) == "cobranca webhooks serve --host 0.0.0.0 --port 8080"
-    assert argv("sink") == ["cobranca", "sink", "run"]
+
+
+def test_project_service_commands_exist_in_the_cli(services: dict[str, dict[str, Any]]) -> None:
+    import click
+
+    from streams.cli import main
+
+    for name in PROJECT_SERVICES:
+        command = services[name]["command"]
+        words = command[1:] if isinstance(command, list) else str(command).split()[1:]
+        group: click.Command = main
+        for word in words:
+            if word.startswith("-") or not isinstance(group, click.Group):
+                break
+            found = group.get_command(click.Context(group), word)
+            assert found is not None, f"{name}: `cobranca {' '.join(words)}` is not a command"
+            group = found
 
 
 def test_start_order(services: dict[str, dict[str, Any]]) -> None:
@@ -195,7 +210,6 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
     assert condition("db-migrate", "clickhouse") == "service_healthy"
     for name in LONG_RUNNING:
         assert condition(name, "topics-init") == "service_completed_successfully"
-    assert condition("sink", "db-migrate") == "service_completed_successfully"
     for name in ("topics-init", "db-migrate"):
         assert services[name].get("restart") in (None, "no"), f"{name} runs once"
 
