@@ -21,6 +21,7 @@ from typing import Any
 
 import fastavro
 import faust
+from fastavro.validation import ValidationError, validate
 from faust.serializers import codecs
 
 from schemas.errors import UndecodableEvent, UnencodableEvent
@@ -41,8 +42,19 @@ def encode(event: Mapping[str, Any], registry: SchemaRegistry | None = None) -> 
     out = io.BytesIO()
     out.write(_PREFIX.pack(MAGIC, latest.schema_id))
     try:
-        fastavro.schemaless_writer(out, latest.parsed, _plain(event), strict_allow_default=True)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        plain = _plain(event)
+        # fastavro's writer coerces what it can (7.5 -> 7, True -> 1) and writes an int of any
+        # size; validating first turns those into errors that name the field.
+        validate(plain, latest.parsed, raise_errors=True)
+        fastavro.schemaless_writer(out, latest.parsed, plain, strict_allow_default=True)
+    except UnencodableEvent as exc:
+        raise UnencodableEvent(f"{subject}: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(str(error) for error in exc.errors)
+        raise UnencodableEvent(
+            f"{subject} does not match schema id {latest.schema_id}: {problems}"
+        ) from exc
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise UnencodableEvent(
             f"{subject} does not match schema id {latest.schema_id}: {exc}"
         ) from exc
@@ -73,7 +85,15 @@ def decode(data: bytes, registry: SchemaRegistry | None = None) -> dict[str, Any
     body.seek(_PREFIX.size)
     try:
         value = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)
-    except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError, StopIteration) as exc:
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        IndexError,
+        UnicodeDecodeError,
+        StopIteration,
+        OverflowError,  # a date or timestamp beyond what datetime holds (year 9999)
+    ) as exc:
         raise UndecodableEvent(
             f"Avro body does not match {writer.subject} v{writer.version}: {exc!r}",
             schema_id=schema_id,
