@@ -142,7 +142,7 @@ def load_registry(
                     version=pin["version"],
                     schema_id=pin["id"],
                     schema=schema,
-                    parsed=fastavro.parse_schema(schema, _write_hint=False),
+                    parsed=fastavro.parse_schema(schema),
                 )
             )
     return SchemaRegistry(entries)
