@@ -52,12 +52,19 @@ class Settings:
     commit_interval_s: float
     """How often a worker commits its transaction (COBRANCA_COMMIT_INTERVAL_S): the latency of
     exactly-once output under read_committed."""
+    metrics_port: int | None
+    """Port of the worker's Prometheus endpoint, /metrics (COBRANCA_METRICS_PORT); unset means
+    the worker exports no metrics."""
+    metrics_host: str
+    """Address the metrics endpoint binds (COBRANCA_METRICS_HOST): loopback unless set; a
+    container that Prometheus scrapes from another host sets 0.0.0.0."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         home = cache_home()
         data_dir = Path(env.get("COBRANCA_DATA_DIR", str(home / "data"))).expanduser()
+        metrics_port = env.get("COBRANCA_METRICS_PORT", "").strip()
         return cls(
             kafka_bootstrap=env.get("COBRANCA_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
             data_dir=data_dir,
@@ -71,4 +78,6 @@ class Settings:
             replication_factor=int(env.get("COBRANCA_REPLICATION_FACTOR", "1")),
             session_timeout_s=float(env.get("COBRANCA_SESSION_TIMEOUT_S", "10")),
             commit_interval_s=float(env.get("COBRANCA_COMMIT_INTERVAL_S", "0.5")),
+            metrics_port=int(metrics_port) if metrics_port else None,
+            metrics_host=env.get("COBRANCA_METRICS_HOST") or "127.0.0.1",
         )

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,9 @@ from schemas.codec import decode
 class WorkerProcess:
     """`cobranca worker` in a child process, against a given broker and state directory."""
 
-    def __init__(self, bootstrap: str, data_dir: Path, app_id: str) -> None:
+    def __init__(
+        self, bootstrap: str, data_dir: Path, app_id: str, env: Mapping[str, str] | None = None
+    ) -> None:
         self.env = {
             **os.environ,
             "COBRANCA_KAFKA_BOOTSTRAP": bootstrap,
@@ -30,6 +32,7 @@ class WorkerProcess:
             "COBRANCA_COMMIT_INTERVAL_S": "0.2",
             "COBRANCA_LOG_FORMAT": "json",
             "COBRANCA_LOG_LEVEL": "WARNING",
+            **(env or {}),
         }
         self.log = data_dir / "worker.log"
         data_dir.mkdir(parents=True, exist_ok=True)
