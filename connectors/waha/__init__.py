@@ -1,5 +1,56 @@
-"""WAHA (WhatsApp HTTP API): the wire format and webhook signatures.
+"""WAHA (WhatsApp HTTP API): the wire format, webhook signatures and normalization.
 
-`wire` is the only module that knows WAHA's JSON; `signatures` checks `X-Webhook-Hmac`. Both are
-pure (no I/O).
+`wire` is the only module that knows WAHA's JSON; `signatures` checks `X-Webhook-Hmac`;
+`normalize` turns an envelope into cobranca's event values. All three are pure (no I/O).
 """
+
+from __future__ import annotations
+
+from connectors.waha.errors import InvalidAck, InvalidSignature, WahaError, WahaWireError
+from connectors.waha.normalize import (
+    Ignored,
+    IgnoreReason,
+    Normalized,
+    NormalizedDelivery,
+    NormalizedInbound,
+    NormalizedSessionStatus,
+    dedup_keys,
+    next_ack,
+    normalize,
+    normalize_body,
+)
+from connectors.waha.signatures import check_signature, sign_body, verify_signature
+from connectors.waha.wire import (
+    Ack,
+    WebhookEnvelope,
+    canonical_jid,
+    decode_envelope,
+    message_id_from_send_response,
+    parse_message_id,
+)
+
+__all__ = [
+    "Ack",
+    "IgnoreReason",
+    "Ignored",
+    "InvalidAck",
+    "InvalidSignature",
+    "Normalized",
+    "NormalizedDelivery",
+    "NormalizedInbound",
+    "NormalizedSessionStatus",
+    "WahaError",
+    "WahaWireError",
+    "WebhookEnvelope",
+    "canonical_jid",
+    "check_signature",
+    "decode_envelope",
+    "dedup_keys",
+    "message_id_from_send_response",
+    "next_ack",
+    "normalize",
+    "normalize_body",
+    "parse_message_id",
+    "sign_body",
+    "verify_signature",
+]
