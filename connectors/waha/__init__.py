@@ -2,6 +2,9 @@
 
 `wire` is the only module that knows WAHA's JSON; `signatures` checks `X-Webhook-Hmac`;
 `normalize` turns an envelope into cobranca's event values. All three are pure (no I/O).
+
+The function `normalize.normalize` is deliberately not re-exported here: the name would shadow the
+`connectors.waha.normalize` module. Import it from the module.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from connectors.waha.normalize import (
     NormalizedSessionStatus,
     dedup_keys,
     next_ack,
-    normalize,
     normalize_body,
 )
 from connectors.waha.signatures import check_signature, sign_body, verify_signature
@@ -48,7 +50,6 @@ __all__ = [
     "dedup_keys",
     "message_id_from_send_response",
     "next_ack",
-    "normalize",
     "normalize_body",
     "parse_message_id",
     "sign_body",

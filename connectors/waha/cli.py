@@ -1,0 +1,108 @@
+"""`cobranca waha ...`: WAHA commands. Register with `main.add_command(waha)` in streams/cli.py.
+
+`cobranca waha normalize FILE...` runs webhook bodies saved as files through the same functions the
+normalization agent uses, without Kafka, and prints one JSON object per file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import click
+import orjson
+
+from connectors.waha.errors import WahaError
+from connectors.waha.normalize import (
+    Normalized,
+    NormalizedDelivery,
+    NormalizedInbound,
+    NormalizedSessionStatus,
+    normalize_body,
+)
+
+__all__ = ["ROW_FIELDS", "normalize_command", "normalized_row", "waha"]
+
+#: The keys of every line `cobranca waha normalize` prints, in order.
+ROW_FIELDS: Final = (
+    "event_type",
+    "session",
+    "message_id",
+    "chat_id",
+    "from_me",
+    "is_group",
+    "body",
+    "has_media",
+    "ack",
+    "ack_name",
+    "status",
+)
+
+
+def normalized_row(result: Normalized) -> dict[str, Any]:
+    """The CLI's view of a normalization result: `ROW_FIELDS`, null where a field does not apply.
+
+    An inbound message has no ack (the one WAHA puts in the payload is the sender's side, and
+    engine-dependent); an ack carries no body or media (only WEBJS repeats the message in it); an
+    ignored webhook shows only its session.
+    """
+    row: dict[str, Any] = dict.fromkeys(ROW_FIELDS)
+    row["event_type"] = result.event_type
+    row["session"] = result.session
+    if isinstance(result, NormalizedInbound):
+        row.update(
+            message_id=result.waha_message_id,
+            chat_id=result.chat_id,
+            from_me=result.from_me,
+            is_group=result.is_group,
+            body=result.body,
+            has_media=result.has_media,
+        )
+    elif isinstance(result, NormalizedDelivery):
+        row.update(
+            message_id=result.waha_message_id,
+            chat_id=result.chat_id,
+            from_me=result.from_me,
+            is_group=result.is_group,
+            ack=result.ack,
+            ack_name=result.ack_name,
+        )
+    elif isinstance(result, NormalizedSessionStatus):
+        row["status"] = result.status
+    return row
+
+
+@click.group("waha")
+def waha() -> None:
+    """WAHA (WhatsApp HTTP API): webhook tools."""
+
+
+@waha.command("normalize")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def normalize_command(files: tuple[Path, ...]) -> None:
+    """Normalize WAHA webhook bodies saved as JSON files ('-' reads standard input).
+
+    Prints one JSON object per file, in order, with the keys event_type (InboundMessage,
+    DeliveryStatusChanged, SessionStatusChanged or ignored), session, message_id, chat_id,
+    from_me, is_group, body, has_media, ack, ack_name and status; null where a key does not
+    apply. A file that cannot be read or is not a WAHA webhook gets an error line on standard
+    error instead; the others are still printed, and the exit code is 1.
+    """
+    failed = 0
+    for path in files:
+        name = str(path)
+        try:
+            raw = click.get_binary_stream("stdin").read() if name == "-" else path.read_bytes()
+            result = normalize_body(raw, source=name)
+        except OSError as exc:
+            failed += 1
+            click.echo(f"error: {name}: cannot read: {exc.strerror or exc}", err=True)
+            continue
+        except WahaError as exc:
+            failed += 1
+            click.echo(f"error: {exc}", err=True)
+            continue
+        click.echo(orjson.dumps(normalized_row(result)).decode())
+    if failed:
+        click.echo(f"{failed} of {len(files)} files failed", err=True)
+        raise SystemExit(1)
