@@ -8,7 +8,7 @@ from typing import Any
 import faust
 
 from schemas.events import ClientImported
-from streams import dead_letters
+from streams import processing
 from streams.app import app
 from streams.channels import CHANNELS
 from streams.reminders import request_import_notice
@@ -19,7 +19,7 @@ from streams.topics import CLIENTS, SEND_REQUESTS
 async def plan_import_notices(stream: faust.StreamT[Any]) -> None:
     """ClientImported → SendRequested for the import notice, keyed by tenant for the ledger."""
     requests = CHANNELS[SEND_REQUESTS.name]
-    async for event in dead_letters.events(stream):
+    async for event in processing.events(stream):
         if isinstance(event, ClientImported):
             request = request_import_notice(event, now=datetime.now(UTC))
             await requests.send(key=request.header.tenant_id.encode(), value=request)

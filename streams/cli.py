@@ -132,7 +132,8 @@ def worker(loglevel: str | None) -> None:
     import faust
 
     from streams import agents, logs
-    from streams.app import app
+    from streams.app import app, settings
+    from streams.metrics import install_metrics
 
     handler = logs.configure(level=loglevel)
     click.echo(
@@ -141,6 +142,7 @@ def worker(loglevel: str | None) -> None:
     )
     # Faust would install its own colour handler; ours renders JSON or pretty, and masks.
     app.conf.loghandlers = [handler]
+    install_metrics(app, settings.metrics_port, settings.metrics_host)
     faust.Worker(
         app,
         loglevel=logging.getLogger().level,

@@ -1,22 +1,13 @@
 """The one error policy for agents: a record that cannot be processed goes to the dead-letter
-topic with its bytes, its position and the error, in the agent's own transaction."""
+topic with its bytes, its position and the error, in the agent's own transaction
+(`streams.processing.events` sends it)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import faust
-import structlog
-
-from schemas.codec import Undecodable
-from schemas.errors import UndecodableEvent
-from schemas.events import DeadLettered, Event, new_header
-from streams.channels import CHANNELS
-from streams.topics import DEAD_LETTERS
-
-log = structlog.get_logger(__name__)
+from schemas.events import DeadLettered, new_header
 
 SOURCE = "streams.dead_letters"
 UNKNOWN_TENANT = "unknown"
@@ -46,19 +37,3 @@ def dead_letter_for(message: Any, error: Exception, original: bytes) -> DeadLett
         error=str(error),
         key=key,
     )
-
-
-async def events(stream: faust.StreamT[Any]) -> AsyncIterator[Event]:
-    """The stream's events, typed; undecodable records are dead-lettered on the way."""
-    async for event in stream.events():
-        value = event.value
-        if isinstance(value, Undecodable):
-            message = event.message
-            error = UndecodableEvent(value.reason, schema_id=value.schema_id).at(
-                message.topic, message.partition, message.offset
-            )
-            log.warning("dead_lettered", error=str(error))
-            dead = dead_letter_for(message, error, value.data)
-            await CHANNELS[DEAD_LETTERS.name].send(key=message.topic.encode(), value=dead)
-            continue
-        yield value

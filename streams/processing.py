@@ -1,0 +1,47 @@
+"""How every agent iterates its stream: typed events, admitted into the current transaction,
+with undecodable records dead-lettered on the way.
+
+Admission is what lets a commit be a consistent cut (streams/transport.py): while a commit is
+being prepared, no new event starts. An agent that iterates its stream any other way loses that
+guarantee for the table writes it makes before its first send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import faust
+import structlog
+
+from schemas.codec import Undecodable
+from schemas.errors import UndecodableEvent
+from schemas.events import Event
+from streams.channels import CHANNELS
+from streams.dead_letters import dead_letter_for
+from streams.topics import DEAD_LETTERS
+from streams.transport import SourcePartitionTransactions
+
+log = structlog.get_logger(__name__)
+
+
+async def events(stream: faust.StreamT[Any]) -> AsyncIterator[Event]:
+    """The stream's events, typed, each admitted before the agent sees it."""
+    app = stream.app
+    transactions = (
+        cast(SourcePartitionTransactions, app.consumer.transactions) if app.in_transaction else None
+    )
+    async for event in stream.events():
+        message = event.message
+        if transactions is not None:
+            await transactions.admit(message)
+        value = event.value
+        if isinstance(value, Undecodable):
+            error = UndecodableEvent(value.reason, schema_id=value.schema_id).at(
+                message.topic, message.partition, message.offset
+            )
+            log.warning("dead_lettered", error=str(error))
+            dead = dead_letter_for(message, error, value.data)
+            await CHANNELS[DEAD_LETTERS.name].send(key=message.topic.encode(), value=dead)
+            continue
+        yield value
