@@ -27,6 +27,7 @@ from connectors.waha.wire import (
     WebhookEnvelope,
     canonical_jid,
     decode_envelope,
+    link_key,
     message_id_from_send_response,
     parse_message_id,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "check_signature",
     "decode_envelope",
     "dedup_keys",
+    "link_key",
     "message_id_from_send_response",
     "next_ack",
     "normalize_body",

@@ -28,8 +28,10 @@ Rules (issue 4, section 2, and WAHA_API.md):
   is WAHA's canonical name for the number, not the payload's `ackName`. Group receipts
   (`message.ack.group`, and `message.ack` in a `@g.us` chat before WAHA 2025.12.2) are
   per-participant and ignored: cobranca sends to direct chats only. `next_ack` is the monotonic
-  rule the agent applies per message.
+  rule the agent applies per message; match acks and replies to sends with `wire.link_key`.
 - Timestamps are aware UTC datetimes.
+
+docs/adr/0002-waha-normalization.md records why.
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ __all__ = [
     "canonical_jid",
     "decode_envelope",
     "envelope_from_object",
+    "link_key",
     "message_id_from_send_response",
     "parse_message",
     "parse_message_ack",
@@ -329,7 +330,7 @@ def _describe(value: object) -> str:
     if isinstance(value, list):
         return f"an array of {len(value)} items"
     if isinstance(value, dict):
-        return "an object"
+        return "an object" if value else "an empty object"
     return type(value).__name__
 
 
@@ -636,6 +637,21 @@ def parse_message_id(message_id: str) -> MessageId | None:
     return MessageId(
         from_me=prefix == "true", chat=chat, wa_id=wa_id, participant=participant or None
     )
+
+
+def link_key(message_id: str) -> str:
+    """The id to match a sent message with its acks and replies: `{fromMe}_{chat}_{waId}`.
+
+    Drops the trailing `_{participant}` and writes the chat in its `@c.us` form, because the same
+    message is not always spelled the same way: GOWS may answer a send with
+    `true_<chat>_<waId>_<me>` while its acks say `true_<chat>_<waId>`, NOWEB's Baileys key names
+    the chat `@s.whatsapp.net`, and group receipts append the participant. An id that is not in
+    WAHA's format is returned unchanged.
+    """
+    parsed = parse_message_id(message_id)
+    if parsed is None:
+        return message_id
+    return f"{'true' if parsed.from_me else 'false'}_{canonical_jid(parsed.chat)}_{parsed.wa_id}"
 
 
 def canonical_jid(jid: str) -> str:

@@ -15,6 +15,7 @@ from connectors.waha.wire import (
     canonical_jid,
     decode_envelope,
     envelope_from_object,
+    link_key,
     message_id_from_send_response,
     parse_message,
     parse_message_ack,
@@ -320,6 +321,25 @@ def test_canonical_jid(jid: str, expected: str) -> None:
     assert canonical_jid(jid) == expected
 
 
+@pytest.mark.parametrize(
+    ("message_id", "expected"),
+    [
+        ("true_5511988887777@c.us_3EB0", "true_5511988887777@c.us_3EB0"),
+        ("true_5511988887777@c.us_3EB0_5511900000000@c.us", "true_5511988887777@c.us_3EB0"),
+        ("true_5511988887777@s.whatsapp.net_3EB0", "true_5511988887777@c.us_3EB0"),
+        ("false_120363000000000000@g.us_AB_1@lid", "false_120363000000000000@g.us_AB"),
+        ("3EB0", "3EB0"),
+    ],
+)
+def test_link_key_matches_a_send_with_its_acks(message_id: str, expected: str) -> None:
+    assert link_key(message_id) == expected
+
+
+def test_link_key_joins_the_noweb_send_response_and_its_ack_id() -> None:
+    sent = message_id_from_send_response(fixture_json("18_sendtext_response_noweb.json"))
+    assert link_key(sent) == link_key("true_111111111111@c.us_3EB08A6895830F110A5E4D")
+
+
 # --- send responses -------------------------------------------------------------------------
 
 
@@ -339,7 +359,7 @@ def test_send_response_message_id_per_engine(body: Any, expected: str) -> None:
     ("body", "fragment"),
     [
         (None, "#1083"),
-        ({}, "#1083"),
+        ({}, "got an empty object. WEBJS 2025.6.x"),
         ("", "#1083"),
         ([1], "expected a send response object"),
         ({"status": "PENDING"}, "no message id"),
