@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from connectors.waha.cli import waha
 from streams.errors import CobrancaError
 from streams.settings import Settings, cache_home
 
@@ -273,6 +274,9 @@ def topics_list(settings: Settings) -> None:
         )
     Console(width=200).print(table)
 
+
+# Connectors keep their commands beside their code; the CLI only mounts them.
+main.add_command(waha)
 
 if __name__ == "__main__":
     main()

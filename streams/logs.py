@@ -21,7 +21,11 @@ import structlog
 _PHONE = r"(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?\d{4,5}[\s.-]?\d{4}"
 _CPF = r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}"
 _CNPJ = r"\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}"
-_PHONE_OR_DOCUMENT = re.compile(r"(?<![\w+])(?:" + "|".join((_CNPJ, _CPF, _PHONE)) + r")(?!\w)")
+# Letters and digits bound a number; `_` and `@` do not, so ids like `true_5511...@c.us_3EB0`
+# are masked too.
+_PHONE_OR_DOCUMENT = re.compile(
+    r"(?<![0-9A-Za-z+])(?:" + "|".join((_CNPJ, _CPF, _PHONE)) + r")(?![0-9A-Za-z])"
+)
 
 
 def mask(text: str) -> str:

@@ -20,6 +20,7 @@ from streams import logs
         ("cnpj 11.222.333/0001-81", "cnpj 11222****81"),
         ("(11) 98765-4321", "11987****21"),
         ("ligar para +55 (21) 3456-7890 hoje", "ligar para 55213****90 hoje"),
+        ("true_5511988887777@c.us_3EB0A1", "true_55119****77@c.us_3EB0A1"),
     ],
 )
 def test_mask(text: str, masked: str) -> None:
