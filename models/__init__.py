@@ -1,0 +1,1 @@
+"""Conversational intelligence: intent classifier, entity extraction and their data."""

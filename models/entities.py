@@ -1,0 +1,737 @@
+"""Entities in a debtor's WhatsApp reply: the promised payment date and the amount in reais.
+
+Pure functions: no I/O, no clock of their own, no logging. The caller passes the message time;
+the answer is a `date` on the São Paulo calendar or an integer number of centavos (money is
+never a float in cobranca; `centavos_to_reais` exists only for the JSON output boundary).
+
+Real replies are written on a phone keyboard, so every rule runs on a normalized copy of the
+text: case folded, accents stripped ("amanhâ", "AMANHÃ" → "amanha", "terça" → "terca",
+"2ª" → "2a"), emojis ignored. Abbreviations understood: hj/hje (hoje), amn/amnh/amanh (amanhã),
+dps (depois).
+
+Public API (`__all__`): `promised_date`, `amount_brl`, `centavos_to_reais`, `local_today`,
+`SAO_PAULO`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import IntEnum
+from zoneinfo import ZoneInfo
+
+__all__ = ["SAO_PAULO", "amount_brl", "centavos_to_reais", "local_today", "promised_date"]
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+# ---------------------------------------------------------------------------------------------
+# Normalization and Portuguese number words
+# ---------------------------------------------------------------------------------------------
+
+
+def _normalize(text: str) -> str:
+    """Lower case, no accents: "AMANHÃ às 10h 🙏" → "amanha as 10h 🙏"."""
+    text = text.replace("°", "o")  # "1°" typed for the ordinal "1º"
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_UNITS = {
+    "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6,
+    "sete": 7, "oito": 8, "nove": 9,
+}  # fmt: skip
+_TEENS = {
+    "dez": 10, "onze": 11, "doze": 12, "treze": 13, "quatorze": 14, "catorze": 14, "quinze": 15,
+    "dezesseis": 16, "dezeseis": 16, "dezasseis": 16, "dezessete": 17, "dezesete": 17,
+    "dezoito": 18, "dezenove": 19, "dezanove": 19,
+}  # fmt: skip
+_TENS = {
+    "vinte": 20, "trinta": 30, "quarenta": 40, "cinquenta": 50, "cincoenta": 50, "sessenta": 60,
+    "setenta": 70, "oitenta": 80, "noventa": 90,
+}  # fmt: skip
+_HUNDREDS = {
+    "cem": 100, "cento": 100, "duzentos": 200, "duzentas": 200, "trezentos": 300,
+    "trezentas": 300, "quatrocentos": 400, "quatrocentas": 400, "quinhentos": 500,
+    "quinhentas": 500, "seiscentos": 600, "seiscentas": 600, "setecentos": 700,
+    "setecentas": 700, "oitocentos": 800, "oitocentas": 800, "novecentos": 900,
+    "novecentas": 900,
+}  # fmt: skip
+_SMALL_WORDS = {**_UNITS, **_TEENS, **_TENS, **_HUNDREDS}
+_SCALES = {"mil": 1000, "milhao": 1_000_000, "milhoes": 1_000_000, "k": 1000}
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+# Day numbers said in words: "dia quinze", "dia vinte e cinco", "dia primeiro".
+_DAY_WORDS = (
+    rf"(?:primeiro|(?:vinte|trinta)(?:\s+e\s+(?:{_alternation(_UNITS)}))?"
+    rf"|{_alternation({**_UNITS, **_TEENS, 'vinte': 20, 'trinta': 30})})"
+)
+
+
+def _day_number(token: str) -> int:
+    """ "10", "1o", "primeiro", "vinte e cinco" → the number (the regexes admit nothing else)."""
+    token = token.strip()
+    if token == "primeiro":
+        return 1
+    digits = token.removesuffix("o")
+    if digits.isdigit():
+        return int(digits)
+    total = 0
+    for word in token.split():
+        if word != "e":
+            total += _SMALL_WORDS[word]
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# promised_date
+# ---------------------------------------------------------------------------------------------
+
+_WEEKDAYS = {
+    "segunda": 0, "terca": 1, "quarta": 2, "quinta": 3, "sexta": 4, "sabado": 5, "domingo": 6,
+}  # fmt: skip
+_ORDINAL_WEEKDAYS = {"2": 0, "3": 1, "4": 2, "5": 3, "6": 4}  # "2ª feira" → "2a feira"
+_MONTHS = {
+    "janeiro": 1, "jan": 1, "fevereiro": 2, "fev": 2, "marco": 3, "mar": 3, "abril": 4, "abr": 4,
+    "maio": 5, "mai": 5, "junho": 6, "jun": 6, "julho": 7, "jul": 7, "agosto": 8, "ago": 8,
+    "setembro": 9, "set": 9, "outubro": 10, "out": 10, "novembro": 11, "nov": 11,
+    "dezembro": 12, "dez": 12,
+}  # fmt: skip
+_MONTH_ALT = _alternation(_MONTHS)
+
+_AMANHA = r"(?:a+m+a*n+h*a*|amanah)"  # amanha, amanhaa, amanh, amnh, amn, amnha, amanah
+_WEEKDAY = (
+    rf"(?:(?P<wd>{_alternation(_WEEKDAYS)})(?:\s*-?\s*feira)?"
+    r"|(?P<ord>[2-6])\s*a?\s*-?\s*feira)"
+)
+# "segunda via", "quinta parcela", "pela segunda vez": ordinals, not weekdays.
+_ORDINAL_NOUN = (
+    r"(?!\s+(?:vias?|parcelas?|vez|vezes|opcao|mensage[mn]s?|cobrancas?|faturas?|contas?"
+    r"|chamadas?|tentativas?|etapas?|prestac\w*|partes?|divida|boletos?|notificac\w*|cartas?"
+    r"|semana(?!\s+que\s+vem))\b)"
+)
+_NEXT_WEEK = r"(?:semana\s+que\s+vem|proxima\s+semana|outra\s+semana|semana\s+seguinte)"
+
+_HOJE_RE = re.compile(r"\b(?:hoje+|hj|hje|hoj)\b(?!\s+em\s+dia)", re.ASCII)
+_DEPOIS_RE = re.compile(rf"\b(?:depois|dps|dpois|dpss)\s+(?:de?\s+)?{_AMANHA}\b", re.ASCII)
+_AMANHA_RE = re.compile(rf"\b{_AMANHA}\b", re.ASCII)
+_WEEKDAY_RE = re.compile(
+    rf"\b{_WEEKDAY}\b{_ORDINAL_NOUN}(?P<nw>\s+(?:(?:da|na|de)\s+)?{_NEXT_WEEK})?", re.ASCII
+)
+_NEXT_WEEK_WEEKDAY_RE = re.compile(
+    rf"\b(?P<nw>{_NEXT_WEEK})\s*,?\s*(?:(?:na|no|de|ai|la|pra|para)\s+)?{_WEEKDAY}\b", re.ASCII
+)
+_DAY_NUM = rf"(?:[0-9]{{1,2}}o?|{_DAY_WORDS})"
+_NOT_MONEY_AFTER = r"(?!\s*(?:reais|real|contos?|pilas?|paus?|mil|[.,][0-9]))"
+_DIA_RE = re.compile(
+    rf"\bdia\s+(?:(?:de|do)\s+)?(?P<n>{_DAY_NUM})\b(?!\s?[/.-]\s?[0-9]){_NOT_MONEY_AFTER}"
+    rf"(?:\s+(?:de|do)\s+(?P<month>{_MONTH_ALT})\b(?:\s+de\s+(?P<y>[0-9]{{4}})\b)?"
+    r"|\s+(?P<next>(?:(?:do|no|de)\s+)?(?:mes\s+que\s+vem|proximo\s+mes|outro\s+mes)))?",
+    re.ASCII,
+)
+_DAY_OF_MONTH_RE = re.compile(
+    rf"(?<![0-9])(?P<n>[0-9]{{1,2}}o?|primeiro)\s+de\s+(?P<month>{_MONTH_ALT})\b"
+    r"(?:\s+de\s+(?P<y>[0-9]{4})\b)?",
+    re.ASCII,
+)
+_NUMERIC_DATE_RE = re.compile(
+    r"(?<![0-9/.,])(?P<d>[0-9]{1,2})(?P<sep>[/.-])(?P<m>[0-9]{1,2})"
+    r"(?:(?P=sep)(?P<y>[0-9]{4}|[0-9]{2}))?(?![0-9]|[/.,-][0-9])",
+    re.ASCII,
+)
+_FRACTIONS = frozenset({"1/2", "1/3", "2/3", "1/4", "3/4"})
+_DAY_BEFORE_RE = re.compile(r"\bdia\s*$")
+_ISO_DATE_RE = re.compile(r"(?<![0-9])(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})(?![0-9])")
+_COUNT = rf"(?:[0-9]{{1,3}}|{_DAY_WORDS})"
+_IN_DAYS_RE = re.compile(
+    rf"\b(?:(?:daqui|dqui|daki|dqi)\s+(?:h?a\s+)?|em\s+)(?P<n>{_COUNT})\s+(?P<unit>dias?|semanas?)\b",
+    re.ASCII,
+)
+
+# Words around a date that say whose date it is (see `promised_date`, "several dates").
+_RECEIPT_CUE_RE = re.compile(
+    r"\b(?:receb\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
+    r"|(?:sai|cai)\s+o\s+pagamento|me\s+pagam|me\s+pagar\w*)\b",
+    re.ASCII,
+)
+_PAST_CUE_RE = re.compile(
+    r"\b(?:paguei|pagou|pagaram|fiz|transferi|depositei|mandei|enviei|quitei|acertei|recebi"
+    r"|venceu|vencia|vence|vencimento|venc|vencido|vencida|comprei|caiu)\b",
+    re.ASCII,
+)
+_PAYMENT_CUE_RE = re.compile(
+    r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amento|to|amos)|pix|deposit(?:o|a|ar|arei)"
+    r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*)\b",
+    re.ASCII,
+)
+_NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
+_CLAUSE_BREAK_RE = re.compile(
+    r"[!?;\n]+|(?<![0-9])[.,]|[.,](?![0-9])|\b(?:e|mas|ai|entao|porem|so\s+que)\b", re.ASCII
+)
+_WORD_RE = re.compile(r"[a-z0-9]+", re.ASCII)
+
+
+class _Tier(IntEnum):
+    """How sure we are that a date is the debtor's own payment date; lower wins."""
+
+    PAYMENT = 0  # "pago dia 10", "sexta eu pago"
+    NEUTRAL = 1  # "sexta sem falta", "amanha"
+    RECEIPT = 2  # "recebo dia 5" (the debtor will likely pay then; better than nothing)
+    NEGATED = 3  # "hoje nao consigo"
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: int
+    end: int
+    day: date
+
+
+def local_today(ref_time: datetime) -> date:
+    """The São Paulo calendar day of `ref_time`; a naive datetime is São Paulo wall time."""
+    if ref_time.tzinfo is None or ref_time.utcoffset() is None:
+        return ref_time.date()
+    return ref_time.astimezone(SAO_PAULO).date()
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def _add_months(day: date, months: int) -> tuple[int, int]:
+    index = day.year * 12 + day.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def _next_weekday(today: date, weekday: int) -> date:
+    return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+
+
+def _weekday_next_week(today: date, weekday: int) -> date:
+    monday = today + timedelta(days=7 - today.weekday())
+    return monday + timedelta(days=weekday)
+
+
+def _day_of_month(today: date, n: int) -> date:
+    this_month = _clamped(today.year, today.month, n)
+    if this_month >= today:
+        return this_month
+    return _clamped(*_add_months(today, 1), n)
+
+
+def _next_date(today: date, day: int, month: int) -> date | None:
+    """`day`/`month` this year, or next year if already past (or invalid this year)."""
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    return None
+
+
+def _explicit_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _weekday_of(match: re.Match[str]) -> int:
+    if match["wd"]:
+        return _WEEKDAYS[match["wd"]]
+    return _ORDINAL_WEEKDAYS[match["ord"]]
+
+
+def _date_spans(text: str, today: date) -> list[_Span]:
+    spans: list[_Span] = []
+
+    def add(match: re.Match[str], day: date | None) -> None:
+        if day is not None:
+            spans.append(_Span(match.start(), match.end(), day))
+
+    for m in _HOJE_RE.finditer(text):
+        add(m, today)
+    for m in _AMANHA_RE.finditer(text):
+        add(m, today + timedelta(days=1))
+    for m in _DEPOIS_RE.finditer(text):
+        add(m, today + timedelta(days=2))
+    for m in _WEEKDAY_RE.finditer(text):
+        wd = _weekday_of(m)
+        add(m, _weekday_next_week(today, wd) if m["nw"] else _next_weekday(today, wd))
+    for m in _NEXT_WEEK_WEEKDAY_RE.finditer(text):
+        add(m, _weekday_next_week(today, _weekday_of(m)))
+    for m in _IN_DAYS_RE.finditer(text):
+        count = _day_number(m["n"])
+        if 0 < count <= 366:
+            weeks = m["unit"].startswith("semana")
+            add(m, today + timedelta(days=count * 7 if weeks else count))
+    for m in _DIA_RE.finditer(text):
+        n = _day_number(m["n"])
+        if not 1 <= n <= 31:
+            continue
+        if m["month"]:
+            month = _MONTHS[m["month"]]
+            year = m["y"]
+            add(m, _explicit_date(int(year), month, n) if year else _next_date(today, n, month))
+        elif m["next"]:
+            add(m, _clamped(*_add_months(today, 1), n))
+        else:
+            add(m, _day_of_month(today, n))
+    for m in _DAY_OF_MONTH_RE.finditer(text):
+        n = _day_number(m["n"])
+        if not 1 <= n <= 31:
+            continue
+        month = _MONTHS[m["month"]]
+        add(m, _explicit_date(int(m["y"]), month, n) if m["y"] else _next_date(today, n, month))
+    for m in _NUMERIC_DATE_RE.finditer(text):
+        d, mo, y = int(m["d"]), int(m["m"]), m["y"]
+        if m["sep"] != "/" and y is None:
+            continue  # "1.5 mil", "10-12 dias": only "/" makes a date without a year
+        if y is None and m.group() in _FRACTIONS and not _DAY_BEFORE_RE.search(text, 0, m.start()):
+            continue  # "pago 1/2 agora": half, unless "dia 1/2"
+        if y is None:
+            add(m, _next_date(today, d, mo) if 1 <= mo <= 12 else None)
+        else:
+            add(m, _explicit_date(int(y) + (2000 if len(y) == 2 else 0), mo, d))
+    for m in _ISO_DATE_RE.finditer(text):
+        add(m, _explicit_date(int(m["y"]), int(m["m"]), int(m["d"])))
+
+    # Where expressions overlap ("depois de amanha" ⊃ "amanha", "sexta da semana que vem" ⊃
+    # "sexta", "dia 10 de abril" ⊃ "10 de abril"), the longest one, then the earliest, wins.
+    chosen: list[_Span] = []
+    for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
+        if all(span.end <= c.start or span.start >= c.end for c in chosen):
+            chosen.append(span)
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause around text[start:end]: between punctuation or e/mas/ai/entao/porem/so que."""
+    left, right = 0, len(text)
+    for brk in _CLAUSE_BREAK_RE.finditer(text):
+        if brk.end() <= start:
+            left = brk.end()
+        elif brk.start() >= end:
+            right = brk.start()
+            break
+    return left, right
+
+
+def _cues(clause: str) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    for kind, regex in (("receipt", _RECEIPT_CUE_RE), ("past", _PAST_CUE_RE)):
+        for m in regex.finditer(clause):
+            if all(m.end() <= s or m.start() >= e for s, e, _ in found):
+                found.append((m.start(), m.end(), kind))
+    for m in _PAYMENT_CUE_RE.finditer(clause):
+        if all(m.end() <= s or m.start() >= e for s, e, _ in found):
+            found.append((m.start(), m.end(), "payment"))
+    return found
+
+
+def _tier(text: str, span: _Span) -> _Tier | None:
+    """The span's tier, or None when it is a past or due date ("paguei dia 5", "venceu dia 10")."""
+    left, right = _clause(text, span.start, span.end)
+    clause = text[left:right]
+    start, end = span.start - left, span.end - left
+    cues = _cues(clause)
+    before = [c for c in cues if c[1] <= start]
+    after = [c for c in cues if c[0] >= end]
+    nearest = max(before, key=lambda c: c[1]) if before else min(after, default=None)
+    kind = nearest[2] if nearest else None
+    if kind == "past":
+        return None
+    words_before = _WORD_RE.findall(clause[:start])[-3:]
+    words_after = _WORD_RE.findall(clause[end:])[:2]
+    if _NEGATION.intersection(words_before + words_after):
+        return _Tier.NEGATED
+    if kind == "payment":
+        return _Tier.PAYMENT
+    return _Tier.RECEIPT if kind == "receipt" else _Tier.NEUTRAL
+
+
+def promised_date(text: str, ref_time: datetime) -> date | None:
+    """The payment date a debtor promises in `text`, on the São Paulo calendar; None if vague.
+
+    "Today" is `ref_time` converted to America/Sao_Paulo (a naive `ref_time` is taken as São
+    Paulo wall time): 2026-03-14T01:30:00Z is still 13 March there.
+
+    - "hoje"/"hj" → today; "amanhã"/"amanha"/"amn"/"amnh" → +1; "depois de amanhã"/"dps de
+      amanha" → +2; "daqui a 10 dias", "em 2 semanas" → +10, +14.
+    - A weekday ("sexta", "sexta-feira", "6ª feira", "sabado") → the next such day strictly after
+      today, 1 to 7 days ahead: "sexta" said on a Friday is 7 days later.
+    - Decision: "segunda que vem", "na próxima segunda", "essa segunda" follow that same rule
+      (the nearest Monday after today). It is what the words most often mean, one rule is
+      predictable, and for collection an early follow-up costs one message while a late one
+      costs a week. Only an explicit week marker moves it: "sexta da semana que vem", "semana
+      que vem na sexta", "sexta da próxima semana" → that weekday in the next Monday-to-Sunday
+      week. "segunda via", "quinta parcela", "pela segunda vez" are ordinals, not weekdays.
+    - "dia 10" → the next day 10 on or after today: this month if not yet past, else next month.
+      Decision: in a month without that day, the month's last day ("dia 31" in April → 30
+      April; "dia 30" in February → 28/29 February): a debtor naming the 30th or 31st means the
+      end of the month, and the earlier date is the safer follow-up. "dia 10 do mês que vem" →
+      10th of next month; "dia 10 de abril", "10 de abril" → the next 10 April.
+    - "10/12" (DD/MM) → this year, or next year if already past (an impossible date like
+      "31/02" is no date). "15/12/2026", "15/12/26", "15-12-2026", "15.12.2026", "2026-12-15" →
+      that date, even if past (it is what was written; the policy may reject it).
+    - Vague ("semana que vem", "fim do mês", "mês que vem", "quando receber", "logo") → None.
+
+    Several dates: the first one said as the debtor's own payment date wins. Each date gets a
+    tier from the nearest cue word in its clause (clauses break at punctuation and at e, mas, aí,
+    então, porém, só que; the nearest cue before the date, else the nearest after it):
+    a payment verb (pago, pagar, pix, deposito, transfiro, quito, acerto) beats no cue, which
+    beats a receipt cue (recebo, salário, "me pagam", cai, sai), which beats a negated date
+    ("não", "nem" within 3 words before or 2 after: "hoje não consigo, pago amanhã" → amanhã).
+    A date of something past or due ("paguei dia 5", "venceu dia 10") is never a promise.
+    Within the best tier the earliest in the text wins: "hoje ou amanha" → hoje.
+
+    Numbers that are money ("150,00", "R$ 10", "dia 10 reais"), times ("10h", "10:30"),
+    phone numbers and the fractions 1/2, 1/3, 2/3, 1/4, 3/4 ("pago 1/2 agora"; but "dia 1/2" is
+    1 February) never become dates.
+    """
+    normalized = _normalize(text)
+    today = local_today(ref_time)
+    best: tuple[_Tier, int, date] | None = None
+    for span in _date_spans(normalized, today):
+        tier = _tier(normalized, span)
+        if tier is not None and (best is None or (tier, span.start) < best[:2]):
+            best = (tier, span.start, span.day)
+    return best[2] if best else None
+
+
+# ---------------------------------------------------------------------------------------------
+# amount_brl
+# ---------------------------------------------------------------------------------------------
+
+_MONEY_UNITS = frozenset(
+    {"reais", "real", "reias", "reals", "rs", "brl", "conto", "contos", "pila", "pilas", "pau",
+     "paus", "mango", "mangos"}
+)  # fmt: skip
+_CENT_UNITS = frozenset({"centavos", "centavo", "cents", "cent"})
+_NOT_MONEY_UNITS = frozenset(
+    {"dias", "semana", "semanas", "mes", "meses", "ano", "anos", "hora", "horas", "h",
+     "hs", "hr", "hrs", "min", "mins", "minuto", "minutos", "segundo", "segundos", "vez",
+     "vezes", "x", "parcela", "parcelas", "prestacao", "prestacoes", "boleto", "boletos",
+     "fatura", "faturas", "mensalidade", "mensalidades", "pessoa", "pessoas", "filho", "filhos",
+     "km", "kg", "g", "m", "ml", "l", "desculpas", "mensagem", "mensagens", "ligacao",
+     "ligacoes", "numero", "numeros", "porcento", "andar"}
+)  # fmt: skip
+# A number right after one of these is a day, a time or an identifier, not money.
+_NOT_MONEY_BEFORE = frozenset(
+    {"dia", "dias", "dya", "as", "pelas", "das", "numero", "num", "nro", "n", "cpf", "cnpj",
+     "cep", "rg", "protocolo", "codigo", "cod", "pedido", "contrato", "tel", "telefone", "cel",
+     "celular", "fone", "whats", "whatsapp", "zap", "ramal", "agencia", "ag", "apto",
+     "apartamento", "casa", "rua", "lote", "quadra", "nota", "nf", "nfe", "senha", "cartao",
+     "final", "em"}
+)  # fmt: skip
+# Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
+_CONTEXT_PREFIXES = (
+    "pag", "transf", "deposit", "quit", "acert", "parcel", "cobr", "divid", "valor", "debit",
+    "ofere", "propo", "entrad", "descont", "devend",
+)  # fmt: skip
+_CONTEXT_WORDS = frozenset(
+    {"pix", "consigo", "posso", "pode", "podemos", "dou", "dar", "mando", "mandar", "mandei",
+     "faco", "fazer", "fiz", "tenho", "total", "saldo", "devo", "deve", "x", "fecha", "fechar",
+     "fechamos", "custa", "ficou", "fica", "vista", "avista"}
+)  # fmt: skip
+_CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix"})
+# An amount said in a clause with one of these is the one the debtor offers or pays.
+_OFFER_PREFIXES = ("pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "entrad")
+_OFFER_WORDS = frozenset(
+    {"pix", "consigo", "posso", "podemos", "dou", "dar", "mando", "mandar", "mandei", "faco",
+     "fazer", "fiz", "tenho"}
+)  # fmt: skip
+
+# Dates, times, phone numbers and documents are masked before amounts are read.
+_MASKS = (
+    re.compile(r"[0-9]{2}\.[0-9]{3}\.[0-9]{3}/[0-9]{4}-[0-9]{2}"),  # CNPJ
+    re.compile(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}"),  # CPF
+    re.compile(  # 10/12, 15/12/26, 15-12-2026, 15.12.2026 (never "1.5 mil")
+        r"(?<![0-9/.,])[0-9]{1,2}(?:/[0-9]{1,2}(?:/[0-9]{2,4})?|([.-])[0-9]{1,2}\1[0-9]{2,4})"
+        r"(?![0-9]|[/.,-][0-9])"
+    ),
+    _ISO_DATE_RE,
+    re.compile(r"(?<![0-9])[0-9]{1,2}(?::[0-9]{2}|h[0-9]{2})(?![0-9])"),  # 10:30, 10h30
+    re.compile(  # (11) 98765-4321, 11987654321, +55 11 98765 4321, 9876-5432
+        r"(?<![0-9.,])(?:\+?55\s?)?(?:\(?[0-9]{2}\)?\s?)?9?[0-9]{4}[\s-]?[0-9]{4}"
+        r"(?![0-9]|[.,][0-9])"
+    ),
+)
+_TOKEN_RE = re.compile(r"r\s?\$|\$|[0-9]+(?:[.,][0-9]+)*|[a-z]+|[^\sa-z0-9]", re.ASCII)
+_PLAIN_RE = re.compile(r"[0-9]{1,9}")
+_BR_GROUPED_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]{1,2})?")
+_BR_DECIMAL_RE = re.compile(r"[0-9]{1,9},[0-9]{1,2}")
+_DOT_DECIMAL_RE = re.compile(r"[0-9]{1,9}\.[0-9]{1,2}")
+_US_GROUPED_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+    kind: str  # "num", "word", "cur" (R$, $) or "sym"
+
+
+@dataclass(frozen=True, slots=True)
+class _Numeral:
+    """A digit token read as money: its value in centavos and how it was written."""
+
+    centavos: int
+    fraction: bool  # "150,00", "1,5"
+    formatted: bool  # any separator: "1.234,56", "1.500", "150,00", "150.50"
+
+
+def _read_digits(token: str) -> _Numeral | None:
+    """ "1.234,56" → 123456 centavos; "23793.38128" (a barcode field) → None."""
+    if _PLAIN_RE.fullmatch(token):
+        return _Numeral(int(token) * 100, fraction=False, formatted=False)
+    if _BR_GROUPED_RE.fullmatch(token) or _BR_DECIMAL_RE.fullmatch(token):
+        whole, _, frac = token.partition(",")
+        whole = whole.replace(".", "")
+    elif _DOT_DECIMAL_RE.fullmatch(token) or _US_GROUPED_RE.fullmatch(token):
+        whole, _, frac = token.partition(".")
+        whole = whole.replace(",", "")
+    else:
+        return None
+    return _Numeral(int(whole) * 100 + int(frac.ljust(2, "0")), bool(frac), formatted=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    """A run of tokens that spells one number: "dois mil e trezentos", "1,5 mil", "R$ 50"."""
+
+    centavos: int
+    end: int  # index of the first token after the phrase
+    scaled: bool  # has mil/milhão/k
+    fraction: bool
+    formatted: bool
+    words_only: bool
+
+
+def _read_number(tokens: list[_Token], i: int) -> _Phrase | None:
+    """Read the longest well-formed pt-BR number starting at tokens[i].
+
+    Each part after "e" must be smaller than the place of the one before it, as Portuguese is
+    spoken: "duzentos e cinquenta", "mil e quinhentos", "vinte e cinco"; so "150 e 200" is two
+    numbers, not 350.
+    """
+    total = 0  # centavos from completed scales
+    group = 0  # centavos of the group being read
+    limit: int | None = None  # the next small part must be below this (reais)
+    last_scale: int | None = None
+    scaled = fraction = formatted = False
+    words_only = True
+    read_any = False
+    previous_digits = False
+    j = i
+    end = i
+    while j < len(tokens):
+        k = j
+        if tokens[k].text == "e" and read_any:
+            k += 1
+            if k >= len(tokens):
+                break
+        token = tokens[k]
+        if token.kind == "word" and token.text in _SMALL_WORDS:
+            value = _SMALL_WORDS[token.text]
+            if (limit is not None and value >= limit) or fraction:
+                break
+            group += value * 100
+            limit = 100 if value >= 100 else 10 if value >= 20 else 1
+            previous_digits = False
+        elif token.kind == "num" and (numeral := _read_digits(token.text)) is not None:
+            if group or (limit is not None and numeral.centavos >= limit * 100) or fraction:
+                break
+            group = numeral.centavos
+            limit = 1
+            fraction = numeral.fraction
+            formatted = formatted or numeral.formatted
+            words_only = False
+            previous_digits = True
+        elif token.kind == "word" and token.text in _SCALES and k == j:
+            scale = _SCALES[token.text]
+            if token.text == "k" and not previous_digits:
+                break
+            if not group and (token.text != "mil" or total or read_any):
+                break
+            if last_scale is not None and scale >= last_scale:
+                break
+            total += (group or 100) * scale
+            group, limit, last_scale = 0, scale, scale
+            scaled, fraction, previous_digits = True, False, False
+        else:
+            break
+        read_any = True
+        j = end = k + 1
+    if not read_any:
+        return None
+    return _Phrase(total + group, end, scaled, fraction, formatted, words_only)
+
+
+def _tokens(text: str) -> list[_Token]:
+    tokens = []
+    for m in _TOKEN_RE.finditer(text):
+        word = m.group()
+        if word.endswith("$"):
+            kind = "cur"
+        elif word[0].isdigit():
+            kind = "num"
+        elif word[0].isalpha():
+            kind = "word"
+        else:
+            kind = "sym"
+        tokens.append(_Token(word, m.start(), m.end(), kind))
+    return tokens
+
+
+def _is_context(word: str) -> bool:
+    return word in _CONTEXT_WORDS or word.startswith(_CONTEXT_PREFIXES)
+
+
+def _is_offer(word: str) -> bool:
+    return word in _OFFER_WORDS or word.startswith(_OFFER_PREFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    start: int
+    end: int
+    centavos: int
+
+
+def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | None:
+    """(centavos, index after the mention) when the phrase at tokens[i] is money, else None."""
+    first = tokens[i]
+    prev = tokens[i - 1] if i > 0 else None
+    nxt = tokens[phrase.end] if phrase.end < len(tokens) else None
+    centavos, end = phrase.centavos, phrase.end
+
+    strong = prev is not None and (
+        prev.kind == "cur" or (prev.text in {"rs", "brl"} and prev.end + 1 >= first.start)
+    )
+    if prev is not None and prev.end == first.start and prev.kind == "word" and not strong:
+        return None  # "abc123", "n123"
+    if prev is not None and prev.kind == "sym" and prev.end == first.start and prev.text in "/:-#":
+        return None
+    if nxt is not None and nxt.start == tokens[end - 1].end:  # a suffix glued to the number
+        if nxt.kind == "word" and nxt.text not in _MONEY_UNITS | _CENT_UNITS:
+            return None  # "10h", "2a", "10x", "5kg"
+        if nxt.kind == "sym" and nxt.text in "/:%-":
+            return None
+    if nxt is not None and nxt.kind == "sym" and nxt.text == "%":
+        return None
+    after = [t.text for t in tokens[end : end + 2]]
+    if after == ["por", "cento"]:
+        return None  # "10 por cento"
+    if nxt is not None and nxt.kind == "word":
+        # "3 parcelas", "2 meses", "1 dia" are counts; but "150 dia 10" is 150 on day 10
+        counted = nxt.text in _NOT_MONEY_UNITS or (nxt.text == "dia" and centavos == 100)
+        if nxt.text in _MONEY_UNITS:
+            strong, end = True, end + 1
+        elif nxt.text in _CENT_UNITS and not (phrase.scaled or phrase.fraction):
+            return centavos // 100, end + 1  # "50 centavos"
+        elif counted and not strong:
+            return None
+    if strong:
+        # "150 reais e 50 centavos", "R$ 150 e 50 centavos"
+        if end + 2 < len(tokens) and tokens[end].text == "e":
+            cents = _read_number(tokens, end + 1)
+            if (
+                cents is not None
+                and cents.end < len(tokens)
+                and tokens[cents.end].text in _CENT_UNITS
+                and not (cents.scaled or cents.fraction)
+                and cents.centavos < 100 * 100
+            ):
+                return centavos + cents.centavos // 100, cents.end + 1
+        return centavos, end
+    words_before = [t.text for t in tokens[:i] if t.kind in ("word", "num")][-4:]
+    if words_before and words_before[-1] in _NOT_MONEY_BEFORE:
+        return None
+    if first.text == "cento" and words_before and words_before[-1] == "por":
+        return None
+    if phrase.formatted or phrase.scaled:
+        return centavos, end
+    if phrase.words_only and centavos < 10 * 100:
+        return None  # "um", "dois": articles and counts, unless followed by "reais"
+    alone = all(t.kind in ("sym", "cur") for t in tokens[:i] + tokens[end:])
+    words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
+    if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(words_after):
+        return centavos, end
+    return None
+
+
+def amount_brl(text: str) -> int | None:
+    """The amount of money in `text`, in integer centavos; None when there is none.
+
+    Written amounts: "R$ 1.234,56", "R$1234,56", "1.234,56", "150,00", "150.50", "R$ 50",
+    "150 reais", "50 conto"/"50 pila"/"50 paus" (slang), "BRL 150", "2k", "1,5 mil" (= 1500),
+    "2 mil e 500", "150 reais e 50 centavos", "50 centavos". Spoken amounts: "duzentos reais",
+    "mil e quinhentos", "dois mil e trezentos e cinquenta", "cinquenta conto", "um milhão".
+
+    Which numbers count (decision):
+    - always, with a currency sign before ("R$", "$", "rs", "BRL") or a money word after
+      (reais, real, conto(s), pila(s), pau(s), centavos);
+    - without one, when written like money (a decimal comma or a thousands dot: "150,00",
+      "1.500") or with a scale ("mil e quinhentos", "1,5 mil", "2k");
+    - a bare number ("150", "duzentos") only next to payment words: pagar/pago/paguei, valor,
+      dívida, parcela(s), entrada, pix, consigo, posso, dou, mando, faço, tenho, devo, total,
+      "10x de" (within the 4 words before), or "de entrada"/"à vista"/"no pix" after; or when
+      the number is the whole message ("150", "150 👍"). Spelled numbers below ten ("um",
+      "duas") never count without a money word: they are articles and counts.
+    Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
+    "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
+    phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
+    identifiers after "pedido", "protocolo", "cpf", "número"..., and a bare number after "em"
+    ("em 2027").
+
+    Several amounts: the first one in a clause where the debtor pays or offers (pago, consigo,
+    posso, dou, mando, entrada, parcela...) wins, else the first one: "a dívida é 500 mas só
+    consigo 200" → 200 reais; "cobraram 500, era 300" → 500 reais.
+    """
+    normalized = _normalize(text)
+    for mask in _MASKS:
+        normalized = mask.sub(lambda m: " " * len(m.group()), normalized)
+    tokens = _tokens(normalized)
+    mentions: list[_Mention] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        phrase = None
+        if token.kind == "num" or token.text in _SMALL_WORDS or token.text == "mil":
+            phrase = _read_number(tokens, i)
+        if phrase is None:
+            i += 1
+            continue
+        judged = _judge(tokens, i, phrase)
+        if judged is None:
+            i = phrase.end
+            continue
+        centavos, end = judged
+        mentions.append(_Mention(token.start, tokens[end - 1].end, centavos))
+        i = end
+    for mention in mentions:
+        left, right = _clause(normalized, mention.start, mention.end)
+        if any(map(_is_offer, _WORD_RE.findall(normalized[left:right]))):
+            return mention.centavos
+    return mentions[0].centavos if mentions else None
+
+
+def centavos_to_reais(centavos: int) -> float:
+    """Centavos as a JSON number of reais for the CLI contract: ``123456`` → ``1234.56``.
+
+    Only for the output boundary (`"amount_brl": 1234.56`); keep integer centavos everywhere
+    else. Exact for |centavos| < 10**15: the float is the nearest double to the decimal, and
+    its shortest repr is that decimal (``repr(centavos_to_reais(15050)) == "150.5"``).
+    """
+    return centavos / 100

@@ -1,0 +1,518 @@
+"""Entities in debtors' replies: promised dates and amounts, as WhatsApp text really reads."""
+
+from __future__ import annotations
+
+import ast
+import calendar
+import inspect
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import models.entities
+from models.entities import SAO_PAULO, amount_brl, centavos_to_reais, local_today, promised_date
+from streams.formatting import format_brl
+
+# Friday 13 March 2026, 10:00 in São Paulo.
+FRI = datetime(2026, 3, 13, 10, 0, tzinfo=SAO_PAULO)
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=SAO_PAULO)
+
+
+# ---------------------------------------------------------------------------------------------
+# promised_date
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # hoje / amanhã / depois de amanhã, with the keyboard's spellings
+        ("hoje", date(2026, 3, 13)),
+        ("pago hj", date(2026, 3, 13)),
+        ("HOJE sem falta", date(2026, 3, 13)),
+        ("amanhã", date(2026, 3, 14)),
+        ("amanha", date(2026, 3, 14)),
+        ("amanhâ eu pago", date(2026, 3, 14)),
+        ("PAGO AMANHA", date(2026, 3, 14)),
+        ("amn te mando o pix", date(2026, 3, 14)),
+        ("amnh", date(2026, 3, 14)),
+        ("depois de amanhã", date(2026, 3, 15)),
+        ("dps de amanha", date(2026, 3, 15)),
+        ("Depois De Amanhã 🙏🙏", date(2026, 3, 15)),
+        # weekdays: strictly after today, so "sexta" on this Friday is the next one
+        ("segunda", date(2026, 3, 16)),
+        ("segunda-feira", date(2026, 3, 16)),
+        ("2ª feira", date(2026, 3, 16)),
+        ("terça", date(2026, 3, 17)),
+        ("terca feira", date(2026, 3, 17)),
+        ("quarta", date(2026, 3, 18)),
+        ("quinta-feira", date(2026, 3, 19)),
+        ("sexta", date(2026, 3, 20)),
+        ("vou pagar sexta sem falta 🙏", date(2026, 3, 20)),
+        ("sábado", date(2026, 3, 14)),
+        ("sabado", date(2026, 3, 14)),
+        ("domingo", date(2026, 3, 15)),
+        # "que vem"/"próxima": the same rule; an explicit week marker moves it a week
+        ("segunda que vem", date(2026, 3, 16)),
+        ("na próxima segunda", date(2026, 3, 16)),
+        ("proxima sexta", date(2026, 3, 20)),
+        ("quarta da semana que vem", date(2026, 3, 18)),
+        ("semana que vem na quarta", date(2026, 3, 18)),
+        # day of month
+        ("dia 10", date(2026, 4, 10)),
+        ("consigo pagar dia 10 ok?", date(2026, 4, 10)),
+        ("dia 13", date(2026, 3, 13)),
+        ("dia 20", date(2026, 3, 20)),
+        ("ate o dia 31", date(2026, 3, 31)),
+        ("dia 1º", date(2026, 4, 1)),
+        ("dia primeiro", date(2026, 4, 1)),
+        ("dia quinze", date(2026, 3, 15)),
+        ("dia vinte e cinco", date(2026, 3, 25)),
+        ("dia 20 do mes que vem", date(2026, 4, 20)),
+        ("dia 5 de abril", date(2026, 4, 5)),
+        ("10 de fevereiro", date(2027, 2, 10)),
+        # numeric dates
+        ("10/12", date(2026, 12, 10)),
+        ("pago 05/04", date(2026, 4, 5)),
+        ("15/12/2026", date(2026, 12, 15)),
+        ("15/12/26", date(2026, 12, 15)),
+        ("15-12-2026", date(2026, 12, 15)),
+        ("2026-12-15", date(2026, 12, 15)),
+        # counted days
+        ("daqui a 10 dias", date(2026, 3, 23)),
+        ("em 2 semanas", date(2026, 3, 27)),
+    ],
+)
+def test_promised_date_on_a_friday(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "semana que vem",
+        "fim do mês",
+        "final do mes",
+        "quando receber",
+        "mês que vem",
+        "mes q vem eu vejo",
+        "assim que der eu pago",
+        "logo logo",
+        "",
+        "🙏🙏",
+        "ok obrigado",
+    ],
+)
+def test_vague_promises_have_no_date(text: str) -> None:
+    assert promised_date(text, FRI) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me manda a segunda via",
+        "é a segunda vez que vocês me cobram",
+        "a quinta parcela já foi paga",
+        "150,00",
+        "R$ 1.234,56",
+        "meu numero é (11) 98765-4321",
+        "me liga 11987654321",
+        "hoje em dia ta tudo caro",
+        "paguei dia 5",
+        "o boleto venceu dia 10",
+        "me chama às 10:30",
+        "posso pagar 1/2 agora",
+    ],
+)
+def test_money_phones_ordinals_and_past_dates_are_not_promises(text: str) -> None:
+    assert promised_date(text, FRI) is None
+
+
+# Month and year rollovers, month lengths, leap years.
+@pytest.mark.parametrize(
+    ("today", "text", "expected"),
+    [
+        (date(2026, 12, 30), "dia 5", date(2027, 1, 5)),
+        (date(2026, 12, 20), "dia 15", date(2027, 1, 15)),
+        (date(2026, 12, 15), "10/01", date(2027, 1, 10)),
+        (date(2026, 12, 15), "15/12", date(2026, 12, 15)),
+        (date(2026, 12, 16), "15/12", date(2027, 12, 15)),
+        (date(2026, 12, 31), "amanhã", date(2027, 1, 1)),
+        (date(2026, 12, 31), "depois de amanhã", date(2027, 1, 2)),
+        (date(2026, 12, 31), "sexta", date(2027, 1, 1)),
+        (date(2026, 1, 31), "amanha", date(2026, 2, 1)),
+        (date(2028, 2, 28), "amanha", date(2028, 2, 29)),
+        (date(2026, 3, 10), "dia 10", date(2026, 3, 10)),
+        (date(2026, 3, 11), "dia 10", date(2026, 4, 10)),
+        # a day the month does not have: that month's last day
+        (date(2026, 4, 12), "dia 31", date(2026, 4, 30)),
+        (date(2026, 4, 30), "dia 31", date(2026, 4, 30)),
+        (date(2026, 2, 10), "dia 30", date(2026, 2, 28)),
+        (date(2028, 2, 10), "dia 30", date(2028, 2, 29)),
+        (date(2026, 1, 31), "dia 30", date(2026, 2, 28)),
+        (date(2026, 3, 31), "dia 31", date(2026, 3, 31)),
+        (date(2026, 12, 20), "dia 10 do mes que vem", date(2027, 1, 10)),
+        (date(2026, 1, 5), "dia 31 do mes que vem", date(2026, 2, 28)),
+        # an impossible date is no date; 29/02 waits for a year that has it (this or next)
+        (date(2026, 3, 1), "31/04", None),
+        (date(2026, 3, 1), "31/02/2026", None),
+        (date(2026, 3, 1), "29/02", None),
+        (date(2027, 3, 1), "29/02", date(2028, 2, 29)),
+        # a week later on the same weekday
+        (date(2026, 3, 13), "sexta", date(2026, 3, 20)),
+        (date(2026, 3, 15), "domingo", date(2026, 3, 22)),
+        # next-week markers on other days: the weekday in the next Monday-to-Sunday week
+        (date(2026, 3, 9), "sexta", date(2026, 3, 13)),
+        (date(2026, 3, 9), "sexta que vem", date(2026, 3, 13)),
+        (date(2026, 3, 9), "sexta da semana que vem", date(2026, 3, 20)),
+        (date(2026, 3, 9), "sexta da próxima semana", date(2026, 3, 20)),
+        (date(2026, 3, 9), "domingo da semana que vem", date(2026, 3, 22)),
+        # Sunday closes its week, so on a Sunday "semana que vem" starts tomorrow
+        (date(2026, 3, 15), "segunda da semana que vem", date(2026, 3, 16)),
+        (date(2026, 3, 15), "sexta da semana que vem", date(2026, 3, 20)),
+    ],
+)
+def test_rollovers(today: date, text: str, expected: date | None) -> None:
+    assert promised_date(text, at(today)) == expected
+
+
+def test_today_is_the_sao_paulo_calendar_day() -> None:
+    utc = datetime(2026, 3, 14, 1, 30, tzinfo=UTC)  # 22:30 on 13 March in São Paulo
+    assert local_today(utc) == date(2026, 3, 13)
+    assert promised_date("hoje", utc) == date(2026, 3, 13)
+    assert promised_date("amanhã", utc) == date(2026, 3, 14)
+    assert promised_date("sexta", utc) == date(2026, 3, 20)  # 13 March is a Friday there
+    assert promised_date("dia 13", utc) == date(2026, 3, 13)
+
+
+def test_a_naive_ref_time_is_sao_paulo_wall_time() -> None:
+    assert promised_date("hoje", datetime(2026, 3, 13, 23, 59)) == date(2026, 3, 13)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the first date wins...
+        ("hoje ou amanhã", date(2026, 3, 13)),
+        ("sexta ou segunda", date(2026, 3, 20)),
+        ("dia 20, no máximo dia 25", date(2026, 3, 20)),
+        # ...among the debtor's own payment dates
+        ("recebo dia 5 e pago dia 20", date(2026, 3, 20)),
+        ("meu salario cai dia 5, pago dia 20", date(2026, 3, 20)),
+        ("o boleto venceu dia 10, pago dia 20", date(2026, 3, 20)),
+        ("venceu dia 10 pago dia 20", date(2026, 3, 20)),
+        ("paguei metade dia 5 o resto pago sexta", date(2026, 3, 20)),
+        ("hoje não consigo, pago amanhã", date(2026, 3, 14)),
+        ("nao consigo pagar hoje so amanha", date(2026, 3, 14)),
+        ("se nao der hoje pago amanha", date(2026, 3, 14)),
+        # a receipt date is still the best guess when nothing else is said
+        ("recebo sexta", date(2026, 3, 20)),
+        ("quando receber dia 5 eu pago", date(2026, 4, 5)),
+        # a negated date is the last resort, not nothing
+        ("pago sexta nao se preocupa", date(2026, 3, 20)),
+        # a date inside other words and emojis
+        ("oi td bem? consigo pagar R$ 150,00 ate sexta 👍", date(2026, 3, 20)),
+        ("Bom dia!! Vou fazer o pix dia 20/03 blz", date(2026, 3, 20)),
+        ("pago dia 1/2", date(2027, 2, 1)),
+        ("o pix sai amanha", date(2026, 3, 14)),
+        ("vou tentar pagar a segunda parcela dia 15", date(2026, 3, 15)),
+    ],
+)
+def test_several_dates_the_first_payment_date_wins(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+WEEKDAY_SPELLINGS = {
+    0: ["segunda", "segunda-feira", "SEGUNDA FEIRA", "2ª feira", "2a feira"],
+    1: ["terça", "terca", "terça-feira", "Terca Feira", "3ª-feira"],
+    2: ["quarta", "quarta-feira", "QUARTA", "4a feira"],
+    3: ["quinta", "quinta-feira", "Quinta", "5ª feira"],
+    4: ["sexta", "sexta-feira", "SEXTA", "6a feira", "sexta que vem", "próxima sexta"],
+    5: ["sábado", "sabado", "SÁBADO"],
+    6: ["domingo", "Domingo", "domingo que vem"],
+}
+WORDS = st.sampled_from([(wd, w) for wd, words in WEEKDAY_SPELLINGS.items() for w in words])
+TEMPLATES = st.sampled_from(["{}", "vou pagar {} sem falta 🙏", "PAGO {}", "na {} te mando o pix"])
+TODAYS = st.dates(date(2020, 1, 1), date(2035, 12, 31))
+INSTANTS = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)
+)
+
+
+@given(INSTANTS, WORDS, TEMPLATES)
+def test_a_weekday_is_one_to_seven_days_ahead_on_that_weekday(
+    ref: datetime, word: tuple[int, str], template: str
+) -> None:
+    weekday, spelling = word
+    today = ref.astimezone(SAO_PAULO).date()
+    result = promised_date(template.format(spelling), ref)
+    assert result is not None
+    assert 1 <= (result - today).days <= 7
+    assert result.weekday() == weekday
+
+
+@given(INSTANTS)
+def test_hoje_amanha_follow_the_sao_paulo_calendar(ref: datetime) -> None:
+    today = ref.astimezone(SAO_PAULO).date()
+    assert promised_date("hoje", ref) == today
+    assert promised_date("amanhã", ref) == today + timedelta(days=1)
+    assert promised_date("depois de amanhã", ref) == today + timedelta(days=2)
+
+
+@given(TODAYS, st.integers(1, 31))
+def test_dia_n_is_the_next_day_n_on_or_after_today(today: date, n: int) -> None:
+    result = promised_date(f"pago dia {n}", at(today))
+    assert result is not None
+    assert today <= result < today + timedelta(days=62)
+    assert result.day == min(n, calendar.monthrange(result.year, result.month)[1])
+    same_month = (result.year, result.month) == (today.year, today.month)
+    assert same_month == (min(n, calendar.monthrange(today.year, today.month)[1]) >= today.day)
+
+
+@given(TODAYS, st.dates(date(2024, 1, 1), date(2024, 12, 31)))
+def test_dd_mm_is_the_next_such_date(today: date, said: date) -> None:
+    result = promised_date(f"{said.day:02d}/{said.month:02d}", at(today))
+    candidates = []
+    for year in (today.year, today.year + 1):
+        try:
+            candidates.append(date(year, said.month, said.day))
+        except ValueError:
+            continue
+    expected = next((c for c in candidates if c >= today), None)
+    assert result == expected
+
+
+@given(st.text(max_size=200), INSTANTS)
+def test_any_text_gives_a_date_or_none(text: str, ref: datetime) -> None:
+    result = promised_date(text, ref)
+    assert result is None or isinstance(result, date)
+
+
+# ---------------------------------------------------------------------------------------------
+# amount_brl
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("R$ 1.234,56", 123456),
+        ("R$1234,56", 123456),
+        ("r$ 89,9", 8990),
+        ("150 reais", 15000),
+        ("150,00", 15000),
+        ("150", 15000),
+        ("150 👍", 15000),
+        ("R$ 50", 5000),
+        ("1.500", 150000),
+        ("pago 150.50", 15050),
+        ("1,234.56", 123456),
+        ("BRL 150", 15000),
+        ("10reais", 1000),
+        ("um real", 100),
+        ("duzentos reais", 20000),
+        ("mil e quinhentos", 150000),
+        ("dois mil e trezentos e cinquenta", 235000),
+        ("dois mil trezentos e cinquenta reais", 235000),
+        ("cento e um reais", 10100),
+        ("vinte e um mil e cem reais", 2110000),
+        ("um milhão de reais", 100000000),
+        ("1,5 mil", 150000),
+        ("2 mil e 500", 250000),
+        ("2k", 200000),
+        ("R$ 150 mil", 15000000),
+        ("cinquenta conto", 5000),
+        ("50 pila", 5000),
+        ("150 reais e 50 centavos", 15050),
+        ("cento e cinquenta reais e trinta centavos", 15030),
+        ("50 centavos", 50),
+        ("R$ 0,00", 0),
+        # bare numbers next to payment words
+        ("pago 150 amanha", 15000),
+        ("consigo 300 ate sexta", 30000),
+        ("posso pagar uns duzentos", 20000),
+        ("pago cento e cinquenta", 15000),
+        ("tenho só 50 💸", 5000),
+        ("o valor de 150 ta errado", 15000),
+        ("3 parcelas de 150", 15000),
+        ("10x de 150", 15000),
+        ("faço 2x de 250", 25000),
+        ("pix de 150", 15000),
+        ("200 de entrada", 20000),
+        ("pago 2 boletos de 300", 30000),
+        # amounts among dates, days and times
+        ("pago dia 10 150 reais", 15000),
+        ("te pago 1 mil e 200 dia 5", 120000),
+        ("consigo pagar R$ 150,00 até sexta 👍", 15000),
+        ("bom dia, 150 reais", 15000),
+        ("O VALOR É R$ 89,90 NÉ", 8990),
+        ("R$ 12345678,90", 1234567890),
+    ],
+)
+def test_amount_brl(text: str, centavos: int) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10/12",
+        "15/12/2026",
+        "dia 10",
+        "consigo pagar dia 10 ok?",
+        "10h",
+        "às 10",
+        "amanha 10 horas",
+        "me chama 10:30",
+        "(11) 98765-4321",
+        "me liga 11987654321",
+        "meu cpf 123.456.789-00",
+        "pedido 12345",
+        "protocolo 998877",
+        "me manda a 2ª via",
+        "são 2 meses de atraso",
+        "posso parcelar em 3 vezes",
+        "ja falei mil vezes",
+        "10%",
+        "10 por cento de desconto",
+        "vou pagar em 2027",
+        "um abraço",
+        "pago os dois",
+        "tenho 3 filhos",
+        "pago em 1 dia",
+        "150 ok",  # a bare number with nothing that makes it money
+        "R$ 23793.38128",  # a barcode field, not an amount
+        "vou pagar sexta sem falta 🙏",
+        "",
+    ],
+)
+def test_not_an_amount(text: str) -> None:
+    assert amount_brl(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("a divida e de 500 mas so consigo 200", 20000),
+        ("devo 1.200 e pago 600 agora", 60000),
+        ("cobraram 500, era 300", 50000),
+        ("pago 150 e 200 depois", 15000),
+    ],
+)
+def test_several_amounts_the_offer_wins_else_the_first(text: str, centavos: int) -> None:
+    assert amount_brl(text) == centavos
+
+
+CENTAVOS = st.integers(min_value=0, max_value=10**13)
+
+
+@given(CENTAVOS)
+def test_formatted_brl_round_trips(centavos: int) -> None:
+    assert amount_brl(format_brl(centavos)) == centavos
+    assert amount_brl(f"consigo pagar {format_brl(centavos)} amanhã 🙏") == centavos
+
+
+@given(st.integers(min_value=0, max_value=10**11 - 1))
+def test_ungrouped_brl_round_trips(centavos: int) -> None:
+    reais, cents = divmod(centavos, 100)
+    assert amount_brl(f"R${reais},{cents:02d}") == centavos
+    assert amount_brl(f"{reais},{cents:02d}") == centavos
+
+
+_UNITS = ["", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove"]
+_TEENS = ["dez", "onze", "doze", "treze", "quatorze", "quinze", "dezesseis", "dezessete"]
+_TEENS += ["dezoito", "dezenove"]
+_TENS = ["", "", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "setenta", "oitenta"]
+_TENS += ["noventa"]
+_HUNDREDS = ["", "cento", "duzentos", "trezentos", "quatrocentos", "quinhentos", "seiscentos"]
+_HUNDREDS += ["setecentos", "oitocentos", "novecentos"]
+
+
+def _spell_below_thousand(n: int) -> str:
+    if n == 100:
+        return "cem"
+    hundreds, rest = divmod(n, 100)
+    parts = [_HUNDREDS[hundreds]] if hundreds else []
+    if 10 <= rest < 20:
+        parts.append(_TEENS[rest - 10])
+    elif rest:
+        tens, units = divmod(rest, 10)
+        parts += [w for w in (_TENS[tens], _UNITS[units]) if w]
+    return " e ".join(parts)
+
+
+def spell(n: int, joiner: str) -> str:
+    """Portuguese words for 1 ≤ n < 1,000,000, written independently of the code under test."""
+    thousands, rest = divmod(n, 1000)
+    parts = []
+    if thousands:
+        parts.append("mil" if thousands == 1 else f"{_spell_below_thousand(thousands)} mil")
+    if rest:
+        parts.append(_spell_below_thousand(rest))
+    return joiner.join(parts)
+
+
+@given(st.integers(min_value=1, max_value=999_999), st.sampled_from([" e ", " "]))
+def test_spelled_reais(n: int, joiner: str) -> None:
+    assert amount_brl(f"{spell(n, joiner)} reais") == n * 100
+    assert amount_brl(f"posso pagar {spell(n, joiner).upper()} REAIS sexta") == n * 100
+
+
+@given(st.integers(min_value=1, max_value=10**6))
+def test_digits_with_a_money_word(reais: int) -> None:
+    assert amount_brl(f"{reais} reais") == reais * 100
+    assert amount_brl(f"R$ {reais}") == reais * 100
+
+
+@given(st.text(max_size=200))
+def test_any_text_gives_centavos_or_none(text: str) -> None:
+    result = amount_brl(text)
+    assert result is None or (isinstance(result, int) and result >= 0)
+
+
+@pytest.mark.parametrize(
+    ("centavos", "reais"), [(0, 0.0), (5, 0.05), (15000, 150.0), (123456, 1234.56)]
+)
+def test_centavos_to_reais(centavos: int, reais: float) -> None:
+    assert centavos_to_reais(centavos) == reais
+
+
+@given(st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1))
+def test_centavos_to_reais_prints_the_exact_decimal(centavos: int) -> None:
+    assert Decimal(repr(centavos_to_reais(centavos))) == Decimal(centavos).scaleb(-2)
+
+
+# ---------------------------------------------------------------------------------------------
+# The module itself
+# ---------------------------------------------------------------------------------------------
+
+FORBIDDEN = ("faust", "aiokafka", "clickhouse_connect", "chdb", "aiohttp", "structlog", "logging")
+
+
+def test_entities_import_no_io_framework() -> None:
+    tree = ast.parse(Path(models.entities.__file__).read_text())
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported.isdisjoint(FORBIDDEN)
+
+
+def test_exported_members() -> None:
+    defined_here = {
+        name
+        for name, member in vars(models.entities).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(member) or inspect.isclass(member))
+        and member.__module__ == models.entities.__name__
+    }
+    assert defined_here == set(models.entities.__all__) - {"SAO_PAULO"}
