@@ -1,0 +1,44 @@
+"""Errors of the imports connector.
+
+Only whole-source problems are exceptions: a file that cannot be read at all (binary, empty,
+no usable header, an encoding we cannot decode), a bad tenant or import id, or Kafka refusing
+the events. A bad *row* is never an exception: it becomes an `ImportRejected` event with its
+row number, field and reason, and the import goes on. Messages are in English, like every other
+error the `cobranca` command prints; rejection messages (stored in events, read by the tenant's
+operators) are in Brazilian Portuguese.
+"""
+
+from __future__ import annotations
+
+from streams.errors import CobrancaError
+
+
+class ImportsError(CobrancaError):
+    """Base of every error the imports connector raises."""
+
+
+class UnreadableSource(ImportsError):
+    """The source as a whole cannot be imported: nothing was read from it as rows."""
+
+    def __init__(self, message: str, *, source: str, line: int | None = None) -> None:
+        where = f"{source}, line {line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+        self.source = source
+        """The file name (or `<stream>` for an HTTP body) that could not be read."""
+        self.line = line
+        """The 1-based physical line of the problem, when it is one line."""
+
+
+class InvalidImportParameter(ImportsError):
+    """A tenant id or import id cannot be used in event headers and Kafka keys."""
+
+
+class InvalidValue(ImportsError):
+    """One value of a row failed validation (internal to `validation`; becomes a rejection)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """Machine-readable rejection reason (see `validation.Reason`)."""
+        self.message = message
+        """Human-readable explanation in Brazilian Portuguese, personal data masked."""
