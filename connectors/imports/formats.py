@@ -1,0 +1,672 @@
+"""Streaming readers for import sources: a JSON array, NDJSON, or CSV as spreadsheets export it.
+
+`RowSource` reads a binary stream once, front to back, holding one record at a time (plus a
+64 KiB read buffer): memory does not grow with the file. Everything that concerns the source as
+a whole is checked when it is opened, before any row comes out, and raises `UnreadableSource`:
+an empty or binary file (an ``.xlsx`` passed by mistake), a CSV header that cannot be parsed.
+After that nothing raises: a record that cannot be read becomes a `SourceRow` carrying a
+`Rejection` (``malformed_row`` or ``field_too_long``) and reading goes on where it can.
+
+Decisions, each stated once:
+
+**Format.** Given explicitly, or detected from the first non-blank character after any BOM:
+``[`` is a JSON array, ``{`` is NDJSON, anything else is CSV.
+
+**Row numbers.** `SourceRow.row` is what rejections report, 1-based, and always points at the
+place in the file:
+
+- CSV: the record's first physical line counted from the header line, so the first line after
+  the header is row 1 (in a spreadsheet, that is sheet row 2). Blank lines, and rows whose cells
+  are all blank (``;;;;`` as spreadsheets write them), are skipped and not counted as rows read,
+  but they keep their line numbers: the row after a blank line 3 is row 4.
+- NDJSON: the physical line number (1 is the first line); blank lines skipped the same way.
+- JSON array: the element's index + 1.
+
+**Encoding.** Decided per record, not per file: each CSV or NDJSON line (each JSON array element)
+is decoded as UTF-8, strictly; if that fails, it is decoded as Windows-1252 (what Excel writes
+as "CSV" on a Brazilian Windows; a superset of Latin-1's printable characters), and if even
+that fails (five bytes cp1252 leaves undefined), as Latin-1, which never fails. This needs no
+look-ahead, handles files of any size whose first non-ASCII byte is on row 900,000, and handles
+files that mix both (concatenated exports), without ever renumbering rows. The risk is a cp1252
+line that happens to be valid UTF-8 too, which takes sequences like ``Ã©`` that real names and
+addresses do not contain. A UTF-8 BOM is dropped; a UTF-16 BOM (Excel's "Unicode text") switches
+the whole file to UTF-16. `RowSource.fallback_records` counts the records decoded as cp1252.
+
+**CSV.** The separator is ``;``, ``,`` or tab, whichever the header line has most of outside
+quotes (``;`` wins ties: it is what Brazilian Excel writes); Excel's ``sep=;`` first line is
+honoured. Quotes are parsed strictly: an unterminated quote at the end of the file (a truncated
+last line) or text after a closing quote is a ``malformed_row``, never a crash. A row with more
+non-blank cells than the header (``1.234,56`` unquoted in a ``,`` file) is a ``malformed_row``;
+one with fewer leaves the missing columns absent (the validator says which required field is
+missing). `csv.field_size_limit` is raised (process-wide, it is the csv module's only knob) to
+`MAX_FIELD_CHARS`, 16 Mi characters: a 10 MB cell is read, a runaway quote that swallows the
+rest of the file stops there. Lines longer than `MAX_RECORD_BYTES` are skipped unread, as one
+``field_too_long`` row.
+
+**JSON array.** Parsed element by element with `json.JSONDecoder.raw_decode` over a sliding
+buffer (the standard library's C scanner; no streaming JSON library is installed). A failed
+parse that may only be incomplete (the error is at the buffer's end, or is an unterminated
+string) reads more, doubling what it asks for, so a 10 MB element costs linear time. Numbers
+with a fraction become `Decimal`, never `float`. A syntax error inside the array ends the
+reading there, as one ``malformed_row`` that says so: JSON has no way to resynchronize.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import enum
+import io
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, Final
+
+from connectors.imports.errors import UnreadableSource
+from connectors.imports.validation import Reason, Rejection, thousands
+
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "MAX_RECORD_BYTES",
+    "RAW_ROW_CHARS",
+    "Format",
+    "RowSource",
+    "SourceRow",
+    "detect_format",
+]
+
+HEAD_BYTES: Final = 64 * 1024
+CHUNK_BYTES: Final = 64 * 1024
+#: Longest CSV/NDJSON line or JSON array element read as a record.
+MAX_RECORD_BYTES: Final = 32 * 1024 * 1024
+#: Longest CSV cell, in characters (`csv.field_size_limit`).
+MAX_FIELD_CHARS: Final = 16 * 1024 * 1024
+#: How much of a record's source text a rejection keeps (`ImportRejected.raw_row`).
+RAW_ROW_CHARS: Final = 4096
+
+_UTF8_BOM: Final = codecs.BOM_UTF8
+_UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_SIGNATURES: Final = (
+    (b"PK\x03\x04", "a ZIP archive, probably an Excel workbook (.xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+)
+_SEP_LINE = re.compile(r'^\s*"?sep=(.)"?\s*$', re.IGNORECASE)
+_SURROGATES = re.compile("[\udc80-\udcff]")
+
+
+class Format(enum.StrEnum):
+    """How a source encodes its rows."""
+
+    JSON = "json"
+    NDJSON = "ndjson"
+    CSV = "csv"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One record of the source: its values by column name, or why it could not be read."""
+
+    row: int
+    """1-based row number, as the module docstring defines it per format."""
+    values: Mapping[str, object] | None
+    """Column or key -> raw value (str for CSV; JSON types, Decimal for fractions); None when
+    the record could not be read, and then `rejection` says why."""
+    raw: str
+    """The record's source text, cut to `RAW_ROW_CHARS`."""
+    rejection: Rejection | None = None
+
+
+def detect_format(head: bytes) -> Format:
+    """Guess the format from the first bytes: ``[`` JSON array, ``{`` NDJSON, else CSV."""
+    for bom in (_UTF8_BOM, *_UTF16_BOMS):
+        if head.startswith(bom):
+            encoding = "utf-8" if bom == _UTF8_BOM else "utf-16"
+            head = head[len(bom) :].decode(encoding, errors="ignore").encode("utf-8")
+            break
+    stripped = head.lstrip()
+    if stripped.startswith(b"["):
+        return Format.JSON
+    if stripped.startswith(b"{"):
+        return Format.NDJSON
+    return Format.CSV
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+class _Chained(io.RawIOBase):
+    """The head already read, then the rest of the stream, as one raw stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> int:
+        target = memoryview(buffer)  # type: ignore[arg-type]
+        if self._head:
+            n = min(len(target), len(self._head))
+            target[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(target))
+        if not data:
+            return 0
+        target[: len(data)] = data
+        return len(data)
+
+
+class _Overlong:
+    """A line longer than MAX_RECORD_BYTES, drained and not kept."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class _LineTooLong(Exception):
+    """Internal: raised through csv.reader when its next line is an `_Overlong`."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class _Lines:
+    """The line iterator csv.reader consumes: counts lines, keeps the current record's text."""
+
+    def __init__(self, lines: Iterator[str | _Overlong], number: int) -> None:
+        self._lines = lines
+        self.number = number
+        self.taken: list[str] = []
+        self._kept = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if isinstance(line, _Overlong):
+            raise _LineTooLong(line.size)
+        if self._kept < RAW_ROW_CHARS:
+            self.taken.append(line)
+            self._kept += len(line)
+        return line
+
+    def start_record(self) -> None:
+        self.taken.clear()
+        self._kept = 0
+
+    def raw(self) -> str:
+        return "".join(self.taken)[:RAW_ROW_CHARS]
+
+
+class RowSource:
+    """A readable import source: checked when opened, then iterated once for its rows."""
+
+    def __init__(self, stream: IO[bytes], fmt: Format | None = None, *, name: str = "<stream>"):
+        self.name = name
+        head = _read_head(stream)
+        self._check_head(head)
+        self.format: Format = fmt or detect_format(head)
+        self.utf16 = head.startswith(_UTF16_BOMS)
+        if head.startswith(_UTF8_BOM):
+            head = head[len(_UTF8_BOM) :]
+        self._bytes = io.BufferedReader(_Chained(head, stream), CHUNK_BYTES)
+        self.fallback_records = 0
+        """Records decoded as Windows-1252/Latin-1 because they were not valid UTF-8."""
+        self.columns: tuple[str, ...] | None = None
+        """The CSV header's cells (None for JSON formats)."""
+        self.delimiter: str | None = None
+        self.header_line = 0
+        """The CSV header's physical line (1 unless blank lines or ``sep=`` precede it)."""
+        self._lines: Iterator[str | _Overlong] | None = None
+        if self.format is Format.CSV:
+            self._read_csv_header()
+        self._used = False
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _check_head(self, head: bytes) -> None:
+        for signature, what in _SIGNATURES:
+            if head.startswith(signature):
+                raise UnreadableSource(
+                    f"this is {what}, not CSV or JSON text; export the sheet as CSV "
+                    "(UTF-8 or the default Windows encoding) and import that",
+                    source=self.name,
+                )
+        if not head.startswith(_UTF16_BOMS) and b"\x00" in head:
+            raise UnreadableSource(
+                "the file contains NUL bytes, so it is binary or UTF-16 without a BOM, not "
+                "UTF-8/Latin-1 text; export it as CSV (UTF-8) and import that",
+                source=self.name,
+            )
+        body = head
+        for bom in (_UTF8_BOM, *_UTF16_BOMS):
+            body = body.removeprefix(bom)
+        if not body.strip(b" \t\r\n\x00"):
+            raise UnreadableSource("the file is empty: no header and no rows", source=self.name)
+
+    def _line_source(self) -> Iterator[str | _Overlong]:
+        if self.utf16:
+            text = io.TextIOWrapper(self._bytes, encoding="utf-16", errors="replace", newline="")
+            limit = MAX_RECORD_BYTES // 2
+            while line := text.readline(limit + 1):
+                if len(line) > limit and not line.endswith("\n"):
+                    chars = len(line)
+                    while (rest := text.readline(limit)) and not rest.endswith("\n"):
+                        chars += len(rest)
+                    yield _Overlong((chars + len(rest)) * 2)
+                    continue
+                yield line
+            return
+        read = self._bytes.readline
+        while data := read(MAX_RECORD_BYTES + 1):
+            if len(data) > MAX_RECORD_BYTES and not data.endswith(b"\n"):
+                size = len(data)
+                while (more := read(CHUNK_BYTES)) and not more.endswith(b"\n"):
+                    size += len(more)
+                yield _Overlong(size + len(more))
+                continue
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.fallback_records += 1
+                line = _decode(data)
+            yield line
+
+    def _read_csv_header(self) -> None:
+        lines = self._line_source()
+        number = 0
+        delimiter: str | None = None
+        for line in lines:
+            number += 1
+            if isinstance(line, _Overlong):
+                raise UnreadableSource(
+                    f"the header line is {line.size:,} bytes long; is this a CSV file?",
+                    source=self.name,
+                    line=number,
+                )
+            if not line.strip():
+                continue
+            if delimiter is None and (sep := _SEP_LINE.match(line)):
+                delimiter = sep.group(1)
+                continue
+            break
+        else:
+            raise UnreadableSource("the file has no header line", source=self.name)
+        text = line.rstrip("\r\n")
+        if "\r" in text:
+            raise UnreadableSource(
+                "lines end with a bare carriage return (old Mac format); save the file with "
+                "Windows (CRLF) or Unix (LF) line endings",
+                source=self.name,
+                line=number,
+            )
+        self.delimiter = delimiter or _sniff_delimiter(text)
+        try:
+            header = next(csv.reader([text], delimiter=self.delimiter, strict=True))
+        except (csv.Error, StopIteration) as exc:
+            raise UnreadableSource(
+                f"the header line cannot be parsed as CSV ({exc}); check its quotes",
+                source=self.name,
+                line=number,
+            ) from exc
+        self.columns = tuple(cell.strip().removeprefix("\ufeff") for cell in header)
+        self.header_line = number
+        self._lines = lines
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[SourceRow]:
+        if self._used:
+            raise RuntimeError("a RowSource is read once; open the source again")
+        self._used = True
+        if self.format is Format.CSV:
+            return self._csv_rows()
+        if self.format is Format.NDJSON:
+            return self._ndjson_rows()
+        return self._json_rows()
+
+    def _csv_rows(self) -> Iterator[SourceRow]:
+        assert self._lines is not None and self.columns is not None and self.delimiter
+        if csv.field_size_limit() < MAX_FIELD_CHARS:
+            csv.field_size_limit(MAX_FIELD_CHARS)
+        columns, width, header_line = self.columns, len(self.columns), self.header_line
+        lines = _Lines(self._lines, header_line)
+        reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+        while True:
+            start = lines.number + 1
+            lines.start_record()
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except _LineTooLong as exc:
+                yield _unreadable(
+                    start - header_line,
+                    Reason.FIELD_TOO_LONG,
+                    f"linha {start} do arquivo tem {thousands(exc.size)} bytes; o máximo é "
+                    f"{thousands(MAX_RECORD_BYTES)}",
+                    "",
+                )
+                continue
+            except csv.Error as exc:
+                yield _unreadable(
+                    start - header_line,
+                    *_csv_problem(str(exc), start, lines.number, self.delimiter),
+                    lines.raw(),
+                )
+                continue
+            if not cells or not any(cell.strip() for cell in cells):
+                continue
+            row = start - header_line
+            if len(cells) > width:
+                if any(cell.strip() for cell in cells[width:]):
+                    yield _unreadable(
+                        row,
+                        Reason.MALFORMED_ROW,
+                        f"linha {start} do arquivo tem {len(cells)} colunas e o cabeçalho "
+                        f"tem {width}; algum valor contém o separador {self.delimiter!r} "
+                        "sem aspas?",
+                        lines.raw(),
+                    )
+                    continue
+                cells = cells[:width]
+            yield SourceRow(row, dict(zip(columns, cells, strict=False)), lines.raw())
+
+    def _ndjson_rows(self) -> Iterator[SourceRow]:
+        decoder = json.JSONDecoder(parse_float=Decimal)
+        number = 0
+        first = True
+        for line in self._line_source():
+            number += 1
+            if isinstance(line, _Overlong):
+                yield _unreadable(
+                    number,
+                    Reason.FIELD_TOO_LONG,
+                    f"linha {number} tem {thousands(line.size)} bytes; o máximo é "
+                    f"{thousands(MAX_RECORD_BYTES)}",
+                    "",
+                )
+                continue
+            text = line.strip()
+            if not text:
+                continue
+            raw = text[:RAW_ROW_CHARS]
+            opening, first = first, False
+            try:
+                value = decoder.decode(line.rstrip("\r\n"))  # columns count from the line start
+            except json.JSONDecodeError as exc:
+                if opening and text == "{":
+                    raise UnreadableSource(
+                        "this is one JSON object spread over many lines, not NDJSON; send a "
+                        "JSON array of objects, or one object per line",
+                        source=self.name,
+                    ) from exc
+                yield _unreadable(
+                    number,
+                    Reason.MALFORMED_ROW,
+                    f"linha {number} não é JSON válido: {_json_problem(exc)}",
+                    raw,
+                )
+                continue
+            except (ValueError, RecursionError) as exc:
+                yield _unreadable(
+                    number, Reason.MALFORMED_ROW, f"linha {number} não é JSON válido: {exc}", raw
+                )
+                continue
+            if not isinstance(value, dict):
+                yield _unreadable(
+                    number,
+                    Reason.MALFORMED_ROW,
+                    f"linha {number} não é um objeto JSON ({{...}})",
+                    raw,
+                )
+                continue
+            yield SourceRow(number, value, raw)
+
+    def _json_rows(self) -> Iterator[SourceRow]:
+        return _JsonArray(self).rows()
+
+
+_JSON_MESSAGES: Final = {
+    "Expecting value": "esperava um valor",
+    "Expecting ',' delimiter": "esperava ','",
+    "Expecting ':' delimiter": "esperava ':'",
+    "Expecting property name enclosed in double quotes": "esperava um nome entre aspas duplas",
+    "Unterminated string starting at": "texto sem aspas de fechamento",
+    "Invalid \\escape": "escape inválido (\\)",
+    "Invalid control character at": "caractere de controle dentro de um texto",
+    "Extra data": "conteúdo depois do fim do objeto",
+}
+
+
+def _json_problem(exc: json.JSONDecodeError) -> str:
+    return f"{_JSON_MESSAGES.get(exc.msg, exc.msg)} (coluna {exc.colno})"
+
+
+def _read_head(stream: IO[bytes]) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while size < HEAD_BYTES:
+        data = stream.read(HEAD_BYTES - size)
+        if not data:
+            break
+        parts.append(data)
+        size += len(data)
+    return b"".join(parts)
+
+
+def _sniff_delimiter(header: str) -> str:
+    counts = dict.fromkeys(";,\t", 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    return max(counts, key=lambda d: counts[d])  # max keeps the first of equals: ';'
+
+
+def _unreadable(row: int, reason: Reason, message: str, raw: str) -> SourceRow:
+    return SourceRow(row, None, raw, Rejection(row, reason, message, None))
+
+
+def _csv_problem(error: str, start: int, end: int, delimiter: str) -> tuple[Reason, str]:
+    lines = f"linha {start}" if start == end else f"linhas {start} a {end}"
+    lines += " do arquivo"
+    if error.startswith("unexpected end of data"):
+        return Reason.MALFORMED_ROW, (
+            f"{lines}: o arquivo termina dentro de um valor entre aspas (arquivo truncado ou "
+            "aspas sem fechamento)"
+        )
+    if error.startswith("field larger than field limit"):
+        return Reason.FIELD_TOO_LONG, (
+            f"{lines}: um valor passa de {thousands(MAX_FIELD_CHARS)} caracteres "
+            "(aspas sem fechamento?)"
+        )
+    if "expected after" in error:
+        return Reason.MALFORMED_ROW, (
+            f"{lines}: texto depois de fechar aspas; um valor com aspas deve terminar em aspas "
+            f"seguidas do separador {delimiter!r}"
+        )
+    if "NUL" in error:
+        return Reason.MALFORMED_ROW, f"{lines}: contém um caractere nulo (NUL)"
+    if "new-line character" in error:
+        return Reason.MALFORMED_ROW, f"{lines}: quebra de linha (CR) fora de aspas"
+    return Reason.MALFORMED_ROW, f"{lines}: CSV ilegível ({error})"
+
+
+class _JsonArray:
+    """Elements of a top-level JSON array, one at a time, from a sliding text buffer."""
+
+    def __init__(self, source: RowSource) -> None:
+        self._source = source
+        self._read = source._bytes.read
+        encoding = "utf-16" if source.utf16 else "utf-8"
+        errors = "replace" if source.utf16 else "surrogateescape"
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+        self._json = json.JSONDecoder(parse_float=Decimal)
+        self._buf = ""
+        self._pos = 0
+        self._eof = False
+        self._escaped = False  # some bytes were not UTF-8: check elements for surrogates
+        self._stopped = False  # a syntax error: nothing after it can be read
+
+    def _fill(self, size: int = CHUNK_BYTES) -> bool:
+        """Read about `size` more bytes into the buffer; False at the end of the stream."""
+        if self._eof:
+            return False
+        if self._pos > CHUNK_BYTES:
+            self._buf, self._pos = self._buf[self._pos :], 0
+        data = self._read(size)
+        text = self._decoder.decode(data, final=not data)
+        if not self._source.utf16 and not self._escaped and _SURROGATES.search(text):
+            self._escaped = True
+        self._buf += text
+        if not data:
+            self._eof = True
+        return True
+
+    def _skip_space(self) -> str:
+        """The next non-blank character (buffer position on it), or "" at the end."""
+        while True:
+            buf = self._buf
+            pos = self._pos
+            while pos < len(buf) and buf[pos] in " \t\r\n\ufeff":
+                pos += 1
+            self._pos = pos
+            if pos < len(buf):
+                return buf[pos]
+            if not self._fill():
+                return ""
+
+    def rows(self) -> Iterator[SourceRow]:
+        if self._skip_space() != "[":
+            yield _unreadable(1, Reason.MALFORMED_ROW, "o JSON não começa com '['", "")
+            return
+        self._pos += 1
+        index = 0
+        if self._skip_space() == "]":
+            self._pos += 1
+            yield from self._after_end(index)
+            return
+        while True:
+            index += 1
+            char = self._skip_space()
+            if char == "":
+                yield _unreadable(
+                    index,
+                    Reason.MALFORMED_ROW,
+                    f"o array JSON termina sem ']' antes do elemento {index} (arquivo truncado?)",
+                    "",
+                )
+                return
+            yield self._element(index)
+            if self._stopped:
+                return
+            char = self._skip_space()
+            if char == ",":
+                self._pos += 1
+                if self._skip_space() == "]":  # a trailing comma: tolerated
+                    self._pos += 1
+                    yield from self._after_end(index)
+                    return
+                continue
+            if char == "]":
+                self._pos += 1
+                yield from self._after_end(index)
+                return
+            if char == "":
+                yield _unreadable(
+                    index + 1,
+                    Reason.MALFORMED_ROW,
+                    f"o array JSON termina sem ']' depois do elemento {index} (arquivo truncado?)",
+                    "",
+                )
+                return
+            yield _unreadable(
+                index + 1,
+                Reason.MALFORMED_ROW,
+                f"esperava ',' ou ']' depois do elemento {index} e encontrou {char!r}; "
+                "o restante do arquivo não foi lido",
+                self._buf[self._pos : self._pos + RAW_ROW_CHARS],
+            )
+            return
+
+    def _element(self, index: int) -> SourceRow:
+        want = CHUNK_BYTES
+        while True:
+            buf, pos = self._buf, self._pos
+            try:
+                value, end = self._json.raw_decode(buf, pos)
+            except json.JSONDecodeError as exc:
+                incomplete = exc.pos >= len(buf) - 64 or exc.msg.startswith("Unterminated string")
+                if incomplete and self._grow(want):
+                    want *= 2
+                    continue
+                return self._stop(
+                    index, f"elemento {index} não é JSON válido: {_json_problem(exc)}"
+                )
+            except (ValueError, RecursionError) as exc:
+                return self._stop(index, f"elemento {index} não é JSON válido: {exc}")
+            if end == len(buf) and self._grow(want):  # a number may go on in the next chunk
+                want *= 2
+                continue
+            break
+        raw = buf[pos : min(end, pos + RAW_ROW_CHARS)]
+        if self._escaped and _SURROGATES.search(buf, pos, end):
+            self._source.fallback_records += 1
+            text = _decode(buf[pos:end].encode("utf-8", "surrogateescape"))
+            value, _ = self._json.raw_decode(text)
+            raw = text[:RAW_ROW_CHARS]
+        self._pos = end
+        if not isinstance(value, dict):
+            return _unreadable(
+                index, Reason.MALFORMED_ROW, f"elemento {index} não é um objeto JSON ({{...}})", raw
+            )
+        return SourceRow(index, value, raw)
+
+    def _grow(self, want: int) -> bool:
+        if len(self._buf) - self._pos > MAX_RECORD_BYTES:
+            return False
+        return self._fill(want)
+
+    def _stop(self, index: int, message: str) -> SourceRow:
+        self._stopped = True
+        raw = self._buf[self._pos : self._pos + RAW_ROW_CHARS]
+        if len(self._buf) - self._pos > MAX_RECORD_BYTES:
+            return _unreadable(
+                index,
+                Reason.FIELD_TOO_LONG,
+                f"elemento {index} passa de {thousands(MAX_RECORD_BYTES)} bytes; o restante "
+                "do arquivo não foi lido",
+                raw,
+            )
+        return _unreadable(
+            index, Reason.MALFORMED_ROW, f"{message}; o restante do arquivo não foi lido", raw
+        )
+
+    def _after_end(self, index: int) -> Iterator[SourceRow]:
+        char = self._skip_space()
+        if char:
+            yield _unreadable(
+                index + 1,
+                Reason.MALFORMED_ROW,
+                "há conteúdo depois do ']' que fecha o array JSON; ele não foi lido",
+                self._buf[self._pos : self._pos + RAW_ROW_CHARS],
+            )
