@@ -1,0 +1,60 @@
+"""Imports: debtors from files (and, later, HTTP bodies) into `cobranca.clients`.
+
+Layers, each in its own module:
+
+- `validation`: the pure rules (phone, CPF/CNPJ, amount, due date, header names, duplicates);
+- `formats`: streaming readers for JSON arrays, NDJSON and spreadsheet CSV;
+- `importer`: rows → `ClientImported` / `ImportRejected` → `ImportCompleted`, dry or into Kafka;
+- `cli`: the ``cobranca import`` command.
+
+This package re-exports the pure and streaming layers. `importer` builds Faust records, so it is
+imported explicitly (``from connectors.imports.importer import import_rows``) by the code that
+produces events, and importing this package stays cheap for the command line.
+"""
+
+from __future__ import annotations
+
+from connectors.imports.errors import (
+    ImportsError,
+    InvalidImportParameter,
+    InvalidValue,
+    UnreadableSource,
+)
+from connectors.imports.formats import Format, RowSource, SourceRow, detect_format
+from connectors.imports.validation import (
+    DDD_UF,
+    FIELD_ALIASES,
+    ClientFields,
+    Reason,
+    Rejection,
+    RowValidator,
+    canonical_field,
+    check_columns,
+    normalize_document,
+    normalize_phone,
+    parse_amount_centavos,
+    parse_due_date,
+)
+
+__all__ = [
+    "DDD_UF",
+    "FIELD_ALIASES",
+    "ClientFields",
+    "Format",
+    "ImportsError",
+    "InvalidImportParameter",
+    "InvalidValue",
+    "Reason",
+    "Rejection",
+    "RowSource",
+    "RowValidator",
+    "SourceRow",
+    "UnreadableSource",
+    "canonical_field",
+    "check_columns",
+    "detect_format",
+    "normalize_document",
+    "normalize_phone",
+    "parse_amount_centavos",
+    "parse_due_date",
+]

@@ -1,0 +1,244 @@
+"""`cobranca import FILE --tenant T`: debtors from a file into Kafka, or only checked (--dry-run).
+
+The command prints its progress and notes on stderr (a progress bar only when stderr is a
+terminal) and, as the very last line on stdout, the summary as one JSON object:
+``{"rows": N, "accepted": N, "rejected": N, "by_reason": {...}}``. Rejected rows are not an
+error (exit 0); a file that cannot be read at all, or Kafka refusing the events, is (exit 1,
+one message, no traceback).
+
+Registered on the main group in `streams/cli.py`; this module imports only click and the
+settings at import time, so `cobranca --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from streams.errors import CobrancaError
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from connectors.imports.importer import ImportEvent, ImportRun, ImportSummary
+
+__all__ = ["import_command"]
+
+_PROGRESS_EVERY = 1_000
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--tenant", required=True, help="Tenant the debtors belong to.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "ndjson", "csv"]),
+    default=None,
+    help="Source format (default: detected from the first bytes).",
+)
+@click.option("--dry-run", is_flag=True, help="Validate and count; send nothing to Kafka.")
+@click.option(
+    "--rejects-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every rejected row here as NDJSON (row, field, reason, message).",
+)
+@click.option(
+    "--allow-landlines", is_flag=True, help="Accept landline numbers (default: mobiles only)."
+)
+@click.option(
+    "--import-id",
+    default=None,
+    help="Use this import id (default: a new UUID). Re-running a failed import with its id "
+    "produces the same event ids, which consumers deduplicate.",
+)
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    file: Path,
+    tenant: str,
+    fmt: str | None,
+    dry_run: bool,
+    rejects_out: Path | None,
+    allow_landlines: bool,
+    import_id: str | None,
+) -> None:
+    """Import debtors from FILE (JSON array, NDJSON or CSV): one event per row, then a summary."""
+    from connectors.imports.formats import Format
+    from connectors.imports.importer import import_rows
+
+    settings: Settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    with ExitStack() as stack:
+        stream = stack.enter_context(_open_source(file))
+        try:
+            run = import_rows(
+                stream,
+                tenant_id=tenant,
+                import_id=import_id,
+                fmt=Format(fmt) if fmt else None,
+                allow_landlines=allow_landlines,
+                name=str(file),
+            )
+        except CobrancaError as exc:
+            raise click.ClickException(str(exc)) from exc
+        rejects = stack.enter_context(_rejects_file(rejects_out)) if rejects_out else None
+        mode = "dry run, nothing sent" if dry_run else f"to Kafka at {settings.kafka_bootstrap}"
+        click.echo(
+            f"import {run.import_id}: {file} as {run.format.value} for tenant {tenant} ({mode})",
+            err=True,
+        )
+        progress = stack.enter_context(_progress(stream, _size(file)))
+        on_event = _observer(rejects, progress)
+        summary = _run(run, settings, dry_run=dry_run, on_event=on_event)
+    if run.source.fallback_records:
+        click.echo(
+            f"note: {run.source.fallback_records} records were not valid UTF-8 and were read "
+            "as Windows-1252 (Latin-1)",
+            err=True,
+        )
+    if rejects_out is not None:
+        click.echo(f"rejected rows written to {rejects_out}", err=True)
+    click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+
+
+def _run(
+    run: ImportRun,
+    settings: Settings,
+    *,
+    dry_run: bool,
+    on_event: Callable[[ImportEvent], None],
+) -> ImportSummary:
+    from connectors.imports.importer import dry_run as run_dry
+    from connectors.imports.importer import send_import
+    from streams.producer import EventProducer
+
+    if dry_run:
+        return run_dry(run, on_event=on_event)
+
+    async def send() -> ImportSummary:
+        async with EventProducer(settings.kafka_bootstrap) as producer:
+            return await send_import(run, producer, on_event=on_event)
+
+    try:
+        return asyncio.run(send())
+    except CobrancaError as exc:
+        read = run.summary.rows
+        raise click.ClickException(
+            f"{exc}\nimport {run.import_id} stopped after reading {read} rows and is incomplete "
+            f"(no ImportCompleted). Fix the cause and run the same command with "
+            f"--import-id {run.import_id}: rows already stored get the same event ids, which "
+            "consumers deduplicate."
+        ) from exc
+
+
+@contextmanager
+def _open_source(file: Path) -> Iterator[IO[bytes]]:
+    try:
+        stream = file.open("rb")
+    except FileNotFoundError:
+        raise click.ClickException(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise click.ClickException(f"{file}: is a directory, not a file") from None
+    except PermissionError:
+        raise click.ClickException(f"{file}: permission denied (cannot read it)") from None
+    except OSError as exc:
+        raise click.ClickException(f"{file}: cannot open it ({exc.strerror})") from None
+    with stream:
+        yield stream
+
+
+@contextmanager
+def _rejects_file(path: Path) -> Iterator[IO[bytes]]:
+    try:
+        out = path.open("wb")
+    except OSError as exc:
+        raise click.ClickException(
+            f"--rejects-out {path}: cannot write it ({exc.strerror})"
+        ) from None
+    with out:
+        yield out
+
+
+def _size(file: Path) -> int | None:
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return None
+    return size or None
+
+
+class _Progress:
+    """A rich progress bar over the bytes read, updated every `_PROGRESS_EVERY` events."""
+
+    def __init__(self, stream: IO[bytes], total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._stream = stream
+        self._events = 0
+        self._progress = Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = self._progress.add_task("import", total=total, rows=0)
+
+    def __enter__(self) -> _Progress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def tick(self) -> None:
+        self._events += 1
+        if self._events % _PROGRESS_EVERY == 0:
+            self._progress.update(self._task, completed=self._stream.tell(), rows=self._events)
+
+
+@contextmanager
+def _progress(stream: IO[bytes], total: int | None) -> Iterator[_Progress | None]:
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with _Progress(stream, total) as bar:
+        yield bar
+
+
+def _observer(
+    rejects: IO[bytes] | None, progress: _Progress | None
+) -> Callable[[ImportEvent], None]:
+    from schemas.events import ImportRejected
+
+    def observe(event: Any) -> None:
+        if rejects is not None and isinstance(event, ImportRejected):
+            line = {
+                "row": event.row,
+                "field": event.field,
+                "reason": event.reason,
+                "message": event.message,
+            }
+            rejects.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+        if progress is not None:
+            progress.tick()
+
+    return observe
