@@ -293,6 +293,11 @@ def thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
 
+def _shown(what: str, value: str) -> str:
+    """The start of a message about a personal value: ``telefone '11987****21'``."""
+    return f"{what} {mask_digits(value)!r}"
+
+
 def _excerpt(value: str, limit: int = 40) -> str:
     value = value.strip()
     return value if len(value) <= limit else value[: limit - 1] + "…"
@@ -305,11 +310,11 @@ _PHONE_SHAPE = re.compile(r"\+?[\d\s().\-/]+")
 
 def normalize_phone(text: str, *, allow_landlines: bool = False) -> str:
     """A Brazilian phone number in any usual form → E.164; raises `InvalidValue` otherwise."""
-    shown = mask_digits(text)
     value = text.strip()
     if not _PHONE_SHAPE.fullmatch(value):
         raise InvalidValue(
-            Reason.INVALID_PHONE, f"telefone {shown!r} contém caracteres que não são dígitos"
+            Reason.INVALID_PHONE,
+            _shown("telefone", text) + " contém caracteres que não são dígitos",
         )
     digits = re.sub(r"\D", "", value)
     if value.startswith("+") or digits.startswith("00"):
@@ -317,7 +322,8 @@ def normalize_phone(text: str, *, allow_landlines: bool = False) -> str:
         if not international.startswith("55"):
             raise InvalidValue(
                 Reason.INVALID_PHONE,
-                f"telefone {shown!r} não é do Brasil: só números com código +55 são aceitos",
+                _shown("telefone", text)
+                + " não é do Brasil: só números com código +55 são aceitos",
             )
         national = international[2:]
         if len(national) in (11, 12) and national.startswith("0"):
@@ -329,16 +335,19 @@ def normalize_phone(text: str, *, allow_landlines: bool = False) -> str:
     if len(national) not in (10, 11):
         raise InvalidValue(
             Reason.INVALID_PHONE,
-            f"telefone {shown!r} tem {len(national)} dígitos; esperado DDD + 8 ou 9 dígitos",
+            _shown("telefone", text)
+            + f" tem {len(national)} dígitos; esperado DDD + 8 ou 9 dígitos",
         )
     ddd, subscriber = national[:2], national[2:]
     if ddd not in DDD_UF:
-        raise InvalidValue(Reason.INVALID_PHONE, f"telefone {shown!r}: DDD {ddd} não existe")
+        raise InvalidValue(
+            Reason.INVALID_PHONE, _shown("telefone", text) + f": DDD {ddd} não existe"
+        )
     if len(subscriber) == 9:
         if subscriber[0] != "9":
             raise InvalidValue(
                 Reason.INVALID_PHONE,
-                f"telefone {shown!r}: número de 9 dígitos deve começar com 9 (celular)",
+                _shown("telefone", text) + ": número de 9 dígitos deve começar com 9 (celular)",
             )
         return f"+55{ddd}{subscriber}"
     first = subscriber[0]
@@ -349,11 +358,11 @@ def normalize_phone(text: str, *, allow_landlines: bool = False) -> str:
             return f"+55{ddd}{subscriber}"
         raise InvalidValue(
             Reason.LANDLINE,
-            f"telefone {shown!r} é fixo; fixos só são aceitos se o credor os permitir",
+            _shown("telefone", text) + " é fixo; fixos só são aceitos se o credor os permitir",
         )
     raise InvalidValue(
         Reason.INVALID_PHONE,
-        f"telefone {shown!r}: número de 8 dígitos não pode começar com {first}",
+        _shown("telefone", text) + f": número de 8 dígitos não pode começar com {first}",
     )
 
 
@@ -384,11 +393,11 @@ def _cnpj_valid(digits: str) -> bool:
 
 def normalize_document(text: str) -> tuple[str, str]:
     """A CPF or CNPJ, formatted or bare → (digits, ``"CPF"`` | ``"CNPJ"``); or `InvalidValue`."""
-    shown = mask_digits(text)
     value = text.strip()
     if not _DOCUMENT_SHAPE.fullmatch(value):
         raise InvalidValue(
-            Reason.INVALID_DOCUMENT, f"CPF/CNPJ {shown!r} contém caracteres que não são dígitos"
+            Reason.INVALID_DOCUMENT,
+            _shown("CPF/CNPJ", text) + " contém caracteres que não são dígitos",
         )
     digits = re.sub(r"\D", "", value)
     if digits == value and len(digits) in (9, 10, 12, 13):
@@ -400,16 +409,16 @@ def normalize_document(text: str) -> tuple[str, str]:
     else:
         raise InvalidValue(
             Reason.INVALID_DOCUMENT,
-            f"CPF/CNPJ {shown!r} tem {len(digits)} dígitos; CPF tem 11 e CNPJ tem 14",
+            _shown("CPF/CNPJ", text) + f" tem {len(digits)} dígitos; CPF tem 11 e CNPJ tem 14",
         )
     if len(set(digits)) == 1:
         raise InvalidValue(
-            Reason.INVALID_DOCUMENT, f"{kind} {shown!r} inválido: todos os dígitos iguais"
+            Reason.INVALID_DOCUMENT, _shown(kind, text) + " inválido: todos os dígitos iguais"
         )
     if not valid(digits):
         raise InvalidValue(
             Reason.INVALID_DOCUMENT,
-            f"{kind} {shown!r} inválido: dígitos verificadores não conferem",
+            _shown(kind, text) + " inválido: dígitos verificadores não conferem",
         )
     return digits, kind
 
