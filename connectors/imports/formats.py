@@ -222,6 +222,13 @@ class RowSource:
         head = _read_head(stream)
         self._check_head(head)
         self.format: Format = fmt or detect_format(head)
+        if fmt is not None and fmt is not Format.CSV and detect_format(head) is not fmt:
+            opening = "[" if fmt is Format.JSON else "{"
+            raise UnreadableSource(
+                f"--format {fmt.value} was given but the file does not start with {opening!r}; "
+                "leave --format out to detect the format",
+                source=self.name,
+            )
         self.utf16 = head.startswith(_UTF16_BOMS)
         if head.startswith(_UTF8_BOM):
             head = head[len(_UTF8_BOM) :]
@@ -619,11 +626,17 @@ class _JsonArray:
                 if incomplete and self._grow(want):
                     want *= 2
                     continue
+                problem = _JSON_MESSAGES.get(exc.msg, exc.msg)
+                at_end = exc.pos >= len(buf.rstrip()) or exc.msg.startswith("Unterminated")
                 return self._stop(
-                    index, f"elemento {index} não é JSON válido: {_json_problem(exc)}"
+                    index,
+                    f"elemento {index} não é JSON válido: {problem} "
+                    f"(caractere {exc.pos - pos + 1} do elemento)",
+                    truncated=self._eof and at_end,
                 )
             except (ValueError, RecursionError) as exc:
-                return self._stop(index, f"elemento {index} não é JSON válido: {exc}")
+                message = f"elemento {index} não é JSON válido: {exc}"
+                return self._stop(index, message, truncated=False)
             if end == len(buf) and self._grow(want):  # a number may go on in the next chunk
                 want *= 2
                 continue
@@ -646,7 +659,8 @@ class _JsonArray:
             return False
         return self._fill(want)
 
-    def _stop(self, index: int, message: str) -> SourceRow:
+    def _stop(self, index: int, message: str, *, truncated: bool) -> SourceRow:
+        """Reading ends here: JSON gives no way to find the next element after a syntax error."""
         self._stopped = True
         raw = self._buf[self._pos : self._pos + RAW_ROW_CHARS]
         if len(self._buf) - self._pos > MAX_RECORD_BYTES:
@@ -657,9 +671,8 @@ class _JsonArray:
                 "do arquivo não foi lido",
                 raw,
             )
-        return _unreadable(
-            index, Reason.MALFORMED_ROW, f"{message}; o restante do arquivo não foi lido", raw
-        )
+        after = " (arquivo truncado?)" if truncated else "; o restante do arquivo não foi lido"
+        return _unreadable(index, Reason.MALFORMED_ROW, message + after, raw)
 
     def _after_end(self, index: int) -> Iterator[SourceRow]:
         char = self._skip_space()

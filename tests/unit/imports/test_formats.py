@@ -59,6 +59,15 @@ def test_an_explicit_format_wins() -> None:
     source = RowSource(io.BytesIO(b'{"codigo": "c1"}\n'), Format.CSV)
     assert source.format is Format.CSV
     assert source.columns == ('{"codigo": "c1"}',)
+    assert RowSource(io.BytesIO(b'{"a": 1}\n'), Format.NDJSON).format is Format.NDJSON
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt"), [(b"codigo;nome\n", Format.JSON), (b'[{"a": 1}]', Format.NDJSON)]
+)
+def test_an_explicit_json_format_that_does_not_fit_is_refused(data: bytes, fmt: Format) -> None:
+    with pytest.raises(UnreadableSource, match=f"--format {fmt.value} was given"):
+        RowSource(io.BytesIO(data), fmt)
 
 
 # --- whole-file problems -------------------------------------------------------------------
@@ -326,12 +335,12 @@ def test_json_array_elements_that_are_not_objects_are_rejected() -> None:
 @pytest.mark.parametrize(
     ("data", "rejected", "says"),
     [
-        (b'[{"a": 1}, {"a": 2', (2, "malformed_row"), "o restante do arquivo"),
-        (b'[{"a": 1}, {"a": "tru', (2, "malformed_row"), "texto sem aspas de fechamento"),
+        (b'[{"a": 1}, {"a": 2', (2, "malformed_row"), "',' (caractere 8 do elemento) (arq"),
+        (b'[{"a": 1}, {"a": "tru', (2, "malformed_row"), "fechamento (caractere 7 do elemento)"),
         (b'[{"a": 1},', (2, "malformed_row"), "termina sem ']'"),
         (b'[{"a": 1}', (2, "malformed_row"), "termina sem ']'"),
         (b'[{"a": 1} {"a": 2}]', (2, "malformed_row"), "esperava ',' ou ']'"),
-        (b'[{"a": 1}, {"a": nope}, {"a": 3}]', (2, "malformed_row"), "esperava um valor"),
+        (b'[{"a": 1}, {"a": nope}, {"a": 3}]', (2, "malformed_row"), "o restante do arquivo"),
         (b'[{"a": 1}] trailing', (2, "malformed_row"), "depois do ']'"),
     ],
 )
