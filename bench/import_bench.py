@@ -1,0 +1,327 @@
+"""Import throughput on a real broker: a generated 1,000,000-row CSV, in rows/s and MB/s.
+
+Run on demand (not a test):
+
+    ~/.cache/cobranca/venv/bin/python bench/import_bench.py            # 1,000,000 rows
+    ~/.cache/cobranca/venv/bin/python bench/import_bench.py --rows 200000 --profile
+
+It writes a Brazilian-spreadsheet CSV (``;``, ``1.234,56``, ``DD/MM/YYYY``, about 1% bad rows)
+into a temporary directory, starts a local Kafka broker (infra/kafka) on free loopback ports in
+that directory, and measures, each phase in a fresh child process so that its peak RSS is its
+own:
+
+- ``parse``: the streaming CSV reader alone;
+- ``dry``: parse + validate + build the event records (the ``--dry-run`` path, no Avro, no Kafka);
+- ``ceiling``: the bare ceiling of issue 3: parse + Avro-encode (schemas.codec.encode) + produce
+  (acks=all, idempotent), no validation and no Faust records: plain dicts straight to the codec;
+- ``full``: the real import into Kafka (import_rows + send_import through EventProducer).
+
+It prints one line per phase, the ratio full/ceiling, and stops the broker by its PID.
+``--profile`` adds a cProfile of the dry path plus encoding (no broker noise) for a tenth of the
+rows: where the time of a row goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+HEADER = "codigo;nome;celular;cpf;valor;vencimento;fatura;descricao;uf"
+DDDS = ("11", "21", "31", "41", "51", "61", "71", "81", "85", "91", "47", "19")
+NAMES = ("Maria Aparecida Souza", "João Pedro Oliveira", "Ana Beatriz Lima", "Luiz Henrique Costa")
+
+
+def _cpf(base: int) -> str:
+    digits = [int(c) for c in f"{base:09d}"]
+    for size in (9, 10):
+        total = sum(d * w for d, w in zip(digits, range(size + 1, 1, -1), strict=False))
+        digits.append((total * 10) % 11 % 10)
+    return "{}{}{}.{}{}{}.{}{}{}-{}{}".format(*digits)
+
+
+def generate(path: Path, rows: int) -> int:
+    """Write the CSV; every 97th row has a bad phone and every 89th a bad CPF."""
+    cpfs = [_cpf(123456780 + 7919 * n) for n in range(101)]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(HEADER + "\r\n")
+        for n in range(rows):
+            ddd = DDDS[n % len(DDDS)]
+            phone = f"({ddd}) 9{n % 10000:04d}-{n // 10000 % 10000:04d}"
+            if n % 97 == 0:
+                phone = f"(20) 9{n % 10000:04d}-0000"
+            cpf = cpfs[n % len(cpfs)]
+            if n % 89 == 0:
+                cpf = cpf[:-1] + str((int(cpf[-1]) + 1) % 10)
+            reais, cents = divmod(15_000 + 7_919 * n % 1_000_000, 100)
+            amount = f"{reais:,}".replace(",", ".") + f",{cents:02d}"
+            due = f"{1 + n % 28:02d}/{1 + n % 12:02d}/2026"
+            out.write(
+                f"cli-{n:07d};{NAMES[n % len(NAMES)]};{phone};{cpf};{amount};{due};"
+                f"NF-{n};Mensalidade {1 + n % 12:02d}/2026;SP\r\n"
+            )
+    return path.stat().st_size
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# --- phases (each runs in its own process) -------------------------------------------------
+
+
+def phase_parse(file: Path, bootstrap: str) -> dict[str, Any]:
+    from connectors.imports.formats import RowSource
+
+    with file.open("rb") as stream:
+        return {"rows": sum(1 for _ in RowSource(stream))}
+
+
+def phase_dry(file: Path, bootstrap: str) -> dict[str, Any]:
+    from connectors.imports.importer import dry_run, import_rows
+
+    with file.open("rb") as stream:
+        summary = dry_run(import_rows(stream, tenant_id="bench", name=str(file)))
+    return {"rows": summary.rows, "accepted": summary.accepted, "rejected": summary.rejected}
+
+
+def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
+    """Parse + encode + produce: a ClientImported-shaped dict per row, no validation."""
+    from aiokafka import AIOKafkaProducer
+
+    from connectors.imports.formats import RowSource
+    from schemas.codec import encode
+    from streams.topics import CLIENTS
+
+    now = datetime.now(UTC)
+    due = date(2026, 12, 5)
+
+    async def run() -> int:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        )
+        await producer.start()
+        count = 0
+        try:
+            futures = []
+            with file.open("rb") as stream:
+                for row in RowSource(stream):
+                    values = row.values or {}
+                    client_id = str(values.get("codigo", ""))
+                    event = {
+                        "header": {
+                            "event_id": "00000000-0000-0000-0000-000000000000",
+                            "event_type": "ClientImported",
+                            "schema_version": 1,
+                            "tenant_id": "bench",
+                            "occurred_at": now,
+                            "correlation_id": "ceiling",
+                            "causation_id": None,
+                            "source": "bench",
+                        },
+                        "import_id": "ceiling",
+                        "row": row.row,
+                        "client_id": client_id,
+                        "name": str(values.get("nome", "")),
+                        "phone_e164": str(values.get("celular", "")),
+                        "document": str(values.get("cpf", "")),
+                        "document_kind": "CPF",
+                        "amount_centavos": row.row,
+                        "due_date": due,
+                        "invoice_id": values.get("fatura"),
+                        "description": values.get("descricao"),
+                        "uf": values.get("uf"),
+                    }
+                    futures.append(
+                        await producer.send(
+                            CLIENTS.name, encode(event), key=f"bench:{client_id}".encode()
+                        )
+                    )
+                    count += 1
+                    if len(futures) >= 2_000:
+                        for future in futures:
+                            await future
+                        futures = []
+            for future in futures:
+                await future
+        finally:
+            await producer.stop()
+        return count
+
+    return {"rows": asyncio.run(run())}
+
+
+def phase_full(file: Path, bootstrap: str) -> dict[str, Any]:
+    from connectors.imports.importer import import_rows, send_import
+    from streams.producer import EventProducer
+
+    async def run() -> dict[str, Any]:
+        with file.open("rb") as stream:
+            job = import_rows(stream, tenant_id="bench", name=str(file))
+            async with EventProducer(bootstrap) as producer:
+                summary = await send_import(job, producer)
+        return {"rows": summary.rows, "accepted": summary.accepted, "rejected": summary.rejected}
+
+    return asyncio.run(run())
+
+
+PHASES = {"parse": phase_parse, "dry": phase_dry, "ceiling": phase_ceiling, "full": phase_full}
+
+
+def run_phase(name: str, file: Path, bootstrap: str) -> None:
+    """Child process: run one phase and print its figures as one JSON line."""
+    rss_before = _rss_mb()
+    began = time.perf_counter()
+    result = PHASES[name](file, bootstrap)
+    elapsed = time.perf_counter() - began
+    result.update(
+        phase=name,
+        seconds=elapsed,
+        rows_per_s=result["rows"] / elapsed,
+        mb_per_s=file.stat().st_size / 1e6 / elapsed,
+        rss_start_mb=rss_before,
+        peak_rss_mb=_rss_mb(),
+    )
+    print(json.dumps(result))
+
+
+def profile(file: Path, rows: int) -> None:
+    """Where a row's time goes, without the broker: dry path + Avro encoding, under cProfile."""
+    from connectors.imports.importer import import_rows
+    from schemas.codec import encode
+
+    sample = file.with_name("profile.csv")
+    with file.open("rb") as src, sample.open("wb") as dst:
+        for _ in range(rows + 1):
+            dst.write(src.readline())
+    profiler = cProfile.Profile()
+    with sample.open("rb") as stream:
+        job = import_rows(stream, tenant_id="bench")
+        profiler.enable()
+        for event in job:
+            encode(event.to_representation())
+        profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(22)
+    print(f"\n--- cProfile, {rows:,} rows: dry path + encode (no Kafka), by own time ---")
+    print(out.getvalue())
+
+
+# --- orchestration -------------------------------------------------------------------------
+
+
+def _free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--phases", default="parse,dry,ceiling,full")
+    parser.add_argument("--profile", action="store_true", help="also profile a tenth of the rows")
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        run_phase(args.phase, args.file, args.bootstrap)
+        return
+
+    from infra.kafka.broker import LocalBroker
+    from streams.settings import cache_home
+    from streams.topic_admin import create_topics
+
+    with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
+        work = Path(tmp)
+        file = work / "clientes.csv"
+        began = time.perf_counter()
+        size = generate(file, args.rows)
+        print(
+            f"generated {args.rows:,} rows, {size / 1e6:.1f} MB in "
+            f"{time.perf_counter() - began:.1f}s ({file})"
+        )
+        broker = LocalBroker.for_bootstrap(
+            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
+        )
+        broker.start(timeout=120)
+        pid = broker.pid()
+        print(f"broker {broker.bootstrap} (pid {pid}), {args.partitions} partitions per topic")
+        results: dict[str, dict[str, Any]] = {}
+        try:
+            asyncio.run(create_topics(broker.bootstrap, args.partitions))
+            for name in args.phases.split(","):
+                # The topic grows between phases; each phase writes its own records.
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--phase",
+                        name,
+                        "--file",
+                        str(file),
+                        "--bootstrap",
+                        broker.bootstrap,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    env={**os.environ, "PYTHONHASHSEED": "0"},
+                )
+                if done.returncode != 0:
+                    raise SystemExit(f"phase {name} failed:\n{done.stderr}")
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                results[name] = result
+                print(
+                    f"{name:>8}: {result['rows']:>9,} rows in {result['seconds']:6.1f}s = "
+                    f"{result['rows_per_s']:>9,.0f} rows/s, {result['mb_per_s']:6.2f} MB/s, "
+                    f"peak RSS {result['peak_rss_mb']:6.0f} MB "
+                    f"(at start {result['rss_start_mb']:.0f} MB)"
+                    + (
+                        f", accepted {result['accepted']:,}, rejected {result['rejected']:,}"
+                        if "accepted" in result
+                        else ""
+                    )
+                )
+            if args.profile:
+                profile(file, max(args.rows // 10, 1000))
+        finally:
+            broker.stop()
+            print(f"broker pid {pid} stopped")
+    if "full" in results and "ceiling" in results:
+        ratio = results["full"]["rows_per_s"] / results["ceiling"]["rows_per_s"]
+        print(f"full import / bare ceiling = {ratio:.2f}; goal of issue 3: >= 100,000 rows/s")
+    print(json.dumps({"run": str(uuid.uuid4())[:8], "rows": args.rows, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
