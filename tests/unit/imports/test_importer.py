@@ -212,3 +212,18 @@ def test_a_run_is_read_once() -> None:
     list(run)
     with pytest.raises(RuntimeError):
         list(run)
+
+
+def test_a_10_mb_cell_is_rejected_in_a_known_field_and_ignored_in_an_unknown_one() -> None:
+    big = "=CMD()" + "x" * (10 * 1024 * 1024)
+    header = "codigo;nome;telefone;cpf;valor;vencimento;descricao;observacoes"
+    fixed = "11987654321;52998224725;10,00;05/12/2026"
+    data = "\n".join([header, f"c1;Ana;{fixed};{big};", f"c2;Bia;{fixed};curta;{big}", ""])
+    events = list(start(data))
+    rejected, accepted, completed = events
+    assert isinstance(rejected, ImportRejected)
+    assert (rejected.row, rejected.reason, rejected.field) == (1, "field_too_long", "description")
+    assert rejected.raw_row is not None and len(rejected.raw_row) <= 4096
+    assert len(encode(rejected.to_representation())) < 10_000  # fits any Kafka record limit
+    assert isinstance(accepted, ClientImported) and accepted.description == "curta"
+    assert isinstance(completed, ImportCompleted) and completed.rows == 2
