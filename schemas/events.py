@@ -54,6 +54,7 @@ __all__ = [
     "BalanceLow",
     "ClientImported",
     "CollectionPaused",
+    "CreditRequested",
     "DeadLettered",
     "DeferReason",
     "DeliveryStatusChanged",
@@ -262,6 +263,14 @@ class SendDeferred(Event, namespace="cobranca.events.SendDeferred"):
 # --- ledger --------------------------------------------------------------------------------
 
 
+class CreditRequested(Event, namespace="cobranca.events.CreditRequested"):
+    """A request to add tokens to a tenant's balance; credit_id is the idempotency key."""
+
+    credit_id: str
+    amount: int
+    reference: str | None = None
+
+
 class TokensCredited(Event, namespace="cobranca.events.TokensCredited"):
     """Tokens added to a tenant's balance."""
 
@@ -465,6 +474,7 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = MappingProxyType(
             SendApproved,
             SendRejected,
             SendDeferred,
+            CreditRequested,
             TokensCredited,
             TokensDebited,
             TokensRefunded,

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from connectors.imports.cli import import_command
 from connectors.waha.cli import waha
 from streams.errors import CobrancaError
 from streams.settings import Settings, cache_home
@@ -276,6 +277,7 @@ def topics_list(settings: Settings) -> None:
 
 
 # Connectors keep their commands beside their code; the CLI only mounts them.
+main.add_command(import_command)
 main.add_command(waha)
 
 if __name__ == "__main__":

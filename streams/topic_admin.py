@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from streams.errors import CobrancaError
+from streams.log_reader import partitions_of
 from streams.topics import CATALOGUE, TopicSpec
 
 
@@ -62,14 +63,11 @@ async def describe_topics(
     try:
         states = []
         for spec in specs:
-            partitions = consumer.partitions_for_topic(spec.name)
-            if partitions is None:
-                await consumer._client.force_metadata_update()  # first call has no metadata yet
-                partitions = consumer.partitions_for_topic(spec.name)
+            partitions = await partitions_of(consumer, spec.name)
             if not partitions:
                 states.append(TopicState(spec, exists=False, partitions=0, end_offsets=0))
                 continue
-            tps = [TopicPartition(spec.name, p) for p in sorted(partitions)]
+            tps = [TopicPartition(spec.name, p) for p in partitions]
             ends = await consumer.end_offsets(tps)
             states.append(TopicState(spec, True, len(tps), sum(ends.values())))
         return states

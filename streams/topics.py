@@ -54,6 +54,13 @@ SEND_REQUESTS = _audit(
     "Sends asked for by the collection policy and the conversation agent; keyed by tenant so "
     "the ledger decides each tenant's requests in order.",
 )
+CREDIT_REQUESTS = _audit(
+    "cobranca.credits.requested",
+    "tenant_id",
+    ("CreditRequested",),
+    "Token credits asked for by operators and billing; the ledger decides them in order with "
+    "the tenant's sends.",
+)
 SEND_DECISIONS = _audit(
     "cobranca.sends.decided",
     "tenant_id",
@@ -68,9 +75,9 @@ LEDGER = _audit(
 )
 DISPATCHES = _audit(
     "cobranca.dispatches",
-    "tenant_id:request_id",
+    "tenant_id",
     ("MessageDispatched", "DispatchFailed"),
-    "Outcomes of WAHA send calls.",
+    "Outcomes of WAHA send calls; keyed by tenant because a permanent failure refunds.",
 )
 WAHA_CALLBACKS = _audit(
     "cobranca.waha.callbacks",
@@ -92,7 +99,7 @@ INTENTS = _audit(
 )
 ACTIONS = _audit(
     "cobranca.actions",
-    "tenant_id:client_id",
+    "tenant_id",
     (
         "PaymentPromised",
         "PaymentClaimed",
@@ -101,7 +108,8 @@ ACTIONS = _audit(
         "HandoffRequested",
         "CollectionPaused",
     ),
-    "What the conversation policy decided to do about a reply.",
+    "What the conversation policy decided to do about a reply; keyed by tenant because "
+    "opt-outs, wrong numbers and pauses stop the ledger from approving sends.",
 )
 DEAD_LETTERS = _audit(
     "cobranca.dead-letters",
@@ -110,9 +118,14 @@ DEAD_LETTERS = _audit(
     "Records no agent could process, with their bytes, position and error.",
 )
 
+# The ledger's inputs: all keyed by tenant alone and created with the same partition count, so
+# one worker sees every event of a tenant, in order within each topic, next to its table state.
+LEDGER_INPUTS: tuple[TopicSpec, ...] = (SEND_REQUESTS, CREDIT_REQUESTS, DISPATCHES, ACTIONS)
+
 CATALOGUE: tuple[TopicSpec, ...] = (
     CLIENTS,
     SEND_REQUESTS,
+    CREDIT_REQUESTS,
     SEND_DECISIONS,
     LEDGER,
     DISPATCHES,

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from streams.settings import cache_home
-
-TEST_PARTITIONS = 3
+from tests.kafka_helpers import TEST_PARTITIONS
 
 
 def _free_port_pair() -> int:

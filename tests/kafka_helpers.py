@@ -12,9 +12,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-
 from schemas.codec import decode
+from streams.log_reader import read_topic
+
+#: Partitions of the catalogue's topics on the test broker; workers must create their table
+#: changelogs with the same count (Faust co-partitions tables with their sources).
+TEST_PARTITIONS = 3
 
 
 class WorkerProcess:
@@ -28,6 +31,7 @@ class WorkerProcess:
             "COBRANCA_KAFKA_BOOTSTRAP": bootstrap,
             "COBRANCA_DATA_DIR": str(data_dir),
             "COBRANCA_APP_ID": app_id,
+            "COBRANCA_TOPIC_PARTITIONS": str(TEST_PARTITIONS),
             "COBRANCA_SESSION_TIMEOUT_S": "6",
             "COBRANCA_COMMIT_INTERVAL_S": "0.2",
             "COBRANCA_LOG_FORMAT": "json",
@@ -71,28 +75,10 @@ class WorkerProcess:
             )
 
 
-async def read_committed(
-    bootstrap: str, topic: str, *, idle_ms: int = 1500
-) -> list[tuple[bytes | None, dict[str, Any]]]:
-    """Every committed record on `topic` from the beginning, decoded, as (key, event dict)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[tuple[bytes | None, dict[str, Any]]] = []
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=idle_ms)
-            if not batch:
-                return records
-            for messages in batch.values():
-                records.extend((m.key, decode(m.value)) for m in messages)
-    finally:
-        await consumer.stop()
+async def read_committed(bootstrap: str, topic: str) -> list[tuple[bytes | None, dict[str, Any]]]:
+    """Every committed record on `topic` up to its current end, decoded, as (key, event dict)."""
+    records = await read_topic(bootstrap, topic)
+    return [(r.key, decode(r.value)) for r in records if r.value is not None]
 
 
 def wait_until(
@@ -126,4 +112,4 @@ def end_offsets(bootstrap: str, topic: str) -> int:
 
 
 def count_for(bootstrap: str, topic: str, tenant: str) -> int:
-    return len(for_tenant(asyncio.run(read_committed(bootstrap, topic, idle_ms=500)), tenant))
+    return len(for_tenant(asyncio.run(read_committed(bootstrap, topic)), tenant))
