@@ -6,20 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-RAW_EVENT_COLUMNS = [
-    "topic",
-    "partition",
-    "offset",
-    "event_id",
-    "event_type",
-    "schema_id",
-    "tenant_id",
-    "correlation_id",
-    "causation_id",
-    "source",
-    "occurred_at",
-    "payload",
-]
+from connectors.clickhouse.raw_events import COLUMNS
+
+RAW_EVENT_COLUMNS = list(COLUMNS)
 
 
 def raw_event(
