@@ -138,6 +138,12 @@ class PartitionBuffer:
         while self.planned and position >= self.planned[0]:
             self._seal(self.planned.popleft())
 
+    def cut(self, end: int) -> None:
+        """Close the open batch at `end` (a replay's last offset), whatever its size or age."""
+        while self.planned and end >= self.planned[0]:
+            self._seal(self.planned.popleft())
+        self._seal(end)
+
     def due(self, now: float, max_wait: float) -> bool:
         """True when `take` would hand out a batch."""
         if self.sealed:
@@ -160,6 +166,11 @@ class PartitionBuffer:
         return taken
 
     def _seal(self, end: int) -> None:
+        if end < self.seen_end:
+            raise ValueError(
+                f"{self.topic}[{self.partition}]: cannot close a batch at {end}, records up to "
+                f"{self.seen_end - 1} are already in it"
+            )
         if end > self.next_start:
             self.sealed.append(Batch(self.topic, self.partition, self.next_start, end, self.lines))
             self.next_start = end

@@ -37,7 +37,9 @@ def run_query(client: Client, sql: str, database: str) -> QueryResult:
             settings["database"] = database
         if returns_rows(sql):
             result = client.query(sql, settings=settings)
-            return QueryResult(tuple(result.column_names), list(result.result_rows))
+            return QueryResult(
+                tuple(result.column_names), [tuple(row) for row in result.result_rows]
+            )
         summary = client.command(sql, settings=settings)
     except DriverError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)

@@ -78,7 +78,8 @@ class LocalClickHouse:
     data_path: Path
     """chDB's data (COBRANCA_CHDB_PATH): tables, parts, metadata."""
     home: Path
-    """The server's directory: config.xml, the stop pipe, the PID file, logs."""
+    """The server's directory (`<COBRANCA_DATA_DIR>/clickhouse`): config.xml, the stop pipe,
+    the PID file, logs."""
     host: str = "127.0.0.1"
     port: int = 18123
 
@@ -252,9 +253,17 @@ class LocalClickHouse:
         if self.pid() is None:
             self._check_free()
             self.stdout_log.parent.mkdir(parents=True, exist_ok=True)
+            # The child rebuilds this server from its settings: hand them over explicitly.
+            env = {
+                **os.environ,
+                "CLICKHOUSE_URL": self.url,
+                "COBRANCA_CHDB_PATH": str(self.data_path),
+                "COBRANCA_DATA_DIR": str(self.home.parent),
+            }
             with self.stdout_log.open("ab") as out:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "streams.cli", "db", "serve"],
+                    env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,

@@ -1,14 +1,12 @@
-"""Fixtures on the real chDB engine.
-
-chDB runs in-process and hosts one data path per process, so each test module gets one
-module-scoped client on its own fresh path, closed when the module ends (before the next module
-opens another path). Tests inside a module isolate themselves with a fresh database each. Do not
-run these tests with pytest-xdist: the workers would not share the engine anyway, but two modules
-in one worker would need their paths in sequence, which is what module scope gives.
+"""Fixtures on the real engine: one local ClickHouse server (`cobranca db serve`, chDB served
+over HTTP) for the whole session, on a free loopback port and a temporary data path, stopped by
+PID at the end. Every test talks to it over HTTP with clickhouse-connect, as production code
+does; tests isolate themselves with a fresh database each.
 """
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,23 +14,42 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from connectors.clickhouse import connect
+from connectors.clickhouse import apply_migrations, connect
+from connectors.clickhouse.server import LocalClickHouse
 from streams.settings import Settings
 
 
-def chdb_settings(path: Path) -> Settings:
-    """Settings for embedded chDB at `path`, whatever the developer's environment says."""
-    return Settings.from_env({"COBRANCA_CHDB_PATH": str(path)})
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("chdb")
+def server_settings(data_dir: Path, port: int, **extra: str) -> Settings:
+    """Settings for a local server under `data_dir`, whatever the developer's environment says."""
+    return Settings.from_env(
+        {
+            "COBRANCA_DATA_DIR": str(data_dir),
+            "CLICKHOUSE_URL": f"http://127.0.0.1:{port}",
+            **extra,
+        }
+    )
 
 
-@pytest.fixture(scope="module")
-def client(chdb_path: Path) -> Iterator[Client]:
-    with connect(chdb_settings(chdb_path)) as opened:
+@pytest.fixture(scope="session")
+def clickhouse_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = server_settings(tmp_path_factory.mktemp("clickhouse"), free_port())
+    server = LocalClickHouse.from_settings(settings)
+    server.start(timeout=90)
+    try:
+        yield settings
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def client(clickhouse_settings: Settings) -> Iterator[Client]:
+    with connect(clickhouse_settings) as opened:
         yield opened
 
 
@@ -40,3 +57,9 @@ def client(chdb_path: Path) -> Iterator[Client]:
 def database() -> str:
     """A database name no other test uses (created by whatever the test runs)."""
     return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def migrated(client: Client, database: str) -> str:
+    apply_migrations(client, database)
+    return database
