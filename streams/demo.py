@@ -1,8 +1,8 @@
 """`cobranca demo`: the product's main job on the local default stack, start to finish.
 
-Starts the local broker, creates the topics, migrates ClickHouse, imports a tenant's debtors,
-runs the worker until every debtor has a reminder requested, sinks the audit log into
-ClickHouse and shows the views. Each run is a new import, so the views grow run after run.
+Starts the local broker and ClickHouse, creates the topics, migrates ClickHouse, imports a
+tenant's debtors, runs the worker until every debtor has a reminder requested, sinks the audit
+log into ClickHouse and shows the views. Each run is a new import, so the views grow run after run.
 """
 
 from __future__ import annotations
@@ -85,6 +85,11 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
     console.print(f"[green]✓[/] Kafka {status.bootstrap} (logs: {status.log_file})")
     created = asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions))
     console.print(f"[green]✓[/] topics ready ({len(created)} created now)")
+    local = _local_clickhouse(settings)
+    if local is not None:
+        with console.status("starting the local ClickHouse"):
+            served = local.start()
+        console.print(f"[green]✓[/] ClickHouse {served.url} (chDB at {served.data_path})")
     client = connect(settings)
     try:
         applied = apply_migrations(client, settings.clickhouse_database)
@@ -100,25 +105,51 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
         console.print(f"[green]✓[/] worker requested {len(requests)} reminders, each exactly once")
         _show_requests(console, requests)
 
-        from connectors.clickhouse.sink import drain
-
         with console.status("sinking the audit log into ClickHouse"):
-            sunk = asyncio.run(
-                drain(
-                    settings.kafka_bootstrap,
-                    client,
-                    settings.clickhouse_database,
-                    group_id=f"{settings.app_id}-demo-sink",
-                )
-            )
-        console.print(f"[green]✓[/] {sunk} new events in {settings.clickhouse_database}.raw_events")
+            sunk = asyncio.run(_sink(settings, client))
+        console.print(
+            f"[green]✓[/] {sunk} new events in the raw tables of {settings.clickhouse_database}"
+        )
         _show_views(console, client, settings.clickhouse_database)
     finally:
         client.close()
     console.print(
-        "\nThe broker keeps running (`cobranca broker stop` stops it); "
+        "\nThe broker and ClickHouse keep running (`cobranca broker stop`, `cobranca db stop`); "
         f"data lives in {settings.data_dir}."
     )
+
+
+def _local_clickhouse(settings: Settings) -> Any:
+    """The local server to start, or None when CLICKHOUSE_URL names a server already answering
+    or one that is not on loopback."""
+    from connectors.clickhouse import LocalServerError
+    from connectors.clickhouse.server import LocalClickHouse
+
+    try:
+        local = LocalClickHouse.from_settings(settings)
+    except LocalServerError:
+        return None
+    return None if local.pid() is None and local.answers() else local
+
+
+async def _sink(settings: Settings, client: Any) -> int:
+    """What `cobranca sink --drain` does: every committed event into the raw tables, once."""
+    from connectors.clickhouse.cli import sink_group
+    from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
+    from connectors.clickhouse.raw_tables import RowEncoder
+    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+
+    sink = ClickHouseSink(
+        SinkConfig(
+            bootstrap=settings.kafka_bootstrap,
+            database=settings.clickhouse_database,
+            group_id=sink_group(settings),
+        ),
+        client,
+        RowEncoder(Pseudonymizer(pseudonym_key())),
+    )
+    stats = await sink.run(drain=True)
+    return stats.rows
 
 
 async def _produce(settings: Settings, clients: list[ClientImported]) -> None:

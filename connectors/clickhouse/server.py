@@ -137,6 +137,10 @@ class LocalClickHouse:
         self.pid_file.unlink(missing_ok=True)
         return None
 
+    def answers(self) -> bool:
+        """Whether a ClickHouse answers `/ping` at this server's URL (ours or another)."""
+        return _pings(self.url)
+
     def status(self) -> ServerStatus:
         pid = self.pid()
         return ServerStatus(
