@@ -174,6 +174,7 @@ class Pseudonymizer:
     def __init__(self, key: bytes) -> None:
         self._key = key
         self._cache: dict[str, str] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
 
     def pseudonym(self, value: str) -> str:
         """`p:` and 24 hex digits of HMAC-SHA256(key, value)."""
@@ -198,16 +199,33 @@ class Pseudonymizer:
 
     def redact(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The event's own fields as analytics may store them (header excluded)."""
-        out: dict[str, Any] = {}
-        for name, value in fields.items():
-            policy = FIELD_POLICY.get(name, Policy.DROP)
-            if policy is Policy.KEEP or value is None:
-                if policy is not Policy.DROP:
-                    out[name] = value
-            elif policy is Policy.PHONE:
-                out[name] = self.phone(value)
-            elif policy is Policy.PSEUDONYM:
-                out[name] = self.pseudonym(value)
-            elif policy is Policy.MASK:
-                out[name] = mask(value)
+        names = tuple(fields)
+        plan = self._plans.get(names)
+        if plan is None:
+            plan = self._plans[names] = _plan(names)
+        drop, phones, pseudonyms, masked = plan
+        out = dict(fields)
+        for name in drop:
+            del out[name]
+        for name in phones:
+            if out[name] is not None:
+                out[name] = self.phone(out[name])
+        for name in pseudonyms:
+            if out[name] is not None:
+                out[name] = self.pseudonym(out[name])
+        for name in masked:
+            if out[name] is not None:
+                out[name] = mask(out[name])
         return out
+
+
+_Plan = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _plan(names: tuple[str, ...]) -> _Plan:
+    """For one shape of event (its field names): what to drop, pseudonymize and mask."""
+
+    def having(policy: Policy) -> tuple[str, ...]:
+        return tuple(n for n in names if FIELD_POLICY.get(n, Policy.DROP) is policy)
+
+    return having(Policy.DROP), having(Policy.PHONE), having(Policy.PSEUDONYM), having(Policy.MASK)
