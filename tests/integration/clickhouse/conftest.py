@@ -1,50 +1,18 @@
-"""Fixtures on the real engine: one local ClickHouse server (`cobranca db serve`, chDB served
-over HTTP) for the whole session, on a free loopback port and a temporary data path, stopped by
-PID at the end. Every test talks to it over HTTP with clickhouse-connect, as production code
-does; tests isolate themselves with a fresh database each.
+"""A client of the session's local ClickHouse server (tests/integration/conftest.py) and a fresh
+database per test. Every test talks to the server over HTTP with clickhouse-connect, as
+production code does.
 """
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse import apply_migrations, connect
-from connectors.clickhouse.server import LocalClickHouse
 from streams.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def server_settings(data_dir: Path, port: int, **extra: str) -> Settings:
-    """Settings for a local server under `data_dir`, whatever the developer's environment says."""
-    return Settings.from_env(
-        {
-            "COBRANCA_DATA_DIR": str(data_dir),
-            "CLICKHOUSE_URL": f"http://127.0.0.1:{port}",
-            **extra,
-        }
-    )
-
-
-@pytest.fixture(scope="session")
-def clickhouse_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    settings = server_settings(tmp_path_factory.mktemp("clickhouse"), free_port())
-    server = LocalClickHouse.from_settings(settings)
-    server.start(timeout=90)
-    try:
-        yield settings
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
