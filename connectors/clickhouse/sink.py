@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    RebalanceInProgressError,
+)
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from clickhouse_connect.driver.client import Client
 
@@ -46,6 +53,13 @@ __all__ = ["ClickHouseSink", "SinkConfig", "SinkStats"]
 log = structlog.get_logger(__name__)
 
 _INSERT_ATTEMPTS = 5
+# What a commit raises once the group has moved on (or is moving on) without this member.
+_GROUP_MOVED_ON = (
+    CommitFailedError,
+    IllegalGenerationError,
+    IllegalStateError,
+    RebalanceInProgressError,
+)
 _POLL_MS = 200
 
 
@@ -85,6 +99,10 @@ class SinkStats:
     per_topic: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
+class _FlushAborted(Exception):
+    """The group refused a flush's commit (it rebalanced): nothing after it may build on it."""
+
+
 class ClickHouseSink:
     """One member of the sink's consumer group."""
 
@@ -103,6 +121,7 @@ class ClickHouseSink:
         self.stats = SinkStats()
         self._buffers: dict[TopicPartition, PartitionBuffer] = {}
         self._inflight: asyncio.Task[None] | None = None
+        self._rebalancing = False
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
 
@@ -170,6 +189,8 @@ class ClickHouseSink:
                 return
 
     async def _maybe_flush(self, now: float) -> None:
+        if self._rebalancing:
+            return  # batches are cut again once the new assignment is known
         max_wait = self.config.max_wait_s
         waiting = sum(buffer.pending_rows for buffer in self._buffers.values())
         if self._inflight is not None:
@@ -201,15 +222,34 @@ class ClickHouseSink:
             await self._flush(batches)
 
     async def _settle_inflight(self, *, raise_errors: bool) -> None:
-        task, self._inflight = self._inflight, None
+        # The task stays visible in _inflight until it is done: a rebalance that starts while
+        # the loop waits for it must wait for it too.
+        task = self._inflight
         if task is None:
             return
         try:
             await task
+        except _FlushAborted as exc:
+            # The buffers moved past ranges that were not committed: start over from what the
+            # group has committed (and planned), for every partition still ours.
+            log.warning("sink flush aborted; resuming from the committed offsets", error=str(exc))
+            if raise_errors:
+                await self._resume_from_committed()
         except (SinkError, KafkaError) as exc:
             if raise_errors:
                 raise
             log.warning("sink flush failed", error=str(exc))
+        finally:
+            if self._inflight is task:
+                self._inflight = None
+
+    async def _resume_from_committed(self) -> None:
+        assert self._consumer is not None
+        assigned = set(self._consumer.assignment())
+        self._buffers.clear()
+        await self._take_over(assigned)
+        for tp in assigned:
+            self._consumer.seek(tp, self._buffers[tp].next_start)
 
     # -- one flush ------------------------------------------------------------------------------
 
@@ -226,11 +266,10 @@ class ClickHouseSink:
         done = {tp: OffsetAndMetadata(group[-1].end, "") for tp, group in by_tp.items()}
         try:
             await consumer.commit(plan)
-        except CommitFailedError as exc:
-            # The partitions moved to another member before anything was inserted: it will
-            # read them again from the committed offsets and cut its own batches.
-            log.warning("sink plan not recorded; batches left to the new owner", error=str(exc))
-            return
+        except _GROUP_MOVED_ON as exc:
+            # The group moved on before anything was inserted; whoever owns the partitions now
+            # reads them again from the committed offsets.
+            raise _FlushAborted(f"plan not recorded: {exc}") from exc
         limit = asyncio.Semaphore(self.config.insert_threads)
 
         async def insert(batch: Batch) -> None:
@@ -240,13 +279,10 @@ class ClickHouseSink:
         await asyncio.gather(*(insert(batch) for batch in batches if batch.lines))
         try:
             await consumer.commit(done)
-        except CommitFailedError as exc:
-            log.warning(
-                "sink commit failed after insert; the new owner re-inserts the same "
-                "ranges, which ClickHouse drops",
-                error=str(exc),
-            )
-            return
+        except _GROUP_MOVED_ON as exc:
+            # Inserted but not committed: whoever owns the partitions now follows the plan and
+            # re-inserts the same ranges, which ClickHouse drops.
+            raise _FlushAborted(f"inserted, not committed: {exc}") from exc
         for batch in batches:
             self.stats.rows += len(batch.lines)
             self.stats.per_topic[batch.topic] += len(batch.lines)
@@ -270,12 +306,20 @@ class ClickHouseSink:
     # -- rebalances -----------------------------------------------------------------------------
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Let the flush in flight commit while this member still owns its partitions.
+        # Let the flush in flight commit while this member still owns its partitions, and
+        # start no other until the new assignment is known.
+        self._rebalancing = True
         await self._settle_inflight(raise_errors=False)
         for tp in revoked:
             self._buffers.pop(tp, None)
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        try:
+            await self._take_over(assigned)
+        finally:
+            self._rebalancing = False
+
+    async def _take_over(self, assigned: set[TopicPartition]) -> None:
         if not assigned:
             return
         assert self._consumer is not None and self._admin is not None

@@ -140,6 +140,28 @@ def test_the_sink_writes_every_topic_once(
     assert duplicated_positions(client, migrated) == 0
 
 
+def test_two_sinks_in_one_group_share_the_partitions_and_every_count_stays_exact(
+    kafka_bootstrap: str, client: Client, migrated: str
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    events = traffic(tenant, 300)
+    asyncio.run(produce(kafka_bootstrap, events))
+    config = sink_config(kafka_bootstrap, migrated, max_rows=40, max_wait_s=0.05)
+
+    async def both() -> list[int]:
+        first = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
+        second = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
+        running = asyncio.create_task(first.run(drain=True))
+        await asyncio.sleep(2)  # the second member joins mid-way: the group rebalances
+        stats = await asyncio.gather(running, second.run(drain=True))
+        return [s.rows for s in stats]
+
+    rows = asyncio.run(both())
+    assert all(n > 0 for n in rows), rows  # both took part
+    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
+    assert duplicated_positions(client, migrated) == 0
+
+
 class SinkProcess:
     """`cobranca sink` as a child process, SIGKILLable."""
 
