@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import statistics
 import sys
@@ -39,6 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -277,8 +279,8 @@ def insert_phase(client: Any, batches: list[Any]) -> dict[str, float]:
     # Alternate bare and views per batch, so both see the same load on the machine.
     bare = views = 0.0
     for batch in batches:
-        bare += timed(lambda b=batch: insert_batch(client, "bench_bare", b))
-        views += timed(lambda b=batch: insert_batch(client, "bench_views", b))
+        bare += timed(partial(insert_batch, client, "bench_bare", batch))
+        views += timed(partial(insert_batch, client, "bench_views", batch))
     return {"rows": rows, "bare_rows_per_s": rows / bare, "views_rows_per_s": rows / views}
 
 
@@ -318,7 +320,8 @@ GENERATE_SQL = [
        event_type, schema_version, tenant_id, occurred_at, correlation_id, source, request_id,
        client_id, phone_e164, kind, recipients, step, payload)
        SELECT number % 6, number, 1, toString(number), 'SendRequested', 1,
-              concat('tenant-', toString(number % 10)), {t0} + number, concat('r', toString(number)),
+              concat('tenant-', toString(number % 10)), {t0} + number,
+              concat('r', toString(number)),
               'bench', concat('r', toString(number)), concat('c', toString(number % 50000)),
               concat('p:', hex(cityHash64(number % 400000))), if(number % 9 = 0, 'FILE', 'TEXT'), 1,
               ['D-3', 'D0', 'D+3', 'D+7'][number % 4 + 1], '{{"request_id":"r"}}'
@@ -347,7 +350,8 @@ GENERATE_SQL = [
        SELECT number % 6, number, 1, toString(number), 'MessageDispatched', 1,
               concat('tenant-', toString(number % 10)), {t0} + number + 120,
               concat('r', toString(number)), 'bench', concat('r', toString(number)), 'default',
-              concat('p:', hex(cityHash64(number % 400000))), concat('m', toString(number)), 1, '{{}}'
+              concat('p:', hex(cityHash64(number % 400000))), concat('m', toString(number)), 1,
+              '{{}}'
        FROM numbers({sends}) WHERE number % 10 != 9""",
     """INSERT INTO {db}.raw_conversations (kafka_partition, kafka_offset, schema_id, event_id,
        event_type, schema_version, tenant_id, occurred_at, correlation_id, source, session,
@@ -356,7 +360,8 @@ GENERATE_SQL = [
               concat('tenant-', toString(intDiv(number, 2) % 10)),
               {t0} + intDiv(number, 2) + 180 + 120 * (number % 2),
               concat('r', toString(intDiv(number, 2))), 'bench', 'default',
-              concat('m', toString(intDiv(number, 2))), 'p:x', concat('r', toString(intDiv(number, 2))),
+              concat('m', toString(intDiv(number, 2))), 'p:x',
+              concat('r', toString(intDiv(number, 2))),
               2 + number % 2, if(number % 2 = 0, 'DEVICE', 'READ'), '{{}}'
        FROM numbers(2 * {sends}) WHERE intDiv(number, 2) % 10 != 9""",
     """INSERT INTO {db}.raw_conversations (kafka_partition, kafka_offset, schema_id, event_id,
@@ -399,7 +404,8 @@ def query_phase(client: Any, rows: int) -> dict[str, Any]:
             f"SELECT day, sum(credited), sum(debited), sum(refunded) FROM {db}.billing_daily "
             f"WHERE tenant_id = '{tenant}' GROUP BY day ORDER BY day",
             f"SELECT toDate(occurred_at, 'America/Sao_Paulo') AS day, "
-            f"sumIf(amount, event_type = 'TokensCredited'), sumIf(amount, event_type = 'TokensDebited'), "
+            f"sumIf(amount, event_type = 'TokensCredited'), "
+            f"sumIf(amount, event_type = 'TokensDebited'), "
             f"sumIf(amount, event_type = 'TokensRefunded') FROM {db}.raw_ledger "
             f"WHERE tenant_id = '{tenant}' GROUP BY day ORDER BY day",
         ),
@@ -422,9 +428,11 @@ def query_phase(client: Any, rows: int) -> dict[str, Any]:
             "WHERE balance_after IS NOT NULL GROUP BY tenant_id ORDER BY tenant_id",
         ),
         "delivery funnel": (
-            f"SELECT day, step, requested, approved, rejected, dispatched, delivered, read, replied "
+            "SELECT day, step, requested, approved, rejected, dispatched, delivered, read, "
+            f"replied "
             f"FROM {db}.delivery_funnel WHERE tenant_id = '{tenant}' ORDER BY day, step",
-            f"SELECT day, step, requested, approved, rejected, dispatched, delivered, read, replied "
+            "SELECT day, step, requested, approved, rejected, dispatched, delivered, read, "
+            f"replied "
             f"FROM {db}.delivery_funnel_live WHERE tenant_id = '{tenant}' ORDER BY day, step",
         ),
     }
@@ -532,18 +540,20 @@ def main() -> None:
                     f"{r['events_per_s']:,.0f} events/s (goal: 1,000,000 under 60 s)"
                 )
             if "queries" in phases:
-                r = query_phase(client, args.query_rows)
-                results["queries"] = r
+                q_results = query_phase(client, args.query_rows)
+                results["queries"] = q_results
                 print(
-                    f" queries: {r['raw_rows']:,} raw rows generated with views in "
-                    f"{r['generate_seconds']:.1f}s"
+                    f" queries: {q_results['raw_rows']:,} raw rows generated with views in "
+                    f"{q_results['generate_seconds']:.1f}s"
                 )
-                for name, q in r["queries"].items():
+                for name, q in q_results["queries"].items():
                     print(
                         f"          {name:32} view {q['view_ms']:7.1f} ms   from raw tables "
                         f"{q['baseline_ms']:8.1f} ms   x{q['speedup']:.1f}"
                     )
             client.close()
+            results["load_average_at_end"] = os.getloadavg()
+            print(f"load average at the end {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:
             server.stop()
             broker.stop()

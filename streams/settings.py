@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
 LOCAL_CLICKHOUSE_URL = "http://127.0.0.1:18123"
 """Where `cobranca db serve` listens unless CLICKHOUSE_URL says otherwise."""
 

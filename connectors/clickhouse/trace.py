@@ -167,7 +167,7 @@ def _trace_request(
         if "waha_message_id" in columns:
             conditions.append("has({messages:Array(String)}, waha_message_id)")
         parts.append(_select(database, table, conditions))
-    return _timeline(client, parts, {**params, "messages": messages}, tenant)
+    return _timeline(client, parts, {**params, "messages": messages})
 
 
 def _trace_phone(
@@ -203,7 +203,7 @@ def _trace_phone(
         if "request_id" in columns:
             conditions.append("has({requests:Array(String)}, ifNull(request_id, ''))")
         parts.append(_select(database, table, conditions))
-    return _timeline(client, parts, {**params, "clients": clients, "requests": requests}, tenant)
+    return _timeline(client, parts, {**params, "clients": clients, "requests": requests})
 
 
 def _select(database: str, table: str, conditions: list[str]) -> str:
@@ -216,9 +216,7 @@ def _select(database: str, table: str, conditions: list[str]) -> str:
     )
 
 
-def _timeline(
-    client: Client, parts: list[str], params: dict[str, Any], tenant: str | None
-) -> list[TraceEvent]:
+def _timeline(client: Client, parts: list[str], params: dict[str, Any]) -> list[TraceEvent]:
     sql = " UNION ALL ".join(parts) + " ORDER BY occurred_at, topic, kafka_partition, kafka_offset"
     rows = client.query(sql, parameters=params).result_rows
     return [
