@@ -126,7 +126,12 @@ def insert_batch(client: Client, database: str, batch: Batch) -> None:
         )
     except DriverError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = (
+            f" Run `cobranca db migrate` for database {database} first."
+            if "UNKNOWN_TABLE" in str(exc) or "UNKNOWN_DATABASE" in str(exc)
+            else ""
+        )
         raise SinkInsertFailed(
             f"ClickHouse refused batch {batch.token} ({len(batch.lines)} rows) into {table}: "
-            f"{first}. Its offsets were not committed; the sink retries the same range."
+            f"{first}. Its offsets were not committed; the sink retries the same range.{hint}"
         ) from exc

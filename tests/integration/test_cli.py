@@ -142,6 +142,8 @@ def test_sink_trace_and_replay_from_the_command_line(
     assert person.returncode == 0, person.stderr
     timeline = [json.loads(line) for line in person.stdout.splitlines()]
     types = [event["event_type"] for event in timeline]
+    times = [event["occurred_at"] for event in timeline]
+    assert times == sorted(times)
     assert types[0] == "ClientImported" and "PaymentPromised" in types
     assert "InboundMessage" in types and len(types) == len(events)
     assert "998877665" not in person.stdout  # pseudonyms only
