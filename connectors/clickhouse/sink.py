@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -111,13 +110,10 @@ class ClickHouseSink:
         config: SinkConfig,
         client: Client,
         encoder: RowEncoder,
-        *,
-        on_flush: Callable[[list[Batch]], None] | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.encoder = encoder
-        self.on_flush = on_flush
         self.stats = SinkStats()
         self._buffers: dict[TopicPartition, PartitionBuffer] = {}
         self._inflight: asyncio.Task[None] | None = None
@@ -287,8 +283,6 @@ class ClickHouseSink:
             self.stats.rows += len(batch.lines)
             self.stats.per_topic[batch.topic] += len(batch.lines)
         self.stats.batches += len(batches)
-        if self.on_flush is not None:
-            self.on_flush(batches)
 
     async def _insert(self, batch: Batch) -> None:
         delay = 0.5
