@@ -502,7 +502,8 @@ def main() -> None:
             served = server.start(timeout=120)
             print(
                 f"broker {broker.bootstrap} (pid {broker.pid()}), ClickHouse {served.url} "
-                f"(pid {served.pid})"
+                f"(pid {served.pid}); {os.cpu_count()} cores, load average "
+                f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}"
             )
             client = connect(settings)
             if phases & {"encode", "insert", "sink", "replay"}:
