@@ -60,6 +60,10 @@ _GROUP_MOVED_ON = (
     RebalanceInProgressError,
 )
 _POLL_MS = 200
+_POLL_RECORDS = 5_000
+"""Records converted between two returns to the event loop. Conversion is CPU work on the loop
+that also sends the group's heartbeats: 50,000 records at once took longer than the session
+timeout on a loaded machine, the group evicted the member, and it started over, forever."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +138,7 @@ class ClickHouseSink:
             isolation_level="read_committed",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=self.config.max_rows,
+            max_poll_records=min(self.config.max_rows, _POLL_RECORDS),
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
         admin = AIOKafkaAdminClient(bootstrap_servers=self.config.bootstrap)
@@ -164,7 +168,9 @@ class ClickHouseSink:
 
     async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event, drain: bool) -> None:
         while not stop.is_set():
-            fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=self.config.max_rows)
+            fetched = await consumer.getmany(
+                timeout_ms=_POLL_MS, max_records=min(self.config.max_rows, _POLL_RECORDS)
+            )
             now = time.monotonic()
             for tp, messages in fetched.items():
                 buffer = self._buffers.get(tp)
