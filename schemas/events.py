@@ -274,33 +274,46 @@ class CreditRequested(Event, namespace="cobranca.events.CreditRequested"):
 class TokensCredited(Event, namespace="cobranca.events.TokensCredited"):
     """Tokens added to a tenant's balance."""
 
+    SCHEMA_VERSION = 2
     amount: int
     balance_after: int
     reference: str | None = None
+    credit_id: str | None = None
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class TokensDebited(Event, namespace="cobranca.events.TokensDebited"):
     """Tokens taken from a tenant's balance for one approved send."""
 
+    SCHEMA_VERSION = 2
     request_id: str
     amount: int
     balance_after: int
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class TokensRefunded(Event, namespace="cobranca.events.TokensRefunded"):
     """Tokens given back for a send that failed permanently."""
 
+    SCHEMA_VERSION = 2
     request_id: str
     amount: int
     reason: str
     balance_after: int
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class BalanceLow(Event, namespace="cobranca.events.BalanceLow"):
     """A tenant's balance fell below its alert threshold."""
 
+    SCHEMA_VERSION = 2
     balance: int
     threshold: int
+    prev_hash: str = ""
+    hash: str = ""
 
 
 # --- dispatch ------------------------------------------------------------------------------

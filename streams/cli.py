@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -150,6 +151,101 @@ def worker(loglevel: str | None) -> None:
         loglevel=logging.getLogger().level,
         logging_config={"version": 1, "disable_existing_loggers": False, "root": {"handlers": []}},
     ).execute_from_commandline()
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+@main.group()
+def tokens() -> None:
+    """Prepaid tokens: credit a tenant, read its balance."""
+
+
+@tokens.command("credit")
+@click.argument("tenant")
+@click.argument("amount", type=click.IntRange(min=1))
+@click.option("--reference", help="Payment id, order number or a note for the auditors.")
+@click.option("--credit-id", help="Idempotency key; repeat it to retry safely (default: new).")
+@click.pass_obj
+@_friendly_errors
+def tokens_credit(
+    settings: Settings, tenant: str, amount: int, reference: str | None, credit_id: str | None
+) -> None:
+    """Ask the ledger to credit AMOUNT tokens to TENANT."""
+    import uuid
+
+    from schemas.events import CreditRequested, new_header
+    from streams.producer import EventProducer
+
+    credit_id = credit_id or str(uuid.uuid4())
+    command = CreditRequested(
+        header=new_header(
+            "CreditRequested",
+            tenant_id=tenant,
+            correlation_id=credit_id,
+            causation_id=None,
+            source="streams.cli",
+        ),
+        credit_id=credit_id,
+        amount=amount,
+        reference=reference,
+    )
+
+    async def send() -> None:
+        async with EventProducer(settings.kafka_bootstrap) as producer:
+            await producer.send(command, key=tenant)
+
+    asyncio.run(send())
+    click.echo(f"credit {credit_id} of {amount} tokens for {tenant} stored; the worker applies it")
+
+
+@tokens.command("balance")
+@click.argument("tenant")
+@click.pass_obj
+@_friendly_errors
+def tokens_balance(settings: Settings, tenant: str) -> None:
+    """TENANT's balance: the replay of its committed ledger events."""
+    from streams.audit import audit_ledger
+    from streams.log_reader import read_events
+    from streams.topics import LEDGER
+
+    ledger = asyncio.run(read_events(settings.kafka_bootstrap, LEDGER.name))
+    report = audit_ledger(ledger, tenant=tenant)
+    click.echo(f"{tenant}: {report.balances.get(tenant, 0)} tokens")
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Replay the log and check it."""
+
+
+@audit.command("ledger")
+@click.option("--tenant", help="Only this tenant (default: every tenant).")
+@click.pass_obj
+@_friendly_errors
+def audit_ledger_command(settings: Settings, tenant: str | None) -> None:
+    """Replay the ledger from offset 0: hash chain, debits vs approvals, refunds, balances.
+    Prints a JSON report; exits 1 on any violation."""
+    from streams.audit import audit_ledger
+    from streams.log_reader import read_events
+    from streams.topics import DISPATCHES, LEDGER, SEND_DECISIONS
+
+    async def read() -> list[Any]:
+        return await asyncio.gather(
+            *(
+                read_events(settings.kafka_bootstrap, t.name)
+                for t in (LEDGER, SEND_DECISIONS, DISPATCHES)
+            )
+        )
+
+    ledger, decisions, dispatches = asyncio.run(read())
+    report = audit_ledger(ledger, decisions, dispatches, tenant=tenant)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    if report.violations:
+        sys.exit(1)
 
 
 # -- schemas -----------------------------------------------------------------------------------

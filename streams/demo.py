@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from schemas.events import ClientImported, DocumentKind, new_header
+from schemas.events import ClientImported, CreditRequested, DocumentKind, Event, new_header
 from streams.logs import mask
 from streams.settings import Settings, cache_home
 
@@ -93,8 +93,12 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
         )
 
         clients = demo_clients(import_id, count, datetime.now(UTC).date())
-        asyncio.run(_produce(settings, clients))
-        console.print(f"[green]✓[/] imported {count} debtors of {TENANT} (import {import_id})")
+        asyncio.run(_produce(settings, [(_credit(import_id, count), TENANT)]))
+        asyncio.run(_produce(settings, [(c, f"{TENANT}:{c.client_id}") for c in clients]))
+        console.print(
+            f"[green]✓[/] credited {count} tokens and imported {count} debtors of {TENANT} "
+            f"(import {import_id})"
+        )
 
         requests = _run_worker_until(settings, import_id, count, console)
         console.print(f"[green]✓[/] worker requested {len(requests)} reminders, each exactly once")
@@ -121,11 +125,26 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
     )
 
 
-async def _produce(settings: Settings, clients: list[ClientImported]) -> None:
+def _credit(import_id: str, amount: int) -> CreditRequested:
+    return CreditRequested(
+        header=new_header(
+            "CreditRequested",
+            tenant_id=TENANT,
+            correlation_id=import_id,
+            causation_id=None,
+            source=SOURCE,
+        ),
+        credit_id=f"{import_id}-credit",
+        amount=amount,
+        reference="demo",
+    )
+
+
+async def _produce(settings: Settings, events: list[tuple[Event, str]]) -> None:
     from streams.producer import EventProducer
 
     async with EventProducer(settings.kafka_bootstrap) as producer:
-        await producer.send_many((c, f"{TENANT}:{c.client_id}") for c in clients)
+        await producer.send_many(events)
 
 
 def _run_worker_until(

@@ -118,6 +118,10 @@ DEAD_LETTERS = _audit(
     "Records no agent could process, with their bytes, position and error.",
 )
 
+# The ledger's inputs: all keyed by tenant alone and created with the same partition count, so
+# one worker sees every event of a tenant, in order within each topic, next to its table state.
+LEDGER_INPUTS: tuple[TopicSpec, ...] = (SEND_REQUESTS, CREDIT_REQUESTS, DISPATCHES, ACTIONS)
+
 CATALOGUE: tuple[TopicSpec, ...] = (
     CLIENTS,
     SEND_REQUESTS,

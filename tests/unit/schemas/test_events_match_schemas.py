@@ -28,6 +28,7 @@ from schemas.events import (
     SendRequested,
     new_header,
 )
+from schemas.registry import default_registry, subject_of
 
 AVRO_DIR = Path(events.__file__).parent / "avro"
 HEADER_FILE = AVRO_DIR / "cobranca.events.EventHeader.avsc"
@@ -228,11 +229,13 @@ def test_record_namespace_is_the_avro_full_name(path: Path) -> None:
     assert _record_class(schema)._options.namespace == f"{schema['namespace']}.{schema['name']}"
 
 
-def test_every_event_class_derives_from_event_and_starts_at_version_1() -> None:
+def test_every_event_class_derives_from_event_at_its_latest_pinned_version() -> None:
+    registry = default_registry()
     for name, cls in EVENT_TYPES.items():
         assert cls.__name__ == name
         assert issubclass(cls, Event)
-        assert cls.SCHEMA_VERSION == 1
+        latest = registry.latest(subject_of(name))
+        assert latest is not None and latest.version == cls.SCHEMA_VERSION, name
 
 
 # --- Avro round trip through the typed records ---------------------------------------------
@@ -420,7 +423,7 @@ def test_new_header_fills_identity_version_and_time() -> None:
     )
 
     assert header.event_type == "TokensDebited"
-    assert header.schema_version == EVENT_TYPES["TokensDebited"].SCHEMA_VERSION == 1
+    assert header.schema_version == EVENT_TYPES["TokensDebited"].SCHEMA_VERSION == 2
     assert header.tenant_id == "tenant-1"
     assert header.correlation_id == "req-1"
     assert header.causation_id == "evt-0"
