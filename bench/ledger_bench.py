@@ -44,6 +44,7 @@ from schemas.codec import encode  # noqa: E402
 from schemas.events import CreditRequested, SendKind, SendRequested, new_header  # noqa: E402
 from streams.ledger import LedgerBook, LedgerPolicy, decide_send  # noqa: E402
 from streams.ledger_chain import seal  # noqa: E402
+from streams.topics import LEDGER  # noqa: E402
 
 
 def requests(tenants: list[str], n: int, seed: int = 7) -> list[SendRequested]:
@@ -113,7 +114,7 @@ def phase_rules(batch: list[SendRequested], tenants: list[str], tokens: int) -> 
             now=now,
         )
         for out in decision.events:
-            if out.header.event_type != "SendApproved":
+            if out.header.event_type in LEDGER.events:
                 out = seal(out, book.heads.get(tenant, ""))
             book.apply(out)
             encode(out.to_representation())
@@ -127,7 +128,9 @@ async def produce(bootstrap: str, events: list[tuple[object, str]]) -> None:
         await producer.send_many(events)  # type: ignore[arg-type]
 
 
-async def watch_decisions(bootstrap: str, total: int, patience: float) -> tuple[float, float]:
+async def watch_decisions(
+    bootstrap: str, total: int, patience: float, worker: subprocess.Popen[bytes]
+) -> tuple[float, float]:
     """(time of the first committed decision, time of the total-th), read_committed."""
     from streams.topics import SEND_DECISIONS
 
@@ -144,6 +147,8 @@ async def watch_decisions(bootstrap: str, total: int, patience: float) -> tuple[
         seen, first = 0, None
         deadline = time.monotonic() + patience
         while seen < total:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited ({worker.returncode}); see worker.log")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {seen:,} of {total:,} decisions after {patience:.0f}s")
             batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
@@ -211,6 +216,7 @@ def main() -> None:
                 "COBRANCA_LOG_LEVEL": "WARNING",
                 "COBRANCA_LOG_FORMAT": "json",
             }
+            (work / "worker").mkdir()
             with (work / "worker.log").open("wb") as log:
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "streams.cli", "worker"],
@@ -219,7 +225,7 @@ def main() -> None:
                     stderr=subprocess.STDOUT,
                     cwd=ROOT,
                 )
-            first, last = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900))
+            first, last = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
             rate = len(batch) / (last - first)
             print(
                 f"worker  {rate:>10,.0f} decisions/s  ({len(batch):,} requests, "
