@@ -116,8 +116,9 @@ def _parse_line(text: str, number: int) -> Line:
             f"line {number}: {exc} (write {{{{ and }}}} for literal braces)"
         ) from None
     parts: list[str] = []
+    literal_run = ""  # Formatter splits escaped braces into separate literal pieces
     for literal, name, spec, conversion in pieces:
-        parts.append(literal)
+        literal_run += literal
         if name is None:
             continue
         if name not in FIELDS:
@@ -130,7 +131,7 @@ def _parse_line(text: str, number: int) -> Line:
                 f"line {number}: {{{name}}} has a format ({'!' + conversion if conversion else ''}"
                 f"{':' + spec if spec else ''}); fields are formatted already, write {{{name}}}"
             )
-        parts.append(name)
-    if len(parts) % 2 == 0:
-        parts.append("")
+        parts += [literal_run, name]
+        literal_run = ""
+    parts.append(literal_run)
     return Line(tuple(parts))

@@ -151,33 +151,19 @@ def load_tenant_file(path: Path) -> TenantConfig:
     def fail(message: str) -> TenantConfigError:
         return TenantConfigError([ConfigProblem(source, "", message)])
 
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".toml"):
+        raise fail(f"unknown file type {suffix!r}; use .yaml, .yml or .toml")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise TenantConfigError(
-            [ConfigProblem(source, "", f"cannot read the file: {exc}")]
-        ) from exc
-    suffix = path.suffix.lower()
+        raise fail(f"cannot read the file: {exc}") from exc
     try:
-        if suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        elif suffix == ".toml":
-            data = tomllib.loads(text)
-        else:
-            raise TenantConfigError(
-                [
-                    ConfigProblem(
-                        source, "", f"unknown file type {suffix!r}; use .yaml, .yml or .toml"
-                    )
-                ]
-            )
+        data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f"line {where.line + 1}, column {where.column + 1}: " if where else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise TenantConfigError(
-            [ConfigProblem(source, "", f"not valid YAML: {at}{problem}")]
-        ) from exc
+        raise fail(f"not valid YAML: {at}{getattr(exc, 'problem', None) or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise fail(f"not valid TOML: {exc}") from exc
     return parse_tenant_config(data, source=source)
@@ -376,6 +362,7 @@ def _steps(node: Any, problems: _Problems) -> tuple[ReguaStep, ...]:
     if not items:
         problems.add("regua.steps", "list at least one step, e.g. when: D0")
     steps: list[ReguaStep] = []
+    seen: set[int] = set()
     for i, item in enumerate(items):
         path = f"regua.steps[{i}]"
         entry = problems.mapping(item, path)
@@ -390,8 +377,10 @@ def _steps(node: Any, problems: _Problems) -> tuple[ReguaStep, ...]:
                 problems.add(
                     f"{path}.when", f"{when!r}: write D-N, D0 or D+N (days from the due date)"
                 )
-            elif any(s.offset_days == offset for s in steps):
+            elif offset in seen:
                 problems.add(f"{path}.when", f"{step_label(offset)} is already a step")
+            else:
+                seen.add(offset)
         at = problems.time(entry.get("at"), f"{path}.at")
         source = problems.string(entry.get("template"), f"{path}.template", required=True)
         template = None
