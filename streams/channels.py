@@ -9,7 +9,7 @@ from __future__ import annotations
 import faust
 
 from streams.app import app
-from streams.topics import CATALOGUE, TopicSpec
+from streams.topics import CATALOGUE, CLIENTS, CLOCK, TopicSpec
 
 
 def channel(spec: TopicSpec) -> faust.TopicT:
@@ -18,3 +18,9 @@ def channel(spec: TopicSpec) -> faust.TopicT:
 
 
 CHANNELS: dict[str, faust.TopicT] = {spec.name: channel(spec) for spec in CATALOGUE}
+
+#: The régua's input: imported clients and clock ticks, co-partitioned, so a tick on partition P
+#: acts on the clients of partition P inside P's transaction.
+REGUA_INPUT: faust.TopicT = app.topic(
+    CLIENTS.name, CLOCK.name, key_type=bytes, value_type=None, internal=False
+)

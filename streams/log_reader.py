@@ -4,6 +4,7 @@ what committed transactions wrote."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -36,9 +37,14 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, isolation_level: str = "read_committed"
+    bootstrap: str,
+    topic: str,
+    *,
+    isolation_level: str = "read_committed",
+    partitions: Collection[int] | None = None,
 ) -> list[LogRecord]:
-    """Every record of `topic`, partition by partition in offset order, up to the current end."""
+    """Every record of `topic` (or of the given partitions of it), partition by partition in
+    offset order, up to the current end."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         isolation_level=isolation_level,
@@ -54,10 +60,14 @@ async def read_topic(
             "`cobranca broker start` or set COBRANCA_KAFKA_BOOTSTRAP"
         ) from exc
     try:
-        partitions = await partitions_of(consumer, topic)
-        if not partitions:
+        existing = await partitions_of(consumer, topic)
+        if not existing:
             raise LogReadError(f"topic {topic!r} does not exist on {bootstrap}")
-        tps = [TopicPartition(topic, p) for p in partitions]
+        missing = set(partitions or ()) - set(existing)
+        if missing:
+            raise LogReadError(f"topic {topic!r} has no partition {sorted(missing)} on {bootstrap}")
+        chosen = sorted(partitions) if partitions is not None else existing
+        tps = [TopicPartition(topic, p) for p in chosen]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)

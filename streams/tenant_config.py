@@ -396,6 +396,28 @@ def _steps(node: Any, problems: _Problems) -> tuple[ReguaStep, ...]:
     return tuple(sorted(steps, key=lambda s: s.offset_days))
 
 
+def session_conflicts(
+    config: TenantConfig, others: Mapping[str, TenantConfig]
+) -> list[ConfigProblem]:
+    """Sessions `config` lists that another tenant owns: a WAHA session belongs to one tenant,
+    so one tenant's traffic can never debit or read another's."""
+    owners = {
+        session.name: tenant
+        for tenant, other in others.items()
+        if tenant != config.tenant_id
+        for session in other.sessions
+    }
+    return [
+        ConfigProblem(
+            config.source_file or config.tenant_id,
+            f"waha.sessions[{i}].name",
+            f"session {session.name!r} belongs to tenant {owners[session.name]!r}",
+        )
+        for i, session in enumerate(config.sessions)
+        if session.name in owners
+    ]
+
+
 def parse_step_label(text: str) -> int | None:
     """``"D-3"`` → -3, ``"D0"`` → 0, ``"D+7"`` → 7; None when it is not a step label."""
     match = STEP_LABEL.fullmatch(text.strip().upper())

@@ -9,7 +9,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = [
-    "streams/reminders.py",
     "streams/formatting.py",
     "streams/ledger.py",
     "streams/contact_windows.py",

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 IMPORTS = 12
-AGENT = "plan-import-notices"
+AGENT = "regua"
 
 
 def _free_port() -> int:
