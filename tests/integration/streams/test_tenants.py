@@ -68,7 +68,7 @@ def test_apply_writes_the_configuration_keyed_by_tenant(
         if value["header"]["tenant_id"] == tenant
     ]
     assert [key for key, _ in records] == [tenant.encode()]
-    (_, event) = records
+    ((_, event),) = records
     assert [s["step"] for s in event["steps"]] == ["D-3", "D0", "D+3", "D+7"]
     assert event["prices"] == {"text": 1, "file": 2, "per_extra_recipient": 1}
     assert event["source_file"] == str(path)
