@@ -1,16 +1,30 @@
-"""The worker's agents. Each one decodes, calls a pure rule, and emits what the rule returned."""
+"""The worker's agents. Each one decodes, calls a pure rule, and emits what the rule returned.
+
+Agents that keep state keep it as a fold of what they wrote (streams/state.py): the ledger its
+ledger events, the régua each client's latest RemindersScheduled.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
-from schemas.events import ClientImported, CreditRequested, DispatchFailed, Event, SendRequested
-from streams import processing
+from schemas.events import (
+    ClientImported,
+    ClockTicked,
+    CreditRequested,
+    DispatchFailed,
+    Event,
+    RemindersScheduled,
+    SendRequested,
+)
+from streams import processing, regua
 from streams.app import app, settings
-from streams.channels import CHANNELS, LEDGER_CHANNEL, channel_for
+from streams.channels import CHANNELS, LEDGER_CHANNEL, REGUA_INPUT, channel_for
+from streams.clock import Clock
 from streams.ledger import (
     Decision,
     LedgerBook,
@@ -20,23 +34,74 @@ from streams.ledger import (
     decide_send,
 )
 from streams.ledger_chain import seal
-from streams.reminders import request_import_notice
 from streams.state import PartitionState
-from streams.topics import ACTIONS, CLIENTS, LEDGER, SEND_REQUESTS
+from streams.tenants import TenantDirectory
+from streams.topics import ACTIONS, LEDGER, REGUA_SCHEDULES, SEND_REQUESTS
 
-# Tenants' own price tables and thresholds arrive with tenant configuration; until then every
-# tenant gets the defaults.
-POLICY = LedgerPolicy()
+tenant_directory = TenantDirectory(settings.kafka_bootstrap)
+DEFAULT_POLICY = LedgerPolicy()
+clock = Clock(settings.kafka_bootstrap)
 
 
-@app.agent(CHANNELS[CLIENTS.name], name="plan-import-notices")
-async def plan_import_notices(stream: faust.StreamT[Any]) -> None:
-    """ClientImported → SendRequested for the import notice, keyed by tenant for the ledger."""
+def _apply_schedule(book: regua.ScheduleBook, event: Event) -> None:
+    if isinstance(event, RemindersScheduled):
+        book.apply(event)
+
+
+schedule_books: PartitionState[regua.ScheduleBook] = PartitionState(
+    app,
+    "regua",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(REGUA_SCHEDULES,),
+    initial=regua.ScheduleBook,
+    apply=_apply_schedule,
+)
+
+
+@app.agent(REGUA_INPUT, name="regua")
+async def run_regua(stream: faust.StreamT[Any]) -> None:
+    """ClientImported and clock ticks → SendRequested / SendDeferred (keyed by tenant, for the
+    ledger) and each client's new schedule (keyed tenant:client, the régua's state)."""
     requests = CHANNELS[SEND_REQUESTS.name]
+    schedules = CHANNELS[REGUA_SCHEDULES.name]
+    await tenant_directory.ready.wait()
     async for event in processing.events(stream):
+        if not isinstance(event, ClientImported | ClockTicked):
+            continue  # import rejections and completions: nothing to schedule
+        partition = processing.current_partition()
+        book = await schedule_books.of(partition)
+        now = datetime.now(UTC)
         if isinstance(event, ClientImported):
-            request = request_import_notice(event, now=datetime.now(UTC))
-            await requests.send(key=request.header.tenant_id.encode(), value=request)
+            config = tenant_directory.get(event.header.tenant_id)
+            outcomes = [regua.handle_import(book, event, config, now)]
+        else:
+            outcomes = regua.handle_tick(book, tenant_directory.get, now, event.header.event_id)
+        for outcome in outcomes:
+            for send in outcome.sends:
+                await requests.send(key=send.header.tenant_id.encode(), value=send)
+            if outcome.schedule is not None:
+                schedule = outcome.schedule
+                key = f"{schedule.header.tenant_id}:{schedule.client_id}"
+                await schedules.send(key=key.encode(), value=schedule, partition=partition)
+
+
+async def follow_tenants() -> None:
+    """Every tenant's configuration, for the régua (and the ledger's prices)."""
+    await tenant_directory.run()
+
+
+async def tick() -> None:
+    await clock.tick()
+
+
+def stop_clock(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> Awaitable[None]:
+    return clock.stop()
+
+
+app.task(follow_tenants)
+app.timer(interval=settings.clock_interval_s, on_leader=True)(tick)
+# mode's SignalHandlerT is a union of callables mypy cannot match any handler against.
+app.on_before_shutdown.connect(stop_clock)  # type: ignore[arg-type]
 
 
 ledger_books: PartitionState[LedgerBook] = PartitionState(
@@ -53,6 +118,7 @@ ledger_books: PartitionState[LedgerBook] = PartitionState(
 async def ledger(stream: faust.StreamT[Any]) -> None:
     """Decide each tenant's sends, credits and refunds in order; debits and approvals commit
     together, in the transaction that consumes the request."""
+    await tenant_directory.ready.wait()
     async for event in processing.events(stream):
         partition = processing.current_partition()
         book = await ledger_books.of(partition)
@@ -79,7 +145,7 @@ def _decide(book: LedgerBook, event: Event, *, now: datetime) -> Decision | None
                 balance=book.balance(tenant),
                 charge=book.charge(tenant, event.request_id),
                 block=book.block(event),
-                policy=POLICY,
+                policy=_policy(tenant),
                 now=now,
             )
         case CreditRequested():
@@ -97,6 +163,12 @@ def _decide(book: LedgerBook, event: Event, *, now: datetime) -> Decision | None
                 now=now,
             )
     return None
+
+
+def _policy(tenant: str) -> LedgerPolicy:
+    """The tenant's prices and threshold; the defaults until it is configured."""
+    config = tenant_directory.get(tenant)
+    return config.ledger_policy if config is not None else DEFAULT_POLICY
 
 
 def _millis(moment: datetime) -> datetime:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import faust
 
 from streams.app import app
-from streams.topics import CATALOGUE, LEDGER_INPUTS, TopicSpec, topic_for_event
+from streams.topics import CATALOGUE, CLIENTS, CLOCK, LEDGER_INPUTS, TopicSpec, topic_for_event
 
 
 def channel(*specs: TopicSpec) -> faust.TopicT:
@@ -20,6 +20,9 @@ def channel(*specs: TopicSpec) -> faust.TopicT:
 CHANNELS: dict[str, faust.TopicT] = {spec.name: channel(spec) for spec in CATALOGUE}
 #: One stream over every ledger input, so a tenant's events are decided one at a time.
 LEDGER_CHANNEL = channel(*LEDGER_INPUTS)
+#: The régua's input: imported clients and clock ticks, co-partitioned, so a tick on partition P
+#: acts on the clients of partition P inside P's transaction.
+REGUA_INPUT = channel(CLIENTS, CLOCK)
 
 
 def channel_for(event: str) -> faust.TopicT:

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -368,6 +369,63 @@ def topics_list(settings: Settings) -> None:
             str(state.partitions) if state.exists else "missing",
             str(state.end_offsets),
             ", ".join(state.spec.events),
+        )
+    Console(width=200).print(table)
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+
+@main.group()
+def tenants() -> None:
+    """Tenant configuration: WAHA sessions, prices, the régua, contact windows."""
+
+
+@tenants.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only validate the file; nothing is written.")
+@click.pass_obj
+@_friendly_errors
+def tenants_apply(settings: Settings, file: Path, dry_run: bool) -> None:
+    """Validate a tenant file (YAML or TOML) and make it the tenant's configuration in force."""
+    from streams.tenant_config import load_tenant_file
+
+    config = load_tenant_file(file)
+    steps = ", ".join(step.label for step in config.steps)
+    summary = (
+        f"tenant {config.tenant_id} ({config.display_name}): configuration {config.digest}, "
+        f"{len(config.sessions)} WAHA session(s), régua {steps}"
+    )
+    if dry_run:
+        click.echo(f"{summary}: valid, not applied (--dry-run)")
+        return
+    from streams.tenants import apply_config
+
+    event = asyncio.run(apply_config(settings.kafka_bootstrap, config))
+    click.echo(f"{summary}: applied as event {event.header.event_id}")
+
+
+@tenants.command("list")
+@click.pass_obj
+@_friendly_errors
+def tenants_list(settings: Settings) -> None:
+    """Show every tenant's configuration in force."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from streams.tenants import read_configs
+
+    table = Table("tenant", "name", "configuration", "sessions", "régua", "prices", "landlines")
+    for tenant, config in sorted(asyncio.run(read_configs(settings.kafka_bootstrap)).items()):
+        table.add_row(
+            tenant,
+            config.display_name,
+            config.digest,
+            ", ".join(s.name for s in config.sessions),
+            ", ".join(s.label for s in config.steps),
+            f"text {config.prices.text}, file {config.prices.file}, "
+            f"+{config.prices.per_extra_recipient}/recipient",
+            "yes" if config.allow_landlines else "no",
         )
     Console(width=200).print(table)
 

@@ -88,6 +88,22 @@ def _assert_python_type(avro_type: Any, annotation: Any, where: str) -> None:
         assert annotation is _PRIMITIVE_TYPES[avro_type], where
     elif avro_type == "cobranca.events.EventHeader":
         assert annotation is EventHeader, where
+    elif isinstance(avro_type, str):  # a named record defined earlier in the schema
+        assert isinstance(annotation, type) and issubclass(annotation, faust.Record), where
+        assert annotation._options.namespace == avro_type, where
+    elif avro_type["type"] == "record":
+        assert isinstance(annotation, type) and issubclass(annotation, faust.Record), where
+        assert annotation._options.namespace == f"cobranca.events.{avro_type['name']}", where
+        assert list(annotation._options.fields) == [f["name"] for f in avro_type["fields"]], where
+        for field in avro_type["fields"]:
+            inner = annotation._options.fields[field["name"]]
+            inner_where = f"{where}.{field['name']}"
+            assert _is_optional(inner) == _is_nullable(field["type"]), inner_where
+            _assert_python_type(field["type"], _without_none(inner), inner_where)
+    elif avro_type["type"] == "array":
+        assert get_origin(annotation) is list, where
+        (item,) = get_args(annotation)
+        _assert_python_type(avro_type["items"], item, where)
     elif avro_type.get("logicalType") in _LOGICAL_TYPES:
         assert annotation is _LOGICAL_TYPES[avro_type["logicalType"]], where
     elif avro_type["type"] == "enum":
@@ -271,6 +287,8 @@ def _sample(node: Any, named: dict[str, Any], name: str) -> Any:
         return node["symbols"][-1]
     if kind == "map":
         return {"k1": _sample(node["values"], named, name)}
+    if kind == "array":
+        return [_sample(node["items"], named, name)]
     return _sample(kind, named, name)
 
 
@@ -279,6 +297,8 @@ def _to_avro(value: Any) -> Any:
         return {key: _to_avro(item) for key, item in value.asdict().items()}
     if isinstance(value, dict):
         return {key: _to_avro(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_avro(item) for item in value]
     return value
 
 
