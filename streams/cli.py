@@ -225,9 +225,13 @@ def audit() -> None:
 
 @audit.command("ledger")
 @click.option("--tenant", help="Only this tenant (default: every tenant).")
+@click.option(
+    "--ledger-topic",
+    help="Audit this copy of the ledger topic instead (a restored backup, an export).",
+)
 @click.pass_obj
 @_friendly_errors
-def audit_ledger_command(settings: Settings, tenant: str | None) -> None:
+def audit_ledger_command(settings: Settings, tenant: str | None, ledger_topic: str | None) -> None:
     """Replay the ledger from offset 0: hash chain, debits vs approvals, refunds, balances.
     Prints a JSON report; exits 1 on any violation."""
     from streams.audit import audit_ledger
@@ -237,8 +241,8 @@ def audit_ledger_command(settings: Settings, tenant: str | None) -> None:
     async def read() -> list[Any]:
         return await asyncio.gather(
             *(
-                read_events(settings.kafka_bootstrap, t.name)
-                for t in (LEDGER, SEND_DECISIONS, DISPATCHES)
+                read_events(settings.kafka_bootstrap, name)
+                for name in (ledger_topic or LEDGER.name, SEND_DECISIONS.name, DISPATCHES.name)
             )
         )
 
