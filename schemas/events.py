@@ -53,8 +53,10 @@ __all__ = [
     "EVENT_TYPES",
     "BalanceLow",
     "ClientImported",
+    "ClockTicked",
     "CollectionPaused",
     "CreditRequested",
+    "DailyContactWindow",
     "DeadLettered",
     "DeferReason",
     "DeliveryStatusChanged",
@@ -71,6 +73,10 @@ __all__ = [
     "OptedOut",
     "PaymentClaimed",
     "PaymentPromised",
+    "ReguaStepConfig",
+    "ReminderStatus",
+    "RemindersScheduled",
+    "ScheduledReminder",
     "SendApproved",
     "SendDeferred",
     "SendKind",
@@ -78,10 +84,14 @@ __all__ = [
     "SendRejected",
     "SendRequested",
     "SessionStatusChanged",
+    "TenantConfigured",
+    "TokenPrices",
     "TokensCredited",
     "TokensDebited",
     "TokensRefunded",
     "WahaCallbackReceived",
+    "WahaSessionConfig",
+    "WeeklyContactWindows",
     "WrongNumberReported",
     "new_header",
 ]
@@ -128,6 +138,15 @@ class DeferReason(enum.StrEnum):
     OTHER = "other"
 
 
+class ReminderStatus(enum.StrEnum):
+    """Where a scheduled reminder stands (`cobranca.events.ReminderStatus`)."""
+
+    PENDING = "PENDING"
+    DEFERRED = "DEFERRED"
+    REQUESTED = "REQUESTED"
+    SUPERSEDED = "SUPERSEDED"
+
+
 # --- header and base -----------------------------------------------------------------------
 
 
@@ -154,7 +173,10 @@ class EventHeader(faust.Record, namespace="cobranca.events.EventHeader"):
 class Event(
     faust.Record,
     abstract=True,
-    coercions={kind: kind for kind in (SendKind, DocumentKind, SendRejectReason, DeferReason)},
+    coercions={
+        kind: kind
+        for kind in (SendKind, DocumentKind, SendRejectReason, DeferReason, ReminderStatus)
+    },
 ):
     """Base of every event: a header, then the event's own fields."""
 
@@ -274,33 +296,46 @@ class CreditRequested(Event, namespace="cobranca.events.CreditRequested"):
 class TokensCredited(Event, namespace="cobranca.events.TokensCredited"):
     """Tokens added to a tenant's balance."""
 
+    SCHEMA_VERSION = 2
     amount: int
     balance_after: int
     reference: str | None = None
+    credit_id: str | None = None
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class TokensDebited(Event, namespace="cobranca.events.TokensDebited"):
     """Tokens taken from a tenant's balance for one approved send."""
 
+    SCHEMA_VERSION = 2
     request_id: str
     amount: int
     balance_after: int
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class TokensRefunded(Event, namespace="cobranca.events.TokensRefunded"):
     """Tokens given back for a send that failed permanently."""
 
+    SCHEMA_VERSION = 2
     request_id: str
     amount: int
     reason: str
     balance_after: int
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class BalanceLow(Event, namespace="cobranca.events.BalanceLow"):
     """A tenant's balance fell below its alert threshold."""
 
+    SCHEMA_VERSION = 2
     balance: int
     threshold: int
+    prev_hash: str = ""
+    hash: str = ""
 
 
 # --- dispatch ------------------------------------------------------------------------------
@@ -447,6 +482,100 @@ class CollectionPaused(Event, namespace="cobranca.events.CollectionPaused"):
     until: datetime | None = None
 
 
+# --- tenants and the régua ----------------------------------------------------------------
+
+
+class WahaSessionConfig(faust.Record, namespace="cobranca.events.WahaSessionConfig"):
+    """A WAHA session the tenant owns (part of TenantConfigured)."""
+
+    name: str
+    webhook_hmac_key_ref: str | None = None
+
+
+class TokenPrices(faust.Record, namespace="cobranca.events.TokenPrices"):
+    """Tokens charged per send (part of TenantConfigured)."""
+
+    text: int
+    file: int
+    per_extra_recipient: int
+
+
+class DailyContactWindow(faust.Record, namespace="cobranca.events.DailyContactWindow"):
+    """One day's window, [opens_minute, closes_minute) after local midnight."""
+
+    opens_minute: int
+    closes_minute: int
+
+
+class WeeklyContactWindows(faust.Record, namespace="cobranca.events.WeeklyContactWindows"):
+    """A week's contact windows; Sundays never open."""
+
+    weekdays: DailyContactWindow | None = None
+    saturday: DailyContactWindow | None = None
+
+
+class ReguaStepConfig(faust.Record, namespace="cobranca.events.ReguaStepConfig"):
+    """One step of the régua (part of TenantConfigured)."""
+
+    step: str
+    offset_days: int
+    send_at_minute: int
+    template: str
+
+
+class TenantConfigured(Event, namespace="cobranca.events.TenantConfigured"):
+    """A tenant's whole configuration as applied; the latest per tenant is in force."""
+
+    display_name: str
+    sessions: list[WahaSessionConfig]
+    prices: TokenPrices
+    low_balance_threshold: int
+    allow_landlines: bool
+    state_holidays: bool
+    default_windows: WeeklyContactWindows
+    uf_windows: dict[str, WeeklyContactWindows]
+    steps: list[ReguaStepConfig]
+    source_file: str | None = None
+
+
+class ScheduledReminder(
+    faust.Record,
+    namespace="cobranca.events.ScheduledReminder",
+    coercions={ReminderStatus: ReminderStatus},
+):
+    """One step of the régua for one debt (part of RemindersScheduled)."""
+
+    step: str
+    request_id: str
+    due_at: datetime
+    status: ReminderStatus
+    next_at: datetime | None = None
+
+
+class RemindersScheduled(Event, namespace="cobranca.events.RemindersScheduled"):
+    """The régua's schedule for one client's debt as of this change."""
+
+    client_id: str
+    import_id: str
+    debt_key: str
+    phone_e164: str
+    uf: str
+    name: str
+    amount_centavos: int
+    due_date: date
+    steps: list[ScheduledReminder]
+    invoice_id: str | None = None
+    description: str | None = None
+    pix_code: str | None = None
+    boleto_line: str | None = None
+    payment_url: str | None = None
+    config_digest: str | None = None
+
+
+class ClockTicked(Event, namespace="cobranca.events.ClockTicked"):
+    """A wake-up for agents with timers."""
+
+
 # --- errors --------------------------------------------------------------------------------
 
 
@@ -492,6 +621,9 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = MappingProxyType(
             WrongNumberReported,
             HandoffRequested,
             CollectionPaused,
+            TenantConfigured,
+            RemindersScheduled,
+            ClockTicked,
             DeadLettered,
         )
     }

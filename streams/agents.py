@@ -1,25 +1,177 @@
-"""The worker's agents. Each one decodes, calls a pure rule, and emits what the rule returned."""
+"""The worker's agents. Each one decodes, calls a pure rule, and emits what the rule returned.
+
+Agents that keep state keep it as a fold of what they wrote (streams/state.py): the ledger its
+ledger events, the régua each client's latest RemindersScheduled.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
-from schemas.events import ClientImported
-from streams import processing
-from streams.app import app
-from streams.channels import CHANNELS
-from streams.reminders import request_import_notice
-from streams.topics import CLIENTS, SEND_REQUESTS
+from schemas.events import (
+    ClientImported,
+    ClockTicked,
+    CreditRequested,
+    DispatchFailed,
+    Event,
+    RemindersScheduled,
+    SendRequested,
+)
+from streams import processing, regua
+from streams.app import app, settings
+from streams.channels import CHANNELS, LEDGER_CHANNEL, REGUA_INPUT, channel_for
+from streams.clock import Clock
+from streams.ledger import (
+    Decision,
+    LedgerBook,
+    LedgerPolicy,
+    decide_credit,
+    decide_refund,
+    decide_send,
+)
+from streams.ledger_chain import seal
+from streams.state import PartitionState
+from streams.tenants import TenantDirectory
+from streams.topics import ACTIONS, LEDGER, REGUA_SCHEDULES, SEND_REQUESTS
+
+tenant_directory = TenantDirectory(settings.kafka_bootstrap)
+DEFAULT_POLICY = LedgerPolicy()
+clock = Clock(settings.kafka_bootstrap)
 
 
-@app.agent(CHANNELS[CLIENTS.name], name="plan-import-notices")
-async def plan_import_notices(stream: faust.StreamT[Any]) -> None:
-    """ClientImported → SendRequested for the import notice, keyed by tenant for the ledger."""
+def _apply_schedule(book: regua.ScheduleBook, event: Event) -> None:
+    if isinstance(event, RemindersScheduled):
+        book.apply(event)
+
+
+schedule_books: PartitionState[regua.ScheduleBook] = PartitionState(
+    app,
+    "regua",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(REGUA_SCHEDULES,),
+    initial=regua.ScheduleBook,
+    apply=_apply_schedule,
+)
+
+
+@app.agent(REGUA_INPUT, name="regua")
+async def run_regua(stream: faust.StreamT[Any]) -> None:
+    """ClientImported and clock ticks → SendRequested / SendDeferred (keyed by tenant, for the
+    ledger) and each client's new schedule (keyed tenant:client, the régua's state)."""
     requests = CHANNELS[SEND_REQUESTS.name]
+    schedules = CHANNELS[REGUA_SCHEDULES.name]
+    await tenant_directory.ready.wait()
     async for event in processing.events(stream):
+        if not isinstance(event, ClientImported | ClockTicked):
+            continue  # import rejections and completions: nothing to schedule
+        partition = processing.current_partition()
+        book = await schedule_books.of(partition)
+        now = datetime.now(UTC)
         if isinstance(event, ClientImported):
-            request = request_import_notice(event, now=datetime.now(UTC))
-            await requests.send(key=request.header.tenant_id.encode(), value=request)
+            config = tenant_directory.get(event.header.tenant_id)
+            outcomes = [regua.handle_import(book, event, config, now)]
+        else:
+            outcomes = regua.handle_tick(book, tenant_directory.get, now, event.header.event_id)
+        for outcome in outcomes:
+            for send in outcome.sends:
+                await requests.send(key=send.header.tenant_id.encode(), value=send)
+            if outcome.schedule is not None:
+                schedule = outcome.schedule
+                key = f"{schedule.header.tenant_id}:{schedule.client_id}"
+                await schedules.send(key=key.encode(), value=schedule, partition=partition)
+
+
+async def follow_tenants() -> None:
+    """Every tenant's configuration, for the régua (and the ledger's prices)."""
+    await tenant_directory.run()
+
+
+async def tick() -> None:
+    await clock.tick()
+
+
+def stop_clock(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> Awaitable[None]:
+    return clock.stop()
+
+
+app.task(follow_tenants)
+app.timer(interval=settings.clock_interval_s, on_leader=True)(tick)
+# mode's SignalHandlerT is a union of callables mypy cannot match any handler against.
+app.on_before_shutdown.connect(stop_clock)  # type: ignore[arg-type]
+
+
+ledger_books: PartitionState[LedgerBook] = PartitionState(
+    app,
+    "ledger",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(LEDGER, ACTIONS),
+    initial=LedgerBook,
+    apply=LedgerBook.apply,
+)
+
+
+@app.agent(LEDGER_CHANNEL, name="ledger")
+async def ledger(stream: faust.StreamT[Any]) -> None:
+    """Decide each tenant's sends, credits and refunds in order; debits and approvals commit
+    together, in the transaction that consumes the request."""
+    await tenant_directory.ready.wait()
+    async for event in processing.events(stream):
+        partition = processing.current_partition()
+        book = await ledger_books.of(partition)
+        decision = _decide(book, event, now=_millis(datetime.now(UTC)))
+        if decision is None:
+            book.apply(event)  # an action: its block, if any, applies from now on
+            continue
+        tenant = event.header.tenant_id
+        for out in decision.events:
+            if out.header.event_type in LEDGER.events:
+                out = seal(out, book.heads.get(tenant, ""))
+            book.apply(out)
+            await channel_for(out.header.event_type).send(
+                key=tenant.encode(), value=out, partition=partition
+            )
+
+
+def _decide(book: LedgerBook, event: Event, *, now: datetime) -> Decision | None:
+    tenant = event.header.tenant_id
+    match event:
+        case SendRequested():
+            return decide_send(
+                event,
+                balance=book.balance(tenant),
+                charge=book.charge(tenant, event.request_id),
+                block=book.block(event),
+                policy=_policy(tenant),
+                now=now,
+            )
+        case CreditRequested():
+            return decide_credit(
+                event,
+                balance=book.balance(tenant),
+                already_credited=book.was_credited(event),
+                now=now,
+            )
+        case DispatchFailed():
+            return decide_refund(
+                event,
+                balance=book.balance(tenant),
+                charge=book.charge(tenant, event.request_id),
+                now=now,
+            )
+    return None
+
+
+def _policy(tenant: str) -> LedgerPolicy:
+    """The tenant's prices and threshold; the defaults until it is configured."""
+    config = tenant_directory.get(tenant)
+    return config.ledger_policy if config is not None else DEFAULT_POLICY
+
+
+def _millis(moment: datetime) -> datetime:
+    # Events keep milliseconds (Avro timestamp-millis); a hash over microseconds would not
+    # survive the round trip through the log.
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

@@ -9,12 +9,22 @@ from __future__ import annotations
 import faust
 
 from streams.app import app
-from streams.topics import CATALOGUE, TopicSpec
+from streams.topics import CATALOGUE, CLIENTS, CLOCK, LEDGER_INPUTS, TopicSpec, topic_for_event
 
 
-def channel(spec: TopicSpec) -> faust.TopicT:
+def channel(*specs: TopicSpec) -> faust.TopicT:
     # internal=False: Faust must never create or reconfigure these; `cobranca topics create` does.
-    return app.topic(spec.name, key_type=bytes, value_type=None, internal=False)
+    return app.topic(*(s.name for s in specs), key_type=bytes, value_type=None, internal=False)
 
 
 CHANNELS: dict[str, faust.TopicT] = {spec.name: channel(spec) for spec in CATALOGUE}
+#: One stream over every ledger input, so a tenant's events are decided one at a time.
+LEDGER_CHANNEL = channel(*LEDGER_INPUTS)
+#: The régua's input: imported clients and clock ticks, co-partitioned, so a tick on partition P
+#: acts on the clients of partition P inside P's transaction.
+REGUA_INPUT = channel(CLIENTS, CLOCK)
+
+
+def channel_for(event: str) -> faust.TopicT:
+    """The channel an event of this type is written to."""
+    return CHANNELS[topic_for_event(event).name]

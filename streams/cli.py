@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -153,6 +155,105 @@ def worker(loglevel: str | None) -> None:
     ).execute_from_commandline()
 
 
+# -- tokens ------------------------------------------------------------------------------------
+
+
+@main.group()
+def tokens() -> None:
+    """Prepaid tokens: credit a tenant, read its balance."""
+
+
+@tokens.command("credit")
+@click.argument("tenant")
+@click.argument("amount", type=click.IntRange(min=1))
+@click.option("--reference", help="Payment id, order number or a note for the auditors.")
+@click.option("--credit-id", help="Idempotency key; repeat it to retry safely (default: new).")
+@click.pass_obj
+@_friendly_errors
+def tokens_credit(
+    settings: Settings, tenant: str, amount: int, reference: str | None, credit_id: str | None
+) -> None:
+    """Ask the ledger to credit AMOUNT tokens to TENANT."""
+    import uuid
+
+    from schemas.events import CreditRequested, new_header
+    from streams.producer import EventProducer
+
+    credit_id = credit_id or str(uuid.uuid4())
+    command = CreditRequested(
+        header=new_header(
+            "CreditRequested",
+            tenant_id=tenant,
+            correlation_id=credit_id,
+            causation_id=None,
+            source="streams.cli",
+        ),
+        credit_id=credit_id,
+        amount=amount,
+        reference=reference,
+    )
+
+    async def send() -> None:
+        async with EventProducer(settings.kafka_bootstrap) as producer:
+            await producer.send(command, key=tenant)
+
+    asyncio.run(send())
+    click.echo(f"credit {credit_id} of {amount} tokens for {tenant} stored; the worker applies it")
+
+
+@tokens.command("balance")
+@click.argument("tenant")
+@click.pass_obj
+@_friendly_errors
+def tokens_balance(settings: Settings, tenant: str) -> None:
+    """TENANT's balance: the replay of its committed ledger events."""
+    from streams.audit import audit_ledger
+    from streams.log_reader import read_events
+    from streams.topics import LEDGER
+
+    ledger = asyncio.run(read_events(settings.kafka_bootstrap, LEDGER.name))
+    report = audit_ledger(ledger, tenant=tenant)
+    click.echo(f"{tenant}: {report.balances.get(tenant, 0)} tokens")
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Replay the log and check it."""
+
+
+@audit.command("ledger")
+@click.option("--tenant", help="Only this tenant (default: every tenant).")
+@click.option(
+    "--ledger-topic",
+    help="Audit this copy of the ledger topic instead (a restored backup, an export).",
+)
+@click.pass_obj
+@_friendly_errors
+def audit_ledger_command(settings: Settings, tenant: str | None, ledger_topic: str | None) -> None:
+    """Replay the ledger from offset 0: hash chain, debits vs approvals, refunds, balances.
+    Prints a JSON report; exits 1 on any violation."""
+    from streams.audit import audit_ledger
+    from streams.log_reader import read_events
+    from streams.topics import DISPATCHES, LEDGER, SEND_DECISIONS
+
+    async def read() -> list[Any]:
+        return await asyncio.gather(
+            *(
+                read_events(settings.kafka_bootstrap, name)
+                for name in (ledger_topic or LEDGER.name, SEND_DECISIONS.name, DISPATCHES.name)
+            )
+        )
+
+    ledger, decisions, dispatches = asyncio.run(read())
+    report = audit_ledger(ledger, decisions, dispatches, tenant=tenant)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    if report.violations:
+        sys.exit(1)
+
+
 # -- schemas -----------------------------------------------------------------------------------
 
 
@@ -227,6 +328,63 @@ def topics_list(settings: Settings) -> None:
             str(state.partitions) if state.exists else "missing",
             str(state.end_offsets),
             ", ".join(state.spec.events),
+        )
+    Console(width=200).print(table)
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+
+@main.group()
+def tenants() -> None:
+    """Tenant configuration: WAHA sessions, prices, the régua, contact windows."""
+
+
+@tenants.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only validate the file; nothing is written.")
+@click.pass_obj
+@_friendly_errors
+def tenants_apply(settings: Settings, file: Path, dry_run: bool) -> None:
+    """Validate a tenant file (YAML or TOML) and make it the tenant's configuration in force."""
+    from streams.tenant_config import load_tenant_file
+
+    config = load_tenant_file(file)
+    steps = ", ".join(step.label for step in config.steps)
+    summary = (
+        f"tenant {config.tenant_id} ({config.display_name}): configuration {config.digest}, "
+        f"{len(config.sessions)} WAHA session(s), régua {steps}"
+    )
+    if dry_run:
+        click.echo(f"{summary}: valid, not applied (--dry-run)")
+        return
+    from streams.tenants import apply_config
+
+    event = asyncio.run(apply_config(settings.kafka_bootstrap, config))
+    click.echo(f"{summary}: applied as event {event.header.event_id}")
+
+
+@tenants.command("list")
+@click.pass_obj
+@_friendly_errors
+def tenants_list(settings: Settings) -> None:
+    """Show every tenant's configuration in force."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from streams.tenants import read_configs
+
+    table = Table("tenant", "name", "configuration", "sessions", "régua", "prices", "landlines")
+    for tenant, config in sorted(asyncio.run(read_configs(settings.kafka_bootstrap)).items()):
+        table.add_row(
+            tenant,
+            config.display_name,
+            config.digest,
+            ", ".join(s.name for s in config.sessions),
+            ", ".join(s.label for s in config.steps),
+            f"text {config.prices.text}, file {config.prices.file}, "
+            f"+{config.prices.per_extra_recipient}/recipient",
+            "yes" if config.allow_landlines else "no",
         )
     Console(width=200).print(table)
 

@@ -1,8 +1,10 @@
 """`cobranca demo`: the product's main job on the local default stack, start to finish.
 
-Starts the local broker and ClickHouse, creates the topics, migrates ClickHouse, imports a
-tenant's debtors, runs the worker until every debtor has a reminder requested, sinks the audit
-log into ClickHouse and shows the views. Each run is a new import, so the views grow run after run.
+Starts the local broker and ClickHouse, creates the topics, migrates ClickHouse, applies the demo
+tenant's configuration (infra/tenants/acme-cobrancas.yaml), imports its debtors, runs the worker
+until the régua has scheduled every debtor (sending or deferring the steps already due), sinks
+the audit log into ClickHouse and shows the views. Each run is a new import, so the views grow run
+after run.
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
-from schemas.events import ClientImported, DocumentKind, new_header
+from schemas.events import ClientImported, CreditRequested, DocumentKind, Event, new_header
 from streams.logs import mask
 from streams.settings import Settings, cache_home
+from streams.topics import REGUA_SCHEDULES, SEND_REQUESTS
 
 TENANT = "acme-cobrancas"
+TENANT_FILE = Path(__file__).resolve().parents[1] / "infra" / "tenants" / f"{TENANT}.yaml"
 SOURCE = "streams.demo"
 # Real-looking debtors: names, DDDs from several states, valid CPF check digits.
 DEBTORS = (
@@ -97,12 +103,32 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
             f"[green]✓[/] ClickHouse {settings.clickhouse_database} migrated ({len(applied)} new)"
         )
 
-        clients = demo_clients(import_id, count, datetime.now(UTC).date())
-        asyncio.run(_produce(settings, clients))
-        console.print(f"[green]✓[/] imported {count} debtors of {TENANT} (import {import_id})")
+        from streams.tenant_config import load_tenant_file
+        from streams.tenants import apply_config
 
-        requests = _run_worker_until(settings, import_id, count, console)
-        console.print(f"[green]✓[/] worker requested {len(requests)} reminders, each exactly once")
+        config = load_tenant_file(TENANT_FILE)
+        asyncio.run(apply_config(settings.kafka_bootstrap, config))
+        console.print(
+            f"[green]✓[/] tenant {TENANT} configured from {TENANT_FILE.name} "
+            f"(régua {', '.join(step.label for step in config.steps)})"
+        )
+
+        clients = demo_clients(import_id, count, datetime.now(UTC).date())
+        asyncio.run(_produce(settings, [(_credit(import_id, count), TENANT)]))
+        asyncio.run(_produce(settings, [(c, f"{TENANT}:{c.client_id}") for c in clients]))
+        console.print(
+            f"[green]✓[/] credited {count} tokens and imported {count} debtors of {TENANT} "
+            f"(import {import_id})"
+        )
+
+        _run_worker_until(settings, import_id, count, console)
+        requests = asyncio.run(_for_import(settings, SEND_REQUESTS.name, import_id))
+        sent = [r for r in requests if r["header"]["event_type"] == "SendRequested"]
+        console.print(
+            f"[green]✓[/] the régua scheduled {count} debtors: {len(sent)} reminders requested "
+            f"now, {len(requests) - len(sent)} deferred to the next contact window, the other "
+            "steps wait for their day"
+        )
         _show_requests(console, requests)
 
         with console.status("sinking the audit log into ClickHouse"):
@@ -152,16 +178,29 @@ async def _sink(settings: Settings, client: Any) -> int:
     return stats.rows
 
 
-async def _produce(settings: Settings, clients: list[ClientImported]) -> None:
+def _credit(import_id: str, amount: int) -> CreditRequested:
+    return CreditRequested(
+        header=new_header(
+            "CreditRequested",
+            tenant_id=TENANT,
+            correlation_id=import_id,
+            causation_id=None,
+            source=SOURCE,
+        ),
+        credit_id=f"{import_id}-credit",
+        amount=amount,
+        reference="demo",
+    )
+
+
+async def _produce(settings: Settings, events: list[tuple[Event, str]]) -> None:
     from streams.producer import EventProducer
 
     async with EventProducer(settings.kafka_bootstrap) as producer:
-        await producer.send_many((c, f"{TENANT}:{c.client_id}") for c in clients)
+        await producer.send_many(events)
 
 
-def _run_worker_until(
-    settings: Settings, import_id: str, count: int, console: Console
-) -> list[dict[str, Any]]:
+def _run_worker_until(settings: Settings, import_id: str, count: int, console: Console) -> None:
     log_file = settings.data_dir / "logs" / "worker.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "COBRANCA_LOG_FORMAT": "json"}
@@ -181,12 +220,13 @@ def _run_worker_until(
                     raise RuntimeError(
                         f"the worker exited with {worker.returncode}; see {log_file}"
                     )
-                found = asyncio.run(_requests_for(settings, import_id))
-                status.update(f"worker running: {len(found)}/{count} reminders requested")
-                if len(found) >= count:
-                    return found
+                found = asyncio.run(_for_import(settings, REGUA_SCHEDULES.name, import_id))
+                scheduled = len({event["client_id"] for event in found})
+                status.update(f"worker running: {scheduled}/{count} debtors scheduled")
+                if scheduled >= count:
+                    return
                 time.sleep(0.5)
-        raise RuntimeError(f"the worker did not request {count} reminders in 120 s; see {log_file}")
+        raise RuntimeError(f"the worker did not schedule {count} debtors in 120 s; see {log_file}")
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -195,14 +235,14 @@ def _run_worker_until(
             worker.kill()
 
 
-async def _requests_for(settings: Settings, import_id: str) -> list[dict[str, Any]]:
+async def _for_import(settings: Settings, topic: str, import_id: str) -> list[dict[str, Any]]:
+    """Every committed event on `topic` that belongs to the import."""
     from aiokafka import AIOKafkaConsumer
 
     from schemas.codec import decode
-    from streams.topics import SEND_REQUESTS
 
     consumer = AIOKafkaConsumer(
-        SEND_REQUESTS.name,
+        topic,
         bootstrap_servers=settings.kafka_bootstrap,
         isolation_level="read_committed",
         auto_offset_reset="earliest",
@@ -223,9 +263,32 @@ async def _requests_for(settings: Settings, import_id: str) -> list[dict[str, An
 
 
 def _show_requests(console: Console, requests: list[dict[str, Any]]) -> None:
-    table = Table("request", "phone", "message (pt-BR)", title="SendRequested (first 5)")
-    for event in sorted(requests, key=lambda e: e["client_id"])[:5]:
-        table.add_row(event["request_id"][:8], mask(event["phone_e164"]), event["text"])
+    table = Table(
+        "request",
+        "event",
+        "step",
+        "phone",
+        "message (pt-BR) or until",
+        title="the régua's sends (first 5)",
+    )
+    for event in requests[:5]:
+        if event["header"]["event_type"] == "SendRequested":
+            table.add_row(
+                event["request_id"][:8],
+                "SendRequested",
+                event["step"],
+                mask(event["phone_e164"]),
+                event["text"],
+            )
+        else:
+            until = event["until"].astimezone(ZoneInfo("America/Sao_Paulo"))
+            table.add_row(
+                event["request_id"][:8],
+                "SendDeferred",
+                "",
+                "",
+                f"{until:%d/%m/%Y %H:%M} (São Paulo)",
+            )
     console.print(table)
 
 

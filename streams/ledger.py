@@ -1,9 +1,11 @@
 """The token ledger's rules: pricing, the decision on each send, credits, refunds, balances.
 
 Pure: a decision takes the tenant's current state and one input event and returns the events
-to emit and the state after them. The ledger agent keeps the state in tables and emits what
-the decision says, all in one Kafka transaction; an auditor folds the ledger topic with
-`apply` and must find the same balances.
+to emit and the state after them. The ledger agent emits what the decision says, all in one
+Kafka transaction, and keeps its state as a `LedgerBook`: the fold of the events it emitted
+(plus the blocks its action inputs set), which is also how it rebuilds after a crash
+(streams/state.py). An auditor folds the ledger topic with `apply` and must find the same
+balances.
 
 Rules (DESIGN.md flow 3):
 - a request id already debited is a duplicate: rejected, never debited again; a rejected
@@ -201,6 +203,7 @@ def decide_credit(
         amount=command.amount,
         balance_after=after,
         reference=command.reference,
+        credit_id=command.credit_id,
     )
     return Decision((credited,), after)
 
@@ -238,3 +241,56 @@ def replay_balances(events: Iterable[Event]) -> dict[str, int]:
         tenant = event.header.tenant_id
         balances[tenant] = apply(balances.get(tenant, 0), event)
     return balances
+
+
+@dataclass(slots=True)
+class LedgerBook:
+    """What the ledger agent knows about the tenants of one partition: a fold of its own ledger
+    events and of the actions that block sends. `apply` is the only way it changes."""
+
+    balances: dict[str, int] = field(default_factory=dict)
+    charges: dict[str, Charge] = field(default_factory=dict)
+    """"tenant|request_id" → the charge of every debited request."""
+    credited: set[str] = field(default_factory=set)
+    """"tenant|credit_id" for every credit applied."""
+    blocks: dict[str, SendRejectReason] = field(default_factory=dict)
+    """Block key (`phone_block_key`, `client_block_key`) → why sends there are rejected."""
+    heads: dict[str, str] = field(default_factory=dict)
+    """Tenant → hash of its latest ledger event (streams/ledger_chain.py)."""
+
+    def balance(self, tenant: str) -> int:
+        return self.balances.get(tenant, 0)
+
+    def charge(self, tenant: str, request_id: str) -> Charge | None:
+        return self.charges.get(f"{tenant}|{request_id}")
+
+    def block(self, request: SendRequested) -> SendRejectReason | None:
+        tenant = request.header.tenant_id
+        for key in (
+            phone_block_key(tenant, request.phone_e164),
+            client_block_key(tenant, request.client_id),
+        ):
+            reason = self.blocks.get(key)
+            if reason is not None:
+                return reason
+        return None
+
+    def was_credited(self, command: CreditRequested) -> bool:
+        return f"{command.header.tenant_id}|{command.credit_id}" in self.credited
+
+    def apply(self, event: Event) -> None:
+        tenant = event.header.tenant_id
+        if isinstance(event, TokensCredited | TokensDebited | TokensRefunded | BalanceLow):
+            self.heads[tenant] = event.hash
+        if isinstance(event, TokensCredited | TokensDebited | TokensRefunded):
+            self.balances[tenant] = apply(self.balance(tenant), event)
+        if isinstance(event, TokensCredited) and event.credit_id is not None:
+            self.credited.add(f"{tenant}|{event.credit_id}")
+        elif isinstance(event, TokensDebited):
+            self.charges[f"{tenant}|{event.request_id}"] = Charge(event.amount)
+        elif isinstance(event, TokensRefunded):
+            self.charges[f"{tenant}|{event.request_id}"] = Charge(event.amount, refunded=True)
+        else:
+            block = block_for(event)
+            if block is not None:
+                self.blocks[block[0]] = block[1]

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import faust
 import structlog
+from faust.streams import current_event
 
 from schemas.codec import Undecodable
 from schemas.errors import UndecodableEvent
@@ -45,3 +46,12 @@ async def events(stream: faust.StreamT[Any]) -> AsyncIterator[Event]:
             await CHANNELS[DEAD_LETTERS.name].send(key=message.topic.encode(), value=dead)
             continue
         yield value
+
+
+def current_partition() -> int:
+    """The partition number of the event the agent is processing: where an agent that keeps
+    state writes the events that change it (streams/state.py)."""
+    event = current_event()
+    if event is None:
+        raise RuntimeError("current_partition() called outside an agent processing an event")
+    return int(event.message.partition)

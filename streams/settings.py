@@ -63,6 +63,9 @@ class Settings:
     metrics_host: str
     """Address the metrics endpoint binds (COBRANCA_METRICS_HOST): loopback unless set; a
     container that Prometheus scrapes from another host sets 0.0.0.0."""
+    clock_interval_s: float = 30.0
+    """How often the worker's clock ticks (COBRANCA_CLOCK_INTERVAL_S): a due reminder waits at
+    most this long past its moment."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -85,4 +88,5 @@ class Settings:
             commit_interval_s=float(env.get("COBRANCA_COMMIT_INTERVAL_S", "0.5")),
             metrics_port=int(metrics_port) if metrics_port else None,
             metrics_host=env.get("COBRANCA_METRICS_HOST") or "127.0.0.1",
+            clock_interval_s=float(env.get("COBRANCA_CLOCK_INTERVAL_S", "30")),
         )

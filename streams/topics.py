@@ -2,7 +2,8 @@
 
 This is the one place topic names are spelled. Audit topics hold the immutable event log that
 auditors replay, so they never expire and are never compacted; compaction is only for lookup
-topics (latest value per key) and for the changelogs Faust keeps for its tables.
+topics (latest value per key: configuration, and agents' own state). Clock topics carry
+wake-ups, worth nothing once processed, so they expire after a day.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ class TopicKind(enum.Enum):
     AUDIT = "audit"
     """Immutable event log: retention.ms=-1, cleanup.policy=delete."""
     LOOKUP = "lookup"
-    """Latest value per key (configuration): cleanup.policy=compact."""
+    """Latest value per key (configuration, agent state): cleanup.policy=compact."""
+    CLOCK = "clock"
+    """Wake-ups for timers: deleted after a day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class TopicSpec:
         """Topic-level Kafka configuration for `cobranca topics create`."""
         if self.kind is TopicKind.AUDIT:
             return {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+        if self.kind is TopicKind.CLOCK:
+            return {"retention.ms": str(24 * 3600 * 1000), "cleanup.policy": "delete"}
         return {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
 
 
@@ -111,12 +116,40 @@ ACTIONS = _audit(
     "What the conversation policy decided to do about a reply; keyed by tenant because "
     "opt-outs, wrong numbers and pauses stop the ledger from approving sends.",
 )
+TENANTS = TopicSpec(
+    "cobranca.tenants",
+    TopicKind.LOOKUP,
+    "tenant_id",
+    ("TenantConfigured",),
+    "Each tenant's configuration (sessions, prices, régua, contact windows); the latest per "
+    "tenant is in force, and every worker reads all of it.",
+)
+REGUA_SCHEDULES = TopicSpec(
+    "cobranca.regua.schedules",
+    TopicKind.LOOKUP,
+    "tenant_id:client_id",
+    ("RemindersScheduled",),
+    "The régua's state: each client's scheduled reminders, the latest per client; co-partitioned "
+    "with cobranca.clients and written in the transaction of the input that changed it.",
+)
+CLOCK = TopicSpec(
+    "cobranca.clock",
+    TopicKind.CLOCK,
+    "none: one tick to every partition",
+    ("ClockTicked",),
+    "Wake-ups that let the régua act on due reminders inside a transaction; co-partitioned "
+    "with cobranca.clients.",
+)
 DEAD_LETTERS = _audit(
     "cobranca.dead-letters",
     "source topic",
     ("DeadLettered",),
     "Records no agent could process, with their bytes, position and error.",
 )
+
+# The ledger's inputs: all keyed by tenant alone and created with the same partition count, so
+# one worker sees every event of a tenant, in order within each topic, next to its table state.
+LEDGER_INPUTS: tuple[TopicSpec, ...] = (SEND_REQUESTS, CREDIT_REQUESTS, DISPATCHES, ACTIONS)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     CLIENTS,
@@ -129,6 +162,9 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     CONVERSATIONS,
     INTENTS,
     ACTIONS,
+    TENANTS,
+    REGUA_SCHEDULES,
+    CLOCK,
     DEAD_LETTERS,
 )
 

@@ -2,25 +2,35 @@
 
 Faust's exactly-once mode keeps one transactional producer per source partition and commits
 each partition's offsets in that producer's transaction. Three gaps in faust-streaming 0.15
-break that as soon as agents re-key or keep tables (see docs/adr/0001):
+break that as soon as agents re-key (see docs/adr/0001):
 
 1. Its transaction manager picks the producer from the *destination* partition, and falls back
    to a plain, non-transactional producer for topics the worker does not consume.
 2. Commits run on a timer, concurrently with the agents, so a transaction can hold the outputs
    of an event whose offset it does not commit.
-3. Table changelog writes go through a producer buffer drained by a background task, so they
-   can land in the transaction after the one that commits their event's offset.
+3. The offset to commit is the end of the first run of *consecutive* acknowledged offsets.
+   Under read_committed, transaction markers and aborted records take offsets that are never
+   delivered; Faust records some of those holes as gaps but not all (not after offset 0, not
+   at the committed offset after a restart), and then stops committing at the hole while
+   later events' outputs commit: a crash or a rebalance replays those events and duplicates
+   their outputs.
 
 Here:
 
 - every record an agent sends goes through the producer of the partition the current event
-  came from (Kafka Streams' task model); changelog writes, which Faust addresses to the source
-  partition's number, go through that same producer;
+  came from (Kafka Streams' task model);
 - agents iterate with `streams.processing.events`, which *admits* each event: while a commit is
   being prepared no new event is admitted;
 - a commit waits until every admitted event is acknowledged (Faust acknowledges an event when
-  the agent asks for the next one) and every record they produced, changelogs included, has
-  been handed to Kafka; only then are the offsets taken and the transactions committed.
+  the agent asks for the next one); only then are the offsets taken and the transactions
+  committed (aiokafka flushes a transaction's records before committing it);
+- the offset committed for a partition is one past the highest acknowledged offset: a
+  partition's events are delivered and acknowledged in order (agents run with concurrency 1),
+  so every delivered event below it is done, whatever holes the log has.
+
+Faust tables are not used: their in-memory state keeps the effects of events whose
+transaction was aborted at a rebalance. Agent state is a fold of the agent's own committed
+outputs instead (streams/state.py).
 
 The transport is registered under the URL scheme ``cobranca://`` through the
 ``faust.transports`` entry point in pyproject.toml.
@@ -44,20 +54,6 @@ class SendOutsideTransaction(CobrancaError):
     """A record was sent under exactly-once outside of an agent processing an event."""
 
 
-class Producer(faust_aiokafka.Producer):
-    """Faust's producer, keeping track of buffered records not yet handed to Kafka."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.unsent: set[asyncio.Future[Any]] = set()
-
-    def send_soon(self, fut: Any) -> None:
-        # Table changelogs arrive here; they are done once the broker has them.
-        self.unsent.add(fut)
-        fut.add_done_callback(self.unsent.discard)
-        super().send_soon(fut)
-
-
 class SourcePartitionTransactions(TransactionManager):
     """Each record joins the transaction of the source partition that caused it."""
 
@@ -73,16 +69,35 @@ class SourcePartitionTransactions(TransactionManager):
             await self._open.wait()
             self._admitted.add(message)
 
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        # Faust redelivers a revoked partition's unfinished events as new messages; the old
+        # ones will never be acknowledged, so a commit must not wait for them.
+        self._admitted = {m for m in self._admitted if m.tp not in revoked}
+        await super().on_partitions_revoked(revoked)
+
     @asynccontextmanager
     async def consistent_cut(self) -> AsyncIterator[None]:
-        """Hold new events until every admitted one is acknowledged and its records sent."""
+        """Hold new events until every admitted one is acknowledged."""
         self._open.clear()
-        producer = cast(Producer, self.producer)
+        began = asyncio.get_running_loop().time()
+        warned_at = began
         try:
-            # Faust flips Message.acked and resolves buffered sends with no single notification
-            # to await, so poll; the wait is about one event long.
-            while producer.unsent or any(not m.acked for m in self._admitted):  # noqa: ASYNC110
+            # Faust flips Message.acked with no notification to await, so poll; the wait is
+            # about one event long.
+            while any(not m.acked for m in self._admitted):
                 await asyncio.sleep(0.001)
+                now = asyncio.get_running_loop().time()
+                if now - warned_at > 5:
+                    warned_at = now
+                    pending = [m for m in self._admitted if not m.acked]
+                    self.log.warning(
+                        "commit waiting %.0fs: %d events not acknowledged (%s)",
+                        now - began,
+                        len(pending),
+                        ", ".join(
+                            f"{m.tp.topic}[{m.tp.partition}]@{m.offset}" for m in pending[:5]
+                        ),
+                    )
             yield
         finally:
             self._admitted = {m for m in self._admitted if not m.acked}
@@ -104,10 +119,6 @@ class SourcePartitionTransactions(TransactionManager):
             await self.admit(event.message)  # for agents that do not iterate with events()
             source_topic, source_partition = event.message.tp.topic, event.message.tp.partition
             destination = self.consumer.key_partition(topic, key, partition)
-        elif partition is not None and self._group_of(topic) is not None:
-            # A table changelog record from Faust's buffer task: Faust addresses it to the
-            # partition number of the event that changed the table, in the same topic group.
-            source_topic, source_partition, destination = topic, partition, partition
         else:
             raise SendOutsideTransaction(
                 f"send to {topic!r} outside an agent: under processing_guarantee='exactly_once' "
@@ -129,6 +140,15 @@ class SourcePartitionTransactions(TransactionManager):
 class Consumer(faust_aiokafka.Consumer):
     """Commits only at a consistent cut (see the module docstring)."""
 
+    def _new_offset(self, tp: Any) -> int | None:
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        top = max(acked)
+        acked.clear()
+        self._acked_index[tp].clear()
+        return int(top) + 1
+
     async def force_commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         if not self.app.in_transaction:
             return bool(await super().force_commit(topics, start_new_transaction))
@@ -142,5 +162,4 @@ class Transport(faust_aiokafka.Transport):
     """aiokafka transport whose transactions follow the source partition."""
 
     Consumer = Consumer
-    Producer = Producer
     TransactionManager = SourcePartitionTransactions

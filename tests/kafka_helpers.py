@@ -113,3 +113,37 @@ def end_offsets(bootstrap: str, topic: str) -> int:
 
 def count_for(bootstrap: str, topic: str, tenant: str) -> int:
     return len(for_tenant(asyncio.run(read_committed(bootstrap, topic)), tenant))
+
+
+#: The régua step tests use: due 30 days before the factories' due date (5 Dec 2026), so it is
+#: due as soon as a client is imported.
+TEST_STEP = "D-30"
+
+
+def configure_tenant(bootstrap: str, tenant: str) -> Any:
+    """Apply a tenant configuration whose contact windows are open all day Monday to Saturday
+    (Sundays and holidays never open), with one step due at import; returns the config."""
+    from streams.tenant_config import parse_tenant_config
+    from streams.tenants import apply_config
+
+    config = parse_tenant_config(
+        {
+            "tenant": tenant,
+            "name": f"Credora {tenant}",
+            "waha": {"sessions": [{"name": f"{tenant}-waha"}]},
+            "contact": {
+                "windows": {"default": {"weekdays": "00:00-24:00", "saturday": "00:00-24:00"}}
+            },
+            "regua": {
+                "steps": [
+                    {
+                        "when": TEST_STEP,
+                        "template": "Olá, {first_name}! {amount} vencem em {due_date}.",
+                    }
+                ]
+            },
+        },
+        source=f"tests:{tenant}",
+    )
+    asyncio.run(apply_config(bootstrap, config))
+    return config

@@ -8,8 +8,9 @@ Everything that identifies a phone is pseudonymized the same way: a WhatsApp cha
 phone. Free-text diagnostics are masked (`streams.logs.mask`); names, e-mail addresses, message
 texts and raw bodies are left out (the Kafka log keeps them for auditors).
 
-`FIELD_POLICY` classifies every field of every event schema; a test fails when a schema gains a
-field nobody classified, and at run time an unclassified field is left out (fail closed).
+`FIELD_POLICY` classifies every field of every event on an audit topic (what the sink reads); a
+test fails when such a schema gains a field nobody classified, and at run time an unclassified
+field is left out (fail closed).
 
 Pure: no I/O beyond reading the key from the environment.
 """
@@ -151,6 +152,8 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "partition",
             "offset",
             "error_type",
+            "prev_hash",
+            "hash",
         )
     },
 }

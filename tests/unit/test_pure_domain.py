@@ -9,9 +9,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = [
-    "streams/reminders.py",
     "streams/formatting.py",
     "streams/ledger.py",
+    "streams/contact_windows.py",
+    "streams/templates.py",
+    "streams/tenant_config.py",
+    "streams/regua.py",
     "schemas/compatibility.py",
     "connectors/imports/validation.py",
     "connectors/waha/normalize.py",

@@ -1,5 +1,5 @@
-"""The worker on the real broker: the import-notice path end to end, dead letters, and
-exactly-once output under read_committed across SIGKILLs."""
+"""The worker on the real broker: the régua end to end, dead letters, and exactly-once output
+under read_committed across SIGKILLs."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from schemas.codec import encode
+from streams import regua
+from streams.contact_windows import holiday_calendar, next_open_slot
 from streams.producer import EventProducer
-from streams.reminders import request_id_for
-from streams.topics import CLIENTS, DEAD_LETTERS, SEND_REQUESTS
+from streams.topics import CLIENTS, DEAD_LETTERS, REGUA_SCHEDULES, SEND_REQUESTS
 from tests.factories import client_imported
 from tests.kafka_helpers import (
+    TEST_STEP,
     WorkerProcess,
+    configure_tenant,
     count_for,
     end_offsets,
     for_tenant,
@@ -36,11 +39,12 @@ async def _produce_clients(bootstrap: str, tenant: str, n: int) -> list[str]:
     clients = [client_imported(tenant, i) for i in range(n)]
     async with EventProducer(bootstrap) as producer:
         await producer.send_many((c, f"{tenant}:{c.client_id}") for c in clients)
-    return [request_id_for(c) for c in clients]
+    return [regua.request_id_for(regua.debt_of(c), TEST_STEP) for c in clients]
 
 
-def test_import_notice_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_regua_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
     tenant = _tenant()
+    config = configure_tenant(kafka_bootstrap, tenant)
     expected = asyncio.run(_produce_clients(kafka_bootstrap, tenant, 40))
     worker = WorkerProcess(kafka_bootstrap, tmp_path, app_id=f"e2e-{tenant}")
     worker.start()
@@ -58,16 +62,32 @@ def test_import_notice_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> None:
     assert sorted(value["request_id"] for _, value in mine) == sorted(expected)
     key, first = next((k, v) for k, v in mine if v["request_id"] == expected[0])
     assert key == tenant.encode()  # the ledger decides each tenant's requests in order
-    assert first["header"]["event_type"] == "SendRequested"
-    assert first["phone_e164"] == "+5511900000000"
-    assert "R$ 1.234,56" in first["text"] and "05/12/2026" in first["text"]
     assert first["header"]["correlation_id"] == "imp-1"
+    decided_at = first["header"]["occurred_at"]
+    opens = next_open_slot(decided_at, "SP", config.contact, holiday_calendar("SP", False))
+    if opens == decided_at:  # inside the window: the send itself
+        assert first["header"]["event_type"] == "SendRequested"
+        assert first["phone_e164"] == "+5511900000000"
+        assert first["step"] == TEST_STEP
+        assert first["text"] == "Olá, Maria! R$ 1.234,56 vencem em 05/12/2026."
+    else:  # a Sunday or a holiday: deferred to the next open slot
+        assert first["header"]["event_type"] == "SendDeferred"
+        assert first["until"] == opens
+    # The régua's state: one schedule per client, in the client's partition.
+    schedules = [
+        (key, value)
+        for key, value in asyncio.run(read_committed(kafka_bootstrap, REGUA_SCHEDULES.name))
+        if value["header"]["tenant_id"] == tenant
+    ]
+    assert sorted(v["client_id"] for _, v in schedules) == [f"c{n:06d}" for n in range(40)]
+    assert all(k == f"{tenant}:{v['client_id']}".encode() for k, v in schedules)
 
 
 def test_undecodable_record_is_dead_lettered_and_the_stream_goes_on(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     tenant = _tenant()
+    configure_tenant(kafka_bootstrap, tenant)
     garbage = b"\x00\x00\x00\x03\xe7not avro at all"  # magic 0, schema id 999, junk body
 
     async def produce() -> None:
@@ -117,7 +137,8 @@ def test_sigkilled_worker_produces_each_output_exactly_once(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     tenant = _tenant()
-    total = 20_000
+    configure_tenant(kafka_bootstrap, tenant)
+    total = 10_000
     expected = asyncio.run(_produce_clients(kafka_bootstrap, tenant, total))
     worker = WorkerProcess(kafka_bootstrap, tmp_path, app_id=f"eos-{tenant}")
     rng = random.Random(7)
@@ -142,18 +163,17 @@ def test_sigkilled_worker_produces_each_output_exactly_once(
     try:
         wait_until(
             lambda: count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) >= total,
-            timeout=120,
+            timeout=300,
             what="all outputs",
             worker=worker,
         )
         asyncio.run(asyncio.sleep(1.5))  # a late duplicate would show up within a commit or two
     finally:
         worker.stop()
-    ids = Counter(
-        v["request_id"]
-        for v in for_tenant(
-            asyncio.run(read_committed(kafka_bootstrap, SEND_REQUESTS.name)), tenant
-        )
-    )
-    assert set(ids) == set(expected)
-    assert [rid for rid, n in ids.items() if n > 1] == []
+    outputs = for_tenant(asyncio.run(read_committed(kafka_bootstrap, SEND_REQUESTS.name)), tenant)
+    # One decision per request (a SendDeferred turns into a SendRequested only if a window
+    # opened during the test, which is a new event, not a duplicate).
+    ids = Counter((v["request_id"], v["header"]["event_type"]) for v in outputs)
+    assert {rid for rid, _ in ids} == set(expected)
+    assert [key for key, n in ids.items() if n > 1] == []
+    assert len({v["header"]["event_id"] for v in outputs}) == len(outputs)

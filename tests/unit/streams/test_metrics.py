@@ -15,7 +15,7 @@ from streams.metrics import PrometheusSensor, install_metrics
 from streams.settings import Settings
 
 CLIENTS = TP("cobranca.clients", 0)
-AGENT = "plan-import-notices"
+AGENT = "regua"
 UNUSED: Any = None
 """For the hooks' arguments the sensor never reads (the event, the producer, the message)."""
 

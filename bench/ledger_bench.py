@@ -1,0 +1,243 @@
+"""Ledger decisions per second on one worker, exactly-once, on a real broker.
+
+Run on demand (not a test):
+
+    ~/.cache/cobranca/venv/bin/python bench/ledger_bench.py                 # 50,000 requests
+    ~/.cache/cobranca/venv/bin/python bench/ledger_bench.py --requests 10000 --tenants 5
+
+It starts a local Kafka broker (infra/kafka) on free loopback ports in a temporary directory,
+credits every tenant enough tokens, produces the send requests (texts, files and batches, some
+request ids repeated), then measures:
+
+- ``rules``: the ledger's pure work per request in this process, no Kafka: decide, seal the
+  ledger events into the hash chain, apply them to the book, Avro-encode every output — the
+  baseline, the most a worker could do;
+- ``worker``: one `cobranca worker` (exactly-once, commit interval as configured) deciding
+  them: decisions per second from its first committed decision to its last, as a
+  read_committed consumer sees them.
+
+It prints both rates and the ratio worker/rules, and stops the broker by its PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from schemas.codec import encode  # noqa: E402
+from schemas.events import CreditRequested, SendKind, SendRequested, new_header  # noqa: E402
+from streams.ledger import LedgerBook, LedgerPolicy, decide_send  # noqa: E402
+from streams.ledger_chain import seal  # noqa: E402
+from streams.topics import LEDGER  # noqa: E402
+
+
+def requests(tenants: list[str], n: int, seed: int = 7) -> list[SendRequested]:
+    rng = random.Random(seed)
+    out: list[SendRequested] = []
+    for i in range(n):
+        if out and rng.random() < 0.02:
+            out.append(rng.choice(out))  # an upstream retry
+            continue
+        tenant = tenants[i % len(tenants)]
+        kind = SendKind.FILE if rng.random() < 0.2 else SendKind.TEXT
+        out.append(
+            SendRequested(
+                header=new_header(
+                    "SendRequested",
+                    tenant_id=tenant,
+                    correlation_id=f"c-{i}",
+                    causation_id=None,
+                    source="bench",
+                ),
+                request_id=f"req-{i}",
+                client_id=f"cli-{i}",
+                phone_e164=f"+55119{i:08d}",
+                kind=kind,
+                text="Olá! Sua fatura vence amanhã." if kind is SendKind.TEXT else None,
+                file_url="https://example.com/boleto.pdf" if kind is SendKind.FILE else None,
+                file_mimetype="application/pdf" if kind is SendKind.FILE else None,
+                file_name="boleto.pdf" if kind is SendKind.FILE else None,
+                recipients=rng.randint(2, 4) if rng.random() < 0.05 else 1,
+                session="default",
+            )
+        )
+    return out
+
+
+def credit(tenant: str, amount: int) -> CreditRequested:
+    return CreditRequested(
+        header=new_header(
+            "CreditRequested",
+            tenant_id=tenant,
+            correlation_id="bench",
+            causation_id=None,
+            source="bench",
+        ),
+        credit_id=f"bench-{tenant}",
+        amount=amount,
+        reference="bench",
+    )
+
+
+def phase_rules(batch: list[SendRequested], tenants: list[str], tokens: int) -> float:
+    book = LedgerBook()
+    for tenant in tenants:
+        book.balances[tenant] = tokens
+    policy = LedgerPolicy()
+    began = time.perf_counter()
+    for request in batch:
+        tenant = request.header.tenant_id
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        decision = decide_send(
+            request,
+            balance=book.balance(tenant),
+            charge=book.charge(tenant, request.request_id),
+            block=book.block(request),
+            policy=policy,
+            now=now,
+        )
+        for out in decision.events:
+            if out.header.event_type in LEDGER.events:
+                out = seal(out, book.heads.get(tenant, ""))
+            book.apply(out)
+            encode(out.to_representation())
+    return len(batch) / (time.perf_counter() - began)
+
+
+async def produce(bootstrap: str, events: list[tuple[object, str]]) -> None:
+    from streams.producer import EventProducer
+
+    async with EventProducer(bootstrap) as producer:
+        await producer.send_many(events)  # type: ignore[arg-type]
+
+
+async def watch_decisions(
+    bootstrap: str, total: int, patience: float, worker: subprocess.Popen[bytes]
+) -> tuple[float, float]:
+    """(time of the first committed decision, time of the total-th), read_committed."""
+    from streams.topics import SEND_DECISIONS
+
+    consumer = AIOKafkaConsumer(
+        SEND_DECISIONS.name,
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        seen, first = 0, None
+        deadline = time.monotonic() + patience
+        while seen < total:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited ({worker.returncode}); see worker.log")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {seen:,} of {total:,} decisions after {patience:.0f}s")
+            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            count = sum(len(records) for records in batch.values())
+            if count and first is None:
+                first = time.perf_counter()
+            seen += count
+        assert first is not None
+        return first, time.perf_counter()
+    finally:
+        await consumer.stop()
+
+
+def _free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=50_000)
+    parser.add_argument("--tenants", type=int, default=20)
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--commit-interval", type=float, default=0.5)
+    args = parser.parse_args()
+
+    from infra.kafka.broker import LocalBroker
+    from streams.settings import cache_home
+    from streams.topic_admin import create_topics
+
+    tenants = [f"bench-{uuid.uuid4().hex[:6]}-{i}" for i in range(args.tenants)]
+    tokens = 10 * args.requests
+    batch = requests(tenants, args.requests)
+    rules = phase_rules(batch, tenants, tokens)
+    print(f"rules   {rules:>10,.0f} decisions/s  (decide + seal + apply + encode, no Kafka)")
+
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        work = Path(tmp)
+        broker = LocalBroker.for_bootstrap(
+            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
+        )
+        broker.start(timeout=120)
+        print(f"broker {broker.bootstrap} (pid {broker.pid()}), {args.partitions} partitions")
+        worker = None
+        try:
+            asyncio.run(create_topics(broker.bootstrap, args.partitions))
+            asyncio.run(produce(broker.bootstrap, [(credit(t, tokens), t) for t in tenants]))
+            asyncio.run(produce(broker.bootstrap, [(r, r.header.tenant_id) for r in batch]))
+            env = {
+                **os.environ,
+                "COBRANCA_KAFKA_BOOTSTRAP": broker.bootstrap,
+                "COBRANCA_DATA_DIR": str(work / "worker"),
+                "COBRANCA_APP_ID": "ledger-bench",
+                "COBRANCA_TOPIC_PARTITIONS": str(args.partitions),
+                "COBRANCA_COMMIT_INTERVAL_S": str(args.commit_interval),
+                "COBRANCA_LOG_LEVEL": "WARNING",
+                "COBRANCA_LOG_FORMAT": "json",
+            }
+            (work / "worker").mkdir()
+            with (work / "worker.log").open("wb") as log:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "streams.cli", "worker"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                )
+            first, last = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
+            rate = len(batch) / (last - first)
+            print(
+                f"worker  {rate:>10,.0f} decisions/s  ({len(batch):,} requests, "
+                f"{args.tenants} tenants, exactly-once, commit every {args.commit_interval}s)"
+            )
+            print(f"ratio worker/rules: {rate / rules:.2f}")
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(30)
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The ledger's hash chain, its fold, and the audit that replays it, with no broker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from schemas.codec import decode, encode
+from schemas.events import EVENT_TYPES, Event, OptedOut, SendKind, TokensDebited, new_header
+from streams.audit import audit_ledger
+from streams.ledger import LedgerBook, LedgerPolicy, decide_credit, decide_refund, decide_send
+from streams.ledger_chain import seal, verify
+from streams.log_reader import Positioned
+from tests.factories import credit_requested, dispatch_failed, send_requested
+
+NOW = datetime(2026, 11, 23, 14, 0, 0, 123000, tzinfo=UTC)
+TENANT = "acme"
+
+
+def _run(inputs: list[Event]) -> tuple[LedgerBook, list[Positioned], list[Positioned]]:
+    """What the ledger agent does, minus Kafka: decide, seal, apply, 'write' at an offset."""
+    book = LedgerBook()
+    ledger: list[Positioned] = []
+    decisions: list[Positioned] = []
+    for event in inputs:
+        match event.header.event_type:
+            case "SendRequested":
+                decision = decide_send(
+                    event,  # type: ignore[arg-type]
+                    balance=book.balance(TENANT),
+                    charge=book.charge(TENANT, event.request_id),  # type: ignore[attr-defined]
+                    block=book.block(event),  # type: ignore[arg-type]
+                    policy=LedgerPolicy(),
+                    now=NOW,
+                )
+            case "CreditRequested":
+                decision = decide_credit(
+                    event,  # type: ignore[arg-type]
+                    balance=book.balance(TENANT),
+                    already_credited=book.was_credited(event),  # type: ignore[arg-type]
+                    now=NOW,
+                )
+            case "DispatchFailed":
+                decision = decide_refund(
+                    event,  # type: ignore[arg-type]
+                    balance=book.balance(TENANT),
+                    charge=book.charge(TENANT, event.request_id),  # type: ignore[attr-defined]
+                    now=NOW,
+                )
+            case _:
+                book.apply(event)
+                continue
+        for out in decision.events:
+            if out.header.event_type in ("SendApproved", "SendRejected"):
+                decisions.append(Positioned("decided", 0, len(decisions), out))
+            else:
+                out = seal(out, book.heads.get(TENANT, ""))
+                ledger.append(Positioned("ledger", 0, len(ledger), _through_the_log(out)))
+            book.apply(out)
+    return book, ledger, decisions
+
+
+def _through_the_log(event: Event) -> Event:
+    data = decode(encode(event.to_representation()))
+    return EVENT_TYPES[data["header"]["event_type"]].from_data(data)
+
+
+def _opt_out(phone: str) -> OptedOut:
+    header = new_header(
+        "OptedOut", tenant_id=TENANT, correlation_id="c", causation_id=None, source="tests"
+    )
+    return OptedOut(header=header, phone_e164=phone)
+
+
+def _inputs() -> list[Event]:
+    return [
+        credit_requested(TENANT, 5),
+        credit_requested(TENANT, 5),  # the same credit id again: credited once
+        send_requested(TENANT, "r1"),
+        send_requested(TENANT, "r1"),  # duplicate
+        send_requested(TENANT, "r2", kind=SendKind.FILE),
+        _opt_out("+5511988887777"),
+        send_requested(TENANT, "r3", phone="+5511988887777"),
+        send_requested(TENANT, "r4", kind=SendKind.FILE, recipients=3),  # 4 tokens: too many
+        dispatch_failed(TENANT, "r2", retryable=False),
+        dispatch_failed(TENANT, "r2", retryable=False),  # redelivered: refunded once
+    ]
+
+
+def test_the_book_folds_what_the_agent_emitted() -> None:
+    book, ledger, decisions = _run(_inputs())
+    assert [p.event.header.event_type for p in ledger] == [
+        "TokensCredited",
+        "TokensDebited",
+        "TokensDebited",
+        "TokensRefunded",
+    ]
+    assert book.balance(TENANT) == 5 - 1 - 2 + 2
+    assert [d.event.reason for d in decisions if d.event.header.event_type == "SendRejected"] == [
+        "duplicate",
+        "opted_out",
+        "insufficient_tokens",
+    ]
+    rebuilt = LedgerBook()
+    for p in ledger:
+        rebuilt.apply(p.event)
+    assert rebuilt.balances == book.balances and rebuilt.charges == book.charges
+    assert rebuilt.credited == book.credited and rebuilt.heads == book.heads
+
+
+def test_a_clean_ledger_audits_clean_and_survives_the_codec() -> None:
+    book, ledger, decisions = _run(_inputs())
+    failures = [Positioned("d", 0, 0, dispatch_failed(TENANT, "r2", retryable=False))]
+    report = audit_ledger(ledger, decisions, failures)
+    assert report.violations == []
+    assert report.balances == {TENANT: 4}
+    assert report.heads[TENANT] == book.heads[TENANT] == ledger[-1].event.hash  # type: ignore[attr-defined]
+    assert verify([p.event for p in ledger]) == []
+
+
+def test_an_edited_event_is_reported_with_its_offset() -> None:
+    _, ledger, decisions = _run(_inputs())
+    failures = [Positioned("d", 0, 0, dispatch_failed(TENANT, "r2", retryable=False))]
+    debit = ledger[1].event
+    assert isinstance(debit, TokensDebited)
+    forged = TokensDebited(**{**debit.asdict(), "amount": 0})
+    ledger[1] = Positioned("ledger", 0, 1, forged)
+    report = audit_ledger(ledger, decisions, failures)
+    assert {(v.rule, v.offset) for v in report.violations} >= {
+        ("hash_chain", 1),
+        ("price_mismatch", decisions[0].offset),
+    }
+    assert all(v.offset is not None for v in report.violations)
+
+
+def test_a_rehashed_edit_breaks_the_next_link() -> None:
+    _, ledger, _ = _run(_inputs())
+    debit = ledger[1].event
+    forged = seal(TokensDebited(**{**debit.asdict(), "amount": 0}), debit.prev_hash)  # type: ignore[attr-defined]
+    ledger[1] = Positioned("ledger", 0, 1, forged)
+    report = audit_ledger(ledger)
+    assert [(v.rule, v.offset) for v in report.violations if v.rule == "hash_chain"] == [
+        ("hash_chain", 2)
+    ]
+    assert any(v.rule == "balance_mismatch" for v in report.violations)
+
+
+def test_a_refund_without_a_permanent_failure_and_a_double_debit_are_violations() -> None:
+    _, ledger, decisions = _run(_inputs())
+    retryable_only = [Positioned("d", 0, 0, dispatch_failed(TENANT, "r2", retryable=True))]
+    replayed = [*ledger[:2], Positioned("ledger", 0, 9, ledger[1].event), *ledger[2:]]
+    rules = {v.rule for v in audit_ledger(replayed, decisions, retryable_only).violations}
+    assert {"refund_without_permanent_failure", "debited_twice", "hash_chain"} <= rules
