@@ -1,6 +1,6 @@
 """`cobranca db serve`: chDB's engine serving ClickHouse's HTTP interface from its own process.
 
-These pin the chdb-core behaviours server.py relies on (see its docstring and ADR 0004): if an
+These pin the chdb-core behaviours server.py relies on (see its docstring and ADR 0005): if an
 upgrade changes one, a test here fails, not the sink in production.
 """
 

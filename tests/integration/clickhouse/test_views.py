@@ -86,6 +86,11 @@ def test_every_event_type_lands_in_its_raw_table_with_typed_columns(
     assert rows(client, f"SELECT by_reason FROM {migrated}.raw_clients WHERE rows = 3") == [
         ({"invalid_phone": 1},)
     ]
+    # raw_events: every topic's events with the columns they share.
+    per_topic = dict(
+        rows(client, f"SELECT topic, count() FROM {migrated}.raw_events GROUP BY topic")
+    )
+    assert sum(per_topic.values()) == len(events) and len(per_topic) == len(RAW_TABLES)
 
 
 def test_no_phone_document_name_or_text_reaches_clickhouse(client: Client, migrated: str) -> None:
