@@ -217,7 +217,11 @@ def _select(database: str, table: str, conditions: list[str]) -> str:
 
 
 def _timeline(client: Client, parts: list[str], params: dict[str, Any]) -> list[TraceEvent]:
-    sql = " UNION ALL ".join(parts) + " ORDER BY occurred_at, topic, kafka_partition, kafka_offset"
+    # ORDER BY after a UNION ALL would sort only its last SELECT: sort the whole union.
+    sql = (
+        f"SELECT * FROM ({' UNION ALL '.join(parts)}) "
+        "ORDER BY occurred_at, topic, kafka_partition, kafka_offset"
+    )
     rows = client.query(sql, parameters=params).result_rows
     return [
         TraceEvent(

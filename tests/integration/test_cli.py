@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,7 +112,7 @@ def test_sink_trace_and_replay_from_the_command_line(
     events = [
         f.client_imported(tenant, 1, phone=phone, at=at),
         *f.send_story(tenant, f"{tenant}-r1", at=at, phone=phone, client_id="c000001"),
-        f.payment_promised(tenant, "c000001", at=at),
+        f.payment_promised(tenant, "c000001", at=at + timedelta(minutes=20)),
     ]
 
     async def produce() -> None:
