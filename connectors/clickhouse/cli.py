@@ -211,17 +211,33 @@ def _cell(value: Any) -> str:
     "--max-wait", default=1.0, show_default=True, help="Seconds a batch may wait to fill up."
 )
 @click.option(
+    "--session-timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds the group waits for a silent sink before handing its partitions to another.",
+)
+@click.option(
     "--drain", is_flag=True, help="Stop once every partition is caught up, instead of on SIGTERM."
 )
 @click.pass_context
 @_friendly_errors
-def sink_command(ctx: click.Context, max_rows: int, max_wait: float, drain: bool) -> None:
+def sink_command(
+    ctx: click.Context, max_rows: int, max_wait: float, session_timeout: float, drain: bool
+) -> None:
     """Write every audit topic into ClickHouse's raw tables, exactly once, until SIGTERM."""
     from streams import logs
 
     settings = _settings(ctx)
     logs.configure()
-    stats = asyncio.run(_run_sink(settings, max_rows=max_rows, max_wait=max_wait, drain=drain))
+    stats = asyncio.run(
+        _run_sink(
+            settings,
+            max_rows=max_rows,
+            max_wait=max_wait,
+            session_timeout=session_timeout,
+            drain=drain,
+        )
+    )
     click.echo(
         json.dumps(
             {
@@ -235,7 +251,9 @@ def sink_command(ctx: click.Context, max_rows: int, max_wait: float, drain: bool
     )
 
 
-async def _run_sink(settings: Settings, *, max_rows: int, max_wait: float, drain: bool) -> Any:
+async def _run_sink(
+    settings: Settings, *, max_rows: int, max_wait: float, session_timeout: float, drain: bool
+) -> Any:
     from connectors.clickhouse import connect
     from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
     from connectors.clickhouse.raw_tables import RowEncoder
@@ -254,6 +272,7 @@ async def _run_sink(settings: Settings, *, max_rows: int, max_wait: float, drain
                 group_id=sink_group(settings),
                 max_rows=max_rows,
                 max_wait_s=max_wait,
+                session_timeout_s=session_timeout,
             ),
             client,
             RowEncoder(Pseudonymizer(pseudonym_key())),

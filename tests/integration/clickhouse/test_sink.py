@@ -227,7 +227,7 @@ def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
         before = sum(tenant_counts(client, migrated, tenant).values())
         if before >= expected:
             break
-        sink.start("--max-rows", "40", "--max-wait", "0.1")
+        sink.start("--max-rows", "40", "--max-wait", "0.1", "--session-timeout", "6")
         deadline = time.monotonic() + 60
         while sum(tenant_counts(client, migrated, tenant).values()) == before:
             assert time.monotonic() < deadline, (log_dir / "sink.log").read_text()[-3000:]
@@ -239,7 +239,17 @@ def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
     assert mid_batch_kills >= 1, "no kill landed between a plan and its commit"
 
     done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "sink", "--drain", "--max-rows", "40"],
+        [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "sink",
+            "--drain",
+            "--max-rows",
+            "40",
+            "--session-timeout",
+            "6",
+        ],  # fmt: skip
         env={**os.environ, **env},
         capture_output=True,
         text=True,
