@@ -35,6 +35,8 @@ from tests import factories as f
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+# Small batches (many flushes to kill), and a short session so a restart takes over quickly.
+SINK_ARGS = ("--max-rows", "40", "--max-wait", "0.1", "--session-timeout", "6")
 
 
 def traffic(tenant: str, sends: int) -> list[Event]:
@@ -227,7 +229,7 @@ def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
         before = sum(tenant_counts(client, migrated, tenant).values())
         if before >= expected:
             break
-        sink.start("--max-rows", "40", "--max-wait", "0.1", "--session-timeout", "6")
+        sink.start(*SINK_ARGS)
         deadline = time.monotonic() + 60
         while sum(tenant_counts(client, migrated, tenant).values()) == before:
             assert time.monotonic() < deadline, (log_dir / "sink.log").read_text()[-3000:]
@@ -239,17 +241,7 @@ def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
     assert mid_batch_kills >= 1, "no kill landed between a plan and its commit"
 
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "streams.cli",
-            "sink",
-            "--drain",
-            "--max-rows",
-            "40",
-            "--session-timeout",
-            "6",
-        ],  # fmt: skip
+        [sys.executable, "-m", "streams.cli", "sink", "--drain", *SINK_ARGS],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
