@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from connectors.clickhouse.cli import db, replay_command, sink_command, trace_command
 from connectors.imports.cli import import_command
 from connectors.waha.cli import waha
 from streams.errors import CobrancaError
@@ -287,52 +288,6 @@ def schemas_list() -> None:
         click.echo(f"{subject}: {pins}")
 
 
-# -- db ----------------------------------------------------------------------------------------
-
-
-@main.group()
-def db() -> None:
-    """ClickHouse: embedded chDB on disk by default, a server when CLICKHOUSE_URL is set."""
-
-
-@db.command("migrate")
-@click.pass_obj
-@_friendly_errors
-def db_migrate(settings: Settings) -> None:
-    """Apply the pending migrations of infra/clickhouse/migrations (safe to run again)."""
-    from connectors.clickhouse import apply_migrations, connect
-
-    client = connect(settings)
-    try:
-        applied = apply_migrations(client, settings.clickhouse_database)
-    finally:
-        client.close()
-    for name in applied:
-        click.echo(f"applied {name}")
-    click.echo(
-        f"{len(applied)} migrations applied to {settings.clickhouse_database}"
-        if applied
-        else "database is up to date"
-    )
-
-
-@db.command("status")
-@click.pass_obj
-@_friendly_errors
-def db_status(settings: Settings) -> None:
-    """Show every migration and whether it is applied, pending or changed."""
-    from connectors.clickhouse import connect, migration_status
-
-    client = connect(settings)
-    try:
-        rows = migration_status(client, settings.clickhouse_database)
-    finally:
-        client.close()
-    for row in rows:
-        when = f" at {row.applied_at:%Y-%m-%d %H:%M:%S}" if row.applied_at else ""
-        click.echo(f"{row.version:04d} {row.name}: {row.state.value}{when}")
-
-
 # -- topics ------------------------------------------------------------------------------------
 
 
@@ -437,6 +392,10 @@ def tenants_list(settings: Settings) -> None:
 # Connectors keep their commands beside their code; the CLI only mounts them.
 main.add_command(import_command)
 main.add_command(waha)
+main.add_command(db)
+main.add_command(sink_command)
+main.add_command(replay_command)
+main.add_command(trace_command)
 
 if __name__ == "__main__":
     main()

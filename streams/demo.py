@@ -1,10 +1,10 @@
 """`cobranca demo`: the product's main job on the local default stack, start to finish.
 
-Starts the local broker, creates the topics, migrates ClickHouse, applies the demo tenant's
-configuration (infra/tenants/acme-cobrancas.yaml), imports its debtors, runs the worker until
-the régua has scheduled every debtor (sending or deferring the steps already due), sinks the
-audit log into ClickHouse and shows the views. Each run is a new import, so the views grow run
-after run.
+Starts the local broker and ClickHouse, creates the topics, migrates ClickHouse, applies the demo
+tenant's configuration (infra/tenants/acme-cobrancas.yaml), credits its tokens, imports its
+debtors, runs the worker until the régua has scheduled every debtor (sending or deferring the
+steps already due), sinks the audit log into ClickHouse and shows the views. Each run is a new
+import, so the views grow run after run.
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
     console.print(f"[green]✓[/] Kafka {status.bootstrap} (logs: {status.log_file})")
     created = asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions))
     console.print(f"[green]✓[/] topics ready ({len(created)} created now)")
+    local = _local_clickhouse(settings)
+    if local is not None:
+        with console.status("starting the local ClickHouse"):
+            served = local.start()
+        console.print(f"[green]✓[/] ClickHouse {served.url} (chDB at {served.data_path})")
     client = connect(settings)
     try:
         applied = apply_migrations(client, settings.clickhouse_database)
@@ -126,23 +131,16 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
         )
         _show_requests(console, requests)
 
-        from connectors.clickhouse.sink import drain
-
         with console.status("sinking the audit log into ClickHouse"):
-            sunk = asyncio.run(
-                drain(
-                    settings.kafka_bootstrap,
-                    client,
-                    settings.clickhouse_database,
-                    group_id=f"{settings.app_id}-demo-sink",
-                )
-            )
-        console.print(f"[green]✓[/] {sunk} new events in {settings.clickhouse_database}.raw_events")
+            sunk = asyncio.run(_sink(settings, client))
+        console.print(
+            f"[green]✓[/] {sunk} new events in the raw tables of {settings.clickhouse_database}"
+        )
         _show_views(console, client, settings.clickhouse_database)
     finally:
         client.close()
     console.print(
-        "\nThe broker keeps running (`cobranca broker stop` stops it); "
+        "\nThe broker and ClickHouse keep running (`cobranca broker stop`, `cobranca db stop`); "
         f"data lives in {settings.data_dir}."
     )
 
@@ -160,6 +158,39 @@ def _credit(import_id: str, amount: int) -> CreditRequested:
         amount=amount,
         reference="demo",
     )
+
+
+def _local_clickhouse(settings: Settings) -> Any:
+    """The local server to start, or None when CLICKHOUSE_URL names a server already answering
+    or one that is not on loopback."""
+    from connectors.clickhouse import LocalServerError
+    from connectors.clickhouse.server import LocalClickHouse
+
+    try:
+        local = LocalClickHouse.from_settings(settings)
+    except LocalServerError:
+        return None
+    return None if local.pid() is None and local.answers() else local
+
+
+async def _sink(settings: Settings, client: Any) -> int:
+    """What `cobranca sink --drain` does: every committed event into the raw tables, once."""
+    from connectors.clickhouse.cli import sink_group
+    from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
+    from connectors.clickhouse.raw_tables import RowEncoder
+    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+
+    sink = ClickHouseSink(
+        SinkConfig(
+            bootstrap=settings.kafka_bootstrap,
+            database=settings.clickhouse_database,
+            group_id=sink_group(settings),
+        ),
+        client,
+        RowEncoder(Pseudonymizer(pseudonym_key())),
+    )
+    stats = await sink.run(drain=True)
+    return stats.rows
 
 
 async def _produce(settings: Settings, events: list[tuple[Event, str]]) -> None:

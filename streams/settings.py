@@ -1,7 +1,8 @@
 """Runtime settings, read once from the environment.
 
 Every knob has a local default that works on a developer machine with no configuration: the
-project's own Kafka broker on loopback, chDB on disk under the cache directory, the WAHA simulator.
+project's own Kafka broker on loopback, the local ClickHouse (`cobranca db serve`: chDB on disk
+under the cache directory, served over HTTP on loopback), the WAHA simulator.
 Production sets the variables (see docker-compose.yml).
 """
 
@@ -10,6 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+LOCAL_CLICKHOUSE_URL = "http://127.0.0.1:18123"
+"""Where `cobranca db serve` listens unless CLICKHOUSE_URL says otherwise."""
 
 
 def cache_home() -> Path:
@@ -30,10 +34,11 @@ class Settings:
     """Comma-separated `host:port` list (COBRANCA_KAFKA_BOOTSTRAP)."""
     data_dir: Path
     """Faust table state and local databases (COBRANCA_DATA_DIR)."""
-    clickhouse_url: str | None
-    """A ClickHouse server's HTTP URL (CLICKHOUSE_URL); unset means embedded chDB."""
+    clickhouse_url: str
+    """HTTP URL of the ClickHouse everyone uses (CLICKHOUSE_URL); the default is the local
+    server `cobranca db serve` runs, http://127.0.0.1:18123."""
     chdb_path: Path
-    """On-disk path for embedded chDB when CLICKHOUSE_URL is unset (COBRANCA_CHDB_PATH)."""
+    """Data path of the local server's chDB engine (COBRANCA_CHDB_PATH)."""
     clickhouse_database: str
     """Database that holds the raw tables and views (CLICKHOUSE_DATABASE)."""
     waha_url: str
@@ -71,7 +76,7 @@ class Settings:
         return cls(
             kafka_bootstrap=env.get("COBRANCA_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
             data_dir=data_dir,
-            clickhouse_url=env.get("CLICKHOUSE_URL") or None,
+            clickhouse_url=env.get("CLICKHOUSE_URL") or LOCAL_CLICKHOUSE_URL,
             chdb_path=Path(env.get("COBRANCA_CHDB_PATH", str(data_dir / "chdb"))).expanduser(),
             clickhouse_database=env.get("CLICKHOUSE_DATABASE", "cobranca"),
             waha_url=env.get("WAHA_URL", "http://127.0.0.1:3000"),

@@ -1,4 +1,4 @@
-"""ClickHouse: the client (a server over HTTP, or chDB embedded), schema migrations, errors."""
+"""ClickHouse: the HTTP client, the local server, schema migrations, the sink and its errors."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ from connectors.clickhouse.errors import (
     InvalidClickHouseUrl,
     InvalidDatabaseName,
     InvalidMigrationFile,
+    LocalServerError,
     MigrationChecksumMismatch,
     MigrationError,
     MigrationFailed,
     MigrationHistoryConflict,
+    QueryFailed,
+    ReplayError,
+    SinkError,
+    SinkInsertFailed,
+    TraceError,
 )
 from connectors.clickhouse.migrations import (
     Migration,
@@ -39,6 +45,7 @@ __all__ = [
     "InvalidClickHouseUrl",
     "InvalidDatabaseName",
     "InvalidMigrationFile",
+    "LocalServerError",
     "Migration",
     "MigrationChecksumMismatch",
     "MigrationError",
@@ -46,7 +53,12 @@ __all__ = [
     "MigrationHistoryConflict",
     "MigrationState",
     "MigrationStatus",
+    "QueryFailed",
+    "ReplayError",
+    "SinkError",
+    "SinkInsertFailed",
     "Statement",
+    "TraceError",
     "apply_migrations",
     "connect",
     "deduplicated_insert_settings",

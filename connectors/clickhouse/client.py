@@ -1,41 +1,23 @@
-"""Open a clickhouse-connect client: a ClickHouse server over HTTP, or chDB embedded in-process.
+"""Open a clickhouse-connect client to the ClickHouse HTTP interface at CLICKHOUSE_URL.
 
-`connect(settings)` picks the target from `Settings`:
+Everything (the sink, the CLI, tests, analysts) reaches ClickHouse the same way: over HTTP. The
+default URL, http://127.0.0.1:18123, is the local server `cobranca db serve` runs on the chDB
+data path (see `server.py`); production points CLICKHOUSE_URL at a clickhouse-server. The user
+and password come from the URL (`http://user:secret@host:8123`) or, when the URL has none, from
+`CLICKHOUSE_USER` and `CLICKHOUSE_PASSWORD`.
 
-- `CLICKHOUSE_URL` set: an HTTP(S) client to that server. The user and password come from the URL
-  (`http://user:secret@host:8123`) or, when the URL has none, from `CLICKHOUSE_USER` and
-  `CLICKHOUSE_PASSWORD`.
-- unset: chDB (the ClickHouse engine as a library, package `chdb-core`) through clickhouse-connect's
-  `interface="chdb"` backend, with its data on disk at `COBRANCA_CHDB_PATH`. Same SQL, same client
-  API, no server.
-
-Both clients return timezone-aware `datetime`s for `DateTime64(3, 'UTC')` columns
-(`tz_mode="aware"`), so code reading the tables behaves the same on both paths. The client is not
-bound to a database (the database may not exist before the migrations run): qualify table names
-(`cobranca.raw_events`) or pass `database=` to `insert`.
-
-chDB quirks worth knowing (measured with chdb-core 26.9, clickhouse-connect 1.12):
-
-- One process per data path. The engine takes an exclusive `flock` on `<path>/status`; a second
-  process fails to open the path. `connect` detects that and says which path and which PID.
-- One data path per process. Every client in a process shares the one engine; opening a different
-  path while any client is open fails until they are all closed. Close clients (`client.close()`,
-  or use the client as a context manager) before switching paths.
-- Data persists on disk across processes; the `status` file is removed on a clean close.
-- Per-call `settings=` work (they ride as a `SETTINGS` clause or a `SET`/restore pair), including
-  `insert_deduplication_token` on inserts; see `deduplicated_insert_settings`.
+The client returns timezone-aware `datetime`s for `DateTime64(3, 'UTC')` columns
+(`tz_mode="aware"`). It is not bound to a database (the database may not exist before the
+migrations run): qualify table names (`cobranca.raw_ledger`) or pass `database=` to `insert`.
+It keeps no server session, so one client can run queries from several threads at once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
@@ -43,16 +25,19 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
 from connectors.clickhouse.errors import ClickHouseUnavailable, InvalidClickHouseUrl
-from streams.settings import Settings
+from streams.settings import LOCAL_CLICKHOUSE_URL, Settings
 
 __all__ = ["HttpTarget", "connect", "deduplicated_insert_settings", "parse_clickhouse_url"]
 
 _DEFAULT_PORTS = {"http": 8123, "https": 8443}
 _HTTP_CONNECT_TIMEOUT_S = 10
-_OTHER_PATH_RE = re.compile(r"already initialized with path '([^']*)'")
 _FIX_HTTP = (
-    "Start the server or fix CLICKHOUSE_URL (and CLICKHOUSE_USER / CLICKHOUSE_PASSWORD); "
-    "unset CLICKHOUSE_URL to use embedded chDB at COBRANCA_CHDB_PATH instead."
+    "Start that server or fix CLICKHOUSE_URL (and CLICKHOUSE_USER / CLICKHOUSE_PASSWORD); "
+    "unset CLICKHOUSE_URL to use the local one (`cobranca db start`)."
+)
+_FIX_LOCAL = (
+    "Start the local ClickHouse with `cobranca db start` (or `cobranca db serve` in a "
+    "terminal of its own), or set CLICKHOUSE_URL to a ClickHouse server."
 )
 
 
@@ -141,17 +126,12 @@ def deduplicated_insert_settings(token: str) -> dict[str, str]:
 
 
 def connect(settings: Settings) -> Client:
-    """Open a client to the server at `settings.clickhouse_url`, or to chDB at `settings.chdb_path`.
+    """Open a client to the ClickHouse at `settings.clickhouse_url` and check that it answers.
 
-    Raises `ClickHouseUnavailable` (naming the URL or the path, and the fix) when the target cannot
-    be opened, and `InvalidClickHouseUrl` when CLICKHOUSE_URL cannot be parsed.
+    Raises `ClickHouseUnavailable` (naming the URL and the fix) when nothing answers, and
+    `InvalidClickHouseUrl` when CLICKHOUSE_URL cannot be parsed.
     """
-    if settings.clickhouse_url:
-        return _connect_http(parse_clickhouse_url(settings.clickhouse_url))
-    return _connect_chdb(settings.chdb_path)
-
-
-def _connect_http(target: HttpTarget) -> Client:
+    target = parse_clickhouse_url(settings.clickhouse_url)
     try:
         return clickhouse_connect.get_client(
             interface=target.scheme,
@@ -166,77 +146,12 @@ def _connect_http(target: HttpTarget) -> Client:
             tz_mode="aware",
         )
     except DriverError as exc:
+        local = settings.clickhouse_url == LOCAL_CLICKHOUSE_URL
+        fix = _FIX_LOCAL if local else _FIX_HTTP
         raise ClickHouseUnavailable(
-            f"cannot use the ClickHouse server at {target.display_url}: {_first_line(exc)}. "
-            f"{_FIX_HTTP}",
+            f"cannot use the ClickHouse server at {target.display_url}: {_first_line(exc)}. {fix}",
             target=target.display_url,
         ) from exc
-
-
-def _connect_chdb(path: Path) -> Client:
-    target = str(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ClickHouseUnavailable(
-            f"cannot create the chDB data directory {target}: {exc.strerror}. "
-            "Set COBRANCA_CHDB_PATH to a writable directory.",
-            target=target,
-        ) from exc
-    try:
-        return clickhouse_connect.get_client(interface="chdb", path=target, tz_mode="aware")
-    except DriverError as exc:
-        raise ClickHouseUnavailable(_explain_chdb_failure(path, exc), target=target) from exc
-
-
-def _explain_chdb_failure(path: Path, exc: DriverError) -> str:
-    detail = _first_line(exc)
-    other = _OTHER_PATH_RE.search(str(exc))
-    if other is not None:
-        return (
-            f"cannot open chDB at {path}: this process already runs the embedded engine on "
-            f"{other.group(1)}, and chDB hosts one data path per process. Close every client on "
-            f"{other.group(1)} first, or use the same COBRANCA_CHDB_PATH everywhere in the process."
-        )
-    if _status_file_locked(path):
-        pid = _status_file_pid(path)
-        holder = f"process {pid}" if pid is not None else "another process"
-        return (
-            f"cannot open chDB at {path}: {holder} holds the lock on {path / 'status'}, and chDB "
-            "allows one process per data path. Stop that process, point COBRANCA_CHDB_PATH at "
-            "another directory, or share one ClickHouse server through CLICKHOUSE_URL."
-        )
-    return (
-        f"cannot open chDB at {path}: {detail}. Check that the directory holds chDB data of a "
-        "compatible version, or point COBRANCA_CHDB_PATH at a fresh directory."
-    )
-
-
-def _status_file_locked(path: Path) -> bool:
-    """True when another process holds the engine's exclusive flock on `<path>/status`."""
-    try:
-        fd = os.open(path / "status", os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            return exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-def _status_file_pid(path: Path) -> int | None:
-    """The PID the engine wrote into `<path>/status` (a `PID: 1234` line), if readable."""
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        for line in (path / "status").read_text(encoding="utf-8").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "PID" and value.strip().isdigit():
-                return int(value.strip())
-    return None
 
 
 def _first_line(exc: BaseException) -> str:

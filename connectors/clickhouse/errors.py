@@ -24,6 +24,10 @@ class ClickHouseUnavailable(ClickHouseError):
         """The server URL (password masked) or the chDB data path that failed."""
 
 
+class LocalServerError(ClickHouseError):
+    """The local ClickHouse server (`cobranca db serve`) could not start, serve or stop."""
+
+
 class InvalidClickHouseUrl(ClickHouseError):
     """CLICKHOUSE_URL is not an http(s) URL the connector can use."""
 
@@ -74,3 +78,23 @@ class MigrationFailed(MigrationError):
         self.source = source
         self.line = line
         """The 1-based line where the failing statement starts."""
+
+
+class SinkError(ClickHouseError):
+    """The sink could not read Kafka or write ClickHouse; its uncommitted ranges are retried."""
+
+
+class SinkInsertFailed(SinkError):
+    """ClickHouse refused a batch of rows; nothing of it was committed to Kafka."""
+
+
+class ReplayError(ClickHouseError):
+    """`cobranca replay` could not rebuild the database, or its comparison could not run."""
+
+
+class TraceError(ClickHouseError):
+    """`cobranca trace` was given something that is neither a request id nor a phone."""
+
+
+class QueryFailed(ClickHouseError):
+    """ClickHouse rejected a query given to `cobranca db query`."""

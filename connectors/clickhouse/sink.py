@@ -1,75 +1,351 @@
-"""Copy the audit topics into ClickHouse's raw_events, committing offsets only after ClickHouse
-has the rows; each insert is one topic-partition offset range with a token naming it.
+"""`cobranca sink`: every audit topic into its raw table in ClickHouse, exactly once.
 
-Known limit, owned by the sink issue: after a crash between insert and commit, the retry starts
-at the same offset but may fetch a longer range, so its token differs and rows of the first
-attempt are inserted twice. Crash-proof batches need the planned range recorded before the
-insert (e.g. in the commit metadata) and replayed exactly; `drain` is used by the demo, where a
-crash just means running it again on a fresh database.
+A consumer group (`<COBRANCA_APP_ID>-clickhouse-sink`) reads every audit topic with
+isolation_level=read_committed (aborted transactions never reach analytics) and, per
+topic-partition, gathers records into batches of up to `max_rows` rows or `max_wait_s` seconds.
+A flush then, for all due batches at once:
+
+1. commits, for each partition, its current offset again with the batch ends in the metadata
+   (the plan; see `batches.py`);
+2. inserts each batch into its raw table with the token of its offset range, several at a time
+   in threads (views run inside the insert);
+3. commits each partition's last end, once ClickHouse acknowledged every insert.
+
+A crash anywhere leaves either nothing inserted, or a plan that the next owner of the partition
+follows to insert the very same ranges with the very same tokens, which ClickHouse drops as
+duplicates. Only one flush is in flight at a time; records keep being read and converted while
+it runs, and reading pauses when a few batches' worth of rows wait.
+
+Operator action: the sink is safe to SIGKILL and restart at any time; several sinks with the same
+group share the partitions. To rebuild ClickHouse from the log, use `cobranca replay`, not a reset
+of this group's offsets (re-inserting old ranges into the live tables is deduplicated only within
+the tables' deduplication window).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    RebalanceInProgressError,
+)
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from clickhouse_connect.driver.client import Client
 
-from connectors.clickhouse.raw_events import KafkaRecord, insert_batch, pseudonym_key
-from schemas.codec import decode
-from schemas.errors import UndecodableEvent
-from streams.topics import CATALOGUE, TopicKind
+from connectors.clickhouse.batches import Batch, PartitionBuffer, parse_plan, plan_metadata
+from connectors.clickhouse.errors import ClickHouseError, SinkError
+from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RowEncoder, insert_batch
 
-AUDIT_TOPICS = tuple(spec.name for spec in CATALOGUE if spec.kind is TopicKind.AUDIT)
+__all__ = ["ClickHouseSink", "SinkConfig", "SinkStats"]
+
+log = structlog.get_logger(__name__)
+
+_INSERT_ATTEMPTS = 5
+# What a commit raises once the group has moved on (or is moving on) without this member.
+_GROUP_MOVED_ON = (
+    CommitFailedError,
+    IllegalGenerationError,
+    IllegalStateError,
+    RebalanceInProgressError,
+)
+_POLL_MS = 200
 
 
-async def drain(
-    bootstrap: str,
-    client: Client,
-    database: str,
-    *,
-    group_id: str,
-    idle_ms: int = 1500,
-    on_batch: Callable[[str, int], None] | None = None,
-) -> int:
-    """Sink everything committed so far, then return how many records were inserted.
+@dataclass(frozen=True, slots=True)
+class SinkConfig:
+    """Where the sink reads and writes, and how big its batches are."""
 
-    Reads with isolation_level=read_committed, so aborted transactions never reach analytics.
-    Records that cannot be decoded are skipped here: the worker dead-letters them.
-    """
-    consumer = AIOKafkaConsumer(
-        *AUDIT_TOPICS,
-        bootstrap_servers=bootstrap,
-        group_id=group_id,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_poll_records=50_000,
-    )
-    key = pseudonym_key()
-    await consumer.start()
-    inserted = 0
-    try:
-        while True:
-            batches = await consumer.getmany(timeout_ms=idle_ms, max_records=50_000)
-            if not batches:
-                return inserted
-            offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-            for tp, messages in batches.items():
-                records = []
-                for m in messages:
-                    try:
-                        event = decode(m.value)
-                    except UndecodableEvent:
-                        continue
-                    records.append(KafkaRecord(m.topic, m.partition, m.offset, m.value, event))
-                if records:
-                    token = insert_batch(client, database, records, key)
-                    inserted += len(records)
-                    if on_batch is not None:
-                        on_batch(token, len(records))
-                offsets[tp] = OffsetAndMetadata(messages[-1].offset + 1, "")
-            await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
+    bootstrap: str
+    database: str
+    group_id: str
+    max_rows: int = 50_000
+    """A batch is cut at this many rows (10k to 100k keeps parts large and inserts cheap)."""
+    max_wait_s: float = 1.0
+    """...or when its first record has waited this long."""
+    insert_threads: int = 4
+    """Batches inserted at the same time within one flush."""
+
+    def __post_init__(self) -> None:
+        if self.max_rows < 1 or self.max_wait_s < 0 or self.insert_threads < 1:
+            raise ValueError(
+                f"sink needs max_rows >= 1, max_wait_s >= 0 and insert_threads >= 1, got "
+                f"{self.max_rows}, {self.max_wait_s}, {self.insert_threads}"
+            )
+
+
+@dataclass(slots=True)
+class SinkStats:
+    """What one run of the sink did."""
+
+    rows: int = 0
+    """Rows acknowledged by ClickHouse (retried duplicates included)."""
+    batches: int = 0
+    records: int = 0
+    """Records read (rows plus the records that are not events)."""
+    resumed_plans: int = 0
+    """Partitions taken over with a plan in their commit metadata (a crash mid-batch)."""
+    per_topic: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class _FlushAborted(Exception):
+    """The group refused a flush's commit (it rebalanced): nothing after it may build on it."""
+
+
+class ClickHouseSink:
+    """One member of the sink's consumer group."""
+
+    def __init__(
+        self,
+        config: SinkConfig,
+        client: Client,
+        encoder: RowEncoder,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.encoder = encoder
+        self.stats = SinkStats()
+        self._buffers: dict[TopicPartition, PartitionBuffer] = {}
+        self._inflight: asyncio.Task[None] | None = None
+        self._rebalancing = False
+        self._consumer: AIOKafkaConsumer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def run(self, stop: asyncio.Event | None = None, *, drain: bool = False) -> SinkStats:
+        """Sink until `stop` is set, or, with `drain`, until every partition is caught up.
+
+        On the way out every record read so far is flushed and committed, and the member
+        leaves the group.
+        """
+        stop = stop or asyncio.Event()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap,
+            group_id=self.config.group_id,
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.config.max_rows,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.config.bootstrap)
+        try:
+            await consumer.start()
+            await admin.start()
+        except KafkaConnectionError as exc:
+            await consumer.stop()
+            await admin.close()
+            raise SinkError(
+                f"no Kafka broker answers at {self.config.bootstrap}; start the local one with "
+                "`cobranca broker start` or set COBRANCA_KAFKA_BOOTSTRAP"
+            ) from exc
+        self._consumer, self._admin = consumer, admin
+        consumer.subscribe(topics=list(AUDIT_TOPICS), listener=_Rebalance(self))
+        try:
+            await self._loop(consumer, stop, drain)
+            await self._flush_everything()
+        finally:
+            await self._settle_inflight(raise_errors=False)
+            await consumer.stop()
+            await admin.close()
+            self._consumer = self._admin = None
+        return self.stats
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event, drain: bool) -> None:
+        while not stop.is_set():
+            fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=self.config.max_rows)
+            now = time.monotonic()
+            for tp, messages in fetched.items():
+                buffer = self._buffers.get(tp)
+                if buffer is None:
+                    continue  # revoked while the fetch was under way
+                for message in messages:
+                    buffer.add(
+                        message.offset,
+                        self.encoder.encode(message.partition, message.offset, message.value),
+                        now,
+                    )
+                self.stats.records += len(messages)
+            for tp, buffer in list(self._buffers.items()):
+                if buffer.planned and tp in consumer.assignment():
+                    buffer.reached(await consumer.position(tp))
+            await self._maybe_flush(now)
+            if drain and not fetched and await self._caught_up(consumer):
+                return
+
+    async def _maybe_flush(self, now: float) -> None:
+        if self._rebalancing:
+            return  # batches are cut again once the new assignment is known
+        max_wait = self.config.max_wait_s
+        waiting = sum(buffer.pending_rows for buffer in self._buffers.values())
+        if self._inflight is not None:
+            if not self._inflight.done() and waiting < 4 * self.config.max_rows:
+                return  # keep reading while ClickHouse works, up to a few batches ahead
+            await self._settle_inflight(raise_errors=True)
+        if any(buffer.due(now, max_wait) for buffer in self._buffers.values()):
+            batches = [b for buffer in self._buffers.values() for b in buffer.take(now, max_wait)]
+            self._inflight = asyncio.create_task(self._flush(batches))
+
+    async def _caught_up(self, consumer: AIOKafkaConsumer) -> bool:
+        """Every record up to the last stable offset is read, inserted and committed."""
+        assigned = consumer.assignment()
+        if not assigned or self._inflight is not None:
+            await self._settle_inflight(raise_errors=True)
+            return False
+        if any(b.sealed or b.seen_end > b.next_start for b in self._buffers.values()):
+            return False
+        ends = await consumer.end_offsets(list(assigned))  # the LSO under read_committed
+        for tp in assigned:
+            if await consumer.position(tp) < ends[tp]:
+                return False
+        return True
+
+    async def _flush_everything(self) -> None:
+        await self._settle_inflight(raise_errors=True)
+        batches = [b for buffer in self._buffers.values() for b in buffer.take(float("inf"), 0.0)]
+        if batches:
+            await self._flush(batches)
+
+    async def _settle_inflight(self, *, raise_errors: bool) -> None:
+        # The task stays visible in _inflight until it is done: a rebalance that starts while
+        # the loop waits for it must wait for it too.
+        task = self._inflight
+        if task is None:
+            return
+        try:
+            await task
+        except _FlushAborted as exc:
+            # The buffers moved past ranges that were not committed: start over from what the
+            # group has committed (and planned), for every partition still ours.
+            log.warning("sink flush aborted; resuming from the committed offsets", error=str(exc))
+            if raise_errors:
+                await self._resume_from_committed()
+        except (SinkError, KafkaError) as exc:
+            if raise_errors:
+                raise
+            log.warning("sink flush failed", error=str(exc))
+        finally:
+            if self._inflight is task:
+                self._inflight = None
+
+    async def _resume_from_committed(self) -> None:
+        assert self._consumer is not None
+        assigned = set(self._consumer.assignment())
+        self._buffers.clear()
+        await self._take_over(assigned)
+        for tp in assigned:
+            self._consumer.seek(tp, self._buffers[tp].next_start)
+
+    # -- one flush ------------------------------------------------------------------------------
+
+    async def _flush(self, batches: list[Batch]) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        by_tp: dict[TopicPartition, list[Batch]] = defaultdict(list)
+        for batch in batches:
+            by_tp[TopicPartition(batch.topic, batch.partition)].append(batch)
+        plan = {
+            tp: OffsetAndMetadata(group[0].start, plan_metadata([b.end for b in group]))
+            for tp, group in by_tp.items()
+        }
+        done = {tp: OffsetAndMetadata(group[-1].end, "") for tp, group in by_tp.items()}
+        try:
+            await consumer.commit(plan)
+        except _GROUP_MOVED_ON as exc:
+            # The group moved on before anything was inserted; whoever owns the partitions now
+            # reads them again from the committed offsets.
+            raise _FlushAborted(f"plan not recorded: {exc}") from exc
+        limit = asyncio.Semaphore(self.config.insert_threads)
+
+        async def insert(batch: Batch) -> None:
+            async with limit:
+                await self._insert(batch)
+
+        await asyncio.gather(*(insert(batch) for batch in batches if batch.lines))
+        try:
+            await consumer.commit(done)
+        except _GROUP_MOVED_ON as exc:
+            # Inserted but not committed: whoever owns the partitions now follows the plan and
+            # re-inserts the same ranges, which ClickHouse drops.
+            raise _FlushAborted(f"inserted, not committed: {exc}") from exc
+        for batch in batches:
+            self.stats.rows += len(batch.lines)
+            self.stats.per_topic[batch.topic] += len(batch.lines)
+        self.stats.batches += len(batches)
+
+    async def _insert(self, batch: Batch) -> None:
+        delay = 0.5
+        for attempt in range(1, _INSERT_ATTEMPTS + 1):
+            try:
+                await asyncio.to_thread(insert_batch, self.client, self.config.database, batch)
+                return
+            except ClickHouseError as exc:
+                if attempt == _INSERT_ATTEMPTS:
+                    raise SinkError(f"{exc} (gave up after {attempt} attempts)") from exc
+                log.warning("sink insert failed, retrying", token=batch.token, error=str(exc))
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    # -- rebalances -----------------------------------------------------------------------------
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Let the flush in flight commit while this member still owns its partitions, and
+        # start no other until the new assignment is known.
+        self._rebalancing = True
+        await self._settle_inflight(raise_errors=False)
+        for tp in revoked:
+            self._buffers.pop(tp, None)
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        try:
+            await self._take_over(assigned)
+        finally:
+            self._rebalancing = False
+
+    async def _take_over(self, assigned: set[TopicPartition]) -> None:
+        if not assigned:
+            return
+        assert self._consumer is not None and self._admin is not None
+        committed = await self._admin.list_consumer_group_offsets(
+            self.config.group_id, partitions=list(assigned)
+        )
+        fresh = [tp for tp in assigned if committed.get(tp, OffsetAndMetadata(-1, "")).offset < 0]
+        beginnings = await self._consumer.beginning_offsets(fresh) if fresh else {}
+        for tp in assigned:
+            record = committed.get(tp)
+            start = record.offset if record is not None and record.offset >= 0 else beginnings[tp]
+            planned = parse_plan(record.metadata if record is not None else None, start)
+            if planned:
+                self.stats.resumed_plans += 1
+                log.info(
+                    "sink resumes a planned range",
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    start=start,
+                    ends=list(planned),
+                )
+            self._buffers[tp] = PartitionBuffer.resume(
+                tp.topic, tp.partition, start, planned, self.config.max_rows
+            )
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, sink: ClickHouseSink) -> None:
+        self.sink = sink
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.sink.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.sink.on_assigned(assigned)

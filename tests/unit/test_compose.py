@@ -21,7 +21,7 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker")
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink")
 LONG_RUNNING = ("worker",)
 METRICS_PORT = "9100"
 
@@ -181,6 +181,7 @@ def test_project_service_commands(services: dict[str, dict[str, Any]]) -> None:
     assert argv("topics-init") == ["cobranca", "topics", "create"]
     assert argv("db-migrate") == ["cobranca", "db", "migrate"]
     assert argv("worker") == ["cobranca", "worker"]
+    assert argv("sink") == ["cobranca", "sink"]
 
 
 def test_project_service_commands_exist_in_the_cli(services: dict[str, dict[str, Any]]) -> None:
@@ -212,6 +213,10 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
         assert condition(name, "topics-init") == "service_completed_successfully"
     for name in ("topics-init", "db-migrate"):
         assert services[name].get("restart") in (None, "no"), f"{name} runs once"
+    # The sink writes into tables the migrations create, from topics topics-init creates.
+    assert condition("sink", "topics-init") == "service_completed_successfully"
+    assert condition("sink", "db-migrate") == "service_completed_successfully"
+    assert services["sink"]["restart"] == "unless-stopped"
 
 
 def test_project_environment(services: dict[str, dict[str, Any]]) -> None:

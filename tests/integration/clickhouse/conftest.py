@@ -1,38 +1,23 @@
-"""Fixtures on the real chDB engine.
-
-chDB runs in-process and hosts one data path per process, so each test module gets one
-module-scoped client on its own fresh path, closed when the module ends (before the next module
-opens another path). Tests inside a module isolate themselves with a fresh database each. Do not
-run these tests with pytest-xdist: the workers would not share the engine anyway, but two modules
-in one worker would need their paths in sequence, which is what module scope gives.
+"""A client of the session's local ClickHouse server (tests/integration/conftest.py) and a fresh
+database per test. Every test talks to the server over HTTP with clickhouse-connect, as
+production code does.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from connectors.clickhouse import connect
+from connectors.clickhouse import apply_migrations, connect
 from streams.settings import Settings
 
 
-def chdb_settings(path: Path) -> Settings:
-    """Settings for embedded chDB at `path`, whatever the developer's environment says."""
-    return Settings.from_env({"COBRANCA_CHDB_PATH": str(path)})
-
-
-@pytest.fixture(scope="module")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("chdb")
-
-
-@pytest.fixture(scope="module")
-def client(chdb_path: Path) -> Iterator[Client]:
-    with connect(chdb_settings(chdb_path)) as opened:
+@pytest.fixture(scope="session")
+def client(clickhouse_settings: Settings) -> Iterator[Client]:
+    with connect(clickhouse_settings) as opened:
         yield opened
 
 
@@ -40,3 +25,9 @@ def client(chdb_path: Path) -> Iterator[Client]:
 def database() -> str:
     """A database name no other test uses (created by whatever the test runs)."""
     return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def migrated(client: Client, database: str) -> str:
+    apply_migrations(client, database)
+    return database

@@ -8,7 +8,7 @@ from streams.settings import Settings
 def test_defaults_point_at_the_local_stack(tmp_path: Path, monkeypatch: object) -> None:
     settings = Settings.from_env({"COBRANCA_HOME": str(tmp_path), "HOME": str(tmp_path)})
     assert settings.kafka_bootstrap == "127.0.0.1:19092"
-    assert settings.clickhouse_url is None
+    assert settings.clickhouse_url == "http://127.0.0.1:18123"
     assert settings.clickhouse_database == "cobranca"
     assert settings.session_timeout_s == 10
 

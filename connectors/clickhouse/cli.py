@@ -1,0 +1,369 @@
+"""The ClickHouse commands: `cobranca db ...`, `cobranca sink`, `cobranca replay`, `cobranca trace`.
+
+Registered on the main group in `streams/cli.py`. Only click and the settings are imported at
+import time, so `cobranca --help` stays fast; each command imports what it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+import click
+
+from streams.errors import CobrancaError
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+__all__ = ["db", "replay_command", "sink_command", "trace_command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly_errors(fn: F) -> F:
+    """Our own errors end the command with their message and exit code 1, not a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CobrancaError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+
+
+@contextmanager
+def _client(settings: Settings) -> Iterator[Client]:
+    from connectors.clickhouse import connect
+
+    client = connect(settings)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# -- db ------------------------------------------------------------------------------------------
+
+
+@click.group()
+def db() -> None:
+    """ClickHouse: the local server (chDB over HTTP), migrations, ad-hoc queries."""
+
+
+@db.command("serve")
+@click.pass_context
+@_friendly_errors
+def db_serve(ctx: click.Context) -> None:
+    """Serve ClickHouse's HTTP interface on 127.0.0.1 from chDB, until SIGTERM or Ctrl-C."""
+    from connectors.clickhouse.server import LocalClickHouse
+
+    server = LocalClickHouse.from_settings(_settings(ctx))
+
+    def ready(served: LocalClickHouse) -> None:
+        click.echo(
+            f"ClickHouse serving {served.url} (pid {served.pid()})\n"
+            f"  data: {served.data_path}\n  logs: {served.log_file}",
+            err=True,
+        )
+
+    server.serve(on_ready=ready)
+    click.echo("ClickHouse stopped", err=True)
+
+
+@db.command("start")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for it.")
+@click.pass_context
+@_friendly_errors
+def db_start(ctx: click.Context, timeout: float) -> None:
+    """Start `db serve` in the background unless it runs, and wait until it answers."""
+    from connectors.clickhouse.server import LocalClickHouse
+
+    status = LocalClickHouse.from_settings(_settings(ctx)).start(timeout=timeout)
+    click.echo(
+        f"ClickHouse running: pid {status.pid}, {status.url}\n"
+        f"  data: {status.data_path}\n  logs: {status.log_file}"
+    )
+
+
+@db.command("stop")
+@click.pass_context
+@_friendly_errors
+def db_stop(ctx: click.Context) -> None:
+    """Stop the local ClickHouse by its PID (its data stays)."""
+    from connectors.clickhouse.server import LocalClickHouse
+
+    stopped = LocalClickHouse.from_settings(_settings(ctx)).stop()
+    click.echo("ClickHouse stopped" if stopped else "ClickHouse was not running")
+
+
+@db.command("migrate")
+@click.pass_context
+@_friendly_errors
+def db_migrate(ctx: click.Context) -> None:
+    """Apply the pending migrations of infra/clickhouse/migrations (safe to run again)."""
+    from connectors.clickhouse import apply_migrations
+
+    settings = _settings(ctx)
+    with _client(settings) as client:
+        applied = apply_migrations(client, settings.clickhouse_database)
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo(
+        f"{len(applied)} migrations applied to {settings.clickhouse_database}"
+        if applied
+        else "database is up to date"
+    )
+
+
+@db.command("status")
+@click.pass_context
+@_friendly_errors
+def db_status(ctx: click.Context) -> None:
+    """Show every migration and whether it is applied, pending or changed."""
+    from connectors.clickhouse import migration_status
+
+    settings = _settings(ctx)
+    with _client(settings) as client:
+        rows = migration_status(client, settings.clickhouse_database)
+    for row in rows:
+        when = f" at {row.applied_at:%Y-%m-%d %H:%M:%S}" if row.applied_at else ""
+        click.echo(f"{row.version:04d} {row.name}: {row.state.value}{when}")
+
+
+@db.command("query")
+@click.argument("sql")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table for people, or one JSON array of objects for programs.",
+)
+@click.pass_context
+@_friendly_errors
+def db_query(ctx: click.Context, sql: str, fmt: str) -> None:
+    """Run SQL against the configured ClickHouse; unqualified names are in CLICKHOUSE_DATABASE."""
+    from connectors.clickhouse.queries import run_query
+
+    settings = _settings(ctx)
+    with _client(settings) as client:
+        result = run_query(client, sql, settings.clickhouse_database)
+    if fmt == "json":
+        rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        click.echo(json.dumps(rows, ensure_ascii=False, default=_json_value))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*result.columns)
+    for row in result.rows:
+        table.add_row(*(_cell(value) for value in row))
+    Console(width=max(120, Console().width)).print(table)
+    click.echo(f"{len(result.rows)} rows", err=True)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=_json_value)
+    return str(value)
+
+
+# -- sink ----------------------------------------------------------------------------------------
+
+
+@click.command("sink")
+@click.option("--max-rows", default=50_000, show_default=True, help="Rows per batch (one insert).")
+@click.option(
+    "--max-wait", default=1.0, show_default=True, help="Seconds a batch may wait to fill up."
+)
+@click.option(
+    "--drain", is_flag=True, help="Stop once every partition is caught up, instead of on SIGTERM."
+)
+@click.pass_context
+@_friendly_errors
+def sink_command(ctx: click.Context, max_rows: int, max_wait: float, drain: bool) -> None:
+    """Write every audit topic into ClickHouse's raw tables, exactly once, until SIGTERM."""
+    from streams import logs
+
+    settings = _settings(ctx)
+    logs.configure()
+    stats = asyncio.run(_run_sink(settings, max_rows=max_rows, max_wait=max_wait, drain=drain))
+    click.echo(
+        json.dumps(
+            {
+                "rows": stats.rows,
+                "batches": stats.batches,
+                "records": stats.records,
+                "resumed_plans": stats.resumed_plans,
+                "per_topic": dict(stats.per_topic),
+            }
+        )
+    )
+
+
+async def _run_sink(settings: Settings, *, max_rows: int, max_wait: float, drain: bool) -> Any:
+    from connectors.clickhouse import connect
+    from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
+    from connectors.clickhouse.raw_tables import RowEncoder
+    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    client = connect(settings)
+    try:
+        sink = ClickHouseSink(
+            SinkConfig(
+                bootstrap=settings.kafka_bootstrap,
+                database=settings.clickhouse_database,
+                group_id=sink_group(settings),
+                max_rows=max_rows,
+                max_wait_s=max_wait,
+            ),
+            client,
+            RowEncoder(Pseudonymizer(pseudonym_key())),
+        )
+        return await sink.run(stop, drain=drain)
+    finally:
+        client.close()
+
+
+def sink_group(settings: Settings) -> str:
+    """The sink's consumer group: one per application id."""
+    return f"{settings.app_id}-clickhouse-sink"
+
+
+# -- replay --------------------------------------------------------------------------------------
+
+
+@click.command("replay")
+@click.option("--into", "database", required=True, help="A database that does not exist yet.")
+@click.option(
+    "--compare", is_flag=True, help="Then diff every raw table and view against the live database."
+)
+@click.option("--max-rows", default=50_000, show_default=True, help="Rows per insert.")
+@click.pass_context
+@_friendly_errors
+def replay_command(ctx: click.Context, database: str, compare: bool, max_rows: int) -> None:
+    """Rebuild every raw table and view from offset 0 into a fresh DATABASE."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from connectors.clickhouse.replay import compare_databases, replay_into
+
+    settings = _settings(ctx)
+    with (
+        _client(settings) as client,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            "events",
+            TimeRemainingColumn(),
+            transient=not sys.stderr.isatty(),
+            console=_stderr_console(),
+        ) as progress,
+    ):
+        task = progress.add_task(f"replaying into {database}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = asyncio.run(
+            replay_into(settings, client, database, max_rows=max_rows, on_progress=advance)
+        )
+        progress.stop()
+        click.echo(
+            f"replayed {result.records} records ({result.rows} events) into {database} in "
+            f"{result.seconds:.1f}s ({result.rows / max(result.seconds, 1e-9):,.0f} events/s)",
+            err=True,
+        )
+        if not compare:
+            return
+        report = compare_databases(client, settings.clickhouse_database, database, result.ends)
+    for line in report.lines():
+        click.echo(line)
+    if not report.equal:
+        sys.exit(1)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+# -- trace ---------------------------------------------------------------------------------------
+
+
+@click.command("trace")
+@click.argument("what")
+@click.option(
+    "--as",
+    "kind",
+    type=click.Choice(["auto", "request", "phone"]),
+    default="auto",
+    show_default=True,
+    help="Whether WHAT is a request id or a phone (auto: a phone if it looks like one).",
+)
+@click.option("--tenant", default=None, help="Only this tenant's events.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event instead.")
+@click.pass_context
+@_friendly_errors
+def trace_command(
+    ctx: click.Context, what: str, kind: str, tenant: str | None, as_json: bool
+) -> None:
+    """The timeline of one send (REQUEST_ID) or one client (PHONE) across all topics."""
+    from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
+    from connectors.clickhouse.trace import trace
+
+    settings = _settings(ctx)
+    with _client(settings) as client:
+        timeline = trace(
+            client,
+            settings.clickhouse_database,
+            what,
+            kind=kind,
+            tenant=tenant,
+            pseudonymizer=Pseudonymizer(pseudonym_key()),
+        )
+    if as_json:
+        for event in timeline.events:
+            click.echo(json.dumps(event.as_dict(), ensure_ascii=False, default=_json_value))
+        return
+    for line in timeline.lines():
+        click.echo(line)

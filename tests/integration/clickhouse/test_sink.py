@@ -1,0 +1,355 @@
+"""The sink on the real broker and the served engine: crashes, replays, analysts at work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from clickhouse_connect.driver.client import Client
+
+from connectors.clickhouse import apply_migrations, connect
+from connectors.clickhouse.batches import PLAN_PREFIX
+from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
+from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RowEncoder
+from connectors.clickhouse.replay import compare_databases, replay_into
+from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+from schemas.events import Event, SendRejectReason
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.topics import topic_for_event
+from tests import factories as f
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+
+
+def traffic(tenant: str, sends: int) -> list[Event]:
+    """A day of one tenant: credits, sends at every stage, replies, intents, actions."""
+    stages = ("requested", "approved", "dispatched", "delivered", "read", "replied")
+    events: list[Event] = [f.tokens_credited(tenant, 10 * sends, balance_after=10 * sends, at=T0)]
+    for n in range(sends):
+        at = T0 + timedelta(seconds=37 * n)
+        phone = f"+55119{n:08d}"
+        request = f"{tenant}-r{n}"
+        if n % 11 == 0:
+            events += f.send_story(
+                tenant, request, at=at, phone=phone, reject=SendRejectReason.OPTED_OUT
+            )
+            continue
+        events += f.send_story(
+            tenant,
+            request,
+            at=at,
+            step=("D-3", "D0", "D+3")[n % 3],
+            phone=phone,
+            client_id=f"c{n}",
+            reached=stages[n % len(stages)],
+            balance_after=10 * sends - n,
+        )
+        if n % 7 == 0:
+            events.append(f.intent_classified(tenant, phone=phone, client_id=f"c{n}", at=at))
+            events.append(f.payment_promised(tenant, f"c{n}", at=at))
+        if n % 13 == 0:
+            events.append(f.handoff_requested(tenant, reason="dispute", phone=phone, at=at))
+    return events
+
+
+async def produce(bootstrap: str, events: list[Event]) -> None:
+    async with EventProducer(bootstrap) as producer:
+        await producer.send_many(
+            (event, f"{event.header.tenant_id}:{event.header.correlation_id}") for event in events
+        )
+
+
+def expected_counts(events: list[Event]) -> dict[str, int]:
+    return dict(Counter(RAW_TABLES[topic_for_event(e.header.event_type).name] for e in events))
+
+
+def tenant_counts(client: Client, database: str, tenant: str) -> dict[str, int]:
+    counts = {}
+    for table in RAW_TABLES.values():
+        n = client.query(
+            f"SELECT count() FROM {database}.{table} WHERE tenant_id = {{t:String}}",
+            parameters={"t": tenant},
+        ).result_rows[0][0]
+        if n:
+            counts[table] = int(n)
+    return counts
+
+
+def duplicated_positions(client: Client, database: str) -> int:
+    return sum(
+        int(
+            client.query(
+                f"SELECT count() - uniqExact(kafka_partition, kafka_offset) FROM {database}.{table}"
+            ).result_rows[0][0]
+        )
+        for table in RAW_TABLES.values()
+    )
+
+
+def sink_config(bootstrap: str, database: str, **kwargs: object) -> SinkConfig:
+    return SinkConfig(
+        bootstrap=bootstrap, database=database, group_id=f"sink-{uuid.uuid4().hex[:8]}", **kwargs
+    )  # type: ignore[arg-type]
+
+
+def drain(client: Client, config: SinkConfig) -> dict[str, int]:
+    sink = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
+    stats = asyncio.run(sink.run(drain=True))
+    return {"rows": stats.rows, "resumed_plans": stats.resumed_plans}
+
+
+def test_the_sink_writes_every_topic_once(
+    kafka_bootstrap: str, client: Client, migrated: str
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    events = [
+        *traffic(tenant, 60),
+        f.client_imported(tenant, 1),
+        f.import_completed(tenant),
+        f.credit_requested(tenant, 5),
+        f.waha_callback_received(tenant),
+        f.session_status_changed(tenant),
+        f.dead_lettered(tenant),
+        f.opted_out(tenant),
+    ]
+    asyncio.run(produce(kafka_bootstrap, events))
+    config = sink_config(kafka_bootstrap, migrated, max_rows=100, max_wait_s=0.2)
+    drain(client, config)
+    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
+    assert len(expected_counts(events)) == len(AUDIT_TOPICS)  # every topic took part
+    # The same group again: everything was committed, nothing is inserted twice.
+    again = drain(client, config)
+    assert again["rows"] == 0
+    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
+    assert duplicated_positions(client, migrated) == 0
+
+
+def test_two_sinks_in_one_group_share_the_partitions_and_every_count_stays_exact(
+    kafka_bootstrap: str, client: Client, migrated: str
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    events = traffic(tenant, 300)
+    asyncio.run(produce(kafka_bootstrap, events))
+    config = sink_config(kafka_bootstrap, migrated, max_rows=40, max_wait_s=0.05)
+
+    async def both() -> list[int]:
+        first = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
+        second = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
+        running = asyncio.create_task(first.run(drain=True))
+        await asyncio.sleep(2)  # the second member joins mid-way: the group rebalances
+        stats = await asyncio.gather(running, second.run(drain=True))
+        return [s.rows for s in stats]
+
+    rows = asyncio.run(both())
+    assert all(n > 0 for n in rows), rows  # both took part
+    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
+    assert duplicated_positions(client, migrated) == 0
+
+
+class SinkProcess:
+    """`cobranca sink` as a child process, SIGKILLable."""
+
+    def __init__(self, settings: Settings, env: dict[str, str], log: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, *args: str) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "sink", *args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+async def committed_plans(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(1 for meta in offsets.values() if (meta.metadata or "").startswith(PLAN_PREFIX))
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+
+
+def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
+    kafka_bootstrap: str,
+    client: Client,
+    clickhouse_settings: Settings,
+    migrated: str,
+    log_dir: Path,
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    events = traffic(tenant, 400)
+    asyncio.run(produce(kafka_bootstrap, events))
+    app_id = f"kill-{uuid.uuid4().hex[:6]}"
+    env = {
+        "COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CLICKHOUSE_URL": clickhouse_settings.clickhouse_url,
+        "CLICKHOUSE_DATABASE": migrated,
+        "COBRANCA_APP_ID": app_id,
+        "COBRANCA_LOG_FORMAT": "json",
+    }
+    group = f"{app_id}-clickhouse-sink"
+    sink = SinkProcess(clickhouse_settings, env, log_dir / "sink.log")
+    expected = sum(expected_counts(events).values())
+    kills = mid_batch_kills = 0
+    while kills < 4:
+        before = sum(tenant_counts(client, migrated, tenant).values())
+        if before >= expected:
+            break
+        sink.start("--max-rows", "40", "--max-wait", "0.1")
+        deadline = time.monotonic() + 60
+        while sum(tenant_counts(client, migrated, tenant).values()) == before:
+            assert time.monotonic() < deadline, (log_dir / "sink.log").read_text()[-3000:]
+            time.sleep(0.05)
+        sink.kill()  # in the middle of its flushes: plan recorded, inserts under way
+        kills += 1
+        mid_batch_kills += asyncio.run(committed_plans(kafka_bootstrap, group)) > 0
+    assert kills == 4, "the sink finished before it was killed four times"
+    assert mid_batch_kills >= 1, "no kill landed between a plan and its commit"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "sink", "--drain", "--max-rows", "40"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
+    assert duplicated_positions(client, migrated) == 0
+
+    # Every view holds exactly what a clean rebuild from the log holds.
+    replayed = f"{migrated}_replay"
+    result = asyncio.run(replay_into(Settings.from_env(env), client, replayed))
+    report = compare_databases(client, migrated, replayed, result.ends)
+    assert report.equal, "\n".join(report.lines())
+    assert all(item.compared for item in report.objects), "\n".join(report.lines())
+
+
+def test_analysts_query_while_the_sink_writes(
+    kafka_bootstrap: str, client: Client, clickhouse_settings: Settings, migrated: str
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    events = traffic(tenant, 1500)
+    asyncio.run(produce(kafka_bootstrap, events))
+    queries = [
+        f"SELECT count() FROM {migrated}.raw_sends_requested WHERE tenant_id = '{tenant}'",
+        f"SELECT sum(requested) FROM {migrated}.delivery_funnel_live WHERE tenant_id = '{tenant}'",
+        f"SELECT sum(debited) FROM {migrated}.billing_daily WHERE tenant_id = '{tenant}'",
+        f"SELECT balance FROM {migrated}.tenant_balances WHERE tenant_id = '{tenant}'",
+    ]
+    seen: list[list[int]] = [[] for _ in queries]
+    errors: list[Exception] = []
+    writing = threading.Event()
+    writing.set()
+
+    def analyst(index: int) -> None:
+        with connect(clickhouse_settings) as own:
+            while writing.is_set():
+                try:
+                    rows = own.query(queries[index]).result_rows
+                    seen[index].append(int(rows[0][0]) if rows and rows[0][0] is not None else 0)
+                except Exception as exc:  # any failure is the test's to report
+                    errors.append(exc)
+                    return
+
+    analysts = [threading.Thread(target=analyst, args=(i,)) for i in range(len(queries))]
+    for thread in analysts:
+        thread.start()
+    try:
+        drain(client, sink_config(kafka_bootstrap, migrated, max_rows=500, max_wait_s=0.2))
+    finally:
+        writing.clear()
+        for thread in analysts:
+            thread.join(30)
+    assert not errors, errors
+    requests = expected_counts(events)["raw_sends_requested"]
+    assert seen[0] == sorted(seen[0]), "raw counts only grow while the sink writes"
+    assert len(set(seen[0])) > 2, f"the queries did not overlap the writes: {seen[0]}"
+    assert seen[0][-1] <= requests
+    assert tenant_counts(client, migrated, tenant)["raw_sends_requested"] == requests
+
+
+def test_replay_into_a_fresh_database_equals_the_live_one(
+    kafka_bootstrap: str, client: Client, clickhouse_settings: Settings, migrated: str
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    asyncio.run(produce(kafka_bootstrap, traffic(tenant, 200)))
+    drain(client, sink_config(kafka_bootstrap, migrated, max_rows=1000, max_wait_s=0.2))
+    settings = Settings.from_env(
+        {
+            "COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "CLICKHOUSE_URL": clickhouse_settings.clickhouse_url,
+            "CLICKHOUSE_DATABASE": migrated,
+        }
+    )
+    replayed = f"{migrated}_replay"
+    progress: list[tuple[int, int]] = []
+    result = asyncio.run(
+        replay_into(
+            settings,
+            client,
+            replayed,
+            max_rows=333,
+            on_progress=lambda d, t: progress.append((d, t)),
+        )
+    )
+    assert progress[-1][0] == progress[-1][1] > 0
+    report = compare_databases(client, migrated, replayed, result.ends)
+    assert report.equal, "\n".join(report.lines())
+    assert len(report.objects) == len(RAW_TABLES) + 10
+
+    # A database that differs is reported, object by object.
+    client.command(f"ALTER TABLE {replayed}.raw_ledger DELETE WHERE 1 SETTINGS mutations_sync = 2")
+    broken = compare_databases(client, migrated, replayed, result.ends)
+    assert not broken.equal
+    different = {item.name for item in broken.objects if not item.equal}
+    assert "raw_ledger" in different
+    assert json.dumps(broken.lines())  # printable
+
+
+def test_replay_refuses_the_live_or_an_existing_database(
+    kafka_bootstrap: str, client: Client, clickhouse_settings: Settings, migrated: str
+) -> None:
+    from connectors.clickhouse import ReplayError
+
+    settings = Settings.from_env(
+        {"CLICKHOUSE_URL": clickhouse_settings.clickhouse_url, "CLICKHOUSE_DATABASE": migrated}
+    )
+    with pytest.raises(ReplayError, match="is the live database"):
+        asyncio.run(replay_into(settings, client, migrated))
+    apply_migrations(client, f"{migrated}_x")
+    with pytest.raises(ReplayError, match="already exists"):
+        asyncio.run(replay_into(settings, client, f"{migrated}_x"))

@@ -1,0 +1,43 @@
+"""The local ClickHouse server for integration tests: `cobranca db serve` (chDB served over HTTP)
+for the whole session, on a free loopback port and a temporary data path, stopped by PID at the
+end. Starting it costs a few seconds, so only tests that ask for it pay.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.clickhouse.server import LocalClickHouse
+from streams.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_settings(data_dir: Path, port: int, **extra: str) -> Settings:
+    """Settings for a local server under `data_dir`, whatever the developer's environment says."""
+    return Settings.from_env(
+        {
+            "COBRANCA_DATA_DIR": str(data_dir),
+            "CLICKHOUSE_URL": f"http://127.0.0.1:{port}",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def clickhouse_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = server_settings(tmp_path_factory.mktemp("clickhouse"), free_port())
+    server = LocalClickHouse.from_settings(settings)
+    server.start(timeout=90)
+    try:
+        yield settings
+    finally:
+        server.stop()
