@@ -1,10 +1,10 @@
 """`cobranca demo`: the product's main job on the local default stack, start to finish.
 
 Starts the local broker and ClickHouse, creates the topics, migrates ClickHouse, applies the demo
-tenant's configuration (infra/tenants/acme-cobrancas.yaml), imports its debtors, runs the worker
-until the régua has scheduled every debtor (sending or deferring the steps already due), sinks
-the audit log into ClickHouse and shows the views. Each run is a new import, so the views grow run
-after run.
+tenant's configuration (infra/tenants/acme-cobrancas.yaml), credits its tokens, imports its
+debtors, runs the worker until the régua has scheduled every debtor (sending or deferring the
+steps already due), sinks the audit log into ClickHouse and shows the views. Each run is a new
+import, so the views grow run after run.
 """
 
 from __future__ import annotations
@@ -145,6 +145,21 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
     )
 
 
+def _credit(import_id: str, amount: int) -> CreditRequested:
+    return CreditRequested(
+        header=new_header(
+            "CreditRequested",
+            tenant_id=TENANT,
+            correlation_id=import_id,
+            causation_id=None,
+            source=SOURCE,
+        ),
+        credit_id=f"{import_id}-credit",
+        amount=amount,
+        reference="demo",
+    )
+
+
 def _local_clickhouse(settings: Settings) -> Any:
     """The local server to start, or None when CLICKHOUSE_URL names a server already answering
     or one that is not on loopback."""
@@ -176,21 +191,6 @@ async def _sink(settings: Settings, client: Any) -> int:
     )
     stats = await sink.run(drain=True)
     return stats.rows
-
-
-def _credit(import_id: str, amount: int) -> CreditRequested:
-    return CreditRequested(
-        header=new_header(
-            "CreditRequested",
-            tenant_id=TENANT,
-            correlation_id=import_id,
-            causation_id=None,
-            source=SOURCE,
-        ),
-        credit_id=f"{import_id}-credit",
-        amount=amount,
-        reference="demo",
-    )
 
 
 async def _produce(settings: Settings, events: list[tuple[Event, str]]) -> None:

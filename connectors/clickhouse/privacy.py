@@ -8,9 +8,8 @@ Everything that identifies a phone is pseudonymized the same way: a WhatsApp cha
 phone. Free-text diagnostics are masked (`streams.logs.mask`); names, e-mail addresses, message
 texts and raw bodies are left out (the Kafka log keeps them for auditors).
 
-`FIELD_POLICY` classifies every field of every event on an audit topic (what the sink reads); a
-test fails when such a schema gains a field nobody classified, and at run time an unclassified
-field is left out (fail closed).
+`FIELD_POLICY` classifies every field of every event schema; a test fails when a schema gains a
+field nobody classified, and at run time an unclassified field is left out (fail closed).
 
 Pure: no I/O beyond reading the key from the environment.
 """
@@ -98,6 +97,9 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
     "remote": Policy.DROP,
     "original": Policy.DROP,
     "key": Policy.DROP,
+    "sessions": Policy.DROP,
+    "source_file": Policy.DROP,
+    "steps": Policy.DROP,
     # everything else the schemas carry: not personal
     **{
         name: Policy.KEEP
@@ -152,8 +154,17 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "partition",
             "offset",
             "error_type",
-            "prev_hash",
             "hash",
+            "prev_hash",
+            "debt_key",
+            "config_digest",
+            "display_name",
+            "allow_landlines",
+            "prices",
+            "low_balance_threshold",
+            "state_holidays",
+            "default_windows",
+            "uf_windows",
         )
     },
 }

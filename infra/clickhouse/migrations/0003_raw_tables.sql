@@ -156,8 +156,7 @@ PARTITION BY toYYYYMM(occurred_at)
 ORDER BY (tenant_id, event_type, occurred_at, kafka_partition, kafka_offset)
 SETTINGS non_replicated_deduplication_window = 10000;
 
--- cobranca.ledger: TokensCredited, TokensDebited, TokensRefunded, BalanceLow; prev_hash and hash
--- are the tenant's hash chain (streams/ledger_chain.py), kept so the chain can be checked here.
+-- cobranca.ledger: TokensCredited, TokensDebited, TokensRefunded, BalanceLow
 CREATE TABLE IF NOT EXISTS {database}.raw_ledger
 (
     kafka_partition UInt16,
@@ -178,8 +177,6 @@ CREATE TABLE IF NOT EXISTS {database}.raw_ledger
     reason          LowCardinality(Nullable(String)),
     balance         Nullable(Int64),
     threshold       Nullable(Int64),
-    prev_hash       Nullable(String),
-    `hash`          Nullable(String),
     payload         String,
     ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3),
     INDEX correlation_id_bf correlation_id TYPE bloom_filter GRANULARITY 4,

@@ -1,7 +1,5 @@
--- events_per_tenant_day (0002) now counts the raw tables of 0003 instead of the raw_events table,
--- which is dropped: the sink writes one table per topic. raw_events becomes a view of every
--- topic's events with the columns they share (topic, position, header, payload), for queries
--- and dashboards about the whole log. The counts kept so far came from raw_events;
+-- events_per_tenant_day (0002) now counts the raw tables of 0003 instead of raw_events, which
+-- is dropped: the sink writes one table per topic. The counts kept so far came from raw_events;
 -- they are cleared so that the table holds exactly what the raw tables hold (the sink, reading
 -- from offset 0 with its own consumer group, refills both; `cobranca replay` rebuilds a copy).
 --
@@ -12,52 +10,6 @@
 DROP VIEW IF EXISTS {database}.events_per_tenant_day_mv;
 
 DROP TABLE IF EXISTS {database}.raw_events;
-
-CREATE VIEW IF NOT EXISTS {database}.raw_events
-AS
-SELECT 'cobranca.clients' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_clients
-UNION ALL
-SELECT 'cobranca.sends.requested' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_sends_requested
-UNION ALL
-SELECT 'cobranca.credits.requested' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_credits_requested
-UNION ALL
-SELECT 'cobranca.sends.decided' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_sends_decided
-UNION ALL
-SELECT 'cobranca.ledger' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_ledger
-UNION ALL
-SELECT 'cobranca.dispatches' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_dispatches
-UNION ALL
-SELECT 'cobranca.waha.callbacks' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_waha_callbacks
-UNION ALL
-SELECT 'cobranca.conversations' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_conversations
-UNION ALL
-SELECT 'cobranca.intents' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_intents
-UNION ALL
-SELECT 'cobranca.actions' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_actions
-UNION ALL
-SELECT 'cobranca.dead-letters' AS topic, kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version, tenant_id,
-       occurred_at, correlation_id, causation_id, source, payload, ingested_at
-FROM {database}.raw_dead_letters;
 
 TRUNCATE TABLE IF EXISTS {database}.events_per_tenant_day;
 

@@ -59,7 +59,7 @@ def test_migrates_a_fresh_database_once(client: Client, database: str) -> None:
         "SELECT engine FROM system.tables WHERE database = {db:String} AND name = 'raw_events'",
         parameters={"db": database},
     ).result_rows
-    assert engine == [("View",)]  # 0004 turned the table into a view of every raw table
+    assert engine == [("View",)]  # 0004 dropped the table, 0010 made it a view of every raw table
 
 
 def test_history_records_each_file_once(client: Client, database: str) -> None:
