@@ -17,6 +17,7 @@ import click
 from connectors.clickhouse.cli import db, replay_command, sink_command, trace_command
 from connectors.imports.cli import import_command
 from connectors.waha.cli import waha
+from models.cli import classify_command, model
 from streams.errors import CobrancaError
 from streams.settings import Settings, cache_home
 
@@ -396,6 +397,8 @@ main.add_command(db)
 main.add_command(sink_command)
 main.add_command(replay_command)
 main.add_command(trace_command)
+main.add_command(model)
+main.add_command(classify_command)
 
 if __name__ == "__main__":
     main()
