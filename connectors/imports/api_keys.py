@@ -39,6 +39,7 @@ __all__ = [
     "KeyRefused",
     "KeysFile",
     "bearer_key",
+    "ensure_keys_file",
     "hash_key",
     "keys_line",
     "new_key",
@@ -159,6 +160,25 @@ def parse_keys(text: str, *, source: str = "<keys>") -> ApiKeys:
             raise BadKeysFile(f"{source}: the tenant of {digest[:19]}... is not a tenant id")
         tenants[digest] = tenant
     return ApiKeys(MappingProxyType(tenants))
+
+
+EMPTY_KEYS_FILE: Final = """\
+# API keys of cobranca's HTTP import endpoint: SHA-256 hashes only, one line per key,
+# "sha256:<hex>" = "tenant". Add lines with `cobranca imports new-key TENANT [--append]`;
+# the server reads this file again whenever it changes.
+[keys]
+"""
+
+
+def ensure_keys_file(path: Path) -> bool:
+    """Create an empty keys file (no key: every request gets 401) if there is none; True if it
+    was created. For a fresh deployment volume; the server says so in its log."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as out:
+        out.write(EMPTY_KEYS_FILE)
+    return True
 
 
 class KeysFile:

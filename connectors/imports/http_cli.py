@@ -86,7 +86,7 @@ def serve_command(
 @click.option("--append", is_flag=True, help="Append the line to the keys file as well.")
 def new_key_command(tenant: str, keys_file: Path | None, append: bool) -> None:
     """Make a new API key for TENANT: print it once, and the line for the keys file."""
-    from connectors.imports.api_keys import keys_line, new_key, valid_tenant
+    from connectors.imports.api_keys import ensure_keys_file, keys_line, new_key, valid_tenant
     from connectors.imports.server import ServiceSettings
 
     if not valid_tenant(tenant):
@@ -103,9 +103,9 @@ def new_key_command(tenant: str, keys_file: Path | None, append: bool) -> None:
     if append:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fresh = not path.exists() or not path.read_text(encoding="utf-8").strip()
+            ensure_keys_file(path)
             with path.open("a", encoding="utf-8") as out:
-                out.write(("[keys]\n" if fresh else "") + line + "\n")
+                out.write(line + "\n")
         except OSError as exc:
             raise click.ClickException(f"{path}: cannot append to it ({exc.strerror})") from exc
         click.echo(f"Added under [keys] in {path}:")

@@ -42,7 +42,7 @@ from typing import IO, Any, Final, cast
 import structlog
 from aiohttp import web
 
-from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile
+from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile, ensure_keys_file
 from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut
 from connectors.imports.errors import InvalidImportParameter, UnreadableSource
 from connectors.imports.formats import Format
@@ -441,7 +441,13 @@ async def serve(
 ) -> None:
     """Serve until `stop` is set (SIGINT/SIGTERM in `cobranca imports serve`) or cancelled."""
     service = ImportService(settings, service_settings)
-    service.keys.current()  # a missing or broken keys file stops the start, with its reason
+    if ensure_keys_file(service_settings.keys_file):
+        log.warning(
+            "no API keys file: created an empty one, every request gets 401 until keys are "
+            "added with `cobranca imports new-key TENANT --append`",
+            keys_file=str(service_settings.keys_file),
+        )
+    service.keys.current()  # a broken keys file stops the start, with its reason
     runner = web.AppRunner(create_app(service), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, service_settings.host, service_settings.port)
