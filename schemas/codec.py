@@ -46,19 +46,19 @@ def encode(event: Mapping[str, Any], registry: SchemaRegistry | None = None) -> 
     latest = registry.latest(subject)
     if latest is None:
         raise UnencodableEvent(f"no schema is pinned for {subject!r} in schemas/registry.json")
+    fast = _fast_writer(latest)
+    if fast is not None:  # a record, its representation or a plain dict, written as it is
+        body = bytearray(_PREFIX.pack(MAGIC, latest.schema_id))
+        try:
+            fast(body, event)
+        except Fallback:
+            pass  # not the exact case: fastavro decides, and names what is wrong
+        else:
+            return bytes(body)
     try:
         plain = _plain(event)
     except UnencodableEvent as exc:
         raise UnencodableEvent(f"{subject}: {exc}") from exc
-    fast = _fast_writer(latest)
-    if fast is not None:
-        body = bytearray(_PREFIX.pack(MAGIC, latest.schema_id))
-        try:
-            fast(body, plain)
-        except Fallback:
-            pass  # not the plain exact case: fastavro decides, and names what is wrong
-        else:
-            return bytes(body)
     out = io.BytesIO()
     out.write(_PREFIX.pack(MAGIC, latest.schema_id))
     try:

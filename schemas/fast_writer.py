@@ -6,7 +6,9 @@ import row cost ~70 µs in Avro alone. This module compiles a parsed schema once
 closures that check each value's exact Python type and append its encoding to a bytearray, in
 one pass. It accepts only what is unambiguous (``str`` for string, ``int`` but not ``bool`` for
 long, an aware ``datetime`` for timestamp-millis, ``None`` or the one other branch of a
-``["null", T]`` union, every field of a record present and nothing else); anything else raises
+``["null", T]`` union, every field of a record present and nothing else). Faust records and
+their representations are written as they are (no conversion to plain dicts first), a
+``StrEnum`` member as its symbol. Anything else raises
 `Fallback`, and the codec then takes the slow path (fastavro's validation and writer), which
 either writes the same value or names what is wrong exactly as before. So the bytes are always
 fastavro's bytes (a property test checks it for every schema) and errors are unchanged.
@@ -31,6 +33,8 @@ _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _DOUBLE: Final = struct.Struct("<d")
 _FLOAT: Final = struct.Struct("<f")
+_FAUST_NAMESPACE: Final = "__faust"
+_FAUST_STATE: Final = "__evaluated_fields__"
 
 
 class Fallback(Exception):
@@ -184,7 +188,16 @@ def _record(schema: Mapping[str, Any], named: dict[str, Any], done: dict[str, Wr
     count = len(schema["fields"])
 
     def write(out: bytearray, v: Any) -> None:
-        if type(v) is not dict or len(v) != count:
+        if type(v) is not dict:
+            # A Faust record (schemas/events.py mirrors each schema field for field) keeps its
+            # values in its __dict__, next to Faust's own bookkeeping key.
+            if not hasattr(type(v), "_options"):
+                raise Fallback
+            v = v.__dict__
+            extra = _FAUST_STATE in v
+        else:
+            extra = _FAUST_NAMESPACE in v  # a record's representation names its class
+        if len(v) != count + extra:
             raise Fallback  # a missing field (maybe defaulted) or an extra one: fastavro decides
         try:
             for name, field_writer in fields:
@@ -201,7 +214,7 @@ def _enum(schema: Mapping[str, Any]) -> Writer:
     index = {symbol: i for i, symbol in enumerate(schema["symbols"])}
 
     def write(out: bytearray, v: Any) -> None:
-        if type(v) is not str or v not in index:
+        if not isinstance(v, str) or v not in index:  # a symbol, or a StrEnum member
             raise Fallback
         _varint(out, index[v])
 

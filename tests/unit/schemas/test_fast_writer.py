@@ -118,3 +118,15 @@ def test_unsupported_schemas_get_no_writer() -> None:
         }
     )
     assert compile_writer(two_types) is None
+
+
+def test_a_record_and_its_representation_are_written_without_conversion() -> None:
+    registered = latest("cobranca.events.ClientImported")
+    writer = compile_writer(registered.parsed)
+    assert writer is not None
+    record = client_imported("acme", 3)
+    expected = fastavro_bytes(registered, _plain(record.to_representation()))
+    for datum in (record, record.to_representation()):
+        out = bytearray()
+        writer(out, datum)
+        assert bytes(out) == expected
