@@ -16,6 +16,7 @@ import click
 
 from connectors.clickhouse.cli import db, replay_command, sink_command, trace_command
 from connectors.imports.cli import import_command
+from connectors.imports.http_cli import imports_group
 from connectors.waha.cli import waha
 from models.cli import classify_command, model
 from streams.errors import CobrancaError
@@ -392,6 +393,7 @@ def tenants_list(settings: Settings) -> None:
 
 # Connectors keep their commands beside their code; the CLI only mounts them.
 main.add_command(import_command)
+main.add_command(imports_group)
 main.add_command(waha)
 main.add_command(db)
 main.add_command(sink_command)
