@@ -1,0 +1,112 @@
+"""What the conversation agent needs from an intent classifier, and how a worker gets one.
+
+The classifier itself lives in models/ (issue 5, section 1). The worker takes it from a factory
+set at startup, so it can run without the model (tests of other agents, a deployment that
+routes every reply to people) and tests can plug in a deterministic one:
+
+- `set_classifier_factory(factory)` before the worker starts, or
+- COBRANCA_INTENT_CLASSIFIER=module:callable (a zero-argument callable returning a classifier).
+
+With neither, `unconfigured()` is used: every message reads as `other` with confidence 0, which
+is below any threshold, so every reply goes to a human.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol, runtime_checkable
+
+__all__ = [
+    "ENV_VAR",
+    "LABELS",
+    "Classification",
+    "IntentClassifier",
+    "classifier_factory",
+    "set_classifier_factory",
+    "unconfigured",
+]
+
+#: The classifier's labels, exactly these strings (issue 5).
+LABELS: Final = (
+    "promise_to_pay",
+    "already_paid",
+    "request_payment_info",
+    "negotiate",
+    "dispute",
+    "opt_out",
+    "talk_to_human",
+    "wrong_person",
+    "other",
+)
+ENV_VAR: Final = "COBRANCA_INTENT_CLASSIFIER"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """One text's reading: a label of LABELS and the probability the classifier gives it."""
+
+    label: str
+    confidence: float
+
+
+@runtime_checkable
+class IntentClassifier(Protocol):
+    """A loaded classifier: classifies a batch of texts, in order."""
+
+    @property
+    def version(self) -> str:
+        """Model and version, recorded on every IntentClassified."""
+        ...
+
+    @property
+    def threshold(self) -> float:
+        """Confidence below which a message goes to a human (calibrated with the model)."""
+        ...
+
+    def classify(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """(label, confidence) for each text, in order. Called off the event loop."""
+        ...
+
+
+ClassifierFactory = Callable[[], IntentClassifier]
+
+
+@dataclass(frozen=True, slots=True)
+class _Unconfigured:
+    version: str = "none"
+    threshold: float = 1.0
+
+    def classify(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        return [("other", 0.0) for _ in texts]
+
+
+def unconfigured() -> IntentClassifier:
+    """The classifier of a worker without a model: everything goes to a human."""
+    return _Unconfigured()
+
+
+_factory: ClassifierFactory | None = None
+
+
+def set_classifier_factory(factory: ClassifierFactory | None) -> None:
+    """Use `factory` to load the classifier (None: back to the environment's choice)."""
+    global _factory
+    _factory = factory
+
+
+def classifier_factory(env: dict[str, str] | None = None) -> ClassifierFactory:
+    """The factory set at startup, else the one COBRANCA_INTENT_CLASSIFIER names, else
+    `unconfigured`."""
+    if _factory is not None:
+        return _factory
+    spec = (os.environ if env is None else env).get(ENV_VAR, "").strip()
+    if not spec:
+        return unconfigured
+    module, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"{ENV_VAR}={spec!r}: expected module:callable")
+    factory: ClassifierFactory = getattr(importlib.import_module(module), attr)
+    return factory
