@@ -18,6 +18,7 @@ from connectors.clickhouse.cli import db, replay_command, sink_command, trace_co
 from connectors.imports.cli import import_command
 from connectors.waha.cli import waha
 from streams.errors import CobrancaError
+from streams.handoff_cli import handoffs, model
 from streams.settings import Settings, cache_home
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -396,6 +397,9 @@ main.add_command(db)
 main.add_command(sink_command)
 main.add_command(replay_command)
 main.add_command(trace_command)
+# The conversation's operators (streams/handoff_cli.py).
+main.add_command(handoffs)
+main.add_command(model)
 
 if __name__ == "__main__":
     main()
