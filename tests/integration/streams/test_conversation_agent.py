@@ -6,6 +6,10 @@ next reminder; an operator's resolution resumes a paused client."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -59,6 +63,17 @@ async def _produce(bootstrap: str, events: list[tuple[Event, str]]) -> None:
 def _conversation(tenant: str, message: InboundMessage) -> tuple[Event, str]:
     """Keyed as the normalizer must key cobranca.conversations: tenant_id:chat_key."""
     return message, f"{tenant}:{chat_key(message.chat_id)}"
+
+
+def _cobranca(*args: str, bootstrap: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": bootstrap},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 def _events(bootstrap: str, topic: str, tenant: str) -> list[dict[str, Any]]:
@@ -137,10 +152,22 @@ def test_replies_become_intents_actions_and_replies_exactly_once(
         )
 
         # An operator resolves the hand-off: the client's reminders resume.
-        (open_,) = asyncio.run(handoffs.read_handoffs(kafka_bootstrap, tenant=tenant))
-        asyncio.run(
-            handoffs.resolve(kafka_bootstrap, open_.handoff_id, label="negotiate", operator="ana")
+        listing = _cobranca(
+            "handoffs", "list", "--tenant", tenant, "--json", bootstrap=kafka_bootstrap
         )
+        (row,) = [json.loads(line) for line in listing.stdout.splitlines()]
+        assert (row["reason"], row["text"]) == ("negotiate", "quero parcelar em 3x")
+        resolved = _cobranca(
+            "handoffs",
+            "resolve",
+            row["handoff_id"],
+            "--label",
+            "negotiate",
+            "--operator",
+            "ana",
+            bootstrap=kafka_bootstrap,
+        )
+        assert resolved.returncode == 0, resolved.stderr
         wait_until(
             lambda: bool(
                 _of_type(_events(kafka_bootstrap, ACTIONS.name, tenant), "CollectionResumed")
@@ -152,6 +179,14 @@ def test_replies_become_intents_actions_and_replies_exactly_once(
         asyncio.run(asyncio.sleep(3))  # a duplicate would show within a few commits
     finally:
         worker.stop()
+
+    corrections = _cobranca(
+        "model", "export-corrections", "--tenant", tenant, bootstrap=kafka_bootstrap
+    )
+    assert [json.loads(line) for line in corrections.stdout.splitlines()] == [
+        {"text": "quero parcelar em 3x", "label": "negotiate"}
+    ]
+    assert asyncio.run(handoffs.read_handoffs(kafka_bootstrap, tenant=tenant)) == []
 
     intents = _events(kafka_bootstrap, INTENTS.name, tenant)
     by_message = {i["waha_message_id"]: i for i in intents}
