@@ -118,6 +118,8 @@ async def run(
             results, version, threshold = await classify(classifier, to_classify)
             found = {id(m): r for m, r in zip(to_classify, results, strict=True)}
         for delivered in batch:
+            if not processing.still_ours(delivered):
+                continue  # revoked while the batch was classified: its new owner handles it
             event = delivered.event
             with processing.handling(delivered):
                 book = await books.of(delivered.partition)

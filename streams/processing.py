@@ -90,6 +90,18 @@ async def batches(
         yield ready
 
 
+def still_ours(delivered: Delivered) -> bool:
+    """Whether the worker still owns the event's partition. A batch outlives a rebalance: an
+    event whose partition was revoked meanwhile is redelivered to its new owner and must be
+    skipped here (acting on it would also wait at admission for a commit that waits for the
+    rest of the batch)."""
+    app = delivered.source.app
+    if not app.in_transaction:
+        return True
+    transactions = cast(SourcePartitionTransactions, app.consumer.transactions)
+    return transactions.is_admitted(delivered.source.message)
+
+
 @contextmanager
 def handling(delivered: Delivered) -> Iterator[None]:
     """Within this block the agent acts on `delivered`: sends join its transaction."""

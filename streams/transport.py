@@ -79,6 +79,10 @@ class SourcePartitionTransactions(TransactionManager):
             await self._open.wait()
             self._admitted.update(pending)  # no await since the wait: atomic in the loop
 
+    def is_admitted(self, message: Any) -> bool:
+        """False once a rebalance revoked the message's partition: its new owner redoes it."""
+        return message in self._admitted
+
     async def on_partitions_revoked(self, revoked: Any) -> None:
         # Faust redelivers a revoked partition's unfinished events as new messages; the old
         # ones will never be acknowledged, so a commit must not wait for them.
