@@ -208,7 +208,7 @@ conversation_books: PartitionState[ConversationBook] = PartitionState(
     apply=ConversationBook.apply,
 )
 # The factory is looked up on the first message, so one set at startup (the model) applies.
-conversation_classifier = conversation.LazyClassifier(lambda: intent.classifier_factory())
+conversation_classifier = conversation.LazyClassifier(intent.classifier_factory)
 
 
 @app.agent(CONVERSATION_INPUT, name="conversation")

@@ -22,7 +22,7 @@ that needs it (a worker that never sees one never loads a model).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -61,7 +61,8 @@ BATCH_WITHIN: Final = 0.2
 class LazyClassifier:
     """The classifier, loaded once, on a thread, when first needed."""
 
-    def __init__(self, factory: Any) -> None:
+    def __init__(self, factory: Callable[[], ClassifierFactory]) -> None:
+        """`factory` names the factory when first needed, so one set at startup applies."""
         self._factory = factory
         self._classifier: IntentClassifier | None = None
         self._lock = asyncio.Lock()
@@ -69,7 +70,7 @@ class LazyClassifier:
     async def get(self) -> IntentClassifier:
         async with self._lock:
             if self._classifier is None:
-                factory: ClassifierFactory = self._factory()
+                factory = self._factory()
                 self._classifier = await asyncio.to_thread(factory)
                 log.info(
                     "classifier_loaded",

@@ -247,3 +247,64 @@ def test_replies_become_intents_actions_and_replies_exactly_once(
         "SendRejected",
         "opted_out",
     )
+
+
+def test_batches_stay_exactly_once_across_sigkills(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """300 replies in 30 chats (and 30 of them delivered twice), the worker SIGKILLed twice
+    mid-stream: every message is classified and answered exactly once."""
+    tenant = f"convb-{uuid.uuid4().hex[:8]}"
+    configure_tenant(kafka_bootstrap, tenant)
+    clients = [client_imported(tenant, n, phone=f"+553198{n:07d}") for n in range(30)]
+    asyncio.run(
+        _produce(
+            kafka_bootstrap,
+            [(credit_requested(tenant, 10_000), tenant)]
+            + [(c, f"{tenant}:{c.client_id}") for c in clients],
+        )
+    )
+    env = {"COBRANCA_INTENT_CLASSIFIER": "tests.intent_rules:classifier"}
+    worker = WorkerProcess(kafka_bootstrap, tmp_path, app_id=f"convb-{tenant}", env=env)
+    worker.start()
+    try:
+        wait_until(
+            lambda: count_for(kafka_bootstrap, CONVERSATION_DEBTS.name, tenant) >= 30,
+            timeout=120,
+            what="the régua to index 30 debts",
+            worker=worker,
+        )
+        # WhatsApp's ids for DDD 31 lack the 9th digit: 55 31 + 8 digits.
+        messages = [
+            _message(tenant, f"55318{n % 30:07d}@c.us", n, "me manda o pix") for n in range(300)
+        ]
+        messages += messages[::10]  # the normalizer may deliver a message twice
+        events = [_conversation(tenant, m) for m in messages]
+        for kill_after in (100, 200):
+            chunk = events[kill_after - 100 : kill_after]
+            asyncio.run(_produce(kafka_bootstrap, chunk))
+            wait_until(
+                lambda n=kill_after: count_for(kafka_bootstrap, INTENTS.name, tenant) >= n - 60,
+                timeout=120,
+                what="intents before a SIGKILL",
+                worker=worker,
+            )
+            worker.kill()
+            worker.start()
+        asyncio.run(_produce(kafka_bootstrap, events[200:]))
+        wait_until(
+            lambda: count_for(kafka_bootstrap, INTENTS.name, tenant) >= 300,
+            timeout=180,
+            what="300 intents",
+            worker=worker,
+        )
+        asyncio.run(asyncio.sleep(3))
+    finally:
+        worker.stop()
+    intents = _events(kafka_bootstrap, INTENTS.name, tenant)
+    assert len(intents) == len({i["waha_message_id"] for i in intents}) == 300
+    assert {i["label"] for i in intents} == {"request_payment_info"}
+    assert all(i["client_id"] is not None for i in intents)  # every chat found its debt
+    replies = [
+        r for r in _events(kafka_bootstrap, SEND_REQUESTS.name, tenant) if r.get("step", "") is None
+    ]
+    assert len(replies) == len({r["request_id"] for r in replies}) == 300
+    assert _of_type(_events(kafka_bootstrap, ACTIONS.name, tenant), "HandoffRequested") == []
