@@ -199,7 +199,7 @@ def _millis(moment: datetime) -> datetime:
 
 # --- the conversation agent (issue 5 section 4) --------------------------------------------
 
-conversation_books: PartitionState[ConversationBook] = PartitionState(
+reply_books: PartitionState[ConversationBook] = PartitionState(
     app,
     "conversation",
     bootstrap=settings.kafka_bootstrap,
@@ -215,4 +215,4 @@ conversation_classifier = conversation.LazyClassifier(intent.classifier_factory)
 async def converse(stream: faust.StreamT[Any]) -> None:
     """Inbound messages → intents, actions and replies; debts for lookups; operators'
     resolutions → resumed collection (streams/conversation.py)."""
-    await conversation.run(stream, conversation_books, conversation_classifier)
+    await conversation.run(stream, reply_books, conversation_classifier)

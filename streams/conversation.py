@@ -40,7 +40,13 @@ from schemas.events import (
 from streams import processing
 from streams.channels import channel_for
 from streams.chat_keys import record_key
-from streams.intent import LABELS, Classification, ClassifierFactory, IntentClassifier
+from streams.intent import (
+    LABELS,
+    Classification,
+    ClassifierFactory,
+    IntentClassifier,
+    Reading,
+)
 from streams.reply_policy import (
     ConversationBook,
     Outcome,
@@ -80,12 +86,15 @@ class LazyClassifier:
             return self._classifier
 
 
-def readings(raw: Sequence[tuple[str, float]], expected: int) -> list[Classification]:
+def readings(raw: Sequence[Reading], expected: int) -> list[Classification]:
     """The classifier's answers, checked: one per text, a known label, a probability."""
     if len(raw) != expected:
         raise RuntimeError(f"the classifier answered {len(raw)} readings for {expected} texts")
     out = []
-    for label, confidence in raw:
+    for reading in raw:
+        label, confidence = (
+            reading if isinstance(reading, tuple) else (reading.label, reading.confidence)
+        )
         if label not in LABELS:
             log.warning("unknown_intent_label", label=label)
             label, confidence = "other", 0.0  # below any threshold: a person looks at it

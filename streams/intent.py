@@ -5,7 +5,8 @@ set at startup, so it can run without the model (tests of other agents, a deploy
 routes every reply to people) and tests can plug in a deterministic one:
 
 - `set_classifier_factory(factory)` before the worker starts, or
-- COBRANCA_INTENT_CLASSIFIER=module:callable (a zero-argument callable returning a classifier).
+- COBRANCA_INTENT_CLASSIFIER=module:callable (a zero-argument callable returning a classifier;
+  dotted attributes work: `models.intent:IntentClassifier.load`).
 
 With neither, `unconfigured()` is used: every message reads as `other` with confidence 0, which
 is below any threshold, so every reply goes to a human.
@@ -24,6 +25,8 @@ __all__ = [
     "LABELS",
     "Classification",
     "IntentClassifier",
+    "Labelled",
+    "Reading",
     "classifier_factory",
     "set_classifier_factory",
     "unconfigured",
@@ -52,6 +55,20 @@ class Classification:
     confidence: float
 
 
+class Labelled(Protocol):
+    """A reading as an object (models.intent's Prediction is one)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+
+Reading = tuple[str, float] | Labelled
+"""One text's reading: a (label, confidence) pair or an object with both."""
+
+
 @runtime_checkable
 class IntentClassifier(Protocol):
     """A loaded classifier: classifies a batch of texts, in order."""
@@ -66,8 +83,8 @@ class IntentClassifier(Protocol):
         """Confidence below which a message goes to a human (calibrated with the model)."""
         ...
 
-    def classify(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """(label, confidence) for each text, in order. Called off the event loop."""
+    def classify(self, texts: Sequence[str]) -> Sequence[Reading]:
+        """A reading for each text, in order. Called off the event loop, one call at a time."""
         ...
 
 
@@ -108,5 +125,10 @@ def classifier_factory(env: dict[str, str] | None = None) -> ClassifierFactory:
     module, _, attr = spec.partition(":")
     if not attr:
         raise ValueError(f"{ENV_VAR}={spec!r}: expected module:callable")
-    factory: ClassifierFactory = getattr(importlib.import_module(module), attr)
+    found: object = importlib.import_module(module)
+    for name in attr.split("."):
+        found = getattr(found, name)
+    if not callable(found):
+        raise ValueError(f"{ENV_VAR}={spec!r} is not callable")
+    factory: ClassifierFactory = found
     return factory

@@ -42,3 +42,24 @@ def test_answers_are_checked() -> None:
     assert [(r.label, r.confidence) for r in checked] == [("opt_out", 1.0), ("other", 0.0)]
     with pytest.raises(RuntimeError, match="1 readings for 2 texts"):
         readings([("other", 0.5)], 2)
+
+
+class _Prediction:
+    """A reading as an object, as models.intent returns them."""
+
+    def __init__(self, label: str, confidence: float) -> None:
+        self.label, self.confidence, self.needs_human = label, confidence, confidence < 0.5
+
+
+def test_readings_may_be_objects_with_a_label_and_a_confidence() -> None:
+    checked = readings([_Prediction("dispute", 0.8), ("other", 0.4)], 2)
+    assert [(r.label, r.confidence) for r in checked] == [("dispute", 0.8), ("other", 0.4)]
+
+
+def test_a_dotted_attribute_names_a_class_method() -> None:
+    factory = intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules:KeywordClassifier"})
+    assert isinstance(factory(), KeywordClassifier)
+    nested = intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules:RULES.__len__"})
+    assert nested() == len(__import__("tests.intent_rules").intent_rules.RULES)
+    with pytest.raises(ValueError, match="not callable"):
+        intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules:THRESHOLD"})
