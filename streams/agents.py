@@ -21,9 +21,16 @@ from schemas.events import (
     RemindersScheduled,
     SendRequested,
 )
-from streams import processing, regua
+from streams import conversation, intent, processing, regua
 from streams.app import app, settings
-from streams.channels import CHANNELS, LEDGER_CHANNEL, REGUA_INPUT, channel_for
+from streams.channels import (
+    CHANNELS,
+    CONVERSATION_INPUT,
+    LEDGER_CHANNEL,
+    REGUA_INPUT,
+    channel_for,
+)
+from streams.chat_keys import record_key
 from streams.clock import Clock
 from streams.ledger import (
     Decision,
@@ -34,9 +41,18 @@ from streams.ledger import (
     decide_send,
 )
 from streams.ledger_chain import seal
+from streams.reply_policy import ConversationBook
 from streams.state import PartitionState
 from streams.tenants import TenantDirectory
-from streams.topics import ACTIONS, LEDGER, REGUA_SCHEDULES, SEND_REQUESTS
+from streams.topics import (
+    ACTIONS,
+    CONVERSATION_DEBTS,
+    CONVERSATION_STATE,
+    INTENTS,
+    LEDGER,
+    REGUA_SCHEDULES,
+    SEND_REQUESTS,
+)
 
 tenant_directory = TenantDirectory(settings.kafka_bootstrap)
 DEFAULT_POLICY = LedgerPolicy()
@@ -64,6 +80,7 @@ async def run_regua(stream: faust.StreamT[Any]) -> None:
     ledger) and each client's new schedule (keyed tenant:client, the régua's state)."""
     requests = CHANNELS[SEND_REQUESTS.name]
     schedules = CHANNELS[REGUA_SCHEDULES.name]
+    debts = CHANNELS[CONVERSATION_DEBTS.name]
     await tenant_directory.ready.wait()
     async for event in processing.events(stream):
         if not isinstance(event, ClientImported | ClockTicked):
@@ -74,6 +91,9 @@ async def run_regua(stream: faust.StreamT[Any]) -> None:
         if isinstance(event, ClientImported):
             config = tenant_directory.get(event.header.tenant_id)
             outcomes = [regua.handle_import(book, event, config, now)]
+            # The conversation agent's lookup of the chat's debt (its own partitioning).
+            index = regua.debt_index(event, now)
+            await debts.send(key=record_key(index.header.tenant_id, index.chat_key), value=index)
         else:
             outcomes = regua.handle_tick(book, tenant_directory.get, now, event.header.event_id)
         for outcome in outcomes:
@@ -175,3 +195,24 @@ def _millis(moment: datetime) -> datetime:
     # Events keep milliseconds (Avro timestamp-millis); a hash over microseconds would not
     # survive the round trip through the log.
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+# --- the conversation agent (issue 5 section 4) --------------------------------------------
+
+reply_books: PartitionState[ConversationBook] = PartitionState(
+    app,
+    "conversation",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(CONVERSATION_DEBTS, CONVERSATION_STATE, INTENTS),
+    initial=ConversationBook,
+    apply=ConversationBook.apply,
+)
+# The factory is looked up on the first message, so one set at startup (the model) applies.
+conversation_classifier = conversation.LazyClassifier(intent.classifier_factory)
+
+
+@app.agent(CONVERSATION_INPUT, name="conversation")
+async def converse(stream: faust.StreamT[Any]) -> None:
+    """Inbound messages → intents, actions and replies; debts for lookups; operators'
+    resolutions → resumed collection (streams/conversation.py)."""
+    await conversation.run(stream, reply_books, conversation_classifier)

@@ -20,6 +20,7 @@ from connectors.imports.http_cli import imports_group
 from connectors.waha.cli import waha
 from models.cli import classify_command, model
 from streams.errors import CobrancaError
+from streams.handoff_cli import export_corrections_command, handoffs
 from streams.settings import Settings, cache_home
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -399,8 +400,11 @@ main.add_command(db)
 main.add_command(sink_command)
 main.add_command(replay_command)
 main.add_command(trace_command)
+# The intent model, and the corrections operators make of it (streams/handoff_cli.py).
+model.add_command(export_corrections_command)
 main.add_command(model)
 main.add_command(classify_command)
+main.add_command(handoffs)
 
 if __name__ == "__main__":
     main()
