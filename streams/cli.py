@@ -17,6 +17,7 @@ import click
 from connectors.clickhouse.cli import db, replay_command, sink_command, trace_command
 from connectors.imports.cli import import_command
 from connectors.waha.cli import waha
+from connectors.waha.simulator.cli import waha_sim
 from streams.errors import CobrancaError
 from streams.settings import Settings, cache_home
 
@@ -392,6 +393,7 @@ def tenants_list(settings: Settings) -> None:
 # Connectors keep their commands beside their code; the CLI only mounts them.
 main.add_command(import_command)
 main.add_command(waha)
+main.add_command(waha_sim)
 main.add_command(db)
 main.add_command(sink_command)
 main.add_command(replay_command)
