@@ -25,6 +25,9 @@ from streams import processing, regua
 from streams.app import app, settings
 from streams.channels import CHANNELS, LEDGER_CHANNEL, REGUA_INPUT, channel_for
 from streams.clock import Clock
+
+# --- dispatch (streams/dispatch.py) ---
+from streams.dispatch import DispatchAgent
 from streams.ledger import (
     Decision,
     LedgerBook,
@@ -36,7 +39,13 @@ from streams.ledger import (
 from streams.ledger_chain import seal
 from streams.state import PartitionState
 from streams.tenants import TenantDirectory
-from streams.topics import ACTIONS, LEDGER, REGUA_SCHEDULES, SEND_REQUESTS
+from streams.topics import (
+    ACTIONS,
+    LEDGER,
+    REGUA_SCHEDULES,
+    SEND_DECISIONS,
+    SEND_REQUESTS,
+)
 
 tenant_directory = TenantDirectory(settings.kafka_bootstrap)
 DEFAULT_POLICY = LedgerPolicy()
@@ -175,3 +184,22 @@ def _millis(moment: datetime) -> datetime:
     # Events keep milliseconds (Avro timestamp-millis); a hash over microseconds would not
     # survive the round trip through the log.
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+# --- dispatch: SendApproved → WAHA → MessageDispatched / DispatchFailed (streams/dispatch.py) ---
+
+
+def _first_session(tenant: str) -> str | None:
+    config = tenant_directory.get(tenant)
+    return config.sessions[0].name if config is not None and config.sessions else None
+
+
+dispatch_agent = DispatchAgent(app, settings, session_for=_first_session)
+
+
+@app.agent(CHANNELS[SEND_DECISIONS.name], name="dispatch")
+async def dispatch(stream: faust.StreamT[Any]) -> None:
+    """The only consumer of cobranca.sends.decided: each approval sent through WAHA, its outcome
+    written in the transaction that commits it."""
+    await tenant_directory.ready.wait()  # an approval without a session uses the tenant's
+    await dispatch_agent.run(stream)

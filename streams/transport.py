@@ -103,6 +103,23 @@ class SourcePartitionTransactions(TransactionManager):
             self._admitted = {m for m in self._admitted if not m.acked}
             self._open.set()
 
+    @asynccontextmanager
+    async def released(self, message: Any) -> AsyncIterator[None]:
+        """Let commits go on while an agent waits outside Kafka on `message`.
+
+        For the WAHA dispatcher, whose wait on a WAHA that is down can last minutes: a commit
+        would otherwise wait for it, holding back every agent of the worker (and their open
+        transactions would run into transaction.timeout.ms). Inside the block the agent must send
+        nothing. Its message is not acknowledged, so no commit covers its offset (nor any later
+        one of its partition: the agent has not seen them). On leaving, the message is admitted
+        again, after any commit in progress. See docs/adr/0006.
+        """
+        self._admitted.discard(message)
+        try:
+            yield
+        finally:
+            await self.admit(message)
+
     async def send(
         self,
         topic: str,
