@@ -25,8 +25,8 @@ See docs/adr/0006 for the choices and their limits.
 from __future__ import annotations
 
 import uuid
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
@@ -211,14 +211,9 @@ class DispatchAgent:
             initial=DispatchBook,
             apply=DispatchBook.apply,
         )
-        self._revocations: Counter[Any] = Counter()
         self._recent: OrderedDict[str, Outcome] = OrderedDict()
-        app.on_partitions_revoked.connect(self._revoked)
-
-    async def _revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        revoked: Iterable[Any] = kwargs.get("revoked") or (args[0] if args else ())
-        for tp in revoked:
-            self._revocations[tp] += 1
+        """Outcomes of sends abandoned to a rebalance: if the approval comes back to this worker,
+        its result is reused instead of sending the message again."""
 
     def session_of(self, approved: SendApproved) -> str:
         return (
@@ -268,10 +263,12 @@ class DispatchAgent:
         None if the partition moved away meanwhile."""
         key = DispatchBook.key(approved.header.tenant_id, approved.request_id)
         outcome = self._recent.pop(key, None)
-        generation = self._revocations[message.tp]
+        rebalances = self.app.rebalancing_count
 
         def moved() -> bool:
-            return self._revocations[message.tp] != generation
+            # Faust waits for in-flight events before it revokes partitions, so a long wait must
+            # notice the rebalance as soon as it starts, not at the revocation signal.
+            return bool(self.app.rebalancing) or self.app.rebalancing_count != rebalances
 
         if outcome is None:
             try:
@@ -289,9 +286,12 @@ class DispatchAgent:
                 self._recent.popitem(last=False)
         if outcome is None or moved():
             log.warning(
-                "dispatch_abandoned_partition_moved",
+                "dispatch_abandoned_for_rebalance",
                 request_id=approved.request_id,
                 partition=message.tp.partition,
+                sent=outcome is not None and outcome.sent is not None,
             )
+            if transactions is not None:
+                transactions.abandon(message)
             return None
         return outcome
