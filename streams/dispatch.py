@@ -15,9 +15,9 @@ accepted a message and before the commit sends it again on restart. Three things
   from the commit cut (`SourcePartitionTransactions.released`), so the rest of the worker
   keeps committing, and a long WAHA outage does not run the worker's open transactions into
   their timeout;
-- if its partition was revoked during the wait, it abandons the event (its new owner sends it)
-  and keeps a sent message's result in memory, so that if the partition comes back here the
-  message is not sent twice.
+- when a rebalance starts during the wait, it abandons the event (no commit covers its offset,
+  so its next owner processes it) and keeps a sent message's result in memory, so that if the
+  approval comes back to this worker the message is not sent twice.
 
 See docs/adr/0006 for the choices and their limits.
 """
