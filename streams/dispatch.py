@@ -15,9 +15,9 @@ accepted a message and before the commit sends it again on restart. Three things
   from the commit cut (`SourcePartitionTransactions.released`), so the rest of the worker
   keeps committing, and a long WAHA outage does not run the worker's open transactions into
   their timeout;
-- when a rebalance starts during the wait, it abandons the event (no commit covers its offset,
-  so its next owner processes it) and keeps a sent message's result in memory, so that if the
-  approval comes back to this worker the message is not sent twice.
+- when a rebalance or a shutdown starts during the wait, it abandons the event (no commit
+  covers its offset, so its next owner processes it) and keeps a sent message's result in
+  memory, so that if the approval comes back to this worker the message is not sent twice.
 
 See docs/adr/0006 for the choices and their limits.
 """
@@ -266,9 +266,13 @@ class DispatchAgent:
         rebalances = self.app.rebalancing_count
 
         def moved() -> bool:
-            # Faust waits for in-flight events before it revokes partitions, so a long wait must
-            # notice the rebalance as soon as it starts, not at the revocation signal.
-            return bool(self.app.rebalancing) or self.app.rebalancing_count != rebalances
+            # Faust waits for in-flight events before it revokes partitions or stops, so a long
+            # wait must notice a rebalance or a shutdown as soon as it starts.
+            return (
+                bool(self.app.rebalancing)
+                or self.app.rebalancing_count != rebalances
+                or bool(self.app.should_stop)
+            )
 
         if outcome is None:
             try:
@@ -286,7 +290,7 @@ class DispatchAgent:
                 self._recent.popitem(last=False)
         if outcome is None or moved():
             log.warning(
-                "dispatch_abandoned_for_rebalance",
+                "dispatch_abandoned",
                 request_id=approved.request_id,
                 partition=message.tp.partition,
                 sent=outcome is not None and outcome.sent is not None,

@@ -21,8 +21,14 @@ from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from connectors.waha.wire import link_key
 from schemas.events import SendApproved, SendKind, new_header
 from streams.producer import EventProducer
-from streams.topics import DISPATCHES
-from tests.kafka_helpers import WorkerProcess, for_tenant, read_committed, wait_until
+from streams.topics import DISPATCHES, SEND_DECISIONS
+from tests.kafka_helpers import (
+    WorkerProcess,
+    count_for,
+    for_tenant,
+    read_committed,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +92,12 @@ def _post(url: str, body: dict[str, Any]) -> Any:
 
 
 def _sends_for(sim_url: str, tenant: str) -> list[dict[str, Any]]:
+    """The simulator's accepted sends whose text names `tenant`."""
     return [s for s in _get(f"{sim_url}/_sim/sends")["sends"] if tenant in (s["text"] or "")]
+
+
+def _all_sends(sim_url: str) -> list[dict[str, Any]]:
+    return list(_get(f"{sim_url}/_sim/sends")["sends"])
 
 
 def _outcomes(bootstrap: str, tenant: str) -> list[dict[str, Any]]:
@@ -235,3 +246,64 @@ def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_c
     assert "circuit_closed" in log[log.index("circuit_opened") :], log[-20:]
     # The failed session paused its sends (a 422 each time a send found it not WORKING).
     assert "session_paused" in log or stats.get("sends_not_working", 0) == 0
+
+
+def test_a_worker_stopped_while_waha_is_down_loses_nothing(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The whole path from the ledger: requests are approved while WAHA is unreachable (the
+    ledger keeps committing), the worker stops with an approval held, and the next worker sends
+    every approval once WAHA is up."""
+    from tests.factories import credit_requested, send_requested
+
+    tenant, total = _tenant(), 12
+    requests = [send_requested(tenant, f"q{i}", phone=_phone(i)) for i in range(total)]
+    asyncio.run(_produce(kafka_bootstrap, [credit_requested(tenant, 100), *requests], tenant))
+    with SimulatorThread(SimulatorConfig(api_key=API_KEY, seed=9)) as sim:
+        down = WorkerProcess(
+            kafka_bootstrap,
+            tmp_path / "down",
+            app_id=f"dispatch-{tenant}",
+            env={
+                "WAHA_URL": "http://127.0.0.1:9",  # nothing listens on the discard port
+                "WAHA_API_KEY": API_KEY,
+                "COBRANCA_DISPATCH_BREAKER_OPEN_S": "2",
+            },
+        )
+        down.start()
+        try:
+            wait_until(
+                lambda: count_for(kafka_bootstrap, SEND_DECISIONS.name, tenant) >= total,
+                timeout=180,
+                what="the ledger's approvals while WAHA is down",
+                worker=down,
+            )
+        finally:
+            down.stop()
+        assert down.proc is not None and down.proc.returncode == 0  # a clean stop, not a kill
+        assert _outcomes(kafka_bootstrap, tenant) == []
+        up = _worker(kafka_bootstrap, tmp_path / "up", tenant, sim, COBRANCA_DISPATCH_RATE="0")
+        up.env["COBRANCA_APP_ID"] = f"dispatch-{tenant}"  # the same group: it resumes
+        up.start()
+        try:
+            wait_until(
+                lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= total,
+                timeout=180,
+                what=f"{total} MessageDispatched after WAHA came back",
+                worker=up,
+            )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            up.stop()
+        sends = _all_sends(sim.url)  # this simulator served this test alone
+    dispatched = _dispatched(_outcomes(kafka_bootstrap, tenant))
+    approvals = {
+        d["request_id"]
+        for d in for_tenant(
+            asyncio.run(read_committed(kafka_bootstrap, SEND_DECISIONS.name)), tenant
+        )
+        if d["header"]["event_type"] == "SendApproved"
+    }
+    assert len(approvals) == total
+    assert Counter(d["request_id"] for d in dispatched) == dict.fromkeys(approvals, 1)
+    assert len(sends) == total
