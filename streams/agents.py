@@ -32,6 +32,7 @@ from streams.channels import (
 )
 from streams.chat_keys import record_key
 from streams.clock import Clock
+from streams.dispatch import DispatchAgent
 from streams.ledger import (
     Decision,
     LedgerBook,
@@ -51,6 +52,7 @@ from streams.topics import (
     INTENTS,
     LEDGER,
     REGUA_SCHEDULES,
+    SEND_DECISIONS,
     SEND_REQUESTS,
 )
 
@@ -216,3 +218,22 @@ async def converse(stream: faust.StreamT[Any]) -> None:
     """Inbound messages → intents, actions and replies; debts for lookups; operators'
     resolutions → resumed collection (streams/conversation.py)."""
     await conversation.run(stream, reply_books, conversation_classifier)
+
+
+# --- dispatch: SendApproved → WAHA → MessageDispatched / DispatchFailed (streams/dispatch.py) ---
+
+
+def _first_session(tenant: str) -> str | None:
+    config = tenant_directory.get(tenant)
+    return config.sessions[0].name if config is not None and config.sessions else None
+
+
+dispatch_agent = DispatchAgent(app, settings, session_for=_first_session)
+
+
+@app.agent(CHANNELS[SEND_DECISIONS.name], name="dispatch")
+async def dispatch(stream: faust.StreamT[Any]) -> None:
+    """The only consumer of cobranca.sends.decided: each approval sent through WAHA, its outcome
+    written in the transaction that commits it."""
+    await tenant_directory.ready.wait()  # an approval without a session uses the tenant's
+    await dispatch_agent.run(stream)

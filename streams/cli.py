@@ -18,6 +18,7 @@ from connectors.clickhouse.cli import db, replay_command, sink_command, trace_co
 from connectors.imports.cli import import_command
 from connectors.imports.http_cli import imports_group
 from connectors.waha.cli import waha
+from connectors.waha.simulator.cli import waha_sim
 from models.cli import classify_command, model
 from streams.errors import CobrancaError
 from streams.handoff_cli import export_corrections_command, handoffs
@@ -396,6 +397,7 @@ def tenants_list(settings: Settings) -> None:
 main.add_command(import_command)
 main.add_command(imports_group)
 main.add_command(waha)
+main.add_command(waha_sim)
 main.add_command(db)
 main.add_command(sink_command)
 main.add_command(replay_command)
