@@ -86,15 +86,17 @@ DISPATCHES = _audit(
 )
 WAHA_CALLBACKS = _audit(
     "cobranca.waha.callbacks",
-    "session",
+    "tenant_id:chat_id (tenant_id:session when no one chat)",
     ("WahaCallbackReceived",),
-    "WAHA webhook bodies and headers exactly as received.",
+    "WAHA webhook bodies and headers exactly as received; keyed like the conversations they "
+    "normalize to, so each duplicate and each ack order is decided within one partition.",
 )
 CONVERSATIONS = _audit(
     "cobranca.conversations",
-    "tenant_id:chat_id",
+    "tenant_id:chat_id (tenant_id:session for session statuses)",
     ("InboundMessage", "DeliveryStatusChanged", "SessionStatusChanged"),
-    "Normalized, deduplicated WhatsApp traffic.",
+    "Normalized, deduplicated WhatsApp traffic; the normalizer's state (what it has emitted), "
+    "written in the partition of the callback that caused it, with the callback's key.",
 )
 INTENTS = _audit(
     "cobranca.intents",
