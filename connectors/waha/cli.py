@@ -128,7 +128,9 @@ def receive_command(host: str | None, port: int | None, max_body_bytes: int | No
     Kafka down answers 503 (WAHA retries). Session keys: see connectors/waha/receiver.py.
     """
     import asyncio
+    import contextlib
     import dataclasses
+    import signal
 
     from connectors.waha.receiver import ReceiverConfig, serve
     from streams.errors import CobrancaError
@@ -142,9 +144,18 @@ def receive_command(host: str | None, port: int | None, max_body_bytes: int | No
         max_body_bytes=max_body_bytes or config.max_body_bytes,
     )
     settings = Settings.from_env()
+
+    async def run() -> None:
+        # SIGTERM (docker stop) and Ctrl-C close the server cleanly: in-flight requests finish.
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve(settings.kafka_bootstrap, config)
+
     try:
-        asyncio.run(serve(settings.kafka_bootstrap, config))
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(run())
     except CobrancaError as exc:
         raise click.ClickException(str(exc)) from exc
