@@ -86,6 +86,9 @@ IGNORED: Final = "ignored"
 _BROWSER_ENGINES: Final = frozenset({Engine.WEBJS.value, Engine.WPP.value})
 _SOCKET_ENGINES: Final = frozenset({Engine.NOWEB.value, Engine.GOWS.value})
 _ACK_LEVELS: Final = frozenset(int(level) for level in Ack)
+_CHAT_EVENTS: Final = frozenset(
+    {WahaEvent.MESSAGE, WahaEvent.MESSAGE_ANY, WahaEvent.MESSAGE_ACK, WahaEvent.MESSAGE_ACK_GROUP}
+)
 
 
 class IgnoreReason(enum.StrEnum):
@@ -506,18 +509,19 @@ def _status_point_ms(payload: Any, status: str) -> int | float | None:
 def routing_chat(envelope: WebhookEnvelope) -> str | None:
     """The chat a webhook concerns, for partitioning; None when it concerns no one chat.
 
-    The chat of the InboundMessage or DeliveryStatusChanged it normalizes to; None for session
-    statuses, ignored events and payloads `normalize` refuses. Everything that can be a duplicate
-    of something else (retries, `message` and `message.any`, every ack of one message) shares
-    its chat, so keying callbacks by chat keeps each dedupe decision inside one partition.
+    For messages and acks, the chat segment of the payload id in its `@c.us` form: the chat
+    `normalize` gives them (it falls back to `from`/`to` only for ids not in WAHA's format, which
+    are then routed by session). None for session statuses, other events and payloads without a
+    WAHA id. Everything that can be a duplicate of something else (retries, `message` and
+    `message.any`, every ack of one message) shares its chat, so keying callbacks by chat keeps
+    each dedupe decision inside one partition. Cheap on purpose: the receiver calls it for
+    every webhook.
     """
-    try:
-        result = normalize(envelope)
-    except WahaWireError:
+    if envelope.event not in _CHAT_EVENTS:
         return None
-    if isinstance(result, NormalizedInbound | NormalizedDelivery):
-        return result.chat_id
-    return None
+    payload_id = envelope.payload.get("id")
+    parsed = parse_message_id(payload_id) if isinstance(payload_id, str) else None
+    return canonical_jid(parsed.chat) if parsed is not None else None
 
 
 # --- acks -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from connectors.waha.receiver import PATH, ReceiverConfig, callback_key, create_
 from connectors.waha.signatures import sign_body
 from connectors.waha.wire import decode_envelope
 from schemas.events import WahaCallbackReceived
+from streams.log_reader import event_from
 from streams.producer import ProduceFailed
 from streams.tenant_config import TenantConfig, parse_tenant_config
 from tests.unit.waha.envelopes import ack, envelope, message, raw
@@ -51,12 +52,14 @@ class RecordingStore:
         self.fail = fail
         self.delay = delay
 
-    async def send(self, event: WahaCallbackReceived, key: str) -> None:
+    async def send(self, key: bytes, value: bytes) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail is not None:
             raise self.fail
-        self.sent.append((event, key))
+        event = event_from(value)
+        assert isinstance(event, WahaCallbackReceived)
+        self.sent.append((event, key.decode()))
 
 
 OWNERS = Owners(
@@ -295,3 +298,41 @@ async def test_hmac_key_for_names_where_it_looked() -> None:
     acme = OWNERS.by_session["tenant-a"]
     assert hmac_key_for(acme, "tenant-a", {}, "g") == (b"g", "WAHA_HMAC_KEY")
     assert hmac_key_for(acme, "tenant-a", {}, None) == (None, "WAHA_HMAC_KEY")
+
+
+async def test_the_datum_is_what_the_record_and_encode_would_give() -> None:
+    from datetime import UTC, datetime
+
+    from connectors.waha.receiver import callback_datum
+    from schemas.codec import decode, encode, encode_datum
+    from schemas.events import new_header
+
+    received = datetime(2026, 12, 4, 17, 0, 0, 123456, tzinfo=UTC)
+    envelope_ = decode_envelope(INBOUND)
+    datum = callback_datum(
+        tenant="acme",
+        envelope=envelope_,
+        body=INBOUND,
+        headers={"x-webhook-hmac": "ab"},
+        received_at=received,
+        remote="127.0.0.1",
+    )
+    record = WahaCallbackReceived(
+        header=new_header(
+            "WahaCallbackReceived",
+            tenant_id="acme",
+            correlation_id=envelope_.id or "",
+            causation_id=None,
+            source="connectors.waha.receiver",
+            occurred_at=received,
+            event_id=datum["header"]["event_id"],
+        ),
+        body=INBOUND,
+        headers={"x-webhook-hmac": "ab"},
+        received_at=received.replace(microsecond=123000),
+        session="tenant-a",
+        remote="127.0.0.1",
+    )
+    fast = encode_datum("WahaCallbackReceived", datum)
+    assert fast == encode(record.to_representation())
+    assert decode(fast)["received_at"] == received.replace(microsecond=123000)
