@@ -9,8 +9,10 @@ What a request goes through, in order (the first failure answers):
    (a Content-Length over the limit is refused before reading; a chunked body is read in chunks
    and refused as soon as it passes the limit);
 2. no `X-Webhook-Hmac` header: 401 (unsigned webhooks are never parsed);
-3. not JSON, or not a WAHA envelope (`event`, `session`, `payload`): 400 with the reason and its
-   JSON path;
+3. not JSON, or not a WAHA envelope (`event`, `session`, `payload`, and `id` when present, with
+   their JSON types): 400 with the reason and its JSON path. The rest of the body is the
+   normalizer's to read: stored as received, a body it cannot read is dead-lettered with its
+   bytes, not lost;
 4. a session no tenant configures: 404;
 5. the HMAC-SHA512 of the raw body does not match the key of the session's tenant: 401;
 6. stored: 200 with the event id; Kafka down or slower than `COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S`:
@@ -59,7 +61,7 @@ from prometheus_client.exposition import generate_latest
 from connectors.waha.errors import InvalidSignature, WahaWireError
 from connectors.waha.normalize import routing_chat
 from connectors.waha.signatures import SIGNATURE_HEADER, check_signature
-from connectors.waha.wire import WebhookEnvelope, decode_envelope
+from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
 from schemas.codec import encode_datum
 from schemas.events import WahaCallbackReceived
 from streams.producer import ProduceFailed
@@ -271,7 +273,7 @@ class Receiver:
                 '"hmac": {"key": ...} (or WHATSAPP_HOOK_HMAC_KEY)',
             )
         try:
-            envelope = decode_envelope(body, source="request body")
+            envelope = decode_envelope_head(body, source="request body")
         except WahaWireError as exc:
             return self._refuse(400, "bad_request", str(exc), path=exc.path)
         config = self.owners.owner_of(envelope.session)
@@ -309,7 +311,8 @@ class Receiver:
         value = encode_datum(EVENT_TYPE, datum)
         key = callback_key(config.tenant_id, envelope).encode()
         try:
-            await asyncio.wait_for(self.store.send(key, value), self.config.produce_timeout_s)
+            async with asyncio.timeout(self.config.produce_timeout_s):
+                await self.store.send(key, value)
         except (ProduceFailed, TimeoutError) as exc:
             # Never 2xx for something not stored: WAHA retries, the normalizer dedupes.
             self.metrics.requests.labels("unavailable").inc()
