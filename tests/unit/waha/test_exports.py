@@ -14,6 +14,7 @@ MODULES = [
     "connectors.waha",
     "connectors.waha.cli",
     "connectors.waha.normalize",
+    "connectors.waha.receiver",
     "connectors.waha.signatures",
     "connectors.waha.wire",
 ]
