@@ -203,6 +203,22 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) 
     raise RuntimeError(f"{url} not healthy after {timeout:.0f}s")
 
 
+def group_commit_line(url: str) -> str:
+    """Mean records per produce request, from the receiver's own metrics."""
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        text = answer.read().decode()
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("cobranca_webhook_produce_batches", "cobranca_webhook_records_stored"):
+            values[name] = float(value)
+    batches = values.get("cobranca_webhook_produce_batches", 0.0)
+    records = values.get("cobranca_webhook_records_stored", 0.0)
+    return f"group commit: {records:,.0f} records in {batches:,.0f} produce requests " + (
+        f"({records / batches:.1f} per request)" if batches else ""
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20_000, help="per round")
@@ -313,6 +329,7 @@ def main() -> None:
                 print(result.line())
             ratio = best["receiver"].rate / best["bare"].rate
             print(f"ratio receiver/bare: {ratio:.2f} (goal >= 0.60)")
+            print(group_commit_line(f"{receiver_url}/metrics"))
         finally:
             for proc in procs:
                 # SIGINT: py-spy writes its profile on it, the servers stop cleanly.

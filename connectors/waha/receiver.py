@@ -55,7 +55,7 @@ from typing import Any, Final, Protocol
 
 import structlog
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
 from connectors.waha.errors import InvalidSignature, WahaWireError
@@ -394,6 +394,17 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
             bootstrap, WAHA_CALLBACKS.name, request_timeout_s=max(config.produce_timeout_s, 5.0)
         ) as producer:
             app = create_app(directory, producer, config, ready=directory.ready.is_set)
+            registry = app[RECEIVER].registry
+            Gauge(
+                "cobranca_webhook_produce_batches",
+                "Group commits (produce requests) since start.",
+                registry=registry,
+            ).set_function(lambda: producer.flushes)
+            Gauge(
+                "cobranca_webhook_records_stored",
+                "Callbacks Kafka acknowledged since start (divided by the batches: group size).",
+                registry=registry,
+            ).set_function(lambda: producer.records)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, config.host, config.port)
