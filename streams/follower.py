@@ -78,7 +78,9 @@ class TopicFollower:
             self._consumer = consumer
             initial = await consumer.end_offsets(self._tps)
             while True:
-                batch = await consumer.getmany(timeout_ms=200)
+                # Short: a fetch that only moves past a transaction marker returns no records,
+                # so getmany sits out its timeout before a waiting catch_up sees the position.
+                batch = await consumer.getmany(timeout_ms=50)
                 for messages in batch.values():
                     for m in messages:
                         self._apply_record(m.value, f"{m.topic}[{m.partition}]@{m.offset}")
