@@ -58,11 +58,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from connectors.waha.callback_codec import encode_callback
 from connectors.waha.errors import InvalidSignature, WahaWireError
 from connectors.waha.normalize import routing_chat
 from connectors.waha.signatures import SIGNATURE_HEADER, check_signature
 from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
-from schemas.codec import encode_datum
 from schemas.events import WahaCallbackReceived
 from streams.producer import ProduceFailed
 from streams.tenant_config import TenantConfig
@@ -167,8 +167,8 @@ def callback_datum(
     remote: str | None,
 ) -> dict[str, Any]:
     """The WahaCallbackReceived of a verified webhook, body and headers exactly as received, as
-    the Avro datum `schemas.codec.encode_datum` writes (no Faust record: this is the hot path,
-    and a test checks it decodes to what `new_header` and the record would have given)."""
+    the Avro datum `callback_codec.encode_callback` writes (no Faust record: this is the hot
+    path, and a test checks it encodes to what `new_header` and the record would have given)."""
     received_at = received_at.astimezone(UTC)
     received_at = received_at.replace(microsecond=received_at.microsecond // 1000 * 1000)
     return {
@@ -183,7 +183,7 @@ def callback_datum(
             "causation_id": None,
         },
         "body": body,
-        "headers": dict(headers),
+        "headers": headers,
         "received_at": received_at,
         "session": envelope.session,
         "remote": remote,
@@ -308,7 +308,7 @@ class Receiver:
             received_at=received_at,
             remote=request.remote,
         )
-        value = encode_datum(EVENT_TYPE, datum)
+        value = encode_callback(datum)
         key = callback_key(config.tenant_id, envelope).encode()
         try:
             async with asyncio.timeout(self.config.produce_timeout_s):
