@@ -34,7 +34,13 @@ class GroupCommitProducer:
     """Stores records on `topic` with acks=all; `send` returns once its record is stored."""
 
     def __init__(
-        self, bootstrap: str, topic: str, *, request_timeout_s: float = 30.0, max_group: int = 2000
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        request_timeout_s: float = 30.0,
+        max_group: int = 2000,
+        compression: str | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self.topic = topic
@@ -46,6 +52,7 @@ class GroupCommitProducer:
             linger_ms=0,
             request_timeout_ms=int(request_timeout_s * 1000),
             max_batch_size=1024 * 1024,
+            compression_type=compression,
         )
         self._partitioner = DefaultPartitioner()
         self._partitions: list[int] = []

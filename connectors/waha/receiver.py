@@ -118,6 +118,9 @@ class ReceiverConfig:
     """COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S: how long a request waits for Kafka before 503."""
     default_hmac_key: str | None = None
     """WAHA_HMAC_KEY: the key of sessions whose configuration names none (WAHA's global one)."""
+    compression: str | None = None
+    """COBRANCA_WEBHOOK_COMPRESSION: of the produce batches (none by default; gzip, or lz4 and
+    zstd where aiokafka's codec library, cramjam, is installed for every reader of the topic)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverConfig:
@@ -130,7 +133,13 @@ class ReceiverConfig:
             ),
             produce_timeout_s=float(env.get("COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S") or 10.0),
             default_hmac_key=env.get("WAHA_HMAC_KEY") or None,
+            compression=_compression(env.get("COBRANCA_WEBHOOK_COMPRESSION", "")),
         )
+
+
+def _compression(value: str) -> str | None:
+    value = value.strip().lower()
+    return None if value in ("", "none") else value
 
 
 # --- pure parts ---------------------------------------------------------------------------
@@ -391,7 +400,10 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
     follower = asyncio.create_task(directory.run(), name="tenant-directory")
     try:
         async with GroupCommitProducer(
-            bootstrap, WAHA_CALLBACKS.name, request_timeout_s=max(config.produce_timeout_s, 5.0)
+            bootstrap,
+            WAHA_CALLBACKS.name,
+            request_timeout_s=max(config.produce_timeout_s, 5.0),
+            compression=config.compression,
         ) as producer:
             app = create_app(directory, producer, config, ready=directory.ready.is_set)
             registry = app[RECEIVER].registry
