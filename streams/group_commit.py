@@ -3,10 +3,13 @@
 An HTTP endpoint that must answer only after Kafka stored a record (the webhook receiver) has
 many requests waiting at once. Sending each through `AIOKafkaProducer.send` costs a future, a
 partitioner call and an accumulator round per record, and Kafka sees many small batches. Here
-callers append (key, value) to a queue and wait; one flusher takes everything queued, builds one
-batch per partition, sends them together (acks=all, idempotent), and wakes each caller with its
-batch's outcome. While a flush is in flight the next group accumulates, so the batch grows with
-the load and a caller waits about one broker round trip.
+callers append (key, value) to a queue and wait; a flusher takes everything queued, builds one
+batch per partition, sends them together (acks=all, idempotent) on one of a few connections, and
+wakes each caller with its batch's outcome. While every connection has a group in flight the
+next group accumulates, so groups grow with the load and a caller waits about one broker round
+trip. Records of one key may be stored out of the order they were sent in when two groups are in
+flight at once; callers that need an order (webhooks do not: WAHA promises none) use
+`pipelines=1`.
 
 Records go to the partition the Java client's default partitioner (murmur2 of the key) picks,
 as `AIOKafkaProducer.send` would, so keyed consumers see them where they expect them.
@@ -27,7 +30,9 @@ from streams.producer import ProduceFailed
 
 log = structlog.get_logger(__name__)
 
-_Pending = tuple[bytes, bytes, "asyncio.Future[None]"]
+_Pending = tuple[bytes, bytes, "asyncio.Future[None]", float]
+#: How often waiting callers are checked against their deadlines.
+_SWEEP_S = 0.1
 
 
 class GroupCommitProducer:
@@ -41,19 +46,30 @@ class GroupCommitProducer:
         request_timeout_s: float = 30.0,
         max_group: int = 2000,
         compression: str | None = None,
+        pipelines: int = 4,
     ) -> None:
         self._bootstrap = bootstrap
         self.topic = topic
         self._max_group = max_group
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=0,
-            request_timeout_ms=int(request_timeout_s * 1000),
-            max_batch_size=1024 * 1024,
-            compression_type=compression,
-        )
+        # aiokafka keeps one produce request in flight per connection; a few producers let a
+        # group go out while earlier ones wait for their acknowledgement, so a slow round trip
+        # (a busy broker) does not cap the rate at one group per round trip.
+        self._producers = [
+            AIOKafkaProducer(
+                bootstrap_servers=bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=0,
+                request_timeout_ms=int(request_timeout_s * 1000),
+                max_batch_size=1024 * 1024,
+                compression_type=compression,
+            )
+            for _ in range(max(1, pipelines))
+        ]
+        self._idle: asyncio.Queue[AIOKafkaProducer] = asyncio.Queue()
+        self._flushing: set[asyncio.Task[None]] = set()
+        self._waiting: list[tuple[asyncio.Future[None], float]] = []
+        self._sweeper: asyncio.Task[None] | None = None
         self._partitioner = DefaultPartitioner()
         self._partitions: list[int] = []
         self._queue: list[_Pending] = []
@@ -64,10 +80,13 @@ class GroupCommitProducer:
 
     async def __aenter__(self) -> GroupCommitProducer:
         try:
-            await self._producer.start()
-            self._partitions = sorted(await self._producer.partitions_for(self.topic))
+            for producer in self._producers:
+                await producer.start()
+                self._idle.put_nowait(producer)
+            self._partitions = sorted(await self._producers[0].partitions_for(self.topic))
         except KafkaConnectionError as exc:
-            await self._producer.stop()
+            for producer in self._producers:
+                await producer.stop()
             raise ProduceFailed(
                 f"no Kafka broker answers at {self._bootstrap}; start the local one with "
                 "`cobranca broker start` or set COBRANCA_KAFKA_BOOTSTRAP"
@@ -75,6 +94,7 @@ class GroupCommitProducer:
         self._flusher = asyncio.create_task(
             self._flush_forever(), name=f"group-commit {self.topic}"
         )
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="group-commit deadlines")
         return self
 
     async def __aexit__(
@@ -83,30 +103,64 @@ class GroupCommitProducer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+        for task in (self._flusher, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._flushing:
+            await asyncio.wait(self._flushing, timeout=10)
         self._fail(self._queue, ProduceFailed("the producer stopped before storing the record"))
         self._queue = []
-        await self._producer.stop()
+        for producer in self._producers:
+            await producer.stop()
 
-    async def send(self, key: bytes, value: bytes) -> None:
-        """Store one record; raises ProduceFailed when Kafka did not acknowledge it."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((key, value, future))
+    async def send(self, key: bytes, value: bytes, timeout_s: float = 30.0) -> None:
+        """Store one record; raises ProduceFailed when Kafka did not acknowledge it, or not
+        within `timeout_s` (checked every 0.1 s by one sweeper, not a timer per record)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.append((key, value, future, loop.time() + timeout_s))
+        self._waiting.append((future, loop.time() + timeout_s))
         self._wakeup.set()
         await future
+
+    async def _sweep_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(_SWEEP_S)
+            now = loop.time()
+            waiting = []
+            for future, deadline in self._waiting:
+                if future.done():
+                    continue
+                if deadline <= now:
+                    future.set_exception(
+                        ProduceFailed(f"Kafka at {self._bootstrap} did not acknowledge in time")
+                    )
+                else:
+                    waiting.append((future, deadline))
+            self._waiting = waiting
 
     async def _flush_forever(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
+                # Wait for a free connection first: what queues meanwhile joins this group.
+                producer = await self._idle.get()
                 group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
-                await self._flush(group)
+                task = asyncio.create_task(self._flush_on(producer, group))
+                self._flushing.add(task)
+                task.add_done_callback(self._flushing.discard)
 
-    async def _flush(self, group: list[_Pending]) -> None:
+    async def _flush_on(self, producer: AIOKafkaProducer, group: list[_Pending]) -> None:
+        try:
+            await self._flush(producer, group)
+        finally:
+            self._idle.put_nowait(producer)
+
+    async def _flush(self, producer: AIOKafkaProducer, group: list[_Pending]) -> None:
         by_partition: dict[int, list[_Pending]] = {}
         for item in group:
             if item[2].done():
@@ -117,10 +171,10 @@ class GroupCommitProducer:
         for partition, items in by_partition.items():
             start = 0
             while start < len(items):
-                batch = self._producer.create_batch()
+                batch = producer.create_batch()
                 end = start
                 while end < len(items):
-                    key, value, _ = items[end]
+                    key, value, _, _ = items[end]
                     if batch.append(key=key, value=value, timestamp=None) is None:
                         break  # full: the rest goes in the next batch
                     end += 1
@@ -128,7 +182,7 @@ class GroupCommitProducer:
                     end = start + 1
                 chunk = items[start:end]
                 try:
-                    future = await self._producer.send_batch(batch, self.topic, partition=partition)
+                    future = await producer.send_batch(batch, self.topic, partition=partition)
                 except KafkaError as exc:
                     self._fail(chunk, self._failure(exc))
                 else:
@@ -142,7 +196,7 @@ class GroupCommitProducer:
                 self._fail(chunk, self._failure(exc))
                 continue
             self.records += len(chunk)
-            for _, _, waiter in chunk:
+            for _, _, waiter, _ in chunk:
                 if not waiter.done():
                     waiter.set_result(None)
 
@@ -152,6 +206,6 @@ class GroupCommitProducer:
 
     @staticmethod
     def _fail(items: list[_Pending], error: Exception) -> None:
-        for _, _, waiter in items:
+        for _, _, waiter, _ in items:
             if not waiter.done():
                 waiter.set_exception(error)

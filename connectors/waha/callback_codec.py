@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
 from schemas.codec import MAGIC, encode_datum
@@ -70,6 +70,14 @@ def _optional_string(out: bytearray, text: str | None) -> None:
         _string(out, text)
 
 
+@lru_cache(maxsize=4096)
+def _constant_string(text: str) -> bytes:
+    """A string that repeats from record to record (event type, tenant, source), encoded once."""
+    out = bytearray()
+    _string(out, text)
+    return bytes(out)
+
+
 def _millis(moment: datetime) -> int:
     return (moment - _EPOCH) // _MS
 
@@ -82,12 +90,12 @@ def encode_callback(datum: Mapping[str, Any]) -> bytes:
     out = bytearray(prefix)
     header = datum["header"]
     _string(out, header["event_id"])
-    _string(out, header["event_type"])
+    out += _constant_string(header["event_type"])
     _long(out, header["schema_version"])
-    _string(out, header["tenant_id"])
+    out += _constant_string(header["tenant_id"])
     _long(out, _millis(header["occurred_at"]))
     _string(out, header["correlation_id"])
-    _string(out, header["source"])
+    out += _constant_string(header["source"])
     _optional_string(out, header["causation_id"])
     _bytes(out, datum["body"])
     headers: Mapping[str, str] = datum["headers"]

@@ -101,7 +101,10 @@ class CallbackStore(Protocol):
     topic): `send` returns once Kafka acknowledged the record (acks=all), and raises
     `streams.producer.ProduceFailed` when it did not."""
 
-    async def send(self, key: bytes, value: bytes) -> None: ...
+    async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
+        """Store one record; raise ProduceFailed (or TimeoutError) when it is not acknowledged
+        within `timeout_s` seconds."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,8 @@ def callback_datum(
     """The WahaCallbackReceived of a verified webhook, body and headers exactly as received, as
     the Avro datum `callback_codec.encode_callback` writes (no Faust record: this is the hot
     path, and a test checks it encodes to what `new_header` and the record would have given)."""
-    received_at = received_at.astimezone(UTC)
+    if received_at.tzinfo is not UTC:
+        received_at = received_at.astimezone(UTC)
     received_at = received_at.replace(microsecond=received_at.microsecond // 1000 * 1000)
     return {
         "header": {
@@ -320,8 +324,7 @@ class Receiver:
         value = encode_callback(datum)
         key = callback_key(config.tenant_id, envelope).encode()
         try:
-            async with asyncio.timeout(self.config.produce_timeout_s):
-                await self.store.send(key, value)
+            await self.store.send(key, value, self.config.produce_timeout_s)
         except (ProduceFailed, TimeoutError) as exc:
             # Never 2xx for something not stored: WAHA retries, the normalizer dedupes.
             self.metrics.requests.labels("unavailable").inc()

@@ -448,13 +448,11 @@ def decode_envelope_head(
     For the receiver, which stores the raw body and only needs to know it is an envelope and
     whose session it is; the normalizer reads the body in full.
     """
-    root = _head(_loads(raw, source), source)
-    payload = root.optional_object("payload")
-    assert payload is not None  # _head checked it
+    root, event, session, payload = _head(_loads(raw, source), source)
     return WebhookEnvelope(
-        event=root.required_str("event", ENVELOPE_HINT),
-        session=root.required_str("session", ENVELOPE_HINT),
-        payload=MappingProxyType(payload.value),
+        event=event,
+        session=session,
+        payload=MappingProxyType(payload),
         id=root.optional_str("id"),
         source=source,
     )
@@ -469,8 +467,8 @@ def _loads(raw: bytes | bytearray | memoryview | str, source: str | None) -> obj
         ) from exc
 
 
-def _head(value: object, source: str | None) -> _Object:
-    """The envelope as an `_Object`, once its required fields are known to be there."""
+def _head(value: object, source: str | None) -> tuple[_Object, str, str, dict[str, Any]]:
+    """The envelope as an `_Object`, and its required `event`, `session` and `payload`."""
     if not isinstance(value, dict):
         raise WahaWireError(
             f"expected a JSON object, got {_describe(value)}",
@@ -491,27 +489,26 @@ def _head(value: object, source: str | None) -> _Object:
             source=source,
             hint=hint,
         )
-    root.required_str("event", ENVELOPE_HINT)
-    root.required_str("session", ENVELOPE_HINT)
-    if root.optional_object("payload") is None:
+    event = root.required_str("event", ENVELOPE_HINT)
+    session = root.required_str("session", ENVELOPE_HINT)
+    payload = root.optional_object("payload")
+    if payload is None:
         raise root.error("payload", "missing required field", ENVELOPE_HINT)
-    return root
+    return root, event, session, payload.value  # type: ignore[return-value]
 
 
 def envelope_from_object(value: object, *, source: str | None = None) -> WebhookEnvelope:
     """Build a `WebhookEnvelope` from an already decoded JSON value."""
-    root = _head(value, source)
-    payload = root.optional_object("payload")
-    assert payload is not None  # _head checked it
+    root, event, session, payload = _head(value, source)
     metadata = root.optional_object("metadata")
     environment = _environment(root.optional_object("environment"))
     engine = root.optional_str("engine")
     if engine is None and environment is not None:
         engine = environment.engine
     return WebhookEnvelope(
-        event=root.required_str("event"),
-        session=root.required_str("session"),
-        payload=MappingProxyType(payload.value),
+        event=event,
+        session=session,
+        payload=MappingProxyType(payload),
         id=root.optional_str("id"),
         timestamp=root.optional_time("timestamp", millis=True),
         engine=engine,

@@ -52,9 +52,10 @@ class RecordingStore:
         self.fail = fail
         self.delay = delay
 
-    async def send(self, key: bytes, value: bytes) -> None:
+    async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
         if self.delay:
-            await asyncio.sleep(self.delay)
+            async with asyncio.timeout(timeout_s):
+                await asyncio.sleep(self.delay)
         if self.fail is not None:
             raise self.fail
         event = event_from(value)
