@@ -46,7 +46,7 @@ class GroupCommitProducer:
         request_timeout_s: float = 30.0,
         max_group: int = 2000,
         compression: str | None = None,
-        pipelines: int = 4,
+        pipelines: int = 2,
     ) -> None:
         self._bootstrap = bootstrap
         self.topic = topic
