@@ -385,6 +385,7 @@ class WahaCallbackReceived(Event, namespace="cobranca.events.WahaCallbackReceive
 class InboundMessage(Event, namespace="cobranca.events.InboundMessage"):
     """A WhatsApp message received on a session."""
 
+    SCHEMA_VERSION = 2
     session: str
     waha_message_id: str
     chat_id: str
@@ -396,25 +397,30 @@ class InboundMessage(Event, namespace="cobranca.events.InboundMessage"):
     body: str | None = None
     media_mimetype: str | None = None
     request_id: str | None = None
+    waha_event_id: str | None = None
 
 
 class DeliveryStatusChanged(Event, namespace="cobranca.events.DeliveryStatusChanged"):
     """A sent message's acknowledgement advanced."""
 
+    SCHEMA_VERSION = 2
     session: str
     waha_message_id: str
     chat_id: str
     ack: int
     ack_name: str
     request_id: str | None = None
+    waha_event_id: str | None = None
 
 
 class SessionStatusChanged(Event, namespace="cobranca.events.SessionStatusChanged"):
     """A WAHA session changed status."""
 
+    SCHEMA_VERSION = 2
     session: str
     status: str
     previous: str | None = None
+    waha_event_id: str | None = None
 
 
 # --- intelligence --------------------------------------------------------------------------

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.streams import current_event
 
+from connectors.waha.errors import WahaError
 from schemas.events import (
     ClientImported,
     ClockTicked,
@@ -20,8 +22,9 @@ from schemas.events import (
     Event,
     RemindersScheduled,
     SendRequested,
+    WahaCallbackReceived,
 )
-from streams import conversation, intent, processing, regua
+from streams import conversation, intent, normalization, processing, regua
 from streams.app import app, settings
 from streams.channels import (
     CHANNELS,
@@ -32,7 +35,9 @@ from streams.channels import (
 )
 from streams.chat_keys import record_key
 from streams.clock import Clock
+from streams.dead_letters import dead_letter_for
 from streams.dispatch import DispatchAgent
+from streams.follower import TopicFollower
 from streams.ledger import (
     Decision,
     LedgerBook,
@@ -49,11 +54,15 @@ from streams.topics import (
     ACTIONS,
     CONVERSATION_DEBTS,
     CONVERSATION_STATE,
+    CONVERSATIONS,
+    DEAD_LETTERS,
+    DISPATCHES,
     INTENTS,
     LEDGER,
     REGUA_SCHEDULES,
     SEND_DECISIONS,
     SEND_REQUESTS,
+    WAHA_CALLBACKS,
 )
 
 tenant_directory = TenantDirectory(settings.kafka_bootstrap)
@@ -237,3 +246,58 @@ async def dispatch(stream: faust.StreamT[Any]) -> None:
     written in the transaction that commits it."""
     await tenant_directory.ready.wait()  # an approval without a session uses the tenant's
     await dispatch_agent.run(stream)
+
+
+# --- WAHA callbacks → conversations (issue 4): the only agent on cobranca.waha.callbacks -------
+
+dispatch_links = normalization.DispatchLinks()
+#: MessageDispatched is the ledger's input too: read on the side, never subscribed (ADR 0001).
+dispatch_follower = TopicFollower(settings.kafka_bootstrap, DISPATCHES.name, dispatch_links.apply)
+conversation_books: PartitionState[normalization.ConversationBook] = PartitionState(
+    app,
+    "normalizer",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(CONVERSATIONS,),
+    initial=normalization.ConversationBook,
+    apply=normalization.ConversationBook.apply,
+)
+
+
+async def follow_dispatches() -> None:
+    """Which request each dispatched WAHA message answers, for the normalizer."""
+    await dispatch_follower.run()
+
+
+app.task(follow_dispatches)
+
+
+@app.agent(CHANNELS[WAHA_CALLBACKS.name], name="normalizer")
+async def normalizer(stream: faust.StreamT[Any]) -> None:
+    """WahaCallbackReceived → InboundMessage / DeliveryStatusChanged / SessionStatusChanged,
+    deduplicated and linked to requests, in the callback's partition under its key."""
+    await dispatch_follower.ready.wait()
+    conversations = CHANNELS[CONVERSATIONS.name]
+    async for event in processing.events(stream):
+        if not isinstance(event, WahaCallbackReceived):
+            continue
+        partition = processing.current_partition()
+        book = await conversation_books.of(partition)
+        try:
+            outcome = normalization.handle(book, dispatch_links, event)
+            if outcome.unlinked and await dispatch_follower.catch_up():
+                outcome = normalization.handle(book, dispatch_links, event)
+        except WahaError as exc:
+            await _dead_letter(exc, event)
+            continue
+        key = processing.current_key() or event.header.tenant_id.encode()
+        for out in outcome.events:
+            book.apply(out)
+            await conversations.send(key=key, value=out, partition=partition)
+
+
+async def _dead_letter(error: Exception, callback: WahaCallbackReceived) -> None:
+    message = current_event().message  # type: ignore[union-attr]
+    original = processing.current_value_bytes() or callback.body
+    await CHANNELS[DEAD_LETTERS.name].send(
+        key=message.topic.encode(), value=dead_letter_for(message, error, original)
+    )

@@ -134,3 +134,22 @@ def current_partition() -> int:
     if event is None:
         raise RuntimeError("current_partition() called outside an agent processing an event")
     return int(event.message.partition)
+
+
+def current_key() -> bytes | None:
+    """The record key of the event the agent is processing: what an agent that writes its
+    outputs to the input's partition keys them with, so key and partition agree."""
+    event = current_event()
+    if event is None:
+        raise RuntimeError("current_key() called outside an agent processing an event")
+    key = event.message.key
+    return key if isinstance(key, bytes) or key is None else str(key).encode()
+
+
+def current_value_bytes() -> bytes | None:
+    """The raw bytes of the record being processed (for a dead letter)."""
+    event = current_event()
+    if event is None:
+        raise RuntimeError("current_value_bytes() called outside an agent processing an event")
+    value = event.message.value
+    return value if isinstance(value, bytes) else None

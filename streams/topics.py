@@ -86,16 +86,19 @@ DISPATCHES = _audit(
 )
 WAHA_CALLBACKS = _audit(
     "cobranca.waha.callbacks",
-    "session",
+    "tenant_id:chat_id (tenant_id:session when no one chat)",
     ("WahaCallbackReceived",),
-    "WAHA webhook bodies and headers exactly as received.",
+    "WAHA webhook bodies and headers exactly as received; keyed like the conversations they "
+    "normalize to, so each duplicate and each ack order is decided within one partition.",
 )
 CONVERSATIONS = _audit(
     "cobranca.conversations",
-    "tenant_id:chat_key",
+    "tenant_id:chat_key (tenant_id:session for session statuses)",
     ("InboundMessage", "DeliveryStatusChanged", "SessionStatusChanged", "HandoffResolved"),
-    "Normalized, deduplicated WhatsApp traffic, and operators' resolutions of hand-offs; the "
-    "chat key is streams.chat_keys.chat_key(chat_id), so a chat and its debt share a partition.",
+    "Normalized, deduplicated WhatsApp traffic, and operators' resolutions of hand-offs. The "
+    "chat key is streams.chat_keys.chat_key(chat_id), so a chat and its debt share a "
+    "partition; the normalizer writes in the partition of the callback that caused it (the "
+    "receiver keys callbacks the same way), with the callback's key.",
 )
 INTENTS = _audit(
     "cobranca.intents",

@@ -148,6 +148,7 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "ack_name",
             "status",
             "previous",
+            "waha_event_id",
             "label",
             "confidence",
             "model_version",

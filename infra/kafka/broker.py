@@ -216,7 +216,9 @@ class LocalBroker:
         """Format the data dir once; `--ignore-formatted` keeps an existing log as it is."""
         cluster_id_file = self.home / "cluster.id"
         if not cluster_id_file.exists():
-            raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            raw = "-"
+            while raw.startswith("-"):  # StorageTool would read "-..." as an option, not the id
+                raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             cluster_id_file.write_text(raw)
         cmd = self._java(
             "kafka.tools.StorageTool",

@@ -21,7 +21,7 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports")
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports", "webhooks")
 LONG_RUNNING = ("worker",)
 METRICS_PORT = "9100"
 
@@ -182,6 +182,25 @@ def test_project_service_commands(services: dict[str, dict[str, Any]]) -> None:
     assert argv("db-migrate") == ["cobranca", "db", "migrate"]
     assert argv("worker") == ["cobranca", "worker"]
     assert argv("sink") == ["cobranca", "sink"]
+
+
+def test_the_webhook_receiver_service(services: dict[str, dict[str, Any]]) -> None:
+    webhooks = services["webhooks"]
+    assert webhooks["command"] == ["cobranca", "waha", "receive"]
+    assert webhooks["image"] == services["worker"]["image"]
+    env = _environment(webhooks)
+    assert env["COBRANCA_WEBHOOK_PORT"] == "8080"  # WAHA posts to webhooks:8080
+    assert env["COBRANCA_WEBHOOK_HOST"] == "0.0.0.0"
+    assert env["WAHA_HMAC_KEY"] == _environment(services["waha"])["WHATSAPP_HOOK_HMAC_KEY"]
+    assert env["COBRANCA_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert "ports" not in webhooks, "WAHA reaches it on the compose network"
+    assert "/healthz" in str(webhooks["healthcheck"]["test"])
+    deps = webhooks["depends_on"]
+    assert deps["topics-init"]["condition"] == "service_completed_successfully"
+    jobs = {job["job_name"]: job for job in _load_yaml(PROMETHEUS)["scrape_configs"]}
+    assert [t for sc in jobs["webhooks"]["static_configs"] for t in sc["targets"]] == [
+        "webhooks:8080"
+    ]
 
 
 def test_project_service_commands_exist_in_the_cli(services: dict[str, dict[str, Any]]) -> None:
