@@ -151,6 +151,7 @@ def worker(loglevel: str | None) -> None:
     )
     # Faust would install its own colour handler; ours renders JSON or pretty, and masks.
     app.conf.loghandlers = [handler]
+    agents.conversation_classifier.load_now()  # before joining the group: see load_now
     install_metrics(app, settings.metrics_port, settings.metrics_host)
     faust.Worker(
         app,

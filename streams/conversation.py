@@ -22,6 +22,7 @@ that needs it (a worker that never sees one never loads a model).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -65,13 +66,29 @@ BATCH_WITHIN: Final = 0.2
 
 
 class LazyClassifier:
-    """The classifier, loaded once, on a thread, when first needed."""
+    """The classifier, loaded once: by `load_now` before the worker joins its group, else on a
+    thread when first needed."""
 
     def __init__(self, factory: Callable[[], ClassifierFactory]) -> None:
         """`factory` names the factory when first needed, so one set at startup applies."""
         self._factory = factory
         self._classifier: IntentClassifier | None = None
         self._lock = asyncio.Lock()
+
+    def load_now(self) -> IntentClassifier:
+        """Load it here and now. The worker does this before it starts: a model loading beside
+        running agents (torch's imports hold the GIL) starved the event loop of heartbeats and
+        commits until the broker fenced the worker's transactions."""
+        if self._classifier is None:
+            began = time.monotonic()
+            self._classifier = self._factory()()
+            log.info(
+                "classifier_loaded",
+                version=self._classifier.version,
+                threshold=self._classifier.threshold,
+                seconds=round(time.monotonic() - began, 1),
+            )
+        return self._classifier
 
     async def get(self) -> IntentClassifier:
         async with self._lock:
