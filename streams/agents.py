@@ -6,9 +6,10 @@ ledger events, the régua each client's latest RemindersScheduled.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.streams import current_event
@@ -18,6 +19,7 @@ from schemas.events import (
     ClientImported,
     ClockTicked,
     CreditRequested,
+    DeliveryStatusChanged,
     DispatchFailed,
     Event,
     RemindersScheduled,
@@ -64,6 +66,7 @@ from streams.topics import (
     SEND_REQUESTS,
     WAHA_CALLBACKS,
 )
+from streams.transport import SourcePartitionTransactions
 
 tenant_directory = TenantDirectory(settings.kafka_bootstrap)
 DEFAULT_POLICY = LedgerPolicy()
@@ -284,8 +287,11 @@ async def normalizer(stream: faust.StreamT[Any]) -> None:
         book = await conversation_books.of(partition)
         try:
             outcome = normalization.handle(book, dispatch_links, event)
-            if outcome.unlinked and await dispatch_follower.catch_up():
-                outcome = normalization.handle(book, dispatch_links, event)
+            if outcome.unlinked:
+                linked = await _linked(book, event, outcome)
+                if linked is None:
+                    continue  # a rebalance took the partition meanwhile: its next owner redoes it
+                outcome = linked
         except WahaError as exc:
             await _dead_letter(exc, event)
             continue
@@ -293,6 +299,47 @@ async def normalizer(stream: faust.StreamT[Any]) -> None:
         for out in outcome.events:
             book.apply(out)
             await conversations.send(key=key, value=out, partition=partition)
+
+
+LINK_WAIT_S = 15.0
+"""How long an ack waits for the MessageDispatched of its message to commit."""
+
+
+async def _linked(
+    book: normalization.ConversationBook,
+    callback: WahaCallbackReceived,
+    outcome: normalization.Outcome,
+) -> normalization.Outcome | None:
+    """The outcome again once the follower has caught up with the dispatches.
+
+    WAHA acknowledges a message within milliseconds of accepting it, before the transaction that
+    holds its MessageDispatched commits (every commit interval): an ack waits for that commit, up
+    to LINK_WAIT_S, with its event released from the commit cut, since the commit it waits for
+    is this worker's own. A reply gets one catch-up: a chat may write first, and acks of the
+    send it answers (same chat, same partition, earlier) have usually waited already.
+    None: a rebalance began during the wait, so the event is abandoned (streams/transport.py).
+    """
+    if not await dispatch_follower.catch_up():
+        return outcome
+    outcome = normalization.handle(book, dispatch_links, callback)
+    waits = any(isinstance(e, DeliveryStatusChanged) for e in outcome.events)
+    if not outcome.unlinked or not waits or not app.in_transaction:
+        return outcome
+    transactions = cast(SourcePartitionTransactions, app.consumer.transactions)
+    message = current_event().message  # type: ignore[union-attr]
+    rebalances = app.rebalancing_count
+    deadline = asyncio.get_running_loop().time() + LINK_WAIT_S
+    async with transactions.released(message):
+        while outcome.unlinked and asyncio.get_running_loop().time() < deadline:
+            if app.rebalancing or app.rebalancing_count != rebalances or app.should_stop:
+                break
+            await asyncio.sleep(0.05)
+            if await dispatch_follower.catch_up():
+                outcome = normalization.handle(book, dispatch_links, callback)
+    if app.rebalancing or app.rebalancing_count != rebalances or app.should_stop:
+        transactions.abandon(message)
+        return None
+    return outcome
 
 
 async def _dead_letter(error: Exception, callback: WahaCallbackReceived) -> None:
