@@ -227,7 +227,9 @@ async def normalizer(stream: faust.StreamT[Any]) -> None:
         book = await conversation_books.of(partition)
         try:
             outcome = normalization.handle(book, dispatch_links, event)
-            if outcome.unlinked and await dispatch_follower.catch_up():
+            # Dispatches committed before the webhook came in are what it can answer.
+            since = event.received_at.timestamp()
+            if outcome.unlinked and await dispatch_follower.catch_up(since):
                 outcome = normalization.handle(book, dispatch_links, event)
         except WahaError as exc:
             await _dead_letter(exc, event)

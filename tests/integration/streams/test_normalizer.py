@@ -74,13 +74,14 @@ def test_callbacks_become_deduplicated_linked_monotonic_conversation_events(
 
     def ack_body(i: int, level: int, name: str) -> bytes:
         payload = ack(level, name, id=sent_id(i), **{"from": chat(i)})
-        return raw(envelope("message.ack", payload, session=session, id=f"evt_{i}_ack{level}"))
+        event_id = f"evt_{tenant}_{i}_ack{level}"
+        return raw(envelope("message.ack", payload, session=session, id=event_id))
 
     def reply(i: int, event: str, n: int = 0) -> bytes:
         payload = message(
             id=f"false_{chat(i)}_REPLY{i}_{n}", **{"from": chat(i)}, timestamp=reply_at
         )
-        return raw(envelope(event, payload, session=session, id=f"evt_{i}_{event}_{n}"))
+        return raw(envelope(event, payload, session=session, id=f"evt_{tenant}_{i}_{event}_{n}"))
 
     status = raw(
         envelope(
