@@ -24,11 +24,19 @@ from schemas.events import (
     SendRequested,
     WahaCallbackReceived,
 )
-from streams import normalization, processing, regua
+from streams import conversation, intent, normalization, processing, regua
 from streams.app import app, settings
-from streams.channels import CHANNELS, LEDGER_CHANNEL, REGUA_INPUT, channel_for
+from streams.channels import (
+    CHANNELS,
+    CONVERSATION_INPUT,
+    LEDGER_CHANNEL,
+    REGUA_INPUT,
+    channel_for,
+)
+from streams.chat_keys import record_key
 from streams.clock import Clock
 from streams.dead_letters import dead_letter_for
+from streams.dispatch import DispatchAgent
 from streams.follower import TopicFollower
 from streams.ledger import (
     Decision,
@@ -39,15 +47,20 @@ from streams.ledger import (
     decide_send,
 )
 from streams.ledger_chain import seal
+from streams.reply_policy import ConversationBook
 from streams.state import PartitionState
 from streams.tenants import TenantDirectory
 from streams.topics import (
     ACTIONS,
+    CONVERSATION_DEBTS,
+    CONVERSATION_STATE,
     CONVERSATIONS,
     DEAD_LETTERS,
     DISPATCHES,
+    INTENTS,
     LEDGER,
     REGUA_SCHEDULES,
+    SEND_DECISIONS,
     SEND_REQUESTS,
     WAHA_CALLBACKS,
 )
@@ -78,6 +91,7 @@ async def run_regua(stream: faust.StreamT[Any]) -> None:
     ledger) and each client's new schedule (keyed tenant:client, the régua's state)."""
     requests = CHANNELS[SEND_REQUESTS.name]
     schedules = CHANNELS[REGUA_SCHEDULES.name]
+    debts = CHANNELS[CONVERSATION_DEBTS.name]
     await tenant_directory.ready.wait()
     async for event in processing.events(stream):
         if not isinstance(event, ClientImported | ClockTicked):
@@ -88,6 +102,9 @@ async def run_regua(stream: faust.StreamT[Any]) -> None:
         if isinstance(event, ClientImported):
             config = tenant_directory.get(event.header.tenant_id)
             outcomes = [regua.handle_import(book, event, config, now)]
+            # The conversation agent's lookup of the chat's debt (its own partitioning).
+            index = regua.debt_index(event, now)
+            await debts.send(key=record_key(index.header.tenant_id, index.chat_key), value=index)
         else:
             outcomes = regua.handle_tick(book, tenant_directory.get, now, event.header.event_id)
         for outcome in outcomes:
@@ -189,6 +206,46 @@ def _millis(moment: datetime) -> datetime:
     # Events keep milliseconds (Avro timestamp-millis); a hash over microseconds would not
     # survive the round trip through the log.
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+# --- the conversation agent (issue 5 section 4) --------------------------------------------
+
+reply_books: PartitionState[ConversationBook] = PartitionState(
+    app,
+    "conversation",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(CONVERSATION_DEBTS, CONVERSATION_STATE, INTENTS),
+    initial=ConversationBook,
+    apply=ConversationBook.apply,
+)
+# The factory is looked up on the first message, so one set at startup (the model) applies.
+conversation_classifier = conversation.LazyClassifier(intent.classifier_factory)
+
+
+@app.agent(CONVERSATION_INPUT, name="conversation")
+async def converse(stream: faust.StreamT[Any]) -> None:
+    """Inbound messages → intents, actions and replies; debts for lookups; operators'
+    resolutions → resumed collection (streams/conversation.py)."""
+    await conversation.run(stream, reply_books, conversation_classifier)
+
+
+# --- dispatch: SendApproved → WAHA → MessageDispatched / DispatchFailed (streams/dispatch.py) ---
+
+
+def _first_session(tenant: str) -> str | None:
+    config = tenant_directory.get(tenant)
+    return config.sessions[0].name if config is not None and config.sessions else None
+
+
+dispatch_agent = DispatchAgent(app, settings, session_for=_first_session)
+
+
+@app.agent(CHANNELS[SEND_DECISIONS.name], name="dispatch")
+async def dispatch(stream: faust.StreamT[Any]) -> None:
+    """The only consumer of cobranca.sends.decided: each approval sent through WAHA, its outcome
+    written in the transaction that commits it."""
+    await tenant_directory.ready.wait()  # an approval without a session uses the tenant's
+    await dispatch_agent.run(stream)
 
 
 # --- WAHA callbacks → conversations (issue 4): the only agent on cobranca.waha.callbacks -------

@@ -9,7 +9,7 @@ Production sets the variables (see docker-compose.yml).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LOCAL_CLICKHOUSE_URL = "http://127.0.0.1:18123"
@@ -66,6 +66,8 @@ class Settings:
     clock_interval_s: float = 30.0
     """How often the worker's clock ticks (COBRANCA_CLOCK_INTERVAL_S): a due reminder waits at
     most this long past its moment."""
+    dispatch: DispatchSettings = field(default_factory=lambda: DispatchSettings())
+    """How the WAHA dispatcher paces, retries and waits (WAHA_SESSION, COBRANCA_DISPATCH_*)."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -89,4 +91,52 @@ class Settings:
             metrics_port=int(metrics_port) if metrics_port else None,
             metrics_host=env.get("COBRANCA_METRICS_HOST") or "127.0.0.1",
             clock_interval_s=float(env.get("COBRANCA_CLOCK_INTERVAL_S", "30")),
+            dispatch=DispatchSettings.from_env(env),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    """The WAHA dispatcher's knobs (streams/dispatch.py; defaults are conservative)."""
+
+    session: str = "default"
+    """WAHA session for a send whose approval and tenant name none (WAHA_SESSION)."""
+    timeout_s: float = 10.0
+    """Timeout of one WAHA call (WAHA_TIMEOUT_S)."""
+    rate_per_s: float = 1.0
+    """Sends per second per session, jittered (COBRANCA_DISPATCH_RATE); 0 turns it off."""
+    jitter: float = 0.2
+    """Fraction each gap between sends varies by (COBRANCA_DISPATCH_JITTER)."""
+    backoff_base_s: float = 0.5
+    """First retry delay; doubles per failure (COBRANCA_DISPATCH_BACKOFF_BASE_S)."""
+    backoff_cap_s: float = 30.0
+    """Longest retry delay (COBRANCA_DISPATCH_BACKOFF_CAP_S)."""
+    breaker_failures: int = 5
+    """Consecutive failures that open a session's circuit (COBRANCA_DISPATCH_BREAKER_FAILURES)."""
+    breaker_open_s: float = 30.0
+    """How long an open circuit stays open (COBRANCA_DISPATCH_BREAKER_OPEN_S)."""
+    session_check_s: float = 5.0
+    """How often a paused session's status is read (COBRANCA_DISPATCH_SESSION_CHECK_S)."""
+    typing_s: float = 0.0
+    """Show "typing..." this long before each send (COBRANCA_DISPATCH_TYPING_S); 0: never."""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DispatchSettings:
+        def number(name: str, default: float) -> float:
+            return float(env.get(name) or default)
+
+        defaults = cls()
+        return cls(
+            session=env.get("WAHA_SESSION") or defaults.session,
+            timeout_s=number("WAHA_TIMEOUT_S", defaults.timeout_s),
+            rate_per_s=number("COBRANCA_DISPATCH_RATE", defaults.rate_per_s),
+            jitter=number("COBRANCA_DISPATCH_JITTER", defaults.jitter),
+            backoff_base_s=number("COBRANCA_DISPATCH_BACKOFF_BASE_S", defaults.backoff_base_s),
+            backoff_cap_s=number("COBRANCA_DISPATCH_BACKOFF_CAP_S", defaults.backoff_cap_s),
+            breaker_failures=int(
+                number("COBRANCA_DISPATCH_BREAKER_FAILURES", defaults.breaker_failures)
+            ),
+            breaker_open_s=number("COBRANCA_DISPATCH_BREAKER_OPEN_S", defaults.breaker_open_s),
+            session_check_s=number("COBRANCA_DISPATCH_SESSION_CHECK_S", defaults.session_check_s),
+            typing_s=number("COBRANCA_DISPATCH_TYPING_S", defaults.typing_s),
         )

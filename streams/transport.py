@@ -60,6 +60,7 @@ class SourcePartitionTransactions(TransactionManager):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._admitted: set[Any] = set()
+        self._abandoned: dict[Any, int] = {}
         self._open = asyncio.Event()
         self._open.set()
 
@@ -69,11 +70,29 @@ class SourcePartitionTransactions(TransactionManager):
             await self._open.wait()
             self._admitted.add(message)
 
+    async def admit_all(self, messages: Any) -> None:
+        """Let an agent start on a batch: all of it, or none of it while a commit is being
+        prepared. Admitting one by one could deadlock: the commit would wait for the batch's
+        first events, which are acknowledged only after the whole batch is processed, while
+        the batch waits to admit the rest."""
+        pending = [m for m in messages if m not in self._admitted]
+        if pending:
+            await self._open.wait()
+            self._admitted.update(pending)  # no await since the wait: atomic in the loop
+
+    def is_admitted(self, message: Any) -> bool:
+        """False once a rebalance revoked the message's partition: its new owner redoes it."""
+        return message in self._admitted
+
     async def on_partitions_revoked(self, revoked: Any) -> None:
         # Faust redelivers a revoked partition's unfinished events as new messages; the old
         # ones will never be acknowledged, so a commit must not wait for them.
         self._admitted = {m for m in self._admitted if m.tp not in revoked}
         await super().on_partitions_revoked(revoked)
+        # Faust committed the revoked partitions before this (it waits for the streams first),
+        # so the abandoned offsets have done their job: the next owner starts at them.
+        for tp in revoked:
+            self._abandoned.pop(tp, None)
 
     @asynccontextmanager
     async def consistent_cut(self) -> AsyncIterator[None]:
@@ -102,6 +121,34 @@ class SourcePartitionTransactions(TransactionManager):
         finally:
             self._admitted = {m for m in self._admitted if not m.acked}
             self._open.set()
+
+    @asynccontextmanager
+    async def released(self, message: Any) -> AsyncIterator[None]:
+        """Let commits go on while an agent waits outside Kafka on `message`.
+
+        For the WAHA dispatcher, whose wait on a WAHA that is down can last minutes: a commit
+        would otherwise wait for it, holding back every agent of the worker (and their open
+        transactions would run into transaction.timeout.ms). Inside the block the agent must send
+        nothing. Its message is not acknowledged, so no commit covers its offset (nor any later
+        one of its partition: the agent has not seen them). On leaving, the message is admitted
+        again, after any commit in progress. See docs/adr/0006.
+        """
+        self._admitted.discard(message)
+        yield
+        # Not in a `finally`: a cancelled agent must not leave behind an admitted message that
+        # nothing will ever acknowledge (the next commit would wait for it forever).
+        await self.admit(message)
+
+    def abandon(self, message: Any) -> None:
+        """The agent gives `message` up without output, because a rebalance is taking its
+        partition away: no commit may cover its offset, so its next owner processes it again.
+        (Faust acknowledges it anyway when the agent moves on.)"""
+        tp, offset = message.tp, int(message.offset)
+        self._abandoned[tp] = min(offset, self._abandoned.get(tp, offset))
+
+    def commit_limit(self, tp: Any) -> int | None:
+        """The highest offset a commit of `tp` may name (an abandoned message's), if any."""
+        return self._abandoned.get(tp)
 
     async def send(
         self,
@@ -147,7 +194,13 @@ class Consumer(faust_aiokafka.Consumer):
         top = max(acked)
         acked.clear()
         self._acked_index[tp].clear()
-        return int(top) + 1
+        transactions = getattr(self, "transactions", None)
+        limit = (
+            transactions.commit_limit(tp)
+            if isinstance(transactions, SourcePartitionTransactions)
+            else None
+        )
+        return int(top) + 1 if limit is None else min(int(top) + 1, limit)
 
     async def force_commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         if not self.app.in_transaction:

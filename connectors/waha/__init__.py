@@ -9,7 +9,18 @@ The function `normalize.normalize` is deliberately not re-exported here: the nam
 
 from __future__ import annotations
 
-from connectors.waha.errors import InvalidAck, InvalidSignature, WahaError, WahaWireError
+from connectors.waha.errors import (  # calls to WAHA's API (client.py)
+    InvalidAck,
+    InvalidSignature,
+    WahaCallError,
+    WahaError,
+    WahaPermanentError,
+    WahaRateLimited,
+    WahaSessionNotWorking,
+    WahaTransientError,
+    WahaUnauthorized,
+    WahaWireError,
+)
 from connectors.waha.normalize import (
     Ignored,
     IgnoreReason,
@@ -42,7 +53,13 @@ __all__ = [
     "NormalizedDelivery",
     "NormalizedInbound",
     "NormalizedSessionStatus",
+    "WahaCallError",
     "WahaError",
+    "WahaPermanentError",
+    "WahaRateLimited",
+    "WahaSessionNotWorking",
+    "WahaTransientError",
+    "WahaUnauthorized",
     "WahaWireError",
     "WebhookEnvelope",
     "canonical_jid",

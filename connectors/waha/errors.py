@@ -57,3 +57,64 @@ class InvalidSignature(WahaError):
         )
         self.reason = reason
         """Which check failed: missing header, unsupported algorithm, or mismatch."""
+
+
+# --- calls to WAHA's API (connectors/waha/client.py) -----------------------------------------
+
+
+class WahaCallError(WahaError):
+    """A call to WAHA's HTTP API did not succeed."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        method: str,
+        url: str,
+        status: int | None = None,
+        body: str = "",
+        hint: str = "",
+    ) -> None:
+        shown = f"{method} {url}"
+        answer = f"HTTP {status}" if status is not None else "no answer"
+        message = f"{shown}: {answer}: {reason}"
+        if body:
+            message = f"{message}: {body[:300]}"
+        if hint:
+            message = f"{message}. {hint}"
+        super().__init__(message)
+        self.reason = reason
+        self.method = method
+        self.url = url
+        self.status = status
+        """HTTP status WAHA answered with; None when there was no answer."""
+        self.body = body
+        """WAHA's answer (or the network error), for DispatchFailed.error."""
+
+
+class WahaTransientError(WahaCallError):
+    """WAHA failed in a way a later attempt may not: 5xx, timeout or network error."""
+
+
+class WahaRateLimited(WahaTransientError):
+    """WAHA answered 429; `retry_after` is the wait it asked for, in seconds, if it said."""
+
+    def __init__(self, *args: object, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class WahaPermanentError(WahaCallError):
+    """WAHA refused the request (a 4xx other than 429): sending it again will not help."""
+
+
+class WahaUnauthorized(WahaPermanentError):
+    """WAHA answered 401: the X-Api-Key is missing or wrong (WAHA_API_KEY)."""
+
+
+class WahaSessionNotWorking(WahaCallError):
+    """WAHA answered 422 because the session is not WORKING; `session_status` says what it is."""
+
+    def __init__(self, *args: object, session_status: str | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.session_status = session_status

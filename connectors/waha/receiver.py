@@ -64,6 +64,7 @@ from connectors.waha.normalize import routing_chat
 from connectors.waha.signatures import SIGNATURE_HEADER, check_signature
 from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
 from schemas.events import WahaCallbackReceived
+from streams.chat_keys import record_key
 from streams.producer import ProduceFailed
 from streams.tenant_config import TenantConfig
 
@@ -165,8 +166,11 @@ def hmac_key_for(
 
 
 def callback_key(tenant: str, envelope: WebhookEnvelope) -> str:
-    """The record key of a callback: `tenant:chat`, or `tenant:session` when no one chat."""
-    return f"{tenant}:{routing_chat(envelope) or envelope.session}"
+    """The record key of a callback: `tenant:chat_key` (streams/chat_keys.py: every spelling of
+    a phone's chat, with or without Brazil's 9th digit, is one key, the key its debt is indexed
+    under), or `tenant:session` when no one chat."""
+    chat = routing_chat(envelope)
+    return record_key(tenant, chat).decode() if chat else f"{tenant}:{envelope.session}"
 
 
 def callback_datum(

@@ -223,8 +223,9 @@ class LocalBroker:
         cmd = self._java(
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            cluster_id_file.read_text().strip(),
+            # One token: a URL-safe base64 id can start with '-', which argparse would read as
+            # an option (1 in 64 fresh machines could not start the broker).
+            f"--cluster-id={cluster_id_file.read_text().strip()}",
             "-c",
             str(self.home / "server.properties"),
             "--standalone",

@@ -21,7 +21,7 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "webhooks")
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports", "webhooks")
 LONG_RUNNING = ("worker",)
 METRICS_PORT = "9100"
 
@@ -334,3 +334,14 @@ def test_dockerfile_runs_as_non_root() -> None:
     users = [ln.split()[1] for ln in lines if ln.upper().startswith("USER ")]
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert any("pip install" in ln and ln.rstrip().endswith(" .") for ln in lines)
+
+
+def test_the_imports_endpoint(services: dict[str, dict[str, Any]]) -> None:
+    imports = services["imports"]
+    assert imports["command"] == ["cobranca", "imports", "serve"]
+    assert imports["depends_on"]["topics-init"]["condition"] == "service_completed_successfully"
+    env = _environment(imports)
+    assert env["COBRANCA_IMPORTS_HOST"] == "0.0.0.0"
+    assert env["COBRANCA_IMPORTS_KEYS_FILE"].startswith("/var/lib/cobranca/")  # on its volume
+    assert f"127.0.0.1:{env['COBRANCA_IMPORTS_PORT']}:8081" in imports["ports"]
+    assert "/healthz" in " ".join(imports["healthcheck"]["test"])

@@ -19,6 +19,13 @@ PURE_MODULES = [
     "schemas/compatibility.py",
     "connectors/imports/validation.py",
     "connectors/waha/normalize.py",
+    "connectors/waha/dispatch/backoff.py",
+    "connectors/waha/dispatch/breaker.py",
+    "connectors/waha/dispatch/chat_ids.py",
+    "connectors/waha/dispatch/rate.py",
+    "connectors/waha/dispatch/sessions.py",
+    "connectors/waha/simulator/shapes.py",
+    "connectors/waha/simulator/replies.py",
     "models/entities.py",
 ]
 FORBIDDEN = ("faust", "aiokafka", "clickhouse_connect", "chdb", "aiohttp", "structlog", "logging")

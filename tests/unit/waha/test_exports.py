@@ -13,6 +13,10 @@ from streams.errors import CobrancaError
 MODULES = [
     "connectors.waha",
     "connectors.waha.cli",
+    "connectors.waha.client",
+    "connectors.waha.dispatch",
+    "connectors.waha.dispatcher",
+    "connectors.waha.simulator",
     "connectors.waha.normalize",
     "connectors.waha.receiver",
     "connectors.waha.signatures",

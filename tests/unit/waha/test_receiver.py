@@ -135,7 +135,7 @@ async def test_a_signed_webhook_is_stored_exactly_as_received(
     assert event.session == "tenant-a"
     assert event.header.tenant_id == "acme"
     assert event.header.correlation_id == "evt_01jq0000000000000000000099"
-    assert key == "acme:5511988887777@c.us"
+    assert key == "acme:5511988887777"  # the chat key (streams/chat_keys.py)
     assert event.received_at.tzinfo is not None
 
 
@@ -298,7 +298,7 @@ async def test_keys_of_callbacks_keep_a_chat_together() -> None:
         raw(envelope("message.ack", ack(3, "READ", id="true_5511988887777@c.us_X")))
     )
     status = decode_envelope(fixture_bytes("13_session_status_working.json"))
-    assert callback_key("acme", inbound) == "acme:5511988887777@c.us"
+    assert callback_key("acme", inbound) == "acme:5511988887777"
     assert callback_key("acme", inbound_any) == callback_key("acme", inbound)
     assert callback_key("acme", reply_ack) == callback_key("acme", inbound)
     assert callback_key("acme", status) == f"acme:{status.session}"

@@ -1,0 +1,193 @@
+"""Dispatch throughput against the WAHA simulator, beside a bare aiohttp loop, in sends/s.
+
+Run on demand (not a test):
+
+    ~/.cache/cobranca/venv/bin/python bench/dispatch_bench.py                # 5,000 sends
+    ~/.cache/cobranca/venv/bin/python bench/dispatch_bench.py --sends 20000 --engine NOWEB
+    ~/.cache/cobranca/venv/bin/python bench/dispatch_bench.py --kafka        # + the real worker
+
+It starts the simulator (`cobranca waha-sim`, no webhooks) as a child process on a free loopback
+port, so client and server do not share an event loop, and measures against it, one send at a
+time as the dispatcher sends (the agent handles one approval at a time):
+
+- ``bare``: an aiohttp loop: POST /api/sendText, read the JSON answer; nothing else;
+- ``dispatch``: `connectors.waha.dispatcher.Dispatcher` with the rate limit off: chat-id
+  resolution (a quarter of the numbers have DDD 31, so check-exists once each), breaker and
+  session checks, the client's error mapping and the engine-specific message id;
+- ``worker`` (with ``--kafka``): approvals produced to cobranca.sends.decided on a local broker
+  (started in a temp directory, stopped by PID) and dispatched by the real `cobranca worker`
+  (exactly-once: each outcome commits in the approval's transaction): MessageDispatched/s from
+  the first to the last outcome.
+
+It prints one line per phase and the ratios to ``bare`` measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import orjson  # noqa: E402
+
+from connectors.waha.client import WahaClient  # noqa: E402
+from connectors.waha.dispatcher import Dispatcher, DispatchPolicy, SendOrder  # noqa: E402
+from connectors.waha.simulator import start_simulator_process  # noqa: E402
+
+KEY = "bench-key"
+
+
+def _phone(i: int) -> str:
+    return f"+55{31 if i % 4 == 0 else 11}98{i % 1_000_000:06d}1"
+
+
+def _line(name: str, count: int, seconds: float, latencies: list[float]) -> float:
+    rate = count / seconds
+    extra = ""
+    if latencies:
+        ordered = sorted(latencies)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        extra = f"  p50 {statistics.median(ordered) * 1000:6.2f} ms  p99 {p99 * 1000:6.2f} ms"
+    print(f"{name:<9} {count:>7} sends in {seconds:7.2f} s = {rate:8.0f} sends/s{extra}")
+    return rate
+
+
+async def bare(url: str, n: int) -> float:
+    latencies = []
+    async with aiohttp.ClientSession(headers={"X-Api-Key": KEY}) as http:
+        began = time.perf_counter()
+        for i in range(n):
+            body = {"session": "default", "chatId": f"{_phone(i)[1:]}@c.us", "text": f"bare {i}"}
+            start = time.perf_counter()
+            async with http.post(f"{url}/api/sendText", json=body) as answer:
+                orjson.loads(await answer.read())
+                assert answer.status == 201, answer.status
+            latencies.append(time.perf_counter() - start)
+        return _line("bare", n, time.perf_counter() - began, latencies)
+
+
+async def dispatch(url: str, n: int) -> float:
+    latencies = []
+    async with WahaClient(url, KEY) as client:
+        dispatcher = Dispatcher(client, DispatchPolicy(rate_per_s=0))
+        began = time.perf_counter()
+        for i in range(n):
+            order = SendOrder("bench", f"r{i}", "default", _phone(i), f"dispatch {i}")
+            start = time.perf_counter()
+            outcome = await dispatcher.dispatch(order)
+            assert outcome is not None and outcome.sent is not None, outcome
+            latencies.append(time.perf_counter() - start)
+        return _line("dispatch", n, time.perf_counter() - began, latencies)
+
+
+def worker(url: str, n: int, home: Path) -> float:
+    from infra.kafka.broker import LocalBroker
+    from schemas.events import SendApproved, SendKind, new_header
+    from streams.producer import EventProducer
+    from streams.settings import cache_home
+    from streams.topic_admin import create_topics
+    from streams.topics import DISPATCHES
+    from tests.conftest import _free_port_pair
+    from tests.kafka_helpers import WorkerProcess, count_for
+
+    broker = LocalBroker.for_bootstrap(
+        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=home / "kafka"
+    )
+    broker.start(timeout=120)
+    try:
+        bootstrap = broker.bootstrap
+        asyncio.run(create_topics(bootstrap, 3))
+        tenant = f"bench-{uuid.uuid4().hex[:6]}"
+        approvals = [
+            SendApproved(
+                header=new_header(
+                    "SendApproved",
+                    tenant_id=tenant,
+                    correlation_id=f"r{i}",
+                    causation_id=None,
+                    source="bench",
+                ),
+                request_id=f"r{i}",
+                client_id=f"c{i}",
+                phone_e164=_phone(i),
+                kind=SendKind.TEXT,
+                price_tokens=1,
+                balance_after=0,
+                text=f"worker {i}",
+            )
+            for i in range(n)
+        ]
+
+        async def produce() -> None:
+            async with EventProducer(bootstrap) as producer:
+                await producer.send_many((a, tenant) for a in approvals)
+
+        asyncio.run(produce())
+        process = WorkerProcess(
+            bootstrap,
+            home / "worker",
+            app_id=f"bench-{tenant}",
+            env={"WAHA_URL": url, "WAHA_API_KEY": KEY, "COBRANCA_DISPATCH_RATE": "0"},
+        )
+        process.start()
+        try:
+            first: float | None = None
+            while True:
+                process.assert_alive()
+                done = count_for(bootstrap, DISPATCHES.name, tenant)
+                if done and first is None:
+                    first, first_count = time.perf_counter(), done
+                if done >= n:
+                    break
+                time.sleep(0.2)
+            assert first is not None
+            return _line("worker", n - first_count, time.perf_counter() - first, [])
+        finally:
+            process.stop()
+    finally:
+        broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sends", type=int, default=5_000)
+    parser.add_argument("--engine", default="WEBJS", choices=["WEBJS", "NOWEB", "GOWS"])
+    parser.add_argument("--kafka", action="store_true", help="also measure the real worker")
+    args = parser.parse_args()
+    print(
+        f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, "
+        f"engine {args.engine}, {args.sends} sends per phase"
+    )
+    with tempfile.TemporaryDirectory(prefix="dispatch-bench-") as tmp:
+        home = Path(tmp)
+        sim = start_simulator_process(
+            api_key=KEY,
+            engine=args.engine,
+            extra_args=["--read-rate", "0", "--ack-delays", "0,0,0"],
+            log_path=home / "sim.log",
+        )
+        try:
+            baseline = asyncio.run(bare(sim.url, args.sends))
+            rates: dict[str, Any] = {"dispatch": asyncio.run(dispatch(sim.url, args.sends))}
+            if args.kafka:
+                rates["worker"] = worker(sim.url, args.sends, home)
+        finally:
+            sim.stop()
+    for name, rate in rates.items():
+        print(f"ratio {name}/bare: {rate / baseline:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""The dispatcher on the real broker, with the WAHA simulator as WAHA.
+
+Approvals are produced straight onto cobranca.sends.decided (the ledger's output topic, which
+the dispatcher alone consumes); the worker is the real `cobranca worker` process. The
+simulator's own record of accepted sends is the proof that nothing was sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.waha.simulator import SimulatorConfig, SimulatorThread
+from connectors.waha.wire import link_key
+from schemas.events import SendApproved, SendKind, new_header
+from streams.producer import EventProducer
+from streams.topics import DISPATCHES, SEND_DECISIONS
+from tests.kafka_helpers import (
+    WorkerProcess,
+    count_for,
+    for_tenant,
+    read_committed,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "integration-key"
+
+
+def _tenant() -> str:
+    return f"dsp-{uuid.uuid4().hex[:8]}"
+
+
+def _phone(i: int) -> str:
+    # Every fourth number has DDD 31 (Belo Horizonte): its chat id is resolved with check-exists.
+    ddd = 31 if i % 4 == 0 else 11
+    return f"+55{ddd}98{i:03d}4321"
+
+
+#: The simulator's directory has no account for numbers ending in 0000.
+NO_WHATSAPP = "+5531900000000"
+
+
+def _approval(tenant: str, i: int, phone: str | None = None) -> SendApproved:
+    request_id = f"req-{i}"
+    file = i % 5 == 0
+    return SendApproved(
+        header=new_header(
+            "SendApproved",
+            tenant_id=tenant,
+            correlation_id=request_id,
+            causation_id=None,
+            source="tests",
+        ),
+        request_id=request_id,
+        client_id=f"c{i}",
+        phone_e164=phone or _phone(i),
+        kind=SendKind.FILE if file else SendKind.TEXT,
+        price_tokens=2 if file else 1,
+        balance_after=1000 - i,
+        text=f"Olá! Lembrete {tenant} {request_id}",
+        file_url="https://example.com/boleto.pdf" if file else None,
+        file_mimetype="application/pdf" if file else None,
+        file_name="boleto.pdf" if file else None,
+    )
+
+
+async def _produce(bootstrap: str, events: list[Any], tenant: str) -> None:
+    async with EventProducer(bootstrap) as producer:
+        await producer.send_many((event, tenant) for event in events)
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _post(url: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _sends_for(sim_url: str, tenant: str) -> list[dict[str, Any]]:
+    """The simulator's accepted sends whose text names `tenant`."""
+    return [s for s in _get(f"{sim_url}/_sim/sends")["sends"] if tenant in (s["text"] or "")]
+
+
+def _all_sends(sim_url: str) -> list[dict[str, Any]]:
+    return list(_get(f"{sim_url}/_sim/sends")["sends"])
+
+
+def _outcomes(bootstrap: str, tenant: str) -> list[dict[str, Any]]:
+    return for_tenant(asyncio.run(read_committed(bootstrap, DISPATCHES.name)), tenant)
+
+
+def _dispatched(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in outcomes if o["header"]["event_type"] == "MessageDispatched"]
+
+
+def _worker(bootstrap: str, tmp_path: Path, tenant: str, sim: SimulatorThread, **env: str) -> Any:
+    return WorkerProcess(
+        bootstrap,
+        tmp_path,
+        app_id=f"dispatch-{tenant}",
+        env={"WAHA_URL": sim.url, "WAHA_API_KEY": API_KEY, **env},
+    )
+
+
+def _log_events(worker: WorkerProcess) -> list[dict[str, Any]]:
+    events = []
+    for line in worker.log.read_text().splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events
+
+
+@pytest.mark.parametrize("engine", ["NOWEB"])
+def test_each_approval_is_dispatched_exactly_once(
+    kafka_bootstrap: str, tmp_path: Path, engine: str
+) -> None:
+    tenant, total = _tenant(), 60
+    config = SimulatorConfig(api_key=API_KEY, engine=engine, seed=7)
+    with SimulatorThread(config) as sim:
+        approvals = [_approval(tenant, i) for i in range(total)]
+        approvals.append(_approval(tenant, total, phone=NO_WHATSAPP))
+        asyncio.run(_produce(kafka_bootstrap, approvals, tenant))
+        worker = _worker(kafka_bootstrap, tmp_path, tenant, sim, COBRANCA_DISPATCH_RATE="0")
+        worker.start()
+        try:
+            wait_until(
+                lambda: len(_outcomes(kafka_bootstrap, tenant)) >= total + 1,
+                timeout=180,
+                what=f"{total + 1} outcomes",
+                worker=worker,
+            )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            worker.stop()
+        sends = _sends_for(sim.url, tenant)
+
+    outcomes = _outcomes(kafka_bootstrap, tenant)
+    dispatched = _dispatched(outcomes)
+    assert Counter(d["request_id"] for d in dispatched) == {f"req-{i}": 1 for i in range(total)}
+    # A number without WhatsApp fails for good (the ledger refunds it), after check-exists.
+    (failed,) = [o for o in outcomes if o["header"]["event_type"] == "DispatchFailed"]
+    assert failed["request_id"] == f"req-{total}" and failed["retryable"] is False
+    # WAHA accepted each message once, and MessageDispatched names the message it accepted.
+    assert len(sends) == total
+    assert {link_key(s["message_id"]) for s in sends} == {d["waha_message_id"] for d in dispatched}
+    by_request = {d["request_id"]: d for d in dispatched}
+    for i in range(total):
+        chat = by_request[f"req-{i}"]["chat_id"]
+        digits = _phone(i).lstrip("+")
+        # DDD 31: the account id has no 9th digit (the simulator's directory, like WhatsApp's).
+        expected = f"{digits[:4]}{digits[5:]}@c.us" if i % 4 == 0 else f"{digits}@c.us"
+        assert chat == expected, (i, chat)
+    assert all(s["delivered"] for s in sends)
+    assert sum(1 for s in sends if s["endpoint"] == "/api/sendFile") == total // 5
+
+
+@pytest.mark.parametrize("outage_s", [6.0])
+def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_closes(
+    kafka_bootstrap: str, tmp_path: Path, outage_s: float
+) -> None:
+    tenant, total = _tenant(), 30
+    config = SimulatorConfig(api_key=API_KEY, engine="GOWS", seed=3)
+    with SimulatorThread(config) as sim:
+        worker = _worker(
+            kafka_bootstrap,
+            tmp_path,
+            tenant,
+            sim,
+            COBRANCA_DISPATCH_RATE="20",
+            COBRANCA_DISPATCH_BACKOFF_BASE_S="0.2",
+            COBRANCA_DISPATCH_BACKOFF_CAP_S="1",
+            COBRANCA_DISPATCH_BREAKER_FAILURES="3",
+            COBRANCA_DISPATCH_BREAKER_OPEN_S="2",
+            COBRANCA_DISPATCH_SESSION_CHECK_S="0.5",
+        )
+        worker.start()
+        try:
+            first = [_approval(tenant, i) for i in range(10)]
+            asyncio.run(_produce(kafka_bootstrap, first, tenant))
+            wait_until(
+                lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= 10,
+                timeout=180,
+                what="the first 10 MessageDispatched",
+                worker=worker,
+            )
+            # WAHA answers 503 to every send for a while; the approvals keep coming.
+            _post(f"{sim.url}/_sim/faults", {"fail_sends_for_s": outage_s, "fail_status": 503})
+            asyncio.run(
+                _produce(kafka_bootstrap, [_approval(tenant, i) for i in range(10, 20)], tenant)
+            )
+            wait_until(
+                lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= 20,
+                timeout=180,
+                what="the approvals sent during the outage",
+                worker=worker,
+            )
+            # Then the session fails and comes back: sends pause instead of failing.
+            _post(f"{sim.url}/_sim/sessions/default/status", {"status": "FAILED", "for_s": 3})
+            asyncio.run(
+                _produce(kafka_bootstrap, [_approval(tenant, i) for i in range(20, total)], tenant)
+            )
+            wait_until(
+                lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= total,
+                timeout=180,
+                what=f"all {total} MessageDispatched",
+                worker=worker,
+            )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            worker.stop()
+        sends = _sends_for(sim.url, tenant)
+        stats = _get(f"{sim.url}/_sim/stats")["stats"]
+
+    outcomes = _outcomes(kafka_bootstrap, tenant)
+    dispatched = _dispatched(outcomes)
+    failures = [o for o in outcomes if o["header"]["event_type"] == "DispatchFailed"]
+    # Nothing lost, nothing dispatched twice, nothing sent twice.
+    assert Counter(d["request_id"] for d in dispatched) == {f"req-{i}": 1 for i in range(total)}
+    assert len(sends) == total
+    assert len({s["message_id"] for s in sends}) == total
+    # The outage happened and was retried, never given up on.
+    assert stats["sends_failed"] >= 3
+    assert failures and all(f["retryable"] for f in failures)
+    assert {f["status_code"] for f in failures} <= {503, 422}
+    # The circuit opened during the outage and closed after it.
+    log = [e.get("event") for e in _log_events(worker)]
+    assert "circuit_opened" in log, log[-20:]
+    assert "circuit_closed" in log[log.index("circuit_opened") :], log[-20:]
+    # The failed session paused its sends (a 422 each time a send found it not WORKING).
+    assert "session_paused" in log or stats.get("sends_not_working", 0) == 0
+
+
+def test_a_worker_stopped_while_waha_is_down_loses_nothing(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The whole path from the ledger: requests are approved while WAHA is unreachable (the
+    ledger keeps committing), the worker stops with an approval held, and the next worker sends
+    every approval once WAHA is up."""
+    from tests.factories import credit_requested, send_requested
+
+    tenant, total = _tenant(), 12
+    requests = [send_requested(tenant, f"q{i}", phone=_phone(i)) for i in range(total)]
+    asyncio.run(_produce(kafka_bootstrap, [credit_requested(tenant, 100), *requests], tenant))
+    with SimulatorThread(SimulatorConfig(api_key=API_KEY, seed=9)) as sim:
+        down = WorkerProcess(
+            kafka_bootstrap,
+            tmp_path / "down",
+            app_id=f"dispatch-{tenant}",
+            env={
+                "WAHA_URL": "http://127.0.0.1:9",  # nothing listens on the discard port
+                "WAHA_API_KEY": API_KEY,
+                "COBRANCA_DISPATCH_BREAKER_OPEN_S": "2",
+            },
+        )
+        down.start()
+        try:
+            wait_until(
+                lambda: count_for(kafka_bootstrap, SEND_DECISIONS.name, tenant) >= total,
+                timeout=180,
+                what="the ledger's approvals while WAHA is down",
+                worker=down,
+            )
+        finally:
+            down.stop()
+        assert down.proc is not None and down.proc.returncode == 0  # a clean stop, not a kill
+        assert _outcomes(kafka_bootstrap, tenant) == []
+        up = _worker(kafka_bootstrap, tmp_path / "up", tenant, sim, COBRANCA_DISPATCH_RATE="0")
+        up.env["COBRANCA_APP_ID"] = f"dispatch-{tenant}"  # the same group: it resumes
+        up.start()
+        try:
+            wait_until(
+                lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= total,
+                timeout=180,
+                what=f"{total} MessageDispatched after WAHA came back",
+                worker=up,
+            )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            up.stop()
+        sends = _all_sends(sim.url)  # this simulator served this test alone
+    dispatched = _dispatched(_outcomes(kafka_bootstrap, tenant))
+    approvals = {
+        d["request_id"]
+        for d in for_tenant(
+            asyncio.run(read_committed(kafka_bootstrap, SEND_DECISIONS.name)), tenant
+        )
+        if d["header"]["event_type"] == "SendApproved"
+    }
+    assert len(approvals) == total
+    assert Counter(d["request_id"] for d in dispatched) == dict.fromkeys(approvals, 1)
+    assert len(sends) == total
