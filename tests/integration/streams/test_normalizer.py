@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from schemas.events import MessageDispatched, new_header
+from streams.chat_keys import record_key
 from streams.producer import EventProducer
 from streams.topics import CONVERSATIONS
 from tests.integration.waha.receiver_process import ReceiverProcess
@@ -145,7 +146,7 @@ def test_callbacks_become_deduplicated_linked_monotonic_conversation_events(
             assert key == f"{tenant}:{session}".encode()
             continue
         i = int(event["chat_id"][5:13])
-        assert key == f"{tenant}:{chat(i)}".encode()
+        assert key == record_key(tenant, chat(i))  # the chat key its debt is indexed under
         assert event["request_id"] == f"req-{i}", event
         assert event["header"]["correlation_id"] == f"req-{i}"
         if event["header"]["event_type"] == "DeliveryStatusChanged":
