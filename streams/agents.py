@@ -7,6 +7,7 @@ ledger events, the régua each client's latest RemindersScheduled.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -302,7 +303,7 @@ async def normalizer(stream: faust.StreamT[Any]) -> None:
 
 
 LINK_WAIT_S = 15.0
-"""How long an ack waits for the MessageDispatched of its message to commit."""
+"""How long after its webhook came in an ack may wait for its MessageDispatched to commit."""
 
 
 async def _linked(
@@ -314,12 +315,14 @@ async def _linked(
 
     WAHA acknowledges a message within milliseconds of accepting it, before the transaction that
     holds its MessageDispatched commits (every commit interval): an ack waits for that commit, up
-    to LINK_WAIT_S, with its event released from the commit cut, since the commit it waits for
-    is this worker's own. A reply gets one catch-up: a chat may write first, and acks of the
-    send it answers (same chat, same partition, earlier) have usually waited already.
-    None: a rebalance began during the wait, so the event is abandoned (streams/transport.py).
+    to LINK_WAIT_S after the webhook came in (a backlog of old callbacks does not wait), with its
+    event released from the commit cut, since the commit it waits for is this worker's own. A
+    reply gets one catch-up: a chat may write first, and acks of the send it answers (same chat,
+    same partition, earlier) have usually waited already. None: a rebalance began during the
+    wait, so the event is abandoned (streams/transport.py).
     """
-    if not await dispatch_follower.catch_up():
+    # Dispatches committed before the webhook came in are what a first look can answer.
+    if not await dispatch_follower.catch_up(callback.received_at.timestamp()):
         return outcome
     outcome = normalization.handle(book, dispatch_links, callback)
     waits = any(isinstance(e, DeliveryStatusChanged) for e in outcome.events)
@@ -328,9 +331,9 @@ async def _linked(
     transactions = cast(SourcePartitionTransactions, app.consumer.transactions)
     message = current_event().message  # type: ignore[union-attr]
     rebalances = app.rebalancing_count
-    deadline = asyncio.get_running_loop().time() + LINK_WAIT_S
+    deadline = callback.received_at.timestamp() + LINK_WAIT_S
     async with transactions.released(message):
-        while outcome.unlinked and asyncio.get_running_loop().time() < deadline:
+        while outcome.unlinked and time.time() < deadline:
             if app.rebalancing or app.rebalancing_count != rebalances or app.should_stop:
                 break
             await asyncio.sleep(0.05)

@@ -84,13 +84,17 @@ class GroupCommitProducer:
                 await producer.start()
                 self._idle.put_nowait(producer)
             self._partitions = sorted(await self._producers[0].partitions_for(self.topic))
-        except KafkaConnectionError as exc:
+        except KafkaError as exc:
             for producer in self._producers:
                 await producer.stop()
-            raise ProduceFailed(
+            reason = (
                 f"no Kafka broker answers at {self._bootstrap}; start the local one with "
                 "`cobranca broker start` or set COBRANCA_KAFKA_BOOTSTRAP"
-            ) from exc
+                if isinstance(exc, KafkaConnectionError)
+                else f"cannot produce to {self.topic!r} on {self._bootstrap} ({exc!r}); "
+                "does it exist? `cobranca topics create` makes it"
+            )
+            raise ProduceFailed(reason) from exc
         self._flusher = asyncio.create_task(
             self._flush_forever(), name=f"group-commit {self.topic}"
         )

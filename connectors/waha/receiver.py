@@ -13,7 +13,7 @@ What a request goes through, in order (the first failure answers):
    their JSON types): 400 with the reason and its JSON path. The rest of the body is the
    normalizer's to read: stored as received, a body it cannot read is dead-lettered with its
    bytes, not lost;
-4. a session no tenant configures: 404;
+4. a session no tenant configures: 404 (503 while the receiver is still reading the tenants);
 5. the HMAC-SHA512 of the raw body does not match the key of the session's tenant: 401;
 6. stored: 200 with the event id; Kafka down or slower than `COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S`:
    503 with Retry-After.
@@ -294,6 +294,14 @@ class Receiver:
         except WahaWireError as exc:
             return self._refuse(400, "bad_request", str(exc), path=exc.path)
         config = self.owners.owner_of(envelope.session)
+        if config is None and not self.ready():
+            # The tenants are still being read: the session may be one of them. WAHA retries.
+            self.metrics.requests.labels("unavailable").inc()
+            return web.json_response(
+                {"error": "starting: the tenant configurations are not read yet; retry later"},
+                status=503,
+                headers={"Retry-After": "2"},
+            )
         if config is None:
             return self._refuse(
                 404,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from schemas.events import MessageDispatched, new_header
+from streams.chat_keys import record_key
 from streams.producer import EventProducer
 from streams.topics import CONVERSATIONS
 from tests.integration.waha.receiver_process import ReceiverProcess
@@ -74,13 +75,14 @@ def test_callbacks_become_deduplicated_linked_monotonic_conversation_events(
 
     def ack_body(i: int, level: int, name: str) -> bytes:
         payload = ack(level, name, id=sent_id(i), **{"from": chat(i)})
-        return raw(envelope("message.ack", payload, session=session, id=f"evt_{i}_ack{level}"))
+        event_id = f"evt_{tenant}_{i}_ack{level}"
+        return raw(envelope("message.ack", payload, session=session, id=event_id))
 
     def reply(i: int, event: str, n: int = 0) -> bytes:
         payload = message(
             id=f"false_{chat(i)}_REPLY{i}_{n}", **{"from": chat(i)}, timestamp=reply_at
         )
-        return raw(envelope(event, payload, session=session, id=f"evt_{i}_{event}_{n}"))
+        return raw(envelope(event, payload, session=session, id=f"evt_{tenant}_{i}_{event}_{n}"))
 
     status = raw(
         envelope(
@@ -144,7 +146,7 @@ def test_callbacks_become_deduplicated_linked_monotonic_conversation_events(
             assert key == f"{tenant}:{session}".encode()
             continue
         i = int(event["chat_id"][5:13])
-        assert key == f"{tenant}:{chat(i)}".encode()
+        assert key == record_key(tenant, chat(i))  # the chat key its debt is indexed under
         assert event["request_id"] == f"req-{i}", event
         assert event["header"]["correlation_id"] == f"req-{i}"
         if event["header"]["event_type"] == "DeliveryStatusChanged":

@@ -259,6 +259,18 @@ async def test_not_stored_is_503(store: RecordingStore) -> None:
         await client.close()
 
 
+async def test_an_unknown_session_is_503_until_the_tenants_are_read() -> None:
+    store = RecordingStore()
+    client = await _client(store, ready=False)
+    try:
+        body = raw(envelope("message", message(), session="nobody"))
+        response = await client.post(PATH, data=body, headers=_signed(body))
+        assert response.status == 503
+        assert store.sent == []
+    finally:
+        await client.close()
+
+
 async def test_healthz_and_metrics() -> None:
     store = RecordingStore()
     client = await _client(store, ready=False)
