@@ -17,6 +17,7 @@ PURE_MODULES = [
     "streams/regua.py",
     "schemas/compatibility.py",
     "connectors/imports/validation.py",
+    "connectors/imports/uploads.py",
     "connectors/waha/normalize.py",
     "models/entities.py",
 ]
