@@ -378,7 +378,7 @@ class RowSource:
                     lines.raw(),
                 )
                 continue
-            if not cells or not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():  # no cells, or all blank (`;;;;`)
                 continue
             row = start - header_line
             if len(cells) > width:

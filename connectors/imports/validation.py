@@ -373,12 +373,14 @@ _CNPJ_WEIGHTS: Final = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def _cpf_valid(digits: str) -> bool:
-    numbers = [int(c) for c in digits]
-    for size in (9, 10):
-        total = sum(n * w for n, w in zip(numbers[:size], range(size + 1, 1, -1), strict=True))
-        if (total * 10) % 11 % 10 != numbers[size]:
-            return False
-    return True
+    # Weights 10..2 for the first check digit, 11..2 for the second, written out: this runs
+    # once per imported row, and the generator form was a tenth of an import's time.
+    a, b, c, d, e, f, g, h, i, j, k = map(int, digits)
+    first = 10 * a + 9 * b + 8 * c + 7 * d + 6 * e + 5 * f + 4 * g + 3 * h + 2 * i
+    if first * 10 % 11 % 10 != j:
+        return False
+    second = 11 * a + 10 * b + 9 * c + 8 * d + 7 * e + 6 * f + 5 * g + 4 * h + 3 * i + 2 * j
+    return second * 10 % 11 % 10 == k
 
 
 def _cnpj_valid(digits: str) -> bool:

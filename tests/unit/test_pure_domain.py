@@ -18,6 +18,7 @@ PURE_MODULES = [
     "streams/normalization.py",
     "schemas/compatibility.py",
     "connectors/imports/validation.py",
+    "connectors/imports/uploads.py",
     "connectors/waha/normalize.py",
     "connectors/waha/dispatch/backoff.py",
     "connectors/waha/dispatch/breaker.py",
