@@ -39,6 +39,9 @@ class WorkerProcess:
             # The trained model loads in seconds but costs every worker of every test that
             # never sees a reply; tests of the conversation name the classifier they use.
             "COBRANCA_INTENT_CLASSIFIER": "none",
+            # Nothing listens on the discard port: a test that wants WAHA names its simulator,
+            # and no other test's worker sends to a WAHA someone runs on the default port.
+            "WAHA_URL": "http://127.0.0.1:9",
             **(env or {}),
         }
         self.log = data_dir / "worker.log"

@@ -172,7 +172,7 @@ def test_each_approval_is_dispatched_exactly_once(
     assert sum(1 for s in sends if s["endpoint"] == "/api/sendFile") == total // 5
 
 
-@pytest.mark.parametrize("outage_s", [6.0])
+@pytest.mark.parametrize("outage_s", [30.0])  # the outage issue 4 names
 def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_closes(
     kafka_bootstrap: str, tmp_path: Path, outage_s: float
 ) -> None:
