@@ -31,6 +31,10 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 6, 0.5),
         broker_commit_interval=settings.commit_interval_s,
+        # Bounded fetch batches keep Faust's flow control ahead of an agent that stops consuming
+        # (the dispatcher while WAHA is down): a buffer that fills up blocks the fetcher of every
+        # agent. See docs/adr/0006.
+        broker_max_poll_records=100,
         web_enabled=False,
         autodiscover=False,
     )
