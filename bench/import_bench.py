@@ -44,6 +44,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+if "--src" in sys.argv:  # a phase against another source tree (the --baseline checkout)
+    sys.path.insert(0, sys.argv[sys.argv.index("--src") + 1])
 
 HEADER = "codigo;nome;celular;cpf;valor;vencimento;fatura;descricao;uf"
 DDDS = ("11", "21", "31", "41", "51", "61", "71", "81", "85", "91", "47", "19")
@@ -104,8 +106,11 @@ def phase_dry(file: Path, bootstrap: str) -> dict[str, Any]:
 
 
 def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
-    """Parse + encode + produce: a ClientImported-shaped dict per row, no validation."""
+    """Parse + encode + produce: a ClientImported-shaped dict per row, no validation, sent with
+    aiokafka's batch API (512 KiB record batches per partition, murmur2 of the key), the
+    cheapest way this client has to put records on the log."""
     from aiokafka import AIOKafkaProducer
+    from aiokafka.partitioner import DefaultPartitioner
 
     from connectors.imports.formats import RowSource
     from schemas.codec import encode
@@ -113,15 +118,22 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
 
     now = datetime.now(UTC)
     due = date(2026, 12, 5)
+    partitioner = DefaultPartitioner()
 
     async def run() -> int:
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+            bootstrap_servers=bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=512 * 1024,
         )
         await producer.start()
         count = 0
         try:
-            futures = []
+            partitions = sorted(await producer.partitions_for(CLIENTS.name))
+            builders: dict[int, Any] = {}
+            futures: list[Any] = []
             with file.open("rb") as stream:
                 for row in RowSource(stream):
                     values = row.values or {}
@@ -150,16 +162,25 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
                         "description": values.get("descricao"),
                         "uf": values.get("uf"),
                     }
-                    futures.append(
-                        await producer.send(
-                            CLIENTS.name, encode(event), key=f"bench:{client_id}".encode()
+                    key = f"bench:{client_id}".encode()
+                    partition = partitioner(key, partitions, partitions)
+                    builder = builders.get(partition)
+                    if builder is None:
+                        builder = builders[partition] = producer.create_batch()
+                    value = encode(event)
+                    if builder.append(key=key, value=value, timestamp=None) is None:
+                        futures.append(
+                            await producer.send_batch(builder, CLIENTS.name, partition=partition)
                         )
-                    )
+                        builder = builders[partition] = producer.create_batch()
+                        builder.append(key=key, value=value, timestamp=None)
                     count += 1
-                    if len(futures) >= 2_000:
-                        for future in futures:
-                            await future
-                        futures = []
+                    if len(futures) >= 12:  # about two batches per partition in flight
+                        await futures.pop(0)
+            for partition, builder in builders.items():
+                futures.append(
+                    await producer.send_batch(builder, CLIENTS.name, partition=partition)
+                )
             for future in futures:
                 await future
         finally:
@@ -190,7 +211,7 @@ def run_phase(name: str, file: Path, bootstrap: str) -> None:
     """Child process: run one phase and print its figures as one JSON line."""
     rss_before = _rss_mb()
     began = time.perf_counter()
-    result = PHASES[name](file, bootstrap)
+    result = PHASES[name.partition("@")[0]](file, bootstrap)
     elapsed = time.perf_counter() - began
     result.update(
         phase=name,
@@ -249,6 +270,13 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--phases", default="parse,dry,ceiling,full")
     parser.add_argument("--profile", action="store_true", help="also profile a tenth of the rows")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of the repository (e.g. `git archive <commit>` unpacked): adds "
+        "the phase full@base, the same import run with that tree's code, and the ratio",
+    )
+    parser.add_argument("--src", help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
@@ -279,7 +307,11 @@ def main() -> None:
         results: dict[str, dict[str, Any]] = {}
         try:
             asyncio.run(create_topics(broker.bootstrap, args.partitions))
-            for name in args.phases.split(","):
+            phases = args.phases.split(",")
+            if args.baseline and "full@base" not in phases:
+                phases.append("full@base")
+            for name in phases:
+                src = ["--src", str(args.baseline.resolve())] if name.endswith("@base") else []
                 # The topic grows between phases; each phase writes its own records.
                 done = subprocess.run(
                     [
@@ -291,6 +323,7 @@ def main() -> None:
                         str(file),
                         "--bootstrap",
                         broker.bootstrap,
+                        *src,
                     ],
                     capture_output=True,
                     text=True,
@@ -302,7 +335,7 @@ def main() -> None:
                 result = json.loads(done.stdout.strip().splitlines()[-1])
                 results[name] = result
                 print(
-                    f"{name:>8}: {result['rows']:>9,} rows in {result['seconds']:6.1f}s = "
+                    f"{name:>9}: {result['rows']:>9,} rows in {result['seconds']:6.1f}s = "
                     f"{result['rows_per_s']:>9,.0f} rows/s, {result['mb_per_s']:6.2f} MB/s, "
                     f"peak RSS {result['peak_rss_mb']:6.0f} MB "
                     f"(at start {result['rss_start_mb']:.0f} MB)"
@@ -320,6 +353,9 @@ def main() -> None:
     if "full" in results and "ceiling" in results:
         ratio = results["full"]["rows_per_s"] / results["ceiling"]["rows_per_s"]
         print(f"full import / bare ceiling = {ratio:.2f}; goal of issue 3: >= 100,000 rows/s")
+    if "full" in results and "full@base" in results:
+        ratio = results["full"]["rows_per_s"] / results["full@base"]["rows_per_s"]
+        print(f"full import / the same import with --baseline {args.baseline} = {ratio:.2f}")
     print(json.dumps({"run": str(uuid.uuid4())[:8], "rows": args.rows, "results": results}))
 
 

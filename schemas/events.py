@@ -55,9 +55,12 @@ __all__ = [
     "ClientImported",
     "ClockTicked",
     "CollectionPaused",
+    "CollectionResumed",
+    "ConversationStateChanged",
     "CreditRequested",
     "DailyContactWindow",
     "DeadLettered",
+    "DebtIndexed",
     "DeferReason",
     "DeliveryStatusChanged",
     "DispatchFailed",
@@ -65,6 +68,7 @@ __all__ = [
     "Event",
     "EventHeader",
     "HandoffRequested",
+    "HandoffResolved",
     "ImportCompleted",
     "ImportRejected",
     "InboundMessage",
@@ -381,6 +385,7 @@ class WahaCallbackReceived(Event, namespace="cobranca.events.WahaCallbackReceive
 class InboundMessage(Event, namespace="cobranca.events.InboundMessage"):
     """A WhatsApp message received on a session."""
 
+    SCHEMA_VERSION = 2
     session: str
     waha_message_id: str
     chat_id: str
@@ -392,25 +397,30 @@ class InboundMessage(Event, namespace="cobranca.events.InboundMessage"):
     body: str | None = None
     media_mimetype: str | None = None
     request_id: str | None = None
+    waha_event_id: str | None = None
 
 
 class DeliveryStatusChanged(Event, namespace="cobranca.events.DeliveryStatusChanged"):
     """A sent message's acknowledgement advanced."""
 
+    SCHEMA_VERSION = 2
     session: str
     waha_message_id: str
     chat_id: str
     ack: int
     ack_name: str
     request_id: str | None = None
+    waha_event_id: str | None = None
 
 
 class SessionStatusChanged(Event, namespace="cobranca.events.SessionStatusChanged"):
     """A WAHA session changed status."""
 
+    SCHEMA_VERSION = 2
     session: str
     status: str
     previous: str | None = None
+    waha_event_id: str | None = None
 
 
 # --- intelligence --------------------------------------------------------------------------
@@ -480,6 +490,57 @@ class CollectionPaused(Event, namespace="cobranca.events.CollectionPaused"):
     client_id: str
     reason: str
     until: datetime | None = None
+
+
+class CollectionResumed(Event, namespace="cobranca.events.CollectionResumed"):
+    """A pause on a client's sends is lifted."""
+
+    client_id: str
+    reason: str
+    handoff_id: str | None = None
+
+
+# --- conversations: the agent's lookup data, its state, operators' corrections -------------
+
+
+class DebtIndexed(Event, namespace="cobranca.events.DebtIndexed"):
+    """The debt a chat is answered with (keyed tenant_id:chat_key)."""
+
+    client_id: str
+    chat_key: str
+    import_id: str
+    phone_e164: str
+    name: str
+    amount_centavos: int
+    due_date: date
+    invoice_id: str | None = None
+    description: str | None = None
+    pix_code: str | None = None
+    boleto_line: str | None = None
+    payment_url: str | None = None
+
+
+class ConversationStateChanged(Event, namespace="cobranca.events.ConversationStateChanged"):
+    """The conversation agent's state for one chat as of this change."""
+
+    chat_key: str
+    opted_out: bool
+    wrong_number: bool
+    open_handoff: str | None = None
+    client_id: str | None = None
+
+
+class HandoffResolved(Event, namespace="cobranca.events.HandoffResolved"):
+    """An operator closed a hand-off with the label the message really had."""
+
+    handoff_id: str
+    chat_id: str
+    label: str
+    resume: bool = True
+    client_id: str | None = None
+    waha_message_id: str | None = None
+    operator: str | None = None
+    note: str | None = None
 
 
 # --- tenants and the régua ----------------------------------------------------------------
@@ -621,6 +682,10 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = MappingProxyType(
             WrongNumberReported,
             HandoffRequested,
             CollectionPaused,
+            CollectionResumed,
+            DebtIndexed,
+            ConversationStateChanged,
+            HandoffResolved,
             TenantConfigured,
             RemindersScheduled,
             ClockTicked,

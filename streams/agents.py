@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.streams import current_event
 
+from connectors.waha.errors import WahaError
 from schemas.events import (
     ClientImported,
     ClockTicked,
@@ -20,14 +22,22 @@ from schemas.events import (
     Event,
     RemindersScheduled,
     SendRequested,
+    WahaCallbackReceived,
 )
-from streams import processing, regua
+from streams import conversation, intent, normalization, processing, regua
 from streams.app import app, settings
-from streams.channels import CHANNELS, LEDGER_CHANNEL, REGUA_INPUT, channel_for
+from streams.channels import (
+    CHANNELS,
+    CONVERSATION_INPUT,
+    LEDGER_CHANNEL,
+    REGUA_INPUT,
+    channel_for,
+)
+from streams.chat_keys import record_key
 from streams.clock import Clock
-
-# --- dispatch (streams/dispatch.py) ---
+from streams.dead_letters import dead_letter_for
 from streams.dispatch import DispatchAgent
+from streams.follower import TopicFollower
 from streams.ledger import (
     Decision,
     LedgerBook,
@@ -37,14 +47,22 @@ from streams.ledger import (
     decide_send,
 )
 from streams.ledger_chain import seal
+from streams.reply_policy import ConversationBook
 from streams.state import PartitionState
 from streams.tenants import TenantDirectory
 from streams.topics import (
     ACTIONS,
+    CONVERSATION_DEBTS,
+    CONVERSATION_STATE,
+    CONVERSATIONS,
+    DEAD_LETTERS,
+    DISPATCHES,
+    INTENTS,
     LEDGER,
     REGUA_SCHEDULES,
     SEND_DECISIONS,
     SEND_REQUESTS,
+    WAHA_CALLBACKS,
 )
 
 tenant_directory = TenantDirectory(settings.kafka_bootstrap)
@@ -73,6 +91,7 @@ async def run_regua(stream: faust.StreamT[Any]) -> None:
     ledger) and each client's new schedule (keyed tenant:client, the régua's state)."""
     requests = CHANNELS[SEND_REQUESTS.name]
     schedules = CHANNELS[REGUA_SCHEDULES.name]
+    debts = CHANNELS[CONVERSATION_DEBTS.name]
     await tenant_directory.ready.wait()
     async for event in processing.events(stream):
         if not isinstance(event, ClientImported | ClockTicked):
@@ -83,6 +102,9 @@ async def run_regua(stream: faust.StreamT[Any]) -> None:
         if isinstance(event, ClientImported):
             config = tenant_directory.get(event.header.tenant_id)
             outcomes = [regua.handle_import(book, event, config, now)]
+            # The conversation agent's lookup of the chat's debt (its own partitioning).
+            index = regua.debt_index(event, now)
+            await debts.send(key=record_key(index.header.tenant_id, index.chat_key), value=index)
         else:
             outcomes = regua.handle_tick(book, tenant_directory.get, now, event.header.event_id)
         for outcome in outcomes:
@@ -186,6 +208,27 @@ def _millis(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+# --- the conversation agent (issue 5 section 4) --------------------------------------------
+
+reply_books: PartitionState[ConversationBook] = PartitionState(
+    app,
+    "conversation",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(CONVERSATION_DEBTS, CONVERSATION_STATE, INTENTS),
+    initial=ConversationBook,
+    apply=ConversationBook.apply,
+)
+# The factory is looked up on the first message, so one set at startup (the model) applies.
+conversation_classifier = conversation.LazyClassifier(intent.classifier_factory)
+
+
+@app.agent(CONVERSATION_INPUT, name="conversation")
+async def converse(stream: faust.StreamT[Any]) -> None:
+    """Inbound messages → intents, actions and replies; debts for lookups; operators'
+    resolutions → resumed collection (streams/conversation.py)."""
+    await conversation.run(stream, reply_books, conversation_classifier)
+
+
 # --- dispatch: SendApproved → WAHA → MessageDispatched / DispatchFailed (streams/dispatch.py) ---
 
 
@@ -203,3 +246,58 @@ async def dispatch(stream: faust.StreamT[Any]) -> None:
     written in the transaction that commits it."""
     await tenant_directory.ready.wait()  # an approval without a session uses the tenant's
     await dispatch_agent.run(stream)
+
+
+# --- WAHA callbacks → conversations (issue 4): the only agent on cobranca.waha.callbacks -------
+
+dispatch_links = normalization.DispatchLinks()
+#: MessageDispatched is the ledger's input too: read on the side, never subscribed (ADR 0001).
+dispatch_follower = TopicFollower(settings.kafka_bootstrap, DISPATCHES.name, dispatch_links.apply)
+conversation_books: PartitionState[normalization.ConversationBook] = PartitionState(
+    app,
+    "normalizer",
+    bootstrap=settings.kafka_bootstrap,
+    topics=(CONVERSATIONS,),
+    initial=normalization.ConversationBook,
+    apply=normalization.ConversationBook.apply,
+)
+
+
+async def follow_dispatches() -> None:
+    """Which request each dispatched WAHA message answers, for the normalizer."""
+    await dispatch_follower.run()
+
+
+app.task(follow_dispatches)
+
+
+@app.agent(CHANNELS[WAHA_CALLBACKS.name], name="normalizer")
+async def normalizer(stream: faust.StreamT[Any]) -> None:
+    """WahaCallbackReceived → InboundMessage / DeliveryStatusChanged / SessionStatusChanged,
+    deduplicated and linked to requests, in the callback's partition under its key."""
+    await dispatch_follower.ready.wait()
+    conversations = CHANNELS[CONVERSATIONS.name]
+    async for event in processing.events(stream):
+        if not isinstance(event, WahaCallbackReceived):
+            continue
+        partition = processing.current_partition()
+        book = await conversation_books.of(partition)
+        try:
+            outcome = normalization.handle(book, dispatch_links, event)
+            if outcome.unlinked and await dispatch_follower.catch_up():
+                outcome = normalization.handle(book, dispatch_links, event)
+        except WahaError as exc:
+            await _dead_letter(exc, event)
+            continue
+        key = processing.current_key() or event.header.tenant_id.encode()
+        for out in outcome.events:
+            book.apply(out)
+            await conversations.send(key=key, value=out, partition=partition)
+
+
+async def _dead_letter(error: Exception, callback: WahaCallbackReceived) -> None:
+    message = current_event().message  # type: ignore[union-attr]
+    original = processing.current_value_bytes() or callback.body
+    await CHANNELS[DEAD_LETTERS.name].send(
+        key=message.topic.encode(), value=dead_letter_for(message, error, original)
+    )

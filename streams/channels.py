@@ -9,7 +9,16 @@ from __future__ import annotations
 import faust
 
 from streams.app import app
-from streams.topics import CATALOGUE, CLIENTS, CLOCK, LEDGER_INPUTS, TopicSpec, topic_for_event
+from streams.topics import (
+    CATALOGUE,
+    CLIENTS,
+    CLOCK,
+    CONVERSATION_DEBTS,
+    CONVERSATIONS,
+    LEDGER_INPUTS,
+    TopicSpec,
+    topic_for_event,
+)
 
 
 def channel(*specs: TopicSpec) -> faust.TopicT:
@@ -23,6 +32,9 @@ LEDGER_CHANNEL = channel(*LEDGER_INPUTS)
 #: The régua's input: imported clients and clock ticks, co-partitioned, so a tick on partition P
 #: acts on the clients of partition P inside P's transaction.
 REGUA_INPUT = channel(CLIENTS, CLOCK)
+#: The conversation agent's input: chats' traffic and the debts indexed for them, co-partitioned
+#: by tenant_id:chat_key (docs/adr/0010-conversation-agent.md).
+CONVERSATION_INPUT = channel(CONVERSATIONS, CONVERSATION_DEBTS)
 
 
 def channel_for(event: str) -> faust.TopicT:

@@ -16,9 +16,12 @@ import click
 
 from connectors.clickhouse.cli import db, replay_command, sink_command, trace_command
 from connectors.imports.cli import import_command
+from connectors.imports.http_cli import imports_group
 from connectors.waha.cli import waha
 from connectors.waha.simulator.cli import waha_sim
+from models.cli import classify_command, model
 from streams.errors import CobrancaError
+from streams.handoff_cli import export_corrections_command, handoffs
 from streams.settings import Settings, cache_home
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,6 +151,7 @@ def worker(loglevel: str | None) -> None:
     )
     # Faust would install its own colour handler; ours renders JSON or pretty, and masks.
     app.conf.loghandlers = [handler]
+    agents.conversation_classifier.load_now()  # before joining the group: see load_now
     install_metrics(app, settings.metrics_port, settings.metrics_host)
     faust.Worker(
         app,
@@ -392,12 +396,18 @@ def tenants_list(settings: Settings) -> None:
 
 # Connectors keep their commands beside their code; the CLI only mounts them.
 main.add_command(import_command)
+main.add_command(imports_group)
 main.add_command(waha)
 main.add_command(waha_sim)
 main.add_command(db)
 main.add_command(sink_command)
 main.add_command(replay_command)
 main.add_command(trace_command)
+# The intent model, and the corrections operators make of it (streams/handoff_cli.py).
+model.add_command(export_corrections_command)
+main.add_command(model)
+main.add_command(classify_command)
+main.add_command(handoffs)
 
 if __name__ == "__main__":
     main()

@@ -17,8 +17,11 @@ Rules (DESIGN.md flow 3):
 - BalanceLow is emitted when a debit takes the balance from at or above the threshold to
   below it (once per crossing, not on every send below it);
 - a permanent dispatch failure refunds the debit once; a retryable one refunds nothing;
-- an opt-out or wrong number blocks the phone for the tenant; a pause blocks the client until
-  the hand-off is resolved (resuming arrives with the conversation issue).
+- an opt-out or wrong number blocks the phone for the tenant, and an opt-out its client too;
+  the opt-out's own confirmation (the conversation agent's reply to the opting-out message,
+  `reply_request_id`) still goes out, once;
+- a pause blocks the client's automated reminders (requests with a régua step) until a
+  CollectionResumed lifts it; conversation replies (no step) are not reminders and pass.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from datetime import datetime
 from schemas.events import (
     BalanceLow,
     CollectionPaused,
+    CollectionResumed,
     CreditRequested,
     DispatchFailed,
     Event,
@@ -47,6 +51,7 @@ from schemas.events import (
     WrongNumberReported,
     new_header,
 )
+from streams.reply_policy import reply_request_id
 
 SOURCE = "streams.ledger"
 # Events the ledger derives get ids named after their cause, so a replay derives the same ids.
@@ -183,6 +188,32 @@ def block_for(action: Event) -> tuple[str, SendRejectReason] | None:
     return None
 
 
+def blocks_for(action: Event) -> list[tuple[str, SendRejectReason]]:
+    """Every block an action puts on future sends: `block_for`'s, and an opt-out's client."""
+    first = block_for(action)
+    blocks = [first] if first is not None else []
+    if isinstance(action, OptedOut) and action.client_id is not None:
+        blocks.append(
+            (
+                opted_out_client_key(action.header.tenant_id, action.client_id),
+                SendRejectReason.OPTED_OUT,
+            )
+        )
+    return blocks
+
+
+def opted_out_client_key(tenant: str, client_id: str) -> str:
+    return f"{tenant}|client-opted-out|{client_id}"
+
+
+def exempt_reply(action: Event) -> str | None:
+    """The one send an opt-out still lets through: the confirmation that answers it."""
+    if isinstance(action, OptedOut) and action.waha_message_id is not None:
+        tenant = action.header.tenant_id
+        return f"{tenant}|{reply_request_id(tenant, action.waha_message_id)}"
+    return None
+
+
 def phone_block_key(tenant: str, phone_e164: str) -> str:
     return f"{tenant}|phone|{phone_e164}"
 
@@ -264,13 +295,23 @@ class LedgerBook:
     def charge(self, tenant: str, request_id: str) -> Charge | None:
         return self.charges.get(f"{tenant}|{request_id}")
 
+    exempt: set[str] = field(default_factory=set)
+    """"tenant|request_id" of opt-out confirmations, which their own opt-out lets through."""
+
     def block(self, request: SendRequested) -> SendRejectReason | None:
         tenant = request.header.tenant_id
-        for key in (
+        keys = [
             phone_block_key(tenant, request.phone_e164),
-            client_block_key(tenant, request.client_id),
-        ):
+            opted_out_client_key(tenant, request.client_id),
+        ]
+        if request.step is not None:  # a pause holds reminders, not replies
+            keys.append(client_block_key(tenant, request.client_id))
+        for key in keys:
             reason = self.blocks.get(key)
+            if reason is SendRejectReason.OPTED_OUT and (
+                f"{tenant}|{request.request_id}" in self.exempt
+            ):
+                continue
             if reason is not None:
                 return reason
         return None
@@ -290,7 +331,13 @@ class LedgerBook:
             self.charges[f"{tenant}|{event.request_id}"] = Charge(event.amount)
         elif isinstance(event, TokensRefunded):
             self.charges[f"{tenant}|{event.request_id}"] = Charge(event.amount, refunded=True)
+        elif isinstance(event, CollectionResumed):
+            key = client_block_key(tenant, event.client_id)
+            if self.blocks.get(key) is SendRejectReason.PAUSED:
+                del self.blocks[key]
         else:
-            block = block_for(event)
-            if block is not None:
-                self.blocks[block[0]] = block[1]
+            for key, reason in blocks_for(event):
+                self.blocks[key] = reason
+            exempt = exempt_reply(event)
+            if exempt is not None:
+                self.exempt.add(exempt)

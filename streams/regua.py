@@ -39,6 +39,7 @@ from typing import Final
 from connectors.imports.validation import DDD_UF
 from schemas.events import (
     ClientImported,
+    DebtIndexed,
     DeferReason,
     EventHeader,
     RemindersScheduled,
@@ -49,6 +50,7 @@ from schemas.events import (
     SendRequested,
     new_header,
 )
+from streams.chat_keys import chat_key
 from streams.contact_windows import (
     UF_ZONES,
     holiday_calendar,
@@ -152,6 +154,34 @@ def debt_in(schedule: RemindersScheduled) -> Debt:
         pix_code=schedule.pix_code,
         boleto_line=schedule.boleto_line,
         payment_url=schedule.payment_url,
+    )
+
+
+def debt_index(client: ClientImported, now: datetime) -> DebtIndexed:
+    """What the conversation agent answers the client's chat with (keyed tenant_id:chat_key,
+    docs/adr/0010-conversation-agent.md): the latest import of the client wins."""
+    return DebtIndexed(
+        header=new_header(
+            "DebtIndexed",
+            tenant_id=client.header.tenant_id,
+            correlation_id=client.import_id,
+            causation_id=client.header.event_id,
+            source=SOURCE,
+            occurred_at=now,
+            event_id=str(uuid.uuid5(REGUA_IDS, f"{client.header.event_id}|DebtIndexed")),
+        ),
+        client_id=client.client_id,
+        chat_key=chat_key(client.phone_e164),
+        import_id=client.import_id,
+        phone_e164=client.phone_e164,
+        name=client.name,
+        amount_centavos=client.amount_centavos,
+        due_date=client.due_date,
+        invoice_id=client.invoice_id,
+        description=client.description,
+        pix_code=client.pix_code,
+        boleto_line=client.boleto_line,
+        payment_url=client.payment_url,
     )
 
 

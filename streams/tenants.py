@@ -82,10 +82,29 @@ class TenantDirectory:
     def __init__(self, bootstrap: str) -> None:
         self._bootstrap = bootstrap
         self._configs: dict[str, TenantConfig] = {}
+        self._session_owners: dict[str, str] = {}
         self.ready = asyncio.Event()
 
     def get(self, tenant: str) -> TenantConfig | None:
         return self._configs.get(tenant)
+
+    def owner_of(self, session: str) -> TenantConfig | None:
+        """The configuration of the tenant that owns WAHA `session`, or None."""
+        tenant = self._session_owners.get(session)
+        return None if tenant is None else self._configs.get(tenant)
+
+    def put(self, config: TenantConfig) -> None:
+        """Make `config` its tenant's configuration in force (what following the topic does)."""
+        previous = self._configs.get(config.tenant_id)
+        if previous is not None:
+            for session in previous.sessions:
+                if self._session_owners.get(session.name) == config.tenant_id:
+                    del self._session_owners[session.name]
+        self._configs[config.tenant_id] = config
+        for session in config.sessions:
+            # `apply_config` refuses a session another tenant owns; should the topic hold one
+            # anyway (written around it), the latest configuration wins.
+            self._session_owners[session.name] = config.tenant_id
 
     async def run(self) -> None:
         """Follow the topic until cancelled."""
@@ -113,7 +132,7 @@ class TenantDirectory:
                     for m in messages:
                         config = _config_of(m.value, f"{m.topic}[{m.partition}]@{m.offset}")
                         if config is not None:
-                            self._configs[config.tenant_id] = config
+                            self.put(config)
                 if not self.ready.is_set() and all(
                     [await consumer.position(tp) >= ends[tp] for tp in tps]
                 ):

@@ -86,19 +86,23 @@ DISPATCHES = _audit(
 )
 WAHA_CALLBACKS = _audit(
     "cobranca.waha.callbacks",
-    "session",
+    "tenant_id:chat_id (tenant_id:session when no one chat)",
     ("WahaCallbackReceived",),
-    "WAHA webhook bodies and headers exactly as received.",
+    "WAHA webhook bodies and headers exactly as received; keyed like the conversations they "
+    "normalize to, so each duplicate and each ack order is decided within one partition.",
 )
 CONVERSATIONS = _audit(
     "cobranca.conversations",
-    "tenant_id:chat_id",
-    ("InboundMessage", "DeliveryStatusChanged", "SessionStatusChanged"),
-    "Normalized, deduplicated WhatsApp traffic.",
+    "tenant_id:chat_key (tenant_id:session for session statuses)",
+    ("InboundMessage", "DeliveryStatusChanged", "SessionStatusChanged", "HandoffResolved"),
+    "Normalized, deduplicated WhatsApp traffic, and operators' resolutions of hand-offs. The "
+    "chat key is streams.chat_keys.chat_key(chat_id), so a chat and its debt share a "
+    "partition; the normalizer writes in the partition of the callback that caused it (the "
+    "receiver keys callbacks the same way), with the callback's key.",
 )
 INTENTS = _audit(
     "cobranca.intents",
-    "tenant_id:chat_id",
+    "tenant_id:chat_key",
     ("IntentClassified",),
     "What each inbound message asks for, with confidence and entities.",
 )
@@ -112,6 +116,7 @@ ACTIONS = _audit(
         "WrongNumberReported",
         "HandoffRequested",
         "CollectionPaused",
+        "CollectionResumed",
     ),
     "What the conversation policy decided to do about a reply; keyed by tenant because "
     "opt-outs, wrong numbers and pauses stop the ledger from approving sends.",
@@ -131,6 +136,24 @@ REGUA_SCHEDULES = TopicSpec(
     ("RemindersScheduled",),
     "The régua's state: each client's scheduled reminders, the latest per client; co-partitioned "
     "with cobranca.clients and written in the transaction of the input that changed it.",
+)
+# The conversation agent's lookup data and state, co-partitioned with cobranca.conversations
+# (same key, same partition count): docs/adr/0010-conversation-agent.md.
+CONVERSATION_DEBTS = TopicSpec(
+    "cobranca.conversations.debts",
+    TopicKind.LOOKUP,
+    "tenant_id:chat_key",
+    ("DebtIndexed",),
+    "The debt each chat is answered with, written by the régua from every ClientImported; the "
+    "latest per chat is in force.",
+)
+CONVERSATION_STATE = TopicSpec(
+    "cobranca.conversations.state",
+    TopicKind.LOOKUP,
+    "tenant_id:chat_key",
+    ("ConversationStateChanged",),
+    "The conversation agent's state per chat (opted out, wrong number, open hand-off), written "
+    "in the transaction of the input that changed it.",
 )
 CLOCK = TopicSpec(
     "cobranca.clock",
@@ -166,6 +189,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     REGUA_SCHEDULES,
     CLOCK,
     DEAD_LETTERS,
+    CONVERSATION_DEBTS,
+    CONVERSATION_STATE,
 )
 
 

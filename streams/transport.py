@@ -70,6 +70,20 @@ class SourcePartitionTransactions(TransactionManager):
             await self._open.wait()
             self._admitted.add(message)
 
+    async def admit_all(self, messages: Any) -> None:
+        """Let an agent start on a batch: all of it, or none of it while a commit is being
+        prepared. Admitting one by one could deadlock: the commit would wait for the batch's
+        first events, which are acknowledged only after the whole batch is processed, while
+        the batch waits to admit the rest."""
+        pending = [m for m in messages if m not in self._admitted]
+        if pending:
+            await self._open.wait()
+            self._admitted.update(pending)  # no await since the wait: atomic in the loop
+
+    def is_admitted(self, message: Any) -> bool:
+        """False once a rebalance revoked the message's partition: its new owner redoes it."""
+        return message in self._admitted
+
     async def on_partitions_revoked(self, revoked: Any) -> None:
         # Faust redelivers a revoked partition's unfinished events as new messages; the old
         # ones will never be acknowledged, so a commit must not wait for them.

@@ -14,8 +14,11 @@ from schemas.events import (
     BalanceLow,
     ClientImported,
     CollectionPaused,
+    CollectionResumed,
+    ConversationStateChanged,
     CreditRequested,
     DeadLettered,
+    DebtIndexed,
     DeferReason,
     DeliveryStatusChanged,
     DispatchFailed,
@@ -23,6 +26,7 @@ from schemas.events import (
     Event,
     EventHeader,
     HandoffRequested,
+    HandoffResolved,
     ImportCompleted,
     ImportRejected,
     InboundMessage,
@@ -594,3 +598,95 @@ def send_story(
             )
         )
     return events
+
+
+# --- conversations: debts, state, operators ---------------------------------------------------
+
+
+def debt_indexed(
+    tenant: str,
+    *,
+    client_id: str = "c1",
+    phone: str = "+5511987654321",
+    name: str = "MARIA DA SILVA",
+    amount: int = 123_456,
+    due: date = date(2026, 12, 5),
+    pix_code: str | None = "00020126580014br.gov.bcb.pix0136chave",
+    boleto_line: str | None = "23790.12345 60000.000003 00000.000000 1 99990000123456",
+    payment_url: str | None = "https://pague.example.com/c1",
+    at: datetime | None = None,
+) -> DebtIndexed:
+    from streams.chat_keys import chat_key
+
+    return DebtIndexed(
+        header=_header("DebtIndexed", tenant, "imp-1", at, source="streams.regua"),
+        client_id=client_id,
+        chat_key=chat_key(phone),
+        import_id="imp-1",
+        phone_e164=phone,
+        name=name,
+        amount_centavos=amount,
+        due_date=due,
+        invoice_id="F-1",
+        pix_code=pix_code,
+        boleto_line=boleto_line,
+        payment_url=payment_url,
+    )
+
+
+def conversation_state_changed(
+    tenant: str,
+    *,
+    phone: str = "+5511987654321",
+    opted_out: bool = False,
+    wrong_number: bool = False,
+    open_handoff: str | None = None,
+    client_id: str | None = "c1",
+    at: datetime | None = None,
+) -> ConversationStateChanged:
+    from streams.chat_keys import chat_key
+
+    return ConversationStateChanged(
+        header=_header(
+            "ConversationStateChanged", tenant, chat_of(phone), at, source="streams.conversation"
+        ),
+        chat_key=chat_key(phone),
+        opted_out=opted_out,
+        wrong_number=wrong_number,
+        open_handoff=open_handoff,
+        client_id=client_id,
+    )
+
+
+def handoff_resolved(
+    tenant: str,
+    handoff_id: str,
+    *,
+    label: str = "negotiate",
+    phone: str = "+5511987654321",
+    client_id: str | None = "c1",
+    message_id: str | None = "false_5511987654321@c.us_IN1",
+    resume: bool = True,
+    at: datetime | None = None,
+) -> HandoffResolved:
+    return HandoffResolved(
+        header=_header("HandoffResolved", tenant, chat_of(phone), at, source="streams.cli"),
+        handoff_id=handoff_id,
+        chat_id=chat_of(phone),
+        label=label,
+        resume=resume,
+        client_id=client_id,
+        waha_message_id=message_id,
+        operator="ana",
+    )
+
+
+def collection_resumed(
+    tenant: str, client_id: str, *, handoff_id: str | None = None, at: datetime | None = None
+) -> CollectionResumed:
+    return CollectionResumed(
+        header=_header("CollectionResumed", tenant, client_id, at, source="streams.conversation"),
+        client_id=client_id,
+        reason="handoff_resolved",
+        handoff_id=handoff_id,
+    )

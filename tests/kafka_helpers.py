@@ -36,6 +36,9 @@ class WorkerProcess:
             "COBRANCA_COMMIT_INTERVAL_S": "0.2",
             "COBRANCA_LOG_FORMAT": "json",
             "COBRANCA_LOG_LEVEL": "WARNING",
+            # The trained model loads in seconds but costs every worker of every test that
+            # never sees a reply; tests of the conversation name the classifier they use.
+            "COBRANCA_INTENT_CLASSIFIER": "none",
             **(env or {}),
         }
         self.log = data_dir / "worker.log"

@@ -74,6 +74,7 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
     "phone_e164": Policy.PHONE,
     "sender": Policy.PHONE,
     "chat_id": Policy.PHONE,
+    "chat_key": Policy.PHONE,
     "document": Policy.PSEUDONYM,
     "waha_message_id": Policy.PSEUDONYM,
     # free-text diagnostics: masked
@@ -100,6 +101,8 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
     "sessions": Policy.DROP,
     "source_file": Policy.DROP,
     "steps": Policy.DROP,
+    "operator": Policy.DROP,
+    "note": Policy.DROP,
     # everything else the schemas carry: not personal
     **{
         name: Policy.KEEP
@@ -145,6 +148,7 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "ack_name",
             "status",
             "previous",
+            "waha_event_id",
             "label",
             "confidence",
             "model_version",
@@ -165,6 +169,11 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "state_holidays",
             "default_windows",
             "uf_windows",
+            "opted_out",
+            "wrong_number",
+            "open_handoff",
+            "handoff_id",
+            "resume",
         )
     },
 }

@@ -136,6 +136,11 @@ class ClickHouseSink:
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
 
+    @property
+    def partitions(self) -> frozenset[TopicPartition]:
+        """The partitions this member owns now."""
+        return frozenset(self._buffers)
+
     async def run(self, stop: asyncio.Event | None = None, *, drain: bool = False) -> SinkStats:
         """Sink until `stop` is set, or, with `drain`, until every partition is caught up.
 
@@ -197,8 +202,8 @@ class ClickHouseSink:
                     )
                 self.stats.records += len(messages)
             for tp, buffer in list(self._buffers.items()):
-                if buffer.planned and tp in consumer.assignment():
-                    buffer.reached(await consumer.position(tp))
+                if buffer.planned and (position := await _position(consumer, tp)) is not None:
+                    buffer.reached(position)
             await self._maybe_flush(now)
             if drain and not fetched and await self._caught_up(consumer):
                 return
@@ -226,8 +231,9 @@ class ClickHouseSink:
             return False
         ends = await consumer.end_offsets(list(assigned))  # the LSO under read_committed
         for tp in assigned:
-            if await consumer.position(tp) < ends[tp]:
-                return False
+            position = await _position(consumer, tp)
+            if position is None or position < ends[tp]:
+                return False  # behind, or revoked while the end offsets were fetched
         return True
 
     async def _flush_everything(self) -> None:
@@ -263,7 +269,7 @@ class ClickHouseSink:
         assigned = set(self._consumer.assignment())
         self._buffers.clear()
         await self._take_over(assigned)
-        for tp in assigned:
+        for tp in assigned & set(self._consumer.assignment()):  # some may be revoked by now
             self._consumer.seek(tp, self._buffers[tp].next_start)
 
     # -- one flush ------------------------------------------------------------------------------
@@ -368,3 +374,14 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self.sink.on_assigned(assigned)
+
+
+async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+    """The consumer's position on `tp`, or None once `tp` is no longer assigned: a rebalance can
+    revoke it between reading the assignment and asking, while any earlier await ran."""
+    if tp not in consumer.assignment():
+        return None
+    try:
+        return int(await consumer.position(tp))
+    except IllegalStateError:
+        return None

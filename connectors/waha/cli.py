@@ -21,7 +21,7 @@ from connectors.waha.normalize import (
     normalize_body,
 )
 
-__all__ = ["ROW_FIELDS", "normalize_command", "normalized_row", "waha"]
+__all__ = ["ROW_FIELDS", "normalize_command", "normalized_row", "receive_command", "waha"]
 
 #: The keys of every line `cobranca waha normalize` prints, in order.
 ROW_FIELDS: Final = (
@@ -106,3 +106,56 @@ def normalize_command(files: tuple[Path, ...]) -> None:
     if failed:
         click.echo(f"{failed} of {len(files)} files failed", err=True)
         raise SystemExit(1)
+
+
+@waha.command("receive")
+@click.option(
+    "--host", default=None, help="Address to bind (default COBRANCA_WEBHOOK_HOST or 127.0.0.1)."
+)
+@click.option(
+    "--port", type=int, default=None, help="Port (default COBRANCA_WEBHOOK_PORT or 8080)."
+)
+@click.option(
+    "--max-body-bytes",
+    type=int,
+    default=None,
+    help="Larger bodies get 413 (default COBRANCA_WEBHOOK_MAX_BODY_BYTES or 1000000).",
+)
+def receive_command(host: str | None, port: int | None, max_body_bytes: int | None) -> None:
+    """Serve WAHA's webhooks: POST /webhooks/waha, /healthz and /metrics, until Ctrl-C/SIGTERM.
+
+    Each verified webhook is stored on Kafka as WahaCallbackReceived before it is answered 200;
+    Kafka down answers 503 (WAHA retries). Session keys: see connectors/waha/receiver.py.
+    """
+    import asyncio
+    import contextlib
+    import dataclasses
+    import signal
+
+    from connectors.waha.receiver import ReceiverConfig, serve
+    from streams.errors import CobrancaError
+    from streams.settings import Settings
+
+    config = ReceiverConfig.from_env()
+    config = dataclasses.replace(
+        config,
+        host=host or config.host,
+        port=port or config.port,
+        max_body_bytes=max_body_bytes or config.max_body_bytes,
+    )
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        # SIGTERM (docker stop) and Ctrl-C close the server cleanly: in-flight requests finish.
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve(settings.kafka_bootstrap, config)
+
+    try:
+        asyncio.run(run())
+    except CobrancaError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -37,7 +37,7 @@ docs/adr/0002-waha-normalization.md records why.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Final, TypeAlias
 
@@ -70,10 +70,12 @@ __all__ = [
     "NormalizedInbound",
     "NormalizedSessionStatus",
     "dedup_keys",
+    "envelope_dedup_key",
     "is_placeholder_envelope_id",
     "next_ack",
     "normalize",
     "normalize_body",
+    "routing_chat",
 ]
 
 INBOUND_MESSAGE: Final = "InboundMessage"
@@ -84,6 +86,9 @@ IGNORED: Final = "ignored"
 _BROWSER_ENGINES: Final = frozenset({Engine.WEBJS.value, Engine.WPP.value})
 _SOCKET_ENGINES: Final = frozenset({Engine.NOWEB.value, Engine.GOWS.value})
 _ACK_LEVELS: Final = frozenset(int(level) for level in Ack)
+_CHAT_EVENTS: Final = frozenset(
+    {WahaEvent.MESSAGE, WahaEvent.MESSAGE_ANY, WahaEvent.MESSAGE_ACK, WahaEvent.MESSAGE_ACK_GROUP}
+)
 
 
 class IgnoreReason(enum.StrEnum):
@@ -118,6 +123,9 @@ class NormalizedInbound:
     """Text or caption; None when empty."""
     media_mimetype: str | None = None
     """None when there is no media or WAHA did not download it."""
+    waha_event_id: str | None = field(default=None, compare=False)
+    """The envelope id (`evt_...`) of the webhook it came from; not part of the value's
+    identity (`message` and `message.any` carry one message under two envelopes)."""
 
     @property
     def occurred_at(self) -> datetime:
@@ -137,6 +145,7 @@ class NormalizedInbound:
             "timestamp": self.timestamp,
             "body": self.body,
             "media_mimetype": self.media_mimetype,
+            "waha_event_id": self.waha_event_id,
         }
 
 
@@ -158,6 +167,9 @@ class NormalizedDelivery:
     """Always False: group receipts are ignored."""
     occurred_at: datetime | None = None
     """The envelope's timestamp; None when WAHA sent none (use the callback's received_at)."""
+    waha_event_id: str | None = field(default=None, compare=False)
+    """The envelope id (`evt_...`) of the webhook it came from; not part of the value's
+    identity (`message` and `message.any` carry one message under two envelopes)."""
 
     def event_fields(self) -> dict[str, Any]:
         """Keyword arguments for `schemas.events.DeliveryStatusChanged`, besides header and
@@ -168,6 +180,7 @@ class NormalizedDelivery:
             "chat_id": self.chat_id,
             "ack": self.ack,
             "ack_name": self.ack_name,
+            "waha_event_id": self.waha_event_id,
         }
 
 
@@ -184,10 +197,18 @@ class NormalizedSessionStatus:
     (SCAN_QR_CODE on every QR rotation); None when the history is too short to tell."""
     occurred_at: datetime | None = None
     """When the session entered `status` (its history point), else the envelope's timestamp."""
+    waha_event_id: str | None = field(default=None, compare=False)
+    """The envelope id (`evt_...`) of the webhook it came from; not part of the value's
+    identity (`message` and `message.any` carry one message under two envelopes)."""
 
     def event_fields(self) -> dict[str, Any]:
         """Keyword arguments for `schemas.events.SessionStatusChanged`, besides the header."""
-        return {"session": self.session, "status": self.status, "previous": self.previous}
+        return {
+            "session": self.session,
+            "status": self.status,
+            "previous": self.previous,
+            "waha_event_id": self.waha_event_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +361,7 @@ def _normalize_message(envelope: WebhookEnvelope) -> Normalized:
         timestamp=timestamp,
         body=message.body or None,
         media_mimetype=message.media.mimetype if message.media is not None else None,
+        waha_event_id=envelope.id,
     )
 
 
@@ -380,6 +402,7 @@ def _normalize_ack(envelope: WebhookEnvelope) -> Normalized:
         ack_name=Ack(ack.ack).name,
         from_me=ack.from_me,
         occurred_at=envelope.timestamp,
+        waha_event_id=envelope.id,
     )
 
 
@@ -399,6 +422,7 @@ def _normalize_session_status(envelope: WebhookEnvelope) -> NormalizedSessionSta
         status=payload.status,
         previous=previous,
         occurred_at=occurred_at,
+        waha_event_id=envelope.id,
     )
 
 
@@ -413,6 +437,14 @@ def is_placeholder_envelope_id(envelope_id: str) -> bool:
 
 def _key(*parts: object) -> str:
     return orjson.dumps(parts).decode()
+
+
+def envelope_dedup_key(envelope_id: str | None) -> str | None:
+    """The dedupe key of an envelope id (the first of `dedup_keys`); None for no id or a
+    placeholder. A normalized event carries its envelope id, so this rebuilds the key from it."""
+    if not envelope_id or is_placeholder_envelope_id(envelope_id):
+        return None
+    return _key("envelope", envelope_id)
 
 
 def dedup_keys(envelope: WebhookEnvelope) -> tuple[str, ...]:
@@ -433,8 +465,9 @@ def dedup_keys(envelope: WebhookEnvelope) -> tuple[str, ...]:
     or id contain.
     """
     keys: list[str] = []
-    if envelope.id and not is_placeholder_envelope_id(envelope.id):
-        keys.append(_key("envelope", envelope.id))
+    envelope_key = envelope_dedup_key(envelope.id)
+    if envelope_key is not None:
+        keys.append(envelope_key)
     payload = envelope.payload
     event = envelope.event
     payload_id = payload.get("id")
@@ -471,6 +504,24 @@ def _status_point_ms(payload: Any, status: str) -> int | float | None:
         and not isinstance(point.get("timestamp"), bool)
     ]
     return max(times) if times else None
+
+
+def routing_chat(envelope: WebhookEnvelope) -> str | None:
+    """The chat a webhook concerns, for partitioning; None when it concerns no one chat.
+
+    For messages and acks, the chat segment of the payload id in its `@c.us` form: the chat
+    `normalize` gives them (it falls back to `from`/`to` only for ids not in WAHA's format, which
+    are then routed by session). None for session statuses, other events and payloads without a
+    WAHA id. Everything that can be a duplicate of something else (retries, `message` and
+    `message.any`, every ack of one message) shares its chat, so keying callbacks by chat keeps
+    each dedupe decision inside one partition. Cheap on purpose: the receiver calls it for
+    every webhook.
+    """
+    if envelope.event not in _CHAT_EVENTS:
+        return None
+    payload_id = envelope.payload.get("id")
+    parsed = parse_message_id(payload_id) if isinstance(payload_id, str) else None
+    return canonical_jid(parsed.chat) if parsed is not None else None
 
 
 # --- acks -----------------------------------------------------------------------------------

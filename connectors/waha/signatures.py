@@ -43,7 +43,8 @@ def _key_bytes(key: str | bytes) -> bytes:
 
 def sign_body(key: str | bytes, raw_body: bytes) -> str:
     """The `X-Webhook-Hmac` value WAHA sends for `raw_body`: lowercase hex HMAC-SHA512."""
-    return hmac.new(_key_bytes(key), raw_body, hashlib.sha512).hexdigest()
+    # hmac.digest is the one-shot C path: several times cheaper than an HMAC object per call.
+    return hmac.digest(_key_bytes(key), raw_body, hashlib.sha512).hex()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -62,6 +62,7 @@ __all__ = [
     "WebhookEnvelope",
     "canonical_jid",
     "decode_envelope",
+    "decode_envelope_head",
     "envelope_from_object",
     "link_key",
     "message_id_from_send_response",
@@ -434,17 +435,40 @@ def decode_envelope(
     Raises `WahaWireError` at path `$` when the body is not JSON, and with the path of the
     offending field when it is JSON but not a WAHA envelope.
     """
+    return envelope_from_object(_loads(raw, source), source=source)
+
+
+def decode_envelope_head(
+    raw: bytes | bytearray | memoryview | str, *, source: str | None = None
+) -> WebhookEnvelope:
+    """What every webhook must have, checked as `decode_envelope` checks it: a JSON object with
+    `event`, `session`, `payload` (an object) and, when present, a string `id`. The rest of the
+    envelope is not read (`timestamp`, `engine`, `me`, ... are left empty).
+
+    For the receiver, which stores the raw body and only needs to know it is an envelope and
+    whose session it is; the normalizer reads the body in full.
+    """
+    root, event, session, payload = _head(_loads(raw, source), source)
+    return WebhookEnvelope(
+        event=event,
+        session=session,
+        payload=MappingProxyType(payload),
+        id=root.optional_str("id"),
+        source=source,
+    )
+
+
+def _loads(raw: bytes | bytearray | memoryview | str, source: str | None) -> object:
     try:
-        decoded = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise WahaWireError(
             f"not valid JSON ({exc})", path="$", source=source, hint=ENVELOPE_HINT
         ) from exc
-    return envelope_from_object(decoded, source=source)
 
 
-def envelope_from_object(value: object, *, source: str | None = None) -> WebhookEnvelope:
-    """Build a `WebhookEnvelope` from an already decoded JSON value."""
+def _head(value: object, source: str | None) -> tuple[_Object, str, str, dict[str, Any]]:
+    """The envelope as an `_Object`, and its required `event`, `session` and `payload`."""
     if not isinstance(value, dict):
         raise WahaWireError(
             f"expected a JSON object, got {_describe(value)}",
@@ -470,6 +494,12 @@ def envelope_from_object(value: object, *, source: str | None = None) -> Webhook
     payload = root.optional_object("payload")
     if payload is None:
         raise root.error("payload", "missing required field", ENVELOPE_HINT)
+    return root, event, session, payload.value  # type: ignore[return-value]
+
+
+def envelope_from_object(value: object, *, source: str | None = None) -> WebhookEnvelope:
+    """Build a `WebhookEnvelope` from an already decoded JSON value."""
+    root, event, session, payload = _head(value, source)
     metadata = root.optional_object("metadata")
     environment = _environment(root.optional_object("environment"))
     engine = root.optional_str("engine")
@@ -478,7 +508,7 @@ def envelope_from_object(value: object, *, source: str | None = None) -> Webhook
     return WebhookEnvelope(
         event=event,
         session=session,
-        payload=MappingProxyType(payload.value),
+        payload=MappingProxyType(payload),
         id=root.optional_str("id"),
         timestamp=root.optional_time("timestamp", millis=True),
         engine=engine,

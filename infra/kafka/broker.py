@@ -216,13 +216,16 @@ class LocalBroker:
         """Format the data dir once; `--ignore-formatted` keeps an existing log as it is."""
         cluster_id_file = self.home / "cluster.id"
         if not cluster_id_file.exists():
-            raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            raw = "-"
+            while raw.startswith("-"):  # StorageTool would read "-..." as an option, not the id
+                raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             cluster_id_file.write_text(raw)
         cmd = self._java(
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            cluster_id_file.read_text().strip(),
+            # One token: a URL-safe base64 id can start with '-', which argparse would read as
+            # an option (1 in 64 fresh machines could not start the broker).
+            f"--cluster-id={cluster_id_file.read_text().strip()}",
             "-c",
             str(self.home / "server.properties"),
             "--standalone",

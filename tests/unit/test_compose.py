@@ -21,7 +21,7 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink")
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports", "webhooks")
 LONG_RUNNING = ("worker",)
 METRICS_PORT = "9100"
 
@@ -184,6 +184,25 @@ def test_project_service_commands(services: dict[str, dict[str, Any]]) -> None:
     assert argv("sink") == ["cobranca", "sink"]
 
 
+def test_the_webhook_receiver_service(services: dict[str, dict[str, Any]]) -> None:
+    webhooks = services["webhooks"]
+    assert webhooks["command"] == ["cobranca", "waha", "receive"]
+    assert webhooks["image"] == services["worker"]["image"]
+    env = _environment(webhooks)
+    assert env["COBRANCA_WEBHOOK_PORT"] == "8080"  # WAHA posts to webhooks:8080
+    assert env["COBRANCA_WEBHOOK_HOST"] == "0.0.0.0"
+    assert env["WAHA_HMAC_KEY"] == _environment(services["waha"])["WHATSAPP_HOOK_HMAC_KEY"]
+    assert env["COBRANCA_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert "ports" not in webhooks, "WAHA reaches it on the compose network"
+    assert "/healthz" in str(webhooks["healthcheck"]["test"])
+    deps = webhooks["depends_on"]
+    assert deps["topics-init"]["condition"] == "service_completed_successfully"
+    jobs = {job["job_name"]: job for job in _load_yaml(PROMETHEUS)["scrape_configs"]}
+    assert [t for sc in jobs["webhooks"]["static_configs"] for t in sc["targets"]] == [
+        "webhooks:8080"
+    ]
+
+
 def test_project_service_commands_exist_in_the_cli(services: dict[str, dict[str, Any]]) -> None:
     import click
 
@@ -315,3 +334,14 @@ def test_dockerfile_runs_as_non_root() -> None:
     users = [ln.split()[1] for ln in lines if ln.upper().startswith("USER ")]
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert any("pip install" in ln and ln.rstrip().endswith(" .") for ln in lines)
+
+
+def test_the_imports_endpoint(services: dict[str, dict[str, Any]]) -> None:
+    imports = services["imports"]
+    assert imports["command"] == ["cobranca", "imports", "serve"]
+    assert imports["depends_on"]["topics-init"]["condition"] == "service_completed_successfully"
+    env = _environment(imports)
+    assert env["COBRANCA_IMPORTS_HOST"] == "0.0.0.0"
+    assert env["COBRANCA_IMPORTS_KEYS_FILE"].startswith("/var/lib/cobranca/")  # on its volume
+    assert f"127.0.0.1:{env['COBRANCA_IMPORTS_PORT']}:8081" in imports["ports"]
+    assert "/healthz" in " ".join(imports["healthcheck"]["test"])

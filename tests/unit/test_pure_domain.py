@@ -15,6 +15,7 @@ PURE_MODULES = [
     "streams/templates.py",
     "streams/tenant_config.py",
     "streams/regua.py",
+    "streams/normalization.py",
     "schemas/compatibility.py",
     "connectors/imports/validation.py",
     "connectors/waha/normalize.py",

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -145,22 +145,56 @@ def test_the_sink_writes_every_topic_once(
 def test_two_sinks_in_one_group_share_the_partitions_and_every_count_stays_exact(
     kafka_bootstrap: str, client: Client, migrated: str
 ) -> None:
-    tenant = f"t{uuid.uuid4().hex[:6]}"
-    events = traffic(tenant, 300)
-    asyncio.run(produce(kafka_bootstrap, events))
+    tenants = [f"t{uuid.uuid4().hex[:6]}" for _ in range(4)]
+    days = {tenant: traffic(tenant, 80) for tenant in tenants}
+    early = [e for events in days.values() for e in events[: len(events) // 2]]
+    late = [e for events in days.values() for e in events[len(events) // 2 :]]
     config = sink_config(kafka_bootstrap, migrated, max_rows=40, max_wait_s=0.05)
 
-    async def both() -> list[int]:
-        first = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
-        second = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
-        running = asyncio.create_task(first.run(drain=True))
-        await asyncio.sleep(2)  # the second member joins mid-way: the group rebalances
-        stats = await asyncio.gather(running, second.run(drain=True))
+    async def until(what: str, condition: Callable[[], Awaitable[bool]]) -> None:
+        deadline = time.monotonic() + 120
+        while not await condition():
+            assert time.monotonic() < deadline, f"timed out waiting until {what}"
+            await asyncio.sleep(0.1)
+
+    async def scenario() -> list[int]:
+        stop = asyncio.Event()
+        first, second = (
+            ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
+            for _ in range(2)
+        )
+        running = [asyncio.create_task(first.run(stop))]
+        await produce(kafka_bootstrap, early)
+
+        async def first_wrote() -> bool:
+            return first.stats.rows > 0
+
+        await until("the first member wrote rows", first_wrote)
+        everything = first.partitions
+        running.append(asyncio.create_task(second.run(stop)))
+
+        async def shared() -> bool:  # the group rebalanced: each member owns a part
+            mine, theirs = first.partitions, second.partitions
+            return bool(mine and theirs) and not mine & theirs and mine | theirs == everything
+
+        await until("the two members share the partitions", shared)
+        await produce(kafka_bootstrap, late)
+
+        async def all_written() -> bool:
+            counts = await asyncio.to_thread(
+                lambda: {t: tenant_counts(client, migrated, t) for t in tenants}
+            )
+            return counts == {t: expected_counts(events) for t, events in days.items()}
+
+        await until("every event is in ClickHouse", all_written)
+        stop.set()
+        stats = await asyncio.gather(*running)
         return [s.rows for s in stats]
 
-    rows = asyncio.run(both())
+    rows = asyncio.run(scenario())
     assert all(n > 0 for n in rows), rows  # both took part
-    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
+    for tenant, events in days.items():
+        assert tenant_counts(client, migrated, tenant) == expected_counts(events)
     assert duplicated_positions(client, migrated) == 0
 
 

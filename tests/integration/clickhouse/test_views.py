@@ -49,6 +49,8 @@ def every_event_type() -> list[Event]:
         f.wrong_number_reported("acme", phone=PHONE, at=T0),
         f.handoff_requested("acme", phone=PHONE, at=T0),
         f.collection_paused("acme", "c1", at=T0),
+        f.collection_resumed("acme", "c1", handoff_id="h1", at=T0),
+        f.handoff_resolved("acme", "h1", phone=PHONE, at=T0),
         f.dead_lettered("acme", at=T0),
     ]
 

@@ -69,3 +69,18 @@ def test_broker_keeps_its_data_across_stop_and_start(tmp_path: Path) -> None:
 def test_broker_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     with pytest.raises(BrokerError, match="loopback only"):
         LocalBroker.for_bootstrap("10.0.0.5:9092", cache=cache_home(), home=tmp_path)
+
+
+def test_a_cluster_id_that_starts_with_a_dash_formats(tmp_path: Path) -> None:
+    # URL-safe base64 ids start with '-' one time in 64; the storage tool must not read the id
+    # as an option.
+    (tmp_path / "cluster.id").write_text("-" + "A" * 21)
+    broker = LocalBroker.for_bootstrap(
+        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=tmp_path
+    )
+    try:
+        assert broker.start().running
+        asyncio.run(_write(broker.bootstrap))
+        assert asyncio.run(_read(broker.bootstrap)) == [b"still here"]
+    finally:
+        broker.stop()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.imports.errors import InvalidImportParameter, UnreadableSource
 from connectors.imports.formats import Format
@@ -227,3 +230,10 @@ def test_a_10_mb_cell_is_rejected_in_a_known_field_and_ignored_in_an_unknown_one
     assert len(encode(rejected.to_representation())) < 10_000  # fits any Kafka record limit
     assert isinstance(accepted, ClientImported) and accepted.description == "curta"
     assert isinstance(completed, ImportCompleted) and completed.rows == 2
+
+
+@given(name=st.text(st.characters(exclude_categories=["Cs"]), max_size=200))
+def test_event_ids_are_the_standard_uuid5(name: str) -> None:
+    from connectors.imports.importer import _EVENT_IDS, _event_id
+
+    assert _event_id(name) == str(uuid.uuid5(_EVENT_IDS, name))

@@ -18,6 +18,7 @@ MODULES = [
     "connectors.waha.dispatcher",
     "connectors.waha.simulator",
     "connectors.waha.normalize",
+    "connectors.waha.receiver",
     "connectors.waha.signatures",
     "connectors.waha.wire",
 ]

@@ -371,3 +371,49 @@ def test_send_response_without_an_id_is_refused(body: Any, fragment: str) -> Non
         message_id_from_send_response(body, source="POST /api/sendText")
     assert fragment in str(caught.value)
     assert str(caught.value).startswith("POST /api/sendText: $")
+
+
+# --- the envelope's head (what the receiver checks) ------------------------------------------
+
+HEAD_FIXTURES = [
+    "01_message_text_inbound_webjs.json",
+    "07_message_ack_device_gows.json",
+    "13_session_status_working.json",
+    "16_message_reaction_webjs.json",
+]
+
+
+@pytest.mark.parametrize("name", HEAD_FIXTURES)
+def test_the_head_has_the_envelope_s_required_fields(name: str) -> None:
+    from connectors.waha.wire import decode_envelope_head
+
+    full = decode_envelope(fixture_bytes(name))
+    head = decode_envelope_head(fixture_bytes(name))
+    assert (head.event, head.session, head.id, head.payload) == (
+        full.event,
+        full.session,
+        full.id,
+        full.payload,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        (b"{oops", "$"),
+        (b"[]", "$"),
+        (raw({"id": "evt_1"}), "$"),
+        (raw(envelope("message", None)), "$.payload"),
+        (raw(envelope("message", [1])), "$.payload"),
+        (raw(envelope(7, {})), "$.event"),
+        (raw(envelope("message", {}, id=5)), "$.id"),
+    ],
+)
+def test_the_head_refuses_what_decode_refuses_at_the_same_path(body: bytes, path: str) -> None:
+    from connectors.waha.wire import decode_envelope_head
+
+    with pytest.raises(WahaWireError) as head:
+        decode_envelope_head(body)
+    with pytest.raises(WahaWireError) as full:
+        decode_envelope(body)
+    assert head.value.path == full.value.path == path

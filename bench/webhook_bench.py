@@ -1,0 +1,362 @@
+"""Webhook ingestion on loopback: the real receiver (HMAC check, Kafka acks=all) beside a bare
+aiohttp handler that answers 200 without Kafka, in the same run.
+
+Run on demand (not a test):
+
+    ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py
+    ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py --requests 40000 --concurrency 128
+
+It starts a local Kafka broker (infra/kafka) on free loopback ports in a temporary directory,
+creates the topics, configures a tenant owning the benchmark's session, and runs two servers,
+each in its own process:
+
+- ``bare``: an aiohttp app whose POST handler reads the body and answers 200;
+- ``receiver``: `cobranca waha receive`, the production receiver: bounded read, envelope check,
+  session lookup, HMAC-SHA512, WahaCallbackReceived produced with acks=all, 200 after the ack.
+
+A load generator in this process posts signed WAHA webhook bodies (acks and inbound messages,
+0.4 to 1.1 KB, distinct envelope ids) over keep-alive connections with a fixed number in flight,
+alternating bare and receiver rounds so that both see the same machine load, and prints
+requests/s and p50/p99 latency per server (best round) and the ratio receiver/bare, best to
+best and the median over the paired rounds. The load
+generator shares the machine with the servers, so both figures are lower bounds; the ratio is
+the point. The broker is stopped by its PID at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+KEY = "bench-hmac-key"
+SESSION = "bench-session"
+TENANT = "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    for _ in range(50):
+        port = free_port()
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two consecutive free ports")
+
+
+def bodies(count: int) -> list[bytes]:
+    """Webhook bodies shaped like WAHA's (an ack or an inbound message, 0.4 to 1.1 KB)."""
+    import orjson
+
+    out = []
+    for n in range(count):
+        chat = f"55119{n % 5000:08d}@c.us"
+        if n % 3:
+            payload = {
+                "id": f"true_{chat}_3EB0{n:016X}",
+                "from": chat,
+                "to": None,
+                "participant": None,
+                "fromMe": True,
+                "ack": 1 + n % 3,
+                "ackName": ("SERVER", "DEVICE", "READ")[n % 3],
+            }
+            event = "message.ack"
+        else:
+            payload = {
+                "id": f"false_{chat}_3EB0{n:016X}",
+                "timestamp": 1764806400 + n,
+                "from": chat,
+                "fromMe": False,
+                "to": "5511900000000@c.us",
+                "body": "Bom dia, vou pagar o boleto amanhã sem falta, pode confirmar o valor?",
+                "hasMedia": False,
+                "ack": 1,
+                "ackName": "SERVER",
+                "_data": {"notifyName": "Maria", "type": "chat", "padding": "x" * 400},
+            }
+            event = "message"
+        out.append(
+            orjson.dumps(
+                {
+                    "id": f"evt_01jbench{n:018d}",
+                    "timestamp": 1764806400000 + n,
+                    "event": event,
+                    "session": SESSION,
+                    "metadata": {"tenant": TENANT},
+                    "me": {"id": "5511900000000@c.us", "pushName": "Cobrança"},
+                    "payload": payload,
+                    "engine": "WEBJS",
+                    "environment": {"version": "2026.7.1", "engine": "WEBJS", "tier": "CORE"},
+                }
+            )
+        )
+    return out
+
+
+# --- the bare server ----------------------------------------------------------------------
+
+
+def serve_bare(port: int) -> None:
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"stored": "bare"})
+
+    app = web.Application(client_max_size=1_000_000)
+    app.router.add_post("/webhooks/waha", handle)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    name: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:9s} {self.rate:9,.0f} req/s   p50 {self.pct(0.50):6.2f} ms   "
+            f"p99 {self.pct(0.99):6.2f} ms   ({self.requests:,} requests, "
+            f"{self.errors} not 200)"
+        )
+
+
+async def load(
+    name: str, url: str, signed: list[tuple[bytes, dict[str, str]]], total: int, concurrency: int
+) -> Round:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            for n in counter:
+                body, headers = signed[n % len(signed)]
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - began
+    return Round(name, total, seconds, latencies, errors)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} not healthy after {timeout:.0f}s")
+
+
+def group_commit_line(url: str) -> str:
+    """Mean records per produce request, from the receiver's own metrics."""
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        text = answer.read().decode()
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("cobranca_webhook_produce_batches", "cobranca_webhook_records_stored"):
+            values[name] = float(value)
+    batches = values.get("cobranca_webhook_produce_batches", 0.0)
+    records = values.get("cobranca_webhook_records_stored", 0.0)
+    return f"group commit: {records:,.0f} records in {batches:,.0f} produce requests " + (
+        f"({records / batches:.1f} per request)" if batches else ""
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000, help="per round")
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per server")
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="record the receiver with py-spy into FILE (collapsed stacks) to see where time goes",
+    )
+    parser.add_argument(
+        "--compression", default="none", help="of the receiver's produce batches (none, gzip)"
+    )
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+
+    from connectors.waha.signatures import sign_body
+    from infra.kafka.broker import LocalBroker
+    from streams.settings import cache_home
+    from streams.tenant_config import parse_tenant_config
+    from streams.tenants import apply_config
+    from streams.topic_admin import create_topics
+
+    print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+    signed = [
+        (
+            body,
+            {
+                "Content-Type": "application/json",
+                "X-Webhook-Hmac": sign_body(KEY, body),
+                "X-Webhook-Hmac-Algorithm": "sha512",
+            },
+        )
+        for body in bodies(2_000)
+    ]
+    mean_size = statistics.mean(len(b) for b, _ in signed)
+    print(f"bodies: {len(signed)} distinct, {mean_size:.0f} bytes on average")
+    with tempfile.TemporaryDirectory(prefix="webhook-bench-") as tmp:
+        home = Path(tmp)
+        broker = LocalBroker.for_bootstrap(
+            f"127.0.0.1:{free_port_pair()}", cache=cache_home(), home=home / "kafka"
+        )
+        broker.start(timeout=120)
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            asyncio.run(create_topics(broker.bootstrap, 6))
+            config = parse_tenant_config(
+                {
+                    "tenant": TENANT,
+                    "name": "Bench",
+                    "waha": {"sessions": [{"name": SESSION}]},
+                    "regua": {"steps": [{"when": "D0", "template": "Olá, {first_name}!"}]},
+                }
+            )
+            asyncio.run(apply_config(broker.bootstrap, config))
+            bare_port, receiver_port = free_port(), free_port()
+            log = (home / "servers.log").open("ab")
+            env = {
+                **os.environ,
+                "COBRANCA_KAFKA_BOOTSTRAP": broker.bootstrap,
+                "COBRANCA_WEBHOOK_PORT": str(receiver_port),
+                "WAHA_HMAC_KEY": KEY,
+                "COBRANCA_WEBHOOK_COMPRESSION": args.compression,
+                "COBRANCA_LOG_LEVEL": "WARNING",
+                "COBRANCA_LOG_FORMAT": "json",
+            }
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, "--serve-bare", str(bare_port)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            spy = ["py-spy", "record", "--format", "raw", "-o", args.py_spy, "--"]
+            receive = [sys.executable, "-m", "streams.cli", "waha", "receive"]
+            procs.append(
+                subprocess.Popen(
+                    [*(spy if args.py_spy else []), *receive],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                )
+            )
+            bare_url = f"http://127.0.0.1:{bare_port}"
+            receiver_url = f"http://127.0.0.1:{receiver_port}"
+            wait_healthy(f"{bare_url}/healthz", procs[0])
+            wait_healthy(f"{receiver_url}/healthz", procs[1])
+            targets = {"bare": bare_url, "receiver": receiver_url}
+            for name, url in targets.items():  # warm-up: connections, metadata, JIT-free caches
+                asyncio.run(load(name, f"{url}/webhooks/waha", signed, 2_000, args.concurrency))
+            results: dict[str, list[Round]] = {"bare": [], "receiver": []}
+            for _ in range(args.rounds):
+                for name, url in targets.items():
+                    result = asyncio.run(
+                        load(
+                            name,
+                            f"{url}/webhooks/waha",
+                            signed,
+                            args.requests,
+                            args.concurrency,
+                        )
+                    )
+                    results[name].append(result)
+                    print("  round:", result.line())
+            best = {name: max(rounds, key=lambda r: r.rate) for name, rounds in results.items()}
+            print(
+                f"concurrency {args.concurrency}, best of {args.rounds} rounds each "
+                f"(receiver compression: {args.compression}):"
+            )
+            for result in best.values():
+                print(result.line())
+            ratio = best["receiver"].rate / best["bare"].rate
+            # Each receiver round right after a bare round: the pair saw about the same load.
+            paired = sorted(
+                r.rate / b.rate for b, r in zip(results["bare"], results["receiver"], strict=True)
+            )
+            print(
+                f"ratio receiver/bare: {ratio:.2f} best to best, "
+                f"{statistics.median(paired):.2f} median of {len(paired)} paired rounds "
+                "(goal >= 0.60)"
+            )
+            print(group_commit_line(f"{receiver_url}/metrics"))
+        finally:
+            for proc in procs:
+                # SIGINT: py-spy writes its profile on it, the servers stop cleanly.
+                proc.send_signal(signal.SIGINT)
+            for proc in procs:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()

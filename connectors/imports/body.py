@@ -1,0 +1,99 @@
+"""An HTTP request body as the blocking binary stream the importer reads, in a worker thread.
+
+The importer (`formats.RowSource`) parses from a blocking ``read``; aiohttp hands the body out
+chunk by chunk on the event loop. `BodyPipe` joins them by pulling: each time the parser in its
+thread needs bytes, the pipe asks the loop for the next chunk of the body and waits for it. So
+the body is never held whole (the parser's 64 KiB buffer plus one chunk in flight), and a slow
+consumer (Kafka acknowledging batches) slows the upload down through TCP instead of filling
+memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+from collections.abc import Awaitable, Callable
+
+from connectors.imports.errors import ImportsError
+
+__all__ = ["BodyPipe", "BodyTooLarge", "UploadCut"]
+
+
+class BodyTooLarge(ImportsError):
+    """The request body passed the configured size limit (413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the request body is larger than the limit of {limit:,} bytes "
+            "(COBRANCA_IMPORTS_MAX_BYTES); split the file into several imports"
+        )
+        self.limit = limit
+
+
+class UploadCut(ImportsError):
+    """The client stopped sending (disconnected or went silent) before the body ended."""
+
+
+class BodyPipe(io.RawIOBase):
+    """Read-only raw stream over a request body; use it from a thread other than the loop's."""
+
+    def __init__(
+        self,
+        read: Callable[[int], Awaitable[bytes]],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        limit: int,
+        idle_timeout_s: float = 300.0,
+        on_end: Callable[[], None] | None = None,
+    ) -> None:
+        self._read = read
+        self._loop = loop
+        self._limit = limit
+        self._idle = idle_timeout_s
+        self._on_end = on_end
+        self.received = 0
+        """Bytes of the body read so far."""
+        self.ended = False
+        """True once the whole body was read."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> int:
+        if self.ended:
+            return 0
+        target = memoryview(buffer)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(_read_chunk(self._read, len(target)), self._loop)
+        try:
+            data = future.result(self._idle)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise UploadCut(
+                f"no data from the client for {self._idle:.0f} s after {self.received:,} bytes; "
+                "the upload is incomplete"
+            ) from None
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+            raise UploadCut(
+                f"the upload was cut off after {self.received:,} bytes ({exc!r})"
+            ) from exc
+        except Exception as exc:  # aiohttp's payload errors (ContentLengthError, ...)
+            if type(exc).__module__.startswith("aiohttp"):
+                raise UploadCut(
+                    f"the upload was cut off after {self.received:,} bytes ({exc})"
+                ) from exc
+            raise
+        if not data:
+            self.ended = True
+            if self._on_end is not None:
+                self._on_end()
+            return 0
+        self.received += len(data)
+        if self.received > self._limit:
+            raise BodyTooLarge(self._limit)
+        target[: len(data)] = data
+        return len(data)
+
+
+async def _read_chunk(read: Callable[[int], Awaitable[bytes]], size: int) -> bytes:
+    return await read(size)

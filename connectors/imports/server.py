@@ -1,0 +1,465 @@
+"""The HTTP import endpoint: ``POST /v1/tenants/{tenant}/imports`` and its status.
+
+Routes (`cobranca imports serve`; docs/adr/0009-http-imports.md has the why):
+
+- ``POST /v1/tenants/{tenant}/imports[?format=csv|ndjson|json][&import_id=X][&allow_landlines=1]``
+  with ``Authorization: Bearer <key>`` and the file as the body. The body is parsed while it
+  arrives, by the same importer as ``cobranca import`` (`importer.import_rows` +
+  `importer.send_import`) in a worker thread fed by `body.BodyPipe`: every row ends as
+  ClientImported or ImportRejected, then one ImportCompleted. The answer comes once the whole
+  body was read (HTTP/1.1 cannot answer a request still being sent): 202 with the import id, a
+  ``Location`` to poll and the status so far; ``state`` is ``running`` until ImportCompleted is
+  acknowledged by Kafka, then ``completed``.
+- ``GET /v1/tenants/{tenant}/imports/{import_id}``: the status (``state`` running, completed or
+  failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error`` when failed).
+- ``GET /healthz``: 200 while the process serves and its keys file is readable.
+
+Errors are JSON ``{"error": code, "message": text, ...}``: 401 missing or unknown key, 403 a
+key of another tenant, 404 unknown import, 409 that import id is running, 413 body over the
+limit, 415 unknown format, 400 a body that cannot be imported (what, where, why), 429 too many
+imports running, 503 Kafka did not store the events (the import is failed: no ImportCompleted).
+
+Statuses live in this process's memory (the latest `max_statuses`); the log stays the truth: an
+import is complete exactly when its ImportCompleted is on ``cobranca.clients``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final, cast
+
+import structlog
+from aiohttp import web
+
+from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile, ensure_keys_file
+from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut
+from connectors.imports.errors import InvalidImportParameter, UnreadableSource
+from connectors.imports.formats import Format
+from connectors.imports.importer import ImportRun, ImportSummary, import_rows, send_import
+from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
+from streams.errors import CobrancaError
+from streams.producer import EventProducer, ProduceFailed
+from streams.settings import Settings, cache_home
+
+__all__ = [
+    "ImportJob",
+    "ImportService",
+    "ServiceSettings",
+    "create_app",
+    "serve",
+]
+
+log = structlog.get_logger("cobranca.imports.http")
+
+DEFAULT_PORT: Final = 8081
+DEFAULT_MAX_BYTES: Final = 1024**3
+SOURCE_NAME: Final = "request body"
+_TRUE: Final = frozenset({"1", "true", "yes", "sim"})
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """The import endpoint's own settings, from the environment (defaults for a developer box)."""
+
+    keys_file: Path
+    """TOML file of key hashes per tenant (COBRANCA_IMPORTS_KEYS_FILE; see `api_keys`)."""
+    host: str = "127.0.0.1"
+    """Address to bind (COBRANCA_IMPORTS_HOST); a container sets 0.0.0.0."""
+    port: int = DEFAULT_PORT
+    """Port to bind (COBRANCA_IMPORTS_PORT)."""
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Largest body accepted, in bytes (COBRANCA_IMPORTS_MAX_BYTES); larger ones get 413."""
+    max_running: int = 4
+    """Imports running at once (COBRANCA_IMPORTS_MAX_RUNNING), each in its own thread; more
+    get 429."""
+    max_statuses: int = 10_000
+    """Statuses kept in memory for GET; the oldest finished ones are forgotten first."""
+    idle_timeout_s: float = 300.0
+    """A client silent this long in the middle of a body fails its import."""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ServiceSettings:
+        env = dict(os.environ if env is None else env)
+        keys = env.get("COBRANCA_IMPORTS_KEYS_FILE") or str(cache_home() / "imports-keys.toml")
+        return cls(
+            keys_file=Path(keys).expanduser(),
+            host=env.get("COBRANCA_IMPORTS_HOST") or "127.0.0.1",
+            port=int(env.get("COBRANCA_IMPORTS_PORT") or DEFAULT_PORT),
+            max_bytes=int(env.get("COBRANCA_IMPORTS_MAX_BYTES") or DEFAULT_MAX_BYTES),
+            max_running=int(env.get("COBRANCA_IMPORTS_MAX_RUNNING") or 4),
+        )
+
+
+class _Failed(Exception):
+    """Internal: an HTTP error answer, raised inside the handler and turned into JSON."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": code, "message": message, **extra}
+
+
+def _error_of(exc: BaseException) -> tuple[int, str]:
+    """HTTP status and error code for what ended an import."""
+    if isinstance(exc, UnreadableSource | InvalidImportParameter):
+        return 400, "unreadable_body" if isinstance(exc, UnreadableSource) else "bad_parameter"
+    if isinstance(exc, UploadCut):
+        return 400, "upload_incomplete"
+    if isinstance(exc, BodyTooLarge):
+        return 413, "body_too_large"
+    if isinstance(exc, ProduceFailed):
+        return 503, "kafka_unavailable"
+    return 500, "internal_error"
+
+
+@dataclass(eq=False)
+class ImportJob:
+    """One import received over HTTP: its state, counts, and the signals its handler waits on."""
+
+    tenant_id: str
+    import_id: str
+    requested_format: Format | None
+    loop: asyncio.AbstractEventLoop
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    state: str = "running"
+    finished_at: datetime | None = None
+    error: dict[str, Any] | None = None
+    failure: BaseException | None = None
+    run: ImportRun | None = None
+    summary: ImportSummary | None = None
+    pipe: BodyPipe | None = None
+    opened: asyncio.Future[None] = field(init=False)
+    """Done when the body's head was checked (or the import failed before that)."""
+    body_read: asyncio.Future[None] = field(init=False)
+    """Done when the whole body was read (or the import ended before that)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.opened = self.loop.create_future()
+        self.body_read = self.loop.create_future()
+
+    # -- called from the worker thread ------------------------------------------------------
+
+    def _signal(self, *futures: asyncio.Future[None]) -> None:
+        def settle() -> None:
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+
+        self.loop.call_soon_threadsafe(settle)
+
+    def mark_opened(self, run: ImportRun) -> None:
+        with self._lock:
+            self.run = run
+        self._signal(self.opened)
+
+    def mark_body_read(self) -> None:
+        self._signal(self.body_read)
+
+    def finish(self, summary: ImportSummary) -> None:
+        with self._lock:
+            self.summary = summary
+            self.state = "completed"
+            self.finished_at = datetime.now(UTC)
+        self._signal(self.opened, self.body_read)
+
+    def fail(self, exc: BaseException) -> None:
+        status, code = _error_of(exc)
+        with self._lock:
+            self.state = "failed"
+            self.failure = exc
+            self.finished_at = datetime.now(UTC)
+            self.error = {"error": code, "message": str(exc), "http_status": status}
+            if isinstance(exc, UnreadableSource):
+                self.error.update(source=exc.source, line=exc.line)
+        self._signal(self.opened, self.body_read)
+
+    # -- read from the loop -----------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+    @property
+    def location(self) -> str:
+        return f"/v1/tenants/{self.tenant_id}/imports/{self.import_id}"
+
+    def status(self) -> dict[str, Any]:
+        """The JSON the GET answers: counts so far while running, final once completed."""
+        with self._lock:
+            counts = self.summary or (self.run.summary if self.run is not None else None)
+            done = (
+                counts.as_dict()
+                if counts is not None
+                else {"rows": 0, "accepted": 0, "rejected": 0, "by_reason": {}}
+            )
+            fmt = self.run.format.value if self.run is not None else self.requested_format
+            return {
+                "import_id": self.import_id,
+                "tenant": self.tenant_id,
+                "state": self.state,
+                "format": fmt,
+                **done,
+                "bytes_received": self.pipe.received if self.pipe is not None else 0,
+                "started_at": self.started_at.isoformat(),
+                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+                "error": dict(self.error) if self.error else None,
+            }
+
+
+class ImportService:
+    """Runs HTTP imports: keys, the jobs in threads, their statuses."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        service: ServiceSettings,
+        *,
+        producer_factory: Callable[[], EventProducer] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.keys = KeysFile(service.keys_file)
+        self._producer_factory = producer_factory or (
+            lambda: EventProducer(settings.kafka_bootstrap)
+        )
+        self._executor = ThreadPoolExecutor(
+            max_workers=service.max_running, thread_name_prefix="import"
+        )
+        self._jobs: OrderedDict[tuple[str, str], ImportJob] = OrderedDict()
+        self._running = 0
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def job(self, tenant: str, import_id: str) -> ImportJob | None:
+        return self._jobs.get((tenant, import_id))
+
+    def _remember(self, job: ImportJob) -> None:
+        key = (job.tenant_id, job.import_id)
+        self._jobs.pop(key, None)
+        self._jobs[key] = job
+        while len(self._jobs) > self.service.max_statuses:
+            oldest = next((k for k, j in self._jobs.items() if j.finished), None)
+            if oldest is None:
+                break
+            del self._jobs[oldest]
+
+    def _run(self, job: ImportJob, pipe: BodyPipe, allow_landlines: bool) -> None:
+        """The worker thread: the same import as `cobranca import`, from the request body."""
+        began = time.perf_counter()
+
+        async def send() -> ImportSummary:
+            # Kafka first: when it is down the import fails before reading the body, and the
+            # client gets 503 at once instead of a 202 for events that cannot be stored.
+            async with self._producer_factory() as producer:
+                run = import_rows(
+                    cast(IO[bytes], pipe),  # a RawIOBase: read() and readinto() are all it uses
+                    tenant_id=job.tenant_id,
+                    import_id=job.import_id,
+                    fmt=job.requested_format,
+                    allow_landlines=allow_landlines,
+                    name=SOURCE_NAME,
+                )
+                job.mark_opened(run)
+                return await send_import(run, producer)
+
+        try:
+            summary = asyncio.run(send())
+        except Exception as exc:  # every failure becomes the job's status, never a lost thread
+            job.fail(exc)
+            level = log.warning if isinstance(exc, CobrancaError) else log.exception
+            level(
+                "import failed",
+                tenant=job.tenant_id,
+                import_id=job.import_id,
+                error=str(exc),
+                rows_read=job.run.summary.rows if job.run is not None else 0,
+            )
+            return
+        job.finish(summary)
+        log.info(
+            "import completed",
+            tenant=job.tenant_id,
+            import_id=job.import_id,
+            seconds=round(time.perf_counter() - began, 3),
+            **summary.as_dict(),
+        )
+
+    async def start(
+        self, request: web.Request, tenant: str, fmt: Format | None, import_id: str | None
+    ) -> ImportJob:
+        """Start an import of `request`'s body; returns once its head was checked."""
+        running = self.job(tenant, import_id) if import_id is not None else None
+        if running is not None and not running.finished:
+            raise _Failed(
+                409,
+                "import_running",
+                f"import {import_id} of tenant {tenant!r} is still running; wait for it "
+                f"to finish ({running.location})",
+            )
+        if self._running >= self.service.max_running:
+            raise _Failed(
+                429,
+                "too_many_imports",
+                f"{self._running} imports are running, the most this server runs at once "
+                "(COBRANCA_IMPORTS_MAX_RUNNING); retry later",
+            )
+        loop = asyncio.get_running_loop()
+        job = ImportJob(tenant, import_id or str(uuid.uuid4()), fmt, loop)
+        pipe = BodyPipe(
+            request.content.read,
+            loop,
+            limit=self.service.max_bytes,
+            idle_timeout_s=self.service.idle_timeout_s,
+            on_end=job.mark_body_read,
+        )
+        job.pipe = pipe
+        allow_landlines = request.query.get("allow_landlines", "").lower() in _TRUE
+        self._running += 1
+        worker = loop.run_in_executor(self._executor, self._run, job, pipe, allow_landlines)
+        worker.add_done_callback(self._done)
+        self._remember(job)
+        await job.opened
+        return job
+
+    def _done(self, _: asyncio.Future[None]) -> None:
+        self._running -= 1
+
+
+SERVICE: Final = web.AppKey("service", ImportService)
+
+
+def _json(status: int, body: dict[str, Any], **headers: str) -> web.Response:
+    return web.json_response(body, status=status, headers=headers or None)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except _Failed as exc:
+        return _json(exc.status, exc.body)
+    except KeyRefused as exc:
+        headers = {"WWW-Authenticate": 'Bearer realm="cobranca-imports"'}
+        code = "forbidden" if exc.status == 403 else "unauthorized"
+        return _json(exc.status, {"error": code, "message": str(exc)}, **headers)
+    except UnsupportedFormat as exc:
+        return _json(415, {"error": "unsupported_format", "message": str(exc)})
+    except BodyTooLarge as exc:
+        return _json(413, {"error": "body_too_large", "message": str(exc)})
+    except BadKeysFile as exc:
+        log.error("keys file unusable", error=str(exc))
+        return _json(
+            500,
+            {
+                "error": "keys_file",
+                "message": "the server's API keys file is unusable; see its log",
+            },
+        )
+
+
+def _authorize(request: web.Request, tenant: str) -> None:
+    request.app[SERVICE].keys.current().authorize(request.headers.get("Authorization"), tenant)
+
+
+async def post_import(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    tenant = request.match_info["tenant"]
+    _authorize(request, tenant)
+    size = declared_size(request.headers.get("Content-Length"))
+    if size is not None and size > service.service.max_bytes:
+        raise BodyTooLarge(service.service.max_bytes)
+    fmt = format_of(request.headers.get("Content-Type"), request.query.get("format"))
+    job = await service.start(request, tenant, fmt, request.query.get("import_id"))
+    await job.body_read
+    if job.state == "failed" and job.error is not None:
+        status = int(job.error["http_status"])
+        body = {k: v for k, v in job.error.items() if k != "http_status" and v is not None}
+        return _json(status, {**body, "import_id": job.import_id, "status": job.status()})
+    return _json(202, job.status(), Location=job.location)
+
+
+async def get_import(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    tenant, import_id = request.match_info["tenant"], request.match_info["import_id"]
+    _authorize(request, tenant)
+    job = service.job(tenant, import_id)
+    if job is None:
+        raise _Failed(
+            404,
+            "unknown_import",
+            f"no import {import_id!r} of tenant {tenant!r} on this server (statuses are kept "
+            "in memory; the log has every ImportCompleted)",
+        )
+    return _json(200, job.status())
+
+
+async def healthz(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    try:
+        service.keys.current()
+    except BadKeysFile as exc:
+        return _json(503, {"status": "unhealthy", "message": str(exc)})
+    return _json(200, {"status": "ok", "running": service._running})
+
+
+def create_app(service: ImportService) -> web.Application:
+    """The aiohttp application; `service` is closed with it."""
+    app = web.Application(
+        middlewares=[_errors],
+        client_max_size=service.service.max_bytes,
+    )
+    app[SERVICE] = service
+    app.router.add_post("/v1/tenants/{tenant}/imports", post_import)
+    app.router.add_get("/v1/tenants/{tenant}/imports/{import_id}", get_import)
+    app.router.add_get("/healthz", healthz)
+
+    async def close(_: web.Application) -> None:
+        service.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def serve(
+    settings: Settings, service_settings: ServiceSettings, stop: asyncio.Event | None = None
+) -> None:
+    """Serve until `stop` is set (SIGINT/SIGTERM in `cobranca imports serve`) or cancelled."""
+    service = ImportService(settings, service_settings)
+    if ensure_keys_file(service_settings.keys_file):
+        log.warning(
+            "no API keys file: created an empty one, every request gets 401 until keys are "
+            "added with `cobranca imports new-key TENANT --append`",
+            keys_file=str(service_settings.keys_file),
+        )
+    service.keys.current()  # a broken keys file stops the start, with its reason
+    runner = web.AppRunner(create_app(service), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, service_settings.host, service_settings.port)
+    await site.start()
+    log.info(
+        "imports endpoint listening",
+        url=f"http://{service_settings.host}:{service_settings.port}",
+        keys_file=str(service_settings.keys_file),
+        kafka=settings.kafka_bootstrap,
+    )
+    try:
+        await (stop or asyncio.Event()).wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await runner.cleanup()

@@ -1,0 +1,440 @@
+"""The WAHA webhook receiver: `POST /webhooks/waha` → WahaCallbackReceived on Kafka.
+
+A webhook is answered 2xx only after Kafka has stored it with acks=all, so nothing WAHA was told
+is received can be lost; anything else gets a status WAHA retries on (it retries every non-2xx).
+
+What a request goes through, in order (the first failure answers):
+
+1. body larger than the limit (`COBRANCA_WEBHOOK_MAX_BODY_BYTES`, 1 MB): 413, read no further
+   (a Content-Length over the limit is refused before reading; a chunked body is read in chunks
+   and refused as soon as it passes the limit);
+2. no `X-Webhook-Hmac` header: 401 (unsigned webhooks are never parsed);
+3. not JSON, or not a WAHA envelope (`event`, `session`, `payload`, and `id` when present, with
+   their JSON types): 400 with the reason and its JSON path. The rest of the body is the
+   normalizer's to read: stored as received, a body it cannot read is dead-lettered with its
+   bytes, not lost;
+4. a session no tenant configures: 404;
+5. the HMAC-SHA512 of the raw body does not match the key of the session's tenant: 401;
+6. stored: 200 with the event id; Kafka down or slower than `COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S`:
+   503 with Retry-After.
+
+Nothing is produced unless step 6 is reached. The session must be read from the body before the
+signature can be checked, because the key depends on the session's tenant.
+
+**Where the keys come from.** A tenant's configuration names, per WAHA session, where the
+session's webhook key is: `webhook_hmac_key: env:VARIABLE` (streams/tenant_config.py). The key
+itself is read from that environment variable of the receiver's process, so no secret is ever
+written into an event or a configuration file. A session without its own key uses the global
+one, `WAHA_HMAC_KEY`: the key WAHA's global webhook signs with (`WHATSAPP_HOOK_HMAC_KEY`,
+docker-compose.yml). A session whose key is nowhere answers 401, and the log says which
+variable to set.
+
+**Keys of the records.** A callback is keyed `tenant:chat` (the chat of the message or ack it
+carries; `tenant:session` for session statuses and what normalization ignores). Retries, the
+`message`/`message.any` pair and every ack of one message then land in one partition, so the
+normalizer decides each duplicate and each ack order within a partition, and its outputs keep
+the key, which is what the conversations topic is keyed by (docs/adr/0007).
+
+**Group commit.** Concurrent requests each append their record to the producer and wait for
+its acknowledgement; the producer sends whatever accumulated while the previous request to the
+broker was in flight as one batch, so many requests share one round trip (bench/webhook_bench.py
+measures it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+
+from connectors.waha.callback_codec import encode_callback
+from connectors.waha.errors import InvalidSignature, WahaWireError
+from connectors.waha.normalize import routing_chat
+from connectors.waha.signatures import SIGNATURE_HEADER, check_signature
+from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
+from schemas.events import WahaCallbackReceived
+from streams.chat_keys import record_key
+from streams.producer import ProduceFailed
+from streams.tenant_config import TenantConfig
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "PATH",
+    "RECEIVER",
+    "CallbackStore",
+    "Receiver",
+    "ReceiverConfig",
+    "SessionOwners",
+    "callback_datum",
+    "callback_key",
+    "create_app",
+    "hmac_key_for",
+    "serve",
+]
+
+PATH: Final = "/webhooks/waha"
+DEFAULT_MAX_BODY_BYTES: Final = 1_000_000
+SOURCE: Final = "connectors.waha.receiver"
+EVENT_TYPE: Final = "WahaCallbackReceived"
+
+log = structlog.get_logger(__name__)
+
+
+class SessionOwners(Protocol):
+    """Who owns a WAHA session: `streams.tenants.TenantDirectory` follows it from Kafka."""
+
+    def owner_of(self, session: str) -> TenantConfig | None: ...
+
+
+class CallbackStore(Protocol):
+    """Where verified callbacks go (`streams.group_commit.GroupCommitProducer` on the callbacks
+    topic): `send` returns once Kafka acknowledged the record (acks=all), and raises
+    `streams.producer.ProduceFailed` when it did not."""
+
+    async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
+        """Store one record; raise ProduceFailed (or TimeoutError) when it is not acknowledged
+        within `timeout_s` seconds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverConfig:
+    """The receiver's knobs, from the environment (`from_env`) or given directly."""
+
+    host: str = "127.0.0.1"
+    """COBRANCA_WEBHOOK_HOST: loopback unless set; a container sets 0.0.0.0."""
+    port: int = 8080
+    """COBRANCA_WEBHOOK_PORT."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """COBRANCA_WEBHOOK_MAX_BODY_BYTES: larger bodies get 413."""
+    produce_timeout_s: float = 10.0
+    """COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S: how long a request waits for Kafka before 503."""
+    default_hmac_key: str | None = None
+    """WAHA_HMAC_KEY: the key of sessions whose configuration names none (WAHA's global one)."""
+    compression: str | None = None
+    """COBRANCA_WEBHOOK_COMPRESSION: of the produce batches (none by default; gzip, or lz4 and
+    zstd where aiokafka's codec library, cramjam, is installed for every reader of the topic)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverConfig:
+        env = os.environ if env is None else env
+        return cls(
+            host=env.get("COBRANCA_WEBHOOK_HOST") or "127.0.0.1",
+            port=int(env.get("COBRANCA_WEBHOOK_PORT") or 8080),
+            max_body_bytes=int(
+                env.get("COBRANCA_WEBHOOK_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES
+            ),
+            produce_timeout_s=float(env.get("COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S") or 10.0),
+            default_hmac_key=env.get("WAHA_HMAC_KEY") or None,
+            compression=_compression(env.get("COBRANCA_WEBHOOK_COMPRESSION", "")),
+        )
+
+
+def _compression(value: str) -> str | None:
+    value = value.strip().lower()
+    return None if value in ("", "none") else value
+
+
+# --- pure parts ---------------------------------------------------------------------------
+
+
+def hmac_key_for(
+    config: TenantConfig, session: str, env: Mapping[str, str], default: str | None
+) -> tuple[bytes | None, str]:
+    """The webhook key of `session` (owned by `config`'s tenant), and where it was looked for.
+
+    A session's `webhook_hmac_key_ref` (`env:VARIABLE`) names the environment variable holding
+    its key; without one, the global `default`. Returns (None, where) when the key is missing.
+    """
+    ref = next((s.webhook_hmac_key_ref for s in config.sessions if s.name == session), None)
+    if ref is None:
+        return (default.encode() if default else None), "WAHA_HMAC_KEY"
+    variable = ref.removeprefix("env:")
+    value = env.get(variable)
+    return (value.encode() if value else None), variable
+
+
+def callback_key(tenant: str, envelope: WebhookEnvelope) -> str:
+    """The record key of a callback: `tenant:chat_key` (streams/chat_keys.py: every spelling of
+    a phone's chat, with or without Brazil's 9th digit, is one key, the key its debt is indexed
+    under), or `tenant:session` when no one chat."""
+    chat = routing_chat(envelope)
+    return record_key(tenant, chat).decode() if chat else f"{tenant}:{envelope.session}"
+
+
+def callback_datum(
+    *,
+    tenant: str,
+    envelope: WebhookEnvelope,
+    body: bytes,
+    headers: Mapping[str, str],
+    received_at: datetime,
+    remote: str | None,
+) -> dict[str, Any]:
+    """The WahaCallbackReceived of a verified webhook, body and headers exactly as received, as
+    the Avro datum `callback_codec.encode_callback` writes (no Faust record: this is the hot
+    path, and a test checks it encodes to what `new_header` and the record would have given)."""
+    if received_at.tzinfo is not UTC:
+        received_at = received_at.astimezone(UTC)
+    received_at = received_at.replace(microsecond=received_at.microsecond // 1000 * 1000)
+    return {
+        "header": {
+            "event_id": str(uuid.uuid4()),
+            "event_type": EVENT_TYPE,
+            "schema_version": WahaCallbackReceived.SCHEMA_VERSION,
+            "tenant_id": tenant,
+            "occurred_at": received_at,
+            "correlation_id": envelope.id or envelope.session,
+            "source": SOURCE,
+            "causation_id": None,
+        },
+        "body": body,
+        "headers": headers,
+        "received_at": received_at,
+        "session": envelope.session,
+        "remote": remote,
+    }
+
+
+def _stored_headers(request: web.BaseRequest) -> dict[str, str]:
+    """Header names lowercased; a repeated header's values joined with ', ' (RFC 9110)."""
+    out: dict[str, str] = {}
+    for name, value in request.headers.items():
+        lowered = name.lower()
+        out[lowered] = f"{out[lowered]}, {value}" if lowered in out else value
+    return out
+
+
+# --- the HTTP side ------------------------------------------------------------------------
+
+
+class _Metrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "cobranca_webhook_requests",
+            "Webhook requests by outcome (stored, too_large, unsigned, bad_request, "
+            "unknown_session, bad_signature, unavailable).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.stored = self.requests.labels("stored")
+        self.latency = Histogram(
+            "cobranca_webhook_request_seconds",
+            "Time from reading a webhook request to answering it.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+
+
+class Receiver:
+    """The request handlers, over a session directory and a callback store."""
+
+    def __init__(
+        self,
+        owners: SessionOwners,
+        store: CallbackStore,
+        config: ReceiverConfig,
+        *,
+        env: Mapping[str, str] | None = None,
+        ready: Callable[[], bool] = lambda: True,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.owners = owners
+        self.store = store
+        self.config = config
+        self.env = os.environ if env is None else env
+        self.ready = ready
+        self.registry = registry or CollectorRegistry()
+        self.metrics = _Metrics(self.registry)
+
+    def _refuse(
+        self, status: int, outcome: str, message: str, **log_fields: object
+    ) -> web.Response:
+        self.metrics.requests.labels(outcome).inc()
+        log.info("webhook_refused", status=status, outcome=outcome, **log_fields)
+        return web.json_response({"error": message}, status=status)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        try:
+            return await self._webhook(request)
+        finally:
+            self.metrics.latency.observe(time.perf_counter() - started)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        limit = self.config.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return self._too_large(request.content_length)
+        try:
+            # client_max_size (create_app) makes aiohttp stop reading past the limit.
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large(None)
+        received_at = datetime.now(UTC)
+        if not request.headers.get(SIGNATURE_HEADER, "").strip():
+            return self._refuse(
+                401,
+                "unsigned",
+                f"no {SIGNATURE_HEADER} header: configure the session's webhook with "
+                '"hmac": {"key": ...} (or WHATSAPP_HOOK_HMAC_KEY)',
+            )
+        try:
+            envelope = decode_envelope_head(body, source="request body")
+        except WahaWireError as exc:
+            return self._refuse(400, "bad_request", str(exc), path=exc.path)
+        config = self.owners.owner_of(envelope.session)
+        if config is None:
+            return self._refuse(
+                404,
+                "unknown_session",
+                f"session {envelope.session!r} belongs to no tenant: list it under waha.sessions "
+                "in a tenant configuration (`cobranca tenants apply`)",
+                session=envelope.session,
+            )
+        key, where = hmac_key_for(config, envelope.session, self.env, self.config.default_hmac_key)
+        if key is None:
+            log.error(
+                "webhook_key_missing",
+                session=envelope.session,
+                tenant=config.tenant_id,
+                hint=f"set {where} in the receiver's environment",
+            )
+            return self._refuse(
+                401, "bad_signature", "webhook signature rejected: no key for this session"
+            )
+        try:
+            check_signature(key, body, request.headers)
+        except InvalidSignature as exc:
+            return self._refuse(401, "bad_signature", str(exc), session=envelope.session)
+        datum = callback_datum(
+            tenant=config.tenant_id,
+            envelope=envelope,
+            body=body,
+            headers=_stored_headers(request),
+            received_at=received_at,
+            remote=request.remote,
+        )
+        value = encode_callback(datum)
+        key = callback_key(config.tenant_id, envelope).encode()
+        try:
+            await self.store.send(key, value, self.config.produce_timeout_s)
+        except (ProduceFailed, TimeoutError) as exc:
+            # Never 2xx for something not stored: WAHA retries, the normalizer dedupes.
+            self.metrics.requests.labels("unavailable").inc()
+            log.warning("webhook_not_stored", session=envelope.session, error=repr(exc))
+            return web.json_response(
+                {"error": "not stored: Kafka did not acknowledge the callback; retry later"},
+                status=503,
+                headers={"Retry-After": "2"},
+            )
+        self.metrics.stored.inc()
+        return web.Response(
+            body=b'{"stored":"%s"}' % datum["header"]["event_id"].encode(),
+            content_type="application/json",
+        )
+
+    def _too_large(self, length: int | None) -> web.Response:
+        size = f"{length} bytes" if length is not None else "the body"
+        return self._refuse(
+            413,
+            "too_large",
+            f"{size} exceeds the limit of {self.config.max_body_bytes} bytes "
+            "(COBRANCA_WEBHOOK_MAX_BODY_BYTES)",
+        )
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        if self.ready():
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "starting"}, status=503)
+
+    async def metrics_endpoint(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+
+#: Where `create_app` keeps its `Receiver` (for tests and the bench).
+RECEIVER: Final = web.AppKey("waha_receiver", Receiver)
+
+
+def create_app(
+    owners: SessionOwners,
+    store: CallbackStore,
+    config: ReceiverConfig,
+    *,
+    env: Mapping[str, str] | None = None,
+    ready: Callable[[], bool] = lambda: True,
+    on_startup: Callable[[web.Application], Awaitable[None]] | None = None,
+    on_cleanup: Callable[[web.Application], Awaitable[None]] | None = None,
+) -> web.Application:
+    """The aiohttp application: the webhook, `/healthz` and `/metrics`."""
+    receiver = Receiver(owners, store, config, env=env, ready=ready)
+    # aiohttp refuses to read a body past client_max_size (413): the bounded read.
+    app = web.Application(client_max_size=config.max_body_bytes)
+    app[RECEIVER] = receiver
+    app.router.add_post(PATH, receiver.webhook)
+    app.router.add_get("/healthz", receiver.healthz)
+    app.router.add_get("/metrics", receiver.metrics_endpoint)
+    if on_startup is not None:
+        app.on_startup.append(on_startup)
+    if on_cleanup is not None:
+        app.on_cleanup.append(on_cleanup)
+    return app
+
+
+async def serve(bootstrap: str, config: ReceiverConfig) -> None:
+    """Run the receiver until cancelled: follow the tenants topic, produce to Kafka, serve HTTP.
+
+    `/healthz` answers 503 until every tenant configuration written before the start has been
+    read (until then a known session could be answered 404).
+    """
+    from streams.group_commit import GroupCommitProducer
+    from streams.tenants import TenantDirectory
+    from streams.topics import WAHA_CALLBACKS
+
+    directory = TenantDirectory(bootstrap)
+    follower = asyncio.create_task(directory.run(), name="tenant-directory")
+    try:
+        async with GroupCommitProducer(
+            bootstrap,
+            WAHA_CALLBACKS.name,
+            request_timeout_s=max(config.produce_timeout_s, 5.0),
+            compression=config.compression,
+        ) as producer:
+            app = create_app(directory, producer, config, ready=directory.ready.is_set)
+            registry = app[RECEIVER].registry
+            Gauge(
+                "cobranca_webhook_produce_batches",
+                "Group commits (produce requests) since start.",
+                registry=registry,
+            ).set_function(lambda: producer.flushes)
+            Gauge(
+                "cobranca_webhook_records_stored",
+                "Callbacks Kafka acknowledged since start (divided by the batches: group size).",
+                registry=registry,
+            ).set_function(lambda: producer.records)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, config.host, config.port)
+            await site.start()
+            log.info("webhook_receiver_listening", host=config.host, port=config.port, path=PATH)
+            try:
+                # The follower only returns by failing; its error ends the receiver.
+                await follower
+            finally:
+                await runner.cleanup()
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower

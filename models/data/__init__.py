@@ -1,0 +1,1 @@
+"""Training and evaluation rows for the intent classifier (see README.md in this folder)."""

@@ -1,0 +1,327 @@
+"""The HTTP import endpoint on the real broker: happy paths, every error answer, and the counts a
+status reports equal to the events on `cobranca.clients` (read back read_committed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from connectors.imports.api_keys import keys_line, new_key
+from connectors.imports.server import ImportService, ServiceSettings, create_app
+from streams.settings import Settings
+from streams.topics import CLIENTS
+from tests.kafka_helpers import read_committed
+from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
+
+# The server runs on the fixtures' (session) loop, so the tests must run on that loop too.
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+class Api:
+    """A running endpoint and two tenants' keys."""
+
+    def __init__(self, server: TestServer, tenant: str, other: str, keys: dict[str, str]) -> None:
+        self.server = server
+        self.tenant = tenant
+        self.other = other
+        self.keys = keys
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    def imports(self, tenant: str | None = None) -> str:
+        return self.url(f"/v1/tenants/{tenant or self.tenant}/imports")
+
+    def auth(self, tenant: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[tenant or self.tenant]}"}
+
+    async def post(
+        self,
+        body: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        tenant: str | None = None,
+    ) -> tuple[int, dict[str, Any], Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                self.imports(tenant),
+                data=body,
+                headers={**self.auth(), **(headers or {})},
+                params=params,
+            ) as response,
+        ):
+            return response.status, await response.json(), response.headers
+
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                self.url(path), headers=self.auth() if headers is None else headers
+            ) as response,
+        ):
+            return response.status, await response.json()
+
+    async def wait_finished(self, location: str) -> dict[str, Any]:
+        timeout = 120.0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, body = await self.get(location)
+            assert status == 200, body
+            if body["state"] != "running":
+                return dict(body)
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{location} still running after {timeout:.0f}s")
+
+
+async def _api(tmp_path: Path, bootstrap: str, **service_options: Any) -> AsyncIterator[Api]:
+    tenant, other = f"t-{uuid.uuid4().hex[:8]}", f"o-{uuid.uuid4().hex[:8]}"
+    keys = {tenant: new_key(), other: new_key()}
+    keys_file = tmp_path / "keys.toml"
+    keys_file.write_text(
+        "[keys]\n" + "".join(keys_line(k, t) + "\n" for t, k in keys.items()), encoding="utf-8"
+    )
+    settings = Settings.from_env({"COBRANCA_KAFKA_BOOTSTRAP": bootstrap})
+    service = ImportService(settings, replace(ServiceSettings(keys_file), **service_options))
+    server = TestServer(create_app(service), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield Api(server, tenant, other, keys)
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def api(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Api]:
+    async for value in _api(tmp_path, kafka_bootstrap, max_bytes=2_000_000):
+        yield value
+
+
+async def _events(bootstrap: str, import_id: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ((key or b"").decode(), value)
+        for key, value in await read_committed(bootstrap, CLIENTS.name)
+        if value.get("import_id") == import_id
+    ]
+
+
+def _counts_of(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """What an auditor counts on the topic: row events by outcome, and the completion(s)."""
+    rows = [v for _, v in events if v["header"]["event_type"] != "ImportCompleted"]
+    by_reason: dict[str, int] = {}
+    for value in rows:
+        if value["header"]["event_type"] == "ImportRejected":
+            by_reason[value["reason"]] = by_reason.get(value["reason"], 0) + 1
+    accepted = sum(1 for v in rows if v["header"]["event_type"] == "ClientImported")
+    return {
+        "rows": len(rows),
+        "accepted": accepted,
+        "rejected": len(rows) - accepted,
+        "by_reason": dict(sorted(by_reason.items())),
+    }
+
+
+def _summary(status: dict[str, Any]) -> dict[str, Any]:
+    return {k: status[k] for k in ("rows", "accepted", "rejected", "by_reason")}
+
+
+async def _check_against_topic(
+    bootstrap: str, status: dict[str, Any], tenant: str
+) -> list[tuple[str, dict[str, Any]]]:
+    events = await _events(bootstrap, status["import_id"])
+    completions = [v for _, v in events if v["header"]["event_type"] == "ImportCompleted"]
+    assert len(completions) == 1
+    assert _summary(completions[0]) == _summary(status) == _counts_of(events)
+    assert status["accepted"] + status["rejected"] == status["rows"]
+    assert {v["header"]["tenant_id"] for _, v in events} == {tenant}
+    return events
+
+
+# -- happy paths -----------------------------------------------------------------------------
+
+
+async def test_a_csv_upload_is_accepted_and_its_status_matches_the_topic(
+    api: Api, kafka_bootstrap: str
+) -> None:
+    status, body, headers = await api.post(
+        MIXED.encode("cp1252"), headers={"Content-Type": "text/csv; charset=windows-1252"}
+    )
+    assert status == 202, body
+    assert headers["Location"] == f"/v1/tenants/{api.tenant}/imports/{body['import_id']}"
+    assert body["state"] in ("running", "completed")
+    final = await api.wait_finished(headers["Location"])
+    assert final["state"] == "completed" and final["error"] is None
+    assert final["format"] == "csv"
+    assert _summary(final) == EXPECTED_SUMMARY
+    events = await _check_against_topic(kafka_bootstrap, final, api.tenant)
+    outcomes = {
+        v["row"]: "accepted" if v["header"]["event_type"] == "ClientImported" else v["reason"]
+        for _, v in events
+        if "row" in v
+    }
+    assert outcomes == EXPECTED_ROWS
+    for key, value in events:  # the same keys as `cobranca import`
+        if value["header"]["event_type"] == "ClientImported":
+            assert key == f"{api.tenant}:{value['client_id']}"
+        else:
+            assert key == f"{api.tenant}:{final['import_id']}"
+
+
+def _ndjson(rows: int, bad_every: int = 10) -> bytes:
+    lines = []
+    for n in range(rows):
+        phone = "(20) 98765-4321" if n % bad_every == 3 else f"+55 11 9{n % 10000:04d}-{n:04d}"[:19]
+        lines.append(
+            json.dumps(
+                {
+                    "client_id": f"c{n}",
+                    "nome": f"Cliente {n}",
+                    "celular": phone,
+                    "cpf": "529.982.247-25",
+                    "valor": "1.234,56",
+                    "vencimento": "05/12/2026",
+                },
+                ensure_ascii=False,
+            )
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def _chunks(payload: bytes, size: int = 8_192) -> AsyncIterator[bytes]:
+    """The payload with chunked transfer encoding: no Content-Length."""
+    for start in range(0, len(payload), size):
+        yield payload[start : start + size]
+        await asyncio.sleep(0)
+
+
+async def test_an_ndjson_upload_streamed_in_chunks(api: Api, kafka_bootstrap: str) -> None:
+    body = _ndjson(3_000)
+    import_id = f"imp-{uuid.uuid4().hex[:8]}"
+    status, answer, headers = await api.post(
+        _chunks(body, 7_001),
+        headers={"Content-Type": "application/x-ndjson"},
+        params={"import_id": import_id},
+    )
+    assert status == 202, answer
+    assert answer["import_id"] == import_id
+    final = await api.wait_finished(headers["Location"])
+    assert final["state"] == "completed" and final["format"] == "ndjson"
+    assert final["bytes_received"] == len(body)
+    assert final["rows"] == 3_000
+    assert final["by_reason"] == {"invalid_phone": 300}
+    await _check_against_topic(kafka_bootstrap, final, api.tenant)
+
+
+async def test_the_format_query_parameter_wins_and_detection_without_a_type(api: Api) -> None:
+    status, body, headers = await api.post(
+        _ndjson(5), headers={"Content-Type": "application/octet-stream"}
+    )
+    assert status == 202, body
+    assert (await api.wait_finished(headers["Location"]))["format"] == "ndjson"
+    status, body, headers = await api.post(
+        MIXED.encode(), headers={"Content-Type": "application/json"}, params={"format": "csv"}
+    )
+    assert status == 202, body
+    assert _summary(await api.wait_finished(headers["Location"])) == EXPECTED_SUMMARY
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+async def test_401_without_or_with_a_bad_key(api: Api) -> None:
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer " + new_key()},  # well formed, never issued
+        {"Authorization": "Bearer x"},
+    ):
+        status, body, answer_headers = await api.post(MIXED.encode(), headers=headers)
+        assert status == 401, (headers, body)
+        assert body["error"] == "unauthorized" and body["message"]
+        assert answer_headers["WWW-Authenticate"].startswith("Bearer")
+    status, body = await api.get(f"/v1/tenants/{api.tenant}/imports/x", headers={})
+    assert status == 401
+
+
+async def test_403_with_the_key_of_another_tenant(api: Api, kafka_bootstrap: str) -> None:
+    status, body, _ = await api.post(MIXED.encode(), headers=api.auth(api.other))
+    assert status == 403, body
+    assert body["error"] == "forbidden" and api.tenant in body["message"]
+    status, _, headers = await api.post(MIXED.encode())
+    assert status == 202
+    status, body = await api.get(headers["Location"], headers=api.auth(api.other))
+    assert status == 403, body
+
+
+async def test_404_for_an_unknown_import(api: Api) -> None:
+    status, body = await api.get(f"/v1/tenants/{api.tenant}/imports/{uuid.uuid4()}")
+    assert status == 404, body
+    assert body["error"] == "unknown_import"
+
+
+async def test_415_for_an_unknown_format(api: Api) -> None:
+    for headers, params in (
+        ({"Content-Type": "application/xml"}, None),
+        ({"Content-Type": "multipart/form-data; boundary=x"}, None),
+        ({"Content-Type": "text/csv"}, {"format": "xlsx"}),
+    ):
+        status, body, _ = await api.post(MIXED.encode(), headers=headers, params=params)
+        assert status == 415, body
+        assert body["error"] == "unsupported_format"
+    assert "--data-binary" in body["message"] or "format=csv" in body["message"]
+
+
+async def test_400_says_what_where_and_why(api: Api, kafka_bootstrap: str) -> None:
+    status, body, _ = await api.post(b"PK\x03\x04" + b"\x00" * 100)
+    assert status == 400, body
+    assert body["error"] == "unreadable_body"
+    assert body["source"] == "request body" and "xlsx" in body["message"]
+    status, body, _ = await api.post(b"nome;valor\nAna;10\n", params={"format": "csv"})
+    assert status == 400, body
+    assert body["line"] == 1 and "header" in body["message"]
+    assert body["status"]["state"] == "failed"
+    assert await _events(kafka_bootstrap, body["import_id"]) == []  # nothing was produced
+    status, body, _ = await api.post(MIXED.encode(), params={"import_id": "no spaces please"})
+    assert status == 400 and body["error"] == "bad_parameter", body
+
+
+async def test_413_by_content_length_and_while_streaming(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    async for small in _api(tmp_path, kafka_bootstrap, max_bytes=50_000):
+        status, body, _ = await small.post(_ndjson(1_000))  # Content-Length says it all
+        assert status == 413, body
+        assert body["error"] == "body_too_large" and "50,000" in body["message"]
+        status, body, _ = await small.post(_chunks(_ndjson(1_000)), params={"format": "ndjson"})
+        assert status == 413, body
+        assert body["status"]["state"] == "failed"
+        assert body["status"]["error"]["error"] == "body_too_large"
+        events = await _events(kafka_bootstrap, body["import_id"])
+        kinds = {v["header"]["event_type"] for _, v in events}
+        assert "ImportCompleted" not in kinds  # rows produced before the limit stay unconfirmed
+
+
+async def test_503_when_kafka_is_down_and_the_import_is_failed(tmp_path: Path) -> None:
+    async for down in _api(tmp_path, "127.0.0.1:1"):
+        status, body, _ = await down.post(MIXED.encode(), headers={"Content-Type": "text/csv"})
+        assert status == 503, body
+        assert body["error"] == "kafka_unavailable" and "127.0.0.1:1" in body["message"]
+        status, polled = await down.get(f"/v1/tenants/{down.tenant}/imports/{body['import_id']}")
+        assert status == 200 and polled["state"] == "failed"
+        assert polled["error"]["error"] == "kafka_unavailable"
+
+
+async def test_healthz(api: Api) -> None:
+    status, body = await api.get("/healthz", headers={})
+    assert status == 200 and body["status"] == "ok"

@@ -1,0 +1,151 @@
+"""The webhook receiver on the real broker: what it answers 200 is on Kafka, byte for byte;
+what it refuses is not; with the broker stopped it answers 503."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from connectors.waha.receiver import callback_key
+from connectors.waha.wire import decode_envelope
+from infra.kafka.broker import LocalBroker
+from schemas.events import WahaCallbackReceived
+from streams.log_reader import read_events
+from streams.settings import cache_home
+from streams.tenant_config import parse_tenant_config
+from streams.tenants import apply_config
+from streams.topic_admin import create_topics
+from streams.topics import WAHA_CALLBACKS
+from tests.conftest import _free_port_pair
+from tests.integration.waha.receiver_process import ReceiverProcess
+from tests.kafka_helpers import TEST_PARTITIONS
+from tests.unit.waha.envelopes import ack, envelope, message, raw
+from tests.unit.waha.shared_fixtures import fixture_bytes
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = [
+    "01_message_text_inbound_webjs.json",
+    "03_message_image_inbound.json",
+    "07_message_ack_device_gows.json",
+    "12_message_ack_read_webjs.json",
+    "13_session_status_working.json",
+    "16_message_reaction_webjs.json",
+]
+
+
+def configure(bootstrap: str, tenant: str, sessions: list[str]) -> None:
+    config = parse_tenant_config(
+        {
+            "tenant": tenant,
+            "name": tenant,
+            "waha": {"sessions": [{"name": s} for s in sessions]},
+            "regua": {"steps": [{"when": "D0", "template": "Olá, {first_name}!"}]},
+        },
+        source=f"tests:{tenant}",
+    )
+    asyncio.run(apply_config(bootstrap, config))
+
+
+def with_session(body: bytes, session: str, event_id: str) -> bytes:
+    """A fixture as the tenant's own session sent it (the HMAC covers these bytes)."""
+    data = decode_envelope(body)
+    assert data.session
+    return body.replace(
+        f'"session": "{data.session}"'.encode(), f'"session": "{session}"'.encode()
+    ).replace(f'"{data.id}"'.encode(), f'"{event_id}"'.encode())
+
+
+def callbacks_of(bootstrap: str, tenant: str) -> list[tuple[WahaCallbackReceived, bytes | None]]:
+    from streams.log_reader import read_topic
+
+    records = asyncio.run(read_topic(bootstrap, WAHA_CALLBACKS.name))
+    events = asyncio.run(read_events(bootstrap, WAHA_CALLBACKS.name))
+    out = []
+    for record, positioned in zip(records, events, strict=True):
+        event = positioned.event
+        assert isinstance(event, WahaCallbackReceived)
+        if event.header.tenant_id == tenant:
+            out.append((event, record.key))
+    return out
+
+
+def test_signed_fixtures_are_stored_byte_for_byte_and_refusals_are_not(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    tenant = f"rcv-{uuid.uuid4().hex[:8]}"
+    session = f"{tenant}-s"
+    configure(kafka_bootstrap, tenant, [session])
+    receiver = ReceiverProcess(kafka_bootstrap, tmp_path)
+    receiver.start()
+    try:
+        bodies = [
+            with_session(fixture_bytes(name), session, f"evt_{tenant}_{i}")
+            for i, name in enumerate(FIXTURES)
+        ]
+        assert receiver.post(bodies) == [200] * len(bodies)
+        refused = raw(envelope("message", message(), session=session, id=f"evt_{tenant}_bad"))
+        assert receiver.post([refused], key="wrong key") == [401]
+        unknown = raw(envelope("message", message(), session=f"{tenant}-nobody"))
+        assert receiver.post([unknown]) == [404]
+    finally:
+        receiver.stop()
+    stored = callbacks_of(kafka_bootstrap, tenant)
+    assert sorted(event.body for event, _ in stored) == sorted(bodies)
+    for event, key in stored:
+        envelope_ = decode_envelope(event.body)
+        assert event.session == session
+        assert key == callback_key(tenant, envelope_).encode()
+        assert event.headers["x-webhook-hmac-algorithm"] == "sha512"
+        assert event.headers["content-type"] == "application/json"
+
+
+def test_many_concurrent_webhooks_are_all_stored(kafka_bootstrap: str, tmp_path: Path) -> None:
+    tenant = f"rcv-{uuid.uuid4().hex[:8]}"
+    session = f"{tenant}-s"
+    configure(kafka_bootstrap, tenant, [session])
+    receiver = ReceiverProcess(kafka_bootstrap, tmp_path)
+    receiver.start()
+    try:
+        bodies = [
+            raw(
+                envelope(
+                    "message.ack",
+                    ack(1, "SERVER", id=f"true_55119{i:08d}@c.us_M{i}"),
+                    session=session,
+                    id=f"evt_{tenant}_{i}",
+                )
+            )
+            for i in range(500)
+        ]
+        assert receiver.post(bodies) == [200] * len(bodies)
+    finally:
+        receiver.stop()
+    assert len(callbacks_of(kafka_bootstrap, tenant)) == 500
+
+
+def test_with_the_broker_stopped_webhooks_get_503(tmp_path: Path) -> None:
+    """A broker of its own: the session's broker must keep running for the other tests."""
+    broker = LocalBroker.for_bootstrap(
+        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=tmp_path / "kafka"
+    )
+    broker.start(timeout=120)
+    receiver = ReceiverProcess(
+        broker.bootstrap, tmp_path, env={"COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S": "3"}
+    )
+    try:
+        asyncio.run(create_topics(broker.bootstrap, TEST_PARTITIONS))
+        tenant = "down"
+        configure(broker.bootstrap, tenant, ["down-s"])
+        receiver.start()
+        first = raw(envelope("message", message(), session="down-s", id="evt_down_1"))
+        assert receiver.post([first]) == [200]
+        broker.stop()
+        second = raw(envelope("message", message(), session="down-s", id="evt_down_2"))
+        assert receiver.post([second]) == [503]
+    finally:
+        receiver.stop()
+        broker.stop()

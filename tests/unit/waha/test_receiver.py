@@ -1,0 +1,339 @@
+"""The webhook receiver's HTTP contract: every refusal answers the right status and stores nothing.
+
+The store here records what it is given; the receiver on the real broker (stored, read back,
+503 with the broker stopped) is tests/integration/waha/test_receiver_kafka.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from connectors.waha.receiver import PATH, ReceiverConfig, callback_key, create_app, hmac_key_for
+from connectors.waha.signatures import sign_body
+from connectors.waha.wire import decode_envelope
+from schemas.events import WahaCallbackReceived
+from streams.log_reader import event_from
+from streams.producer import ProduceFailed
+from streams.tenant_config import TenantConfig, parse_tenant_config
+from tests.unit.waha.envelopes import ack, envelope, message, raw
+from tests.unit.waha.shared_fixtures import fixture_bytes
+
+GLOBAL_KEY = "global-secret"
+OWN_KEY = "acme-own-secret"
+
+
+def _tenant(tenant: str, sessions: list[dict[str, str]]) -> TenantConfig:
+    return parse_tenant_config(
+        {
+            "tenant": tenant,
+            "name": tenant,
+            "waha": {"sessions": sessions},
+            "regua": {"steps": [{"when": "D0", "template": "Olá, {first_name}!"}]},
+        }
+    )
+
+
+class Owners:
+    def __init__(self, *configs: TenantConfig) -> None:
+        self.by_session = {s.name: c for c in configs for s in c.sessions}
+
+    def owner_of(self, session: str) -> TenantConfig | None:
+        return self.by_session.get(session)
+
+
+class RecordingStore:
+    def __init__(self, fail: BaseException | None = None, delay: float = 0.0) -> None:
+        self.sent: list[tuple[WahaCallbackReceived, str]] = []
+        self.fail = fail
+        self.delay = delay
+
+    async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
+        if self.delay:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.sleep(self.delay)
+        if self.fail is not None:
+            raise self.fail
+        event = event_from(value)
+        assert isinstance(event, WahaCallbackReceived)
+        self.sent.append((event, key.decode()))
+
+
+OWNERS = Owners(
+    _tenant("acme", [{"name": "tenant-a"}, {"name": "default"}]),
+    _tenant("beta", [{"name": "beta-1", "webhook_hmac_key": "env:BETA_HMAC_KEY"}]),
+)
+
+
+async def _client(
+    store: RecordingStore,
+    *,
+    max_body: int = 1_000_000,
+    env: dict[str, str] | None = None,
+    produce_timeout: float = 5.0,
+    ready: bool = True,
+) -> TestClient[Any, Any]:
+    config = ReceiverConfig(
+        max_body_bytes=max_body, produce_timeout_s=produce_timeout, default_hmac_key=GLOBAL_KEY
+    )
+    app = create_app(
+        OWNERS,
+        store,
+        config,
+        env={"BETA_HMAC_KEY": OWN_KEY} if env is None else env,
+        ready=lambda: ready,
+    )
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+# Async fixtures would run on the session's loop (asyncio_default_fixture_loop_scope) and the
+# tests on their own; every test opens its client itself.
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture
+def store() -> RecordingStore:
+    return RecordingStore()
+
+
+@pytest.fixture
+async def client(store: RecordingStore) -> AsyncIterator[TestClient[Any, Any]]:
+    c = await _client(store)
+    yield c
+    await c.close()
+
+
+def _signed(body: bytes, key: str = GLOBAL_KEY, **extra: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Webhook-Hmac": sign_body(key, body),
+        "X-Webhook-Hmac-Algorithm": "sha512",
+        **extra,
+    }
+
+
+INBOUND = raw(envelope("message", message()))
+
+
+async def test_a_signed_webhook_is_stored_exactly_as_received(
+    client: TestClient[Any, Any], store: RecordingStore
+) -> None:
+    headers = _signed(INBOUND, **{"X-Webhook-Request-Id": "req-1"})
+    response = await client.post(PATH, data=INBOUND, headers=headers)
+    assert response.status == 200, await response.text()
+    ((event, key),) = store.sent
+    assert (await response.json()) == {"stored": event.header.event_id}
+    assert event.body == INBOUND
+    assert event.headers["x-webhook-hmac"] == headers["X-Webhook-Hmac"]
+    assert event.headers["x-webhook-request-id"] == "req-1"
+    assert event.session == "tenant-a"
+    assert event.header.tenant_id == "acme"
+    assert event.header.correlation_id == "evt_01jq0000000000000000000099"
+    assert key == "acme:5511988887777"  # the chat key (streams/chat_keys.py)
+    assert event.received_at.tzinfo is not None
+
+
+async def test_every_fixture_is_accepted_when_signed(
+    client: TestClient[Any, Any], store: RecordingStore
+) -> None:
+    names = [
+        "01_message_text_inbound_webjs.json",
+        "07_message_ack_device_gows.json",
+        "13_session_status_working.json",
+        "16_message_reaction_webjs.json",
+    ]
+    for name in names:
+        body = fixture_bytes(name)
+        response = await client.post(PATH, data=body, headers=_signed(body))
+        assert response.status == 200, (name, await response.text())
+    assert [event.body for event, _ in store.sent] == [fixture_bytes(n) for n in names]
+
+
+async def test_unsigned_is_401(client: TestClient[Any, Any], store: RecordingStore) -> None:
+    response = await client.post(PATH, data=INBOUND, headers={"Content-Type": "application/json"})
+    assert response.status == 401
+    assert "X-Webhook-Hmac" in (await response.json())["error"]
+    assert store.sent == []
+
+
+async def test_a_wrong_signature_is_401(
+    client: TestClient[Any, Any], store: RecordingStore
+) -> None:
+    response = await client.post(PATH, data=INBOUND, headers=_signed(INBOUND, key="not-the-key"))
+    assert response.status == 401
+    assert "does not match" in (await response.json())["error"]
+    tampered = INBOUND.replace(b"amanh", b"hoje ")
+    response = await client.post(PATH, data=tampered, headers=_signed(INBOUND))
+    assert response.status == 401
+    assert store.sent == []
+
+
+async def test_a_session_with_its_own_key_needs_that_key(
+    client: TestClient[Any, Any], store: RecordingStore
+) -> None:
+    body = raw(envelope("message", message(), session="beta-1"))
+    assert (await client.post(PATH, data=body, headers=_signed(body))).status == 401
+    response = await client.post(PATH, data=body, headers=_signed(body, key=OWN_KEY))
+    assert response.status == 200
+    assert store.sent[0][0].header.tenant_id == "beta"
+
+
+async def test_a_key_missing_from_the_environment_is_401() -> None:
+    store = RecordingStore()
+    client = await _client(store, env={})
+    try:
+        body = raw(envelope("message", message(), session="beta-1"))
+        response = await client.post(PATH, data=body, headers=_signed(body, key=OWN_KEY))
+        assert response.status == 401
+        assert store.sent == []
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (raw({"hello": "world"}), "not a WAHA webhook envelope"),
+        (raw(envelope("message", "text")), "$.payload"),
+    ],
+)
+async def test_malformed_bodies_are_400(
+    client: TestClient[Any, Any], store: RecordingStore, body: bytes, says: str
+) -> None:
+    response = await client.post(PATH, data=body, headers=_signed(body))
+    assert response.status == 400
+    assert says in (await response.json())["error"]
+    assert store.sent == []
+
+
+async def test_an_unknown_session_is_404(
+    client: TestClient[Any, Any], store: RecordingStore
+) -> None:
+    body = raw(envelope("message", message(), session="nobody"))
+    response = await client.post(PATH, data=body, headers=_signed(body))
+    assert response.status == 404
+    assert "nobody" in (await response.json())["error"]
+    assert store.sent == []
+
+
+async def test_a_body_over_the_limit_is_413_with_or_without_content_length() -> None:
+    store = RecordingStore()
+    client = await _client(store, max_body=1_000)
+    try:
+        big = raw(envelope("message", message(body="x" * 2_000)))
+        response = await client.post(PATH, data=big, headers=_signed(big))
+        assert response.status == 413
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(big), 100):
+                yield big[start : start + 100]
+
+        response = await client.post(PATH, data=chunks(), headers=_signed(big))
+        assert response.status == 413
+        small = raw(envelope("message", message()))
+        assert (await client.post(PATH, data=small, headers=_signed(small))).status == 200
+        assert len(store.sent) == 1
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    "store", [RecordingStore(fail=ProduceFailed("broker down")), RecordingStore(delay=5)]
+)
+async def test_not_stored_is_503(store: RecordingStore) -> None:
+    client = await _client(store, produce_timeout=0.5)
+    try:
+        response = await client.post(PATH, data=INBOUND, headers=_signed(INBOUND))
+        assert response.status == 503
+        assert response.headers["Retry-After"]
+        assert store.sent == []
+    finally:
+        await client.close()
+
+
+async def test_healthz_and_metrics() -> None:
+    store = RecordingStore()
+    client = await _client(store, ready=False)
+    try:
+        assert (await client.get("/healthz")).status == 503
+        await client.post(PATH, data=INBOUND, headers=_signed(INBOUND))
+        await client.post(PATH, data=INBOUND, headers={})
+        text = await (await client.get("/metrics")).text()
+        assert 'cobranca_webhook_requests_total{outcome="stored"} 1.0' in text
+        assert 'cobranca_webhook_requests_total{outcome="unsigned"} 1.0' in text
+        assert "cobranca_webhook_request_seconds_bucket" in text
+    finally:
+        await client.close()
+    ready = await _client(RecordingStore())
+    try:
+        assert (await ready.get("/healthz")).status == 200
+    finally:
+        await ready.close()
+
+
+async def test_keys_of_callbacks_keep_a_chat_together() -> None:
+    inbound = decode_envelope(raw(envelope("message", message())))
+    inbound_any = decode_envelope(raw(envelope("message.any", message(), id="evt_other")))
+    reply_ack = decode_envelope(
+        raw(envelope("message.ack", ack(3, "READ", id="true_5511988887777@c.us_X")))
+    )
+    status = decode_envelope(fixture_bytes("13_session_status_working.json"))
+    assert callback_key("acme", inbound) == "acme:5511988887777"
+    assert callback_key("acme", inbound_any) == callback_key("acme", inbound)
+    assert callback_key("acme", reply_ack) == callback_key("acme", inbound)
+    assert callback_key("acme", status) == f"acme:{status.session}"
+
+
+async def test_hmac_key_for_names_where_it_looked() -> None:
+    beta = OWNERS.by_session["beta-1"]
+    assert hmac_key_for(beta, "beta-1", {"BETA_HMAC_KEY": "k"}, "g") == (b"k", "BETA_HMAC_KEY")
+    assert hmac_key_for(beta, "beta-1", {}, "g") == (None, "BETA_HMAC_KEY")
+    acme = OWNERS.by_session["tenant-a"]
+    assert hmac_key_for(acme, "tenant-a", {}, "g") == (b"g", "WAHA_HMAC_KEY")
+    assert hmac_key_for(acme, "tenant-a", {}, None) == (None, "WAHA_HMAC_KEY")
+
+
+async def test_the_datum_is_what_the_record_and_encode_would_give() -> None:
+    from datetime import UTC, datetime
+
+    from connectors.waha.receiver import callback_datum
+    from schemas.codec import decode, encode, encode_datum
+    from schemas.events import new_header
+
+    received = datetime(2026, 12, 4, 17, 0, 0, 123456, tzinfo=UTC)
+    envelope_ = decode_envelope(INBOUND)
+    datum = callback_datum(
+        tenant="acme",
+        envelope=envelope_,
+        body=INBOUND,
+        headers={"x-webhook-hmac": "ab"},
+        received_at=received,
+        remote="127.0.0.1",
+    )
+    record = WahaCallbackReceived(
+        header=new_header(
+            "WahaCallbackReceived",
+            tenant_id="acme",
+            correlation_id=envelope_.id or "",
+            causation_id=None,
+            source="connectors.waha.receiver",
+            occurred_at=received,
+            event_id=datum["header"]["event_id"],
+        ),
+        body=INBOUND,
+        headers={"x-webhook-hmac": "ab"},
+        received_at=received.replace(microsecond=123000),
+        session="tenant-a",
+        remote="127.0.0.1",
+    )
+    fast = encode_datum("WahaCallbackReceived", datum)
+    assert fast == encode(record.to_representation())
+    assert decode(fast)["received_at"] == received.replace(microsecond=123000)
