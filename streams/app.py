@@ -36,6 +36,10 @@ def create_app(settings: Settings) -> faust.App:
         # flushes its transaction first, so lingering never delays what is committed.
         producer_linger=0.005,
         producer_max_batch_size=512 * 1024,
+        # Bounded fetch batches keep Faust's flow control ahead of an agent that stops consuming
+        # (the dispatcher while WAHA is down): a buffer that fills up blocks the fetcher of every
+        # agent. See docs/adr/0006.
+        broker_max_poll_records=100,
         web_enabled=False,
         autodiscover=False,
     )

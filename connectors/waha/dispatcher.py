@@ -157,8 +157,11 @@ class Dispatcher:
             self.breakers[session] = breaker
         return breaker
 
-    async def _wait(self, seconds: float, abandoned: Callable[[], bool]) -> bool:
+    async def _wait(
+        self, seconds: float, abandoned: Callable[[], bool], waiting: Callable[[], None]
+    ) -> bool:
         """Sleep up to `seconds` in steps of at most 1 s; False if abandoned meanwhile."""
+        waiting()
         end = self.clock() + seconds
         while True:
             if abandoned():
@@ -194,9 +197,14 @@ class Dispatcher:
         return await self.api.send_text(order.session, chat_id, order.text or "")
 
     async def dispatch(
-        self, order: SendOrder, *, abandoned: Callable[[], bool] = lambda: False
+        self,
+        order: SendOrder,
+        *,
+        abandoned: Callable[[], bool] = lambda: False,
+        waiting: Callable[[], None] = lambda: None,
     ) -> Outcome | None:
-        """Send `order`; None if `abandoned()` became true before it was done."""
+        """Send `order`; None if `abandoned()` became true before it was done. `waiting()` is
+        called whenever the dispatch starts waiting (backoff, open circuit, paused session)."""
         session = order.session
         breaker = self.breaker(session)
         attempts = 0
@@ -220,7 +228,7 @@ class Dispatcher:
             if not self.gate.is_open(session):
                 wait = self.gate.check_in(session, self.clock())
                 if wait > 0:
-                    if not await self._wait(wait, abandoned):
+                    if not await self._wait(wait, abandoned, waiting):
                         return None
                     continue
                 try:
@@ -238,7 +246,7 @@ class Dispatcher:
             wait = breaker.wait_s(self.clock())
             self._log_change(session, breaker, before)
             if wait > 0:
-                if not await self._wait(wait, abandoned):
+                if not await self._wait(wait, abandoned, waiting):
                     return None
                 continue
             before = breaker.state
@@ -293,5 +301,5 @@ class Dispatcher:
                 breaker.record_success(self.clock())
                 self._log_change(session, breaker, before)
                 return ended(sent=sent)
-            if not await self._wait(delay, abandoned):
+            if not await self._wait(delay, abandoned, waiting):
                 return None
