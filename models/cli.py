@@ -249,13 +249,16 @@ def classify_command(artifact: Path | None, threads: int) -> None:
     """JSON lines on stdin → intent, confidence, promised_date, amount_brl on stdout."""
     from models.intent import DEFAULT_ARTIFACT, IntentClassifier
 
-    try:
-        classifier = IntentClassifier.load(artifact or DEFAULT_ARTIFACT, threads=threads)
-    except ModelError as exc:
-        raise _fail(exc) from exc
+    loaded: list[IntentClassifier] = []
 
     def classify(texts: list[str]) -> list[tuple[str, float]]:
-        return [(p.label, p.confidence) for p in classifier.classify(texts)]
+        # Loaded at the first line to classify, once: empty input costs no model load.
+        if not loaded:
+            try:
+                loaded.append(IntentClassifier.load(artifact or DEFAULT_ARTIFACT, threads=threads))
+            except ModelError as exc:
+                raise _fail(exc) from exc
+        return [(p.label, p.confidence) for p in loaded[0].classify(texts)]
 
     bad = classify_lines(sys.stdin.buffer, classify, sys.stdout.buffer, sys.stderr)
     if bad:
