@@ -13,7 +13,7 @@ classified, and the exit code is 1 if any line was bad. Blank lines are skipped.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,7 +210,7 @@ def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[tuple[int, bytes
 
 def classify_lines(
     lines: Iterable[bytes],
-    classify: Any,
+    classify: Callable[[list[str]], Sequence[tuple[str, float]]],
     out: IO[bytes],
     err: IO[str],
     *,
