@@ -17,13 +17,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 import orjson
 
 from models.entities import amount_brl, centavos_to_reais, promised_date
 from models.errors import ModelError
+
+if TYPE_CHECKING:
+    from models.training import Evaluation
 
 __all__ = [
     "ClassifyRequest",
@@ -118,7 +121,7 @@ def eval_command(eval_file: Path | None, artifact: Path | None, threads: int) ->
     _print_evaluation(evaluate(classifier, examples))
 
 
-def _print_evaluation(evaluation: Any) -> None:
+def _print_evaluation(evaluation: Evaluation) -> None:
     from models.dataset import LABELS
 
     rep = evaluation.report
