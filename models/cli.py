@@ -13,17 +13,20 @@ classified, and the exit code is 1 if any line was bad. Blank lines are skipped.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 import orjson
 
 from models.entities import amount_brl, centavos_to_reais, promised_date
 from models.errors import ModelError
+
+if TYPE_CHECKING:
+    from models.training import Evaluation
 
 __all__ = [
     "ClassifyRequest",
@@ -118,7 +121,7 @@ def eval_command(eval_file: Path | None, artifact: Path | None, threads: int) ->
     _print_evaluation(evaluate(classifier, examples))
 
 
-def _print_evaluation(evaluation: Any) -> None:
+def _print_evaluation(evaluation: Evaluation) -> None:
     from models.dataset import LABELS
 
     rep = evaluation.report
@@ -210,7 +213,7 @@ def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[tuple[int, bytes
 
 def classify_lines(
     lines: Iterable[bytes],
-    classify: Any,
+    classify: Callable[[list[str]], Sequence[tuple[str, float]]],
     out: IO[bytes],
     err: IO[str],
     *,
@@ -249,13 +252,16 @@ def classify_command(artifact: Path | None, threads: int) -> None:
     """JSON lines on stdin → intent, confidence, promised_date, amount_brl on stdout."""
     from models.intent import DEFAULT_ARTIFACT, IntentClassifier
 
-    try:
-        classifier = IntentClassifier.load(artifact or DEFAULT_ARTIFACT, threads=threads)
-    except ModelError as exc:
-        raise _fail(exc) from exc
+    loaded: list[IntentClassifier] = []
 
     def classify(texts: list[str]) -> list[tuple[str, float]]:
-        return [(p.label, p.confidence) for p in classifier.classify(texts)]
+        # Loaded at the first line to classify, once: empty input costs no model load.
+        if not loaded:
+            try:
+                loaded.append(IntentClassifier.load(artifact or DEFAULT_ARTIFACT, threads=threads))
+            except ModelError as exc:
+                raise _fail(exc) from exc
+        return [(p.label, p.confidence) for p in loaded[0].classify(texts)]
 
     bad = classify_lines(sys.stdin.buffer, classify, sys.stdout.buffer, sys.stderr)
     if bad:

@@ -64,14 +64,17 @@ class Artifact:
         from safetensors.torch import save_file
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        metadata = {
-            "labels": json.dumps(list(self.labels)),
+        fields = {
+            "labels": list(self.labels),
             "version": self.version,
             "encoder": self.encoder,
-            "threshold": repr(self.threshold),
-            "input_scale": repr(self.input_scale),
-            "info": json.dumps(self.info, sort_keys=True),
+            "threshold": self.threshold,
+            "input_scale": self.input_scale,
+            "info": self.info,
         }
+        # One metadata key: safetensors writes its metadata map in no fixed order, and the same
+        # training run must write the same bytes.
+        metadata = {"cobranca": json.dumps(fields, sort_keys=True)}
         tensors = {"head.weight": self.weight.contiguous(), "head.bias": self.bias.contiguous()}
         save_file(tensors, str(path), metadata=metadata)
 
@@ -85,15 +88,16 @@ class Artifact:
             with safe_open(str(path), framework="pt") as fh:
                 meta = fh.metadata() or {}
                 weight, bias = fh.get_tensor("head.weight"), fh.get_tensor("head.bias")
+            fields = json.loads(meta["cobranca"])
             artifact = cls(
                 weight=weight,
                 bias=bias,
-                labels=tuple(json.loads(meta["labels"])),
-                version=meta["version"],
-                encoder=meta["encoder"],
-                threshold=float(meta["threshold"]),
-                input_scale=float(meta["input_scale"]),
-                info=json.loads(meta.get("info", "{}")),
+                labels=tuple(fields["labels"]),
+                version=str(fields["version"]),
+                encoder=str(fields["encoder"]),
+                threshold=float(fields["threshold"]),
+                input_scale=float(fields["input_scale"]),
+                info=dict(fields.get("info", {})),
             )
         except (KeyError, ValueError, OSError) as exc:
             raise ArtifactError(f"{path}: not a readable intent artifact ({exc})") from exc
