@@ -279,32 +279,11 @@ class DispatchAgent:
                 order = order_for(approved, session)
             except ValueError as exc:
                 return Outcome(0, permanent=AttemptFailure(1, False, str(exc)))
-            paused: set[Any] = set()
-
-            def waiting() -> None:
-                # Stop fetching approvals while this one waits: Faust's buffer for this agent
-                # would fill up, and a full buffer blocks the fetcher of the whole worker.
-                if not paused:
-                    paused.update(
-                        tp for tp in self.app.consumer.assignment() if tp.topic == message.topic
-                    )
-                    self.app.consumer.pause_partitions(paused)
-
-            try:
-                if transactions is None:
-                    outcome = await self.dispatcher.dispatch(
-                        order, abandoned=moved, waiting=waiting
-                    )
-                else:
-                    async with transactions.released(message):
-                        outcome = await self.dispatcher.dispatch(
-                            order, abandoned=moved, waiting=waiting
-                        )
-            finally:
-                # Only what is still ours: Faust drops revoked partitions from its paused set.
-                still_ours = paused & set(self.app.consumer.assignment())
-                if still_ours:
-                    self.app.consumer.resume_partitions(still_ours)
+            if transactions is None:
+                outcome = await self.dispatcher.dispatch(order, abandoned=moved)
+            else:
+                async with transactions.released(message):
+                    outcome = await self.dispatcher.dispatch(order, abandoned=moved)
         if outcome is not None and moved():
             self._recent[key] = outcome
             while len(self._recent) > _RECENT_MAX:
