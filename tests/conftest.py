@@ -1,7 +1,12 @@
-"""Shared fixtures: a real Apache Kafka broker for the whole session, stopped by PID at the end.
+"""Shared fixtures: a real Apache Kafka broker for each test module, stopped by PID at its end.
+
+A module gets a broker of its own because every worker a test starts is a new consumer group,
+which reads its topics from offset 0: on a broker shared by the whole session, a worker of a late
+test first worked through every earlier test's traffic (10,000 send requests, thousands of
+approvals to dispatch), and waits sized for its own traffic timed out.
 
 Set COBRANCA_TEST_BOOTSTRAP to run against a broker you already have (it must allow topic
-creation); otherwise the session starts its own on free loopback ports in a temp directory.
+creation); otherwise each module starts its own on free loopback ports in a temp directory.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ def _free_port_pair() -> int:
     raise RuntimeError("no two consecutive free ports on 127.0.0.1")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from infra.kafka.broker import LocalBroker
     from streams.topic_admin import create_topics
