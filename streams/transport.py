@@ -89,10 +89,17 @@ class SourcePartitionTransactions(TransactionManager):
         # ones will never be acknowledged, so a commit must not wait for them.
         self._admitted = {m for m in self._admitted if m.tp not in revoked}
         await super().on_partitions_revoked(revoked)
-        # Faust committed the revoked partitions before this (it waits for the streams first),
-        # so the abandoned offsets have done their job: the next owner starts at them.
-        for tp in revoked:
+        # The abandoned offsets stay in force after a revocation: Faust acknowledges events the
+        # agents skip on their way out and commits once more as the worker stops, and that
+        # commit must not cover an abandoned approval either (it did: the next worker found
+        # nothing to send). They are dropped when a partition is assigned again (on_rebalance).
+
+    async def on_rebalance(self, assigned: Any, revoked: Any, newly_assigned: Any) -> None:
+        # An assigned partition starts over from its committed offset, at or before its
+        # abandoned one: the limit has done its job.
+        for tp in assigned:
             self._abandoned.pop(tp, None)
+        await super().on_rebalance(assigned, revoked, newly_assigned)
 
     @asynccontextmanager
     async def consistent_cut(self) -> AsyncIterator[None]:
