@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
+from models.dataset import LABELS  # the labels, exactly these strings (issue 5)
+
 __all__ = [
     "ENV_VAR",
     "LABELS",
@@ -30,18 +32,6 @@ __all__ = [
     "unconfigured",
 ]
 
-#: The classifier's labels, exactly these strings (issue 5).
-LABELS: Final = (
-    "promise_to_pay",
-    "already_paid",
-    "request_payment_info",
-    "negotiate",
-    "dispute",
-    "opt_out",
-    "talk_to_human",
-    "wrong_person",
-    "other",
-)
 ENV_VAR: Final = "COBRANCA_INTENT_CLASSIFIER"
 DEFAULT: Final = "models.intent:IntentClassifier.load"
 
