@@ -97,7 +97,8 @@ def wait_until(
         if condition():
             return
         time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    tail = f"\nworker log:\n{worker.log.read_text()[-6000:]}" if worker is not None else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tail}")
 
 
 def for_tenant(
