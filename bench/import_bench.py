@@ -160,6 +160,12 @@ PHASES = {"parse": phase_parse, "dry": phase_dry, "ceiling": phase_ceiling, "ful
 
 def run_phase(name: str, file: Path, bootstrap: str) -> None:
     """Child process: run one phase and print its figures as one JSON line."""
+    # Modules are loaded before the clock starts: with PYTHONDONTWRITEBYTECODE (this machine's
+    # environment) compiling faust, aiokafka and aiohttp takes seconds, the same for every
+    # phase, and it is not the import's work.
+    import connectors.imports.importer  # noqa: F401
+    import streams.producer  # noqa: F401
+
     rss_before = _rss_mb()
     began = time.perf_counter()
     result = PHASES[name.partition("@")[0]](file, bootstrap)
