@@ -641,8 +641,8 @@ class _FirstRows:
     def setdefault(self, client_id: str, row: int) -> int:
         """The row recorded for `client_id`; records `row` first if there is none."""
         digest = hashlib.blake2b(client_id.encode("utf-8", "surrogatepass"), digest_size=16)
-        hi, lo = _TWO_WORDS.unpack(digest.digest())
-        lo |= 1
+        words: tuple[int, int] = _TWO_WORDS.unpack(digest.digest())
+        hi, lo = words[0], words[1] | 1
         # The lookup of `_setdefault`, inline: it runs once per accepted row.
         mask, los = self._mask, self._lo
         slot = hi & mask
