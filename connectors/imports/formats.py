@@ -1,7 +1,8 @@
 """Streaming readers for import sources: a JSON array, NDJSON, or CSV as spreadsheets export it.
 
-`RowSource` reads a binary stream once, front to back, holding one record at a time (plus a
-64 KiB read buffer): memory does not grow with the file. Everything that concerns the source as
+`RowSource` reads a binary stream once, front to back, holding one record at a time (a CSV: one
+chunk of lines, `CSV_CHUNK_BYTES`; plus a 64 KiB read buffer): memory does not grow with the
+file. Everything that concerns the source as
 a whole is checked when it is opened, before any row comes out, and raises `UnreadableSource`:
 an empty or binary file (an ``.xlsx`` passed by mistake), a CSV header that cannot be parsed.
 After that nothing raises: a record that cannot be read becomes a `SourceRow` carrying a
