@@ -82,6 +82,8 @@ __all__ = [
 DEFAULT_BATCH_SIZE: Final = 20_000
 #: Batches being stored while the next one is built (see `send_import`).
 DEFAULT_IN_FLIGHT: Final = 2
+#: Records built between two turns of the event loop (see `send_records`).
+_YIELD_EVERY: Final = 500
 #: Rows between two readings of the clock: `occurred_at` is the time of the batch of rows
 #: around it (to the millisecond, it is the same instant), not a clock call per row.
 _CLOCK_EVERY: Final = 1024
@@ -327,6 +329,11 @@ async def send_records(
         batch: list[tuple[str, bytes, bytes]] = []
         for key, value in records:
             batch.append((TOPIC, key, value))
+            if len(batch) % _YIELD_EVERY == 0 and pending:
+                # Reading and encoding never await: let the event loop run aiokafka's sender
+                # now and then, so the batches in flight are written and their acks read while
+                # the next batch is built (the broker works while this thread does).
+                await asyncio.sleep(0)
             if len(batch) >= batch_size:
                 submit(batch)
                 batch = []
