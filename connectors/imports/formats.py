@@ -240,6 +240,11 @@ class _Window:
 
     def raw(self, start: int, end: int) -> str:
         """The text of physical lines `start`..`end`, cut to `RAW_ROW_CHARS`."""
+        if start == end:  # most records: one line, in the latest chunk that starts before it
+            for first, chunk in reversed(self._kept):
+                if first <= start:
+                    line = chunk[start - first]
+                    return line[:RAW_ROW_CHARS] if type(line) is str else ""
         taken: list[str] = []
         size = 0
         for first, chunk in self._kept:

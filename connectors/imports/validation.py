@@ -495,6 +495,8 @@ _MAX_AMOUNT_DIGITS = len(str(MAX_AMOUNT_CENTAVOS))
 
 def parse_amount_centavos(value: object) -> int:
     """An amount in reais → integer centavos, > 0; raises `InvalidValue` otherwise."""
+    if type(value) is str:  # CSV: always; the other types below are JSON's
+        return _text_centavos(value)
     if isinstance(value, bool):
         raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {value!r} não é um número")
     if isinstance(value, int):
@@ -505,6 +507,10 @@ def parse_amount_centavos(value: object) -> int:
         return _decimal_centavos(value)
     if not isinstance(value, str):
         raise InvalidValue(Reason.INVALID_AMOUNT, "valor deve ser um número ou um texto")
+    return _text_centavos(value)
+
+
+def _text_centavos(value: str) -> int:
     shown = _excerpt(value)
     text = value.strip()
     if not _PLAIN_AMOUNT.fullmatch(text):
