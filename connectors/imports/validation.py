@@ -511,14 +511,15 @@ def parse_amount_centavos(value: object) -> int:
 
 
 def _text_centavos(value: str) -> int:
-    shown = _excerpt(value)
     text = value.strip()
-    if not _PLAIN_AMOUNT.fullmatch(text):
+    if not _PLAIN_AMOUNT.fullmatch(text):  # digits and marks only: nothing to strip or check
         text = _AMOUNT_SPACES.sub("", _CURRENCY.sub("", text))
-    if text.startswith("-") or text.endswith("-") or (text[:1] == "(" and text[-1:] == ")"):
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {shown!r} é negativo; deve ser > 0")
+        if text.startswith("-") or text.endswith("-") or (text[:1] == "(" and text[-1:] == ")"):
+            raise InvalidValue(
+                Reason.INVALID_AMOUNT, f"valor {_excerpt(value)!r} é negativo; deve ser > 0"
+            )
     if len(text) > _MAX_AMOUNT_DIGITS + 8:
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {shown!r} é grande demais")
+        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {_excerpt(value)!r} é grande demais")
     # No ambiguous text (below) fits a form, so the forms are tried first: the common case
     # costs one match.
     if form := _AMOUNT_FORM.fullmatch(text):
@@ -528,16 +529,20 @@ def _text_centavos(value: str) -> int:
         if thousands_mark:
             reais = reais.replace(thousands_mark, "")
         cents = form.group(cents_at).ljust(2, "0") if cents_at else "0"
-        return _positive_centavos(int(reais) * 100 + int(cents), shown)
+        centavos = int(reais) * 100 + int(cents)
+        if 0 < centavos <= MAX_AMOUNT_CENTAVOS:
+            return centavos
+        return _positive_centavos(centavos, _excerpt(value))  # raises
     if _AMBIGUOUS_AMOUNT.fullmatch(text):
         raise InvalidValue(
             Reason.INVALID_AMOUNT,
-            f"valor {shown!r} é ambíguo (milhar ou decimal?); use vírgula nos centavos: "
-            "1.234,00 ou 1,23",
+            f"valor {_excerpt(value)!r} é ambíguo (milhar ou decimal?); use vírgula nos "
+            "centavos: 1.234,00 ou 1,23",
         )
     raise InvalidValue(
         Reason.INVALID_AMOUNT,
-        f"valor {shown!r} não é um valor em reais (use 1.234,56, R$ 1.234,56 ou 1234.56)",
+        f"valor {_excerpt(value)!r} não é um valor em reais (use 1.234,56, R$ 1.234,56 ou "
+        "1234.56)",
     )
 
 
