@@ -541,8 +541,7 @@ def _text_centavos(value: str) -> int:
         )
     raise InvalidValue(
         Reason.INVALID_AMOUNT,
-        f"valor {_excerpt(value)!r} não é um valor em reais (use 1.234,56, R$ 1.234,56 ou "
-        "1234.56)",
+        f"valor {_excerpt(value)!r} não é um valor em reais (use 1.234,56, R$ 1.234,56 ou 1234.56)",
     )
 
 
