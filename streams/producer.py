@@ -14,11 +14,11 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.codec import encode
 from schemas.events import Event
 from streams.errors import CobrancaError
+from streams.partitioning import partition_for
 from streams.topics import topic_for_event
 
 #: Largest record batch the producer builds: big batches are what makes a bulk load fast (one
@@ -51,9 +51,6 @@ class EventProducer:
             compression_type=None,
             max_batch_size=max_batch_bytes,
         )
-        # The Java client's partitioner (murmur2 of the key): what `send` would pick, so a key
-        # lands on the same partition whoever produced it.
-        self._partitioner = DefaultPartitioner()
 
     async def __aenter__(self) -> EventProducer:
         try:
@@ -101,7 +98,9 @@ class EventProducer:
             for topic, key, value in records:
                 if (ids := partitions.get(topic)) is None:
                     ids = partitions[topic] = sorted(await producer.partitions_for(topic))
-                where = (topic, self._partitioner(key, ids, ids))
+                # The Java client's partitioner (murmur2 of the key): what `send` would pick,
+                # so a key lands on the same partition whoever produced it.
+                where = (topic, partition_for(key, ids))
                 builder = builders.get(where)
                 if builder is None:
                     builder = builders[where] = producer.create_batch()

@@ -4,12 +4,15 @@ Layers, each in its own module:
 
 - `validation`: the pure rules (phone, CPF/CNPJ, amount, due date, header names, duplicates);
 - `formats`: streaming readers for JSON arrays, NDJSON and spreadsheet CSV;
+- `records`: a validated row → its Kafka record (key and Avro bytes), written from per-import
+  constants;
 - `importer`: rows → `ClientImported` / `ImportRejected` → `ImportCompleted`, dry or into Kafka;
 - `cli`: the ``cobranca import`` command.
 
-This package re-exports the pure and streaming layers. `importer` builds Faust records, so it is
-imported explicitly (``from connectors.imports.importer import import_rows``) by the code that
-produces events, and importing this package stays cheap for the command line.
+This package re-exports the pure and streaming layers. `importer` and `records` load the event
+schemas (and Faust), so they are imported explicitly
+(``from connectors.imports.importer import import_rows``) by the code that produces events, and
+importing this package stays cheap for the command line.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 The importer (`formats.RowSource`) parses from a blocking ``read``; aiohttp hands the body out
 chunk by chunk on the event loop. `BodyPipe` joins them by pulling: each time the parser in its
 thread needs bytes, the pipe asks the loop for the next chunk of the body and waits for it. So
-the body is never held whole (the parser's 64 KiB buffer plus one chunk in flight), and a slow
-consumer (Kafka acknowledging batches) slows the upload down through TCP instead of filling
-memory.
+the body is never held whole (the parser's buffer and chunk of lines, plus one chunk in
+flight), and a slow consumer (Kafka acknowledging batches) slows the upload down through TCP
+instead of filling memory.
 """
 
 from __future__ import annotations

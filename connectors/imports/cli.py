@@ -26,7 +26,7 @@ from streams.errors import CobrancaError
 from streams.settings import Settings
 
 if TYPE_CHECKING:
-    from connectors.imports.importer import ImportEvent, ImportRun, ImportSummary
+    from connectors.imports.importer import ImportRun, ImportSummary, Outcome
 
 __all__ = ["import_command"]
 
@@ -95,8 +95,8 @@ def import_command(
             err=True,
         )
         progress = stack.enter_context(_progress(stream, _size(file)))
-        on_event = _observer(rejects, progress)
-        summary = _run(run, settings, dry_run=dry_run, on_event=on_event)
+        on_outcome = _observer(rejects, progress)
+        summary = _run(run, settings, dry_run=dry_run, on_outcome=on_outcome)
     if run.source.fallback_records:
         click.echo(
             f"note: {run.source.fallback_records} records were not valid UTF-8 and were read "
@@ -113,18 +113,18 @@ def _run(
     settings: Settings,
     *,
     dry_run: bool,
-    on_event: Callable[[ImportEvent], None],
+    on_outcome: Callable[[Outcome], None] | None,
 ) -> ImportSummary:
     from connectors.imports.importer import dry_run as run_dry
     from connectors.imports.importer import send_import
     from streams.producer import EventProducer
 
     if dry_run:
-        return run_dry(run, on_event=on_event)
+        return run_dry(run, on_outcome=on_outcome)
 
     async def send() -> ImportSummary:
         async with EventProducer(settings.kafka_bootstrap) as producer:
-            return await send_import(run, producer, on_event=on_event)
+            return await send_import(run, producer, on_outcome=on_outcome)
 
     try:
         return asyncio.run(send())
@@ -175,7 +175,7 @@ def _size(file: Path) -> int | None:
 
 
 class _Progress:
-    """A rich progress bar over the bytes read, updated every `_PROGRESS_EVERY` events."""
+    """A rich progress bar over the bytes read, updated every `_PROGRESS_EVERY` rows."""
 
     def __init__(self, stream: IO[bytes], total: int | None) -> None:
         from rich.console import Console
@@ -226,16 +226,20 @@ def _progress(stream: IO[bytes], total: int | None) -> Iterator[_Progress | None
 
 def _observer(
     rejects: IO[bytes] | None, progress: _Progress | None
-) -> Callable[[ImportEvent], None]:
-    from schemas.events import ImportRejected
+) -> Callable[[Outcome], None] | None:
+    """What watches each row: None when nothing does (the import's fastest path)."""
+    from connectors.imports.validation import Rejection
 
-    def observe(event: Any) -> None:
-        if rejects is not None and isinstance(event, ImportRejected):
+    if rejects is None and progress is None:
+        return None
+
+    def observe(outcome: Any) -> None:
+        if rejects is not None and type(outcome) is Rejection:
             line = {
-                "row": event.row,
-                "field": event.field,
-                "reason": event.reason,
-                "message": event.message,
+                "row": outcome.row,
+                "field": outcome.field,
+                "reason": outcome.reason.value,
+                "message": outcome.message,
             }
             rejects.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
         if progress is not None:

@@ -1,7 +1,8 @@
 """Streaming readers for import sources: a JSON array, NDJSON, or CSV as spreadsheets export it.
 
-`RowSource` reads a binary stream once, front to back, holding one record at a time (plus a
-64 KiB read buffer): memory does not grow with the file. Everything that concerns the source as
+`RowSource` reads a binary stream once, front to back, holding one record at a time (a CSV: one
+chunk of lines, `CSV_CHUNK_BYTES`; plus a 64 KiB read buffer): memory does not grow with the
+file. Everything that concerns the source as
 a whole is checked when it is opened, before any row comes out, and raises `UnreadableSource`:
 an empty or binary file (an ``.xlsx`` passed by mistake), a CSV header that cannot be parsed.
 After that nothing raises: a record that cannot be read becomes a `SourceRow` carrying a
@@ -57,12 +58,13 @@ import codecs
 import csv
 import enum
 import io
+import itertools
 import json
 import re
+from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, Final
+from typing import IO, Final, cast
 
 from connectors.imports.errors import UnreadableSource
 from connectors.imports.validation import Reason, Rejection, thousands
@@ -79,6 +81,8 @@ __all__ = [
 
 HEAD_BYTES: Final = 64 * 1024
 CHUNK_BYTES: Final = 64 * 1024
+#: CSV bytes split into lines and decoded at once (`RowSource._csv_chunks`).
+CSV_CHUNK_BYTES: Final = 256 * 1024
 #: Longest CSV/NDJSON line or JSON array element read as a record.
 MAX_RECORD_BYTES: Final = 32 * 1024 * 1024
 #: Longest CSV cell, in characters (`csv.field_size_limit`).
@@ -105,18 +109,45 @@ class Format(enum.StrEnum):
     CSV = "csv"
 
 
-@dataclass(frozen=True, slots=True)
 class SourceRow:
-    """One record of the source: its values by column name, or why it could not be read."""
+    """One record of the source: its values by column name, or why it could not be read.
 
-    row: int
-    """1-based row number, as the module docstring defines it per format."""
-    values: Mapping[str, object] | None
-    """Column or key -> raw value (str for CSV; JSON types, Decimal for fractions); None when
-    the record could not be read, and then `rejection` says why."""
-    raw: str
-    """The record's source text, cut to `RAW_ROW_CHARS`."""
-    rejection: Rejection | None = None
+    A CSV row keeps its cells as the reader gave them (`cells`, under `RowSource.columns`) and
+    builds the mapping only when asked: the importer validates the cells by position.
+    """
+
+    __slots__ = ("_columns", "_values", "cells", "raw", "rejection", "row")
+
+    def __init__(
+        self,
+        row: int,
+        values: Mapping[str, object] | None,
+        raw: str,
+        rejection: Rejection | None = None,
+        *,
+        cells: list[str] | None = None,
+        columns: tuple[str, ...] = (),
+    ) -> None:
+        self.row = row
+        """1-based row number, as the module docstring defines it per format."""
+        self.raw = raw
+        """The record's source text, cut to `RAW_ROW_CHARS`."""
+        self.rejection = rejection
+        self.cells = cells
+        """A CSV row's cells, no more than the header's columns (fewer: the rest absent)."""
+        self._columns = columns
+        self._values = values
+
+    @property
+    def values(self) -> Mapping[str, object] | None:
+        """Column or key -> raw value (str for CSV; JSON types, Decimal for fractions); None
+        when the record could not be read, and then `rejection` says why."""
+        if self.cells is not None:
+            return dict(zip(self._columns, self.cells, strict=False))
+        return self._values
+
+    def __repr__(self) -> str:
+        return f"SourceRow(row={self.row}, values={self.values!r}, rejection={self.rejection!r})"
 
 
 def detect_format(head: bytes) -> Format:
@@ -176,42 +207,52 @@ class _Overlong:
         self.size = size
 
 
-class _LineTooLong(Exception):
-    """Internal: raised through csv.reader when its next line is an `_Overlong`."""
+class _Window:
+    """The CSV lines csv.reader consumes, chunk by chunk, and the recent ones by line number.
 
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
+    The reader takes the lines through `itertools.chain` (no Python call per line); the chunks
+    still holding the current record stay here for its raw text (`raw`), older ones are
+    dropped (`forget_before`), so memory holds about one chunk whatever the file size. An
+    `_Overlong` in a chunk makes csv.reader raise ("iterator should return strings") without
+    counting a line; `overlong` keeps their sizes in order for the caller.
+    """
 
+    def __init__(self, chunks: Iterator[list[str | _Overlong]], first_line: int) -> None:
+        self._chunks = chunks
+        self._next_line = first_line
+        self._kept: deque[tuple[int, list[str | _Overlong]]] = deque()
+        self.overlong: deque[int] = deque()
 
-class _Lines:
-    """The line iterator csv.reader consumes: counts lines, keeps the current record's text."""
+    def lines(self) -> Iterator[str | _Overlong]:
+        return itertools.chain.from_iterable(self._track())
 
-    def __init__(self, lines: Iterator[str | _Overlong], number: int) -> None:
-        self._lines = lines
-        self.number = number
-        self.taken: list[str] = []
-        self._kept = 0
+    def _track(self) -> Iterator[list[str | _Overlong]]:
+        for chunk in self._chunks:
+            self._kept.append((self._next_line, chunk))
+            self._next_line += len(chunk)
+            self.overlong.extend(line.size for line in chunk if type(line) is _Overlong)
+            yield chunk
 
-    def __iter__(self) -> _Lines:
-        return self
+    def forget_before(self, line: int) -> None:
+        kept = self._kept
+        while len(kept) > 1 and kept[1][0] <= line:
+            kept.popleft()
 
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.number += 1
-        if isinstance(line, _Overlong):
-            raise _LineTooLong(line.size)
-        if self._kept < RAW_ROW_CHARS:
-            self.taken.append(line)
-            self._kept += len(line)
-        return line
-
-    def start_record(self) -> None:
-        self.taken.clear()
-        self._kept = 0
-
-    def raw(self) -> str:
-        return "".join(self.taken)[:RAW_ROW_CHARS]
+    def raw(self, start: int, end: int) -> str:
+        """The text of physical lines `start`..`end`, cut to `RAW_ROW_CHARS`."""
+        if start == end:  # most records: one line, in the latest chunk that starts before it
+            for first, chunk in reversed(self._kept):
+                if first <= start:
+                    line = chunk[start - first]
+                    return line[:RAW_ROW_CHARS] if type(line) is str else ""
+        taken: list[str] = []
+        size = 0
+        for first, chunk in self._kept:
+            for line in chunk[max(start - first, 0) : end - first + 1]:
+                if type(line) is str and size < RAW_ROW_CHARS:
+                    taken.append(line)
+                    size += len(line)
+        return "".join(taken)[:RAW_ROW_CHARS]
 
 
 class RowSource:
@@ -241,6 +282,7 @@ class RowSource:
         self.header_line = 0
         """The CSV header's physical line (1 unless blank lines or ``sep=`` precede it)."""
         self._lines: Iterator[str | _Overlong] | None = None
+        """The lines after a UTF-16 CSV's header (the byte reader goes on from its stream)."""
         if self.format is Format.CSV:
             self._read_csv_header()
         self._used = False
@@ -295,6 +337,46 @@ class RowSource:
                 line = _decode(data)
             yield line
 
+    def _csv_chunks(self) -> Iterator[list[str | _Overlong]]:
+        """The lines after the CSV header, a chunk of about `CSV_CHUNK_BYTES` at a time.
+
+        Bytes are split and decoded a chunk at a time (per line only when a chunk is not all
+        UTF-8: the encoding stays a per-record decision); a chunk's last line is completed
+        with `readline`, which is also where a line over `MAX_RECORD_BYTES` is found.
+        """
+        if self._lines is not None:  # UTF-16: decoded by a text wrapper, line by line
+            yield from ([line] for line in self._lines)
+            return
+        read, readline = self._bytes.read, self._bytes.readline
+        size = min(CSV_CHUNK_BYTES, MAX_RECORD_BYTES)  # so only a chunk's last line can be over
+        while data := read(size):
+            cut = data.rfind(b"\n") + 1
+            chunk: list[str | _Overlong] = list(self._decode_lines(_split_lines(data[:cut])))
+            if cut < len(data):
+                line = data[cut:] + readline(MAX_RECORD_BYTES + 1 - (len(data) - cut))
+                if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+                    total = len(line)
+                    while (more := readline(CHUNK_BYTES)) and not more.endswith(b"\n"):
+                        total += len(more)
+                    chunk.append(_Overlong(total + len(more)))
+                else:
+                    chunk.extend(self._decode_lines([line]))
+            yield chunk
+
+    def _decode_lines(self, lines: list[bytes]) -> list[str]:
+        try:
+            return list(map(bytes.decode, lines))  # UTF-8, strictly
+        except UnicodeDecodeError:
+            pass
+        decoded = []
+        for data in lines:
+            try:
+                decoded.append(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                self.fallback_records += 1
+                decoded.append(_decode(data))
+        return decoded
+
     def _read_csv_header(self) -> None:
         lines = self._line_source()
         number = 0
@@ -334,7 +416,8 @@ class RowSource:
             ) from exc
         self.columns = tuple(cell.strip().removeprefix("\ufeff") for cell in header)
         self.header_line = number
-        self._lines = lines
+        if self.utf16:  # the text wrapper has read ahead; the bytes stream cannot go on
+            self._lines = lines
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -349,36 +432,46 @@ class RowSource:
         return self._json_rows()
 
     def _csv_rows(self) -> Iterator[SourceRow]:
-        assert self._lines is not None and self.columns is not None and self.delimiter
+        assert self.columns is not None and self.delimiter
         if csv.field_size_limit() < MAX_FIELD_CHARS:
             csv.field_size_limit(MAX_FIELD_CHARS)
         columns, width, header_line = self.columns, len(self.columns), self.header_line
-        lines = _Lines(self._lines, header_line)
+        window = _Window(self._csv_chunks(), header_line + 1)
+        # An _Overlong among the lines is csv.reader's error on purpose (see _Window).
+        lines = cast(Iterator[str], window.lines())
         reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+        skipped = 0  # overlong lines: physical lines csv.reader did not count
+        end = header_line
         while True:
-            start = lines.number + 1
-            lines.start_record()
+            start = end + 1
+            window.forget_before(start)
             try:
                 cells = next(reader)
             except StopIteration:
                 return
-            except _LineTooLong as exc:
-                yield _unreadable(
-                    start - header_line,
-                    Reason.FIELD_TOO_LONG,
-                    f"linha {start} do arquivo tem {thousands(exc.size)} bytes; o máximo é "
-                    f"{thousands(MAX_RECORD_BYTES)}",
-                    "",
-                )
-                continue
             except csv.Error as exc:
+                if str(exc).startswith("iterator should return strings"):  # an _Overlong
+                    skipped += 1
+                    end = header_line + reader.line_num + skipped
+                    yield _unreadable(
+                        start - header_line,
+                        Reason.FIELD_TOO_LONG,
+                        f"linha {start} do arquivo tem {thousands(window.overlong.popleft())} "
+                        f"bytes; o máximo é {thousands(MAX_RECORD_BYTES)}",
+                        "",
+                    )
+                    continue
+                end = header_line + reader.line_num + skipped
                 yield _unreadable(
                     start - header_line,
-                    *_csv_problem(str(exc), start, lines.number, self.delimiter),
-                    lines.raw(),
+                    *_csv_problem(str(exc), start, end, self.delimiter),
+                    window.raw(start, end),
                 )
                 continue
-            if not "".join(cells).strip():  # no cells, or all blank (`;;;;`)
+            end = header_line + reader.line_num + skipped
+            # No cells, or all blank (`;;;;`); the first cell (the client's code) usually
+            # settles it.
+            if not (cells and cells[0].strip()) and not "".join(cells).strip():
                 continue
             row = start - header_line
             if len(cells) > width:
@@ -389,11 +482,11 @@ class RowSource:
                         f"linha {start} do arquivo tem {len(cells)} colunas e o cabeçalho "
                         f"tem {width}; algum valor contém o separador {self.delimiter!r} "
                         "sem aspas?",
-                        lines.raw(),
+                        window.raw(start, end),
                     )
                     continue
                 cells = cells[:width]
-            yield SourceRow(row, dict(zip(columns, cells, strict=False)), lines.raw())
+            yield SourceRow(row, None, window.raw(start, end), cells=cells, columns=columns)
 
     def _ndjson_rows(self) -> Iterator[SourceRow]:
         decoder = json.JSONDecoder(parse_float=Decimal)
@@ -464,6 +557,16 @@ _JSON_MESSAGES: Final = {
 
 def _json_problem(exc: json.JSONDecodeError) -> str:
     return f"{_JSON_MESSAGES.get(exc.msg, exc.msg)} (coluna {exc.colno})"
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    """`data` (whole lines) split after each ``\\n``, as `readline` would; a bare ``\\r`` is
+    not a line break (csv.reader reports it inside its line)."""
+    if data.count(b"\r") == data.count(b"\r\n"):
+        return data.splitlines(keepends=True)  # C, and the same lines when no bare CR
+    lines = data.split(b"\n")
+    lines.pop()  # after the last newline: empty
+    return [line + b"\n" for line in lines]
 
 
 def _read_head(stream: IO[bytes]) -> bytes:

@@ -3,13 +3,21 @@
 `import_rows` opens the source (every whole-file problem is raised here, before any event
 exists) and returns an `ImportRun`: iterating it yields, in source order, one `ClientImported`
 or `ImportRejected` per row read, then exactly one `ImportCompleted` whose counts are those
-rows: ``accepted + rejected == rows`` by construction. Two ways to consume a run:
+rows: ``accepted + rejected == rows`` by construction.
 
-- `dry_run`: count, and hand each event to a callback (the rejects file), no Kafka;
-- `send_import`: the same, sending through an `EventSink` (the `EventProducer`) in batches,
-  a few in flight while the next is built; `ImportCompleted` is sent alone after every row's
-  event is acknowledged by every in-sync replica, so whoever reads it can trust that every row
-  of the import is already in the log.
+The rows' events are made once, as Kafka records: `ImportRun.records` validates each row and
+writes its (key, value) bytes directly (`records.ImportRecords`, the codec's bytes without a
+Faust record per row). Everything consumes that one stream:
+
+- `send_import`: sends the records through an `EventSink` (the `EventProducer`) in large
+  batches, a few in flight while the next is built; `ImportCompleted` is sent alone after
+  every row's event is acknowledged by every in-sync replica, so whoever reads it can trust
+  that every row of the import is already in the log;
+- `dry_run`: the same without Kafka (validate, encode, count);
+- iterating the run: the same events as typed records (decoded from those bytes), for code
+  and tests that want `ClientImported` objects.
+
+Both callers can watch each row's outcome (`on_outcome`: the rejects file, a progress bar).
 
 Events. Header `tenant_id` is the tenant, `correlation_id` the import id, `causation_id` None
 (a file is not an event), `source` ``"connectors.imports"``. Event ids are UUID5s of
@@ -31,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import re
 import uuid
 from collections import Counter, deque
@@ -41,17 +48,17 @@ from datetime import UTC, datetime
 from typing import IO, Final, Protocol
 
 from connectors.imports.errors import InvalidImportParameter, UnreadableSource
-from connectors.imports.formats import Format, RowSource, SourceRow
+from connectors.imports.formats import Format, RowSource
+from connectors.imports.records import SOURCE, ImportRecords, epoch_millis, event_id
 from connectors.imports.validation import ClientFields, Rejection, RowValidator, check_columns
+from schemas.codec import decode, encode
 from schemas.events import (
     ClientImported,
-    DocumentKind,
-    Event,
-    EventHeader,
     ImportCompleted,
     ImportRejected,
     new_header,
 )
+from streams.topics import topic_for_event
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -61,43 +68,40 @@ __all__ = [
     "ImportEvent",
     "ImportRun",
     "ImportSummary",
+    "Outcome",
     "dry_run",
     "import_rows",
     "key_for",
     "send_import",
+    "send_records",
 ]
 
-SOURCE: Final = "connectors.imports"
-#: Events per `send_many` call: large enough to amortize the wait for acks, small enough that
-#: a failure leaves little in flight.
-DEFAULT_BATCH_SIZE: Final = 5_000
+#: Records per `send_encoded` call: large enough to fill the producer's 512 KiB batches on
+#: every partition and amortize the wait for acks, small enough that a failure leaves
+#: little in flight (about 4 MB).
+DEFAULT_BATCH_SIZE: Final = 20_000
 #: Batches being stored while the next one is built (see `send_import`).
 DEFAULT_IN_FLIGHT: Final = 2
-# Fixed namespace of the derived event ids (never change it: replays would get new ids).
-_EVENT_IDS: Final = uuid.UUID("2b0f6a8e-5d4c-4f7e-9c41-6e1d3a9b8c27")
+#: Records built between two turns of the event loop (see `send_records`).
+_YIELD_EVERY: Final = 500
+#: Rows between two readings of the clock: `occurred_at` is the time of the batch of rows
+#: around it (to the millisecond, it is the same instant), not a clock call per row.
+_CLOCK_EVERY: Final = 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+#: The topic of every import event (`cobranca.clients`).
+TOPIC: Final = topic_for_event("ClientImported").name
+assert topic_for_event("ImportRejected").name == topic_for_event("ImportCompleted").name == TOPIC
 
 ImportEvent = ClientImported | ImportRejected | ImportCompleted
-_EVENT_ID_HASH: Final = hashlib.sha1(_EVENT_IDS.bytes, usedforsecurity=False)
-
-
-def _event_id(name: str) -> str:
-    """``str(uuid.uuid5(_EVENT_IDS, name))``, without building a UUID object per row (the
-    standard library's takes ~10 µs, most of a row's id); a test pins the equality."""
-    digest = _EVENT_ID_HASH.copy()
-    digest.update(name.encode("utf-8"))
-    raw = bytearray(digest.digest()[:16])
-    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+Outcome = ClientFields | Rejection
+_TYPED: Final = {cls._options.namespace: cls for cls in (ClientImported, ImportRejected)}
 
 
 class EventSink(Protocol):
-    """Where `send_import` puts events: `streams.producer.EventProducer` in production."""
+    """Where `send_import` puts records: `streams.producer.EventProducer` in production."""
 
-    def send_many(self, events: Iterable[tuple[Event, str]]) -> Awaitable[int]:
-        """Store the batch (event, key) and return once every event is acknowledged."""
+    def send_encoded(self, records: list[tuple[str, bytes, bytes]]) -> Awaitable[int]:
+        """Store the (topic, key, value) records; return once every one is acknowledged."""
         ...
 
 
@@ -139,7 +143,7 @@ def key_for(event: ImportEvent) -> str:
 
 
 class ImportRun:
-    """One import of one opened source: iterate it once for its events."""
+    """One import of one opened source: read it once, as records or as events."""
 
     def __init__(
         self,
@@ -162,31 +166,66 @@ class ImportRun:
     def format(self) -> Format:
         return self.source.format
 
-    def __iter__(self) -> Iterator[ImportEvent]:
+    def records(
+        self, on_outcome: Callable[[Outcome], None] | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """The (key, value) record of every row read, in source order, counted in `summary`;
+        `on_outcome` sees each row's accepted fields or rejection first."""
         if self._used:
             raise RuntimeError(f"import {self.import_id} was already read; start a new one")
         self._used = True
-        return self._events()
+        return self._records(on_outcome)
 
-    def _events(self) -> Iterator[ImportEvent]:
+    def _records(
+        self, on_outcome: Callable[[Outcome], None] | None
+    ) -> Iterator[tuple[bytes, bytes]]:
         validator = RowValidator(allow_landlines=self.allow_landlines)
+        columns = self.source.columns
+        validate_cells = validator.for_columns(columns) if columns is not None else None
+        validate = validator.validate
+        writer = ImportRecords(self.tenant_id, self.import_id)
+        accepted, rejected = writer.accepted, writer.rejected
         summary = self.summary
+        by_reason = summary.by_reason
+        clock = self._clock
+        millis = epoch_millis(clock())
         for row in self.source:
-            if row.rejection is not None or row.values is None:
-                outcome: ClientFields | Rejection | None = row.rejection
+            if row.rejection is not None:
+                outcome: Outcome = row.rejection
+            elif row.cells is not None:
+                assert validate_cells is not None
+                outcome = validate_cells(row.row, row.cells)
             else:
-                outcome = validator.validate(row.row, row.values)
+                assert row.values is not None
+                outcome = validate(row.row, row.values)
             summary.rows += 1
-            if isinstance(outcome, ClientFields):
-                summary.accepted += 1
-                yield self._accepted(outcome)
-            else:
-                assert outcome is not None
+            if summary.rows % _CLOCK_EVERY == 0:
+                millis = epoch_millis(clock())
+            if on_outcome is not None:
+                on_outcome(outcome)
+            if type(outcome) is Rejection:
                 summary.rejected += 1
-                summary.by_reason[outcome.reason.value] += 1
-                yield self._rejected(outcome, row)
-        yield ImportCompleted(
-            header=self._header("ImportCompleted", "completed"),
+                by_reason[outcome.reason.value] += 1
+                yield rejected(outcome, row.raw, millis)
+            else:
+                assert type(outcome) is ClientFields
+                summary.accepted += 1
+                yield accepted(outcome, millis)
+
+    def completion(self) -> ImportCompleted:
+        """The ImportCompleted of the rows read so far (all of them, once `records` is done)."""
+        summary = self.summary
+        header = new_header(
+            "ImportCompleted",
+            tenant_id=self.tenant_id,
+            correlation_id=self.import_id,
+            causation_id=None,
+            source=SOURCE,
+            occurred_at=self._clock(),
+            event_id=event_id(f"{self.tenant_id}|{self.import_id}|completed"),
+        )
+        return ImportCompleted(
+            header=header,
             import_id=self.import_id,
             rows=summary.rows,
             accepted=summary.accepted,
@@ -194,49 +233,13 @@ class ImportRun:
             by_reason=dict(sorted(summary.by_reason.items())),
         )
 
-    def _header(self, event_type: str, position: str) -> EventHeader:
-        name = f"{self.tenant_id}|{self.import_id}|{position}"
-        return new_header(
-            event_type,
-            tenant_id=self.tenant_id,
-            correlation_id=self.import_id,
-            causation_id=None,
-            source=SOURCE,
-            occurred_at=self._clock(),
-            event_id=_event_id(name),
-        )
-
-    def _accepted(self, fields: ClientFields) -> ClientImported:
-        return ClientImported(
-            header=self._header("ClientImported", str(fields.row)),
-            import_id=self.import_id,
-            row=fields.row,
-            client_id=fields.client_id,
-            name=fields.name,
-            phone_e164=fields.phone_e164,
-            document=fields.document,
-            document_kind=DocumentKind(fields.document_kind),
-            amount_centavos=fields.amount_centavos,
-            due_date=fields.due_date,
-            invoice_id=fields.invoice_id,
-            description=fields.description,
-            email=fields.email,
-            uf=fields.uf,
-            pix_code=fields.pix_code,
-            boleto_line=fields.boleto_line,
-            payment_url=fields.payment_url,
-        )
-
-    def _rejected(self, rejection: Rejection, row: SourceRow) -> ImportRejected:
-        return ImportRejected(
-            header=self._header("ImportRejected", str(rejection.row)),
-            import_id=self.import_id,
-            row=rejection.row,
-            reason=rejection.reason.value,
-            message=rejection.message,
-            field=rejection.field,
-            raw_row=row.raw.rstrip("\r\n") or None,
-        )
+    def __iter__(self) -> Iterator[ImportEvent]:
+        """The run's events as typed records: one per row (decoded from `records`), then the
+        ImportCompleted."""
+        for _, value in self.records():
+            data = decode(value)
+            yield _TYPED[data["__faust"]["ns"]].from_data(data)
+        yield self.completion()
 
 
 def import_rows(
@@ -275,12 +278,11 @@ def import_rows(
 
 
 def dry_run(
-    run: ImportRun, *, on_event: Callable[[ImportEvent], None] | None = None
+    run: ImportRun, *, on_outcome: Callable[[Outcome], None] | None = None
 ) -> ImportSummary:
-    """Produce every event of the run without Kafka; return the final counts."""
-    for event in run:
-        if on_event is not None:
-            on_event(event)
+    """Read, validate and encode every row without Kafka; return the final counts."""
+    for _ in run.records(on_outcome):
+        pass
     return run.summary
 
 
@@ -290,43 +292,62 @@ async def send_import(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     in_flight: int = DEFAULT_IN_FLIGHT,
-    on_event: Callable[[ImportEvent], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> ImportSummary:
-    """Send every event of the run through `sink` in batches; ImportCompleted last, alone.
+    """Send every row's record through `sink` (`send_records`); then ImportCompleted, alone.
+
+    ImportCompleted is sent only after every row's record was acknowledged; the first batch
+    that fails stops the import and raises, so there is no ImportCompleted.
+    """
+    await send_records(run.records(on_outcome), sink, batch_size=batch_size, in_flight=in_flight)
+    completed = run.completion()
+    await sink.send_encoded(
+        [(TOPIC, key_for(completed).encode(), encode(completed.to_representation()))]
+    )
+    return run.summary
+
+
+async def send_records(
+    records: Iterable[tuple[bytes, bytes]],
+    sink: EventSink,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    in_flight: int = DEFAULT_IN_FLIGHT,
+) -> None:
+    """Send (key, value) records to `cobranca.clients` in batches; return once all are stored.
 
     Up to `in_flight` batches are being stored at once: the next batch is read, validated and
-    encoded while Kafka acknowledges the previous ones. ImportCompleted is sent only after every
-    row batch was acknowledged; the first batch that fails stops the import (the batches still
-    in flight are abandoned) and raises, so there is no ImportCompleted.
+    encoded while Kafka acknowledges the previous ones. The first batch that fails stops the
+    sending (the batches still in flight are abandoned) and raises.
     """
     pending: deque[asyncio.Task[int]] = deque()
 
-    def submit(events: list[tuple[Event, str]]) -> None:
-        pending.append(asyncio.ensure_future(sink.send_many(events)))
+    def submit(batch: list[tuple[str, bytes, bytes]]) -> None:
+        pending.append(asyncio.ensure_future(sink.send_encoded(batch)))
 
     try:
-        batch: list[tuple[Event, str]] = []
-        for event in run:
-            if on_event is not None:
-                on_event(event)
-            if isinstance(event, ImportCompleted):
-                if batch:
-                    submit(batch)
-                    batch = []
-                while pending:
-                    await pending.popleft()
-                await sink.send_many([(event, key_for(event))])
-                break
-            batch.append((event, key_for(event)))
+        batch: list[tuple[str, bytes, bytes]] = []
+        for key, value in records:
+            batch.append((TOPIC, key, value))
+            if len(batch) % _YIELD_EVERY == 0 and pending:
+                # Reading and encoding never await: let the event loop run aiokafka's sender
+                # now and then, so the batches in flight are written and their acks read while
+                # the next batch is built (the broker works while this thread does).
+                await asyncio.sleep(0)
             if len(batch) >= batch_size:
                 submit(batch)
                 batch = []
                 while len(pending) >= in_flight:
                     await pending.popleft()
+                if pending and pending[0].done():  # surface a failure without waiting
+                    await pending.popleft()
+        if batch:
+            submit(batch)
+        while pending:
+            await pending.popleft()
     finally:
         for task in pending:
             task.cancel()
         for task in pending:
             with contextlib.suppress(BaseException):
                 await task
-    return run.summary

@@ -50,20 +50,22 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import operator
 import re
 import struct
 import unicodedata
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 from connectors.imports.errors import InvalidValue
 
 __all__ = [
+    "ALL_FIELDS",
     "DDD_UF",
     "FIELD_ALIASES",
     "MAX_AMOUNT_CENTAVOS",
@@ -165,6 +167,8 @@ OPTIONAL_FIELDS: Final = (
     "boleto_line",
     "payment_url",
 )
+#: Every field, in the order rows are validated in (`RowValidator`).
+ALL_FIELDS: Final = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 #: Longest accepted text value. 15 text fields of this size, 4 UTF-8 bytes per character at
 #: worst, stay well under Kafka's default 1 MB record limit.
@@ -192,9 +196,12 @@ _PT_FIELD: Final = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ClientFields:
-    """An accepted row: the fields of a `ClientImported` event (the header aside)."""
+class ClientFields(NamedTuple):
+    """An accepted row: the fields of a `ClientImported` event (the header aside).
+
+    A named tuple, not a frozen dataclass: one is built per accepted row, and a frozen
+    dataclass sets each of its 16 attributes through ``object.__setattr__``.
+    """
 
     row: int
     client_id: str
@@ -306,18 +313,37 @@ def _excerpt(value: str, limit: int = 40) -> str:
 # --- phone ---------------------------------------------------------------------------------
 
 _PHONE_SHAPE = re.compile(r"\+?[\d\s().\-/]+")
+_NON_DIGITS = re.compile(r"\D")
+# What `\s` matches among ASCII characters, for the fast paths below (str.isspace's set).
+_ASCII_SPACES: Final = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_PHONE_SEPARATORS: Final = str.maketrans("", "", _ASCII_SPACES + "().-/")
+_DOCUMENT_SEPARATORS: Final = str.maketrans("", "", _ASCII_SPACES + "./-")
+
+
+def _ascii_digits(value: str, separators: dict[int, int | None]) -> str | None:
+    r"""The digits of an ASCII `value` made of digits and `separators` only, else None.
+
+    The common case without a regex: what the shape pattern and ``re.sub(r"\D", ...)`` give
+    for such a value. Anything else (Unicode digits or spaces, letters) takes the patterns."""
+    if not value.isascii():
+        return None
+    digits = value.translate(separators)
+    return digits if digits.isdigit() else None
 
 
 def normalize_phone(text: str, *, allow_landlines: bool = False) -> str:
     """A Brazilian phone number in any usual form → E.164; raises `InvalidValue` otherwise."""
     value = text.strip()
-    if not _PHONE_SHAPE.fullmatch(value):
-        raise InvalidValue(
-            Reason.INVALID_PHONE,
-            _shown("telefone", text) + " contém caracteres que não são dígitos",
-        )
-    digits = re.sub(r"\D", "", value)
-    if value.startswith("+") or digits.startswith("00"):
+    plus = value.startswith("+")
+    digits = _ascii_digits(value[1:] if plus else value, _PHONE_SEPARATORS)
+    if digits is None:
+        if not _PHONE_SHAPE.fullmatch(value):
+            raise InvalidValue(
+                Reason.INVALID_PHONE,
+                _shown("telefone", text) + " contém caracteres que não são dígitos",
+            )
+        digits = _NON_DIGITS.sub("", value)
+    if plus or digits.startswith("00"):
         international = digits[2:] if digits.startswith("00") else digits
         if not international.startswith("55"):
             raise InvalidValue(
@@ -374,13 +400,20 @@ _CNPJ_WEIGHTS: Final = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 
 def _cpf_valid(digits: str) -> bool:
     # Weights 10..2 for the first check digit, 11..2 for the second, written out: this runs
-    # once per imported row, and the generator form was a tenth of an import's time.
-    a, b, c, d, e, f, g, h, i, j, k = map(int, digits)
-    first = 10 * a + 9 * b + 8 * c + 7 * d + 6 * e + 5 * f + 4 * g + 3 * h + 2 * i
-    if first * 10 % 11 % 10 != j:
+    # once per imported row, and the generator form was a tenth of an import's time. The
+    # digits are taken as their ASCII codes (no int() per digit): each weighted sum is then
+    # off by 48 times the sum of its weights (54 and 65), which the constants take back.
+    data = digits.encode()
+    if len(data) != 11:  # other scripts' digits (the shape pattern's \\d takes them)
+        data = bytes(48 + int(c) for c in digits)
+    a, b, c, d, e, f, g, h, i, j, k = data
+    first = 10 * a + 9 * b + 8 * c + 7 * d + 6 * e + 5 * f + 4 * g + 3 * h + 2 * i - 48 * 54
+    if first * 10 % 11 % 10 != j - 48:
         return False
-    second = 11 * a + 10 * b + 9 * c + 8 * d + 7 * e + 6 * f + 5 * g + 4 * h + 3 * i + 2 * j
-    return second * 10 % 11 % 10 == k
+    second = (
+        11 * a + 10 * b + 9 * c + 8 * d + 7 * e + 6 * f + 5 * g + 4 * h + 3 * i + 2 * j - 48 * 65
+    )
+    return second * 10 % 11 % 10 == k - 48
 
 
 def _cnpj_valid(digits: str) -> bool:
@@ -396,12 +429,14 @@ def _cnpj_valid(digits: str) -> bool:
 def normalize_document(text: str) -> tuple[str, str]:
     """A CPF or CNPJ, formatted or bare → (digits, ``"CPF"`` | ``"CNPJ"``); or `InvalidValue`."""
     value = text.strip()
-    if not _DOCUMENT_SHAPE.fullmatch(value):
-        raise InvalidValue(
-            Reason.INVALID_DOCUMENT,
-            _shown("CPF/CNPJ", text) + " contém caracteres que não são dígitos",
-        )
-    digits = re.sub(r"\D", "", value)
+    digits = _ascii_digits(value, _DOCUMENT_SEPARATORS)
+    if digits is None:
+        if not _DOCUMENT_SHAPE.fullmatch(value):
+            raise InvalidValue(
+                Reason.INVALID_DOCUMENT,
+                _shown("CPF/CNPJ", text) + " contém caracteres que não são dígitos",
+            )
+        digits = _NON_DIGITS.sub("", value)
     if digits == value and len(digits) in (9, 10, 12, 13):
         digits = digits.zfill(11 if len(digits) < 11 else 14)  # leading zeros a sheet dropped
     if len(digits) == 11:
@@ -413,7 +448,7 @@ def normalize_document(text: str) -> tuple[str, str]:
             Reason.INVALID_DOCUMENT,
             _shown("CPF/CNPJ", text) + f" tem {len(digits)} dígitos; CPF tem 11 e CNPJ tem 14",
         )
-    if len(set(digits)) == 1:
+    if digits == digits[0] * len(digits):
         raise InvalidValue(
             Reason.INVALID_DOCUMENT, _shown(kind, text) + " inválido: todos os dígitos iguais"
         )
@@ -427,16 +462,31 @@ def normalize_document(text: str) -> tuple[str, str]:
 
 # --- amount --------------------------------------------------------------------------------
 
-# Each pattern: (regex, thousands separator, decimal separator or None).
-_AMOUNT_FORMS: Final = (
-    (re.compile(r"\d+"), None, None),  # 150
-    (re.compile(r"\d+,\d{1,2}"), None, ","),  # 1234,56
-    (re.compile(r"\d{1,3}(?:\.\d{3})+,\d{1,2}"), ".", ","),  # 1.234,56
-    (re.compile(r"\d{1,3}(?:\.\d{3}){2,}"), ".", None),  # 1.234.567
-    (re.compile(r"\d+\.\d{1,2}"), None, "."),  # 1234.56
-    (re.compile(r"\d{1,3}(?:,\d{3})+\.\d{1,2}"), ",", "."),  # 1,234.56
-    (re.compile(r"\d{1,3}(?:,\d{3}){2,}"), ",", None),  # 1,234,567
+# The accepted forms as one alternation, tried in this order (the first that matches the
+# whole text wins); each has a group for the reais and, after a decimal mark, one for the
+# centavos. `_AMOUNT_GROUPS` maps the match's last group to (reais group, centavos group or
+# None, thousands separator or None).
+_AMOUNT_FORM: Final = re.compile(
+    r"(\d+)"  # 150
+    r"|(\d+),(\d{1,2})"  # 1234,56
+    r"|(\d{1,3}(?:\.\d{3})+),(\d{1,2})"  # 1.234,56
+    r"|(\d{1,3}(?:\.\d{3}){2,})"  # 1.234.567
+    r"|(\d+)\.(\d{1,2})"  # 1234.56
+    r"|(\d{1,3}(?:,\d{3})+)\.(\d{1,2})"  # 1,234.56
+    r"|(\d{1,3}(?:,\d{3}){2,})"  # 1,234,567
 )
+_AMOUNT_GROUPS: Final[Mapping[int, tuple[int, int | None, str | None]]] = MappingProxyType(
+    {
+        1: (1, None, None),
+        3: (2, 3, None),
+        5: (4, 5, "."),
+        6: (6, None, "."),
+        8: (7, 8, None),
+        10: (9, 10, ","),
+        11: (11, None, ","),
+    }
+)
+_PLAIN_AMOUNT = re.compile(r"[\d.,]+")  # no currency, spaces or sign: nothing to strip
 _AMBIGUOUS_AMOUNT = re.compile(r"\d{1,3}[.,]\d{3}")  # 1.234 / 1,234: thousands or decimals?
 _CURRENCY = re.compile(r"^R\$", re.IGNORECASE)
 _AMOUNT_SPACES = re.compile(r"[\s\u00a0\u202f]+")
@@ -445,6 +495,8 @@ _MAX_AMOUNT_DIGITS = len(str(MAX_AMOUNT_CENTAVOS))
 
 def parse_amount_centavos(value: object) -> int:
     """An amount in reais → integer centavos, > 0; raises `InvalidValue` otherwise."""
+    if type(value) is str:  # CSV: always; the other types below are JSON's
+        return _text_centavos(value)
     if isinstance(value, bool):
         raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {value!r} não é um número")
     if isinstance(value, int):
@@ -455,27 +507,41 @@ def parse_amount_centavos(value: object) -> int:
         return _decimal_centavos(value)
     if not isinstance(value, str):
         raise InvalidValue(Reason.INVALID_AMOUNT, "valor deve ser um número ou um texto")
-    shown = _excerpt(value)
-    text = _AMOUNT_SPACES.sub("", _CURRENCY.sub("", value.strip()))
-    if text.startswith("-") or text.endswith("-") or (text[:1] == "(" and text[-1:] == ")"):
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {shown!r} é negativo; deve ser > 0")
+    return _text_centavos(value)
+
+
+def _text_centavos(value: str) -> int:
+    text = value.strip()
+    if not _PLAIN_AMOUNT.fullmatch(text):  # digits and marks only: nothing to strip or check
+        text = _AMOUNT_SPACES.sub("", _CURRENCY.sub("", text))
+        if text.startswith("-") or text.endswith("-") or (text[:1] == "(" and text[-1:] == ")"):
+            raise InvalidValue(
+                Reason.INVALID_AMOUNT, f"valor {_excerpt(value)!r} é negativo; deve ser > 0"
+            )
     if len(text) > _MAX_AMOUNT_DIGITS + 8:
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {shown!r} é grande demais")
+        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {_excerpt(value)!r} é grande demais")
+    # No ambiguous text (below) fits a form, so the forms are tried first: the common case
+    # costs one match.
+    if form := _AMOUNT_FORM.fullmatch(text):
+        assert form.lastindex is not None
+        reais_at, cents_at, thousands_mark = _AMOUNT_GROUPS[form.lastindex]
+        reais = form.group(reais_at)
+        if thousands_mark:
+            reais = reais.replace(thousands_mark, "")
+        cents = form.group(cents_at).ljust(2, "0") if cents_at else "0"
+        centavos = int(reais) * 100 + int(cents)
+        if 0 < centavos <= MAX_AMOUNT_CENTAVOS:
+            return centavos
+        return _positive_centavos(centavos, _excerpt(value))  # raises
     if _AMBIGUOUS_AMOUNT.fullmatch(text):
         raise InvalidValue(
             Reason.INVALID_AMOUNT,
-            f"valor {shown!r} é ambíguo (milhar ou decimal?); use vírgula nos centavos: "
-            "1.234,00 ou 1,23",
+            f"valor {_excerpt(value)!r} é ambíguo (milhar ou decimal?); use vírgula nos "
+            "centavos: 1.234,00 ou 1,23",
         )
-    for pattern, thousands, decimal_mark in _AMOUNT_FORMS:
-        if pattern.fullmatch(text):
-            if thousands:
-                text = text.replace(thousands, "")
-            reais, _, cents = text.partition(decimal_mark) if decimal_mark else (text, "", "")
-            return _positive_centavos(int(reais) * 100 + int(cents.ljust(2, "0")), shown)
     raise InvalidValue(
         Reason.INVALID_AMOUNT,
-        f"valor {shown!r} não é um valor em reais (use 1.234,56, R$ 1.234,56 ou 1234.56)",
+        f"valor {_excerpt(value)!r} não é um valor em reais (use 1.234,56, R$ 1.234,56 ou 1234.56)",
     )
 
 
@@ -514,8 +580,15 @@ _DATE_BR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
+#: Texts already parsed as dates: a file repeats a few hundred due dates over its rows.
+_DATES: dict[str, date] = {}
+_DATES_KEPT: Final = 4096
+
+
 def parse_due_date(value: object) -> date:
     """``DD/MM/YYYY`` or ``YYYY-MM-DD`` → a date; raises `InvalidValue` otherwise."""
+    if type(value) is str and (known := _DATES.get(value)) is not None:
+        return known
     if not isinstance(value, str):
         raise InvalidValue(
             Reason.INVALID_DUE_DATE, "vencimento deve ser um texto DD/MM/AAAA ou AAAA-MM-DD"
@@ -523,9 +596,9 @@ def parse_due_date(value: object) -> date:
     text = value.strip()
     shown = _excerpt(text)
     if match := _DATE_BR.fullmatch(text):
-        day, month, year = (int(g) for g in match.groups())
+        day, month, year = map(int, match.groups())
     elif match := _DATE_ISO.fullmatch(text):
-        year, month, day = (int(g) for g in match.groups())
+        year, month, day = map(int, match.groups())
     else:
         raise InvalidValue(
             Reason.INVALID_DUE_DATE,
@@ -537,11 +610,15 @@ def parse_due_date(value: object) -> date:
             f"vencimento {shown!r}: ano fora do intervalo {_MIN_YEAR}-{_MAX_YEAR}",
         )
     try:
-        return date(year, month, day)
+        parsed = date(year, month, day)
     except ValueError:
         raise InvalidValue(
             Reason.INVALID_DUE_DATE, f"vencimento {shown!r} não é uma data que existe"
         ) from None
+    if len(_DATES) >= _DATES_KEPT:
+        _DATES.clear()
+    _DATES[value] = parsed
+    return parsed
 
 
 # --- duplicates ----------------------------------------------------------------------------
@@ -553,20 +630,21 @@ class _FirstRows:
     """client_id → the row that first used it, for millions of ids in little memory.
 
     Ids are kept as 128-bit BLAKE2b fingerprints in flat arrays (open addressing, linear
-    probing), 24 bytes a slot and at most 2/3 full: about 36-72 bytes per id, where a dict of
-    strings takes well over 100. Two different ids share a fingerprint with probability about
-    n²/2¹²⁹ (1e-26 for 10 million ids), far below any hardware error rate.
+    probing), 24 bytes a slot and at most half full (linear probing slows down fast past
+    that): about 48-96 bytes per id, where a dict of strings takes well over 100. Two
+    different ids share a fingerprint with probability about n²/2¹²⁹ (1e-26 for 10 million
+    ids), far below any hardware error rate.
     """
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1 << 14) -> None:
         self._allocate(capacity)
+        self._size = 0
 
     def _allocate(self, capacity: int) -> None:
         self._mask = capacity - 1
         self._hi = array("Q", bytes(8 * capacity))
         self._lo = array("Q", bytes(8 * capacity))  # 0 marks an empty slot
         self._rows = array("Q", bytes(8 * capacity))
-        self._size = 0
 
     def __len__(self) -> int:
         return self._size
@@ -574,28 +652,30 @@ class _FirstRows:
     def setdefault(self, client_id: str, row: int) -> int:
         """The row recorded for `client_id`; records `row` first if there is none."""
         digest = hashlib.blake2b(client_id.encode("utf-8", "surrogatepass"), digest_size=16)
-        hi, lo = _TWO_WORDS.unpack(digest.digest())
-        return self._setdefault(hi, lo | 1, row)
-
-    def _setdefault(self, hi: int, lo: int, row: int) -> int:
-        mask, his, los = self._mask, self._hi, self._lo
+        words: tuple[int, int] = _TWO_WORDS.unpack(digest.digest())
+        hi, lo = words[0], words[1] | 1
+        mask, los = self._mask, self._lo
         slot = hi & mask
-        while los[slot]:
-            if los[slot] == lo and his[slot] == hi:
+        while found := los[slot]:
+            if found == lo and self._hi[slot] == hi:
                 return self._rows[slot]
             slot = (slot + 1) & mask
-        his[slot], los[slot], self._rows[slot] = hi, lo, row
+        self._hi[slot], los[slot], self._rows[slot] = hi, lo, row  # the free slot found
         self._size += 1
-        if self._size * 3 > (mask + 1) * 2:
+        if self._size * 2 > mask + 1:
             self._grow()
         return row
 
     def _grow(self) -> None:
         old = (self._hi, self._lo, self._rows)
         self._allocate((self._mask + 1) * 2)
+        mask, his, los, rows = self._mask, self._hi, self._lo, self._rows
         for hi, lo, row in zip(*old, strict=True):
             if lo:
-                self._setdefault(hi, lo, row)
+                slot = hi & mask
+                while los[slot]:
+                    slot = (slot + 1) & mask
+                his[slot], los[slot], rows[slot] = hi, lo, row
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -607,6 +687,10 @@ class RowValidator:
     The first *accepted* row of a client_id wins: a later row with the same id is rejected as
     ``duplicate`` if it is otherwise valid, or with its own reason if it is not, so every
     rejection names the row's real problem.
+
+    Rows come as a mapping of the source's own names (`validate`: JSON objects) or as CSV cells
+    in the header's order (`for_columns`: the columns are resolved once, not per row); both
+    end in the same checks, on the values in `ALL_FIELDS` order.
     """
 
     def __init__(self, *, allow_landlines: bool = False) -> None:
@@ -617,11 +701,33 @@ class RowValidator:
     def validate(self, row: int, values: Mapping[str, object]) -> ClientFields | Rejection:
         """One row's values, keyed by the source's column names → accepted fields or rejection."""
         try:
-            return self._validate(row, values)
+            return self._validate(row, self._canonical(values))
         except _Rejected as rejected:
             return Rejection(row, rejected.reason, rejected.message, rejected.field)
 
-    def _canonical(self, values: Mapping[str, object]) -> dict[str, object]:
+    def for_columns(
+        self, columns: Sequence[str]
+    ) -> Callable[[int, Sequence[str]], ClientFields | Rejection]:
+        """A validator of rows given as cells under `columns`, a header `check_columns` accepted.
+
+        A row may have fewer cells than the header (the missing columns are absent), not more.
+        """
+        width = len(columns)
+        at = {canonical_field(column): i for i, column in reversed(list(enumerate(columns)))}
+        # Absent fields point just past the cells, at the None padding adds there.
+        pick = operator.itemgetter(*(at.get(field, width) for field in ALL_FIELDS))
+        pads = [[None] * (width + 1 - size) for size in range(width + 1)]
+        validate = self._validate
+
+        def validate_cells(row: int, cells: Sequence[str]) -> ClientFields | Rejection:
+            try:
+                return validate(row, pick([*cells, *pads[len(cells)]]))
+            except _Rejected as rejected:
+                return Rejection(row, rejected.reason, rejected.message, rejected.field)
+
+        return validate_cells
+
+    def _canonical(self, values: Mapping[str, object]) -> tuple[object, ...]:
         fields: dict[str, object] = {}
         cache = self._fields
         for column, value in values.items():
@@ -638,37 +744,41 @@ class RowValidator:
                     field,
                 )
             fields[field] = value
-        return fields
+        return tuple(fields.get(field) for field in ALL_FIELDS)
 
-    def _validate(self, row: int, values: Mapping[str, object]) -> ClientFields | Rejection:
-        fields = self._canonical(values)
-        for field in REQUIRED_FIELDS:
-            value = fields.get(field)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                raise _Rejected(
-                    Reason.MISSING_FIELD,
-                    f"campo obrigatório {_PT_FIELD[field]} ({field}) ausente ou vazio",
-                    field,
-                )
-        client_id = _text("client_id", fields["client_id"])
-        name = _text("name", fields["name"])
+    def _validate(self, row: int, values: tuple[object, ...]) -> ClientFields:
+        try:  # the common case in C: six texts, none blank (None or a number: TypeError)
+            complete = "" not in map(str.strip, values[:6])  # type: ignore[arg-type]
+        except TypeError:
+            complete = False
+        if not complete:
+            for field, value in zip(REQUIRED_FIELDS, values, strict=False):
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    raise _Rejected(
+                        Reason.MISSING_FIELD,
+                        f"campo obrigatório {_PT_FIELD[field]} ({field}) ausente ou vazio",
+                        field,
+                    )
+        client_id = _text("client_id", values[0])
+        name = _text("name", values[1])
         if client_id is None or name is None:  # a blank number-like value, e.g. Decimal(" ")
             raise _Rejected(Reason.MISSING_FIELD, "campo obrigatório vazio", None)
         field = "phone"
         try:
             phone = normalize_phone(
-                _raw_text(field, fields[field]), allow_landlines=self.allow_landlines
+                _raw_text(field, values[2]), allow_landlines=self.allow_landlines
             )
             field = "document"
-            document, kind = normalize_document(_raw_text(field, fields[field]))
+            document, kind = normalize_document(_raw_text(field, values[3]))
             field = "amount"
-            amount = parse_amount_centavos(fields[field])
+            amount = parse_amount_centavos(values[4])
             field = "due_date"
-            due = parse_due_date(fields[field])
+            due = parse_due_date(values[5])
         except InvalidValue as exc:
             raise _Rejected(Reason(exc.reason), exc.message, field) from None
-        optional = {name: _text(name, fields.get(name)) for name in OPTIONAL_FIELDS}
-        uf = optional["uf"]
+        invoice_id, description, email, uf, pix_code, boleto_line, payment_url = _optional(
+            values[6:]
+        )
         first = self._first_rows.setdefault(client_id, row)
         if first != row:
             raise _Rejected(
@@ -678,21 +788,21 @@ class RowValidator:
                 "client_id",
             )
         return ClientFields(
-            row=row,
-            client_id=client_id,
-            name=" ".join(name.split()),
-            phone_e164=phone,
-            document=document,
-            document_kind=kind,
-            amount_centavos=amount,
-            due_date=due,
-            invoice_id=optional["invoice_id"],
-            description=optional["description"],
-            email=optional["email"],
-            uf=uf.upper() if uf else None,
-            pix_code=optional["pix_code"],
-            boleto_line=optional["boleto_line"],
-            payment_url=optional["payment_url"],
+            row,
+            client_id,
+            " ".join(name.split()),
+            phone,
+            document,
+            kind,
+            amount,
+            due,
+            invoice_id,
+            description,
+            email,
+            uf.upper() if uf else None,
+            pix_code,
+            boleto_line,
+            payment_url,
         )
 
 
@@ -729,6 +839,8 @@ def _raw_text(field: str, value: object) -> str:
 
 def _text(field: str, value: object) -> str | None:
     """A text field, trimmed; None when blank. Numbers become their text; other types fail."""
+    if type(value) is str and len(value) <= MAX_TEXT_CHARS:  # the common case, first
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
@@ -746,6 +858,19 @@ def _text(field: str, value: object) -> str | None:
             field,
         )
     return text or None
+
+
+def _optional(values: tuple[object, ...]) -> list[str | None]:
+    """`_text` of each optional field, with the common case (a short str, or None) inline."""
+    texts: list[str | None] = []
+    for field, value in zip(OPTIONAL_FIELDS, values, strict=True):
+        if value is None:
+            texts.append(None)
+        elif type(value) is str and len(value) <= MAX_TEXT_CHARS:
+            texts.append(value.strip() or None)
+        else:
+            texts.append(_text(field, value))
+    return texts
 
 
 def _type_pt(value: object) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 import pytest
@@ -16,11 +15,13 @@ from connectors.imports.formats import Format
 from connectors.imports.importer import (
     SOURCE,
     ImportRun,
+    Outcome,
     dry_run,
     import_rows,
     key_for,
     send_import,
 )
+from connectors.imports.validation import ClientFields
 from schemas.codec import decode, encode
 from schemas.events import ClientImported, DocumentKind, Event, ImportCompleted, ImportRejected
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
@@ -123,11 +124,12 @@ def test_keys_follow_the_clients_topic() -> None:
 
 
 def test_dry_run_counts_and_calls_back() -> None:
-    seen: list[Event] = []
-    summary = dry_run(start(MIXED), on_event=seen.append)
+    seen: list[Outcome] = []
+    summary = dry_run(start(MIXED), on_outcome=seen.append)
     assert summary.as_dict() == EXPECTED_SUMMARY
-    assert isinstance(seen[-1], ImportCompleted)
-    assert len(seen) == 11
+    assert {o.row: "accepted" if isinstance(o, ClientFields) else o.reason for o in seen} == (
+        EXPECTED_ROWS
+    )
 
 
 def test_an_empty_csv_with_a_header_completes_with_zero_rows() -> None:
@@ -170,18 +172,23 @@ def test_tenant_ids_that_would_break_keys_are_refused(tenant: str) -> None:
 
 
 class MemorySink:
-    """An EventSink that stores batches, optionally failing on the n-th call."""
+    """An EventSink that stores batches (decoded), optionally failing on the n-th call."""
 
     def __init__(self, fail_on_call: int | None = None) -> None:
         self.batches: list[list[tuple[Event, str]]] = []
         self._fail_on_call = fail_on_call
 
-    async def send_many(self, events: Iterable[tuple[Event, str]]) -> int:
-        batch = list(events)
+    async def send_encoded(self, records: list[tuple[str, bytes, bytes]]) -> int:
         if self._fail_on_call is not None and len(self.batches) + 1 == self._fail_on_call:
             from streams.producer import ProduceFailed
 
             raise ProduceFailed("broker gone")
+        types = {cls.__name__: cls for cls in (ClientImported, ImportRejected, ImportCompleted)}
+        batch = []
+        for topic, key, value in records:
+            assert topic == "cobranca.clients"
+            data = decode(value)
+            batch.append((types[data["header"]["event_type"]].from_data(data), key.decode()))
         self.batches.append(batch)
         return len(batch)
 
@@ -234,6 +241,6 @@ def test_a_10_mb_cell_is_rejected_in_a_known_field_and_ignored_in_an_unknown_one
 
 @given(name=st.text(st.characters(exclude_categories=["Cs"]), max_size=200))
 def test_event_ids_are_the_standard_uuid5(name: str) -> None:
-    from connectors.imports.importer import _EVENT_IDS, _event_id
+    from connectors.imports.records import EVENT_IDS, event_id
 
-    assert _event_id(name) == str(uuid.uuid5(_EVENT_IDS, name))
+    assert event_id(name) == str(uuid.uuid5(EVENT_IDS, name))
