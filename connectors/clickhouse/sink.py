@@ -45,7 +45,7 @@ from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse.batches import Batch, PartitionBuffer, parse_plan, plan_metadata
 from connectors.clickhouse.errors import ClickHouseError, SinkError
-from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RowEncoder, insert_batch
+from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RawTableWriter
 
 __all__ = ["ClickHouseSink", "SinkConfig", "SinkStats"]
 
@@ -124,11 +124,11 @@ class ClickHouseSink:
         self,
         config: SinkConfig,
         client: Client,
-        encoder: RowEncoder,
+        writer: RawTableWriter,
     ) -> None:
         self.config = config
         self.client = client
-        self.encoder = encoder
+        self.writer = writer
         self.stats = SinkStats()
         self._buffers: dict[TopicPartition, PartitionBuffer] = {}
         self._inflight: asyncio.Task[None] | None = None
@@ -194,12 +194,9 @@ class ClickHouseSink:
                 buffer = self._buffers.get(tp)
                 if buffer is None:
                     continue  # revoked while the fetch was under way
+                frame = self.writer.frame
                 for message in messages:
-                    buffer.add(
-                        message.offset,
-                        self.encoder.encode(message.partition, message.offset, message.value),
-                        now,
-                    )
+                    buffer.add(message.offset, frame(message.offset, message.value), now)
                 self.stats.records += len(messages)
             for tp, buffer in list(self._buffers.items()):
                 if buffer.planned and (position := await _position(consumer, tp)) is not None:
@@ -297,7 +294,7 @@ class ClickHouseSink:
             async with limit:
                 await self._insert(batch)
 
-        await asyncio.gather(*(insert(batch) for batch in batches if batch.lines))
+        await asyncio.gather(*(insert(batch) for batch in batches if batch.rows))
         try:
             await consumer.commit(done)
         except _GROUP_MOVED_ON as exc:
@@ -305,15 +302,17 @@ class ClickHouseSink:
             # re-inserts the same ranges, which ClickHouse drops.
             raise _FlushAborted(f"inserted, not committed: {exc}") from exc
         for batch in batches:
-            self.stats.rows += len(batch.lines)
-            self.stats.per_topic[batch.topic] += len(batch.lines)
+            self.stats.rows += len(batch.rows)
+            self.stats.per_topic[batch.topic] += len(batch.rows)
         self.stats.batches += len(batches)
 
     async def _insert(self, batch: Batch) -> None:
         delay = 0.5
         for attempt in range(1, _INSERT_ATTEMPTS + 1):
             try:
-                await asyncio.to_thread(insert_batch, self.client, self.config.database, batch)
+                await asyncio.to_thread(
+                    self.writer.insert, self.client, self.config.database, batch
+                )
                 return
             except ClickHouseError as exc:
                 if attempt == _INSERT_ATTEMPTS:
