@@ -286,6 +286,28 @@ def insert_phase(client: Any, batches: list[Any]) -> dict[str, float]:
     return {"rows": rows, "bare_rows_per_s": rows / bare, "views_rows_per_s": rows / views}
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far, from /proc."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(pids: dict[str, int | None], fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    """`fn()`'s result and the CPU seconds each process used meanwhile."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    result = fn()
+    return result, {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+
+
 def sink_phase(settings: Any, client: Any) -> dict[str, float]:
     from connectors.clickhouse import apply_migrations
     from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
@@ -502,6 +524,7 @@ def main() -> None:
         try:
             broker.start(timeout=120)
             served = server.start(timeout=120)
+            pids = {"clickhouse": served.pid, "broker": broker.pid(), "python": os.getpid()}
             print(
                 f"broker {broker.bootstrap} (pid {broker.pid()}), ClickHouse {served.url} "
                 f"(pid {served.pid}); {os.cpu_count()} cores, load average "
@@ -529,8 +552,8 @@ def main() -> None:
                         f"{r['views_rows_per_s'] / r['bare_rows_per_s']:.2f} ({r['rows']:,} rows)"
                     )
             if "sink" in phases:
-                r = sink_phase(settings, client)
-                results["sink"] = r
+                r, cpu = cpu_split(pids, partial(sink_phase, settings, client))
+                results["sink"] = {**r, "cpu_seconds": cpu}
                 print(
                     f"    sink: {r['rows']:,} rows in {r['seconds']:.1f}s = "
                     f"{r['rows_per_s']:,.0f} rows/s end to end (Kafka -> raw tables + views)"
@@ -541,13 +564,15 @@ def main() -> None:
                         f"          sink / bare INSERT of the same rows = "
                         f"{r['rows_per_s'] / bare:.2f} (bare {bare:,.0f} rows/s, same run)"
                     )
+                print(f"          CPU seconds: {_cpu_text(cpu)}")
             if "replay" in phases:
-                r = replay_phase(settings, client)
-                results["replay"] = r
+                r, cpu = cpu_split(pids, partial(replay_phase, settings, client))
+                results["replay"] = {**r, "cpu_seconds": cpu}
                 print(
                     f"  replay: {r['events']:,} events in {r['seconds']:.1f}s = "
                     f"{r['events_per_s']:,.0f} events/s (goal: 1,000,000 under 60 s)"
                 )
+                print(f"          CPU seconds: {_cpu_text(cpu)}")
             if "queries" in phases:
                 q_results = query_phase(client, args.query_rows)
                 results["queries"] = q_results
