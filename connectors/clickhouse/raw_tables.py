@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ __all__ = [
     "hmac_pads",
     "insert_statement",
     "raw_table_for",
+    "schema_registry_base",
 ]
 
 AUDIT_TOPICS: Final = tuple(spec.name for spec in CATALOGUE if spec.kind is TopicKind.AUDIT)
@@ -95,6 +97,14 @@ def hmac_pads(key: bytes) -> tuple[str, str]:
     return inner.hex(), outer.hex()
 
 
+def schema_registry_base(env: Mapping[str, str] | None = None) -> str | None:
+    """CLICKHOUSE_SCHEMA_REGISTRY_URL: how ClickHouse reaches its own HTTP interface for the
+    schemas of the sink's inserts (e.g. `http://schema_registry@127.0.0.1:8123` in compose).
+    Unset: the URL the client uses, right for the local server."""
+    value = (os.environ if env is None else env).get("CLICKHOUSE_SCHEMA_REGISTRY_URL", "")
+    return value.rstrip("/") or None
+
+
 class RawTableWriter:
     """Frames record values and inserts batches of frames into their topic's raw table.
 
@@ -106,7 +116,7 @@ class RawTableWriter:
     ) -> None:
         self._registry = registry or default_registry()
         self._pads = hmac_pads(key)
-        self._registry_base = registry_base
+        self._registry_base = registry_base or schema_registry_base()
         self._prefixes = {
             b"\0" + schema.schema_id.to_bytes(4, "big"): _frame_prefix(schema.schema_id)
             for schema in self._all_schemas()

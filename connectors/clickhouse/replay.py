@@ -89,7 +89,7 @@ async def replay_into(
     database: str,
     *,
     max_rows: int = 50_000,
-    insert_threads: int = 2,
+    insert_threads: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ReplayResult:
     """Rebuild every raw table and view of a new `database` from offset 0 of every audit topic.
