@@ -195,12 +195,18 @@ class RawTableWriter:
                 for row in client.query(f"SELECT id FROM {database}.avro_schemas").result_rows
             }
             missing = [
-                [schema.schema_id, json.dumps(frame_schema(schema), separators=(",", ":"))]
+                json.dumps({"id": schema.schema_id, "schema": json.dumps(frame_schema(schema))})
                 for schema in self._all_schemas()
                 if schema.schema_id not in present
             ]
             if missing:
-                client.insert(f"{database}.avro_schemas", missing, column_names=["id", "schema"])
+                # raw_insert: clickhouse-connect's `insert` imports pandas (seconds) on first use.
+                client.raw_insert(
+                    f"{database}.avro_schemas",
+                    ["id", "schema"],
+                    insert_block="\n".join(missing).encode(),
+                    fmt="JSONEachRow",
+                )
             self._registered.add(database)
 
     def _all_schemas(self) -> list[RegisteredSchema]:
