@@ -127,10 +127,8 @@ class RawTableWriter:
 
     def frame(self, offset: int, value: bytes | None) -> bytes | None:
         """The frame of one record, or None for a record that is not a cobranca event (no value,
-        no wire-format prefix, a schema id that is not pinned): the sink leaves those out.
-
-        The worker dead-letters undecodable records (they reach `raw_dead_letters` as
-        DeadLettered events), so the sink leaves them out rather than stop.
+        no wire-format prefix, a schema id that is not pinned): the sink leaves those out, as
+        the worker dead-letters them (they reach `raw_dead_letters` as DeadLettered events).
         """
         if value is None:
             return None
@@ -217,6 +215,8 @@ class RawTableWriter:
     # -- the insert statement -----------------------------------------------------------------
 
     def _statement(self, client: Client, database: str, topic: str) -> str:
+        # Built from the table's columns once per process: restart the sink after a migration
+        # that adds a column (compose runs db-migrate before the sink).
         cached = self._statements.get((database, topic))
         if cached is None:
             table = RAW_TABLES[topic]
@@ -410,14 +410,14 @@ def _nullable(ch_type: str) -> str:
 
 # Privacy in SQL: the same rules as `privacy.Pseudonymizer`, computed by ClickHouse.
 _PHONE_ID = r"^\+?([0-9]{8,15})(@(c\.us|s\.whatsapp\.net))?$"
-_SEP = r"[\s.()/-]?"
+_SEP = r"[\s.()/-]{0,2}"
 _MASK_RE = (
     r"(^|[^0-9A-Za-z])\+?"
     + _SEP.join([r"([0-9])"] * 5)
     + rf"(?:{_SEP}[0-9]){{3,}}{_SEP}([0-9]){_SEP}([0-9])"
 )
-"""A run of at least 10 digits, with single separators between them: `streams.logs.mask`'s
-first-5/last-2 rule in RE2, which has no look-arounds (ADR 0012)."""
+"""A run of at least 10 digits, up to two separators between two digits (`(11) 98765-4321`):
+`streams.logs.mask`'s first-5/last-2 rule in RE2, which has no look-arounds (ADR 0012)."""
 
 
 def _pseudonym(expr: str) -> str:
