@@ -316,18 +316,14 @@ def insert_statement(
         "correlation_id": _correlation("i.`header.correlation_id`"),
         **redacted,
     }
-    payload_types = {
-        name: ("Nullable(String)" if f.policy is not Policy.KEEP else f.avro_type)
-        for name, f in fields.items()
-    }
     branches = []
     for schema_id, kept in per_schema.items():
-        if kept:
-            typed = ", ".join(f"`{n}` {payload_types[n]}" for n in kept)
-            values = ", ".join(f"`{n}`" for n in kept)
-            json_object = f"toJSONString(CAST(tuple({values}), {_quote(f'Tuple({typed})')}))"
-        else:
-            json_object = "'{}'"
+        # One JSON object of the event's own fields, named after its columns (the redacted ones).
+        json_object = (
+            f"formatRowNoNewline('JSONEachRow', {', '.join(f'`{n}`' for n in kept)})"
+            if kept
+            else "'{}'"
+        )
         branches.append(f"`schema_id` = {schema_id}, {json_object}")
     payload = f"multiIf({', '.join(branches)}, '{{}}')" if branches else "'{}'"
     selected = [c for c in columns if c in inner]
