@@ -25,11 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import structlog
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
@@ -37,6 +39,8 @@ from connectors.clickhouse.batches import Batch
 from connectors.clickhouse.client import deduplicated_insert_settings
 from connectors.clickhouse.errors import SinkInsertFailed
 from connectors.clickhouse.privacy import FIELD_POLICY, Policy
+from schemas.codec import decode
+from schemas.errors import UndecodableEvent
 from schemas.registry import RegisteredSchema, SchemaRegistry, default_registry
 from streams.topics import CATALOGUE, TopicKind, topic_for_event
 
@@ -50,6 +54,8 @@ __all__ = [
     "raw_table_for",
     "schema_registry_base",
 ]
+
+log = structlog.get_logger(__name__)
 
 AUDIT_TOPICS: Final = tuple(spec.name for spec in CATALOGUE if spec.kind is TopicKind.AUDIT)
 
@@ -79,6 +85,12 @@ _INSERT_SETTINGS: Final = {
 }
 
 _HMAC_BLOCK = 64
+_UNDECODABLE = re.compile(
+    r"INCORRECT_DATA|CANNOT_READ_ALL_DATA|ATTEMPT_TO_READ_AFTER_EOF|CANNOT_PARSE|TOO_LARGE|"
+    r"avro|magic",
+    re.IGNORECASE,
+)
+"""What ClickHouse says about a body that is not the Avro its schema id names."""
 
 
 def frame_schema(schema: RegisteredSchema) -> dict[str, Any]:
@@ -141,25 +153,27 @@ class RawTableWriter:
         """Insert one batch into its topic's raw table, deduplicated by the batch's token.
 
         Returns after ClickHouse acknowledged the insert (the part is written, views included).
+        A batch ClickHouse cannot decode is checked frame by frame in Python: the frames whose
+        body is not the Avro its schema id names are left out (a pure function of the batch, so
+        a retry inserts the same rows under the same token) and the rest inserted.
         """
         table = f"{database}.{RAW_TABLES[batch.topic]}"
         try:
-            self._register_schemas(client, database)
-            sql = self._statement(client, database, batch.topic)
-            client.command(
-                sql,
-                parameters={
-                    "partition": batch.partition,
-                    "hmac_inner": self._pads[0],
-                    "hmac_outer": self._pads[1],
-                },
-                data=b"".join(batch.rows),
-                settings={
-                    **_INSERT_SETTINGS,
-                    "format_avro_schema_registry_url": self._registry_url(client, database),
-                    **deduplicated_insert_settings(batch.token),
-                },
-            )
+            try:
+                self._send(client, database, batch, batch.rows)
+            except DriverError as exc:
+                if not _UNDECODABLE.search(str(exc)):
+                    raise
+                decodable = [row for row in batch.rows if self._decodes(row)]
+                if len(decodable) == len(batch.rows):
+                    raise
+                log.warning(
+                    "sink leaves out records it cannot decode",
+                    token=batch.token,
+                    left_out=len(batch.rows) - len(decodable),
+                )
+                if decodable:
+                    self._send(client, database, batch, decodable)
         except DriverError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             hint = (
@@ -171,6 +185,33 @@ class RawTableWriter:
                 f"ClickHouse refused batch {batch.token} ({len(batch.rows)} rows) into {table}: "
                 f"{first}. Its offsets were not committed; the sink retries the same range.{hint}"
             ) from exc
+
+    def _send(self, client: Client, database: str, batch: Batch, rows: list[bytes]) -> None:
+        self._register_schemas(client, database)
+        client.command(
+            self._statement(client, database, batch.topic),
+            parameters={
+                "partition": batch.partition,
+                "hmac_inner": self._pads[0],
+                "hmac_outer": self._pads[1],
+            },
+            data=b"".join(rows),
+            settings={
+                **_INSERT_SETTINGS,
+                "format_avro_schema_registry_url": self._registry_url(client, database),
+                **deduplicated_insert_settings(batch.token),
+            },
+        )
+
+    def _decodes(self, row: bytes) -> bool:
+        """Whether a frame's body is exactly one record of the schema its id names."""
+        head = row[:5]
+        body = row[len(self._prefixes[head]) + 8 :]
+        try:
+            decode(head + body, self._registry)
+        except UndecodableEvent:
+            return False
+        return True
 
     # -- the schema registry ClickHouse reads -------------------------------------------------
 

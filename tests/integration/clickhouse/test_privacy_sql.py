@@ -90,3 +90,17 @@ def test_diagnostics_are_masked_like_the_logs(client: Client, migrated: str) -> 
     # The unformatted and the plainly formatted forms read exactly as in the logs.
     assert got[:5] == [mask(text) for text in DIAGNOSTICS[:5]]
     assert got[5] == "call (11987****21 or 55213****44"
+
+
+def test_a_record_clickhouse_cannot_decode_is_left_out_and_the_rest_inserted_once(
+    client: Client, migrated: str
+) -> None:
+    good = encode(f.send_deferred("acme", "r1").to_representation())
+    corrupt = good[:5] + b"\x99\x99\x99"  # a pinned schema id, then no valid body
+    values = [good, corrupt, encode(f.send_deferred("acme", "r2").to_representation())]
+    for _ in range(2):  # the retry of the same range changes nothing
+        _insert(client, migrated, "cobranca.sends.requested", values)
+    got = client.query(
+        f"SELECT kafka_offset, request_id FROM {migrated}.raw_sends_requested ORDER BY kafka_offset"
+    ).result_rows
+    assert [tuple(row) for row in got] == [(0, "r1"), (2, "r2")]
