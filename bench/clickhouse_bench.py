@@ -323,7 +323,12 @@ def sink_phase(settings: Any, client: Any) -> dict[str, float]:
     began = time.perf_counter()
     stats = asyncio.run(sink.run(drain=True))
     seconds = time.perf_counter() - began
-    return {"rows": stats.rows, "seconds": seconds, "rows_per_s": stats.rows / seconds}
+    return {
+        "rows": stats.rows,
+        "seconds": seconds,
+        "rows_per_s": stats.rows / seconds,
+        "batches": stats.batches,
+    }
 
 
 def replay_phase(settings: Any, client: Any) -> dict[str, float]:
@@ -556,7 +561,8 @@ def main() -> None:
                 results["sink"] = {**r, "cpu_seconds": cpu}
                 print(
                     f"    sink: {r['rows']:,} rows in {r['seconds']:.1f}s = "
-                    f"{r['rows_per_s']:,.0f} rows/s end to end (Kafka -> raw tables + views)"
+                    f"{r['rows_per_s']:,.0f} rows/s end to end (Kafka -> raw tables + views), "
+                    f"{r['batches']:,} batches"
                 )
                 if "insert" in results:
                     bare = results["insert"]["bare_rows_per_s"]

@@ -209,6 +209,9 @@ class ClickHouseSink:
                 if buffer.planned and (position := await _position(consumer, tp)) is not None:
                     buffer.reached(position)
             await self._maybe_flush(now)
+            # getmany returns without yielding while fetched records are buffered: yield here,
+            # or a flush task (its commits, its inserts' completions) waits for reading to stall.
+            await asyncio.sleep(0)
             if drain and not fetched and await self._caught_up(consumer):
                 return
 
@@ -221,9 +224,28 @@ class ClickHouseSink:
             if not self._inflight.done() and waiting < self.config.read_ahead_rows:
                 return  # keep reading while ClickHouse works
             await self._settle_inflight(raise_errors=True)
+        if waiting >= self.config.read_ahead_rows or (
+            waiting >= self.config.max_rows and self._behind()
+        ):
+            # A backlog: ClickHouse is free and a batch's worth of rows waits, so everything
+            # read is due now, not max_wait after the previous flush cut it. Batches then grow
+            # with the time each flush takes (up to read_ahead_rows over the partitions).
+            max_wait = 0.0
         if any(buffer.due(now, max_wait) for buffer in self._buffers.values()):
             batches = [b for buffer in self._buffers.values() for b in buffer.take(now, max_wait)]
             self._inflight = asyncio.create_task(self._flush(batches))
+
+    def _behind(self) -> bool:
+        """Records wait in Kafka past what was read: a partition's last stable offset (as its
+        latest fetch saw it) is past the records read, or no fetch has answered for it yet."""
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        for tp, buffer in self._buffers.items():
+            stable = consumer.last_stable_offset(tp)
+            if stable is None or stable > max(buffer.seen_end, buffer.next_start):
+                return True
+        return False
 
     async def _caught_up(self, consumer: AIOKafkaConsumer) -> bool:
         """Every record up to the last stable offset is read, inserted and committed."""
