@@ -195,6 +195,8 @@ async def _copy(
                     task.add_done_callback(inserts.discard)
             while len(inserts) >= insert_threads:
                 await _first_done(inserts)
+        # getmany does not yield while records are buffered: let the new inserts start.
+        await asyncio.sleep(0)
         if on_progress is not None:
             on_progress(progress, total)
     await asyncio.gather(*inserts)
