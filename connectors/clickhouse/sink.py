@@ -13,8 +13,9 @@ A flush then, for all due batches at once:
 
 A crash anywhere leaves either nothing inserted, or a plan that the next owner of the partition
 follows to insert the very same ranges with the very same tokens, which ClickHouse drops as
-duplicates. Only one flush is in flight at a time; records keep being read and converted while
-it runs, and reading pauses when a few batches' worth of rows wait.
+duplicates. Only one flush is in flight at a time; records keep being read and framed while it
+runs, up to `read_ahead_rows`. Batches are cut by size and time, or, when the sink is behind the
+log, all at once as soon as ClickHouse is free (ADR 0012).
 
 Operator action: the sink is safe to SIGKILL and restart at any time; several sinks with the same
 group share the partitions. To rebuild ClickHouse from the log, use `cobranca replay`, not a reset
