@@ -16,7 +16,13 @@ from connectors.clickhouse.privacy import (
     Pseudonymizer,
     pseudonym_key,
 )
-from connectors.clickhouse.raw_tables import RawTableWriter, hmac_pads, insert_statement
+from connectors.clickhouse.raw_tables import (
+    RawTableWriter,
+    frame_schema,
+    hmac_pads,
+    insert_statement,
+    schema_registry_base,
+)
 from schemas.codec import encode
 from schemas.registry import default_registry
 from tests import factories as f
@@ -143,3 +149,21 @@ def test_the_insert_reads_no_dropped_field_and_never_holds_the_key() -> None:
     assert sql.endswith("FORMAT AvroConfluent")
     assert "`text`" not in sql and "file_url" not in sql  # dropped: not even decoded
     assert "{hmac_inner:String}" in sql and DEV_PSEUDONYM_KEY.hex() not in sql
+
+
+def test_a_frame_schema_is_the_event_schema_with_its_position_first() -> None:
+    registry = default_registry()
+    schema = registry.latest("cobranca.events.SendRequested")
+    assert schema is not None
+    framed = frame_schema(schema)
+    names = [field["name"] for field in framed["fields"]]
+    assert names[:3] == ["schema_id", "kafka_offset", "header"]
+    assert framed["fields"][2:] == schema.schema["fields"]
+
+
+def test_the_schema_registry_url_comes_from_the_environment_or_the_client() -> None:
+    assert schema_registry_base({}) is None
+    assert (
+        schema_registry_base({"CLICKHOUSE_SCHEMA_REGISTRY_URL": "http://r@127.0.0.1:8123/"})
+        == "http://r@127.0.0.1:8123"
+    )
