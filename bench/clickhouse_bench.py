@@ -10,7 +10,8 @@ It starts, in a temporary directory, a Kafka broker (infra/kafka) and the local 
 a realistic mix (a send's whole life: request, approval and debit, dispatch, acks, replies,
 intents, promises, hand-offs) into the audit topics, and measures:
 
-- ``encode``: records → JSONEachRow rows in Python (Avro decode, pseudonyms, JSON), rows/s;
+- ``encode``: records → frames in Python (the sink's only per-record work; ClickHouse decodes the
+  Avro, computes pseudonyms and payloads inside the insert), rows/s;
 - ``insert``: those rows inserted in 50,000-row batches into the raw tables with every view
   attached, beside a bare INSERT of the same batches into copies of the raw tables without
   views, in the same run; rows/s each and the ratio (what the views cost an insert);
@@ -235,24 +236,22 @@ async def produce(bootstrap: str, events: int) -> float:
 def read_rows(bootstrap: str, limit: int) -> tuple[list[Any], float, int]:
     """Up to `limit` records of every audit topic, encoded as the sink does; and the time."""
     from connectors.clickhouse.batches import PartitionBuffer
-    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
-    from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RowEncoder
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RawTableWriter
     from streams.log_reader import read_topic
 
     records = []
     for topic in AUDIT_TOPICS:
         records += [(topic, r) for r in asyncio.run(read_topic(bootstrap, topic))]
     records = records[:limit]
-    encoder = RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY))
+    writer = RawTableWriter(DEV_PSEUDONYM_KEY)
     buffers: dict[tuple[str, int], PartitionBuffer] = {}
     began = time.perf_counter()
     for topic, record in records:
         key = (topic, record.partition)
         if key not in buffers:
             buffers[key] = PartitionBuffer(topic, record.partition, record.offset, 50_000)
-        buffers[key].add(
-            record.offset, encoder.encode(record.partition, record.offset, record.value), 0.0
-        )
+        buffers[key].add(record.offset, writer.frame(record.offset, record.value), 0.0)
     seconds = time.perf_counter() - began
     batches = []
     for buffer in buffers.values():
@@ -269,37 +268,67 @@ def timed(fn: Callable[[], Any]) -> float:
 
 def insert_phase(client: Any, batches: list[Any]) -> dict[str, float]:
     from connectors.clickhouse import apply_migrations
-    from connectors.clickhouse.raw_tables import RAW_TABLES, insert_batch
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from connectors.clickhouse.raw_tables import RAW_TABLES, RawTableWriter
+
+    writer = RawTableWriter(DEV_PSEUDONYM_KEY)
 
     apply_migrations(client, "bench_views")
     client.command("CREATE DATABASE IF NOT EXISTS bench_bare")
-    for table in RAW_TABLES.values():
+    for table in [*RAW_TABLES.values(), "avro_schemas"]:
         client.command(f"CREATE TABLE IF NOT EXISTS bench_bare.{table} AS bench_views.{table}")
-    rows = sum(len(b.lines) for b in batches)
+    rows = sum(len(b.rows) for b in batches)
     # Alternate bare and views per batch, so both see the same load on the machine.
     bare = views = 0.0
     for batch in batches:
-        bare += timed(partial(insert_batch, client, "bench_bare", batch))
-        views += timed(partial(insert_batch, client, "bench_views", batch))
+        bare += timed(partial(writer.insert, client, "bench_bare", batch))
+        views += timed(partial(writer.insert, client, "bench_views", batch))
     return {"rows": rows, "bare_rows_per_s": rows / bare, "views_rows_per_s": rows / views}
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far, from /proc."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(pids: dict[str, int | None], fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    """`fn()`'s result and the CPU seconds each process used meanwhile."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    result = fn()
+    return result, {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
 
 
 def sink_phase(settings: Any, client: Any) -> dict[str, float]:
     from connectors.clickhouse import apply_migrations
-    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
-    from connectors.clickhouse.raw_tables import RowEncoder
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from connectors.clickhouse.raw_tables import RawTableWriter
     from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 
     apply_migrations(client, "bench_sink")
     sink = ClickHouseSink(
         SinkConfig(settings.kafka_bootstrap, "bench_sink", f"bench-{uuid.uuid4().hex[:6]}"),
         client,
-        RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)),
+        RawTableWriter(DEV_PSEUDONYM_KEY),
     )
     began = time.perf_counter()
     stats = asyncio.run(sink.run(drain=True))
     seconds = time.perf_counter() - began
-    return {"rows": stats.rows, "seconds": seconds, "rows_per_s": stats.rows / seconds}
+    return {
+        "rows": stats.rows,
+        "seconds": seconds,
+        "rows_per_s": stats.rows / seconds,
+        "batches": stats.batches,
+    }
 
 
 def replay_phase(settings: Any, client: Any) -> dict[str, float]:
@@ -500,6 +529,7 @@ def main() -> None:
         try:
             broker.start(timeout=120)
             served = server.start(timeout=120)
+            pids = {"clickhouse": served.pid, "broker": broker.pid(), "python": os.getpid()}
             print(
                 f"broker {broker.bootstrap} (pid {broker.pid()}), ClickHouse {served.url} "
                 f"(pid {served.pid}); {os.cpu_count()} cores, load average "
@@ -512,11 +542,11 @@ def main() -> None:
                 print(f"produced {args.events:,} events in {seconds:.1f}s")
             if phases & {"encode", "insert"}:
                 batches, seconds, records = read_rows(broker.bootstrap, args.insert_rows)
-                rows = sum(len(b.lines) for b in batches)
+                rows = sum(len(b.rows) for b in batches)
                 results["encode"] = {"rows": rows, "rows_per_s": records / seconds}
                 print(
                     f"  encode: {rows:,} rows in {seconds:.2f}s = {records / seconds:,.0f} rows/s "
-                    "(Avro decode, pseudonyms, JSON; one core)"
+                    "(framing in Python; ClickHouse decodes)"
                 )
                 if "insert" in phases:
                     r = insert_phase(client, batches)
@@ -527,19 +557,28 @@ def main() -> None:
                         f"{r['views_rows_per_s'] / r['bare_rows_per_s']:.2f} ({r['rows']:,} rows)"
                     )
             if "sink" in phases:
-                r = sink_phase(settings, client)
-                results["sink"] = r
+                r, cpu = cpu_split(pids, partial(sink_phase, settings, client))
+                results["sink"] = {**r, "cpu_seconds": cpu}
                 print(
                     f"    sink: {r['rows']:,} rows in {r['seconds']:.1f}s = "
-                    f"{r['rows_per_s']:,.0f} rows/s end to end (Kafka -> raw tables + views)"
+                    f"{r['rows_per_s']:,.0f} rows/s end to end (Kafka -> raw tables + views), "
+                    f"{r['batches']:,} batches"
                 )
+                if "insert" in results:
+                    bare = results["insert"]["bare_rows_per_s"]
+                    print(
+                        f"          sink / bare INSERT of the same rows = "
+                        f"{r['rows_per_s'] / bare:.2f} (bare {bare:,.0f} rows/s, same run)"
+                    )
+                print(f"          CPU seconds: {_cpu_text(cpu)}")
             if "replay" in phases:
-                r = replay_phase(settings, client)
-                results["replay"] = r
+                r, cpu = cpu_split(pids, partial(replay_phase, settings, client))
+                results["replay"] = {**r, "cpu_seconds": cpu}
                 print(
                     f"  replay: {r['events']:,} events in {r['seconds']:.1f}s = "
                     f"{r['events_per_s']:,.0f} events/s (goal: 1,000,000 under 60 s)"
                 )
+                print(f"          CPU seconds: {_cpu_text(cpu)}")
             if "queries" in phases:
                 q_results = query_phase(client, args.query_rows)
                 results["queries"] = q_results

@@ -210,8 +210,8 @@ def _local_clickhouse(settings: Settings) -> Any:
 async def _sink(settings: Settings, client: Any) -> int:
     """What `cobranca sink --drain` does: every committed event into the raw tables, once."""
     from connectors.clickhouse.cli import sink_group
-    from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
-    from connectors.clickhouse.raw_tables import RowEncoder
+    from connectors.clickhouse.privacy import pseudonym_key
+    from connectors.clickhouse.raw_tables import RawTableWriter
     from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 
     sink = ClickHouseSink(
@@ -221,7 +221,7 @@ async def _sink(settings: Settings, client: Any) -> int:
             group_id=sink_group(settings),
         ),
         client,
-        RowEncoder(Pseudonymizer(pseudonym_key())),
+        RawTableWriter(pseudonym_key()),
     )
     stats = await sink.run(drain=True)
     return stats.rows

@@ -76,8 +76,9 @@ class Batch:
     partition: int
     start: int
     end: int
-    lines: list[bytes]
-    """One JSONEachRow line per event; records that are not events have none."""
+    rows: list[bytes]
+    """One frame per event (`raw_tables.RawTableWriter.frame`); records that are not events
+    have none."""
 
     @property
     def token(self) -> str:
@@ -100,7 +101,7 @@ class PartitionBuffer:
     max_rows: int
     planned: deque[int] = field(default_factory=deque)
     """Ends recorded in the commit metadata, still to cut at before anything else."""
-    lines: list[bytes] = field(default_factory=list)
+    rows: list[bytes] = field(default_factory=list)
     seen_end: int = -1
     """Offset after the last record added (or -1)."""
     opened_at: float | None = None
@@ -116,20 +117,20 @@ class PartitionBuffer:
 
     @property
     def pending_rows(self) -> int:
-        return len(self.lines) + sum(len(batch.lines) for batch in self.sealed)
+        return len(self.rows) + sum(len(batch.rows) for batch in self.sealed)
 
-    def add(self, offset: int, line: bytes | None, now: float) -> None:
-        """One record (`line` None for a record that is not an event)."""
+    def add(self, offset: int, row: bytes | None, now: float) -> None:
+        """One record (`row` None for a record that is not an event)."""
         if offset < self.next_start:
             return  # re-delivered after a seek: already part of a batch
         while self.planned and offset >= self.planned[0]:
             self._seal(self.planned.popleft())
         if self.opened_at is None:
             self.opened_at = now
-        if line is not None:
-            self.lines.append(line)
+        if row is not None:
+            self.rows.append(row)
         self.seen_end = offset + 1
-        if not self.planned and len(self.lines) >= self.max_rows:
+        if not self.planned and len(self.rows) >= self.max_rows:
             self._seal(self.seen_end)
 
     def reached(self, position: int) -> None:
@@ -172,7 +173,7 @@ class PartitionBuffer:
                 f"{self.seen_end - 1} are already in it"
             )
         if end > self.next_start:
-            self.sealed.append(Batch(self.topic, self.partition, self.next_start, end, self.lines))
+            self.sealed.append(Batch(self.topic, self.partition, self.next_start, end, self.rows))
             self.next_start = end
-        self.lines = []
+        self.rows = []
         self.opened_at = None

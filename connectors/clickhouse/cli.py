@@ -255,8 +255,8 @@ async def _run_sink(
     settings: Settings, *, max_rows: int, max_wait: float, session_timeout: float, drain: bool
 ) -> Any:
     from connectors.clickhouse import connect
-    from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
-    from connectors.clickhouse.raw_tables import RowEncoder
+    from connectors.clickhouse.privacy import pseudonym_key
+    from connectors.clickhouse.raw_tables import RawTableWriter
     from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 
     stop = asyncio.Event()
@@ -275,7 +275,7 @@ async def _run_sink(
                 session_timeout_s=session_timeout,
             ),
             client,
-            RowEncoder(Pseudonymizer(pseudonym_key())),
+            RawTableWriter(pseudonym_key()),
         )
         return await sink.run(stop, drain=drain)
     finally:

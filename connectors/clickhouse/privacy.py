@@ -11,6 +11,10 @@ texts and raw bodies are left out (the Kafka log keeps them for auditors).
 `FIELD_POLICY` classifies every field of every event schema; a test fails when a schema gains a
 field nobody classified, and at run time an unclassified field is left out (fail closed).
 
+The sink applies these rules in SQL, inside its inserts (`raw_tables.py`, ADR 0012), with the
+same HMAC; `Pseudonymizer` is the reference the SQL is tested against, and what `cobranca trace`
+uses to find a phone's pseudonym.
+
 Pure: no I/O beyond reading the key from the environment.
 """
 

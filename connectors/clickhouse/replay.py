@@ -32,8 +32,8 @@ from clickhouse_connect.driver.client import Client
 from connectors.clickhouse.batches import Batch, PartitionBuffer
 from connectors.clickhouse.errors import ReplayError
 from connectors.clickhouse.migrations import apply_migrations, validate_database_name
-from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
-from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RowEncoder, insert_batch
+from connectors.clickhouse.privacy import pseudonym_key
+from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
 from streams.log_reader import partitions_of
 from streams.settings import Settings
 
@@ -89,7 +89,7 @@ async def replay_into(
     database: str,
     *,
     max_rows: int = 50_000,
-    insert_threads: int = 2,
+    insert_threads: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ReplayResult:
     """Rebuild every raw table and view of a new `database` from offset 0 of every audit topic.
@@ -109,7 +109,7 @@ async def replay_into(
         )
     began = time.monotonic()
     apply_migrations(client, database)
-    encoder = RowEncoder(Pseudonymizer(pseudonym_key()))
+    writer = RawTableWriter(pseudonym_key())
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         isolation_level="read_committed",
@@ -131,7 +131,7 @@ async def replay_into(
         starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)  # last stable offsets: the snapshot
         records, rows = await _copy(
-            consumer, client, database, encoder, starts, ends, max_rows, insert_threads, on_progress
+            consumer, client, database, writer, starts, ends, max_rows, insert_threads, on_progress
         )
     finally:
         await consumer.stop()
@@ -149,7 +149,7 @@ async def _copy(
     consumer: AIOKafkaConsumer,
     client: Client,
     database: str,
-    encoder: RowEncoder,
+    writer: RawTableWriter,
     starts: dict[TopicPartition, int],
     ends: dict[TopicPartition, int],
     max_rows: int,
@@ -165,7 +165,7 @@ async def _copy(
     records = rows = finished = 0
 
     async def insert(batch: Batch) -> None:
-        await asyncio.to_thread(insert_batch, client, database, batch)
+        await asyncio.to_thread(writer.insert, client, database, batch)
 
     while pending:
         fetched = await consumer.getmany(timeout_ms=500, max_records=max_rows)
@@ -173,8 +173,7 @@ async def _copy(
             buffer, end = buffers[tp], ends[tp]
             for message in messages:
                 if message.offset < end:
-                    line = encoder.encode(tp.partition, message.offset, message.value)
-                    buffer.add(message.offset, line, 0.0)
+                    buffer.add(message.offset, writer.frame(message.offset, message.value), 0.0)
                     records += 1
         progress = finished
         for tp in list(pending):
@@ -189,13 +188,15 @@ async def _copy(
                 progress += position - starts[tp]
         for buffer in buffers.values():
             for batch in buffer.take(0.0, float("inf")):
-                rows += len(batch.lines)
-                if batch.lines:
+                rows += len(batch.rows)
+                if batch.rows:
                     task = asyncio.create_task(insert(batch))
                     inserts.add(task)
                     task.add_done_callback(inserts.discard)
             while len(inserts) >= insert_threads:
                 await _first_done(inserts)
+        # getmany does not yield while records are buffered: let the new inserts start.
+        await asyncio.sleep(0)
         if on_progress is not None:
             on_progress(progress, total)
     await asyncio.gather(*inserts)

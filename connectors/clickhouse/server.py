@@ -60,6 +60,14 @@ _SHUTDOWN_WAIT_S = 15
 _READY_POLL_S = 0.05
 
 
+_SCHEMA_URL = r"^/(?P<db>[A-Za-z_][A-Za-z0-9_]*)/schemas/ids/(?P<id>[0-9]+)$"
+_SCHEMA_QUERY = (
+    "SELECT schema FROM {db:Identifier}.avro_schemas WHERE id = {id:UInt32} "
+    "LIMIT 1 FORMAT JSONEachRow"
+)
+"""Confluent's `GET /schemas/ids/<id>` (answer `{"schema": "..."}`), per database."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerStatus:
     """What `cobranca db status` and `db start` report about the local server."""
@@ -230,6 +238,8 @@ class LocalClickHouse:
         raise LocalServerError(f"the ClickHouse engine did not answer on {self.url} within 60 s")
 
     def _config_xml(self) -> str:
+        # http_handlers: ClickHouse serves the schema registry its own AvroConfluent inserts
+        # read (raw_tables.py, migration 0011); <defaults/> keeps every standard handler.
         log = escape(str(self.log_file))
         err = escape(str(self.log_file.with_name("clickhouse.err.log")))
         # `log-level` is what clickhouse-local reads for the level; `logger.level` alone is
@@ -247,6 +257,17 @@ class LocalClickHouse:
             f"    <errorlog>{err}</errorlog>\n"
             "    <console>0</console>\n"
             "  </logger>\n"
+            "  <http_handlers>\n"
+            "    <rule>\n"
+            f"      <url><![CDATA[regex:{_SCHEMA_URL}]]></url>\n"
+            "      <methods>GET</methods>\n"
+            "      <handler>\n"
+            "        <type>predefined_query_handler</type>\n"
+            f"        <query>{_SCHEMA_QUERY}</query>\n"
+            "      </handler>\n"
+            "    </rule>\n"
+            "    <defaults/>\n"
+            "  </http_handlers>\n"
             "</clickhouse>\n"
         )
 

@@ -13,8 +13,9 @@ A flush then, for all due batches at once:
 
 A crash anywhere leaves either nothing inserted, or a plan that the next owner of the partition
 follows to insert the very same ranges with the very same tokens, which ClickHouse drops as
-duplicates. Only one flush is in flight at a time; records keep being read and converted while
-it runs, and reading pauses when a few batches' worth of rows wait.
+duplicates. Only one flush is in flight at a time; records keep being read and framed while it
+runs, up to `read_ahead_rows`. Batches are cut by size and time, or, when the sink is behind the
+log, all at once as soon as ClickHouse is free (ADR 0012).
 
 Operator action: the sink is safe to SIGKILL and restart at any time; several sinks with the same
 group share the partitions. To rebuild ClickHouse from the log, use `cobranca replay`, not a reset
@@ -45,7 +46,7 @@ from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse.batches import Batch, PartitionBuffer, parse_plan, plan_metadata
 from connectors.clickhouse.errors import ClickHouseError, SinkError
-from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RowEncoder, insert_batch
+from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RawTableWriter
 
 __all__ = ["ClickHouseSink", "SinkConfig", "SinkStats"]
 
@@ -79,6 +80,11 @@ class SinkConfig:
     """...or when its first record has waited this long."""
     insert_threads: int = 4
     """Batches inserted at the same time within one flush."""
+    read_ahead_rows: int = 500_000
+    """Rows read and waiting while a flush runs (a frame is about 200 bytes: ~100 MB). In a
+    backlog the next flush takes them all, spread over every partition, so this sets the size
+    of its batches (~read_ahead_rows / partitions each, up to max_rows); each insert costs
+    ClickHouse ~20 ms besides its rows, so small batches halve the throughput."""
     session_timeout_s: float = 30.0
     """How long the group waits for a silent member before giving its partitions away. Longer
     than Kafka clients' usual 10 s: on a busy machine ClickHouse's insert threads can starve this
@@ -90,12 +96,14 @@ class SinkConfig:
             self.max_rows < 1
             or self.max_wait_s < 0
             or self.insert_threads < 1
+            or self.read_ahead_rows < 1
             or self.session_timeout_s < 6
         ):
             raise ValueError(
-                f"sink needs max_rows >= 1, max_wait_s >= 0, insert_threads >= 1 and "
-                f"session_timeout_s >= 6, got {self.max_rows}, {self.max_wait_s}, "
-                f"{self.insert_threads}, {self.session_timeout_s}"
+                f"sink needs max_rows >= 1, max_wait_s >= 0, insert_threads >= 1, "
+                f"read_ahead_rows >= 1 and session_timeout_s >= 6, got {self.max_rows}, "
+                f"{self.max_wait_s}, {self.insert_threads}, {self.read_ahead_rows}, "
+                f"{self.session_timeout_s}"
             )
 
 
@@ -124,11 +132,11 @@ class ClickHouseSink:
         self,
         config: SinkConfig,
         client: Client,
-        encoder: RowEncoder,
+        writer: RawTableWriter,
     ) -> None:
         self.config = config
         self.client = client
-        self.encoder = encoder
+        self.writer = writer
         self.stats = SinkStats()
         self._buffers: dict[TopicPartition, PartitionBuffer] = {}
         self._inflight: asyncio.Task[None] | None = None
@@ -194,17 +202,17 @@ class ClickHouseSink:
                 buffer = self._buffers.get(tp)
                 if buffer is None:
                     continue  # revoked while the fetch was under way
+                frame = self.writer.frame
                 for message in messages:
-                    buffer.add(
-                        message.offset,
-                        self.encoder.encode(message.partition, message.offset, message.value),
-                        now,
-                    )
+                    buffer.add(message.offset, frame(message.offset, message.value), now)
                 self.stats.records += len(messages)
             for tp, buffer in list(self._buffers.items()):
                 if buffer.planned and (position := await _position(consumer, tp)) is not None:
                     buffer.reached(position)
             await self._maybe_flush(now)
+            # getmany returns without yielding while fetched records are buffered: yield here,
+            # or a flush task (its commits, its inserts' completions) waits for reading to stall.
+            await asyncio.sleep(0)
             if drain and not fetched and await self._caught_up(consumer):
                 return
 
@@ -214,12 +222,31 @@ class ClickHouseSink:
         max_wait = self.config.max_wait_s
         waiting = sum(buffer.pending_rows for buffer in self._buffers.values())
         if self._inflight is not None:
-            if not self._inflight.done() and waiting < 4 * self.config.max_rows:
-                return  # keep reading while ClickHouse works, up to a few batches ahead
+            if not self._inflight.done() and waiting < self.config.read_ahead_rows:
+                return  # keep reading while ClickHouse works
             await self._settle_inflight(raise_errors=True)
+        if waiting >= self.config.read_ahead_rows or (
+            waiting >= self.config.max_rows and self._behind()
+        ):
+            # A backlog: ClickHouse is free and a batch's worth of rows waits, so everything
+            # read is due now, not max_wait after the previous flush cut it. Batches then grow
+            # with the time each flush takes (up to read_ahead_rows over the partitions).
+            max_wait = 0.0
         if any(buffer.due(now, max_wait) for buffer in self._buffers.values()):
             batches = [b for buffer in self._buffers.values() for b in buffer.take(now, max_wait)]
             self._inflight = asyncio.create_task(self._flush(batches))
+
+    def _behind(self) -> bool:
+        """Records wait in Kafka past what was read: a partition's last stable offset (as its
+        latest fetch saw it) is past the records read, or no fetch has answered for it yet."""
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        for tp, buffer in self._buffers.items():
+            stable = consumer.last_stable_offset(tp)
+            if stable is None or stable > max(buffer.seen_end, buffer.next_start):
+                return True
+        return False
 
     async def _caught_up(self, consumer: AIOKafkaConsumer) -> bool:
         """Every record up to the last stable offset is read, inserted and committed."""
@@ -297,7 +324,7 @@ class ClickHouseSink:
             async with limit:
                 await self._insert(batch)
 
-        await asyncio.gather(*(insert(batch) for batch in batches if batch.lines))
+        await asyncio.gather(*(insert(batch) for batch in batches if batch.rows))
         try:
             await consumer.commit(done)
         except _GROUP_MOVED_ON as exc:
@@ -305,15 +332,17 @@ class ClickHouseSink:
             # re-inserts the same ranges, which ClickHouse drops.
             raise _FlushAborted(f"inserted, not committed: {exc}") from exc
         for batch in batches:
-            self.stats.rows += len(batch.lines)
-            self.stats.per_topic[batch.topic] += len(batch.lines)
+            self.stats.rows += len(batch.rows)
+            self.stats.per_topic[batch.topic] += len(batch.rows)
         self.stats.batches += len(batches)
 
     async def _insert(self, batch: Batch) -> None:
         delay = 0.5
         for attempt in range(1, _INSERT_ATTEMPTS + 1):
             try:
-                await asyncio.to_thread(insert_batch, self.client, self.config.database, batch)
+                await asyncio.to_thread(
+                    self.writer.insert, self.client, self.config.database, batch
+                )
                 return
             except ClickHouseError as exc:
                 if attempt == _INSERT_ATTEMPTS:

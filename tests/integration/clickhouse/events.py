@@ -1,4 +1,4 @@
-"""Put factory events into the raw tables the way the sink does (rows, batches, tokens)."""
+"""Put factory events into the raw tables the way the sink does (frames, batches, tokens)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse.batches import Batch
 from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
-from connectors.clickhouse.raw_tables import RowEncoder, insert_batch
+from connectors.clickhouse.raw_tables import RawTableWriter
 from schemas.codec import encode
 from schemas.events import Event
 from streams.topics import topic_for_event
 
 PSEUDONYMS = Pseudonymizer(DEV_PSEUDONYM_KEY)
+WRITER = RawTableWriter(DEV_PSEUDONYM_KEY)
 
 
 class FakeLog:
     """Events given offsets per topic (partition 0), turned into sink batches."""
 
     def __init__(self) -> None:
-        self.encoder = RowEncoder(PSEUDONYMS)
         self.next_offset: dict[str, int] = defaultdict(int)
 
     def batches(self, events: Iterable[Event]) -> list[Batch]:
@@ -32,19 +32,19 @@ class FakeLog:
         batches = []
         for topic, topic_events in by_topic.items():
             start = self.next_offset[topic]
-            lines = []
+            rows = []
             for offset, event in enumerate(topic_events, start):
-                line = self.encoder.encode(0, offset, encode(event.to_representation()))
-                assert line is not None
-                lines.append(line)
+                row = WRITER.frame(offset, encode(event.to_representation()))
+                assert row is not None
+                rows.append(row)
             self.next_offset[topic] = start + len(topic_events)
-            batches.append(Batch(topic, 0, start, start + len(topic_events), lines))
+            batches.append(Batch(topic, 0, start, start + len(topic_events), rows))
         return batches
 
 
 def sink(client: Client, database: str, batches: Iterable[Batch]) -> None:
     for batch in batches:
-        insert_batch(client, database, batch)
+        WRITER.insert(client, database, batch)
 
 
 def scalar(client: Client, sql: str) -> object:

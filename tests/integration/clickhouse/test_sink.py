@@ -22,8 +22,8 @@ from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse import apply_migrations, connect
 from connectors.clickhouse.batches import PLAN_PREFIX
-from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
-from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RowEncoder
+from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
 from connectors.clickhouse.replay import compare_databases, replay_into
 from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from schemas.events import Event, SendRejectReason
@@ -118,7 +118,7 @@ def sink_config(bootstrap: str, database: str, **kwargs: object) -> SinkConfig:
 
 
 def drain(client: Client, config: SinkConfig) -> dict[str, int]:
-    sink = ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
+    sink = ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY))
     stats = asyncio.run(sink.run(drain=True))
     return {"rows": stats.rows, "resumed_plans": stats.resumed_plans}
 
@@ -167,8 +167,7 @@ def test_two_sinks_in_one_group_share_the_partitions_and_every_count_stays_exact
     async def scenario() -> list[int]:
         stop = asyncio.Event()
         first, second = (
-            ClickHouseSink(config, client, RowEncoder(Pseudonymizer(DEV_PSEUDONYM_KEY)))
-            for _ in range(2)
+            ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)) for _ in range(2)
         )
         running = [asyncio.create_task(first.run(stop))]
         await produce(kafka_bootstrap, early)

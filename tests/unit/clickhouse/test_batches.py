@@ -23,7 +23,7 @@ def buffer(start: int = 0, *, max_rows: int = 3, planned: tuple[int, ...] = ()) 
 
 
 def ranges(batches: list[Batch]) -> list[tuple[int, int, int]]:
-    return [(b.start, b.end, len(b.lines)) for b in batches]
+    return [(b.start, b.end, len(b.rows)) for b in batches]
 
 
 def test_token_names_the_half_open_range() -> None:
@@ -67,7 +67,7 @@ def test_records_that_are_not_events_still_move_the_range_forward() -> None:
     buf.add(1, b"a", now=0.0)
     buf.add(2, None, now=0.0)
     [batch] = buf.take(now=2.0, max_wait=1.0)
-    assert (batch.start, batch.end, batch.lines) == (0, 3, [b"a"])
+    assert (batch.start, batch.end, batch.rows) == (0, 3, [b"a"])
 
 
 def test_a_planned_range_is_cut_at_its_plan_not_by_size_or_time() -> None:
@@ -137,4 +137,4 @@ def test_after_a_crash_the_plan_reproduces_the_same_ranges(
         second.add(offset, str(offset).encode(), now=1_000.0)
     second.reached(offsets[-1] + 1)
     replayed = second.take(now=1_000.0, max_wait=1.0)[: len(planned)]
-    assert [(b.token, b.lines) for b in replayed] == [(b.token, b.lines) for b in planned]
+    assert [(b.token, b.rows) for b in replayed] == [(b.token, b.rows) for b in planned]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 import pytest
 
 from connectors.clickhouse.privacy import (
@@ -17,8 +16,15 @@ from connectors.clickhouse.privacy import (
     Pseudonymizer,
     pseudonym_key,
 )
-from connectors.clickhouse.raw_tables import RowEncoder
+from connectors.clickhouse.raw_tables import (
+    RawTableWriter,
+    frame_schema,
+    hmac_pads,
+    insert_statement,
+    schema_registry_base,
+)
 from schemas.codec import encode
+from schemas.registry import default_registry
 from tests import factories as f
 
 AVRO = Path(__file__).resolve().parents[3] / "schemas" / "avro"
@@ -104,38 +110,60 @@ def test_redact_applies_each_policy_and_drops_unknown_fields() -> None:
     assert {policy for policy in FIELD_POLICY.values()} == set(Policy)
 
 
-def test_a_row_has_position_header_typed_fields_and_the_redacted_event() -> None:
-    privacy = Pseudonymizer(b"k")
+def test_a_frame_is_the_record_with_its_schema_id_and_offset_in_front() -> None:
     event = f.client_imported("acme", 3, phone="+5511912345678")
     value = encode(event.to_representation())
-    row = orjson.loads(RowEncoder(privacy).encode(4, 1200, value) or b"")
+    frame = RawTableWriter(b"k").frame(1200, value)
+    assert frame is not None
     schema_id = int.from_bytes(value[1:5], "big")
-    assert (row["kafka_partition"], row["kafka_offset"], row["schema_id"]) == (4, 1200, schema_id)
-    assert row["event_type"] == "ClientImported" and row["tenant_id"] == "acme"
-    assert datetime.fromisoformat(row["occurred_at"]) == datetime(2026, 11, 20, 13, tzinfo=UTC)
-    assert row["phone_e164"] == privacy.phone("+5511912345678")
-    assert row["due_date"] == "2026-12-05"
-    assert "name" not in row and "email" not in row and "pix_code" not in row
-    assert row["payload"] == {k: v for k, v in row.items() if k in row["payload"]}
-    assert set(row["payload"]) == {
-        "import_id",
-        "row",
-        "client_id",
-        "phone_e164",
-        "document",
-        "document_kind",
-        "amount_centavos",
-        "due_date",
-        "invoice_id",
-        "uf",
-        "description",
-        "boleto_line",
-        "payment_url",
-    } - {"description", "boleto_line", "payment_url"}
+    # Confluent prefix kept, then the frame's own fields (zigzag schema id, offset), then the body.
+    assert frame[:5] == value[:5]
+    assert frame[5 : -len(value) + 5] == bytes([schema_id * 2]) + (1200).to_bytes(8, "little")
+    assert frame.endswith(value[5:])
 
 
-def test_records_that_are_not_events_have_no_row() -> None:
-    encoder = RowEncoder(Pseudonymizer(b"k"))
-    assert encoder.encode(0, 1, None) is None
-    assert encoder.encode(0, 1, b"\x00\x00\x00\x00") is None
-    assert encoder.encode(0, 1, b"plain text") is None
+def test_records_that_are_not_events_have_no_frame() -> None:
+    writer = RawTableWriter(b"k")
+    assert writer.frame(1, None) is None
+    assert writer.frame(1, b"\x00\x00\x00\x00") is None
+    assert writer.frame(1, b"plain text") is None
+    assert writer.frame(1, b"\x00\x00\x00\xff\xffbody") is None  # schema id not pinned
+
+
+def test_the_sql_pads_compute_the_same_hmac_as_the_pseudonymizer() -> None:
+    for key in (b"k", DEV_PSEUDONYM_KEY, b"x" * 100):
+        inner, outer = (bytes.fromhex(pad) for pad in hmac_pads(key))
+        for value in ("+5511987654321", "52998224725"):
+            digest = hashlib.sha256(outer + hashlib.sha256(inner + value.encode()).digest())
+            assert f"p:{digest.hexdigest()[:24]}" == Pseudonymizer(key).pseudonym(value)
+
+
+def test_the_insert_reads_no_dropped_field_and_never_holds_the_key() -> None:
+    registry = default_registry()
+    schemas = [v for s in registry.subjects() for v in registry.versions(s)]
+    requested = [v for v in schemas if v.subject.endswith((".SendRequested", ".SendDeferred"))]
+    sql = insert_statement(
+        "db.raw_sends_requested", ["kafka_offset", "phone_e164", "step", "payload"], requested
+    )
+    assert sql.startswith("INSERT INTO db.raw_sends_requested (`kafka_offset`, `phone_e164`")
+    assert sql.endswith("FORMAT AvroConfluent")
+    assert "`text`" not in sql and "file_url" not in sql  # dropped: not even decoded
+    assert "{hmac_inner:String}" in sql and DEV_PSEUDONYM_KEY.hex() not in sql
+
+
+def test_a_frame_schema_is_the_event_schema_with_its_position_first() -> None:
+    registry = default_registry()
+    schema = registry.latest("cobranca.events.SendRequested")
+    assert schema is not None
+    framed = frame_schema(schema)
+    names = [field["name"] for field in framed["fields"]]
+    assert names[:3] == ["schema_id", "kafka_offset", "header"]
+    assert framed["fields"][2:] == schema.schema["fields"]
+
+
+def test_the_schema_registry_url_comes_from_the_environment_or_the_client() -> None:
+    assert schema_registry_base({}) is None
+    assert (
+        schema_registry_base({"CLICKHOUSE_SCHEMA_REGISTRY_URL": "http://r@127.0.0.1:8123/"})
+        == "http://r@127.0.0.1:8123"
+    )

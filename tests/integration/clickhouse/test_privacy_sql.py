@@ -1,0 +1,106 @@
+"""The privacy rules ClickHouse applies inside the sink's insert agree with `privacy.py`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from connectors.clickhouse.batches import Batch
+from schemas.codec import encode
+from streams.logs import mask
+from tests import factories as f
+from tests.integration.clickhouse.events import PSEUDONYMS, WRITER
+
+pytestmark = pytest.mark.integration
+
+CHAT_IDS = [
+    "5511987654321@c.us",
+    "5511987654321@s.whatsapp.net",
+    "+5511987654321",
+    "120363025246125888@g.us",  # a group: no phone, the pseudonym of the whole id
+    "98765432109876@lid",
+    "abc",
+]
+DIAGNOSTICS = [
+    "phone +5511987654321 refused",
+    "cpf 529.982.247-25 invalid",
+    "cnpj 11.222.333/0001-81 invalid",
+    "5511987654321",
+    "no number here, only 12345",
+    "call (11) 98765-4321 or +55 (21) 3333-4444",
+]
+
+
+def _insert(client: Client, database: str, topic: str, values: list[bytes]) -> None:
+    rows = [WRITER.frame(offset, value) for offset, value in enumerate(values)]
+    assert all(row is not None for row in rows)
+    WRITER.insert(client, database, Batch(topic, 0, 0, len(rows), [r for r in rows if r]))
+
+
+def _with(event: Any, **fields: object) -> bytes:
+    representation = event.to_representation()
+    representation.update(fields)
+    return encode(representation)
+
+
+def test_pseudonyms_computed_in_clickhouse_equal_the_pseudonymizer(
+    client: Client, migrated: str
+) -> None:
+    base = f.delivery_status_changed("acme", ack=2, message_id="m1")
+    values = []
+    for chat in CHAT_IDS:
+        header = {**base.header.to_representation(), "correlation_id": chat}
+        values.append(_with(base, chat_id=chat, waha_message_id=f"true_{chat}_1", header=header))
+    _insert(client, migrated, "cobranca.conversations", values)
+    got = client.query(
+        f"SELECT chat_id, waha_message_id, correlation_id FROM {migrated}.raw_conversations "
+        "ORDER BY kafka_offset"
+    ).result_rows
+    assert [tuple(row) for row in got] == [
+        (
+            PSEUDONYMS.phone(chat),
+            PSEUDONYMS.pseudonym(f"true_{chat}_1"),
+            PSEUDONYMS.correlation(chat),
+        )
+        for chat in CHAT_IDS
+    ]
+
+
+def test_diagnostics_are_masked_like_the_logs(client: Client, migrated: str) -> None:
+    base = f.dead_lettered("acme")
+    _insert(
+        client,
+        migrated,
+        "cobranca.dead-letters",
+        [_with(base, error=text) for text in DIAGNOSTICS],
+    )
+    got = [
+        str(row[0])
+        for row in client.query(
+            f"SELECT error FROM {migrated}.raw_dead_letters ORDER BY kafka_offset"
+        ).result_rows
+    ]
+    assert len(got) == len(DIAGNOSTICS)
+    for masked in got:
+        # No run of 10 digits survives, whatever the separators were.
+        assert not re.search(r"\d{10}", re.sub(r"[\s.()/+-]", "", masked)), masked
+    # The unformatted and the plainly formatted forms read exactly as in the logs.
+    assert got[:5] == [mask(text) for text in DIAGNOSTICS[:5]]
+    assert got[5] == "call (11987****21 or 55213****44"
+
+
+def test_a_record_clickhouse_cannot_decode_is_left_out_and_the_rest_inserted_once(
+    client: Client, migrated: str
+) -> None:
+    good = encode(f.send_deferred("acme", "r1").to_representation())
+    corrupt = good[:5] + b"\x99\x99\x99"  # a pinned schema id, then no valid body
+    values = [good, corrupt, encode(f.send_deferred("acme", "r2").to_representation())]
+    for _ in range(2):  # the retry of the same range changes nothing
+        _insert(client, migrated, "cobranca.sends.requested", values)
+    got = client.query(
+        f"SELECT kafka_offset, request_id FROM {migrated}.raw_sends_requested ORDER BY kafka_offset"
+    ).result_rows
+    assert [tuple(row) for row in got] == [(0, "r1"), (2, "r2")]
