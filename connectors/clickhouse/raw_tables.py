@@ -167,10 +167,14 @@ class RawTableWriter:
                 decodable = [row for row in batch.rows if self._decodes(row)]
                 if len(decodable) == len(batch.rows):
                     raise
+                # They stay on the topic: the offsets say where to find them.
                 log.warning(
                     "sink leaves out records it cannot decode",
                     token=batch.token,
+                    topic=batch.topic,
+                    partition=batch.partition,
                     left_out=len(batch.rows) - len(decodable),
+                    offsets=[self._offset(r) for r in batch.rows if not self._decodes(r)][:100],
                 )
                 if decodable:
                     self._send(client, database, batch, decodable)
@@ -202,6 +206,11 @@ class RawTableWriter:
                 **deduplicated_insert_settings(batch.token),
             },
         )
+
+    def _offset(self, row: bytes) -> int:
+        """The Kafka offset a frame carries after its prefix."""
+        start = len(self._prefixes[row[:5]])
+        return int.from_bytes(row[start : start + 8], "little")
 
     def _decodes(self, row: bytes) -> bool:
         """Whether a frame's body is exactly one record of the schema its id names."""
