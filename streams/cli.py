@@ -7,10 +7,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -20,24 +18,9 @@ from connectors.imports.http_cli import imports_group
 from connectors.waha.cli import waha
 from connectors.waha.simulator.cli import waha_sim
 from models.cli import classify_command, model
-from streams.errors import CobrancaError
+from streams.cli_errors import friendly_errors
 from streams.handoff_cli import export_corrections_command, handoffs
 from streams.settings import Settings, cache_home
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly_errors(fn: F) -> F:
-    """Our own errors end the command with their message and exit code 1, not a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CobrancaError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()
@@ -68,7 +51,7 @@ def broker() -> None:
 
 @broker.command("fetch")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def broker_fetch(settings: Settings) -> None:
     """Download the broker's jars from Maven Central into the cache (once)."""
     path = _local_broker(settings).fetch()
@@ -78,7 +61,7 @@ def broker_fetch(settings: Settings) -> None:
 @broker.command("start")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the broker.")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def broker_start(settings: Settings, timeout: float) -> None:
     """Start the broker if it is not running, and wait until it answers."""
     local = _local_broker(settings)
@@ -93,7 +76,7 @@ def broker_start(settings: Settings, timeout: float) -> None:
 
 @broker.command("stop")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def broker_stop(settings: Settings) -> None:
     """Stop the broker by its PID (its data stays)."""
     stopped = _local_broker(settings).stop()
@@ -102,7 +85,7 @@ def broker_stop(settings: Settings) -> None:
 
 @broker.command("status")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def broker_status(settings: Settings) -> None:
     """Say whether the broker runs, where, and where its logs are; exit 1 if it does not."""
     status = _local_broker(settings).status()
@@ -121,7 +104,7 @@ def broker_status(settings: Settings) -> None:
 @main.command("demo")
 @click.option("--clients", default=24, show_default=True, help="How many debtors to import.")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def demo(settings: Settings, clients: int) -> None:
     """Run the main job on the local stack: import, worker, ClickHouse views."""
     from streams.demo import run_demo
@@ -174,7 +157,7 @@ def tokens() -> None:
 @click.option("--reference", help="Payment id, order number or a note for the auditors.")
 @click.option("--credit-id", help="Idempotency key; repeat it to retry safely (default: new).")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def tokens_credit(
     settings: Settings, tenant: str, amount: int, reference: str | None, credit_id: str | None
 ) -> None:
@@ -209,7 +192,7 @@ def tokens_credit(
 @tokens.command("balance")
 @click.argument("tenant")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def tokens_balance(settings: Settings, tenant: str) -> None:
     """TENANT's balance: the replay of its committed ledger events."""
     from streams.audit import audit_ledger
@@ -236,7 +219,7 @@ def audit() -> None:
     help="Audit this copy of the ledger topic instead (a restored backup, an export).",
 )
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def audit_ledger_command(settings: Settings, tenant: str | None, ledger_topic: str | None) -> None:
     """Replay the ledger from offset 0: hash chain, debits vs approvals, refunds, balances.
     Prints a JSON report; exits 1 on any violation."""
@@ -268,7 +251,7 @@ def schemas() -> None:
 
 
 @schemas.command("register")
-@_friendly_errors
+@friendly_errors
 def schemas_register() -> None:
     """Pin a new version for each changed schema, after the BACKWARD_TRANSITIVE check."""
     from schemas.registry import register_changes
@@ -282,7 +265,7 @@ def schemas_register() -> None:
 
 
 @schemas.command("list")
-@_friendly_errors
+@friendly_errors
 def schemas_list() -> None:
     """Show each subject's versions and ids."""
     from schemas.registry import load_registry
@@ -303,7 +286,7 @@ def topics() -> None:
 
 @topics.command("create")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def topics_create(settings: Settings) -> None:
     """Create every catalogue topic that does not exist yet (safe to run again)."""
     from streams.topic_admin import create_topics
@@ -316,7 +299,7 @@ def topics_create(settings: Settings) -> None:
 
 @topics.command("list")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def topics_list(settings: Settings) -> None:
     """Show the catalogue with partitions, retention and end offsets."""
     from rich.console import Console
@@ -349,7 +332,7 @@ def tenants() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Only validate the file; nothing is written.")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def tenants_apply(settings: Settings, file: Path, dry_run: bool) -> None:
     """Validate a tenant file (YAML or TOML) and make it the tenant's configuration in force."""
     from streams.tenant_config import load_tenant_file
@@ -371,7 +354,7 @@ def tenants_apply(settings: Settings, file: Path, dry_run: bool) -> None:
 
 @tenants.command("list")
 @click.pass_obj
-@_friendly_errors
+@friendly_errors
 def tenants_list(settings: Settings) -> None:
     """Show every tenant's configuration in force."""
     from rich.console import Console

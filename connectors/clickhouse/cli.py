@@ -10,38 +10,22 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import click
 
-from streams.errors import CobrancaError
+from streams.cli_errors import friendly_errors
 from streams.settings import Settings
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 __all__ = ["db", "replay_command", "sink_command", "trace_command"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly_errors(fn: F) -> F:
-    """Our own errors end the command with their message and exit code 1, not a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CobrancaError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -69,7 +53,7 @@ def db() -> None:
 
 @db.command("serve")
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def db_serve(ctx: click.Context) -> None:
     """Serve ClickHouse's HTTP interface on 127.0.0.1 from chDB, until SIGTERM or Ctrl-C."""
     from connectors.clickhouse.server import LocalClickHouse
@@ -90,7 +74,7 @@ def db_serve(ctx: click.Context) -> None:
 @db.command("start")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for it.")
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def db_start(ctx: click.Context, timeout: float) -> None:
     """Start `db serve` in the background unless it runs, and wait until it answers."""
     from connectors.clickhouse.server import LocalClickHouse
@@ -104,7 +88,7 @@ def db_start(ctx: click.Context, timeout: float) -> None:
 
 @db.command("stop")
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def db_stop(ctx: click.Context) -> None:
     """Stop the local ClickHouse by its PID (its data stays)."""
     from connectors.clickhouse.server import LocalClickHouse
@@ -115,7 +99,7 @@ def db_stop(ctx: click.Context) -> None:
 
 @db.command("migrate")
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def db_migrate(ctx: click.Context) -> None:
     """Apply the pending migrations of infra/clickhouse/migrations (safe to run again)."""
     from connectors.clickhouse import apply_migrations
@@ -134,7 +118,7 @@ def db_migrate(ctx: click.Context) -> None:
 
 @db.command("status")
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def db_status(ctx: click.Context) -> None:
     """Show every migration and whether it is applied, pending or changed."""
     from connectors.clickhouse import migration_status
@@ -158,7 +142,7 @@ def db_status(ctx: click.Context) -> None:
     help="A table for people, or one JSON array of objects for programs.",
 )
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def db_query(ctx: click.Context, sql: str, fmt: str) -> None:
     """Run SQL against the configured ClickHouse; unqualified names are in CLICKHOUSE_DATABASE."""
     from connectors.clickhouse.queries import run_query
@@ -220,7 +204,7 @@ def _cell(value: Any) -> str:
     "--drain", is_flag=True, help="Stop once every partition is caught up, instead of on SIGTERM."
 )
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def sink_command(
     ctx: click.Context, max_rows: int, max_wait: float, session_timeout: float, drain: bool
 ) -> None:
@@ -297,7 +281,7 @@ def sink_group(settings: Settings) -> str:
 )
 @click.option("--max-rows", default=50_000, show_default=True, help="Rows per insert.")
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def replay_command(ctx: click.Context, database: str, compare: bool, max_rows: int) -> None:
     """Rebuild every raw table and view from offset 0 into a fresh DATABASE."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -362,7 +346,7 @@ def _stderr_console() -> Any:
 @click.option("--tenant", default=None, help="Only this tenant's events.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event instead.")
 @click.pass_context
-@_friendly_errors
+@friendly_errors
 def trace_command(
     ctx: click.Context, what: str, kind: str, tenant: str | None, as_json: bool
 ) -> None:
