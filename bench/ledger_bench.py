@@ -9,9 +9,10 @@ It starts a local Kafka broker (infra/kafka) on free loopback ports in a tempora
 credits every tenant enough tokens, produces the send requests (texts, files and batches, some
 request ids repeated), then measures:
 
-- ``rules``: the ledger's pure work per request in this process, no Kafka: decide, seal the
-  ledger events into the hash chain, apply them to the book, Avro-encode every output — the
-  baseline, the most a worker could do;
+- ``rules``: the ledger agent's own work per request in this process, no Kafka: decide, seal
+  the ledger events into the hash chain, apply them to the book, Avro-encode every output
+  (`streams.ledger_agent.handle`, in batches of the agent's size) — the baseline, the most a
+  worker could do;
 - ``worker``: one `cobranca worker` (exactly-once, commit interval as configured) deciding
   them: decisions per second from its first committed decision to its last, as a
   read_committed consumer sees them.
@@ -40,11 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from schemas.codec import encode  # noqa: E402
 from schemas.events import CreditRequested, SendKind, SendRequested, new_header  # noqa: E402
-from streams.ledger import LedgerBook, LedgerPolicy, decide_send  # noqa: E402
-from streams.ledger_chain import seal  # noqa: E402
-from streams.topics import LEDGER  # noqa: E402
+from streams import ledger_agent  # noqa: E402
+from streams.ledger import LedgerBook, LedgerPolicy  # noqa: E402
 
 
 def requests(tenants: list[str], n: int, seed: int = 7) -> list[SendRequested]:
@@ -96,28 +95,17 @@ def credit(tenant: str, amount: int) -> CreditRequested:
 
 
 def phase_rules(batch: list[SendRequested], tenants: list[str], tokens: int) -> float:
+    """The agent's own per-event work (`ledger_agent.handle`), batch after batch, no Kafka."""
     book = LedgerBook()
     for tenant in tenants:
         book.balances[tenant] = tokens
     policy = LedgerPolicy()
     began = time.perf_counter()
-    for request in batch:
-        tenant = request.header.tenant_id
-        now = datetime.now(UTC)
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        decision = decide_send(
-            request,
-            balance=book.balance(tenant),
-            charge=book.charge(tenant, request.request_id),
-            block=book.block(request),
-            policy=policy,
-            now=now,
-        )
-        for out in decision.events:
-            if out.header.event_type in LEDGER.events:
-                out = seal(out, book.heads.get(tenant, ""))
-            book.apply(out)
-            encode(out.to_representation())
+    for start in range(0, len(batch), ledger_agent.BATCH_MAX):
+        now = ledger_agent.millis(datetime.now(UTC))
+        outbox = ledger_agent.Outbox()
+        for request in batch[start : start + ledger_agent.BATCH_MAX]:
+            ledger_agent.handle(book, request, lambda tenant: policy, now, outbox)
     return len(batch) / (time.perf_counter() - began)
 
 

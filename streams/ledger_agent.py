@@ -52,7 +52,6 @@ PolicyOf = Callable[[str], LedgerPolicy]
 class Outbox:
     """One partition's outputs of a batch, encoded, in the order they were decided."""
 
-    first: processing.Delivered
     records: dict[str, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     """Topic → (key, value) records."""
 
@@ -62,23 +61,22 @@ async def run(
 ) -> None:
     """The agent's loop (see the module docstring)."""
     async for batch in processing.batches(stream, BATCH_MAX, BATCH_WITHIN):
-        now = _millis(datetime.now(UTC))
-        outboxes: dict[int, Outbox] = {}
+        now = millis(datetime.now(UTC))
+        outboxes: dict[int, tuple[processing.Delivered, Outbox]] = {}
         for delivered in batch:
             partition = delivered.partition
             book = await books.of(partition)
             if not processing.still_ours(delivered):
                 _abandon(delivered)  # revoked meanwhile: its new owner decides it
                 continue
-            outbox = outboxes.get(partition)
-            if outbox is None:
-                outbox = outboxes[partition] = Outbox(delivered)
-            _handle(book, delivered.event, policy_of, now, outbox)
-        for outbox in outboxes.values():
-            await _send(outbox)
+            if partition not in outboxes:
+                outboxes[partition] = (delivered, Outbox())
+            handle(book, delivered.event, policy_of, now, outboxes[partition][1])
+        for first, outbox in outboxes.values():
+            await _send(first, outbox)
 
 
-def _handle(
+def handle(
     book: LedgerBook, event: Event, policy_of: PolicyOf, now: datetime, outbox: Outbox
 ) -> None:
     """Decide one event against `book`, apply what it emits and queue it, encoded."""
@@ -129,19 +127,18 @@ def decide(
     return None
 
 
-async def _send(outbox: Outbox) -> None:
-    transactions = _transactions(outbox.first)
-    partition = outbox.first.partition
+async def _send(first: processing.Delivered, outbox: Outbox) -> None:
+    """Send a partition's outputs in its transaction; `first` is its batch's first event."""
+    transactions = _transactions(first)
+    if transactions is None:
+        raise RuntimeError("the ledger runs only under processing_guarantee='exactly_once'")
     for topic, records in outbox.records.items():
-        if transactions is None:  # not under exactly-once (tests of the rules' wiring)
-            raise RuntimeError("the ledger runs only under processing_guarantee='exactly_once'")
-        sent = await transactions.send_encoded(
-            outbox.first.source.message, topic, partition, records
-        )
-        if not sent:
+        if not await transactions.send_encoded(
+            first.source.message, topic, first.partition, records
+        ):
             # Revoked before the sends: nothing of this partition's batch may commit. Its
             # in-memory book, ahead of the log now, was forgotten with the revocation.
-            _abandon(outbox.first)
+            _abandon(first)
             return
 
 
@@ -158,7 +155,8 @@ def _transactions(delivered: processing.Delivered) -> SourcePartitionTransaction
     return cast(SourcePartitionTransactions, app.consumer.transactions)
 
 
-def _millis(moment: datetime) -> datetime:
+def millis(moment: datetime) -> datetime:
+    """`moment` cut to what an event keeps."""
     # Events keep milliseconds (Avro timestamp-millis); a hash over microseconds would not
     # survive the round trip through the log.
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
