@@ -216,6 +216,10 @@ class SourcePartitionTransactions(TransactionManager):
                 await producer.send_batch(batch, topic, partition=partition)
         except ProducerClosed:
             return False  # stopped at a revocation while we waited
+        for sensor in self.app.sensors:  # Faust's sensors count sends one by one
+            counted = getattr(sensor, "on_records_sent", None)
+            if counted is not None:
+                counted(topic, len(records))
         return True
 
     def _group_of(self, topic: str) -> int | None:
