@@ -23,10 +23,10 @@ To see where the worker's time goes, attach py-spy to it while it decides (it is
 
 The rules are measured before and after the worker, and the ratio worker/rules is taken against
 their mean: on a shared machine the load moves during a run, and a baseline taken at one end
-only can flatter or sink the ratio. Both phases also report CPU µs per decision (the rules' process
-time; the worker's user + system time from /proc between its first and last committed
-decisions), and their ratio: CPU per decision moves less with the machine's load than a rate. It prints the rates and the ratio, and stops the broker by
-its PID.
+only can flatter or sink the ratio. Both phases also report CPU µs per decision (the rules'
+process time; the worker's user + system time from /proc between its first and last committed
+decisions), and their ratio: CPU per decision moves less with the machine's load than a rate
+does. The broker is stopped by its PID.
 """
 
 from __future__ import annotations
