@@ -8,7 +8,7 @@ from schemas.events import Event, OptedOut, SendKind, TokensDebited, new_header
 from streams import ledger_agent
 from streams.audit import audit_ledger
 from streams.ledger import LedgerBook, LedgerPolicy
-from streams.ledger_chain import seal, verify
+from streams.ledger_chain import canonical, seal, verify
 from streams.log_reader import Positioned, event_from
 from streams.topics import LEDGER, SEND_DECISIONS
 from tests.factories import credit_requested, dispatch_failed, send_requested
@@ -123,3 +123,30 @@ def test_a_refund_without_a_permanent_failure_and_a_double_debit_are_violations(
     replayed = [*ledger[:2], Positioned("ledger", 0, 9, ledger[1].event), *ledger[2:]]
     rules = {v.rule for v in audit_ledger(replayed, decisions, retryable_only).violations}
     assert {"refund_without_permanent_failure", "debited_twice", "hash_chain"} <= rules
+
+
+def test_the_canonical_encoding_is_the_one_existing_chains_were_hashed_with() -> None:
+    # Bytes written by the first encoder (before orjson walked events natively): a change here
+    # would break the verification of every ledger already on a log.
+    debit = TokensDebited(
+        header=new_header(
+            "TokensDebited",
+            tenant_id=TENANT,
+            correlation_id="c-1",
+            causation_id="e-0",
+            source="tests",
+            occurred_at=NOW,
+            event_id="11111111-2222-3333-4444-555555555555",
+        ),
+        request_id="r1",
+        amount=2,
+        balance_after=8,
+        prev_hash="ab" * 32,
+        hash="",
+    )
+    assert canonical(debit) == (
+        b'{"amount":2,"balance_after":8,"header":{"causation_id":"e-0","correlation_id":"c-1",'
+        b'"event_id":"11111111-2222-3333-4444-555555555555","event_type":"TokensDebited",'
+        b'"occurred_at":1795442400123,"schema_version":2,"source":"tests","tenant_id":"acme"},'
+        b'"prev_hash":"' + b"ab" * 32 + b'","request_id":"r1"}'
+    )
