@@ -41,9 +41,10 @@ from streams.transport import SourcePartitionTransactions
 
 BATCH_MAX: Final = 1000
 """Events decided in one step at most."""
-BATCH_WITHIN: Final = 0.02
+BATCH_WITHIN: Final = 0.1
 """Seconds a batch waits to fill: the latency a lone request pays for batching (a decision is
-visible only at the next commit, every COBRANCA_COMMIT_INTERVAL_S, anyway)."""
+visible only at the next commit, every COBRANCA_COMMIT_INTERVAL_S, anyway). 0.1 s spent ~8 %
+less CPU per decision than 0.02 s in bench/ledger_bench.py (201 to 217 µs against 227 to 237 µs)."""
 
 PolicyOf = Callable[[str], LedgerPolicy]
 
