@@ -190,6 +190,19 @@ async def watch_decisions(
         await consumer.stop()
 
 
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    """Stop the worker: SIGTERM, then SIGKILL if it is not gone within a minute (its dispatcher
+    may be waiting on the WAHA the bench does not run)."""
+    if worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 def _free_port_pair() -> int:
     for _ in range(50):
         with socket.socket() as s:
@@ -264,8 +277,7 @@ def main() -> None:
                 f"worker  {rate:>10,.0f} decisions/s  {cpu_text}  ({len(batch):,} requests, "
                 f"{args.tenants} tenants, exactly-once, commit every {args.commit_interval}s)"
             )
-            worker.terminate()  # the rules' second measurement gets the CPU the worker had
-            worker.wait(30)
+            _stop(worker)  # the rules' second measurement gets the CPU the worker had
             rules_after, rules_cpu_after = phase_rules(batch, tenants, tokens)
             print(
                 f"rules   {rules_after:>10,.0f} decisions/s  {rules_cpu_after * 1e6:6.0f} µs CPU "
@@ -279,8 +291,7 @@ def main() -> None:
                 print(f"ratio rules/worker CPU per decision: {rules_cpu / worker_cpu:.2f}")
         finally:
             if worker is not None:
-                worker.terminate()
-                worker.wait(30)
+                _stop(worker)
             broker.stop()
 
 
