@@ -9,14 +9,24 @@ It starts a local Kafka broker (infra/kafka) on free loopback ports in a tempora
 credits every tenant enough tokens, produces the send requests (texts, files and batches, some
 request ids repeated), then measures:
 
-- ``rules``: the ledger's pure work per request in this process, no Kafka: decide, seal the
-  ledger events into the hash chain, apply them to the book, Avro-encode every output — the
-  baseline, the most a worker could do;
+- ``rules``: the ledger agent's own work per request in this process, no Kafka: decide, seal
+  the ledger events into the hash chain, apply them to the book, Avro-encode every output
+  (`streams.ledger_agent.handle`, in batches of the agent's size) — the baseline, the most a
+  worker could do;
 - ``worker``: one `cobranca worker` (exactly-once, commit interval as configured) deciding
   them: decisions per second from its first committed decision to its last, as a
   read_committed consumer sees them.
 
-It prints both rates and the ratio worker/rules, and stops the broker by its PID.
+To see where the worker's time goes, attach py-spy to it while it decides (it is the
+``streams.cli worker`` child of this script; it starts deciding once it has loaded its model):
+``py-spy record --pid PID -f raw -o /tmp/worker.txt -d 15 --nonblocking``.
+
+The rules are measured before and after the worker, and the ratio worker/rules is taken against
+their mean: on a shared machine the load moves during a run, and a baseline taken at one end
+only can flatter or sink the ratio. Both phases also report CPU µs per decision (the rules'
+process time; the worker's user + system time from /proc between its first and last committed
+decisions), and their ratio: CPU per decision moves less with the machine's load than a rate
+does. The broker is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,11 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from schemas.codec import encode  # noqa: E402
 from schemas.events import CreditRequested, SendKind, SendRequested, new_header  # noqa: E402
-from streams.ledger import LedgerBook, LedgerPolicy, decide_send  # noqa: E402
-from streams.ledger_chain import seal  # noqa: E402
-from streams.topics import LEDGER  # noqa: E402
+from streams import ledger_agent  # noqa: E402
+from streams.ledger import LedgerBook, LedgerPolicy  # noqa: E402
 
 
 def requests(tenants: list[str], n: int, seed: int = 7) -> list[SendRequested]:
@@ -95,30 +104,23 @@ def credit(tenant: str, amount: int) -> CreditRequested:
     )
 
 
-def phase_rules(batch: list[SendRequested], tenants: list[str], tokens: int) -> float:
+def phase_rules(batch: list[SendRequested], tenants: list[str], tokens: int) -> tuple[float, float]:
+    """The agent's own per-event work (`ledger_agent.handle`), batch after batch, no Kafka:
+    (decisions per second, CPU seconds per decision)."""
     book = LedgerBook()
     for tenant in tenants:
         book.balances[tenant] = tokens
     policy = LedgerPolicy()
-    began = time.perf_counter()
-    for request in batch:
-        tenant = request.header.tenant_id
-        now = datetime.now(UTC)
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        decision = decide_send(
-            request,
-            balance=book.balance(tenant),
-            charge=book.charge(tenant, request.request_id),
-            block=book.block(request),
-            policy=policy,
-            now=now,
-        )
-        for out in decision.events:
-            if out.header.event_type in LEDGER.events:
-                out = seal(out, book.heads.get(tenant, ""))
-            book.apply(out)
-            encode(out.to_representation())
-    return len(batch) / (time.perf_counter() - began)
+    began, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, len(batch), ledger_agent.BATCH_MAX):
+        now = ledger_agent.millis(datetime.now(UTC))
+        outbox = ledger_agent.Outbox()
+        for request in batch[start : start + ledger_agent.BATCH_MAX]:
+            ledger_agent.handle(book, request, lambda tenant: policy, now, outbox)
+    return (
+        len(batch) / (time.perf_counter() - began),
+        (time.process_time() - cpu) / len(batch),
+    )
 
 
 async def produce(bootstrap: str, events: list[tuple[object, str]]) -> None:
@@ -128,10 +130,36 @@ async def produce(bootstrap: str, events: list[tuple[object, str]]) -> None:
         await producer.send_many(events)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """When the first committed decisions and the total-th were seen, and the worker's CPU
+    seconds then (None where /proc is not there)."""
+
+    first: float
+    last: float
+    seen_first: int
+    cpu_first: float | None
+    cpu_last: float | None
+
+    def cpu_per_decision(self, total: int) -> float | None:
+        if self.cpu_first is None or self.cpu_last is None or total <= self.seen_first:
+            return None
+        return (self.cpu_last - self.cpu_first) / (total - self.seen_first)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def watch_decisions(
     bootstrap: str, total: int, patience: float, worker: subprocess.Popen[bytes]
-) -> tuple[float, float]:
-    """(time of the first committed decision, time of the total-th), read_committed."""
+) -> Watched:
+    """The first committed decisions and the total-th, read_committed, and the worker's CPU."""
     from streams.topics import SEND_DECISIONS
 
     consumer = AIOKafkaConsumer(
@@ -144,7 +172,7 @@ async def watch_decisions(
     )
     await consumer.start()
     try:
-        seen, first = 0, None
+        seen, first, seen_first, cpu_first = 0, None, 0, None
         deadline = time.monotonic() + patience
         while seen < total:
             if worker.poll() is not None:
@@ -154,12 +182,25 @@ async def watch_decisions(
             batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
             count = sum(len(records) for records in batch.values())
             if count and first is None:
-                first = time.perf_counter()
+                first, seen_first, cpu_first = time.perf_counter(), count, cpu_seconds(worker.pid)
             seen += count
         assert first is not None
-        return first, time.perf_counter()
+        return Watched(first, time.perf_counter(), seen_first, cpu_first, cpu_seconds(worker.pid))
     finally:
         await consumer.stop()
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    """Stop the worker: SIGTERM, then SIGKILL if it is not gone within a minute (its dispatcher
+    may be waiting on the WAHA the bench does not run)."""
+    if worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 def _free_port_pair() -> int:
@@ -191,8 +232,11 @@ def main() -> None:
     tenants = [f"bench-{uuid.uuid4().hex[:6]}-{i}" for i in range(args.tenants)]
     tokens = 10 * args.requests
     batch = requests(tenants, args.requests)
-    rules = phase_rules(batch, tenants, tokens)
-    print(f"rules   {rules:>10,.0f} decisions/s  (decide + seal + apply + encode, no Kafka)")
+    rules_before, rules_cpu_before = phase_rules(batch, tenants, tokens)
+    print(
+        f"rules   {rules_before:>10,.0f} decisions/s  {rules_cpu_before * 1e6:6.0f} µs CPU each"
+        "  (ledger_agent.handle, no Kafka: before)"
+    )
 
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         work = Path(tmp)
@@ -225,17 +269,29 @@ def main() -> None:
                     stderr=subprocess.STDOUT,
                     cwd=ROOT,
                 )
-            first, last = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
-            rate = len(batch) / (last - first)
+            watched = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
+            rate = len(batch) / (watched.last - watched.first)
+            worker_cpu = watched.cpu_per_decision(len(batch))
+            cpu_text = f"{worker_cpu * 1e6:6.0f} µs CPU each" if worker_cpu else " " * 17
             print(
-                f"worker  {rate:>10,.0f} decisions/s  ({len(batch):,} requests, "
+                f"worker  {rate:>10,.0f} decisions/s  {cpu_text}  ({len(batch):,} requests, "
                 f"{args.tenants} tenants, exactly-once, commit every {args.commit_interval}s)"
             )
-            print(f"ratio worker/rules: {rate / rules:.2f}")
+            _stop(worker)  # the rules' second measurement gets the CPU the worker had
+            rules_after, rules_cpu_after = phase_rules(batch, tenants, tokens)
+            print(
+                f"rules   {rules_after:>10,.0f} decisions/s  {rules_cpu_after * 1e6:6.0f} µs CPU "
+                "each  (the same, after the worker)"
+            )
+            rules = (rules_before + rules_after) / 2
+            print(f"ratio worker/rules: {rate / rules:.2f}  (decisions/s, against the rules' mean)")
+            if worker_cpu:
+                # CPU per decision moves less with the machine's load than a rate does.
+                rules_cpu = (rules_cpu_before + rules_cpu_after) / 2
+                print(f"ratio rules/worker CPU per decision: {rules_cpu / worker_cpu:.2f}")
         finally:
             if worker is not None:
-                worker.terminate()
-                worker.wait(30)
+                _stop(worker)
             broker.stop()
 
 

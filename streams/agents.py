@@ -19,37 +19,25 @@ from connectors.waha.errors import WahaError
 from schemas.events import (
     ClientImported,
     ClockTicked,
-    CreditRequested,
     DeliveryStatusChanged,
-    DispatchFailed,
     Event,
     RemindersScheduled,
-    SendRequested,
     WahaCallbackReceived,
 )
-from streams import conversation, intent, normalization, processing, regua
+from streams import conversation, intent, ledger_agent, normalization, processing, regua
 from streams.app import app, settings
 from streams.channels import (
     CHANNELS,
     CONVERSATION_INPUT,
     LEDGER_CHANNEL,
     REGUA_INPUT,
-    channel_for,
 )
 from streams.chat_keys import record_key
 from streams.clock import Clock
 from streams.dead_letters import dead_letter_for
 from streams.dispatch import DispatchAgent
 from streams.follower import TopicFollower
-from streams.ledger import (
-    Decision,
-    LedgerBook,
-    LedgerPolicy,
-    decide_credit,
-    decide_refund,
-    decide_send,
-)
-from streams.ledger_chain import seal
+from streams.ledger import LedgerBook, LedgerPolicy
 from streams.reply_policy import ConversationBook
 from streams.state import PartitionState
 from streams.tenants import TenantDirectory
@@ -151,65 +139,17 @@ ledger_books: PartitionState[LedgerBook] = PartitionState(
 
 @app.agent(LEDGER_CHANNEL, name="ledger")
 async def ledger(stream: faust.StreamT[Any]) -> None:
-    """Decide each tenant's sends, credits and refunds in order; debits and approvals commit
-    together, in the transaction that consumes the request."""
+    """Decide each tenant's sends, credits and refunds in order, in batches; debits and
+    approvals commit together, in the transaction that consumes the request
+    (streams/ledger_agent.py)."""
     await tenant_directory.ready.wait()
-    async for event in processing.events(stream):
-        partition = processing.current_partition()
-        book = await ledger_books.of(partition)
-        decision = _decide(book, event, now=_millis(datetime.now(UTC)))
-        if decision is None:
-            book.apply(event)  # an action: its block, if any, applies from now on
-            continue
-        tenant = event.header.tenant_id
-        for out in decision.events:
-            if out.header.event_type in LEDGER.events:
-                out = seal(out, book.heads.get(tenant, ""))
-            book.apply(out)
-            await channel_for(out.header.event_type).send(
-                key=tenant.encode(), value=out, partition=partition
-            )
-
-
-def _decide(book: LedgerBook, event: Event, *, now: datetime) -> Decision | None:
-    tenant = event.header.tenant_id
-    match event:
-        case SendRequested():
-            return decide_send(
-                event,
-                balance=book.balance(tenant),
-                charge=book.charge(tenant, event.request_id),
-                block=book.block(event),
-                policy=_policy(tenant),
-                now=now,
-            )
-        case CreditRequested():
-            return decide_credit(
-                event,
-                balance=book.balance(tenant),
-                already_credited=book.was_credited(event),
-                now=now,
-            )
-        case DispatchFailed():
-            return decide_refund(
-                event,
-                balance=book.balance(tenant),
-                charge=book.charge(tenant, event.request_id),
-                now=now,
-            )
-    return None
+    await ledger_agent.run(stream, ledger_books, _policy)
 
 
 def _policy(tenant: str) -> LedgerPolicy:
     """The tenant's prices and threshold; the defaults until it is configured."""
     config = tenant_directory.get(tenant)
     return config.ledger_policy if config is not None else DEFAULT_POLICY
-
-
-def _millis(moment: datetime) -> datetime:
-    # Events keep milliseconds (Avro timestamp-millis); a hash over microseconds would not
-    # survive the round trip through the log.
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 # --- the conversation agent (issue 5 section 4) --------------------------------------------

@@ -253,6 +253,11 @@ class PrometheusSensor(faust.Sensor):
         topic, _ = state
         self.send_errors.labels(topic, type(exc).__name__).inc()
 
+    def on_records_sent(self, topic: str, count: int) -> None:
+        """Records an agent handed to the producer as one batch, past Faust's send path
+        (`SourcePartitionTransactions.send_encoded`): counted when enqueued, no latency."""
+        self.records_sent.labels(topic).inc(count)
+
     # -- commits and lag ------------------------------------------------------------------------
 
     def on_commit_initiated(self, consumer: ConsumerT) -> tuple[float, dict[TP, int | None] | None]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from schemas.codec import decode, encode
-from schemas.events import EVENT_TYPES, Event, OptedOut, SendKind, TokensDebited, new_header
+from schemas.events import Event, OptedOut, SendKind, TokensDebited, new_header
+from streams import ledger_agent
 from streams.audit import audit_ledger
-from streams.ledger import LedgerBook, LedgerPolicy, decide_credit, decide_refund, decide_send
-from streams.ledger_chain import seal, verify
-from streams.log_reader import Positioned
+from streams.ledger import LedgerBook, LedgerPolicy
+from streams.ledger_chain import canonical, seal, verify
+from streams.log_reader import Positioned, event_from
+from streams.topics import LEDGER, SEND_DECISIONS
 from tests.factories import credit_requested, dispatch_failed, send_requested
 
 NOW = datetime(2026, 11, 23, 14, 0, 0, 123000, tzinfo=UTC)
@@ -17,51 +18,23 @@ TENANT = "acme"
 
 
 def _run(inputs: list[Event]) -> tuple[LedgerBook, list[Positioned], list[Positioned]]:
-    """What the ledger agent does, minus Kafka: decide, seal, apply, 'write' at an offset."""
+    """What the ledger agent does, minus Kafka: its own `handle` over the inputs as one batch,
+    then its encoded outputs 'written' at offsets and read back."""
     book = LedgerBook()
-    ledger: list[Positioned] = []
-    decisions: list[Positioned] = []
+    outbox = ledger_agent.Outbox()
     for event in inputs:
-        match event.header.event_type:
-            case "SendRequested":
-                decision = decide_send(
-                    event,  # type: ignore[arg-type]
-                    balance=book.balance(TENANT),
-                    charge=book.charge(TENANT, event.request_id),  # type: ignore[attr-defined]
-                    block=book.block(event),  # type: ignore[arg-type]
-                    policy=LedgerPolicy(),
-                    now=NOW,
-                )
-            case "CreditRequested":
-                decision = decide_credit(
-                    event,  # type: ignore[arg-type]
-                    balance=book.balance(TENANT),
-                    already_credited=book.was_credited(event),  # type: ignore[arg-type]
-                    now=NOW,
-                )
-            case "DispatchFailed":
-                decision = decide_refund(
-                    event,  # type: ignore[arg-type]
-                    balance=book.balance(TENANT),
-                    charge=book.charge(TENANT, event.request_id),  # type: ignore[attr-defined]
-                    now=NOW,
-                )
-            case _:
-                book.apply(event)
-                continue
-        for out in decision.events:
-            if out.header.event_type in ("SendApproved", "SendRejected"):
-                decisions.append(Positioned("decided", 0, len(decisions), out))
-            else:
-                out = seal(out, book.heads.get(TENANT, ""))
-                ledger.append(Positioned("ledger", 0, len(ledger), _through_the_log(out)))
-            book.apply(out)
+        ledger_agent.handle(book, event, lambda tenant: LedgerPolicy(), NOW, outbox)
+    ledger = [
+        Positioned("ledger", 0, offset, event_from(value))
+        for offset, (_, value) in enumerate(outbox.records.get(LEDGER.name, []))
+    ]
+    decisions = [
+        Positioned("decided", 0, offset, event_from(value))
+        for offset, (_, value) in enumerate(outbox.records.get(SEND_DECISIONS.name, []))
+    ]
+    assert set(outbox.records) <= {LEDGER.name, SEND_DECISIONS.name}
+    assert all(key == TENANT.encode() for records in outbox.records.values() for key, _ in records)
     return book, ledger, decisions
-
-
-def _through_the_log(event: Event) -> Event:
-    data = decode(encode(event.to_representation()))
-    return EVENT_TYPES[data["header"]["event_type"]].from_data(data)
 
 
 def _opt_out(phone: str) -> OptedOut:
@@ -150,3 +123,30 @@ def test_a_refund_without_a_permanent_failure_and_a_double_debit_are_violations(
     replayed = [*ledger[:2], Positioned("ledger", 0, 9, ledger[1].event), *ledger[2:]]
     rules = {v.rule for v in audit_ledger(replayed, decisions, retryable_only).violations}
     assert {"refund_without_permanent_failure", "debited_twice", "hash_chain"} <= rules
+
+
+def test_the_canonical_encoding_is_the_one_existing_chains_were_hashed_with() -> None:
+    # Bytes written by the first encoder (before orjson walked events natively): a change here
+    # would break the verification of every ledger already on a log.
+    debit = TokensDebited(
+        header=new_header(
+            "TokensDebited",
+            tenant_id=TENANT,
+            correlation_id="c-1",
+            causation_id="e-0",
+            source="tests",
+            occurred_at=NOW,
+            event_id="11111111-2222-3333-4444-555555555555",
+        ),
+        request_id="r1",
+        amount=2,
+        balance_after=8,
+        prev_hash="ab" * 32,
+        hash="",
+    )
+    assert canonical(debit) == (
+        b'{"amount":2,"balance_after":8,"header":{"causation_id":"e-0","correlation_id":"c-1",'
+        b'"event_id":"11111111-2222-3333-4444-555555555555","event_type":"TokensDebited",'
+        b'"occurred_at":1795442400123,"schema_version":2,"source":"tests","tenant_id":"acme"},'
+        b'"prev_hash":"' + b"ab" * 32 + b'","request_id":"r1"}'
+    )

@@ -119,6 +119,12 @@ def test_sends_count_when_acknowledged_and_errors_by_exception_class(
     assert sample(sensor, "cobranca_send_errors_total", topic=topic, error="KafkaTimeoutError") == 1
 
 
+def test_records_sent_as_one_batch_count_each_record(sensor: PrometheusSensor) -> None:
+    sensor.on_records_sent("cobranca.ledger", 3)
+    sensor.on_records_sent("cobranca.ledger", 2)
+    assert sample(sensor, "cobranca_records_sent_total", topic="cobranca.ledger") == 5
+
+
 def test_only_commit_rounds_that_move_an_offset_count(
     sensor: PrometheusSensor, clock: Clock
 ) -> None:
