@@ -154,3 +154,15 @@ def configure_tenant(bootstrap: str, tenant: str) -> Any:
     )
     asyncio.run(apply_config(bootstrap, config))
     return config
+
+
+async def committed_offsets(bootstrap: str, group: str) -> dict[Any, Any]:
+    """What consumer group `group` has committed: TopicPartition → OffsetAndMetadata."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return dict(await admin.list_consumer_group_offsets(group))
+    finally:
+        await admin.close()

@@ -24,7 +24,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from connectors.imports.validation import ClientFields, Rejection
+from connectors.imports.validation import OPTIONAL_FIELDS, ClientFields, Rejection
 from schemas.errors import UnencodableEvent
 from schemas.events import EVENT_TYPES
 from schemas.registry import SchemaRegistry, default_registry, subject_of
@@ -66,18 +66,7 @@ _CLIENT_IMPORTED_LAYOUT: Final = [
     ("document_kind", {"type": "enum", "name": "DocumentKind", "symbols": ["CPF", "CNPJ"]}),
     ("amount_centavos", "long"),
     ("due_date", {"type": "int", "logicalType": "date"}),
-    *(
-        (name, _OPT)
-        for name in (
-            "invoice_id",
-            "description",
-            "email",
-            "uf",
-            "pix_code",
-            "boleto_line",
-            "payment_url",
-        )
-    ),
+    *((name, _OPT) for name in OPTIONAL_FIELDS),
 ]
 _IMPORT_REJECTED_LAYOUT: Final = [
     _HEADER,

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse import apply_migrations, connect
@@ -31,6 +30,7 @@ from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.topics import topic_for_event
 from tests import factories as f
+from tests.kafka_helpers import committed_offsets
 
 pytestmark = pytest.mark.integration
 
@@ -229,12 +229,7 @@ class SinkProcess:
 
 
 async def committed_plans(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
+    offsets = await committed_offsets(bootstrap, group)
     return sum(1 for meta in offsets.values() if (meta.metadata or "").startswith(PLAN_PREFIX))
 
 

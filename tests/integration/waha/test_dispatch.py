@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from connectors.waha.wire import link_key
@@ -27,6 +26,7 @@ from streams.producer import EventProducer
 from streams.topics import DISPATCHES, LEDGER, SEND_DECISIONS
 from tests.kafka_helpers import (
     WorkerProcess,
+    committed_offsets,
     count_for,
     for_tenant,
     read_committed,
@@ -122,12 +122,7 @@ def _worker(bootstrap: str, tmp_path: Path, tenant: str, sim: SimulatorThread, *
 
 async def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     """The offsets `group` has committed on `topic`, by partition."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
+    offsets = await committed_offsets(bootstrap, group)
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
