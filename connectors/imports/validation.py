@@ -335,14 +335,14 @@ def normalize_phone(text: str, *, allow_landlines: bool = False) -> str:
     """A Brazilian phone number in any usual form → E.164; raises `InvalidValue` otherwise."""
     value = text.strip()
     plus = value.startswith("+")
-    digits = _ascii_digits(value[1:] if plus else value, _PHONE_SEPARATORS)
-    if digits is None:
-        if not _PHONE_SHAPE.fullmatch(value):
-            raise InvalidValue(
-                Reason.INVALID_PHONE,
-                _shown("telefone", text) + " contém caracteres que não são dígitos",
-            )
-        digits = _NON_DIGITS.sub("", value)
+    digits = _digits_of(
+        value,
+        value[1:] if plus else value,
+        _PHONE_SEPARATORS,
+        _PHONE_SHAPE,
+        Reason.INVALID_PHONE,
+        _shown("telefone", text),
+    )
     if plus or digits.startswith("00"):
         international = digits[2:] if digits.startswith("00") else digits
         if not international.startswith("55"):
@@ -426,17 +426,35 @@ def _cnpj_valid(digits: str) -> bool:
     return True
 
 
+def _digits_of(
+    value: str,
+    bare: str,
+    separators: dict[int, int | None],
+    shape: re.Pattern[str],
+    reason: Reason,
+    shown: str,
+) -> str:
+    """The digits of `value`: fast when `bare` is digits and `separators` only, else by its
+    `shape` (any other character is `reason`)."""
+    digits = _ascii_digits(bare, separators)
+    if digits is not None:
+        return digits
+    if not shape.fullmatch(value):
+        raise InvalidValue(reason, shown + " contém caracteres que não são dígitos")
+    return _NON_DIGITS.sub("", value)
+
+
 def normalize_document(text: str) -> tuple[str, str]:
     """A CPF or CNPJ, formatted or bare → (digits, ``"CPF"`` | ``"CNPJ"``); or `InvalidValue`."""
     value = text.strip()
-    digits = _ascii_digits(value, _DOCUMENT_SEPARATORS)
-    if digits is None:
-        if not _DOCUMENT_SHAPE.fullmatch(value):
-            raise InvalidValue(
-                Reason.INVALID_DOCUMENT,
-                _shown("CPF/CNPJ", text) + " contém caracteres que não são dígitos",
-            )
-        digits = _NON_DIGITS.sub("", value)
+    digits = _digits_of(
+        value,
+        value,
+        _DOCUMENT_SEPARATORS,
+        _DOCUMENT_SHAPE,
+        Reason.INVALID_DOCUMENT,
+        _shown("CPF/CNPJ", text),
+    )
     if digits == value and len(digits) in (9, 10, 12, 13):
         digits = digits.zfill(11 if len(digits) < 11 else 14)  # leading zeros a sheet dropped
     if len(digits) == 11:
