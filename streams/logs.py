@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -45,6 +46,46 @@ def _mask_values(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutab
         if isinstance(value, str):
             event_dict[key] = mask(value)
     return event_dict
+
+
+class RepeatFilter(logging.Filter):
+    """Lets a library's identical log line through at most once per `window_s` seconds.
+
+    With the broker down, aiokafka's clients retry their connections and metadata in a tight
+    loop and log each failure: tens of thousands of identical lines in a few seconds of outage
+    (tests/integration/streams/test_broker_restart.py), which bury everything else and fill the
+    disk. The first line passes; repeats within the window are counted, and the next line that
+    passes says how many were left out.
+    """
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...] = ("aiokafka",),
+        window_s: float = 10.0,
+        clock: Any = None,
+    ) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+        self.window_s = window_s
+        self._clock = clock or time.monotonic
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefixes):
+            return True
+        key = (record.name, record.getMessage())
+        now = self._clock()
+        last = self._seen.get(key)
+        if last is not None and now - last[0] < self.window_s:
+            self._seen[key] = (last[0], last[1] + 1)
+            return False
+        if len(self._seen) > 10_000:  # messages carry ports and ids: keep the memory bounded
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if last is not None and last[1]:
+            record.msg = f"{record.getMessage()} ({last[1]} more like this left out)"
+            record.args = ()
+        return True
 
 
 def configure(*, json_output: bool | None = None, level: str | None = None) -> logging.Handler:
@@ -87,6 +128,7 @@ def configure(*, json_output: bool | None = None, level: str | None = None) -> l
             ],
         )
     )
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_name)

@@ -44,3 +44,25 @@ def test_json_logs_mask_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert line["detail"] == "to 55119****21"
     assert line["event"] == "sent"
     assert line["level"] == "info"
+
+
+def _record(name: str, msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
+
+
+def test_repeat_filter_lets_a_library_line_through_once_per_window_and_counts_the_rest() -> None:
+    now = [0.0]
+    repeats = logs.RepeatFilter(window_s=10, clock=lambda: now[0])
+    line = ("aiokafka", "Unable connect to node with id %s", 1)
+    assert repeats.filter(_record(*line))
+    assert [repeats.filter(_record(*line)) for _ in range(500)] == [False] * 500
+    # Another message, and our own loggers, are never held back.
+    assert repeats.filter(_record("aiokafka.consumer.fetcher", "Failed fetch messages"))
+    assert all(repeats.filter(_record("streams.ledger", "decided")) for _ in range(3))
+    now[0] = 10.5
+    again = _record(*line)
+    assert repeats.filter(again)
+    assert again.getMessage() == "Unable connect to node with id 1 (500 more like this left out)"
+    plain = _record(*line)
+    now[0] = 21.0
+    assert repeats.filter(plain) and plain.getMessage() == "Unable connect to node with id 1"
