@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -62,12 +62,12 @@ class RepeatFilter(logging.Filter):
         self,
         prefixes: tuple[str, ...] = ("aiokafka",),
         window_s: float = 10.0,
-        clock: Any = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.prefixes = prefixes
         self.window_s = window_s
-        self._clock = clock or time.monotonic
+        self._clock = clock
         self._seen: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +166,11 @@ async def committed_offsets(bootstrap: str, group: str) -> dict[Any, Any]:
         return dict(await admin.list_consumer_group_offsets(group))
     finally:
         await admin.close()
+
+
+async def produce(bootstrap: str, events: Sequence[Any], key: str) -> None:
+    """Produce `events` under one key (a tenant's), in order, as the product's producer does."""
+    from streams.producer import EventProducer
+
+    async with EventProducer(bootstrap) as producer:
+        await producer.send_many((event, key) for event in events)

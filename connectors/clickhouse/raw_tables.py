@@ -164,8 +164,11 @@ class RawTableWriter:
             except DriverError as exc:
                 if not _UNDECODABLE.search(str(exc)):
                     raise
-                decodable = [row for row in batch.rows if self._decodes(row)]
-                if len(decodable) == len(batch.rows):
+                decodable: list[bytes] = []
+                undecodable: list[bytes] = []
+                for row in batch.rows:
+                    (decodable if self._decodes(row) else undecodable).append(row)
+                if not undecodable:
                     raise
                 # They stay on the topic: the offsets say where to find them.
                 log.warning(
@@ -173,8 +176,8 @@ class RawTableWriter:
                     token=batch.token,
                     topic=batch.topic,
                     partition=batch.partition,
-                    left_out=len(batch.rows) - len(decodable),
-                    offsets=[self._offset(r) for r in batch.rows if not self._decodes(r)][:100],
+                    left_out=len(undecodable),
+                    offsets=[self._offset(row) for row in undecodable[:100]],
                 )
                 if decodable:
                     self._send(client, database, batch, decodable)

@@ -14,12 +14,10 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from infra.kafka.broker import LocalBroker
-from streams.producer import EventProducer
 from streams.settings import cache_home
 from streams.topic_admin import create_topics
 from streams.topics import LEDGER, SEND_DECISIONS
@@ -31,6 +29,7 @@ from tests.kafka_helpers import (
     count_for,
     end_offsets,
     for_tenant,
+    produce,
     read_committed,
     wait_until,
 )
@@ -51,17 +50,12 @@ def broker(tmp_path: Path) -> Iterator[LocalBroker]:
         broker.stop()
 
 
-async def _produce(bootstrap: str, events: list[Any], tenant: str) -> None:
-    async with EventProducer(bootstrap) as producer:
-        await producer.send_many((event, tenant) for event in events)
-
-
 def test_a_broker_restart_mid_stream_decides_every_request_once(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
     bootstrap = broker.bootstrap
     tenant, total, after = f"rst-{uuid.uuid4().hex[:8]}", 12_000, 2_000
-    asyncio.run(_produce(bootstrap, [credit_requested(tenant, 10 * total)], tenant))
+    asyncio.run(produce(bootstrap, [credit_requested(tenant, 10 * total)], tenant))
     worker = WorkerProcess(bootstrap, tmp_path / "worker", app_id=f"restart-{tenant}")
     worker.start()
     restarts = 0
@@ -84,7 +78,7 @@ def test_a_broker_restart_mid_stream_decides_every_request_once(
             worker=worker,
         )
         requests = [send_requested(tenant, f"r{i}", phone=f"+55119{i:08d}") for i in range(total)]
-        asyncio.run(_produce(bootstrap, requests[:-after], tenant))
+        asyncio.run(produce(bootstrap, requests[:-after], tenant))
         wait_until(
             lambda: end_offsets(bootstrap, SEND_DECISIONS.name) > 0,
             timeout=120,
@@ -94,7 +88,7 @@ def test_a_broker_restart_mid_stream_decides_every_request_once(
         assert broker.stop()  # mid-stream: transactions open, requests waiting
         time.sleep(5)  # long enough for the worker's requests and heartbeats to fail
         broker.start(timeout=90)
-        asyncio.run(_produce(bootstrap, requests[-after:], tenant))
+        asyncio.run(produce(bootstrap, requests[-after:], tenant))
         wait_until(
             decided_all,
             timeout=300,

@@ -16,7 +16,6 @@ from schemas.events import OptedOut, SendKind, SendRequested, new_header
 from streams.audit import audit_ledger
 from streams.ledger import Charge, LedgerPolicy, decide_send
 from streams.log_reader import read_events
-from streams.producer import EventProducer
 from streams.topics import DISPATCHES, LEDGER, SEND_DECISIONS
 from tests.factories import credit_requested, dispatch_failed, send_requested
 from tests.kafka_helpers import (
@@ -24,6 +23,7 @@ from tests.kafka_helpers import (
     count_for,
     end_offsets,
     for_tenant,
+    produce,
     read_committed,
     wait_until,
 )
@@ -80,11 +80,6 @@ def _opted_out() -> Any:
     return SendRejectReason.OPTED_OUT
 
 
-async def _produce(bootstrap: str, events: list[Any], tenant: str) -> None:
-    async with EventProducer(bootstrap) as producer:
-        await producer.send_many((event, tenant) for event in events)
-
-
 def _opt_out(tenant: str) -> OptedOut:
     return OptedOut(
         header=new_header(
@@ -102,7 +97,7 @@ def test_ledger_is_exact_across_sigkills_and_equals_its_replay(
     expected_charges, expected_balance = _expected(requests, credit)
     # The credit (sent twice: one credit id) and the opt-out are decided before any request.
     asyncio.run(
-        _produce(
+        produce(
             kafka_bootstrap,
             [credit_requested(tenant, credit), credit_requested(tenant, credit), _opt_out(tenant)],
             tenant,
@@ -117,7 +112,7 @@ def test_ledger_is_exact_across_sigkills_and_equals_its_replay(
             what="the credit",
             worker=worker,
         )
-        asyncio.run(_produce(kafka_bootstrap, list(requests), tenant))
+        asyncio.run(produce(kafka_bootstrap, list(requests), tenant))
         rng = random.Random(5)
         for _ in range(3):
             before = end_offsets(kafka_bootstrap, SEND_DECISIONS.name)
@@ -170,7 +165,7 @@ def test_ledger_is_exact_across_sigkills_and_equals_its_replay(
 
 def test_a_permanent_failure_refunds_exactly_once(kafka_bootstrap: str, tmp_path: Path) -> None:
     tenant = _tenant()
-    asyncio.run(_produce(kafka_bootstrap, [credit_requested(tenant, 10)], tenant))
+    asyncio.run(produce(kafka_bootstrap, [credit_requested(tenant, 10)], tenant))
     # A new group reads the shared broker's history first (the 10,000 requests of the test
     # above among it), on a loaded machine that takes a while: the timeouts allow for it.
     worker = WorkerProcess(kafka_bootstrap, tmp_path, app_id=f"refund-{tenant}")
@@ -183,7 +178,7 @@ def test_a_permanent_failure_refunds_exactly_once(kafka_bootstrap: str, tmp_path
             worker=worker,
         )
         file_send = send_requested(tenant, "r-file", kind=SendKind.FILE)
-        asyncio.run(_produce(kafka_bootstrap, [file_send], tenant))
+        asyncio.run(produce(kafka_bootstrap, [file_send], tenant))
         wait_until(
             lambda: count_for(kafka_bootstrap, LEDGER.name, tenant) == 2,
             timeout=240,
@@ -195,7 +190,7 @@ def test_a_permanent_failure_refunds_exactly_once(kafka_bootstrap: str, tmp_path
             dispatch_failed(tenant, "r-file", retryable=False),
             dispatch_failed(tenant, "r-file", retryable=False),  # WAHA's retry, delivered twice
         ]
-        asyncio.run(_produce(kafka_bootstrap, failures, tenant))
+        asyncio.run(produce(kafka_bootstrap, failures, tenant))
         wait_until(
             lambda: count_for(kafka_bootstrap, LEDGER.name, tenant) == 3,
             timeout=240,

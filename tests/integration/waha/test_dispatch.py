@@ -22,13 +22,13 @@ from connectors.waha.wire import link_key
 from schemas.codec import decode
 from schemas.events import SendApproved, SendKind, new_header
 from streams.log_reader import read_topic
-from streams.producer import EventProducer
 from streams.topics import DISPATCHES, LEDGER, SEND_DECISIONS
 from tests.kafka_helpers import (
     WorkerProcess,
     committed_offsets,
     count_for,
     for_tenant,
+    produce,
     read_committed,
     wait_until,
 )
@@ -74,11 +74,6 @@ def _approval(tenant: str, i: int, phone: str | None = None) -> SendApproved:
         file_mimetype="application/pdf" if file else None,
         file_name="boleto.pdf" if file else None,
     )
-
-
-async def _produce(bootstrap: str, events: list[Any], tenant: str) -> None:
-    async with EventProducer(bootstrap) as producer:
-        await producer.send_many((event, tenant) for event in events)
 
 
 def _get(url: str) -> Any:
@@ -146,7 +141,7 @@ def test_each_approval_is_dispatched_exactly_once(
     with SimulatorThread(config) as sim:
         approvals = [_approval(tenant, i) for i in range(total)]
         approvals.append(_approval(tenant, total, phone=NO_WHATSAPP))
-        asyncio.run(_produce(kafka_bootstrap, approvals, tenant))
+        asyncio.run(produce(kafka_bootstrap, approvals, tenant))
         worker = _worker(kafka_bootstrap, tmp_path, tenant, sim, COBRANCA_DISPATCH_RATE="0")
         worker.start()
         try:
@@ -203,7 +198,7 @@ def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_c
         worker.start()
         try:
             first = [_approval(tenant, i) for i in range(10)]
-            asyncio.run(_produce(kafka_bootstrap, first, tenant))
+            asyncio.run(produce(kafka_bootstrap, first, tenant))
             wait_until(
                 lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= 10,
                 timeout=180,
@@ -213,7 +208,7 @@ def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_c
             # WAHA answers 503 to every send for a while; the approvals keep coming.
             _post(f"{sim.url}/_sim/faults", {"fail_sends_for_s": outage_s, "fail_status": 503})
             asyncio.run(
-                _produce(kafka_bootstrap, [_approval(tenant, i) for i in range(10, 20)], tenant)
+                produce(kafka_bootstrap, [_approval(tenant, i) for i in range(10, 20)], tenant)
             )
             wait_until(
                 lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= 20,
@@ -224,7 +219,7 @@ def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_c
             # Then the session fails and comes back: sends pause instead of failing.
             _post(f"{sim.url}/_sim/sessions/default/status", {"status": "FAILED", "for_s": 3})
             asyncio.run(
-                _produce(kafka_bootstrap, [_approval(tenant, i) for i in range(20, total)], tenant)
+                produce(kafka_bootstrap, [_approval(tenant, i) for i in range(20, total)], tenant)
             )
             wait_until(
                 lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= total,
@@ -269,7 +264,7 @@ def test_a_worker_stopped_while_waha_is_down_loses_nothing(
     requests = [send_requested(tenant, f"q{i}", phone=_phone(i)) for i in range(total)]
     # Credits and sends are different topics: the requests go in once the credit is applied,
     # or the ledger may rightly reject the first ones for want of tokens.
-    asyncio.run(_produce(kafka_bootstrap, [credit_requested(tenant, 100)], tenant))
+    asyncio.run(produce(kafka_bootstrap, [credit_requested(tenant, 100)], tenant))
     with SimulatorThread(SimulatorConfig(api_key=API_KEY, seed=9)) as sim:
         down = WorkerProcess(
             kafka_bootstrap,
@@ -289,7 +284,7 @@ def test_a_worker_stopped_while_waha_is_down_loses_nothing(
                 what="the credit",
                 worker=down,
             )
-            asyncio.run(_produce(kafka_bootstrap, requests, tenant))
+            asyncio.run(produce(kafka_bootstrap, requests, tenant))
             wait_until(
                 lambda: count_for(kafka_bootstrap, SEND_DECISIONS.name, tenant) >= total,
                 timeout=180,
@@ -305,8 +300,8 @@ def test_a_worker_stopped_while_waha_is_down_loses_nothing(
             r
             for r in asyncio.run(read_topic(kafka_bootstrap, SEND_DECISIONS.name))
             if r.value is not None
-            and decode(r.value)["header"]["tenant_id"] == tenant
-            and decode(r.value)["header"]["event_type"] == "SendApproved"
+            and (header := decode(r.value)["header"])["tenant_id"] == tenant
+            and header["event_type"] == "SendApproved"
         ]
         assert len(approval_records) == total
         first = min(approval_records, key=lambda r: r.offset)
