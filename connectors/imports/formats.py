@@ -74,6 +74,7 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "RAW_ROW_CHARS",
     "Format",
+    "LineBlock",
     "RowSource",
     "SourceRow",
     "detect_format",
@@ -255,6 +256,86 @@ class _Window:
         return "".join(taken)[:RAW_ROW_CHARS]
 
 
+class _ReaderRun:
+    """The chunks one csv.reader reads: the first, then the next ones while a record is open.
+
+    csv.reader asks for a line past a chunk either inside a record (the next chunk belongs to
+    the run) or to start a new record (the run ends there, and the next chunk is free to be a
+    `LineBlock`): `ended` (the last line of the records read, kept by the caller) tells which.
+    """
+
+    def __init__(
+        self,
+        first: list[str | _Overlong],
+        more: Iterator[list[str | _Overlong]],
+        first_line: int,
+    ) -> None:
+        self._first, self._more = first, more
+        self.fed = first_line - 1
+        """The last physical line handed to the reader."""
+        self.ended = first_line - 1
+        """The last physical line of the records read so far."""
+
+    def chunks(self) -> Iterator[list[str | _Overlong]]:
+        chunk: list[str | _Overlong] | None = self._first
+        while chunk is not None:
+            self.fed += len(chunk)
+            yield chunk
+            if self.ended == self.fed:
+                return
+            chunk = next(self._more, None)
+
+
+class LineBlock:
+    """A chunk of whole CSV lines with nothing csv.reader treats specially: valid UTF-8, no
+    quote, no CR but in CRLF, no NUL. Each line is its cells split on the delimiter, so a
+    caller can take the block as a whole; `rows` gives what csv.reader would, row by row."""
+
+    __slots__ = ("columns", "data", "delimiter", "first_row", "header_line")
+
+    def __init__(
+        self,
+        data: bytes,
+        first_line: int,
+        header_line: int,
+        delimiter: str,
+        columns: tuple[str, ...],
+    ) -> None:
+        self.data = data
+        self.header_line = header_line
+        self.first_row = first_line - header_line
+        """The row number of the block's first line (every line has one, blank or not)."""
+        self.delimiter = delimiter
+        self.columns = columns
+
+    def rows(self) -> Iterator[SourceRow]:
+        lines = self.data.decode().split("\n")
+        last = lines.pop()  # "" when the block ends with a line end
+        for number, line in enumerate(lines, self.first_row):
+            if row := self.row(number, line + "\n"):
+                yield row
+        if last and (row := self.row(self.first_row + len(lines), last)):
+            yield row
+
+    def row(self, number: int, line: str) -> SourceRow | None:
+        """Line `number` (its text, with or without its line end) as a row; None if skipped."""
+        text = line.rstrip("\r\n")
+        if not text:
+            return None
+        cells = text.split(self.delimiter)
+        columns = self.columns
+        start = number + self.header_line
+        raw = line[:RAW_ROW_CHARS]
+        problem = _csv_cells_problem(cells, start, self.delimiter, columns)
+        if problem is not None:
+            if not problem:
+                return None
+            return _unreadable(number, Reason.MALFORMED_ROW, problem, raw)
+        if len(cells) > len(columns):
+            cells = cells[: len(columns)]
+        return SourceRow(number, None, raw, cells=cells, columns=columns)
+
+
 class RowSource:
     """A readable import source: checked when opened, then iterated once for its rows."""
 
@@ -337,12 +418,14 @@ class RowSource:
                 line = _decode(data)
             yield line
 
-    def _csv_chunks(self) -> Iterator[list[str | _Overlong]]:
-        """The lines after the CSV header, a chunk of about `CSV_CHUNK_BYTES` at a time.
+    def _csv_chunks(self) -> Iterator[bytes | list[str | _Overlong]]:
+        """The lines after the CSV header, about `CSV_CHUNK_BYTES` at a time: a plain chunk
+        (`_plain`) as its bytes, any other split and decoded.
 
-        Bytes are split and decoded a chunk at a time (per line only when a chunk is not all
-        UTF-8: the encoding stays a per-record decision); a chunk's last line is completed
-        with `readline`, which is also where a line over `MAX_RECORD_BYTES` is found.
+        A chunk's last line is completed with `readline`, which is also where a line over
+        `MAX_RECORD_BYTES` is found (an `_Overlong` after the chunk's lines). Bytes are decoded
+        a chunk at a time, per line only when a chunk is not all UTF-8: the encoding stays a
+        per-record decision.
         """
         if self._lines is not None:  # UTF-16: decoded by a text wrapper, line by line
             yield from ([line] for line in self._lines)
@@ -350,18 +433,24 @@ class RowSource:
         read, readline = self._bytes.read, self._bytes.readline
         size = min(CSV_CHUNK_BYTES, MAX_RECORD_BYTES)  # so only a chunk's last line can be over
         while data := read(size):
-            cut = data.rfind(b"\n") + 1
-            chunk: list[str | _Overlong] = list(self._decode_lines(_split_lines(data[:cut])))
-            if cut < len(data):
+            overlong = None
+            if not data.endswith(b"\n"):
+                cut = data.rfind(b"\n") + 1
                 line = data[cut:] + readline(MAX_RECORD_BYTES + 1 - (len(data) - cut))
                 if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
                     total = len(line)
                     while (more := readline(CHUNK_BYTES)) and not more.endswith(b"\n"):
                         total += len(more)
-                    chunk.append(_Overlong(total + len(more)))
+                    data, overlong = data[:cut], _Overlong(total + len(more))
                 else:
-                    chunk.extend(self._decode_lines([line]))
-            yield chunk
+                    data = data[:cut] + line
+            if overlong is None and _plain(data):
+                yield data
+                continue
+            lines: list[str | _Overlong] = list(self._decode_lines(_split_lines(data)))
+            if overlong is not None:
+                lines.append(overlong)
+            yield lines
 
     def _decode_lines(self, lines: list[bytes]) -> list[str]:
         try:
@@ -421,27 +510,58 @@ class RowSource:
 
     # -- rows -------------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[SourceRow]:
+    def pieces(self) -> Iterator[SourceRow | LineBlock]:
+        """The source's records in order: rows, and for CSV also `LineBlock`s, runs of plain
+        lines a caller may take as a whole (`LineBlock.rows` gives the same rows one by one).
+        Iterating the source gives only rows."""
         if self._used:
             raise RuntimeError("a RowSource is read once; open the source again")
         self._used = True
         if self.format is Format.CSV:
-            return self._csv_rows()
+            return self._csv_pieces()
         if self.format is Format.NDJSON:
             return self._ndjson_rows()
         return self._json_rows()
 
-    def _csv_rows(self) -> Iterator[SourceRow]:
+    def __iter__(self) -> Iterator[SourceRow]:
+        for piece in self.pieces():
+            if type(piece) is LineBlock:
+                yield from piece.rows()
+            else:
+                yield cast(SourceRow, piece)
+
+    def _csv_pieces(self) -> Iterator[SourceRow | LineBlock]:
+        """A plain chunk is a `LineBlock`; the others go through csv.reader, with the chunks
+        after them for as long as a record is still open at a chunk's end (a quoted cell over
+        several lines), so where chunks end never changes a row."""
         assert self.columns is not None and self.delimiter
         if csv.field_size_limit() < MAX_FIELD_CHARS:
             csv.field_size_limit(MAX_FIELD_CHARS)
-        columns, width, header_line = self.columns, len(self.columns), self.header_line
-        window = _Window(self._csv_chunks(), header_line + 1)
+        chunks = self._csv_chunks()
+        line = self.header_line + 1  # the physical line the next chunk starts at
+        for chunk in chunks:
+            if type(chunk) is bytes:
+                yield LineBlock(chunk, line, self.header_line, self.delimiter, self.columns)
+                line += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+                continue
+            more = (c if isinstance(c, list) else self._plain_lines(c) for c in chunks)
+            run = _ReaderRun(cast(list[str | _Overlong], chunk), more, line)
+            yield from self._csv_reader_rows(run)
+            line = run.fed + 1
+
+    def _plain_lines(self, data: bytes) -> list[str | _Overlong]:
+        return list(self._decode_lines(_split_lines(data)))
+
+    def _csv_reader_rows(self, run: _ReaderRun) -> Iterator[SourceRow]:
+        """The rows csv.reader reads from the chunks of `run`."""
+        assert self.columns is not None and self.delimiter
+        header_line, delimiter, columns = self.header_line, self.delimiter, self.columns
+        window = _Window(run.chunks(), run.fed + 1)
         # An _Overlong among the lines is csv.reader's error on purpose (see _Window).
         lines = cast(Iterator[str], window.lines())
-        reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
         skipped = 0  # overlong lines: physical lines csv.reader did not count
-        end = header_line
+        base = end = run.fed
         while True:
             start = end + 1
             window.forget_before(start)
@@ -452,7 +572,7 @@ class RowSource:
             except csv.Error as exc:
                 if str(exc).startswith("iterator should return strings"):  # an _Overlong
                     skipped += 1
-                    end = header_line + reader.line_num + skipped
+                    end = run.ended = base + reader.line_num + skipped
                     yield _unreadable(
                         start - header_line,
                         Reason.FIELD_TOO_LONG,
@@ -461,32 +581,24 @@ class RowSource:
                         "",
                     )
                     continue
-                end = header_line + reader.line_num + skipped
+                end = run.ended = base + reader.line_num + skipped
                 yield _unreadable(
                     start - header_line,
-                    *_csv_problem(str(exc), start, end, self.delimiter),
+                    *_csv_problem(str(exc), start, end, delimiter),
                     window.raw(start, end),
                 )
                 continue
-            end = header_line + reader.line_num + skipped
-            # No cells, or all blank (`;;;;`); the first cell (the client's code) usually
-            # settles it.
-            if not (cells and cells[0].strip()) and not "".join(cells).strip():
+            end = run.ended = base + reader.line_num + skipped
+            if (problem := _csv_cells_problem(cells, start, delimiter, columns)) is not None:
+                if problem:
+                    raw = window.raw(start, end)
+                    yield _unreadable(start - header_line, Reason.MALFORMED_ROW, problem, raw)
                 continue
-            row = start - header_line
-            if len(cells) > width:
-                if any(cell.strip() for cell in cells[width:]):
-                    yield _unreadable(
-                        row,
-                        Reason.MALFORMED_ROW,
-                        f"linha {start} do arquivo tem {len(cells)} colunas e o cabeçalho "
-                        f"tem {width}; algum valor contém o separador {self.delimiter!r} "
-                        "sem aspas?",
-                        window.raw(start, end),
-                    )
-                    continue
-                cells = cells[:width]
-            yield SourceRow(row, None, window.raw(start, end), cells=cells, columns=columns)
+            if len(cells) > len(columns):
+                cells = cells[: len(columns)]
+            yield SourceRow(
+                start - header_line, None, window.raw(start, end), cells=cells, columns=columns
+            )
 
     def _ndjson_rows(self) -> Iterator[SourceRow]:
         decoder = json.JSONDecoder(parse_float=Decimal)
@@ -559,14 +671,43 @@ def _json_problem(exc: json.JSONDecodeError) -> str:
     return f"{_JSON_MESSAGES.get(exc.msg, exc.msg)} (coluna {exc.colno})"
 
 
+def _plain(data: bytes) -> bool:
+    """Whether csv.reader would read `data` as lines split on the delimiter (`LineBlock`)."""
+    if b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"):
+        return False
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _csv_cells_problem(
+    cells: list[str], line: int, delimiter: str, columns: tuple[str, ...]
+) -> str | None:
+    """None for a row to read; ``""`` for one to skip (no cells, or all blank: ``;;;;`` as
+    spreadsheets write them); else why the row is malformed."""
+    # The first cell (the client's code) usually settles it.
+    if not (cells and cells[0].strip()) and not "".join(cells).strip():
+        return ""
+    width = len(columns)
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        return (
+            f"linha {line} do arquivo tem {len(cells)} colunas e o cabeçalho tem {width}; "
+            f"algum valor contém o separador {delimiter!r} sem aspas?"
+        )
+    return None
+
+
 def _split_lines(data: bytes) -> list[bytes]:
-    """`data` (whole lines) split after each ``\\n``, as `readline` would; a bare ``\\r`` is
-    not a line break (csv.reader reports it inside its line)."""
+    """`data` (whole lines; the file's last one may lack its line end) split after each
+    ``\\n``, as `readline` would; a bare ``\\r`` is not a line break (csv.reader reports it
+    inside its line)."""
     if data.count(b"\r") == data.count(b"\r\n"):
         return data.splitlines(keepends=True)  # C, and the same lines when no bare CR
     lines = data.split(b"\n")
-    lines.pop()  # after the last newline: empty
-    return [line + b"\n" for line in lines]
+    last = lines.pop()  # after the last newline: empty, unless the file ends without one
+    return [line + b"\n" for line in lines] + ([last] if last else [])
 
 
 def _read_head(stream: IO[bytes]) -> bytes:
