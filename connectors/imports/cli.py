@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -26,11 +26,10 @@ from streams.errors import CobrancaError
 from streams.settings import Settings
 
 if TYPE_CHECKING:
-    from connectors.imports.importer import ImportRun, ImportSummary, Outcome
+    from connectors.imports.importer import ImportRun, ImportSummary
+    from connectors.imports.validation import Rejection
 
 __all__ = ["import_command"]
-
-_PROGRESS_EVERY = 1_000
 
 
 @click.command("import")
@@ -95,8 +94,11 @@ def import_command(
             err=True,
         )
         progress = stack.enter_context(_progress(stream, _size(file)))
-        on_outcome = _observer(rejects, progress)
-        summary = _run(run, settings, dry_run=dry_run, on_outcome=on_outcome)
+        on_rejection = _rejects_writer(rejects) if rejects is not None else None
+        on_progress = progress.update if progress is not None else None
+        summary = _run(
+            run, settings, dry_run=dry_run, on_rejection=on_rejection, on_progress=on_progress
+        )
     if run.source.fallback_records:
         click.echo(
             f"note: {run.source.fallback_records} records were not valid UTF-8 and were read "
@@ -113,18 +115,21 @@ def _run(
     settings: Settings,
     *,
     dry_run: bool,
-    on_outcome: Callable[[Outcome], None] | None,
+    on_rejection: Callable[[Rejection], None] | None,
+    on_progress: Callable[[ImportSummary], None] | None,
 ) -> ImportSummary:
     from connectors.imports.importer import dry_run as run_dry
     from connectors.imports.importer import send_import
     from streams.producer import EventProducer
 
     if dry_run:
-        return run_dry(run, on_outcome=on_outcome)
+        return run_dry(run, on_rejection=on_rejection, on_progress=on_progress)
 
     async def send() -> ImportSummary:
         async with EventProducer(settings.kafka_bootstrap) as producer:
-            return await send_import(run, producer, on_outcome=on_outcome)
+            return await send_import(
+                run, producer, on_rejection=on_rejection, on_progress=on_progress
+            )
 
     try:
         return asyncio.run(send())
@@ -175,7 +180,7 @@ def _size(file: Path) -> int | None:
 
 
 class _Progress:
-    """A rich progress bar over the bytes read, updated every `_PROGRESS_EVERY` rows."""
+    """A rich progress bar over the bytes read, updated as the import reports progress."""
 
     def __init__(self, stream: IO[bytes], total: int | None) -> None:
         from rich.console import Console
@@ -189,7 +194,6 @@ class _Progress:
         )
 
         self._stream = stream
-        self._events = 0
         self._progress = Progress(
             TextColumn("importing"),
             BarColumn(),
@@ -209,10 +213,8 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
-    def tick(self) -> None:
-        self._events += 1
-        if self._events % _PROGRESS_EVERY == 0:
-            self._progress.update(self._task, completed=self._stream.tell(), rows=self._events)
+    def update(self, summary: ImportSummary) -> None:
+        self._progress.update(self._task, completed=self._stream.tell(), rows=summary.rows)
 
 
 @contextmanager
@@ -224,25 +226,16 @@ def _progress(stream: IO[bytes], total: int | None) -> Iterator[_Progress | None
         yield bar
 
 
-def _observer(
-    rejects: IO[bytes] | None, progress: _Progress | None
-) -> Callable[[Outcome], None] | None:
-    """What watches each row: None when nothing does (the import's fastest path)."""
-    from connectors.imports.validation import Rejection
+def _rejects_writer(rejects: IO[bytes]) -> Callable[[Rejection], None]:
+    """What writes each rejection to the --rejects-out file, as an NDJSON line."""
 
-    if rejects is None and progress is None:
-        return None
+    def write(rejection: Rejection) -> None:
+        line = {
+            "row": rejection.row,
+            "field": rejection.field,
+            "reason": rejection.reason.value,
+            "message": rejection.message,
+        }
+        rejects.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
 
-    def observe(outcome: Any) -> None:
-        if rejects is not None and type(outcome) is Rejection:
-            line = {
-                "row": outcome.row,
-                "field": outcome.field,
-                "reason": outcome.reason.value,
-                "message": outcome.message,
-            }
-            rejects.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
-        if progress is not None:
-            progress.tick()
-
-    return observe
+    return write

@@ -17,7 +17,8 @@ Faust record per row). Everything consumes that one stream:
 - iterating the run: the same events as typed records (decoded from those bytes), for code
   and tests that want `ClientImported` objects.
 
-Both callers can watch each row's outcome (`on_outcome`: the rejects file, a progress bar).
+Both callers can watch the rejections (`on_rejection`: the rejects file) and the counts every
+few thousand rows (`on_progress`: a progress bar).
 
 Events. Header `tenant_id` is the tenant, `correlation_id` the import id, `causation_id` None
 (a file is not an event), `source` ``"connectors.imports"``. Event ids are UUID5s of
@@ -42,13 +43,14 @@ import contextlib
 import re
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Final, Protocol
+from typing import IO, Final, Protocol, cast
 
+from connectors.imports.columnar import BlockRecords, BlockWriter
 from connectors.imports.errors import InvalidImportParameter, UnreadableSource
-from connectors.imports.formats import Format, RowSource
+from connectors.imports.formats import RAW_ROW_CHARS, Format, LineBlock, RowSource, SourceRow
 from connectors.imports.records import SOURCE, ImportRecords, epoch_millis, event_id
 from connectors.imports.validation import ClientFields, Rejection, RowValidator, check_columns
 from schemas.codec import decode, encode
@@ -167,29 +169,49 @@ class ImportRun:
         return self.source.format
 
     def records(
-        self, on_outcome: Callable[[Outcome], None] | None = None
+        self,
+        on_rejection: Callable[[Rejection], None] | None = None,
+        on_progress: Callable[[ImportSummary], None] | None = None,
     ) -> Iterator[tuple[bytes, bytes]]:
         """The (key, value) record of every row read, in source order, counted in `summary`;
-        `on_outcome` sees each row's accepted fields or rejection first."""
+        `on_rejection` sees each rejection first, `on_progress` the summary every few
+        thousand rows and at the end."""
         if self._used:
             raise RuntimeError(f"import {self.import_id} was already read; start a new one")
         self._used = True
-        return self._records(on_outcome)
+        return self._records(on_rejection, on_progress)
 
     def _records(
-        self, on_outcome: Callable[[Outcome], None] | None
+        self,
+        on_rejection: Callable[[Rejection], None] | None,
+        on_progress: Callable[[ImportSummary], None] | None,
     ) -> Iterator[tuple[bytes, bytes]]:
         validator = RowValidator(allow_landlines=self.allow_landlines)
         columns = self.source.columns
+        writer = ImportRecords(self.tenant_id, self.import_id)
+        blocks = None
+        if columns is not None:
+            blocks = BlockWriter(writer, columns, allow_landlines=self.allow_landlines)
+            cells_in_block = validator.for_columns(columns, duplicates=False)
         validate_cells = validator.for_columns(columns) if columns is not None else None
         validate = validator.validate
-        writer = ImportRecords(self.tenant_id, self.import_id)
         accepted, rejected = writer.accepted, writer.rejected
         summary = self.summary
         by_reason = summary.by_reason
         clock = self._clock
         millis = epoch_millis(clock())
-        for row in self.source:
+        for piece in self.source.pieces():
+            if type(piece) is LineBlock:
+                assert blocks is not None
+                millis = epoch_millis(clock())
+                taken = blocks.write(piece, millis)
+                yield from self._block(
+                    taken, piece, cells_in_block, validator, writer, millis, on_rejection
+                )
+                if on_progress is not None:
+                    on_progress(summary)
+                continue
+            row = cast(SourceRow, piece)
             if row.rejection is not None:
                 outcome: Outcome = row.rejection
             elif row.cells is not None:
@@ -201,16 +223,87 @@ class ImportRun:
             summary.rows += 1
             if summary.rows % _CLOCK_EVERY == 0:
                 millis = epoch_millis(clock())
-            if on_outcome is not None:
-                on_outcome(outcome)
+                if on_progress is not None:
+                    on_progress(summary)
             if type(outcome) is Rejection:
                 summary.rejected += 1
                 by_reason[outcome.reason.value] += 1
+                if on_rejection is not None:
+                    on_rejection(outcome)
                 yield rejected(outcome, row.raw, millis)
             else:
                 assert type(outcome) is ClientFields
                 summary.accepted += 1
                 yield accepted(outcome, millis)
+        if on_progress is not None:
+            on_progress(summary)
+
+    def _block(
+        self,
+        taken: BlockRecords,
+        block: LineBlock,
+        validate_cells: Callable[[int, Sequence[str]], Outcome],
+        validator: RowValidator,
+        writer: ImportRecords,
+        millis: int,
+        on_rejection: Callable[[Rejection], None] | None,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """A block's records in row order: the rows `columnar` took and the others, validated
+        one by one; every accepted row then goes through the duplicate check, in order."""
+        summary = self.summary
+        outcome: Outcome
+        others: list[tuple[int, str, Outcome]] = []
+        for number, line in taken.others:
+            source_row = block.row(number, line)
+            if source_row is None:  # blank
+                continue
+            if source_row.rejection is None:
+                assert source_row.cells is not None
+                outcome = validate_cells(number, source_row.cells)
+            else:
+                outcome = source_row.rejection
+            others.append((number, source_row.raw, outcome))
+        # (row, i): the i-th row taken, or when i < 0 the ~i-th other row.
+        entries = list(zip(taken.rows, range(len(taken.rows)), strict=True))
+        ids, rows = taken.client_ids, taken.rows
+        if others:
+            entries = sorted(entries + [(row, ~j) for j, (row, _, _) in enumerate(others)])
+            ids, rows = [], []
+            for row, i in entries:
+                if i >= 0:
+                    ids.append(taken.client_ids[i])
+                    rows.append(row)
+                elif type(outcome := others[~i][2]) is ClientFields:
+                    ids.append(outcome.client_id.encode("utf-8", "surrogatepass"))
+                    rows.append(row)
+        firsts = iter(validator.firsts(ids, rows))
+        keys, values, by_reason = taken.keys, taken.values, summary.by_reason
+        for row, i in entries:
+            summary.rows += 1
+            if i >= 0:
+                first = next(firsts)
+                if first == row:
+                    summary.accepted += 1
+                    yield keys[i], values[i]
+                    continue
+                client_id = taken.client_ids[i].decode()
+                outcome = validator.duplicate(row, client_id, first)
+                raw = taken.line(i)[:RAW_ROW_CHARS]
+            else:
+                _, raw, outcome = others[~i]
+                if type(outcome) is ClientFields:
+                    first = next(firsts)
+                    if first == row:
+                        summary.accepted += 1
+                        yield writer.accepted(outcome, millis)
+                        continue
+                    outcome = validator.duplicate(row, outcome.client_id, first)
+            assert type(outcome) is Rejection
+            summary.rejected += 1
+            by_reason[outcome.reason.value] += 1
+            if on_rejection is not None:
+                on_rejection(outcome)
+            yield writer.rejected(outcome, raw, millis)
 
     def completion(self) -> ImportCompleted:
         """The ImportCompleted of the rows read so far (all of them, once `records` is done)."""
@@ -278,10 +371,13 @@ def import_rows(
 
 
 def dry_run(
-    run: ImportRun, *, on_outcome: Callable[[Outcome], None] | None = None
+    run: ImportRun,
+    *,
+    on_rejection: Callable[[Rejection], None] | None = None,
+    on_progress: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Read, validate and encode every row without Kafka; return the final counts."""
-    for _ in run.records(on_outcome):
+    for _ in run.records(on_rejection, on_progress):
         pass
     return run.summary
 
@@ -292,14 +388,16 @@ async def send_import(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     in_flight: int = DEFAULT_IN_FLIGHT,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_rejection: Callable[[Rejection], None] | None = None,
+    on_progress: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Send every row's record through `sink` (`send_records`); then ImportCompleted, alone.
 
     ImportCompleted is sent only after every row's record was acknowledged; the first batch
     that fails stops the import and raises, so there is no ImportCompleted.
     """
-    await send_records(run.records(on_outcome), sink, batch_size=batch_size, in_flight=in_flight)
+    records = run.records(on_rejection, on_progress)
+    await send_records(records, sink, batch_size=batch_size, in_flight=in_flight)
     completed = run.completion()
     await sink.send_encoded(
         [(TOPIC, key_for(completed).encode(), encode(completed.to_representation()))]

@@ -147,15 +147,16 @@ class ImportRecords:
         self, tenant_id: str, import_id: str, registry: SchemaRegistry | None = None
     ) -> None:
         registry = registry or default_registry()
-        self._accepted_head, self._accepted_mid, self._accepted_tail = self._parts(
+        # The constant parts of a ClientImported (`columnar` writes from them too).
+        self.accepted_head, self.accepted_mid, self.accepted_tail = self._parts(
             registry, "ClientImported", _CLIENT_IMPORTED_LAYOUT, tenant_id, import_id
         )
         self._rejected_head, self._rejected_mid, self._rejected_tail = self._parts(
             registry, "ImportRejected", _IMPORT_REJECTED_LAYOUT, tenant_id, import_id
         )
-        self._ids = _EVENT_ID_HASH.copy()
-        self._ids.update(f"{tenant_id}|{import_id}|".encode())
-        self._client_key = f"{tenant_id}:".encode()
+        self.id_hash = _EVENT_ID_HASH.copy()
+        self.id_hash.update(f"{tenant_id}|{import_id}|".encode())
+        self.client_key = f"{tenant_id}:".encode()
         self._import_key = f"{tenant_id}:{import_id}".encode()
         self._millis = -1
         self._millis_bytes = b""
@@ -184,7 +185,7 @@ class ImportRecords:
         return head, mid, tail
 
     def _event_id(self, row: int) -> bytes:
-        digest = self._ids.copy()
+        digest = self.id_hash.copy()
         digest.update(str(row).encode())
         return _uuid5_text(digest).encode()
 
@@ -199,11 +200,11 @@ class ImportRecords:
         string = _string
         try:
             parts = [
-                self._accepted_head,
+                self.accepted_head,
                 self._event_id(row),
-                self._accepted_mid,
+                self.accepted_mid,
                 self._time(millis),
-                self._accepted_tail,
+                self.accepted_tail,
                 _long(row),
                 string(client_id),
                 string(name),
@@ -216,7 +217,7 @@ class ImportRecords:
             for text in optional:
                 parts.append(_NULL if text is None else _SOME + string(text))
             value = b"".join(parts)
-            key = self._client_key + client_id.encode()
+            key = self.client_key + client_id.encode()
         except UnicodeEncodeError as exc:
             raise _unencodable("ClientImported", row, exc) from exc
         return key, value

@@ -49,12 +49,9 @@ Rules, each with its reason:
 from __future__ import annotations
 
 import enum
-import hashlib
 import operator
 import re
-import struct
 import unicodedata
-from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -63,6 +60,7 @@ from types import MappingProxyType
 from typing import Final, NamedTuple
 
 from connectors.imports.errors import InvalidValue
+from connectors.imports.first_rows import FirstRows
 
 __all__ = [
     "ALL_FIELDS",
@@ -639,63 +637,6 @@ def parse_due_date(value: object) -> date:
     return parsed
 
 
-# --- duplicates ----------------------------------------------------------------------------
-
-_TWO_WORDS = struct.Struct("<QQ")
-
-
-class _FirstRows:
-    """client_id → the row that first used it, for millions of ids in little memory.
-
-    Ids are kept as 128-bit BLAKE2b fingerprints in flat arrays (open addressing, linear
-    probing), 24 bytes a slot and at most half full (linear probing slows down fast past
-    that): about 48-96 bytes per id, where a dict of strings takes well over 100. Two
-    different ids share a fingerprint with probability about n²/2¹²⁹ (1e-26 for 10 million
-    ids), far below any hardware error rate.
-    """
-
-    def __init__(self, capacity: int = 1 << 14) -> None:
-        self._allocate(capacity)
-        self._size = 0
-
-    def _allocate(self, capacity: int) -> None:
-        self._mask = capacity - 1
-        self._hi = array("Q", bytes(8 * capacity))
-        self._lo = array("Q", bytes(8 * capacity))  # 0 marks an empty slot
-        self._rows = array("Q", bytes(8 * capacity))
-
-    def __len__(self) -> int:
-        return self._size
-
-    def setdefault(self, client_id: str, row: int) -> int:
-        """The row recorded for `client_id`; records `row` first if there is none."""
-        digest = hashlib.blake2b(client_id.encode("utf-8", "surrogatepass"), digest_size=16)
-        words: tuple[int, int] = _TWO_WORDS.unpack(digest.digest())
-        hi, lo = words[0], words[1] | 1
-        mask, los = self._mask, self._lo
-        slot = hi & mask
-        while found := los[slot]:
-            if found == lo and self._hi[slot] == hi:
-                return self._rows[slot]
-            slot = (slot + 1) & mask
-        self._hi[slot], los[slot], self._rows[slot] = hi, lo, row  # the free slot found
-        self._size += 1
-        if self._size * 2 > mask + 1:
-            self._grow()
-        return row
-
-    def _grow(self) -> None:
-        old = (self._hi, self._lo, self._rows)
-        self._allocate((self._mask + 1) * 2)
-        mask, his, los, rows = self._mask, self._hi, self._lo, self._rows
-        for hi, lo, row in zip(*old, strict=True):
-            if lo:
-                slot = hi & mask
-                while los[slot]:
-                    slot = (slot + 1) & mask
-                his[slot], los[slot], rows[slot] = hi, lo, row
-
-
 # --- rows ----------------------------------------------------------------------------------
 
 
@@ -713,37 +654,63 @@ class RowValidator:
 
     def __init__(self, *, allow_landlines: bool = False) -> None:
         self.allow_landlines = allow_landlines
-        self._first_rows = _FirstRows()
+        self._first_rows = FirstRows()
         self._fields: dict[str, str | None] = {}  # column name -> canonical field (cache)
 
     def validate(self, row: int, values: Mapping[str, object]) -> ClientFields | Rejection:
         """One row's values, keyed by the source's column names → accepted fields or rejection."""
         try:
-            return self._validate(row, self._canonical(values))
+            return self._first(self._validate(row, self._canonical(values)))
         except _Rejected as rejected:
             return Rejection(row, rejected.reason, rejected.message, rejected.field)
 
     def for_columns(
-        self, columns: Sequence[str]
+        self, columns: Sequence[str], *, duplicates: bool = True
     ) -> Callable[[int, Sequence[str]], ClientFields | Rejection]:
         """A validator of rows given as cells under `columns`, a header `check_columns` accepted.
 
         A row may have fewer cells than the header (the missing columns are absent), not more.
+        With `duplicates` False the rows are not checked against the ids already accepted:
+        the caller does it for a batch of rows, in order, with `firsts`.
         """
         width = len(columns)
         at = {canonical_field(column): i for i, column in reversed(list(enumerate(columns)))}
         # Absent fields point just past the cells, at the None padding adds there.
         pick = operator.itemgetter(*(at.get(field, width) for field in ALL_FIELDS))
         pads = [[None] * (width + 1 - size) for size in range(width + 1)]
-        validate = self._validate
+        validate, first = self._validate, self._first
 
         def validate_cells(row: int, cells: Sequence[str]) -> ClientFields | Rejection:
             try:
-                return validate(row, pick([*cells, *pads[len(cells)]]))
+                fields = validate(row, pick([*cells, *pads[len(cells)]]))
+                return first(fields) if duplicates else fields
             except _Rejected as rejected:
                 return Rejection(row, rejected.reason, rejected.message, rejected.field)
 
         return validate_cells
+
+    def firsts(self, client_ids: Sequence[bytes], rows: Sequence[int]) -> list[int]:
+        """For accepted rows in order (client_ids as UTF-8): the row that first had each id,
+        recording the ids not seen before; a row whose first is another is a `duplicate`."""
+        return self._first_rows.setdefault_many(client_ids, rows)
+
+    @staticmethod
+    def duplicate(row: int, client_id: str, first: int) -> Rejection:
+        """The rejection of an otherwise valid `row` whose client_id `first` already had."""
+        return Rejection(
+            row,
+            Reason.DUPLICATE,
+            f"código do cliente {_excerpt(client_id)!r} repetido: já foi aceito no registro "
+            f"{first} desta importação, e vale o primeiro",
+            "client_id",
+        )
+
+    def _first(self, fields: ClientFields) -> ClientFields:
+        first = self._first_rows.setdefault(fields.client_id, fields.row)
+        if first != fields.row:
+            duplicate = self.duplicate(fields.row, fields.client_id, first)
+            raise _Rejected(duplicate.reason, duplicate.message, duplicate.field)
+        return fields
 
     def _canonical(self, values: Mapping[str, object]) -> tuple[object, ...]:
         fields: dict[str, object] = {}
@@ -797,14 +764,6 @@ class RowValidator:
         invoice_id, description, email, uf, pix_code, boleto_line, payment_url = _optional(
             values[6:]
         )
-        first = self._first_rows.setdefault(client_id, row)
-        if first != row:
-            raise _Rejected(
-                Reason.DUPLICATE,
-                f"código do cliente {_excerpt(client_id)!r} repetido: já foi aceito no registro "
-                f"{first} desta importação, e vale o primeiro",
-                "client_id",
-            )
         return ClientFields(
             row,
             client_id,

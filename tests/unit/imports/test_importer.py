@@ -15,13 +15,12 @@ from connectors.imports.formats import Format
 from connectors.imports.importer import (
     SOURCE,
     ImportRun,
-    Outcome,
     dry_run,
     import_rows,
     key_for,
     send_import,
 )
-from connectors.imports.validation import ClientFields
+from connectors.imports.validation import Rejection
 from schemas.codec import decode, encode
 from schemas.events import ClientImported, DocumentKind, Event, ImportCompleted, ImportRejected
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
@@ -124,12 +123,15 @@ def test_keys_follow_the_clients_topic() -> None:
 
 
 def test_dry_run_counts_and_calls_back() -> None:
-    seen: list[Outcome] = []
-    summary = dry_run(start(MIXED), on_outcome=seen.append)
-    assert summary.as_dict() == EXPECTED_SUMMARY
-    assert {o.row: "accepted" if isinstance(o, ClientFields) else o.reason for o in seen} == (
-        EXPECTED_ROWS
+    seen: list[Rejection] = []
+    progress: list[int] = []
+    summary = dry_run(
+        start(MIXED), on_rejection=seen.append, on_progress=lambda s: progress.append(s.rows)
     )
+    assert summary.as_dict() == EXPECTED_SUMMARY
+    rejected = {row: reason for row, reason in EXPECTED_ROWS.items() if reason != "accepted"}
+    assert {o.row: o.reason for o in seen} == rejected
+    assert progress[-1] == summary.rows
 
 
 def test_an_empty_csv_with_a_header_completes_with_zero_rows() -> None:

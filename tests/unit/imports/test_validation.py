@@ -19,7 +19,6 @@ from connectors.imports.validation import (
     Reason,
     Rejection,
     RowValidator,
-    _FirstRows,
     canonical_field,
     check_columns,
     mask_digits,
@@ -623,16 +622,6 @@ def test_client_ids_are_compared_exactly() -> None:
             assert isinstance(result, Rejection) and result.reason is Reason.DUPLICATE  # trimmed
         else:
             assert isinstance(result, ClientFields), client_id
-
-
-def test_first_rows_table_grows_and_keeps_every_id() -> None:
-    table = _FirstRows()
-    for n in range(200_000):
-        assert table.setdefault(f"client-{n}", n + 1) == n + 1
-    assert len(table) == 200_000
-    assert table.setdefault("client-0", 999) == 1
-    assert table.setdefault("client-199999", 999) == 200_000
-    assert table.setdefault("client-200000", 999) == 999
 
 
 def test_messages_are_portuguese_and_mask_personal_data() -> None:

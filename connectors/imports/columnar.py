@@ -1,0 +1,585 @@
+"""A `LineBlock` of CSV rows validated and written as Kafka records at once, column by column.
+
+The common row of a spreadsheet export is checked and encoded here with numpy over the whole
+block (a few thousand rows): cells are found from the delimiter positions, each rule of
+`validation` runs as array operations on a column, and the accepted rows' Avro values are
+gathered from the block's bytes and a few computed columns in one pass. What is left in
+Python per row is the event id's SHA-1, slicing out the key and value, and sending them.
+
+This is a fast path, not a second set of rules: a row is taken here only when every one of its
+values is in a form whose outcome is certain and is an acceptance. Anything else (a rejection,
+an unusual but valid form, surrounding spaces, an international phone number, a padded
+document) is left to `validation.RowValidator`, row by row, which decides and words it. The
+accepted rows are the bytes `records.ImportRecords.accepted` writes for the fields
+`validation` gives (property tests compare both paths on generated rows and every fixture).
+
+What the fast path takes, per field (everything else goes row by row):
+
+- client_id and optional texts: no blank or space at either end (strip would change them);
+  a client_id is not blank; an optional blank cell is null;
+- name: besides the ends, single ASCII spaces only, and no non-ASCII character but Latin-1's
+  letters (so ``" ".join(name.split())`` is the name itself);
+- phone: ASCII digits and ``( ) . - /`` and spaces, national form (no ``+`` or ``00``), DDD
+  + 9 digits starting with 9, or + 8 digits (6-9: the 9th digit added; 2-5: a landline, taken
+  only when the tenant allows them);
+- document: ASCII digits and ``. / -``, 11 (CPF) or 14 (CNPJ) digits with valid check digits,
+  not all equal;
+- amount: optional ``R$`` and one space, then ``150``, ``1234,56``, ``1.234,56``,
+  ``1.234.567`` or ``1234.56``, more than zero, at most 15 digits of reais;
+- due date: ``DD/MM/YYYY`` or ``YYYY-MM-DD`` exactly, a real day in 1900-2100;
+- uf: two ASCII letters (upper-cased).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from connectors.imports.formats import LineBlock
+from connectors.imports.records import ImportRecords
+from connectors.imports.validation import (
+    ALL_FIELDS,
+    DDD_UF,
+    MAX_TEXT_CHARS,
+    OPTIONAL_FIELDS,
+    canonical_field,
+)
+
+__all__ = ["BlockRecords", "BlockWriter"]
+
+Bytes = npt.NDArray[np.uint8]
+Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+_MIN_YEAR, _MAX_YEAR = 1900, 2100
+_PHONE_WIDTH: Final = 24  # longest phone cell taken here, in bytes
+_DOCUMENT_WIDTH: Final = 24
+_AMOUNT_WIDTH: Final = 24
+_HEX: Final = np.frombuffer(b"0123456789abcdef", np.uint8)
+_DDD: Final = np.zeros(100, np.bool_)
+_DDD[[int(ddd) for ddd in DDD_UF]] = True
+_CPF_FIRST: Final = np.arange(10, 1, -1)
+_CPF_SECOND: Final = np.arange(11, 1, -1)
+_CNPJ_WEIGHTS: Final = np.array((6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2))
+_DAYS_IN_MONTH: Final = np.array((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31))
+
+
+def _table(chars: bytes) -> Mask:
+    table = np.zeros(256, np.bool_)
+    table[list(chars)] = True
+    return table
+
+
+_DIGIT: Final = _table(b"0123456789")
+_PHONE_SEPARATOR: Final = _table(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f().-/")
+_DOCUMENT_SEPARATOR: Final = _table(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f./-")
+#: Bytes that may start or end a cell that strip leaves alone: printable ASCII but space.
+_SOLID: Final = _table(bytes(range(0x21, 0x7F)))
+#: Bytes that make a name something `" ".join(name.split())` might change: ASCII whitespace
+#: but the space, and lead bytes of characters other than Latin-1's letters (U+00C0-U+00FF).
+_NAME_BREAK: Final = _table(b"\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f" + bytes((0xC2, *range(0xC4, 0x100))))
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRecords:
+    """A block's accepted rows, in order, and the lines left to validate one by one."""
+
+    rows: list[int]
+    """Row numbers of the rows taken (accepted, unless a duplicate)."""
+    client_ids: list[bytes]
+    keys: list[bytes]
+    values: list[bytes]
+    others: list[tuple[int, str]]
+    """(row number, text with its line end) of every other line, in order."""
+    data: bytes
+    bounds: list[int]
+    """Where each line of `data` starts, then the end of `data`."""
+    first_row: int
+
+    def line(self, i: int) -> str:
+        """The text, with its line end, of the `i`-th row taken."""
+        n = self.rows[i] - self.first_row
+        return self.data[self.bounds[n] : self.bounds[n + 1]].decode()
+
+
+class BlockWriter:
+    """Validates and writes the `LineBlock`s of one import; see the module docstring."""
+
+    def __init__(
+        self, records: ImportRecords, columns: Sequence[str], *, allow_landlines: bool
+    ) -> None:
+        self._records = records
+        self._width = len(columns)
+        at = {canonical_field(c): i for i, c in reversed(list(enumerate(columns)))}
+        self._at: dict[str, int | None] = {field: at.get(field) for field in ALL_FIELDS}
+        self._allow_landlines = allow_landlines
+
+    def write(self, block: LineBlock, millis: int) -> BlockRecords:
+        data = block.data
+        buf = np.frombuffer(data, np.uint8)
+        starts, ends = _lines(buf)
+        first_row = block.first_row
+        cells = _cells(buf, starts, ends, ord(block.delimiter), self._width)
+        taken: Mask = cells.ok
+        bounds = [*starts.tolist(), len(data)]
+        if not taken.any():
+            others = _others(data, bounds, first_row, taken)
+            return BlockRecords([], [], [], [], others, data, bounds, first_row)
+        at = self._at
+        view = _View(buf)
+
+        def cell(field: str) -> tuple[Ints, Ints]:
+            position = at[field]
+            assert position is not None  # required fields are in every accepted header
+            return cells.starts[:, position], cells.ends[:, position]
+
+        client_s, client_e = cell("client_id")
+        taken &= view.text(client_s, client_e)
+        name_s, name_e = cell("name")
+        taken &= view.text(name_s, name_e) & view.plain_name(name_s, name_e)
+        phone = _phones(view, *cell("phone"), allow_landlines=self._allow_landlines)
+        taken &= phone.ok
+        document = _documents(view, *cell("document"))
+        taken &= document.ok
+        amount = _amounts(view, *cell("amount"))
+        taken &= amount.ok
+        due = _due_dates(view, *cell("due_date"))
+        taken &= due.ok
+        optional: list[tuple[Ints, Ints] | None] = []
+        for field in OPTIONAL_FIELDS:
+            position = at[field]
+            if position is None:
+                optional.append(None)
+                continue
+            s, e = cells.starts[:, position], cells.ends[:, position]
+            present = e > s
+            taken &= ~present | view.text(s, e)
+            if field == "uf":
+                taken &= ~present | view.two_letters(s, e)
+            optional.append((s, e))
+
+        index = np.flatnonzero(taken)
+        others = _others(data, bounds, first_row, taken)
+        if not len(index):
+            return BlockRecords([], [], [], [], others, data, bounds, first_row)
+        rows = (index + first_row).tolist()
+        writer = _ValueWriter(view, index)
+        writer.constant(self._records.accepted_head)
+        writer.matrix(_event_ids(self._records, rows), 36)
+        writer.constant(self._records.accepted_mid + _varint_bytes(millis))
+        writer.constant(self._records.accepted_tail)
+        writer.varint(np.asarray(rows, np.int64))
+        writer.text(client_s, client_e)
+        writer.text(name_s, name_e)
+        writer.varint(phone.length[index])
+        writer.computed(phone.text[index], phone.length[index])
+        writer.varint(document.length[index])
+        writer.computed(document.digits[index], document.length[index])
+        writer.computed(document.kind[index][:, None], np.ones(len(index), np.int64))
+        writer.varint(amount.centavos[index])
+        writer.varint(due.days[index])
+        for field, span in zip(OPTIONAL_FIELDS, optional, strict=True):
+            if span is None:
+                writer.constant(b"\x00")
+            elif field == "uf":
+                writer.optional(*span, upper=True)
+            else:
+                writer.optional(*span)
+        values = writer.build()
+        client_starts, client_ends = client_s[index].tolist(), client_e[index].tolist()
+        client_ids = [data[s:e] for s, e in zip(client_starts, client_ends, strict=True)]
+        prefix = self._records.client_key
+        keys = [prefix + client_id for client_id in client_ids]
+        return BlockRecords(rows, client_ids, keys, values, others, data, bounds, first_row)
+
+
+# --- lines and cells -------------------------------------------------------------------------
+
+
+def _lines(buf: Bytes) -> tuple[Ints, Ints]:
+    """Start and end (without CRLF or LF) of every line of a block."""
+    breaks = np.flatnonzero(buf == 0x0A)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(buf)]))
+    if starts[-1] == len(buf):  # the block ends with a line end
+        starts, ends = starts[:-1], ends[:-1]
+    crlf = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 0x0D)
+    return starts.astype(np.int64), (ends - crlf).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    ok: Mask
+    """Lines with exactly the header's cells (others go row by row: blank, fewer, more)."""
+    starts: Ints
+    ends: Ints
+
+
+def _cells(buf: Bytes, starts: Ints, ends: Ints, delimiter: int, width: int) -> _Cells:
+    marks = np.flatnonzero(buf == delimiter)
+    first = np.searchsorted(marks, starts)
+    ok = np.searchsorted(marks, ends) - first == width - 1
+    lines = len(starts)
+    cell_starts = np.empty((lines, width), np.int64)
+    cell_ends = np.empty((lines, width), np.int64)
+    cell_starts[:, 0] = starts
+    cell_ends[:, width - 1] = ends
+    if width > 1:
+        picked = np.minimum(first[:, None] + np.arange(width - 1), max(len(marks) - 1, 0))
+        inner = marks[picked] if len(marks) else np.zeros_like(picked)
+        cell_ends[:, : width - 1] = inner
+        cell_starts[:, 1:] = inner + 1
+    cell_ends[~ok] = cell_starts[~ok]  # never read, but kept inside the block
+    return _Cells(ok & (ends > starts), cell_starts, cell_ends)
+
+
+def _others(data: bytes, bounds: list[int], first_row: int, taken: Mask) -> list[tuple[int, str]]:
+    """(row, text with its line end) of the lines not `taken`."""
+    left = np.flatnonzero(~taken).tolist()
+    return [(first_row + i, data[bounds[i] : bounds[i + 1]].decode()) for i in left]
+
+
+class _View:
+    """Column reads over a block's bytes."""
+
+    def __init__(self, buf: Bytes) -> None:
+        self.buf = buf
+        self._size = len(buf)
+        self._name_breaks: Ints | None = None
+
+    def at(self, positions: Ints) -> Bytes:
+        return self.buf[np.clip(positions, 0, self._size - 1)]
+
+    def matrix(self, s: Ints, e: Ints, width: int) -> tuple[Bytes, Mask]:
+        """Cells as rows of `width` bytes (zeros past a cell's end) and which fit."""
+        length = e - s
+        inside = np.arange(width) < length[:, None]
+        chars = np.where(inside, self.at(s[:, None] + np.arange(width)), 0).astype(np.uint8)
+        return chars, length <= width
+
+    def stripped(self, s: Ints, e: Ints) -> Mask:
+        """Cells `str.strip` leaves as they are (blank cells too)."""
+        first, last = self.at(s), self.at(e - 1)
+        latin_end = (last >= 0x80) & (last < 0xC0) & (self.at(e - 2) == 0xC3) & (e - s >= 2)
+        kept: Mask = (e == s) | ((_SOLID[first] | (first == 0xC3)) & (_SOLID[last] | latin_end))
+        return kept
+
+    def text(self, s: Ints, e: Ints) -> Mask:
+        """Non-blank cells `_text` takes as they are: short enough, nothing to strip."""
+        return (e > s) & (e - s <= MAX_TEXT_CHARS) & self.stripped(s, e)
+
+    def plain_name(self, s: Ints, e: Ints) -> Mask:
+        if self._name_breaks is None:
+            buf = self.buf
+            bad = _NAME_BREAK[buf]
+            bad[:-1] |= (buf[:-1] == 0x20) & (buf[1:] == 0x20)
+            self._name_breaks = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+        counts = self._name_breaks
+        clean: Mask = counts[e] - counts[s] == 0
+        return clean
+
+    def two_letters(self, s: Ints, e: Ints) -> Mask:
+        a, b = self.at(s) | 0x20, self.at(s + 1) | 0x20
+        letters: Mask = (e - s == 2) & (a >= 0x61) & (a <= 0x7A) & (b >= 0x61) & (b <= 0x7A)
+        return letters
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+
+def _digits(chars: Bytes, separators: Mask, fits: Mask) -> tuple[Bytes, Ints, Mask]:
+    """The digits of each row of `chars` packed to the left (as numbers), how many, and whether
+    the row held only digits and `separators`."""
+    is_digit = _DIGIT[chars]
+    filled = chars != 0
+    ok = fits & ~(filled & ~is_digit & ~separators[chars]).any(axis=1)
+    count = is_digit.sum(axis=1)
+    packed = np.zeros_like(chars)
+    rows, cols = np.nonzero(is_digit)
+    packed[rows, (np.cumsum(is_digit, axis=1) - 1)[rows, cols]] = chars[rows, cols] - 0x30
+    return packed, count.astype(np.int64), ok
+
+
+def _take(matrix: Bytes, offset: Ints, width: int) -> Bytes:
+    """`width` columns of each row of `matrix`, from that row's `offset`."""
+    columns = np.minimum(offset[:, None] + np.arange(width), matrix.shape[1] - 1)
+    return np.take_along_axis(matrix, columns, axis=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phones:
+    ok: Mask
+    text: Bytes  # "+55" and the national digits, as ASCII
+    length: Ints
+
+
+def _phones(view: _View, s: Ints, e: Ints, *, allow_landlines: bool) -> _Phones:
+    chars, fits = view.matrix(s, e, _PHONE_WIDTH)
+    digits, count, ok = _digits(chars, _PHONE_SEPARATOR, fits)
+    international = (digits[:, 0] == 0) & (digits[:, 1] == 0)  # 00 55 ...: row by row
+    ok &= view.stripped(s, e) & (e > s) & ~international
+    trunk = (digits[:, 0] == 0).astype(np.int64)  # 011 98765 4321
+    rest = count - trunk
+    d0, d1 = _take(digits, trunk, 2).T
+    country = ((rest == 12) | (rest == 13)) & (d0 == 5) & (d1 == 5)
+    offset = trunk + 2 * country
+    national = count - offset
+    number = _take(digits, offset, 11)
+    ddd = number[:, 0].astype(np.int64) * 10 + number[:, 1]
+    first = number[:, 2]
+    mobile = (national == 11) & (first == 9)
+    old_mobile = (national == 10) & (first >= 6)
+    landline = (national == 10) & (first >= 2) & (first <= 5) & allow_landlines
+    ok &= _DDD[ddd] & (mobile | old_mobile | landline)
+    text = np.zeros((len(s), 14), np.uint8)
+    text[:, :3] = np.frombuffer(b"+55", np.uint8)
+    text[:, 3:14] = number + 0x30
+    old = np.flatnonzero(old_mobile)  # the 9th digit goes after the DDD
+    text[old, 5] = ord("9")
+    text[old, 6:14] = number[old, 2:10] + 0x30
+    length = np.where(landline, 13, 14).astype(np.int64)
+    return _Phones(ok, text, length)
+
+
+@dataclass(frozen=True, slots=True)
+class _Documents:
+    ok: Mask
+    digits: Bytes  # ASCII
+    length: Ints
+    kind: Bytes  # the DocumentKind branch: 0 CPF, 2 CNPJ (zig-zag)
+
+
+def _documents(view: _View, s: Ints, e: Ints) -> _Documents:
+    chars, fits = view.matrix(s, e, _DOCUMENT_WIDTH)
+    digits, count, ok = _digits(chars, _DOCUMENT_SEPARATOR, fits)
+    ok &= view.stripped(s, e) & (e > s)
+    cpf, cnpj = count == 11, count == 14
+    numbers = digits[:, :14].astype(np.int64)
+    first = numbers[:, :9] @ _CPF_FIRST * 10 % 11 % 10
+    second = numbers[:, :10] @ _CPF_SECOND * 10 % 11 % 10
+    cpf_ok = (first == numbers[:, 9]) & (second == numbers[:, 10])
+    remainder = numbers[:, :12] @ _CNPJ_WEIGHTS[1:] % 11
+    check1 = np.where(remainder < 2, 0, 11 - remainder)
+    remainder = numbers[:, :13] @ _CNPJ_WEIGHTS % 11
+    check2 = np.where(remainder < 2, 0, 11 - remainder)
+    cnpj_ok = (check1 == numbers[:, 12]) & (check2 == numbers[:, 13])
+    length = np.where(cnpj, 14, 11).astype(np.int64)
+    columns = np.arange(14)
+    same = ((numbers == numbers[:, :1]) | (columns >= length[:, None])).all(axis=1)
+    ok &= ((cpf & cpf_ok) | (cnpj & cnpj_ok)) & ~same
+    return _Documents(
+        ok, (digits[:, :14] + 0x30).astype(np.uint8), length, np.where(cnpj, 2, 0).astype(np.uint8)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Amounts:
+    ok: Mask
+    centavos: Ints
+
+
+def _amounts(view: _View, s: Ints, e: Ints) -> _Amounts:
+    first, second, third = view.at(s), view.at(s + 1), view.at(s + 2)
+    currency = ((first | 0x20) == ord("r")) & (second == ord("$")) & (e - s > 2)
+    skip = np.where(currency, np.where(third == 0x20, 3, 2), 0)
+    chars, fits = view.matrix(s + skip, e, _AMOUNT_WIDTH)
+    size = e - s - skip
+    columns = np.arange(_AMOUNT_WIDTH)
+    inside = columns < size[:, None]
+    is_digit = _DIGIT[chars] & inside
+    comma, dot = (chars == ord(",")) & inside, (chars == ord(".")) & inside
+    ok = fits & (size > 0) & ~(inside & ~is_digit & ~comma & ~dot).any(axis=1)
+    commas, dots = comma.sum(axis=1), dot.sum(axis=1)
+    # The decimal mark, if any: the only comma, or the only dot when there is no comma,
+    # followed by one or two digits.
+    mark = np.where(commas == 1, np.argmax(comma, axis=1), np.argmax(dot, axis=1))
+    decimals = size - mark - 1
+    decimal_comma = (commas == 1) & (decimals >= 1) & (decimals <= 2)
+    decimal_dot = (commas == 0) & (dots == 1) & (decimals >= 1) & (decimals <= 2)
+    reais_end = np.where(decimal_comma | decimal_dot, mark, size)
+    in_reais = columns < reais_end[:, None]
+    # Thousands dots: exactly every fourth character from the reais' end, 1-3 digits first.
+    group_dots = ((reais_end[:, None] - columns) % 4 == 0) & in_reais & (columns > 0)
+    grouped = ((dot & in_reais) == group_dots).all(axis=1) & (reais_end % 4 != 0)
+    ok &= (reais_end >= 1) & (
+        ((commas == 0) & (dots == 0))  # 150
+        | (decimal_comma & (dots == 0))  # 1234,56
+        | (decimal_comma & (dots >= 1) & grouped)  # 1.234,56
+        | ((commas == 0) & (dots >= 2) & grouped)  # 1.234.567
+        | decimal_dot  # 1234.56
+    )
+    counted = is_digit & in_reais
+    ok &= counted.sum(axis=1) <= 15
+    digits = chars.astype(np.int64) - 0x30
+    reais = np.zeros(len(s), np.int64)
+    for column in range(_AMOUNT_WIDTH):
+        take = counted[:, column]
+        reais = np.where(take, reais * 10 + digits[:, column], reais)
+    tenths = _take(chars, mark + 1, 1)[:, 0].astype(np.int64) - 0x30
+    hundredths = _take(chars, mark + 2, 1)[:, 0].astype(np.int64) - 0x30
+    cents = np.where(decimal_comma | decimal_dot, tenths * 10, 0)
+    cents += np.where((decimal_comma | decimal_dot) & (decimals == 2), hundredths, 0)
+    centavos = reais * 100 + cents
+    ok &= centavos > 0
+    return _Amounts(ok, centavos)
+
+
+@dataclass(frozen=True, slots=True)
+class _Dates:
+    ok: Mask
+    days: Ints  # since 1970-01-01
+
+
+def _due_dates(view: _View, s: Ints, e: Ints) -> _Dates:
+    chars, fits = view.matrix(s, e, 10)
+    number = chars.astype(np.int64) - 0x30
+    is_digit = _DIGIT[chars]
+    ten = (e - s) == 10
+    brazilian = ten & (chars[:, 2] == ord("/")) & (chars[:, 5] == ord("/"))
+    brazilian &= is_digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1)
+    iso = ten & (chars[:, 4] == ord("-")) & (chars[:, 7] == ord("-"))
+    iso &= is_digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
+    br_day, br_month = number[:, 0] * 10 + number[:, 1], number[:, 3] * 10 + number[:, 4]
+    br_year = number[:, 6:10] @ np.array((1000, 100, 10, 1))
+    iso_year = number[:, 0:4] @ np.array((1000, 100, 10, 1))
+    iso_month, iso_day = number[:, 5] * 10 + number[:, 6], number[:, 8] * 10 + number[:, 9]
+    day = np.where(brazilian, br_day, iso_day)
+    month = np.where(brazilian, br_month, iso_month)
+    year = np.where(brazilian, br_year, iso_year)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    last_day = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
+    ok = fits & (brazilian | iso) & month_ok & (day >= 1) & (day <= last_day)
+    ok &= (year >= _MIN_YEAR) & (year <= _MAX_YEAR)
+    return _Dates(ok, _days_from_civil(year, np.clip(month, 1, 12), day))
+
+
+def _days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
+    """Days since 1970-01-01 of proleptic Gregorian dates (the usual era arithmetic)."""
+    year = year - (month <= 2)
+    era = np.floor_divide(year, 400)
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days: Ints = (era * 146097 + day_of_era - 719468).astype(np.int64)
+    return days
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _event_ids(records: ImportRecords, rows: list[int]) -> Bytes:
+    """The UUID5 text of each row's event id (`records.event_id`), as rows of 36 bytes."""
+    base = records.id_hash
+    digests = bytearray()
+    for row in rows:
+        digest = base.copy()
+        digest.update(b"%d" % row)
+        digests += digest.digest()
+    raw = np.frombuffer(bytes(digests), np.uint8).reshape(-1, 20)[:, :16]
+    hexes = np.empty((len(rows), 32), np.uint8)
+    hexes[:, 0::2], hexes[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 0x0F]
+    hexes[:, 12] = ord("5")  # the version
+    hexes[:, 16] = _HEX[(raw[:, 8] >> 4) & 0x3 | 0x8]  # the RFC 4122 variant
+    text = np.full((len(rows), 36), ord("-"), np.uint8)
+    text[:, 0:8], text[:, 9:13], text[:, 14:18] = hexes[:, 0:8], hexes[:, 8:12], hexes[:, 12:16]
+    text[:, 19:23], text[:, 24:36] = hexes[:, 16:20], hexes[:, 20:32]
+    return text
+
+
+def _varint_bytes(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _varints(values: Ints) -> tuple[Bytes, Ints]:
+    """Avro zig-zag varints of `values`: rows of 10 bytes and each one's length."""
+    zigzag = ((values << 1) ^ (values >> 63)).astype(np.uint64)
+    out = np.zeros((len(values), 10), np.uint8)
+    length = np.ones(len(values), np.int64)
+    for column in range(10):
+        more = zigzag > 0x7F
+        out[:, column] = (zigzag & 0x7F) | (more.astype(np.uint64) << 7)
+        zigzag = zigzag >> np.uint64(7)
+        length += more
+        if not more.any():
+            break
+    return out, length
+
+
+class _ValueWriter:
+    """Gathers each accepted row's Avro value, piece by piece, from the block's bytes, the
+    constants and computed columns, in one indexing of one pool of bytes."""
+
+    def __init__(self, view: _View, index: Ints) -> None:
+        self._view, self._index = view, index
+        self._rows = len(index)
+        self._pool: list[Bytes] = [view.buf]
+        self._pooled = len(view.buf)
+        self._sources: list[Ints] = []
+        self._lengths: list[Ints] = []
+
+    def _add(self, data: Bytes) -> int:
+        at = self._pooled
+        self._pool.append(data.ravel())
+        self._pooled += data.size
+        return at
+
+    def _piece(self, source: Ints | int, length: Ints | int) -> None:
+        self._sources.append(np.broadcast_to(np.asarray(source, np.int64), (self._rows,)))
+        self._lengths.append(np.broadcast_to(np.asarray(length, np.int64), (self._rows,)))
+
+    def constant(self, data: bytes) -> None:
+        if data:
+            self._piece(self._add(np.frombuffer(data, np.uint8)), len(data))
+
+    def matrix(self, data: Bytes, width: int) -> None:
+        at = self._add(data)
+        self._piece(at + np.arange(self._rows) * width, width)
+
+    def computed(self, data: Bytes, length: Ints) -> None:
+        at = self._add(np.ascontiguousarray(data))
+        self._piece(at + np.arange(self._rows) * data.shape[1], length)
+
+    def varint(self, values: Ints) -> None:
+        out, length = _varints(values)
+        self.computed(out, length)
+
+    def text(self, s: Ints, e: Ints) -> None:
+        s, e = s[self._index], e[self._index]
+        self.varint(e - s)
+        self._piece(s, e - s)
+
+    def optional(self, s: Ints, e: Ints, *, upper: bool = False) -> None:
+        s, e = s[self._index], e[self._index]
+        present = e > s
+        branch = np.where(present, 2, 0).astype(np.uint8)[:, None]
+        self.computed(branch, np.ones(self._rows, np.int64))
+        out, length = _varints(e - s)
+        self.computed(out, np.where(present, length, 0))
+        if upper:
+            letters = (self._view.at(s[:, None] + np.arange(2)) & 0xDF).astype(np.uint8)
+            self.computed(letters, np.where(present, 2, 0))
+        else:
+            self._piece(s, e - s)
+
+    def build(self) -> list[bytes]:
+        sources = np.stack(self._sources, axis=1).ravel()
+        lengths = np.stack(self._lengths, axis=1).ravel()
+        ends = np.cumsum(lengths)
+        total = int(ends[-1])
+        positions = np.repeat(sources - (ends - lengths), lengths) + np.arange(total)
+        pool = np.concatenate(self._pool)
+        data = pool[positions].tobytes()
+        row_ends = ends[len(self._sources) - 1 :: len(self._sources)].tolist()
+        row_starts = [0, *row_ends[:-1]]
+        return [data[a:b] for a, b in zip(row_starts, row_ends, strict=True)]
