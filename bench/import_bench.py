@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,34 +110,60 @@ def phase_dry(file: Path, bootstrap: str) -> dict[str, Any]:
 def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
     """The bare ceiling: the import's own reader, record writer and sender, no validation.
 
-    Each row's cells go unchecked into a ClientImported record (`ImportRecords.accepted`, the
-    writer the import uses) and through `send_records` (the import's batches and pipelining)
-    to the same `EventProducer`: the full import minus validation, duplicates and counting."""
-    from connectors.imports.formats import RowSource
+    The import's plain CSV blocks (`RowSource.pieces`) are split into cells and written as
+    ClientImported records with the same column-wise building blocks the import uses
+    (`connectors.imports.columnar`'s line and cell split, event ids and value writer), each
+    row's cells unchecked (texts as they are, amount and due date from the row number), and
+    sent through `send_records` (the import's batches and pipelining) to the same
+    `EventProducer`: the full import minus validation, duplicates and counting."""
+    import numpy as np
+
+    from connectors.imports import columnar as c
+    from connectors.imports.formats import LineBlock, RowSource
     from connectors.imports.importer import send_records
     from connectors.imports.records import ImportRecords, epoch_millis
-    from connectors.imports.validation import ClientFields
     from streams.producer import EventProducer
 
-    writer = ImportRecords("bench", "ceiling")
-    millis = epoch_millis(datetime.now(UTC))
-    due = date(2026, 12, 5)
+    records = ImportRecords("bench", "ceiling")
     count = 0
 
-    def records() -> Any:
+    def batches() -> Any:
         nonlocal count
         with file.open("rb") as stream:
-            for row in RowSource(stream):
-                c = row.cells or [""] * 9
-                fields = ClientFields(
-                    row.row, c[0], c[1], c[2], c[3], "CPF", row.row, due, c[6], c[7], None, c[8]
-                )
-                count += 1
-                yield writer.accepted(fields, millis)
+            for block in RowSource(stream).pieces():
+                assert isinstance(block, LineBlock), "the bench's CSV is plain"
+                buf = np.frombuffer(block.data, np.uint8)
+                starts, ends = c._lines(buf)
+                cells = c._cells(buf, starts, ends, ord(block.delimiter), 9)
+                index = np.flatnonzero(cells.ok)
+                rows = (index + block.first_row).tolist()
+                at = cells.starts, cells.ends
+                writer = c._ValueWriter(c._View(buf), index)
+                writer.constant(records.accepted_head)
+                writer.matrix(c._event_ids(records, rows), 36)
+                millis = epoch_millis(datetime.now(UTC))
+                writer.constant(records.accepted_mid + c._varint_bytes(millis))
+                writer.constant(records.accepted_tail)
+                writer.varint(np.asarray(rows, np.int64))
+                for column in (0, 1, 2, 3):  # client_id, name, phone, document
+                    writer.text(at[0][:, column], at[1][:, column])
+                writer.constant(b"\x00")  # CPF
+                writer.varint(np.asarray(rows, np.int64))  # amount
+                writer.varint(np.zeros(len(rows), np.int64))  # due date
+                writer.optional(at[0][:, 6], at[1][:, 6])  # invoice_id
+                writer.optional(at[0][:, 7], at[1][:, 7])  # description
+                writer.constant(b"\x00")  # email
+                writer.optional(at[0][:, 8], at[1][:, 8])  # uf
+                writer.constant(b"\x00\x00\x00")  # pix, boleto, link
+                ids = [
+                    block.data[s:e] for s, e in zip(at[0][index, 0], at[1][index, 0], strict=True)
+                ]
+                count += len(rows)
+                yield [records.client_key + i for i in ids], writer.build()
 
     async def run() -> None:
         async with EventProducer(bootstrap) as producer:
-            await send_records(records(), producer)
+            await send_records(batches(), producer)
 
     asyncio.run(run())
     return {"rows": count}

@@ -10,10 +10,14 @@ it, and where the régua keeps that client's state.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from functools import cache
 from typing import Final
 
-__all__ = ["murmur2", "partition_for"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["murmur2", "murmur2_many", "partition_for", "partitions_for"]
 
 _SEED: Final = 0x9747B28C
 _M: Final = 0x5BD1E995
@@ -50,3 +54,41 @@ def murmur2(data: bytes) -> int:
 def partition_for(key: bytes, partitions: list[int]) -> int:
     """The partition of `key` among `partitions` (sorted ids), as the default partitioner."""
     return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+
+
+def murmur2_many(keys: Sequence[bytes]) -> npt.NDArray[np.uint32]:
+    """`murmur2` of many keys at once: numpy over the keys' words, column by column (a bulk
+    load sends thousands of keys of a few dozen bytes; per key this is a fraction of a µs)."""
+    count = len(keys)
+    lengths = np.fromiter(map(len, keys), np.int64, count)
+    width = max(int(lengths.max(initial=0) + 3) // 4 * 4, 4)
+    data = np.frombuffer(b"".join(keys), np.uint8)
+    columns = np.arange(width)
+    inside = columns < lengths[:, None]
+    padded = np.zeros((count, width), np.uint8)
+    padded[inside] = data  # row-major: each key's bytes, in order
+    words = padded.view("<u4").astype(np.uint64)  # 64 bits: products are masked back to 32
+    mask, m = np.uint64(_MASK), np.uint64(_M)
+    h = (np.uint64(_SEED) ^ lengths.astype(np.uint64)) & mask
+    whole = lengths >> 2
+    for column in range(width // 4):
+        k = (words[:, column] * m) & mask
+        k = ((k ^ (k >> np.uint64(24))) * m) & mask
+        h = np.where(column < whole, ((h * m) & mask) ^ k, h)
+    rest = lengths & 3
+    tail = whole << 2
+    byte = padded[np.arange(count)[:, None], np.minimum(tail[:, None] + np.arange(3), width - 1)]
+    byte = byte.astype(np.uint64)
+    h = np.where(rest == 3, h ^ (byte[:, 2] << np.uint64(16)), h)
+    h = np.where(rest >= 2, h ^ (byte[:, 1] << np.uint64(8)), h)
+    h = np.where(rest >= 1, ((h ^ byte[:, 0]) * m) & mask, h)
+    h ^= h >> np.uint64(13)
+    h = (h * m) & mask
+    return (h ^ (h >> np.uint64(15))).astype(np.uint32)
+
+
+def partitions_for(keys: Sequence[bytes], partitions: list[int]) -> npt.NDArray[np.int64]:
+    """`partition_for` of many keys at once."""
+    hashes = murmur2_many(keys).astype(np.int64) & 0x7FFFFFFF
+    picked: npt.NDArray[np.int64] = np.asarray(partitions, np.int64)[hashes % len(partitions)]
+    return picked

@@ -7,18 +7,20 @@ event that caused it (streams/transport.py).
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterable
 from functools import cache
 from types import TracebackType
 from typing import Any, Final
 
+import numpy as np
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from schemas.codec import encode
 from schemas.events import Event
 from streams.errors import CobrancaError
-from streams.partitioning import partition_for
+from streams.partitioning import partitions_for
 from streams.topics import topic_for_event
 
 #: Largest record batch the producer builds: big batches are what makes a bulk load fast (one
@@ -90,35 +92,66 @@ class EventProducer:
 
     async def send_encoded(self, records: list[tuple[str, bytes, bytes]]) -> int:
         """Send already encoded (topic, key, value) records; see `send_many`."""
+        by_topic: dict[str, tuple[list[bytes], list[bytes]]] = {}
+        for topic, key, value in records:
+            keys, values = by_topic.setdefault(topic, ([], []))
+            keys.append(key)
+            values.append(value)
+        futures = []
+        for topic, (keys, values) in by_topic.items():
+            futures += await self._enqueue(topic, keys, values)
+        await self._acknowledged(futures)
+        return len(records)
+
+    async def send_keyed(self, topic: str, keys: list[bytes], values: list[bytes]) -> int:
+        """Send encoded records to one topic, `values[i]` under `keys[i]`; return once every
+        one is acknowledged (a bulk load's path: no tuple per record)."""
+        await self._acknowledged(await self._enqueue(topic, keys, values))
+        return len(keys)
+
+    async def _enqueue(
+        self, topic: str, keys: list[bytes], values: list[bytes]
+    ) -> list[asyncio.Future[Any]]:
+        """Append the records to one record batch per partition, chosen from the key as the
+        Java client's partitioner would (so a key lands on the same partition whoever produced
+        it), and hand the batches to the producer; the futures of their acknowledgements."""
         producer = self._producer
-        builders: dict[tuple[str, int], Any] = {}
-        partitions: dict[str, list[int]] = {}
         futures: list[asyncio.Future[Any]] = []
+        if not keys:
+            return futures
         try:
-            for topic, key, value in records:
-                if (ids := partitions.get(topic)) is None:
-                    ids = partitions[topic] = sorted(await producer.partitions_for(topic))
-                # The Java client's partitioner (murmur2 of the key): what `send` would pick,
-                # so a key lands on the same partition whoever produced it.
-                where = (topic, partition_for(key, ids))
-                builder = builders.get(where)
-                if builder is None:
-                    builder = builders[where] = producer.create_batch()
-                if builder.append(key=key, value=value, timestamp=None) is None:
-                    futures.append(await producer.send_batch(builder, topic, partition=where[1]))
-                    builder = builders[where] = producer.create_batch()
-                    if builder.append(key=key, value=value, timestamp=None) is None:
-                        raise ProduceFailed(
-                            f"a record of {len(value):,} bytes for {topic} does not fit in a "
-                            "record batch; it is larger than the producer's max_batch_bytes"
+            ids = sorted(await producer.partitions_for(topic))
+            chosen = partitions_for(keys, ids)
+            order = np.argsort(chosen, kind="stable").tolist()  # each key's records in order
+            bounds = np.flatnonzero(np.diff(chosen[order], prepend=-1, append=-1)).tolist()
+            for start, end in itertools.pairwise(bounds):
+                partition = int(chosen[order[start]])
+                builder = producer.create_batch()
+                for i in order[start:end]:
+                    if builder.append(key=keys[i], value=values[i], timestamp=None) is None:
+                        futures.append(
+                            await producer.send_batch(builder, topic, partition=partition)
                         )
-            for (topic, partition), builder in builders.items():
+                        builder = producer.create_batch()
+                        if builder.append(key=keys[i], value=values[i], timestamp=None) is None:
+                            raise ProduceFailed(
+                                f"a record of {len(values[i]):,} bytes for {topic} does not fit "
+                                "in a record batch; it is larger than the producer's "
+                                "max_batch_bytes"
+                            )
                 if builder.record_count():
                     futures.append(await producer.send_batch(builder, topic, partition=partition))
+        except KafkaError as exc:
+            raise ProduceFailed(
+                f"Kafka at {self._bootstrap} did not store the batch: {exc!r}"
+            ) from exc
+        return futures
+
+    async def _acknowledged(self, futures: list[asyncio.Future[Any]]) -> None:
+        try:
             for future in futures:
                 await future
         except KafkaError as exc:
             raise ProduceFailed(
                 f"Kafka at {self._bootstrap} did not store the batch: {exc!r}"
             ) from exc
-        return len(records)

@@ -48,7 +48,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Final, Protocol, cast
 
-from connectors.imports.columnar import BlockRecords, BlockWriter
+import numpy as np
+
+from connectors.imports.columnar import BlockWriter
 from connectors.imports.errors import InvalidImportParameter, UnreadableSource
 from connectors.imports.formats import RAW_ROW_CHARS, Format, LineBlock, RowSource, SourceRow
 from connectors.imports.records import SOURCE, ImportRecords, epoch_millis, event_id
@@ -78,17 +80,15 @@ __all__ = [
     "send_records",
 ]
 
-#: Records per `send_encoded` call: large enough to fill the producer's 512 KiB batches on
+#: Records per `send_keyed` call: large enough to fill the producer's 512 KiB batches on
 #: every partition and amortize the wait for acks, small enough that a failure leaves
 #: little in flight (about 4 MB).
 DEFAULT_BATCH_SIZE: Final = 20_000
 #: Batches being stored while the next one is built (see `send_import`).
 DEFAULT_IN_FLIGHT: Final = 2
-#: Records built between two turns of the event loop (see `send_records`).
-_YIELD_EVERY: Final = 500
-#: Rows between two readings of the clock: `occurred_at` is the time of the batch of rows
-#: around it (to the millisecond, it is the same instant), not a clock call per row.
-_CLOCK_EVERY: Final = 1024
+#: Rows read one by one that make a batch; the clock is read once a batch (and once a CSV
+#: block): `occurred_at` is the time of the rows around it, not a clock call per row.
+_ROWS_PER_BATCH: Final = 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 #: The topic of every import event (`cobranca.clients`).
 TOPIC: Final = topic_for_event("ClientImported").name
@@ -96,14 +96,16 @@ assert topic_for_event("ImportRejected").name == topic_for_event("ImportComplete
 
 ImportEvent = ClientImported | ImportRejected | ImportCompleted
 Outcome = ClientFields | Rejection
+#: Kafka records of consecutive rows: (keys, values).
+RecordBatch = tuple[list[bytes], list[bytes]]
 _TYPED: Final = {cls._options.namespace: cls for cls in (ClientImported, ImportRejected)}
 
 
 class EventSink(Protocol):
     """Where `send_import` puts records: `streams.producer.EventProducer` in production."""
 
-    def send_encoded(self, records: list[tuple[str, bytes, bytes]]) -> Awaitable[int]:
-        """Store the (topic, key, value) records; return once every one is acknowledged."""
+    def send_keyed(self, topic: str, keys: list[bytes], values: list[bytes]) -> Awaitable[int]:
+        """Store `values[i]` under `keys[i]` on `topic`; return once every one is acknowledged."""
         ...
 
 
@@ -168,142 +170,25 @@ class ImportRun:
     def format(self) -> Format:
         return self.source.format
 
-    def records(
+    def batches(
         self,
         on_rejection: Callable[[Rejection], None] | None = None,
         on_progress: Callable[[ImportSummary], None] | None = None,
-    ) -> Iterator[tuple[bytes, bytes]]:
-        """The (key, value) record of every row read, in source order, counted in `summary`;
-        `on_rejection` sees each rejection first, `on_progress` the summary every few
-        thousand rows and at the end."""
+    ) -> Iterator[RecordBatch]:
+        """The (keys, values) of every row read, a block of rows at a time, in source order,
+        counted in `summary`; `on_rejection` sees each rejection first, `on_progress` the
+        summary after each block and at the end."""
         if self._used:
             raise RuntimeError(f"import {self.import_id} was already read; start a new one")
         self._used = True
-        return self._records(on_rejection, on_progress)
+        return _Reading(self, on_rejection).batches(on_progress)
 
-    def _records(
-        self,
-        on_rejection: Callable[[Rejection], None] | None,
-        on_progress: Callable[[ImportSummary], None] | None,
+    def records(
+        self, on_rejection: Callable[[Rejection], None] | None = None
     ) -> Iterator[tuple[bytes, bytes]]:
-        validator = RowValidator(allow_landlines=self.allow_landlines)
-        columns = self.source.columns
-        writer = ImportRecords(self.tenant_id, self.import_id)
-        blocks = None
-        if columns is not None:
-            blocks = BlockWriter(writer, columns, allow_landlines=self.allow_landlines)
-            cells_in_block = validator.for_columns(columns, duplicates=False)
-        validate_cells = validator.for_columns(columns) if columns is not None else None
-        validate = validator.validate
-        accepted, rejected = writer.accepted, writer.rejected
-        summary = self.summary
-        by_reason = summary.by_reason
-        clock = self._clock
-        millis = epoch_millis(clock())
-        for piece in self.source.pieces():
-            if type(piece) is LineBlock:
-                assert blocks is not None
-                millis = epoch_millis(clock())
-                taken = blocks.write(piece, millis)
-                yield from self._block(
-                    taken, piece, cells_in_block, validator, writer, millis, on_rejection
-                )
-                if on_progress is not None:
-                    on_progress(summary)
-                continue
-            row = cast(SourceRow, piece)
-            if row.rejection is not None:
-                outcome: Outcome = row.rejection
-            elif row.cells is not None:
-                assert validate_cells is not None
-                outcome = validate_cells(row.row, row.cells)
-            else:
-                assert row.values is not None
-                outcome = validate(row.row, row.values)
-            summary.rows += 1
-            if summary.rows % _CLOCK_EVERY == 0:
-                millis = epoch_millis(clock())
-                if on_progress is not None:
-                    on_progress(summary)
-            if type(outcome) is Rejection:
-                summary.rejected += 1
-                by_reason[outcome.reason.value] += 1
-                if on_rejection is not None:
-                    on_rejection(outcome)
-                yield rejected(outcome, row.raw, millis)
-            else:
-                assert type(outcome) is ClientFields
-                summary.accepted += 1
-                yield accepted(outcome, millis)
-        if on_progress is not None:
-            on_progress(summary)
-
-    def _block(
-        self,
-        taken: BlockRecords,
-        block: LineBlock,
-        validate_cells: Callable[[int, Sequence[str]], Outcome],
-        validator: RowValidator,
-        writer: ImportRecords,
-        millis: int,
-        on_rejection: Callable[[Rejection], None] | None,
-    ) -> Iterator[tuple[bytes, bytes]]:
-        """A block's records in row order: the rows `columnar` took and the others, validated
-        one by one; every accepted row then goes through the duplicate check, in order."""
-        summary = self.summary
-        outcome: Outcome
-        others: list[tuple[int, str, Outcome]] = []
-        for number, line in taken.others:
-            source_row = block.row(number, line)
-            if source_row is None:  # blank
-                continue
-            if source_row.rejection is None:
-                assert source_row.cells is not None
-                outcome = validate_cells(number, source_row.cells)
-            else:
-                outcome = source_row.rejection
-            others.append((number, source_row.raw, outcome))
-        # (row, i): the i-th row taken, or when i < 0 the ~i-th other row.
-        entries = list(zip(taken.rows, range(len(taken.rows)), strict=True))
-        ids, rows = taken.client_ids, taken.rows
-        if others:
-            entries = sorted(entries + [(row, ~j) for j, (row, _, _) in enumerate(others)])
-            ids, rows = [], []
-            for row, i in entries:
-                if i >= 0:
-                    ids.append(taken.client_ids[i])
-                    rows.append(row)
-                elif type(outcome := others[~i][2]) is ClientFields:
-                    ids.append(outcome.client_id.encode("utf-8", "surrogatepass"))
-                    rows.append(row)
-        firsts = iter(validator.firsts(ids, rows))
-        keys, values, by_reason = taken.keys, taken.values, summary.by_reason
-        for row, i in entries:
-            summary.rows += 1
-            if i >= 0:
-                first = next(firsts)
-                if first == row:
-                    summary.accepted += 1
-                    yield keys[i], values[i]
-                    continue
-                client_id = taken.client_ids[i].decode()
-                outcome = validator.duplicate(row, client_id, first)
-                raw = taken.line(i)[:RAW_ROW_CHARS]
-            else:
-                _, raw, outcome = others[~i]
-                if type(outcome) is ClientFields:
-                    first = next(firsts)
-                    if first == row:
-                        summary.accepted += 1
-                        yield writer.accepted(outcome, millis)
-                        continue
-                    outcome = validator.duplicate(row, outcome.client_id, first)
-            assert type(outcome) is Rejection
-            summary.rejected += 1
-            by_reason[outcome.reason.value] += 1
-            if on_rejection is not None:
-                on_rejection(outcome)
-            yield writer.rejected(outcome, raw, millis)
+        """`batches`, record by record."""
+        for keys, values in self.batches(on_rejection):
+            yield from zip(keys, values, strict=True)
 
     def completion(self) -> ImportCompleted:
         """The ImportCompleted of the rows read so far (all of them, once `records` is done)."""
@@ -333,6 +218,147 @@ class ImportRun:
             data = decode(value)
             yield _TYPED[data["__faust"]["ns"]].from_data(data)
         yield self.completion()
+
+
+class _Reading:
+    """One pass over an import's source: every row validated, counted and written."""
+
+    def __init__(self, run: ImportRun, on_rejection: Callable[[Rejection], None] | None) -> None:
+        self._run = run
+        self._source = run.source
+        self._summary = run.summary
+        self._on_rejection = on_rejection
+        self._validator = validator = RowValidator(allow_landlines=run.allow_landlines)
+        self._writer = writer = ImportRecords(run.tenant_id, run.import_id)
+        self._clock = run._clock
+        columns = run.source.columns
+        self._blocks: BlockWriter | None = None
+        self._validate_cells: Callable[[int, Sequence[str]], Outcome] | None = None
+        self._block_cells: Callable[[int, Sequence[str]], Outcome] | None = None
+        if columns is not None:
+            self._blocks = BlockWriter(writer, columns, allow_landlines=run.allow_landlines)
+            self._validate_cells = validator.for_columns(columns)
+            self._block_cells = validator.for_columns(columns, duplicates=False)
+
+    def batches(self, on_progress: Callable[[ImportSummary], None] | None) -> Iterator[RecordBatch]:
+        rows: list[SourceRow] = []
+        for piece in self._source.pieces():
+            if type(piece) is LineBlock:
+                if rows:
+                    yield self._rows(rows)
+                    rows = []
+                yield self._block(piece)
+            else:
+                rows.append(cast(SourceRow, piece))
+                if len(rows) < _ROWS_PER_BATCH:
+                    continue
+                yield self._rows(rows)
+                rows = []
+            if on_progress is not None:
+                on_progress(self._summary)
+        if rows:
+            yield self._rows(rows)
+        if on_progress is not None:
+            on_progress(self._summary)
+
+    def _rejected(self, rejection: Rejection) -> None:
+        self._summary.rejected += 1
+        self._summary.by_reason[rejection.reason.value] += 1
+        if self._on_rejection is not None:
+            self._on_rejection(rejection)
+
+    def _rows(self, rows: list[SourceRow]) -> RecordBatch:
+        """Rows read one by one (JSON, NDJSON, CSV that is not plain), validated alone."""
+        millis = epoch_millis(self._clock())
+        accepted, rejected = self._writer.accepted, self._writer.rejected
+        summary = self._summary
+        keys: list[bytes] = []
+        values: list[bytes] = []
+        for row in rows:
+            if row.rejection is not None:
+                outcome: Outcome = row.rejection
+            elif row.cells is not None:
+                assert self._validate_cells is not None
+                outcome = self._validate_cells(row.row, row.cells)
+            else:
+                assert row.values is not None
+                outcome = self._validator.validate(row.row, row.values)
+            summary.rows += 1
+            if type(outcome) is Rejection:
+                self._rejected(outcome)
+                key, value = rejected(outcome, row.raw, millis)
+            else:
+                assert type(outcome) is ClientFields
+                summary.accepted += 1
+                key, value = accepted(outcome, millis)
+            keys.append(key)
+            values.append(value)
+        return keys, values
+
+    def _block(self, block: LineBlock) -> RecordBatch:
+        """A plain CSV block: the rows `columnar` takes, the others validated one by one, and
+        then every accepted row through the duplicate check, in row order."""
+        assert self._blocks is not None and self._block_cells is not None
+        millis = epoch_millis(self._clock())
+        taken = self._blocks.write(block, millis)
+        writer, validator, summary = self._writer, self._validator, self._summary
+        others: list[tuple[int, str, Outcome]] = []  # (row, raw, outcome), duplicates unchecked
+        for number, line in taken.others:
+            source_row = block.row(number, line)
+            if source_row is None:  # blank
+                continue
+            outcome: Outcome
+            if source_row.rejection is None:
+                assert source_row.cells is not None
+                outcome = self._block_cells(number, source_row.cells)
+            else:
+                outcome = source_row.rejection
+            others.append((number, source_row.raw, outcome))
+        summary.rows += len(taken.rows) + len(others)
+
+        # Every accepted row, taken or not, through the duplicate check in row order.
+        accepted_others = [(n, o) for n, _, o in others if type(o) is ClientFields]
+        ids, rows = taken.client_ids, taken.rows
+        if accepted_others:
+            ids = ids + [o.client_id.encode("utf-8", "surrogatepass") for _, o in accepted_others]
+            rows = rows + [n for n, _ in accepted_others]
+            order = np.argsort(rows, kind="stable").tolist()
+            ids, rows = [ids[i] for i in order], [rows[i] for i in order]
+        firsts = validator.firsts(ids, rows)
+        repeated = {} if firsts == rows else dict(zip(rows, firsts, strict=True))
+
+        keys, values = taken.keys, taken.values
+        rejections: list[Rejection] = []
+        if repeated:  # some rows taken repeat an id accepted before
+            keys, values = list(keys), list(values)
+            for i, row in enumerate(taken.rows):
+                if (first := repeated[row]) != row:
+                    duplicate = validator.duplicate(row, taken.client_ids[i].decode(), first)
+                    rejections.append(duplicate)
+                    raw = taken.line(i)[:RAW_ROW_CHARS]
+                    keys[i], values[i] = writer.rejected(duplicate, raw, millis)
+        summary.accepted += len(taken.rows) - len(rejections)
+        if others:
+            keys, values = list(keys), list(values)
+            for number, raw, outcome in others:
+                if type(outcome) is ClientFields:
+                    if (first := repeated.get(number, number)) == number:
+                        summary.accepted += 1
+                        key, value = writer.accepted(outcome, millis)
+                        keys.append(key)
+                        values.append(value)
+                        continue
+                    outcome = validator.duplicate(number, outcome.client_id, first)
+                assert type(outcome) is Rejection
+                rejections.append(outcome)
+                key, value = writer.rejected(outcome, raw, millis)
+                keys.append(key)
+                values.append(value)
+            order = np.argsort(taken.rows + [n for n, _, _ in others], kind="stable").tolist()
+            keys, values = [keys[i] for i in order], [values[i] for i in order]
+        for rejection in sorted(rejections, key=lambda r: r.row):
+            self._rejected(rejection)
+        return keys, values
 
 
 def import_rows(
@@ -377,7 +403,7 @@ def dry_run(
     on_progress: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Read, validate and encode every row without Kafka; return the final counts."""
-    for _ in run.records(on_rejection, on_progress):
+    for _ in run.batches(on_rejection, on_progress):
         pass
     return run.summary
 
@@ -396,51 +422,51 @@ async def send_import(
     ImportCompleted is sent only after every row's record was acknowledged; the first batch
     that fails stops the import and raises, so there is no ImportCompleted.
     """
-    records = run.records(on_rejection, on_progress)
-    await send_records(records, sink, batch_size=batch_size, in_flight=in_flight)
+    batches = run.batches(on_rejection, on_progress)
+    await send_records(batches, sink, batch_size=batch_size, in_flight=in_flight)
     completed = run.completion()
-    await sink.send_encoded(
-        [(TOPIC, key_for(completed).encode(), encode(completed.to_representation()))]
+    await sink.send_keyed(
+        TOPIC, [key_for(completed).encode()], [encode(completed.to_representation())]
     )
     return run.summary
 
 
 async def send_records(
-    records: Iterable[tuple[bytes, bytes]],
+    batches: Iterable[RecordBatch],
     sink: EventSink,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     in_flight: int = DEFAULT_IN_FLIGHT,
 ) -> None:
-    """Send (key, value) records to `cobranca.clients` in batches; return once all are stored.
+    """Send (keys, values) batches to `cobranca.clients` in sends of about `batch_size`
+    records; return once all are stored.
 
-    Up to `in_flight` batches are being stored at once: the next batch is read, validated and
-    encoded while Kafka acknowledges the previous ones. The first batch that fails stops the
-    sending (the batches still in flight are abandoned) and raises.
+    Up to `in_flight` sends are being stored at once: the next rows are read, validated and
+    encoded while Kafka acknowledges the previous ones. The first send that fails stops the
+    sending (the sends still in flight are abandoned) and raises.
     """
     pending: deque[asyncio.Task[int]] = deque()
-
-    def submit(batch: list[tuple[str, bytes, bytes]]) -> None:
-        pending.append(asyncio.ensure_future(sink.send_encoded(batch)))
-
+    keys: list[bytes] = []
+    values: list[bytes] = []
     try:
-        batch: list[tuple[str, bytes, bytes]] = []
-        for key, value in records:
-            batch.append((TOPIC, key, value))
-            if len(batch) % _YIELD_EVERY == 0 and pending:
+        for batch_keys, batch_values in batches:
+            keys += batch_keys
+            values += batch_values
+            if pending:
                 # Reading and encoding never await: let the event loop run aiokafka's sender
-                # now and then, so the batches in flight are written and their acks read while
-                # the next batch is built (the broker works while this thread does).
+                # between blocks, so the sends in flight are written and their acks read while
+                # the next block is built (the broker works while this thread does).
                 await asyncio.sleep(0)
-            if len(batch) >= batch_size:
-                submit(batch)
-                batch = []
-                while len(pending) >= in_flight:
-                    await pending.popleft()
-                if pending and pending[0].done():  # surface a failure without waiting
-                    await pending.popleft()
-        if batch:
-            submit(batch)
+            if len(keys) < batch_size:
+                continue
+            pending.append(asyncio.ensure_future(sink.send_keyed(TOPIC, keys, values)))
+            keys, values = [], []
+            while len(pending) >= in_flight:
+                await pending.popleft()
+            if pending and pending[0].done():  # surface a failure without waiting
+                await pending.popleft()
+        if keys:
+            pending.append(asyncio.ensure_future(sink.send_keyed(TOPIC, keys, values)))
         while pending:
             await pending.popleft()
     finally:

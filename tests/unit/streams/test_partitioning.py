@@ -7,7 +7,7 @@ from aiokafka.partitioner import murmur2 as reference
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.partitioning import murmur2, partition_for
+from streams.partitioning import murmur2, murmur2_many, partition_for, partitions_for
 
 
 @given(key=st.binary(max_size=200))
@@ -25,3 +25,11 @@ def test_known_values() -> None:
     # Values of the Java client's Utils.murmur2 (its unit tests), unsigned.
     assert murmur2(b"21") == (-973932308) & 0xFFFFFFFF
     assert murmur2(b"") == 275646681
+
+
+@given(keys=st.lists(st.binary(max_size=70), max_size=50), count=st.integers(1, 64))
+def test_many_keys_at_once_are_each_keys_own(keys: list[bytes], count: int) -> None:
+    assert murmur2_many(keys).tolist() == [reference(key) for key in keys]
+    partitions = list(range(0, 2 * count, 2))
+    expected = [partition_for(key, partitions) for key in keys]
+    assert partitions_for(keys, partitions).tolist() == expected
