@@ -139,11 +139,6 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
                 rows = (index + block.first_row).tolist()
                 at = cells.starts, cells.ends
                 writer = c._ValueWriter(c._View(buf), index)
-                writer.constant(records.accepted_head)
-                writer.matrix(c._event_ids(records, rows), 36)
-                millis = epoch_millis(datetime.now(UTC))
-                writer.constant(records.accepted_mid + c._varint_bytes(millis))
-                writer.constant(records.accepted_tail)
                 writer.varint(np.asarray(rows, np.int64))
                 for column in (0, 1, 2, 3):  # client_id, name, phone, document
                     writer.text(at[0][:, column], at[1][:, column])
@@ -158,8 +153,16 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
                 ids = [
                     block.data[s:e] for s, e in zip(at[0][index, 0], at[1][index, 0], strict=True)
                 ]
+                millis = epoch_millis(datetime.now(UTC))
+                head = records.accepted_head
+                middle = records.accepted_mid + c._varint_bytes(millis) + records.accepted_tail
+                events = c._event_ids(records, rows).tobytes()
+                values = [
+                    b"".join((head, events[at : at + 36], middle, rest))
+                    for at, rest in zip(range(0, len(events), 36), writer.build(), strict=True)
+                ]
                 count += len(rows)
-                yield [records.client_key + i for i in ids], writer.build()
+                yield [records.client_key + i for i in ids], values
 
     async def run() -> None:
         async with EventProducer(bootstrap) as producer:

@@ -167,11 +167,9 @@ class BlockWriter:
         if not len(index):
             return BlockRecords([], [], [], [], others, data, bounds, first_row)
         rows = (index + first_row).tolist()
+        # The header is the same bytes for every row but its event id: joined per row below;
+        # the rest, from the row number on, is gathered at once.
         writer = _ValueWriter(view, index)
-        writer.constant(self._records.accepted_head)
-        writer.matrix(_event_ids(self._records, rows), 36)
-        writer.constant(self._records.accepted_mid + _varint_bytes(millis))
-        writer.constant(self._records.accepted_tail)
         writer.varint(np.asarray(rows, np.int64))
         writer.text(client_s, client_e)
         writer.text(name_s, name_e)
@@ -189,7 +187,13 @@ class BlockWriter:
                 writer.optional(*span, upper=True)
             else:
                 writer.optional(*span)
-        values = writer.build()
+        head = self._records.accepted_head
+        middle = self._records.accepted_mid + _varint_bytes(millis) + self._records.accepted_tail
+        ids = _event_ids(self._records, rows).tobytes()
+        values = [
+            b"".join((head, ids[at : at + 36], middle, rest))
+            for at, rest in zip(range(0, len(ids), 36), writer.build(), strict=True)
+        ]
         client_starts, client_ends = client_s[index].tolist(), client_e[index].tolist()
         client_ids = [data[s:e] for s, e in zip(client_starts, client_ends, strict=True)]
         prefix = self._records.client_key
@@ -249,7 +253,6 @@ class _View:
     def __init__(self, buf: Bytes) -> None:
         self.buf = buf
         self._size = len(buf)
-        self._name_breaks: Ints | None = None
 
     def at(self, positions: Ints) -> Bytes:
         return self.buf[np.clip(positions, 0, self._size - 1)]
@@ -273,13 +276,18 @@ class _View:
         return (e > s) & (e - s <= MAX_TEXT_CHARS) & self.stripped(s, e)
 
     def plain_name(self, s: Ints, e: Ints) -> Mask:
-        if self._name_breaks is None:
-            buf = self.buf
-            bad = _NAME_BREAK[buf]
-            bad[:-1] |= (buf[:-1] == 0x20) & (buf[1:] == 0x20)
-            self._name_breaks = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
-        counts = self._name_breaks
-        clean: Mask = counts[e] - counts[s] == 0
+        """Cells with no byte of `_NAME_BREAK` and no two spaces in a row (both are rare: the
+        block is scanned once for them, and each found is placed in its cell)."""
+        buf = self.buf
+        spaces = np.flatnonzero(buf == 0x20)
+        doubled = spaces[:-1][np.diff(spaces) == 1]
+        breaks = np.concatenate((np.flatnonzero(_NAME_BREAK[buf]), doubled))
+        clean = np.ones(len(s), np.bool_)
+        if len(breaks):
+            order = np.argsort(s, kind="stable")
+            cell = np.searchsorted(s[order], breaks, side="right") - 1
+            inside = (cell >= 0) & (breaks < e[order][np.maximum(cell, 0)])
+            clean[order[cell[inside]]] = False
         return clean
 
     def two_letters(self, s: Ints, e: Ints) -> Mask:
@@ -541,10 +549,6 @@ class _ValueWriter:
     def constant(self, data: bytes) -> None:
         if data:
             self._piece(self._add(np.frombuffer(data, np.uint8)), len(data))
-
-    def matrix(self, data: Bytes, width: int) -> None:
-        at = self._add(data)
-        self._piece(at + np.arange(self._rows) * width, width)
 
     def computed(self, data: Bytes, length: Ints) -> None:
         at = self._add(np.ascontiguousarray(data))
