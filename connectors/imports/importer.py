@@ -5,12 +5,16 @@ exists) and returns an `ImportRun`: iterating it yields, in source order, one `C
 or `ImportRejected` per row read, then exactly one `ImportCompleted` whose counts are those
 rows: ``accepted + rejected == rows`` by construction.
 
-The rows' events are made once, as Kafka records: `ImportRun.records` validates each row and
-writes its (key, value) bytes directly (`records.ImportRecords`, the codec's bytes without a
-Faust record per row). Everything consumes that one stream:
+The rows' events are made once, as Kafka records: `ImportRun.batches` validates the rows and
+writes their (key, value) bytes directly, a block at a time. A plain CSV block (most of a
+spreadsheet export) goes column by column through `columnar`, which takes the rows whose
+outcome is certain and an acceptance; every other row, and every row of JSON, NDJSON or CSV
+with quotes, goes through `validation.RowValidator` one by one and `records.ImportRecords`.
+Either way the bytes are the codec's, and every accepted row then passes the duplicate check
+in row order. Everything consumes that one stream:
 
-- `send_import`: sends the records through an `EventSink` (the `EventProducer`) in large
-  batches, a few in flight while the next is built; `ImportCompleted` is sent alone after
+- `send_import`: sends the records through an `EventSink` (the `EventProducer`) in sends of
+  about 20,000, a few in flight while the next is built; `ImportCompleted` is sent alone after
   every row's event is acknowledged by every in-sync replica, so whoever reads it can trust
   that every row of the import is already in the log;
 - `dry_run`: the same without Kafka (validate, encode, count);
