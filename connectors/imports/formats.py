@@ -287,9 +287,10 @@ class _ReaderRun:
 
 
 class LineBlock:
-    """A chunk of whole CSV lines with nothing csv.reader treats specially: valid UTF-8, no
-    quote, no CR but in CRLF, no NUL. Each line is its cells split on the delimiter, so a
-    caller can take the block as a whole; `rows` gives what csv.reader would, row by row."""
+    """A chunk of whole CSV lines with nothing csv.reader treats specially: no quote, no CR
+    but in CRLF, no NUL; as UTF-8 (lines that were not are decoded as usual, then encoded).
+    Each line is its cells split on the delimiter, so a caller can take the block as a whole;
+    `rows` gives what csv.reader would, row by row."""
 
     __slots__ = ("columns", "data", "delimiter", "first_row", "header_line")
 
@@ -445,6 +446,10 @@ class RowSource:
                 else:
                     data = data[:cut] + line
             if overlong is None and _plain(data):
+                try:
+                    data.decode()
+                except UnicodeDecodeError:  # some lines are Windows-1252: as UTF-8 from here
+                    data = "".join(self._decode_lines(_split_lines(data))).encode()
                 yield data
                 continue
             lines: list[str | _Overlong] = list(self._decode_lines(_split_lines(data)))
@@ -673,13 +678,7 @@ def _json_problem(exc: json.JSONDecodeError) -> str:
 
 def _plain(data: bytes) -> bool:
     """Whether csv.reader would read `data` as lines split on the delimiter (`LineBlock`)."""
-    if b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"):
-        return False
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
+    return not (b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"))
 
 
 def _csv_cells_problem(

@@ -161,3 +161,18 @@ def test_every_listed_value_of_every_field_gives_the_same_record_both_ways(
     data = (HEADER + "\r\n" + "\r\n".join(variants)).encode()
     fast, slow = both_ways(data, monkeypatch, allow_landlines=landlines)
     assert fast == slow
+
+
+def test_a_windows_1252_file_is_taken_column_by_column_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = [row_of(n, {1: name}) for n, name in enumerate(["João", "Conceição", "Ana", "Zoë"])]
+    rows.append(row_of(9, {1: "Ana“Lima”", 7: "Promoção…"}))  # cp1252's own characters
+    text = HEADER + "\r\n" + "\r\n".join(rows) + "\r\n"
+    data = text.encode("cp1252")
+    source = RowSource(io.BytesIO(data))
+    (block,) = source.pieces()
+    assert isinstance(block, LineBlock) and block.data == text.split("\r\n", 1)[1].encode()
+    assert source.fallback_records == 4  # the lines that are not ASCII
+    fast, slow = both_ways(data, monkeypatch)
+    assert fast == slow
