@@ -119,86 +119,80 @@ class BlockWriter:
         self._allow_landlines = allow_landlines
 
     def write(self, block: LineBlock, millis: int) -> BlockRecords:
-        data = block.data
+        """The block's rows this path takes, as records, and its other lines."""
+        data, first_row = block.data, block.first_row
         buf = np.frombuffer(data, np.uint8)
         starts, ends = _lines(buf)
-        first_row = block.first_row
-        cells = _cells(buf, starts, ends, ord(block.delimiter), self._width)
-        taken: Mask = cells.ok
         bounds = [*starts.tolist(), len(data)]
-        if not taken.any():
-            others = _others(data, bounds, first_row, taken)
-            return BlockRecords([], [], [], [], others, data, bounds, first_row)
-        at = self._at
-        view = _View(buf)
-
-        def cell(field: str) -> tuple[Ints, Ints]:
-            position = at[field]
-            assert position is not None  # required fields are in every accepted header
-            return cells.starts[:, position], cells.ends[:, position]
-
-        client_s, client_e = cell("client_id")
-        taken &= view.text(client_s, client_e)
-        name_s, name_e = cell("name")
-        taken &= view.text(name_s, name_e) & view.plain_name(name_s, name_e)
-        phone = _phones(view, *cell("phone"), allow_landlines=self._allow_landlines)
-        taken &= phone.ok
-        document = _documents(view, *cell("document"))
-        taken &= document.ok
-        amount = _amounts(view, *cell("amount"))
-        taken &= amount.ok
-        due = _due_dates(view, *cell("due_date"))
-        taken &= due.ok
-        optional: list[tuple[Ints, Ints] | None] = []
-        for field in OPTIONAL_FIELDS:
-            position = at[field]
-            if position is None:
-                optional.append(None)
-                continue
-            s, e = cells.starts[:, position], cells.ends[:, position]
-            present = e > s
-            taken &= ~present | view.text(s, e)
-            if field == "uf":
-                taken &= ~present | view.two_letters(s, e)
-            optional.append((s, e))
-
-        index = np.flatnonzero(taken)
+        cells = _cells(buf, starts, ends, ord(block.delimiter), self._width)
+        checked = self._check(_View(buf), cells) if cells.ok.any() else None
+        taken = checked.taken if checked is not None else cells.ok
         others = _others(data, bounds, first_row, taken)
-        if not len(index):
+        index = np.flatnonzero(taken)
+        if checked is None or not len(index):
             return BlockRecords([], [], [], [], others, data, bounds, first_row)
         rows = (index + first_row).tolist()
-        # The header is the same bytes for every row but its event id: joined per row below;
-        # the rest, from the row number on, is gathered at once.
-        writer = _ValueWriter(view, index)
+        values = self._values(checked, index, rows, millis)
+        client_s, client_e = checked.spans["client_id"]
+        spans = zip(client_s[index].tolist(), client_e[index].tolist(), strict=True)
+        client_ids = [data[s:e] for s, e in spans]
+        prefix = self._records.client_key
+        keys = [prefix + client_id for client_id in client_ids]
+        return BlockRecords(rows, client_ids, keys, values, others, data, bounds, first_row)
+
+    def _check(self, view: _View, cells: _Cells) -> _Checked:
+        """Each field's rule over its column; `taken` is the rows every rule takes."""
+        spans = {
+            field: (cells.starts[:, at], cells.ends[:, at])
+            for field, at in self._at.items()
+            if at is not None
+        }
+        taken = cells.ok & view.text(*spans["client_id"])
+        taken &= view.text(*spans["name"]) & view.plain_name(*spans["name"])
+        phone = _phones(view, *spans["phone"], allow_landlines=self._allow_landlines)
+        document = _documents(view, *spans["document"])
+        amount = _amounts(view, *spans["amount"])
+        due = _due_dates(view, *spans["due_date"])
+        taken &= phone.ok & document.ok & amount.ok & due.ok
+        for field in OPTIONAL_FIELDS:
+            if field in spans:
+                s, e = spans[field]
+                absent = e == s
+                taken &= absent | view.text(s, e)
+                if field == "uf":
+                    taken &= absent | view.two_letters(s, e)
+        return _Checked(view, taken, spans, phone, document, amount, due)
+
+    def _values(self, checked: _Checked, index: Ints, rows: list[int], millis: int) -> list[bytes]:
+        """The ClientImported values of the rows at `index` (row numbers `rows`)."""
+        writer = _ValueWriter(checked.view, index)
+        spans = checked.spans
+        phone, document = checked.phone, checked.document
         writer.varint(np.asarray(rows, np.int64))
-        writer.text(client_s, client_e)
-        writer.text(name_s, name_e)
+        writer.text(*spans["client_id"])
+        writer.text(*spans["name"])
         writer.varint(phone.length[index])
         writer.computed(phone.text[index], phone.length[index])
         writer.varint(document.length[index])
         writer.computed(document.digits[index], document.length[index])
         writer.computed(document.kind[index][:, None], np.ones(len(index), np.int64))
-        writer.varint(amount.centavos[index])
-        writer.varint(due.days[index])
-        for field, span in zip(OPTIONAL_FIELDS, optional, strict=True):
-            if span is None:
-                writer.constant(b"\x00")
-            elif field == "uf":
-                writer.optional(*span, upper=True)
+        writer.varint(checked.amount.centavos[index])
+        writer.varint(checked.due.days[index])
+        for field in OPTIONAL_FIELDS:
+            if field not in spans:
+                writer.constant(b"\x00")  # null
             else:
-                writer.optional(*span)
-        head = self._records.accepted_head
-        middle = self._records.accepted_mid + _varint_bytes(millis) + self._records.accepted_tail
-        ids = _event_ids(self._records, rows).tobytes()
-        values = [
-            b"".join((head, ids[at : at + 36], middle, rest))
-            for at, rest in zip(range(0, len(ids), 36), writer.build(), strict=True)
+                writer.optional(*spans[field], upper=field == "uf")
+        # The header is the same bytes for every row but its event id: joined per row; the
+        # rest, from the row number on, was gathered at once.
+        records = self._records
+        head = records.accepted_head
+        middle = records.accepted_mid + _varint_bytes(millis) + records.accepted_tail
+        ids = _event_ids(records, rows).tobytes()
+        return [
+            b"".join((head, ids[offset : offset + 36], middle, rest))
+            for offset, rest in zip(range(0, len(ids), 36), writer.build(), strict=True)
         ]
-        client_starts, client_ends = client_s[index].tolist(), client_e[index].tolist()
-        client_ids = [data[s:e] for s, e in zip(client_starts, client_ends, strict=True)]
-        prefix = self._records.client_key
-        keys = [prefix + client_id for client_id in client_ids]
-        return BlockRecords(rows, client_ids, keys, values, others, data, bounds, first_row)
 
 
 # --- lines and cells -------------------------------------------------------------------------
@@ -475,6 +469,20 @@ def _days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
     days: Ints = (era * 146097 + day_of_era - 719468).astype(np.int64)
     return days
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A block's columns after the rules: the rows taken and what the writer needs."""
+
+    view: _View
+    taken: Mask
+    spans: dict[str, tuple[Ints, Ints]]
+    """(starts, ends) of the cells of each field the header has."""
+    phone: _Phones
+    document: _Documents
+    amount: _Amounts
+    due: _Dates
 
 
 # --- writing ---------------------------------------------------------------------------------
