@@ -44,7 +44,9 @@ from connectors.imports.records import ImportRecords
 from connectors.imports.validation import (
     ALL_FIELDS,
     DDD_UF,
+    MAX_DUE_YEAR,
     MAX_TEXT_CHARS,
+    MIN_DUE_YEAR,
     OPTIONAL_FIELDS,
     canonical_field,
 )
@@ -55,7 +57,6 @@ Bytes = npt.NDArray[np.uint8]
 Ints = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-_MIN_YEAR, _MAX_YEAR = 1900, 2100
 _PHONE_WIDTH: Final = 24  # longest phone cell taken here, in bytes
 _DOCUMENT_WIDTH: Final = 24
 _AMOUNT_WIDTH: Final = 24
@@ -456,7 +457,7 @@ def _due_dates(view: _View, s: Ints, e: Ints) -> _Dates:
     month_ok = (month >= 1) & (month <= 12)
     last_day = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
     ok = fits & (brazilian | iso) & month_ok & (day >= 1) & (day <= last_day)
-    ok &= (year >= _MIN_YEAR) & (year <= _MAX_YEAR)
+    ok &= (year >= MIN_DUE_YEAR) & (year <= MAX_DUE_YEAR)
     return _Dates(ok, _days_from_civil(year, np.clip(month, 1, 12), day))
 
 

@@ -173,7 +173,8 @@ ALL_FIELDS: Final = REQUIRED_FIELDS + OPTIONAL_FIELDS
 MAX_TEXT_CHARS: Final = 10_000
 #: Largest amount: what an Avro `long` holds.
 MAX_AMOUNT_CENTAVOS: Final = 2**63 - 1
-_MIN_YEAR, _MAX_YEAR = 1900, 2100
+#: Years of the due dates accepted: outside them a date is taken for a typo (0026, 2206).
+MIN_DUE_YEAR, MAX_DUE_YEAR = 1900, 2100
 
 _PT_FIELD: Final = MappingProxyType(
     {
@@ -620,10 +621,10 @@ def parse_due_date(value: object) -> date:
             Reason.INVALID_DUE_DATE,
             f"vencimento {shown!r} não está no formato DD/MM/AAAA nem AAAA-MM-DD",
         )
-    if not _MIN_YEAR <= year <= _MAX_YEAR:
+    if not MIN_DUE_YEAR <= year <= MAX_DUE_YEAR:
         raise InvalidValue(
             Reason.INVALID_DUE_DATE,
-            f"vencimento {shown!r}: ano fora do intervalo {_MIN_YEAR}-{_MAX_YEAR}",
+            f"vencimento {shown!r}: ano fora do intervalo {MIN_DUE_YEAR}-{MAX_DUE_YEAR}",
         )
     try:
         parsed = date(year, month, day)
