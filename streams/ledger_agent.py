@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, cast
-
-import faust
+from typing import Final, cast
 
 from schemas.codec import encode
 from schemas.events import CreditRequested, DispatchFailed, Event, SendRequested
-from streams import processing
+from streams.feed import BatchFeed, Fed
+from streams.feed import batches as feed_batches
 from streams.ledger import (
     Decision,
     LedgerBook,
@@ -41,6 +40,8 @@ from streams.transport import SourcePartitionTransactions
 
 BATCH_MAX: Final = 1000
 """Events decided in one step at most."""
+FEED_MAX: Final = 4 * BATCH_MAX
+"""Fetched events waiting for the agent at most, before the fetcher pauses their partitions."""
 BATCH_WITHIN: Final = 0.1
 """Seconds a batch waits to fill: the latency a lone request pays for batching (a decision is
 visible only at the next commit, every COBRANCA_COMMIT_INTERVAL_S, anyway). 0.1 s spent ~8 %
@@ -57,24 +58,28 @@ class Outbox:
     """Topic → (key, value) records."""
 
 
-async def run(
-    stream: faust.StreamT[Any], books: PartitionState[LedgerBook], policy_of: PolicyOf
-) -> None:
+async def run(feed: BatchFeed, books: PartitionState[LedgerBook], policy_of: PolicyOf) -> None:
     """The agent's loop (see the module docstring)."""
-    async for batch in processing.batches(stream, BATCH_MAX, BATCH_WITHIN):
+    app = feed.app
+    if not app.in_transaction:
+        raise RuntimeError("the ledger runs only under processing_guarantee='exactly_once'")
+    transactions = cast(SourcePartitionTransactions, app.consumer.transactions)
+    async for batch in feed_batches(feed, BATCH_MAX, BATCH_WITHIN):
         now = millis(datetime.now(UTC))
-        outboxes: dict[int, tuple[processing.Delivered, Outbox]] = {}
-        for delivered in batch:
-            partition = delivered.partition
+        outboxes: dict[int, tuple[Fed, Outbox]] = {}
+        for fed in batch:
+            partition = fed.partition
             book = await books.of(partition)
-            if not processing.still_ours(delivered):
-                _abandon(delivered)  # revoked meanwhile: its new owner decides it
+            if not transactions.is_admitted(fed.message):
+                # Revoked meanwhile: its new owner decides it (and acting on it would wait at
+                # admission for a commit that waits for the rest of the batch).
+                transactions.abandon(fed.message)
                 continue
             if partition not in outboxes:
-                outboxes[partition] = (delivered, Outbox())
-            handle(book, delivered.event, policy_of, now, outboxes[partition][1])
+                outboxes[partition] = (fed, Outbox())
+            handle(book, fed.event, policy_of, now, outboxes[partition][1])
         for first, outbox in outboxes.values():
-            await _send(first, outbox)
+            await _send(transactions, first, outbox)
 
 
 def handle(
@@ -128,32 +133,14 @@ def decide(
     return None
 
 
-async def _send(first: processing.Delivered, outbox: Outbox) -> None:
+async def _send(transactions: SourcePartitionTransactions, first: Fed, outbox: Outbox) -> None:
     """Send a partition's outputs in its transaction; `first` is its batch's first event."""
-    transactions = _transactions(first)
-    if transactions is None:
-        raise RuntimeError("the ledger runs only under processing_guarantee='exactly_once'")
     for topic, records in outbox.records.items():
-        if not await transactions.send_encoded(
-            first.source.message, topic, first.partition, records
-        ):
+        if not await transactions.send_encoded(first.message, topic, first.partition, records):
             # Revoked before the sends: nothing of this partition's batch may commit. Its
             # in-memory book, ahead of the log now, was forgotten with the revocation.
-            _abandon(first)
+            transactions.abandon(first.message)
             return
-
-
-def _abandon(delivered: processing.Delivered) -> None:
-    transactions = _transactions(delivered)
-    if transactions is not None:
-        transactions.abandon(delivered.source.message)
-
-
-def _transactions(delivered: processing.Delivered) -> SourcePartitionTransactions | None:
-    app = delivered.source.app
-    if not app.in_transaction:
-        return None
-    return cast(SourcePartitionTransactions, app.consumer.transactions)
 
 
 def millis(moment: datetime) -> datetime:
