@@ -1,14 +1,16 @@
 """The ledger agent: send requests, credits, dispatch failures and actions, decided in batches.
 
-Per batch (`processing.batches`: up to BATCH_MAX events or BATCH_WITHIN seconds, admitted as a
-whole), each event, in offset order within its partition, goes through the pure rules
-(streams/ledger.py) against its partition's LedgerBook; the ledger events are sealed into the
-tenant's hash chain (streams/ledger_chain.py) and applied to the book as they are decided, so
-the next event of the batch sees them. What the rules emit is encoded there and then, and sent
-once the whole batch is decided: per partition, one produce batch per output topic, in the
-transaction of that partition (`SourcePartitionTransactions.send_encoded`). Faust's per-record
-path (a record coerced and encoded by its codec, one send and one future per output) cost more
-than the rules themselves; see docs/adr/0011-batched-ledger.md.
+The inputs come as whole fetched batches through a feed (streams/feed.py), not Faust's
+per-record consumer path (docs/adr/0014-ledger-fetch.md). Per batch (up to BATCH_MAX events or
+BATCH_WITHIN seconds, admitted as a whole), each event, in offset order within its partition,
+goes through the pure rules (streams/ledger.py) against its partition's LedgerBook; the ledger
+events are sealed into the tenant's hash chain (streams/ledger_chain.py) and applied to the
+book as they are decided, so the next event of the batch sees them. What the rules emit is
+encoded there and then, and sent once the whole batch is decided: per partition, one produce
+batch per output topic, in the transaction of that partition
+(`SourcePartitionTransactions.send_encoded`). Faust's per-record path (a record coerced and
+encoded by its codec, one send and one future per output) cost more than the rules themselves;
+see docs/adr/0011-batched-ledger.md.
 
 Every output goes to the input's partition number, keyed by tenant: the ledger events are the
 agent's state (streams/state.py), and decisions keep a tenant's order for the dispatcher.
@@ -16,6 +18,7 @@ agent's state (streams/state.py), and decisions keep a tenant's order for the di
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +50,10 @@ BATCH_WITHIN: Final = 0.1
 visible only at the next commit, every COBRANCA_COMMIT_INTERVAL_S, anyway). 0.1 s spent ~8 %
 less CPU per decision than 0.02 s in bench/ledger_bench.py (201 to 217 µs against 227 to 237 µs)."""
 
+YIELD_EVERY: Final = 50
+"""Events decided between two yields to the event loop, so the fetcher refills the feed while a
+batch is being decided."""
+
 PolicyOf = Callable[[str], LedgerPolicy]
 
 
@@ -67,7 +74,9 @@ async def run(feed: BatchFeed, books: PartitionState[LedgerBook], policy_of: Pol
     async for batch in feed_batches(feed, BATCH_MAX, BATCH_WITHIN):
         now = millis(datetime.now(UTC))
         outboxes: dict[int, tuple[Fed, Outbox]] = {}
-        for fed in batch:
+        for index, fed in enumerate(batch):
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
             partition = fed.partition
             book = await books.of(partition)
             if not transactions.is_admitted(fed.message):
