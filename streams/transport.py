@@ -42,7 +42,8 @@ The transport is registered under the URL scheme ``cobranca://`` through the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+import types
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -277,7 +278,7 @@ class Consumer(faust_aiokafka.Consumer):
                     if feed is not None:
                         feed.offer(self, message)
                     else:
-                        await self.wait_first(callback(message), self.suspend_flow.wait())
+                        await self._deliver(callback, message)
                     read_offsets[tp] = offset
                 diag.unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
@@ -288,6 +289,18 @@ class Consumer(faust_aiokafka.Consumer):
                 raise
         finally:
             diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _deliver(self, callback: Any, message: Any) -> None:
+        """Run the conductor's callback for `message`. Faust races every callback against a
+        flow suspension (a task each, and an `asyncio.wait`); the callback almost always
+        finishes without waiting (it decodes and queues), so it is started here and raced only
+        if it has to wait (a full buffer, suspended flow)."""
+        coro = callback(message)
+        try:
+            awaited = coro.send(None)
+        except StopIteration:
+            return
+        await self.wait_first(_finish(coro, awaited), self.suspend_flow.wait())
 
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
@@ -311,6 +324,30 @@ class Consumer(faust_aiokafka.Consumer):
         transactions = cast(SourcePartitionTransactions, self.transactions)
         async with transactions.consistent_cut():
             return bool(await super().force_commit(topics, start_new_transaction))
+
+
+async def _finish(coro: Any, awaited: Any) -> Any:
+    """The rest of a coroutine that was started by hand and is waiting on `awaited`."""
+    return await _resumed(coro, awaited)
+
+
+@types.coroutine
+def _resumed(coro: Any, awaited: Any) -> Generator[Any, Any, Any]:
+    # What `await` does for a coroutine, from its first suspension on: hand what it waits on to
+    # the running task, and pass back what the task sends or throws in (a cancellation).
+    while True:
+        try:
+            sent = yield awaited
+        except BaseException as exc:
+            try:
+                awaited = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                awaited = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
 
 
 class Producer(faust_aiokafka.Producer):
