@@ -73,6 +73,7 @@ async def run(feed: BatchFeed, books: PartitionState[LedgerBook], policy_of: Pol
     transactions = cast(SourcePartitionTransactions, app.consumer.transactions)
     async for batch in feed_batches(feed, BATCH_MAX, BATCH_WITHIN):
         now = millis(datetime.now(UTC))
+        await _warm(feed, books, {fed.partition for fed in batch})
         outboxes: dict[int, tuple[Fed, Outbox]] = {}
         for index, fed in enumerate(batch):
             if index % YIELD_EVERY == YIELD_EVERY - 1:
@@ -89,6 +90,15 @@ async def run(feed: BatchFeed, books: PartitionState[LedgerBook], policy_of: Pol
             handle(book, fed.event, policy_of, now, outboxes[partition][1])
         for first, outbox in outboxes.values():
             await _send(transactions, first, outbox)
+
+
+async def _warm(feed: BatchFeed, books: PartitionState[LedgerBook], partitions: set[int]) -> None:
+    """Rebuild the books of the batch's partitions and of every other ledger partition this
+    worker holds, concurrently: one after the other, as each partition's first event came, the
+    rebuilds (a read of the partition's history each) left the worker idle for seconds after
+    every rebalance."""
+    assigned = {tp.partition for tp in feed.app.consumer.assignment() if tp.topic in feed.topics}
+    await asyncio.gather(*(books.of(p) for p in partitions | assigned))
 
 
 def handle(
