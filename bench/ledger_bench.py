@@ -272,7 +272,7 @@ def main() -> None:
             try:
                 watched = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
             except (RuntimeError, TimeoutError):
-                tail = (work / "worker.log").read_text(errors="replace").splitlines()
+                tail = (work / "worker.log").read_text(errors="replace").splitlines()[-80:]
                 print("\n".join(["worker.log (last lines):", *tail]), file=sys.stderr)
                 raise
             rate = len(batch) / (watched.last - watched.first)
