@@ -269,7 +269,12 @@ def main() -> None:
                     stderr=subprocess.STDOUT,
                     cwd=ROOT,
                 )
-            watched = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
+            try:
+                watched = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
+            except (RuntimeError, TimeoutError):
+                tail = (work / "worker.log").read_text(errors="replace").splitlines()[-80:]
+                print("\n".join(["worker.log (last lines):", *tail]), file=sys.stderr)
+                raise
             rate = len(batch) / (watched.last - watched.first)
             worker_cpu = watched.cpu_per_decision(len(batch))
             cpu_text = f"{worker_cpu * 1e6:6.0f} µs CPU each" if worker_cpu else " " * 17

@@ -36,6 +36,7 @@ from streams.chat_keys import record_key
 from streams.clock import Clock
 from streams.dead_letters import dead_letter_for
 from streams.dispatch import DispatchAgent
+from streams.feed import BatchFeed
 from streams.follower import TopicFollower
 from streams.ledger import LedgerBook, LedgerPolicy
 from streams.reply_policy import ConversationBook
@@ -137,13 +138,18 @@ ledger_books: PartitionState[LedgerBook] = PartitionState(
 )
 
 
+#: The ledger's inputs reach it as fetched batches, not Faust's per-record path (ADR 0014).
+ledger_feed = BatchFeed(app, LEDGER_CHANNEL.topics, maxsize=ledger_agent.FEED_MAX)
+
+
 @app.agent(LEDGER_CHANNEL, name="ledger")
 async def ledger(stream: faust.StreamT[Any]) -> None:
     """Decide each tenant's sends, credits and refunds in order, in batches; debits and
     approvals commit together, in the transaction that consumes the request
-    (streams/ledger_agent.py)."""
+    (streams/ledger_agent.py). The subscription is the stream's; the records come through
+    `ledger_feed`."""
     await tenant_directory.ready.wait()
-    await ledger_agent.run(stream, ledger_books, _policy)
+    await ledger_agent.run(ledger_feed, ledger_books, _policy)
 
 
 def _policy(tenant: str) -> LedgerPolicy:

@@ -1,14 +1,16 @@
 """The ledger agent: send requests, credits, dispatch failures and actions, decided in batches.
 
-Per batch (`processing.batches`: up to BATCH_MAX events or BATCH_WITHIN seconds, admitted as a
-whole), each event, in offset order within its partition, goes through the pure rules
-(streams/ledger.py) against its partition's LedgerBook; the ledger events are sealed into the
-tenant's hash chain (streams/ledger_chain.py) and applied to the book as they are decided, so
-the next event of the batch sees them. What the rules emit is encoded there and then, and sent
-once the whole batch is decided: per partition, one produce batch per output topic, in the
-transaction of that partition (`SourcePartitionTransactions.send_encoded`). Faust's per-record
-path (a record coerced and encoded by its codec, one send and one future per output) cost more
-than the rules themselves; see docs/adr/0011-batched-ledger.md.
+The inputs come as whole fetched batches through a feed (streams/feed.py), not Faust's
+per-record consumer path (docs/adr/0014-ledger-fetch.md). Per batch (up to BATCH_MAX events or
+BATCH_WITHIN seconds, admitted as a whole), each event, in offset order within its partition,
+goes through the pure rules (streams/ledger.py) against its partition's LedgerBook; the ledger
+events are sealed into the tenant's hash chain (streams/ledger_chain.py) and applied to the
+book as they are decided, so the next event of the batch sees them. What the rules emit is
+encoded there and then, and sent once the whole batch is decided: per partition, one produce
+batch per output topic, in the transaction of that partition
+(`SourcePartitionTransactions.send_encoded`). Faust's per-record path (a record coerced and
+encoded by its codec, one send and one future per output) cost more than the rules themselves;
+see docs/adr/0011-batched-ledger.md.
 
 Every output goes to the input's partition number, keyed by tenant: the ledger events are the
 agent's state (streams/state.py), and decisions keep a tenant's order for the dispatcher.
@@ -16,16 +18,16 @@ agent's state (streams/state.py), and decisions keep a tenant's order for the di
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, cast
-
-import faust
+from typing import Final, cast
 
 from schemas.codec import encode
 from schemas.events import CreditRequested, DispatchFailed, Event, SendRequested
-from streams import processing
+from streams.feed import BatchFeed, Fed
+from streams.feed import batches as feed_batches
 from streams.ledger import (
     Decision,
     LedgerBook,
@@ -41,10 +43,16 @@ from streams.transport import SourcePartitionTransactions
 
 BATCH_MAX: Final = 1000
 """Events decided in one step at most."""
+FEED_MAX: Final = 4 * BATCH_MAX
+"""Fetched events waiting for the agent at most, before the fetcher pauses their partitions."""
 BATCH_WITHIN: Final = 0.1
 """Seconds a batch waits to fill: the latency a lone request pays for batching (a decision is
 visible only at the next commit, every COBRANCA_COMMIT_INTERVAL_S, anyway). 0.1 s spent ~8 %
 less CPU per decision than 0.02 s in bench/ledger_bench.py (201 to 217 µs against 227 to 237 µs)."""
+
+YIELD_EVERY: Final = 50
+"""Events decided between two yields to the event loop, so the fetcher refills the feed while a
+batch is being decided."""
 
 PolicyOf = Callable[[str], LedgerPolicy]
 
@@ -57,24 +65,40 @@ class Outbox:
     """Topic → (key, value) records."""
 
 
-async def run(
-    stream: faust.StreamT[Any], books: PartitionState[LedgerBook], policy_of: PolicyOf
-) -> None:
+async def run(feed: BatchFeed, books: PartitionState[LedgerBook], policy_of: PolicyOf) -> None:
     """The agent's loop (see the module docstring)."""
-    async for batch in processing.batches(stream, BATCH_MAX, BATCH_WITHIN):
+    app = feed.app
+    if not app.in_transaction:
+        raise RuntimeError("the ledger runs only under processing_guarantee='exactly_once'")
+    transactions = cast(SourcePartitionTransactions, app.consumer.transactions)
+    async for batch in feed_batches(feed, BATCH_MAX, BATCH_WITHIN):
         now = millis(datetime.now(UTC))
-        outboxes: dict[int, tuple[processing.Delivered, Outbox]] = {}
-        for delivered in batch:
-            partition = delivered.partition
+        await _warm(feed, books, {fed.partition for fed in batch})
+        outboxes: dict[int, tuple[Fed, Outbox]] = {}
+        for index, fed in enumerate(batch):
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            partition = fed.partition
             book = await books.of(partition)
-            if not processing.still_ours(delivered):
-                _abandon(delivered)  # revoked meanwhile: its new owner decides it
+            if not transactions.is_admitted(fed.message):
+                # Revoked meanwhile: its new owner decides it (and acting on it would wait at
+                # admission for a commit that waits for the rest of the batch).
+                transactions.abandon(fed.message)
                 continue
             if partition not in outboxes:
-                outboxes[partition] = (delivered, Outbox())
-            handle(book, delivered.event, policy_of, now, outboxes[partition][1])
+                outboxes[partition] = (fed, Outbox())
+            handle(book, fed.event, policy_of, now, outboxes[partition][1])
         for first, outbox in outboxes.values():
-            await _send(first, outbox)
+            await _send(transactions, first, outbox)
+
+
+async def _warm(feed: BatchFeed, books: PartitionState[LedgerBook], partitions: set[int]) -> None:
+    """Rebuild the books of the batch's partitions and of every other ledger partition this
+    worker holds, concurrently: one after the other, as each partition's first event came, the
+    rebuilds (a read of the partition's history each) left the worker idle for seconds after
+    every rebalance."""
+    assigned = {tp.partition for tp in feed.app.consumer.assignment() if tp.topic in feed.topics}
+    await asyncio.gather(*(books.of(p) for p in partitions | assigned))
 
 
 def handle(
@@ -128,32 +152,14 @@ def decide(
     return None
 
 
-async def _send(first: processing.Delivered, outbox: Outbox) -> None:
+async def _send(transactions: SourcePartitionTransactions, first: Fed, outbox: Outbox) -> None:
     """Send a partition's outputs in its transaction; `first` is its batch's first event."""
-    transactions = _transactions(first)
-    if transactions is None:
-        raise RuntimeError("the ledger runs only under processing_guarantee='exactly_once'")
     for topic, records in outbox.records.items():
-        if not await transactions.send_encoded(
-            first.source.message, topic, first.partition, records
-        ):
+        if not await transactions.send_encoded(first.message, topic, first.partition, records):
             # Revoked before the sends: nothing of this partition's batch may commit. Its
             # in-memory book, ahead of the log now, was forgotten with the revocation.
-            _abandon(first)
+            transactions.abandon(first.message)
             return
-
-
-def _abandon(delivered: processing.Delivered) -> None:
-    transactions = _transactions(delivered)
-    if transactions is not None:
-        transactions.abandon(delivered.source.message)
-
-
-def _transactions(delivered: processing.Delivered) -> SourcePartitionTransactions | None:
-    app = delivered.source.app
-    if not app.in_transaction:
-        return None
-    return cast(SourcePartitionTransactions, app.consumer.transactions)
 
 
 def millis(moment: datetime) -> datetime:

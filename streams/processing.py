@@ -42,7 +42,7 @@ async def events(stream: faust.StreamT[Any]) -> AsyncIterator[Event]:
             await transactions.admit(message)
         value = event.value
         if isinstance(value, Undecodable):
-            await _dead_letter(message, value)
+            await dead_letter(message, value)
             continue
         yield value
 
@@ -84,7 +84,7 @@ async def batches(
             value = source.value
             if isinstance(value, Undecodable):
                 with handling_source(source):
-                    await _dead_letter(source.message, value)
+                    await dead_letter(source.message, value)
                 continue
             ready.append(Delivered(value, source))
         yield ready
@@ -118,7 +118,8 @@ def handling_source(source: EventT[Any]) -> Iterator[None]:
         _current_event.reset(token)
 
 
-async def _dead_letter(message: Any, value: Undecodable) -> None:
+async def dead_letter(message: Any, value: Undecodable) -> None:
+    """Dead-letter an undecodable record, inside the transaction of the event being handled."""
     error = UndecodableEvent(value.reason, schema_id=value.schema_id).at(
         message.topic, message.partition, message.offset
     )

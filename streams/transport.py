@@ -42,13 +42,14 @@ The transport is registered under the URL scheme ``cobranca://`` through the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+import types
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from aiokafka.errors import ProducerClosed
 from faust.streams import current_event
-from faust.transport.consumer import TransactionManager
+from faust.transport.consumer import CONSUMER_FETCHING, TransactionManager
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.errors import CobrancaError
@@ -233,7 +234,73 @@ class SourcePartitionTransactions(TransactionManager):
 
 
 class Consumer(faust_aiokafka.Consumer):
-    """Commits only at a consistent cut (see the module docstring)."""
+    """Commits only at a consistent cut (see the module docstring); hands the records of the
+    topics an agent takes as a batch feed (streams/feed.py) to that feed, raw, in bulk."""
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """The fetch loop: Faust's, except that a record of a fed topic is appended to its
+        feed instead of being raced through the conductor's callback one by one."""
+        from streams.feed import feeds_of  # streams.feed imports this module
+
+        feeds = feeds_of(self.app)
+        if not feeds:
+            await super()._drain_messages(fetcher)
+            return
+        callback = self.callback
+        consumer_stopped = self._stopped.is_set
+        fetcher_stopped = fetcher._stopped.is_set
+        read_offsets = self._read_offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        diag = self.diag
+        since_yield = 0
+        try:
+            while not (consumer_stopped() or fetcher_stopped()):
+                diag.set_flag(CONSUMER_FETCHING)
+                fetched = self.getmany(timeout=1.0)
+                await self.sleep(0)  # getmany can return at once, again and again
+                if self.should_stop:
+                    continue
+                async for tp, message in fetched:
+                    since_yield += 1
+                    if since_yield > 100:  # let the agents run between large fetches
+                        await asyncio.sleep(0)
+                        since_yield = 0
+                    offset = message.offset
+                    last = read_offsets[tp]
+                    if last is not None and offset < last:
+                        continue  # read already (a seek went back)
+                    if last and offset - last > 1 and acks_enabled_for(message.topic):
+                        await self._add_gap(tp, last + 1, offset)
+                    if self._commit_every is not None and self._n_acked >= self._commit_every:
+                        self._n_acked = 0
+                        await self.commit()
+                    feed = feeds.get(tp.topic)
+                    if feed is not None:
+                        feed.offer(self, message)
+                    else:
+                        await self._deliver(callback, message)
+                    read_offsets[tp] = offset
+                diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if not self.transport.app.should_stop:
+                raise
+        except asyncio.CancelledError:
+            if not self.transport.app.should_stop:
+                raise
+        finally:
+            diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _deliver(self, callback: Any, message: Any) -> None:
+        """Run the conductor's callback for `message`. Faust races every callback against a
+        flow suspension (a task each, and an `asyncio.wait`); the callback almost always
+        finishes without waiting (it decodes and queues), so it is started here and raced only
+        if it has to wait (a full buffer, suspended flow)."""
+        coro = callback(message)
+        try:
+            awaited = coro.send(None)
+        except StopIteration:
+            return
+        await self.wait_first(_finish(coro, awaited), self.suspend_flow.wait())
 
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
@@ -257,6 +324,30 @@ class Consumer(faust_aiokafka.Consumer):
         transactions = cast(SourcePartitionTransactions, self.transactions)
         async with transactions.consistent_cut():
             return bool(await super().force_commit(topics, start_new_transaction))
+
+
+async def _finish(coro: Any, awaited: Any) -> Any:
+    """The rest of a coroutine that was started by hand and is waiting on `awaited`."""
+    return await _resumed(coro, awaited)
+
+
+@types.coroutine
+def _resumed(coro: Any, awaited: Any) -> Generator[Any, Any, Any]:
+    # What `await` does for a coroutine, from its first suspension on: hand what it waits on to
+    # the running task, and pass back what the task sends or throws in (a cancellation).
+    while True:
+        try:
+            sent = yield awaited
+        except BaseException as exc:
+            try:
+                awaited = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                awaited = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
 
 
 class Producer(faust_aiokafka.Producer):
