@@ -139,7 +139,7 @@ ledger_books: PartitionState[LedgerBook] = PartitionState(
 
 
 #: The ledger's inputs reach it as fetched batches, not Faust's per-record path (ADR 0014).
-ledger_feed = BatchFeed(app, LEDGER_CHANNEL.topics, maxsize=ledger_agent.FEED_MAX)
+ledger_feed = BatchFeed(app, LEDGER_CHANNEL.topics, maxsize=ledger_agent.FEED_MAX, agent="ledger")
 
 
 @app.agent(LEDGER_CHANNEL, name="ledger")

@@ -31,8 +31,9 @@ One agent per feed, and no other agent may subscribe to its topics (ADR 0001's r
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -58,8 +59,10 @@ def feeds_of(app: Any) -> Mapping[str, BatchFeed]:
 class BatchFeed:
     """Fetched messages of `topics`, waiting for their agent, in fetch order."""
 
-    def __init__(self, app: faust.App, topics: Iterable[str], *, maxsize: int) -> None:
+    def __init__(self, app: faust.App, topics: Iterable[str], *, maxsize: int, agent: str) -> None:
         self.app = app
+        self.agent = agent
+        """The name of the agent it feeds (the `agent` label of its metrics)."""
         self.topics = frozenset(topics)
         self.maxsize = maxsize
         self._messages: deque[Message] = deque()
@@ -160,6 +163,7 @@ async def batches(feed: BatchFeed, max_events: int, within: float) -> AsyncItera
         messages = await feed.take(max_events, within)
         for message in messages:
             consumer.track_message(message)
+        began = time.monotonic()
         try:
             if transactions is not None:
                 await transactions.admit_all(messages)
@@ -178,6 +182,18 @@ async def batches(feed: BatchFeed, max_events: int, within: float) -> AsyncItera
             # held back by the transport (SourcePartitionTransactions.abandon).
             for message in messages:
                 consumer.ack(message)
+            _report(app, feed.agent, messages, time.monotonic() - began)
+
+
+def _report(app: Any, agent: str, messages: list[Message], seconds: float) -> None:
+    """The batch's events to the sensors that count batches (`PrometheusSensor`)."""
+    if not messages:
+        return
+    by_topic = Counter(message.topic for message in messages)
+    for sensor in app.sensors:
+        if (report := getattr(sensor, "on_batch_processed", None)) is not None:
+            for topic, count in by_topic.items():
+                report(topic, agent, count, seconds)
 
 
 def decode(value: bytes | None) -> Event | Undecodable:

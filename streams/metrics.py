@@ -218,6 +218,21 @@ class PrometheusSensor(faust.Sensor):
         if state is not None and "time_in" in state:
             seconds.observe(self.clock() - state["time_in"])
 
+    def on_batch_processed(self, topic: str, agent: str, count: int, seconds: float) -> None:
+        """`count` events of `topic` an agent fed by batches (`streams.feed`) finished, each
+        observed with its batch's time: Faust's per-event hooks never see them."""
+        labels = (topic, agent)
+        series = self._event_series.get(labels)
+        if series is None:
+            series = self._event_series[labels] = (
+                self.events_processed.labels(*labels),
+                self.event_seconds.labels(*labels),
+            )
+        processed, histogram = series
+        processed.inc(count)
+        for _ in range(count):
+            histogram.observe(seconds)
+
     def on_topic_buffer_full(self, tp: TP) -> None:
         self.topic_buffer_full.labels(tp.topic).inc()
 

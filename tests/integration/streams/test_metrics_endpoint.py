@@ -111,6 +111,8 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
     events = {"topic": CLIENTS.name, "agent": AGENT}
     assert _value(samples, "cobranca_events_processed_total", **events) >= IMPORTS
     assert _value(samples, "cobranca_event_processing_seconds_count", **events) >= IMPORTS
+    decided = {"topic": SEND_REQUESTS.name, "agent": "ledger"}  # fed by batches (ADR 0014)
+    assert _value(samples, "cobranca_events_processed_total", **decided) >= IMPORTS
     sent = {"topic": SEND_REQUESTS.name}
     assert _value(samples, "cobranca_records_sent_total", **sent) >= IMPORTS
     assert _value(samples, "cobranca_send_errors_total") == 0

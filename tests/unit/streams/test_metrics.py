@@ -237,3 +237,14 @@ def test_metrics_are_off_and_on_loopback_unless_configured() -> None:
         {"COBRANCA_METRICS_PORT": "9100", "COBRANCA_METRICS_HOST": "0.0.0.0"}
     )
     assert settings.metrics_host == "0.0.0.0"
+
+
+def test_a_batch_fed_agent_counts_its_events_with_their_batch_time(
+    sensor: PrometheusSensor,
+) -> None:
+    sensor.on_batch_processed(CLIENTS.topic, "ledger", 3, 0.02)
+    sensor.on_batch_processed(CLIENTS.topic, "ledger", 2, 0.5)
+    labels = {"topic": CLIENTS.topic, "agent": "ledger"}
+    assert sample(sensor, "cobranca_events_processed_total", **labels) == 5
+    assert sample(sensor, "cobranca_event_processing_seconds_count", **labels) == 5
+    assert sample(sensor, "cobranca_event_processing_seconds_sum", **labels) == pytest.approx(1.06)
