@@ -26,6 +26,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 IMPORTS = 12
 AGENT = "regua"
+LEDGER_EVENTS = {"topic": SEND_REQUESTS.name, "agent": "ledger"}
 
 
 def _free_port() -> int:
@@ -92,7 +93,9 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
             for (n, ls), v in samples.items()
             if n == "cobranca_consumer_lag" and ("topic", CLIENTS.name) in ls
         ]
-        return bool(lags) and sum(lags) == 0
+        # The ledger reports its events a batch at a time (ADR 0014): wait for its series too.
+        decided = _value(samples, "cobranca_events_processed_total", **LEDGER_EVENTS)
+        return bool(lags) and sum(lags) == 0 and decided >= IMPORTS
 
     try:
         wait_until(
@@ -101,7 +104,12 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
             what=f"{IMPORTS} SendRequested or SendDeferred",
             worker=worker,
         )
-        wait_until(caught_up, timeout=60, what="zero consumer lag in /metrics", worker=worker)
+        wait_until(
+            caught_up,
+            timeout=60,
+            what="zero consumer lag and the ledger's events in /metrics",
+            worker=worker,
+        )
         text = _get(port)
     finally:
         worker.stop()
@@ -111,8 +119,7 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
     events = {"topic": CLIENTS.name, "agent": AGENT}
     assert _value(samples, "cobranca_events_processed_total", **events) >= IMPORTS
     assert _value(samples, "cobranca_event_processing_seconds_count", **events) >= IMPORTS
-    decided = {"topic": SEND_REQUESTS.name, "agent": "ledger"}  # fed by batches (ADR 0014)
-    assert _value(samples, "cobranca_events_processed_total", **decided) >= IMPORTS
+    assert _value(samples, "cobranca_events_processed_total", **LEDGER_EVENTS) >= IMPORTS
     sent = {"topic": SEND_REQUESTS.name}
     assert _value(samples, "cobranca_records_sent_total", **sent) >= IMPORTS
     assert _value(samples, "cobranca_send_errors_total") == 0
