@@ -154,13 +154,7 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
                     block.data[s:e] for s, e in zip(at[0][index, 0], at[1][index, 0], strict=True)
                 ]
                 millis = epoch_millis(datetime.now(UTC))
-                head = records.accepted_head
-                middle = records.accepted_mid + c._varint_bytes(millis) + records.accepted_tail
-                events = c._event_ids(records, rows).tobytes()
-                values = [
-                    b"".join((head, events[at : at + 36], middle, rest))
-                    for at, rest in zip(range(0, len(events), 36), writer.build(), strict=True)
-                ]
+                values = c._with_header(records, rows, writer.build(), millis)
                 count += len(rows)
                 yield [records.client_key + i for i in ids], values
 

@@ -205,14 +205,7 @@ class PrometheusSensor(faust.Sensor):
         event: EventT[Any],
         state: dict[str, Any] | None = None,
     ) -> None:
-        labels = (tp.topic, stream.prefix or UNNAMED_STREAM)
-        series = self._event_series.get(labels)
-        if series is None:
-            series = self._event_series[labels] = (
-                self.events_processed.labels(*labels),
-                self.event_seconds.labels(*labels),
-            )
-        processed, seconds = series
+        processed, seconds = self._series(tp.topic, stream.prefix or UNNAMED_STREAM)
         processed.inc()
         # Stream.ack() reports the end of an event without the state its start returned.
         if state is not None and "time_in" in state:
@@ -221,6 +214,13 @@ class PrometheusSensor(faust.Sensor):
     def on_batch_processed(self, topic: str, agent: str, count: int, seconds: float) -> None:
         """`count` events of `topic` an agent fed by batches (`streams.feed`) finished, each
         observed with its batch's time: Faust's per-event hooks never see them."""
+        processed, histogram = self._series(topic, agent)
+        processed.inc(count)
+        for _ in range(count):
+            histogram.observe(seconds)
+
+    def _series(self, topic: str, agent: str) -> tuple[Counter, Histogram]:
+        """The (events, seconds) series of an agent's topic, made once."""
         labels = (topic, agent)
         series = self._event_series.get(labels)
         if series is None:
@@ -228,10 +228,7 @@ class PrometheusSensor(faust.Sensor):
                 self.events_processed.labels(*labels),
                 self.event_seconds.labels(*labels),
             )
-        processed, histogram = series
-        processed.inc(count)
-        for _ in range(count):
-            histogram.observe(seconds)
+        return series
 
     def on_topic_buffer_full(self, tp: TP) -> None:
         self.topic_buffer_full.labels(tp.topic).inc()

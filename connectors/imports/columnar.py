@@ -184,16 +184,7 @@ class BlockWriter:
                 writer.constant(b"\x00")  # null
             else:
                 writer.optional(*spans[field], upper=field == "uf")
-        # The header is the same bytes for every row but its event id: joined per row; the
-        # rest, from the row number on, was gathered at once.
-        records = self._records
-        head = records.accepted_head
-        middle = records.accepted_mid + _varint_bytes(millis) + records.accepted_tail
-        ids = _event_ids(records, rows).tobytes()
-        return [
-            b"".join((head, ids[offset : offset + 36], middle, rest))
-            for offset, rest in zip(range(0, len(ids), 36), writer.build(), strict=True)
-        ]
+        return _with_header(self._records, rows, writer.build(), millis)
 
 
 # --- lines and cells -------------------------------------------------------------------------
@@ -508,14 +499,17 @@ def _event_ids(records: ImportRecords, rows: list[int]) -> Bytes:
     return text
 
 
-def _varint_bytes(n: int) -> bytes:
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+def _with_header(
+    records: ImportRecords, rows: list[int], rests: list[bytes], millis: int
+) -> list[bytes]:
+    """Each row's value: the header (the same bytes for every row but its event id) joined to
+    the rest, from the row number on, which was gathered at once."""
+    head, middle = records.accepted_header(millis)
+    ids = _event_ids(records, rows).tobytes()
+    return [
+        b"".join((head, ids[offset : offset + 36], middle, rest))
+        for offset, rest in zip(range(0, len(ids), 36), rests, strict=True)
+    ]
 
 
 def _varints(values: Ints) -> tuple[Bytes, Ints]:

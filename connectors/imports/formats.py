@@ -452,10 +452,14 @@ class RowSource:
                     data = "".join(self._decode_lines(_split_lines(data))).encode()
                 yield data
                 continue
-            lines: list[str | _Overlong] = list(self._decode_lines(_split_lines(data)))
+            lines = self._lines_of(data)
             if overlong is not None:
                 lines.append(overlong)
             yield lines
+
+    def _lines_of(self, data: bytes) -> list[str | _Overlong]:
+        """A chunk's whole lines, decoded (line by line when it is not all UTF-8)."""
+        return [*self._decode_lines(_split_lines(data))]
 
     def _decode_lines(self, lines: list[bytes]) -> list[str]:
         try:
@@ -549,13 +553,11 @@ class RowSource:
                 yield LineBlock(chunk, line, self.header_line, self.delimiter, self.columns)
                 line += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
                 continue
-            more = (c if isinstance(c, list) else self._plain_lines(c) for c in chunks)
+            # A plain chunk inside a quoted record is read as lines like the others.
+            more = (c if isinstance(c, list) else self._lines_of(c) for c in chunks)
             run = _ReaderRun(cast(list[str | _Overlong], chunk), more, line)
             yield from self._csv_reader_rows(run)
             line = run.fed + 1
-
-    def _plain_lines(self, data: bytes) -> list[str | _Overlong]:
-        return list(self._decode_lines(_split_lines(data)))
 
     def _csv_reader_rows(self, run: _ReaderRun) -> Iterator[SourceRow]:
         """The rows csv.reader reads from the chunks of `run`."""
