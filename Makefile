@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 BIN = $(shell bash infra/bootstrap.sh | tail -n 1)
 
-.PHONY: demo test unit integration lint typecheck install
+.PHONY: demo test unit integration chaos lint typecheck install
 
 demo:
 	@bin=$(BIN) && $$bin/cobranca demo
@@ -16,6 +16,11 @@ unit:
 
 integration:
 	@bin=$(BIN) && $$bin/pytest -m integration
+
+# The multi-worker campaign (docs/adr/0016): COBRANCA_CHAOS_RUNS seeded runs (10) of
+# COBRANCA_CHAOS_REQUESTS requests (20,000), 3 workers, 6 partitions; about 2 minutes a run.
+chaos:
+	@bin=$(BIN) && $$bin/pytest -m chaos -s tests/integration/streams/test_multi_worker.py
 
 lint:
 	@bin=$(BIN) && $$bin/ruff check . && $$bin/ruff format --check .

@@ -285,7 +285,12 @@ async def _linked(
             await asyncio.sleep(0.05)
             if await dispatch_follower.catch_up():
                 outcome = normalization.handle(book, dispatch_links, callback)
-    if app.rebalancing or app.rebalancing_count != rebalances or app.should_stop:
+    if (
+        app.rebalancing
+        or app.rebalancing_count != rebalances
+        or app.should_stop
+        or not transactions.is_admitted(message)
+    ):
         transactions.abandon(message)
         return None
     return outcome

@@ -288,7 +288,9 @@ class DispatchAgent:
             self._recent[key] = outcome
             while len(self._recent) > _RECENT_MAX:
                 self._recent.popitem(last=False)
-        if outcome is None or moved():
+        if outcome is None or moved() or (
+            transactions is not None and not transactions.is_admitted(message)
+        ):
             log.warning(
                 "dispatch_abandoned",
                 request_id=approved.request_id,

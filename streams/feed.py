@@ -165,10 +165,11 @@ async def batches(feed: BatchFeed, max_events: int, within: float) -> AsyncItera
             consumer.track_message(message)
         began = time.monotonic()
         try:
-            if transactions is not None:
-                await transactions.admit_all(messages)
+            admitted = (
+                messages if transactions is None else await transactions.admit_all(messages)
+            )
             ready = []
-            for message in messages:
+            for message in admitted:
                 decoded = decode(message.value)
                 if isinstance(decoded, Undecodable):
                     await _dead_letter(app, message, decoded)

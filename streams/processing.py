@@ -38,8 +38,8 @@ async def events(stream: faust.StreamT[Any]) -> AsyncIterator[Event]:
     )
     async for event in stream.events():
         message = event.message
-        if transactions is not None:
-            await transactions.admit(message)
+        if transactions is not None and not await transactions.admit(message):
+            continue  # a rebalance began: the partition is read again from its committed offset
         value = event.value
         if isinstance(value, Undecodable):
             await dead_letter(message, value)
@@ -78,7 +78,8 @@ async def batches(
     # StreamT does not declare take_events; faust.Stream has it.
     async for batch in cast(Any, stream).take_events(max_events, within):
         if transactions is not None:
-            await transactions.admit_all([source.message for source in batch])
+            admitted = set(await transactions.admit_all([source.message for source in batch]))
+            batch = [source for source in batch if source.message in admitted]
         ready = []
         for source in batch:
             value = source.value

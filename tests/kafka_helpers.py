@@ -174,3 +174,60 @@ async def produce(bootstrap: str, events: Sequence[Any], key: str) -> None:
 
     async with EventProducer(bootstrap) as producer:
         await producer.send_many((event, key) for event in events)
+
+
+async def produce_keyed(bootstrap: str, events: Sequence[tuple[Any, str]]) -> None:
+    """Produce (event, key) pairs, in order, as the product's producer does."""
+    from streams.producer import EventProducer
+
+    async with EventProducer(bootstrap) as producer:
+        await producer.send_many(events)
+
+
+async def records_behind(bootstrap: str, group: str, topics: Sequence[str]) -> int:
+    """Records of `topics` that consumer group `group` has not committed past.
+
+    Not the end offset minus the committed one: a partition whose last entry is a transaction
+    marker (a transactional producer wrote it) keeps its committed offset one below its end,
+    since a marker is never delivered and so never acknowledged. Past the committed offset,
+    only records a read_committed consumer is actually handed count."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.errors import GroupCoordinatorNotAvailableError
+
+    try:
+        committed = await committed_offsets(bootstrap, group)
+    except GroupCoordinatorNotAvailableError:
+        committed = {}  # the broker's offsets topic is not up yet: nothing committed
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        if any(consumer.partitions_for_topic(topic) is None for topic in topics):
+            await consumer._client.force_metadata_update()
+        tps = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(tps)
+        behind = {}
+        for tp in tps:
+            meta = committed.get(tp)
+            at = meta.offset if meta is not None and meta.offset >= 0 else 0
+            if ends[tp] > at:
+                behind[tp] = at
+        if not behind:
+            return 0
+        consumer.assign(list(behind))
+        for tp, at in behind.items():
+            consumer.seek(tp, at)
+        count = 0
+        while [tp for tp in behind if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500)
+            if not batch:
+                break  # what is left are markers, or records of open transactions
+            count += sum(len(records) for records in batch.values())
+        return count
+    finally:
+        await consumer.stop()
