@@ -1,9 +1,10 @@
-"""Ledger decisions per second on one worker, exactly-once, on a real broker.
+"""Ledger decisions per second on one worker or several, exactly-once, on a real broker.
 
 Run on demand (not a test):
 
     ~/.cache/cobranca/venv/bin/python bench/ledger_bench.py                 # 50,000 requests
     ~/.cache/cobranca/venv/bin/python bench/ledger_bench.py --requests 10000 --tenants 5
+    ~/.cache/cobranca/venv/bin/python bench/ledger_bench.py --workers 1,2   # side by side
 
 It starts a local Kafka broker (infra/kafka) on free loopback ports in a temporary directory,
 credits every tenant enough tokens, produces the send requests (texts, files and batches, some
@@ -15,7 +16,11 @@ request ids repeated), then measures:
   worker could do;
 - ``worker``: one `cobranca worker` (exactly-once, commit interval as configured) deciding
   them: decisions per second from its first committed decision to its last, as a
-  read_committed consumer sees them.
+  read_committed consumer sees them;
+- with ``--workers 1,2`` (any list), the same for each count of workers in one consumer group,
+  one after the other, each on a broker of its own: the workers join first and the requests
+  are produced once the group is stable, so no member starts with the whole backlog. The last
+  line gives each count's rate against the first's.
 
 To see where the worker's time goes, attach py-spy to it while it decides (it is the
 ``streams.cli worker`` child of this script; it starts deciding once it has loaded its model):
@@ -41,11 +46,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -157,10 +165,19 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 async def watch_decisions(
-    bootstrap: str, total: int, patience: float, worker: subprocess.Popen[bytes]
+    bootstrap: str,
+    total: int,
+    patience: float,
+    workers: list[subprocess.Popen[bytes]],
+    production: Coroutine[Any, Any, None],
 ) -> Watched:
-    """The first committed decisions and the total-th, read_committed, and the worker's CPU."""
+    """Run `production`, and watch the first committed decisions and the total-th,
+    read_committed, with the workers' CPU then."""
     from streams.topics import SEND_DECISIONS
+
+    def cpu() -> float | None:
+        seconds = [cpu_seconds(worker.pid) for worker in workers]
+        return None if None in seconds else sum(s for s in seconds if s is not None)
 
     consumer = AIOKafkaConsumer(
         SEND_DECISIONS.name,
@@ -171,22 +188,26 @@ async def watch_decisions(
         group_id=None,
     )
     await consumer.start()
+    producing = asyncio.create_task(production)
     try:
         seen, first, seen_first, cpu_first = 0, None, 0, None
         deadline = time.monotonic() + patience
         while seen < total:
-            if worker.poll() is not None:
-                raise RuntimeError(f"the worker exited ({worker.returncode}); see worker.log")
+            for worker in workers:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"a worker exited ({worker.returncode}); see its log")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {seen:,} of {total:,} decisions after {patience:.0f}s")
             batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
             count = sum(len(records) for records in batch.values())
             if count and first is None:
-                first, seen_first, cpu_first = time.perf_counter(), count, cpu_seconds(worker.pid)
+                first, seen_first, cpu_first = time.perf_counter(), count, cpu()
             seen += count
         assert first is not None
-        return Watched(first, time.perf_counter(), seen_first, cpu_first, cpu_seconds(worker.pid))
+        await producing
+        return Watched(first, time.perf_counter(), seen_first, cpu_first, cpu())
     finally:
+        producing.cancel()
         await consumer.stop()
 
 
@@ -217,17 +238,121 @@ def _free_port_pair() -> int:
     raise RuntimeError("no two consecutive free ports on 127.0.0.1")
 
 
+def _group_stable(bootstrap: str, group: str, members: int, timeout: float) -> None:
+    """Until `group` is Stable with `members` members."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def state() -> tuple[str, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            (response,) = await admin.describe_consumer_groups([group])
+            # (error code, group id, state, protocol type, protocol, members[, operations])
+            described = response.groups[0]
+            return str(described[2]), len(described[5])
+        finally:
+            await admin.close()
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if asyncio.run(state()) == ("Stable", members):
+                return
+        except KafkaError:
+            pass  # the group's coordinator is not known yet
+        time.sleep(0.5)
+    raise TimeoutError(f"group {group} not stable with {members} members in {timeout:.0f}s")
+
+
+def measure(
+    workers: int,
+    batch: list[SendRequested],
+    tenants: list[str],
+    tokens: int,
+    args: argparse.Namespace,
+) -> tuple[float, float | None]:
+    """Decisions/s and worker CPU seconds per decision of `workers` workers on `batch`."""
+    from infra.kafka.broker import LocalBroker
+    from streams.settings import cache_home
+    from streams.topic_admin import create_topics
+
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        work = Path(tmp)
+        broker = LocalBroker.for_bootstrap(
+            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
+        )
+        broker.start(timeout=120)
+        print(f"broker {broker.bootstrap} (pid {broker.pid()}), {args.partitions} partitions")
+        running: list[subprocess.Popen[bytes]] = []
+        try:
+            asyncio.run(create_topics(broker.bootstrap, args.partitions))
+            asyncio.run(produce(broker.bootstrap, [(credit(t, tokens), t) for t in tenants]))
+            env = {
+                **os.environ,
+                "COBRANCA_KAFKA_BOOTSTRAP": broker.bootstrap,
+                "COBRANCA_APP_ID": "ledger-bench",
+                "COBRANCA_TOPIC_PARTITIONS": str(args.partitions),
+                "COBRANCA_COMMIT_INTERVAL_S": str(args.commit_interval),
+                "COBRANCA_LOG_LEVEL": "WARNING",
+                "COBRANCA_LOG_FORMAT": "json",
+            }
+            for i in range(workers):
+                data = work / f"worker{i}"
+                data.mkdir()
+                with (work / f"worker{i}.log").open("wb") as log:
+                    running.append(
+                        subprocess.Popen(
+                            [sys.executable, "-m", "streams.cli", "worker"],
+                            env={**env, "COBRANCA_DATA_DIR": str(data)},
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            cwd=ROOT,
+                        )
+                    )
+            if workers > 1:
+                _group_stable(broker.bootstrap, "ledger-bench", workers, 180)
+                time.sleep(2)  # the members build their books on their first batch
+            try:
+                watched = asyncio.run(
+                    watch_decisions(
+                        broker.bootstrap,
+                        len(batch),
+                        900,
+                        running,
+                        produce(broker.bootstrap, [(r, r.header.tenant_id) for r in batch]),
+                    )
+                )
+            except (RuntimeError, TimeoutError):
+                for i in range(workers):
+                    log_lines = (work / f"worker{i}.log").read_text(errors="replace").splitlines()
+                    print("\n".join([f"worker{i}.log (last lines):", *log_lines[-80:]]))
+                raise
+            rate = len(batch) / (watched.last - watched.first)
+            worker_cpu = watched.cpu_per_decision(len(batch))
+            cpu_text = f"{worker_cpu * 1e6:6.0f} µs CPU each" if worker_cpu else " " * 17
+            print(
+                f"worker  {rate:>10,.0f} decisions/s  {cpu_text}  ({workers} worker"
+                f"{'s' if workers > 1 else ''}, {len(batch):,} requests, {args.tenants} tenants,"
+                f" exactly-once, commit every {args.commit_interval}s)"
+            )
+            return rate, worker_cpu
+        finally:
+            for worker in running:
+                _stop(worker)
+            broker.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--tenants", type=int, default=20)
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--commit-interval", type=float, default=0.5)
+    parser.add_argument(
+        "--workers", default="1", help="workers in the group; a list (1,2) measures each"
+    )
     args = parser.parse_args()
-
-    from infra.kafka.broker import LocalBroker
-    from streams.settings import cache_home
-    from streams.topic_admin import create_topics
+    counts = [int(n) for n in args.workers.split(",")]
 
     tenants = [f"bench-{uuid.uuid4().hex[:6]}-{i}" for i in range(args.tenants)]
     tokens = 10 * args.requests
@@ -237,67 +362,29 @@ def main() -> None:
         f"rules   {rules_before:>10,.0f} decisions/s  {rules_cpu_before * 1e6:6.0f} µs CPU each"
         "  (ledger_agent.handle, no Kafka: before)"
     )
-
-    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
-        work = Path(tmp)
-        broker = LocalBroker.for_bootstrap(
-            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
+    results = [measure(n, batch, tenants, tokens, args) for n in counts]
+    rules_after, rules_cpu_after = phase_rules(batch, tenants, tokens)
+    print(
+        f"rules   {rules_after:>10,.0f} decisions/s  {rules_cpu_after * 1e6:6.0f} µs CPU "
+        "each  (the same, after the workers)"
+    )
+    rules = (rules_before + rules_after) / 2
+    rules_cpu = (rules_cpu_before + rules_cpu_after) / 2
+    for n, (rate, worker_cpu) in zip(counts, results, strict=True):
+        line = f"{n} worker(s): ratio worker/rules {rate / rules:.2f} (decisions/s, rules' mean)"
+        if worker_cpu:
+            # CPU per decision moves less with the machine's load than a rate does.
+            line += f", rules/worker CPU per decision {rules_cpu / worker_cpu:.2f}"
+        print(line)
+    if len(counts) > 1:
+        base = results[0][0]
+        print(
+            "rates against "
+            + f"{counts[0]} worker(s): "
+            + ", ".join(
+                f"{n}: {rate / base:.2f}x" for n, (rate, _) in zip(counts, results, strict=True)
+            )
         )
-        broker.start(timeout=120)
-        print(f"broker {broker.bootstrap} (pid {broker.pid()}), {args.partitions} partitions")
-        worker = None
-        try:
-            asyncio.run(create_topics(broker.bootstrap, args.partitions))
-            asyncio.run(produce(broker.bootstrap, [(credit(t, tokens), t) for t in tenants]))
-            asyncio.run(produce(broker.bootstrap, [(r, r.header.tenant_id) for r in batch]))
-            env = {
-                **os.environ,
-                "COBRANCA_KAFKA_BOOTSTRAP": broker.bootstrap,
-                "COBRANCA_DATA_DIR": str(work / "worker"),
-                "COBRANCA_APP_ID": "ledger-bench",
-                "COBRANCA_TOPIC_PARTITIONS": str(args.partitions),
-                "COBRANCA_COMMIT_INTERVAL_S": str(args.commit_interval),
-                "COBRANCA_LOG_LEVEL": "WARNING",
-                "COBRANCA_LOG_FORMAT": "json",
-            }
-            (work / "worker").mkdir()
-            with (work / "worker.log").open("wb") as log:
-                worker = subprocess.Popen(
-                    [sys.executable, "-m", "streams.cli", "worker"],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=ROOT,
-                )
-            try:
-                watched = asyncio.run(watch_decisions(broker.bootstrap, len(batch), 900, worker))
-            except (RuntimeError, TimeoutError):
-                tail = (work / "worker.log").read_text(errors="replace").splitlines()[-80:]
-                print("\n".join(["worker.log (last lines):", *tail]), file=sys.stderr)
-                raise
-            rate = len(batch) / (watched.last - watched.first)
-            worker_cpu = watched.cpu_per_decision(len(batch))
-            cpu_text = f"{worker_cpu * 1e6:6.0f} µs CPU each" if worker_cpu else " " * 17
-            print(
-                f"worker  {rate:>10,.0f} decisions/s  {cpu_text}  ({len(batch):,} requests, "
-                f"{args.tenants} tenants, exactly-once, commit every {args.commit_interval}s)"
-            )
-            _stop(worker)  # the rules' second measurement gets the CPU the worker had
-            rules_after, rules_cpu_after = phase_rules(batch, tenants, tokens)
-            print(
-                f"rules   {rules_after:>10,.0f} decisions/s  {rules_cpu_after * 1e6:6.0f} µs CPU "
-                "each  (the same, after the worker)"
-            )
-            rules = (rules_before + rules_after) / 2
-            print(f"ratio worker/rules: {rate / rules:.2f}  (decisions/s, against the rules' mean)")
-            if worker_cpu:
-                # CPU per decision moves less with the machine's load than a rate does.
-                rules_cpu = (rules_cpu_before + rules_cpu_after) / 2
-                print(f"ratio rules/worker CPU per decision: {rules_cpu / worker_cpu:.2f}")
-        finally:
-            if worker is not None:
-                _stop(worker)
-            broker.stop()
 
 
 if __name__ == "__main__":

@@ -288,8 +288,10 @@ class DispatchAgent:
             self._recent[key] = outcome
             while len(self._recent) > _RECENT_MAX:
                 self._recent.popitem(last=False)
-        if outcome is None or moved() or (
-            transactions is not None and not transactions.is_admitted(message)
+        if (
+            outcome is None
+            or moved()
+            or (transactions is not None and not transactions.is_admitted(message))
         ):
             log.warning(
                 "dispatch_abandoned",

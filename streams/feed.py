@@ -165,9 +165,7 @@ async def batches(feed: BatchFeed, max_events: int, within: float) -> AsyncItera
             consumer.track_message(message)
         began = time.monotonic()
         try:
-            admitted = (
-                messages if transactions is None else await transactions.admit_all(messages)
-            )
+            admitted = messages if transactions is None else await transactions.admit_all(messages)
             ready = []
             for message in admitted:
                 decoded = decode(message.value)
@@ -179,8 +177,10 @@ async def batches(feed: BatchFeed, max_events: int, within: float) -> AsyncItera
                 yield ready
         finally:
             # Asked for the next batch (or stopped): this one is done. Acknowledged even when
-            # the agent failed, as Faust's streams do; the offsets of events it abandoned are
-            # held back by the transport (SourcePartitionTransactions.abandon).
+            # the agent failed, as Faust's streams do, so no wait for it hangs: an agent that
+            # fails half-way halts the transactions first (SourcePartitionTransactions.halt,
+            # see streams/ledger_agent.py), and the offsets of events it abandoned are held
+            # back by the transport (SourcePartitionTransactions.abandon).
             for message in messages:
                 consumer.ack(message)
             _report(app, feed.agent, messages, time.monotonic() - began)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, cast
 
+import structlog
+
 from schemas.codec import encode
 from schemas.events import CreditRequested, DispatchFailed, Event, SendRequested
 from streams.feed import BatchFeed, Fed
@@ -40,6 +42,8 @@ from streams.ledger_chain import seal
 from streams.state import PartitionState
 from streams.topics import LEDGER, topic_for_event
 from streams.transport import SourcePartitionTransactions
+
+log = structlog.get_logger(__name__)
 
 BATCH_MAX: Final = 1000
 """Events decided in one step at most."""
@@ -72,24 +76,51 @@ async def run(feed: BatchFeed, books: PartitionState[LedgerBook], policy_of: Pol
         raise RuntimeError("the ledger runs only under processing_guarantee='exactly_once'")
     transactions = cast(SourcePartitionTransactions, app.consumer.transactions)
     async for batch in feed_batches(feed, BATCH_MAX, BATCH_WITHIN):
-        now = millis(datetime.now(UTC))
-        await _warm(feed, books, {fed.partition for fed in batch})
-        outboxes: dict[int, tuple[Fed, Outbox]] = {}
-        for index, fed in enumerate(batch):
-            if index % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-            partition = fed.partition
-            book = await books.of(partition)
-            if not transactions.is_admitted(fed.message):
-                # Revoked meanwhile: its new owner decides it (and acting on it would wait at
-                # admission for a commit that waits for the rest of the batch).
-                transactions.abandon(fed.message)
-                continue
-            if partition not in outboxes:
-                outboxes[partition] = (fed, Outbox())
-            handle(book, fed.event, policy_of, now, outboxes[partition][1])
-        for first, outbox in outboxes.values():
-            await _send(transactions, first, outbox)
+        try:
+            await _decide(feed, books, policy_of, transactions, batch)
+        except Exception as exc:
+            # The batch is acknowledged when the loop moves on, and some of its outputs may be
+            # sent already: no commit may follow. Stop the worker instead (fail-stop).
+            transactions.halt()
+            first = batch[0].message
+            log.error(
+                "ledger_batch_failed",
+                error=repr(exc),
+                first=f"{first.topic}[{first.partition}]@{first.offset}",
+                events=len(batch),
+                hint="the worker stops; its restart decides the batch again from the "
+                "committed offsets",
+            )
+            await app.crash(exc)
+            raise
+
+
+async def _decide(
+    feed: BatchFeed,
+    books: PartitionState[LedgerBook],
+    policy_of: PolicyOf,
+    transactions: SourcePartitionTransactions,
+    batch: list[Fed],
+) -> None:
+    """Decide one batch and send its outputs, per partition, in that partition's transaction."""
+    now = millis(datetime.now(UTC))
+    await _warm(feed, books, {fed.partition for fed in batch})
+    outboxes: dict[int, tuple[Fed, Outbox]] = {}
+    for index, fed in enumerate(batch):
+        if index % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)
+        partition = fed.partition
+        book = await books.of(partition)
+        if not transactions.is_admitted(fed.message):
+            # Its partition's producer was fenced meanwhile: the member that holds the
+            # partition now decides it.
+            transactions.abandon(fed.message)
+            continue
+        if partition not in outboxes:
+            outboxes[partition] = (fed, Outbox())
+        handle(book, fed.event, policy_of, now, outboxes[partition][1])
+    for first, outbox in outboxes.values():
+        await _send(transactions, first, outbox)
 
 
 async def _warm(feed: BatchFeed, books: PartitionState[LedgerBook], partitions: set[int]) -> None:

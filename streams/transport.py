@@ -101,13 +101,22 @@ class SourcePartitionTransactions(TransactionManager):
         self._abandoned: dict[Any, int] = {}
         self._lost: set[str] = set()
         self._rebalancing = False
+        self._halted = False
         self._open = asyncio.Event()
         self._open.set()
 
     @property
-    def rebalancing(self) -> bool:
-        """Between a revocation's settlement and the next assignment: no transaction is open."""
-        return self._rebalancing
+    def committable(self) -> bool:
+        """False between a revocation's settlement and the next assignment (no transaction is
+        open), and for good once `halt` was called."""
+        return not (self._rebalancing or self._halted)
+
+    def halt(self) -> None:
+        """Commit nothing more in this process: an agent failed half-way through events it had
+        already sent outputs for. The worker stops (fail-stop); the open transactions are
+        aborted when the partitions' producers next start, and the events are decided again
+        from their committed offsets."""
+        self._halted = True
 
     def admissible(self, message: Any) -> bool:
         """Whether an agent may start on `message` now that no commit is being prepared: not
@@ -449,8 +458,8 @@ class Consumer(faust_aiokafka.Consumer):
         transactions = self._transactions()
         if transactions is None:
             return bool(await super().force_commit(topics, start_new_transaction))
-        if transactions.rebalancing:
-            return False  # settled at the revocation: nothing is open to commit into
+        if not transactions.committable:
+            return False  # settled at a revocation (nothing is open), or halted
         async with transactions.consistent_cut():
             return bool(await super().force_commit(topics, start_new_transaction))
 
@@ -458,7 +467,7 @@ class Consumer(faust_aiokafka.Consumer):
         """Settle the transactions (`SourcePartitionTransactions.settle`) before Faust drops
         its acknowledged offsets, then Faust's revocation."""
         transactions = self._transactions()
-        if transactions is not None and not self.app.should_stop:
+        if transactions is not None and transactions.committable and not self.app.should_stop:
             await self._settle(transactions)
         await super().on_partitions_revoked(revoked)
 

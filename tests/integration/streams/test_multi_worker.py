@@ -11,8 +11,9 @@ requests and failures from different topics, whose order between them is not the
 were produced in. Every output is then read read_committed and checked against the ledger's own
 rules run in order per tenant.
 
-`make test` runs one short run. `make chaos` runs the campaign: COBRANCA_CHAOS_RUNS runs (10)
-of COBRANCA_CHAOS_REQUESTS requests (20,000) on 6 partitions with up to 3 workers. A run prints
+`make test` runs one short run (two workers, 3,000 requests, 3 partitions). `make chaos` runs the
+campaign: COBRANCA_CHAOS_RUNS runs (10) of COBRANCA_CHAOS_REQUESTS requests (20,000) on 6
+partitions, three workers at the start and one to four during the run. A run prints
 its seed; COBRANCA_CHAOS_SEED=N replays it. COBRANCA_CHAOS_REPORT=path appends each run's figures
 (as JSON lines): the pause in deciding at each change, the catch-up after the last one.
 """
@@ -74,16 +75,22 @@ class Campaign:
     changes: int
     """Membership changes while the requests arrive (more come with the refunds)."""
     waves: int
-    max_workers: int = 3
+    workers: int
+    """Members when the requests start."""
+    max_workers: int
 
 
-SHORT = Campaign(requests=3_000, partitions=3, tenants=6, changes=6, waves=12)
+SHORT = Campaign(
+    requests=3_000, partitions=3, tenants=6, changes=6, waves=12, workers=2, max_workers=3
+)
 LONG = Campaign(
     requests=int(os.environ.get("COBRANCA_CHAOS_REQUESTS", "20000")),
     partitions=6,
     tenants=10,
     changes=8,
     waves=40,
+    workers=3,
+    max_workers=4,
 )
 
 
@@ -118,15 +125,21 @@ def _run(campaign: Campaign, seed: int, work: Path) -> None:
     with _broker(work, campaign.partitions) as bootstrap:
         tenants = _tenants(f"mw{seed}", campaign.tenants, campaign.partitions)
         credits = {t: 400 + 170 * i for i, t in enumerate(tenants)}  # some run dry, some never
-        fleet = Fleet(bootstrap, work, f"mw-{seed}-{uuid.uuid4().hex[:6]}", campaign.partitions)
+        fleet = Fleet(
+            bootstrap,
+            work,
+            f"mw-{seed}-{uuid.uuid4().hex[:6]}",
+            campaign.partitions,
+            campaign.max_workers,
+        )
         inputs: list[Event] = []
         try:
             # Credits twice each (the second changes nothing), decided by a stable group of two.
             credit_events = [credit_requested(t, n, f"cr-{t}") for t, n in credits.items()]
             _produce(bootstrap, credit_events * 2)
             inputs += credit_events * 2
-            fleet.start("w1")
-            fleet.start("w2")
+            for _ in range(campaign.workers):
+                fleet.start()
             fleet.wait_decided(len(inputs), 180)
             fleet.t0 = time.monotonic()
 
@@ -177,6 +190,7 @@ class Fleet:
     work: Path
     app_id: str
     partitions: int
+    max_workers: int
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
     down: set[str] = field(default_factory=set)
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -231,7 +245,7 @@ class Fleet:
         for at, action in schedule:
             while time.monotonic() - began < at:
                 time.sleep(0.05)
-            action = _feasible(action, len(self.alive()))
+            action = _feasible(action, len(self.alive()), self.max_workers)
             self.change(action, rng)
         production.join(120)
         assert not production.is_alive(), "producing the waves took over 120 s"
@@ -271,11 +285,11 @@ class Fleet:
             worker.kill() if worker.proc is not None and worker.proc.poll() is None else None
 
 
-def _feasible(action: str, alive: int) -> str:
-    """The scheduled action, or the one that keeps one to three members alive."""
+def _feasible(action: str, alive: int, most: int) -> str:
+    """The scheduled action, or the one that keeps one to `most` members alive."""
     if action != "start" and alive <= 1:
         return "start"
-    if action == "start" and alive >= LONG.max_workers:
+    if action == "start" and alive >= most:
         return "kill"
     return action
 
