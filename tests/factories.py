@@ -154,6 +154,8 @@ def send_requested(
     client_id: str = "c1",
     step: str | None = None,
     at: datetime | None = None,
+    file_mimetype: str | None = None,
+    file_name: str | None = None,
 ) -> SendRequested:
     return SendRequested(
         header=_header("SendRequested", tenant, request_id, at),
@@ -163,6 +165,8 @@ def send_requested(
         kind=kind,
         text="Olá!" if kind is SendKind.TEXT else None,
         file_url="https://example.com/boleto.pdf" if kind is SendKind.FILE else None,
+        file_mimetype=file_mimetype,
+        file_name=file_name,
         recipients=recipients,
         step=step,
     )

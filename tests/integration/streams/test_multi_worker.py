@@ -334,21 +334,38 @@ def _requests(tenants: list[str], n: int, rng: random.Random, prefix: str) -> li
         kind = SendKind.FILE if roll < 0.2 else SendKind.TEXT
         recipients = rng.randint(2, 4) if roll > 0.93 else 1
         made.append(
-            send_requested(
-                tenant, f"{prefix}-{i}", kind=kind, recipients=recipients, phone=f"+55119{i:08d}"
-            )
+            _request(tenant, f"{prefix}-{i}", kind, recipients=recipients, phone=f"+55119{i:08d}")
         )
     return made
 
 
 def _again(request: SendRequested) -> SendRequested:
     """The same request, sent again by its upstream (a new event, the same request id)."""
-    return send_requested(
+    return _request(
         request.header.tenant_id,
         request.request_id,
-        kind=request.kind,
+        request.kind,
         recipients=request.recipients,
         phone=request.phone_e164,
+    )
+
+
+def _request(
+    tenant: str, request_id: str, kind: SendKind, *, recipients: int, phone: str
+) -> SendRequested:
+    """A send request; a file's carries its type and name: without them the workers'
+    dispatcher fails the approval permanently at once and the ledger refunds it, interleaved
+    with the requests in an order no model can know (the run's WAHA is unreachable, so no other
+    send ever ends)."""
+    is_file = kind is SendKind.FILE
+    return send_requested(
+        tenant,
+        request_id,
+        kind=kind,
+        recipients=recipients,
+        phone=phone,
+        file_mimetype="application/pdf" if is_file else None,
+        file_name="boleto.pdf" if is_file else None,
     )
 
 
@@ -413,7 +430,12 @@ def _verify(bootstrap: str, tenants: list[str], inputs: list[Event]) -> dict[str
 
     expected = _sequential(inputs)
     differing = [
-        (p.event.request_id, expected.get(p.event.header.causation_id))
+        (
+            p.event.request_id,
+            f"{p.topic}[{p.partition}]@{p.offset}",
+            p.event.header.event_type,
+            expected.get(p.event.header.causation_id),
+        )
         for p in decisions
         if expected.get(p.event.header.causation_id)
         != (
