@@ -11,15 +11,18 @@ stops with it.
 Labels stay few and bounded: the topic, the agent (a stream's name), the partition for lag, the
 exception class for send errors. Tenants, keys and offsets never become labels.
 
-Consumer lag is taken at every commit round (COBRANCA_COMMIT_INTERVAL_S): the partition's end as
-last seen by a fetch (the last stable offset under exactly-once, the highwater otherwise) minus the
-offset this worker last committed there. It reads Faust's own bookkeeping of committed offsets
-(`Consumer._committed_offset`); a Faust without it exports no lag rather than a wrong one. Two
-limits: a partition gets a lag series only once this worker has committed on it since it was
+Consumer lag is taken at every commit round (COBRANCA_COMMIT_INTERVAL_S), in offsets a record
+could take: those the fetcher has not read yet (the partition's end as last seen by a fetch, the
+last stable offset under exactly-once, minus the fetch position) plus those it delivered that are
+not committed (one past the last delivered offset minus the committed one). Not simply the end
+minus the committed offset: a transaction marker is never delivered, so on a partition whose last
+entry is a marker the committed offset rests one below the end, and an idle partition fed by a
+transactional producer would never show 0. Where the transport gives no fetch position it falls
+back to end minus committed. It reads Faust's own bookkeeping of committed and read offsets
+(`Consumer._committed_offset`, `_read_offset`); a Faust without them exports no lag rather than a
+wrong one. A partition gets a lag series only once this worker has committed on it since it was
 assigned, so a worker stuck on its first event after a restart shows no lag for that partition
-(alert on the rate of cobranca_events_processed_total, or on the broker's own group lag); and
-offsets count transaction markers, so an idle partition fed by a transactional producer can show
-a lag of one or two.
+(alert on the rate of cobranca_events_processed_total, or on the broker's own group lag).
 """
 
 from __future__ import annotations
@@ -299,7 +302,9 @@ class PrometheusSensor(faust.Sensor):
                 continue
             if end is None:  # not fetched yet since the assignment
                 continue
-            self.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(end - offset, 0))
+            self.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                _behind(consumer, tp, end, offset)
+            )
 
     # -- rebalances -----------------------------------------------------------------------------
 
@@ -316,6 +321,16 @@ class PrometheusSensor(faust.Sensor):
         self.assigned_partitions.clear()
         for topic, count in per_topic.items():
             self.assigned_partitions.labels(topic).set(count)
+
+
+def _behind(consumer: ConsumerT, tp: TP, end: int, committed: int) -> int:
+    """Offsets of `tp` that records not yet committed may take (see the module docstring)."""
+    fetch_position = getattr(consumer, "fetch_position", None)
+    position = fetch_position(tp) if fetch_position is not None else None
+    read = getattr(consumer, "_read_offset", {}).get(tp)
+    if position is None or read is None:
+        return max(end - committed, 0)
+    return max(end - int(position), 0) + max(int(read) + 1 - committed, 0)
 
 
 def _committed_offsets(consumer: ConsumerT) -> dict[TP, int | None] | None:

@@ -527,6 +527,18 @@ class Consumer(faust_aiokafka.Consumer):
             return False
         return bool(super().ack(message))
 
+    def fetch_position(self, tp: Any) -> int | None:
+        """The next offset the fetcher reads from `tp`: past the transaction markers it has
+        met, which are never delivered. None if it has no valid position (just assigned)."""
+        try:
+            consumer = cast(Any, self)._thread._ensure_consumer()
+            state = consumer._subscription.subscription.assignment.state_value(tp)
+        except AttributeError:  # not started, or no assignment (between two rebalances)
+            return None
+        if state is None or not state.has_valid_position:
+            return None
+        return int(state.position)
+
     def request_rejoin(self) -> None:
         """Ask the group coordinator (in the consumer's thread) for a rebalance."""
         thread = cast(Any, self)._thread

@@ -47,6 +47,12 @@ class ConsumerOffsets:
     def assignment(self) -> set[TP]:
         return set(self.ends)
 
+    positions: dict[TP, int] | None = None
+    """The fetcher's next offsets, where the test gives them (`fetch_position`)."""
+
+    def fetch_position(self, tp: TP) -> int | None:
+        return None if self.positions is None else self.positions.get(tp)
+
 
 @pytest.fixture
 def app() -> Iterator[faust.App]:
@@ -155,6 +161,19 @@ def test_lag_is_the_partition_end_minus_the_committed_offset(sensor: PrometheusS
     assert sample(sensor, lag, topic="cobranca.clients", partition="2") == 0
     for partition in ("3", "4", "5"):
         assert sample(sensor, lag, topic="cobranca.clients", partition=partition) is None
+
+
+def test_a_transaction_marker_at_the_end_is_no_lag(sensor: PrometheusSensor) -> None:
+    # Offsets 0-89 are records, 90 the marker of the transaction that wrote them: the fetcher
+    # is past it, the last delivered record is 89 and the group committed 90.
+    idle, working = TP("cobranca.sends.decided", 0), TP("cobranca.sends.decided", 1)
+    consumer: Any = ConsumerOffsets({idle: 90, working: 40}, {idle: 91, working: 100})
+    consumer.positions = {idle: 91, working: 70}  # 70-99 not fetched yet
+    consumer._read_offset = {idle: 89, working: 59}  # 40-59 delivered, not committed
+    sensor.on_commit_completed(consumer, sensor.on_commit_initiated(consumer))
+    lag = "cobranca_consumer_lag"
+    assert sample(sensor, lag, topic=idle.topic, partition="0") == 0
+    assert sample(sensor, lag, topic=working.topic, partition="1") == 30 + 20
 
 
 def test_without_fausts_committed_offsets_every_round_counts_and_no_lag_is_exported(
