@@ -674,16 +674,22 @@ class RowValidator:
         With `duplicates` False the rows are not checked against the ids already accepted:
         the caller does it for a batch of rows, in order, with `firsts`.
         """
-        width = len(columns)
         at = {canonical_field(column): i for i, column in reversed(list(enumerate(columns)))}
-        # Absent fields point just past the cells, at the None padding adds there.
-        pick = operator.itemgetter(*(at.get(field, width) for field in ALL_FIELDS))
-        pads = [[None] * (width + 1 - size) for size in range(width + 1)]
+        # Cells are read behind one leading None, where absent fields point; a short row is
+        # padded only up to the last column a field reads, so nothing here grows with the
+        # header's width (a padding per row length took memory in its square: issue 18).
+        positions = [at[field] + 1 if field in at else 0 for field in ALL_FIELDS]
+        pick = operator.itemgetter(*positions)
+        need = max(positions) + 1
+        pad = (None,) * need
         validate, first = self._validate, self._first
 
         def validate_cells(row: int, cells: Sequence[str]) -> ClientFields | Rejection:
+            values: list[str | None] = [None, *cells]
+            if len(values) < need:
+                values += pad[len(values) :]
             try:
-                fields = validate(row, pick([*cells, *pads[len(cells)]]))
+                fields = validate(row, pick(values))
                 return first(fields) if duplicates else fields
             except _Rejected as rejected:
                 return Rejection(row, rejected.reason, rejected.message, rejected.field)

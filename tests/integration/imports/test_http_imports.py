@@ -296,6 +296,19 @@ async def test_400_says_what_where_and_why(api: Api, kafka_bootstrap: str) -> No
     assert status == 400 and body["error"] == "bad_parameter", body
 
 
+async def test_400_for_a_header_past_its_limits(api: Api, kafka_bootstrap: str) -> None:
+    """Issue 18: a wide header took memory in the square of its columns; now it is refused."""
+    header = "codigo;nome;celular;cpf;valor;vencimento" + "".join(f";c{i}" for i in range(600))
+    status, body, _ = await api.post(f"{header}\nc1;Ana\n".encode(), params={"format": "csv"})
+    assert status == 400, body
+    assert body["error"] == "unreadable_body" and body["line"] == 1
+    assert "606 columns" in body["message"] and "at most 500" in body["message"]
+    status, body, _ = await api.post(("codigo;" + "x" * 70_000 + "\n").encode())
+    assert status == 400, body
+    assert "longer than 65,536 bytes" in body["message"]
+    assert await _events(kafka_bootstrap, body["import_id"]) == []
+
+
 async def test_413_by_content_length_and_while_streaming(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
