@@ -640,6 +640,10 @@ def parse_due_date(value: object) -> date:
 
 # --- rows ----------------------------------------------------------------------------------
 
+#: Column names of JSON rows resolved and kept: a file repeats a few dozen, but nothing stops
+#: each row from bringing new ones, and the import must not keep them all.
+_NAMES_KEPT: Final = 1024
+
 
 class RowValidator:
     """Validates the rows of one import, in order; remembers accepted client_ids (duplicates).
@@ -726,6 +730,8 @@ class RowValidator:
             try:
                 field = cache[column]
             except KeyError:
+                if len(cache) >= _NAMES_KEPT:  # JSON rows may each bring new names
+                    cache.clear()
                 field = cache[column] = canonical_field(column)
             if field is None:
                 continue

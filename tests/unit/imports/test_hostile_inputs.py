@@ -126,3 +126,13 @@ def test_a_plain_row_of_millions_of_cells_is_malformed_without_a_list_of_them() 
     assert "tem 2000001 colunas e o cabeçalho tem 6" in row.rejection.message
     blank = LineBlock(b"", 2, 1, ";", columns).row(1, ROW + ";" * 100_000 + "\n")
     assert blank is not None and blank.cells == ROW.split(";")  # blank cells past the header
+
+
+def test_json_rows_with_ever_new_keys_do_not_grow_the_validator() -> None:
+    validator = RowValidator()
+    fields = dict(zip(REQUIRED.split(";"), ROW.split(";"), strict=True))
+    with peak_bytes() as peak:
+        for n in range(1_000):
+            extra = {f"k{n}_{i}": "" for i in range(100)}  # 100,000 distinct names in all
+            validator.validate(n + 1, {**fields, "codigo": f"c{n}", **extra})
+        assert peak() < 4_000_000  # the name cache kept all 100,000 before (~11 MB)
