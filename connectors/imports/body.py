@@ -118,7 +118,6 @@ class BodyPipe(io.RawIOBase):
         target[: len(data)] = data
         return len(data)
 
-
     def _check_rate(self, waited: float, size: int) -> None:
         """Every `rate_window_s` of waiting must bring `min_rate` bytes a second."""
         self._waited += waited
