@@ -16,12 +16,12 @@ import io
 import time
 from collections.abc import Awaitable, Callable
 
-from connectors.imports.errors import ImportsError
+from connectors.imports.errors import SourceInterrupted
 
 __all__ = ["BodyPipe", "BodyTooLarge", "UploadCut", "UploadTooSlow"]
 
 
-class BodyTooLarge(ImportsError):
+class BodyTooLarge(SourceInterrupted):
     """The request body passed the configured size limit (413)."""
 
     def __init__(self, limit: int) -> None:
@@ -32,7 +32,7 @@ class BodyTooLarge(ImportsError):
         self.limit = limit
 
 
-class UploadCut(ImportsError):
+class UploadCut(SourceInterrupted):
     """The client stopped sending (disconnected or went silent) before the body ended."""
 
 

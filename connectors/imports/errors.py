@@ -29,6 +29,13 @@ class UnreadableSource(ImportsError):
         """The 1-based physical line of the problem, when it is one line."""
 
 
+class SourceInterrupted(ImportsError):
+    """The source stopped before its end (an upload cut off, too large, too slow).
+
+    Every row read before it is whole and is answered; the import ends with an
+    ImportCompleted marked incomplete (ADR 0016)."""
+
+
 class InvalidImportParameter(ImportsError):
     """A tenant id or import id cannot be used in event headers and Kafka keys."""
 

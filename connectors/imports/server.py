@@ -10,7 +10,8 @@ Routes (`cobranca imports serve`; docs/adr/0009-http-imports.md has the why):
   body was read (HTTP/1.1 cannot answer a request still being sent): 202 with the import id, a
   ``Location`` to poll and the status so far; ``state`` is ``running`` until ImportCompleted is
   acknowledged by Kafka, then ``completed``.
-- ``GET /v1/tenants/{tenant}/imports/{import_id}``: the status (``state`` running, completed or
+- ``GET /v1/tenants/{tenant}/imports/{import_id}``: the status (``state`` running, completed,
+  incomplete (the body stopped first: ADR 0016) or
   failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error`` when failed).
 - ``GET /healthz``: 200 while the process serves and its keys file is readable.
 
@@ -203,7 +204,9 @@ class ImportJob:
     def fail(self, exc: BaseException) -> None:
         status, code = _error_of(exc)
         with self._lock:
-            self.state = "failed"
+            # The source stopped, and what was read before is stored and answered by an
+            # ImportCompleted marked incomplete (ADR 0016); else nothing completes it.
+            self.state = "incomplete" if self.run is not None and self.run.incomplete else "failed"
             self.failure = exc
             self.finished_at = datetime.now(UTC)
             self.error = {"error": code, "message": str(exc), "http_status": status}
@@ -222,14 +225,16 @@ class ImportJob:
         return f"/v1/tenants/{self.tenant_id}/imports/{self.import_id}"
 
     def status(self) -> dict[str, Any]:
-        """The JSON the GET answers: counts so far while running, final once completed."""
+        """The JSON the GET answers: the counts of the rows stored (acknowledged by Kafka)
+        so far, final once completed or incomplete; `rows_read` the rows read so far."""
         with self._lock:
-            counts = self.summary or (self.run.summary if self.run is not None else None)
+            counts = self.summary or (self.run.stored if self.run is not None else None)
             done = (
                 counts.as_dict()
                 if counts is not None
                 else {"rows": 0, "accepted": 0, "rejected": 0, "by_reason": {}}
             )
+            done["rows_read"] = self.run.summary.rows if self.run is not None else 0
             fmt = self.run.format.value if self.run is not None else self.requested_format
             return {
                 "import_id": self.import_id,
@@ -310,11 +315,12 @@ class ImportService:
             job.fail(exc)
             level = log.warning if isinstance(exc, CobrancaError) else log.exception
             level(
-                "import failed",
+                f"import {job.state}",
                 tenant=job.tenant_id,
                 import_id=job.import_id,
                 error=str(exc),
                 rows_read=job.run.summary.rows if job.run is not None else 0,
+                rows_stored=job.run.stored.rows if job.run is not None else 0,
             )
             return
         job.finish(summary)
@@ -431,7 +437,7 @@ async def post_import(request: web.Request) -> web.Response:
     fmt = format_of(request.headers.get("Content-Type"), request.query.get("format"))
     job = await service.start(request, tenant, fmt, request.query.get("import_id"))
     await job.body_read
-    if job.state == "failed" and job.error is not None:
+    if job.finished and job.error is not None:
         status = int(job.error["http_status"])
         body = {k: v for k, v in job.error.items() if k != "http_status" and v is not None}
         return _json(status, {**body, "import_id": job.import_id, "status": job.status()})

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.imports.test_http_imports import Api, _api
+from tests.integration.imports.test_http_imports import (
+    Api,
+    _api,
+    _counts_of,
+    _events,
+    _ndjson,
+    _summary,
+)
 from tests.unit.imports.sample import MIXED
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -83,3 +91,48 @@ async def test_an_upload_slower_than_the_minimum_rate_is_ended(
         assert "COBRANCA_IMPORTS_MIN_UPLOAD_RATE" in body["message"]
         assert time.monotonic() - began < 10
         await _running(api, 0)  # its slot is free again
+
+
+async def test_a_cut_upload_is_an_incomplete_import_whose_counts_are_what_was_stored(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Issue 18 §4 (ADR 0016): the rows read before the cut are stored and answered by an
+    ImportCompleted with incomplete: true; the status counts exactly what is on the topic."""
+    async for api in _api(tmp_path, kafka_bootstrap, max_bytes=50_000_000):
+        body = _ndjson(15_000)
+        sent = body[: len(body) * 2 // 3]  # cut inside a line, two thirds in
+        import_id = f"cut-{uuid.uuid4().hex[:8]}"
+        host, port = api.server.host, api.server.port
+        _, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            (
+                f"POST /v1/tenants/{api.tenant}/imports?import_id={import_id} HTTP/1.1\r\n"
+                f"Host: {host}\r\nAuthorization: Bearer {api.keys[api.tenant]}\r\n"
+                f"Content-Type: application/x-ndjson\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + sent
+        )
+        await writer.drain()
+        await _received(api, import_id, len(sent))
+        writer.close()
+        await writer.wait_closed()
+        final = await api.wait_finished(f"/v1/tenants/{api.tenant}/imports/{import_id}")
+        assert final["state"] == "incomplete", final
+        assert final["error"]["error"] == "upload_incomplete"
+        whole_lines = sent.count(b"\n")
+        assert final["rows"] == final["rows_read"] == whole_lines
+        events = await _events(kafka_bootstrap, import_id)
+        completions = [v for _, v in events if v["header"]["event_type"] == "ImportCompleted"]
+        assert len(completions) == 1 and completions[0]["incomplete"] is True
+        assert _summary(completions[0]) == _summary(final) == _counts_of(events)
+
+
+async def _received(api: Api, import_id: str, size: int) -> None:
+    deadline = time.monotonic() + 30
+    location = f"/v1/tenants/{api.tenant}/imports/{import_id}"
+    while time.monotonic() < deadline:
+        status, body = await api.get(location)
+        if status == 200 and body["bytes_received"] >= size - 65_536:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the server never read {size:,} bytes of {import_id}")
