@@ -29,7 +29,26 @@ if TYPE_CHECKING:
     from connectors.imports.importer import ImportRun, ImportSummary
     from connectors.imports.validation import Rejection
 
-__all__ = ["import_command"]
+__all__ = ["import_command", "require_configured"]
+
+
+def require_configured(settings: Settings, tenant: str, *, what: str) -> None:
+    """Refuse (`click.ClickException`) a tenant with no TenantConfigured on the tenants topic:
+    its debtors would wait for a régua, prices and contact windows that do not exist."""
+    from streams.tenants import read_configs
+
+    try:
+        configs = asyncio.run(read_configs(settings.kafka_bootstrap))
+    except CobrancaError as exc:
+        raise click.ClickException(
+            f"cannot check that tenant {tenant!r} is configured: {exc}"
+        ) from exc
+    if tenant not in configs:
+        raise click.ClickException(
+            f"tenant {tenant!r} has no configuration (no TenantConfigured on cobranca.tenants at "
+            f"{settings.kafka_bootstrap}), so nothing would remind its debtors. Apply one with "
+            f"`cobranca tenants apply FILE` first, or pass --force to {what} anyway"
+        )
 
 
 @click.command("import")
@@ -58,6 +77,11 @@ __all__ = ["import_command"]
     help="Use this import id (default: a new UUID). Re-running a failed import with its id "
     "produces the same event ids, which consumers deduplicate.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import even if the tenant has no configuration (no TenantConfigured yet).",
+)
 @click.pass_context
 def import_command(
     ctx: click.Context,
@@ -68,8 +92,12 @@ def import_command(
     rejects_out: Path | None,
     allow_landlines: bool,
     import_id: str | None,
+    force: bool,
 ) -> None:
-    """Import debtors from FILE (JSON array, NDJSON or CSV): one event per row, then a summary."""
+    """Import debtors from FILE (JSON array, NDJSON or CSV): one event per row, then a summary.
+
+    The tenant must have a configuration (`cobranca tenants apply`) unless --force; a dry run
+    does not contact Kafka and does not check it."""
     from connectors.imports.formats import Format
     from connectors.imports.importer import import_rows
 
@@ -87,6 +115,8 @@ def import_command(
             )
         except CobrancaError as exc:
             raise click.ClickException(str(exc)) from exc
+        if not dry_run and not force:  # after the file's own problems, which need no Kafka
+            require_configured(settings, tenant, what="import")
         rejects = stack.enter_context(_rejects_file(rejects_out)) if rejects_out else None
         mode = "dry run, nothing sent" if dry_run else f"to Kafka at {settings.kafka_bootstrap}"
         click.echo(
