@@ -112,6 +112,7 @@ def import_command(
                 fmt=Format(fmt) if fmt else None,
                 allow_landlines=allow_landlines,
                 name=str(file),
+                gunzip=True,
             )
         except CobrancaError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -153,7 +154,12 @@ def _run(
     from streams.producer import EventProducer
 
     if dry_run:
-        return run_dry(run, on_rejection=on_rejection, on_progress=on_progress)
+        try:
+            return run_dry(run, on_rejection=on_rejection, on_progress=on_progress)
+        except CobrancaError as exc:
+            raise click.ClickException(
+                f"{exc}\n(dry run: {run.summary.rows} rows were read before it)"
+            ) from exc
 
     async def send() -> ImportSummary:
         async with EventProducer(settings.kafka_bootstrap) as producer:
@@ -165,6 +171,13 @@ def _run(
         return asyncio.run(send())
     except CobrancaError as exc:
         read = run.summary.rows
+        if run.incomplete:  # the file stopped (a cut .gz): what was read is stored, and says so
+            raise click.ClickException(
+                f"{exc}\nimport {run.import_id} is incomplete: the {read} rows read before are "
+                "stored and an ImportCompleted marked incomplete counts them. Fix the file and "
+                f"run the same command with --import-id {run.import_id}: rows already stored get "
+                "the same event ids, which consumers deduplicate."
+            ) from exc
         raise click.ClickException(
             f"{exc}\nimport {run.import_id} stopped after reading {read} rows and is incomplete "
             f"(no ImportCompleted). Fix the cause and run the same command with "

@@ -57,16 +57,18 @@ from __future__ import annotations
 import codecs
 import csv
 import enum
+import gzip
 import io
 import itertools
 import json
 import re
+import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import IO, Final, cast
 
-from connectors.imports.errors import UnreadableSource
+from connectors.imports.errors import SourceInterrupted, UnreadableSource
 from connectors.imports.validation import Reason, Rejection, thousands
 
 __all__ = [
@@ -98,6 +100,7 @@ MAX_HEADER_COLUMNS: Final = 500
 RAW_ROW_CHARS: Final = 4096
 
 _UTF8_BOM: Final = codecs.BOM_UTF8
+_GZIP: Final = b"\x1f\x8b"
 _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SIGNATURES: Final = (
     (b"PK\x03\x04", "a ZIP archive, probably an Excel workbook (.xlsx)"),
@@ -205,6 +208,30 @@ class _Chained(io.RawIOBase):
             return 0
         target[: len(data)] = data
         return len(data)
+
+
+class GzipBroken(SourceInterrupted):
+    """A gzip source ends early or is corrupt: the rows decompressed before are whole."""
+
+
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream, decompressed; its errors are a `GzipBroken` naming the file."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        self._file = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> int:
+        try:
+            return self._file.readinto(buffer)  # type: ignore[arg-type]
+        except (OSError, EOFError, zlib.error) as exc:
+            raise GzipBroken(
+                f"{self._name}: the gzip data is cut off or corrupt ({exc}); the rows before "
+                "it were read. Compress the file again, or import it uncompressed"
+            ) from exc
 
 
 class _Overlong:
@@ -352,9 +379,27 @@ class LineBlock:
 class RowSource:
     """A readable import source: checked when opened, then iterated once for its rows."""
 
-    def __init__(self, stream: IO[bytes], fmt: Format | None = None, *, name: str = "<stream>"):
+    def __init__(
+        self,
+        stream: IO[bytes],
+        fmt: Format | None = None,
+        *,
+        name: str = "<stream>",
+        gunzip: bool = False,
+    ):
         self.name = name
         head = _read_head(stream)
+        if head.startswith(_GZIP):
+            if not gunzip:
+                raise UnreadableSource(
+                    "this is a gzip-compressed file (.gz), not CSV or JSON text; decompress it "
+                    "(gunzip FILE) and import the result",
+                    source=self.name,
+                )
+            # Only for a file the operator names: an HTTP body's size limit counts compressed
+            # bytes, and a small body could then expand without bound.
+            stream = _Gunzipped(_Chained(head, stream), name)
+            head = _read_head(stream)
         self._check_head(head)
         self.format: Format = fmt or detect_format(head)
         if fmt is not None and fmt is not Format.CSV and detect_format(head) is not fmt:

@@ -397,15 +397,17 @@ def import_rows(
     allow_landlines: bool = False,
     name: str = "<stream>",
     clock: Callable[[], datetime] | None = None,
+    gunzip: bool = False,
 ) -> ImportRun:
     """Open `stream` for an import; raises `UnreadableSource` for whole-file problems.
 
     Nothing is read past the head (and a CSV's header line) until the run is iterated.
-    `name` (the file name) goes into error messages.
+    `name` (the file name) goes into error messages. With `gunzip` a gzip stream is read
+    decompressed (a local file); without it, it is refused by name (an HTTP body).
     """
     _check_id("tenant_id", tenant_id)
     _check_id("import_id", import_id := import_id or str(uuid.uuid4()))
-    source = RowSource(stream, fmt, name=name)
+    source = RowSource(stream, fmt, name=name, gunzip=gunzip)
     if source.columns is not None:
         columns = check_columns(source.columns)
         if not columns.ok:

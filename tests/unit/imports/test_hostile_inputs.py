@@ -6,7 +6,9 @@ allocations are traced too), with bounds far below what the quadratic shapes too
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import os
 import subprocess
 import sys
@@ -136,3 +138,32 @@ def test_json_rows_with_ever_new_keys_do_not_grow_the_validator() -> None:
             extra = {f"k{n}_{i}": "" for i in range(100)}  # 100,000 distinct names in all
             validator.validate(n + 1, {**fields, "codigo": f"c{n}", **extra})
         assert peak() < 4_000_000  # the name cache kept all 100,000 before (~11 MB)
+
+
+# --- §5: gzip ---------------------------------------------------------------------------------
+
+
+def test_a_gzip_body_is_refused_naming_gzip() -> None:
+    data = gzip.compress((REQUIRED + "\n" + ROW + "\n").encode())
+    with pytest.raises(UnreadableSource) as raised:
+        RowSource(io.BytesIO(data), name="request body")
+    assert "gzip" in str(raised.value) and "NUL" not in str(raised.value)
+
+
+def test_the_command_reads_a_csv_gz_as_its_csv(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from connectors.imports.cli import import_command
+    from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
+
+    packed = tmp_path / "clientes.csv.gz"
+    packed.write_bytes(gzip.compress(MIXED.encode("cp1252")))
+    result = CliRunner().invoke(import_command, [str(packed), "--tenant", "acme", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1]) == EXPECTED_SUMMARY
+
+    cut = tmp_path / "cortado.csv.gz"
+    cut.write_bytes(gzip.compress(MIXED.encode() * 50)[:-30])
+    result = CliRunner().invoke(import_command, [str(cut), "--tenant", "acme", "--dry-run"])
+    assert result.exit_code == 1
+    assert "the gzip data is cut off or corrupt" in result.stderr
