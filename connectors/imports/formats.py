@@ -398,7 +398,7 @@ class RowSource:
                 )
             # Only for a file the operator names: an HTTP body's size limit counts compressed
             # bytes, and a small body could then expand without bound.
-            stream = _Gunzipped(_Chained(head, stream), name)
+            stream = cast(IO[bytes], _Gunzipped(cast(IO[bytes], _Chained(head, stream)), name))
             head = _read_head(stream)
         self._check_head(head)
         self.format: Format = fmt or detect_format(head)
