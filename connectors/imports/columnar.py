@@ -159,6 +159,8 @@ class BlockWriter:
                 taken &= absent | view.text(s, e)
                 if field == "uf":
                     taken &= absent | view.two_letters(s, e)
+                elif field == "payment_url":  # checked row by row (`validation._PAYMENT_URL`)
+                    taken &= absent
         return _Checked(view, taken, spans, phone, document, amount, due)
 
     def _values(self, checked: _Checked, index: Ints, rows: list[int], millis: int) -> list[bytes]:

@@ -98,6 +98,7 @@ class Reason(enum.StrEnum):
     DUPLICATE = "duplicate"
     MALFORMED_ROW = "malformed_row"
     FIELD_TOO_LONG = "field_too_long"
+    INVALID_PAYMENT_URL = "invalid_payment_url"
 
 
 #: Every Brazilian area code (DDD) in use, with its state: 67 codes.
@@ -777,6 +778,15 @@ class RowValidator:
         invoice_id, description, email, uf, pix_code, boleto_line, payment_url = _optional(
             values[6:]
         )
+        if payment_url is not None and not _PAYMENT_URL.fullmatch(payment_url):
+            # It goes verbatim into WhatsApp messages: only a plain https link to a host, never
+            # another scheme (javascript:, a formula, a phishing http:) or text around a link.
+            raise _Rejected(
+                Reason.INVALID_PAYMENT_URL,
+                f"link de pagamento {_excerpt(payment_url)!r} não é um endereço https:// "
+                "(exemplo: https://pagamento.exemplo.com.br/fatura/123)",
+                "payment_url",
+            )
         return ClientFields(
             row,
             client_id,
@@ -794,6 +804,14 @@ class RowValidator:
             boleto_line,
             payment_url,
         )
+
+
+#: A payment link: https, a host name, an optional port, then a path with no spaces.
+_PAYMENT_URL: Final = re.compile(
+    r"https://[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+    r"(?::[0-9]{1,5})?(?:[/?#][!-~]*)?",
+    re.ASCII,
+)
 
 
 class _Rejected(Exception):

@@ -167,3 +167,32 @@ def test_the_command_reads_a_csv_gz_as_its_csv(tmp_path: Path) -> None:
     result = CliRunner().invoke(import_command, [str(cut), "--tenant", "acme", "--dry-run"])
     assert result.exit_code == 1
     assert "the gzip data is cut off or corrupt" in result.stderr
+
+
+# --- §5: payment links --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "accepted"),
+    [
+        ("https://pagamento.exemplo.com.br/fatura/123?x=1#a", True),
+        ("  https://pague.exemplo.com:8443/f  ", True),
+        ("http://pagamento.exemplo.com.br/fatura/123", False),
+        ("javascript:alert(1)", False),
+        ('=HYPERLINK("https://evil.example/x","Pague aqui")', False),
+        ("https://exemplo.com.br/a b", False),
+        ("pague em https://evil.example", False),
+        ("https://localhost/x", False),
+    ],
+)
+def test_a_payment_link_must_be_a_plain_https_url(link: str, accepted: bool) -> None:
+    header = REQUIRED + ";link"
+    data = f"{header}\n{ROW};{link}\n".encode()
+    from connectors.imports.importer import dry_run, import_rows
+
+    for plain in (True, False):  # the column-wise path and csv.reader's
+        body = data if plain else data.replace(b"c1;", b'"c1";')
+        summary = dry_run(import_rows(io.BytesIO(body), tenant_id="acme"))
+        assert summary.accepted == accepted, (link, plain)
+        if not accepted:
+            assert dict(summary.by_reason) == {"invalid_payment_url": 1}
