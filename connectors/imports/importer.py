@@ -58,6 +58,7 @@ from connectors.imports.columnar import BlockWriter
 from connectors.imports.errors import (
     InvalidImportParameter,
     SourceInterrupted,
+    TooManyClients,
     UnreadableSource,
 )
 from connectors.imports.formats import RAW_ROW_CHARS, Format, LineBlock, RowSource, SourceRow
@@ -94,6 +95,10 @@ __all__ = [
 DEFAULT_BATCH_SIZE: Final = 20_000
 #: Batches being stored while the next one is built (see `send_import`).
 DEFAULT_IN_FLIGHT: Final = 2
+#: Distinct accepted client ids one import holds: the duplicate table keeps each (24-byte
+#: slots, at most half full), so 2,000,000 ids are a table of 2²² slots, 100 MB (150 MB while
+#: it grows). Past it the import stops as incomplete (`TooManyClients`, ADR 0016).
+MAX_CLIENTS_PER_IMPORT: Final = 2_000_000
 #: Rows read one by one that make a batch; the clock is read once a batch (and once a CSV
 #: block): `occurred_at` is the time of the rows around it, not a clock call per row.
 _ROWS_PER_BATCH: Final = 1024
@@ -179,6 +184,8 @@ class ImportRun:
         """The rows whose events Kafka acknowledged (`send_import`); `summary` once it ends."""
         self.incomplete = False
         """True once an ImportCompleted marked incomplete was stored (the source stopped)."""
+        self.max_clients = MAX_CLIENTS_PER_IMPORT
+        """Distinct accepted client ids after which the import stops (`TooManyClients`)."""
         self._clock = clock
         self._used = False
 
@@ -263,8 +270,12 @@ class _Reading:
 
     def batches(self, on_progress: Callable[[ImportSummary], None] | None) -> Iterator[RecordBatch]:
         rows: list[SourceRow] = []
+        validator, limit = self._validator, self._run.max_clients
         try:
             for piece in self._source.pieces():
+                # Checked before a piece is counted, so the rows read so far stay whole.
+                if validator.accepted_ids >= limit:
+                    raise TooManyClients(limit)
                 if type(piece) is LineBlock:
                     if rows:
                         yield self._rows(rows)

@@ -47,7 +47,7 @@ from aiohttp import web
 
 from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile, ensure_keys_file
 from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut, UploadTooSlow
-from connectors.imports.errors import InvalidImportParameter, UnreadableSource
+from connectors.imports.errors import InvalidImportParameter, TooManyClients, UnreadableSource
 from connectors.imports.formats import Format
 from connectors.imports.importer import ImportRun, ImportSummary, import_rows, send_import
 from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
@@ -145,6 +145,8 @@ def _error_of(exc: BaseException) -> tuple[int, str]:
         return 400, "upload_incomplete"
     if isinstance(exc, BodyTooLarge):
         return 413, "body_too_large"
+    if isinstance(exc, TooManyClients):
+        return 413, "too_many_clients"
     if isinstance(exc, ProduceFailed):
         return 503, "kafka_unavailable"
     return 500, "internal_error"

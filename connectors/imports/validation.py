@@ -701,6 +701,11 @@ class RowValidator:
 
         return validate_cells
 
+    @property
+    def accepted_ids(self) -> int:
+        """Distinct client ids accepted so far."""
+        return len(self._first_rows)
+
     def firsts(self, client_ids: Sequence[bytes], rows: Sequence[int]) -> list[int]:
         """For accepted rows in order (client_ids as UTF-8): the row that first had each id,
         recording the ids not seen before; a row whose first is another is a `duplicate`."""

@@ -196,3 +196,20 @@ def test_a_payment_link_must_be_a_plain_https_url(link: str, accepted: bool) -> 
         assert summary.accepted == accepted, (link, plain)
         if not accepted:
             assert dict(summary.by_reason) == {"invalid_payment_url": 1}
+
+
+# --- §5: the duplicate table's ceiling ----------------------------------------------------------
+
+
+def test_an_import_stops_incomplete_past_its_most_distinct_clients() -> None:
+    from connectors.imports.errors import TooManyClients
+    from connectors.imports.importer import dry_run, import_rows
+
+    rows = "".join(ROW.replace("c1;", f"c{n};", 1) + "\n" for n in range(20_000))
+    run = import_rows(io.BytesIO((REQUIRED + "\n" + rows).encode()), tenant_id="acme")
+    run.max_clients = 5_000
+    with pytest.raises(TooManyClients) as raised:
+        dry_run(run)
+    assert "5,000" in str(raised.value) and "Split the file" in str(raised.value)
+    assert 5_000 <= run.summary.accepted < 20_000  # stopped at the first block past the limit
+    assert run.summary.rows == run.summary.accepted
