@@ -96,18 +96,20 @@ def test_the_command_refuses_a_wide_header_with_exit_1_and_flat_memory(tmp_path:
     wide = tmp_path / "wide.csv"
     wide.write_text(_wide_header(10_000) + "\n", encoding="utf-8")
     command = [sys.executable, "-m", "streams.cli", "import", str(wide), "--tenant", "acme"]
-    child = subprocess.Popen(
-        [*command, "--dry-run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ
+    # A child forked from pytest starts its peak RSS at pytest's: /usr/bin/time, small, forks
+    # the command, so its figure is the command's own.
+    timed = Path("/usr/bin/time")
+    peak = tmp_path / "peak-kib"
+    if timed.exists():
+        command = [str(timed), "-f", "%M", "-o", str(peak), *command]
+    done = subprocess.run(
+        [*command, "--dry-run"], capture_output=True, text=True, env=os.environ, check=False
     )
-    assert child.stderr is not None and child.stdout is not None
-    stderr = child.stderr.read().decode()
-    child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 1, stderr
-    assert f"{wide}, line 1: the header has 10,006 columns" in stderr
-    assert "Traceback" not in stderr
-    assert usage.ru_maxrss < 250_000  # KiB; a 6-column file takes ~80 MB
+    assert done.returncode == 1, done.stderr
+    assert f"{wide}, line 1: the header has 10,006 columns" in done.stderr
+    assert "Traceback" not in done.stderr
+    if timed.exists():
+        assert int(peak.read_text().split()[-1]) < 200_000  # KiB; any small file takes ~80 MB
 
 
 def test_a_header_at_the_limits_is_read() -> None:
