@@ -134,24 +134,24 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
                 assert isinstance(block, LineBlock), "the bench's CSV is plain"
                 buf = np.frombuffer(block.data, np.uint8)
                 starts, ends = c._lines(buf)
-                cells = c._cells(buf, starts, ends, ord(block.delimiter), 9)
+                cells = c._cells(buf, starts, ends, ord(block.delimiter), 9, range(9))
                 index = np.flatnonzero(cells.ok)
                 rows = (index + block.first_row).tolist()
-                at = cells.starts, cells.ends
+                at = cells.spans
                 writer = c._ValueWriter(c._View(buf), index)
                 writer.varint(np.asarray(rows, np.int64))
                 for column in (0, 1, 2, 3):  # client_id, name, phone, document
-                    writer.text(at[0][:, column], at[1][:, column])
+                    writer.text(*at[column])
                 writer.constant(b"\x00")  # CPF
                 writer.varint(np.asarray(rows, np.int64))  # amount
                 writer.varint(np.zeros(len(rows), np.int64))  # due date
-                writer.optional(at[0][:, 6], at[1][:, 6])  # invoice_id
-                writer.optional(at[0][:, 7], at[1][:, 7])  # description
+                writer.optional(*at[6])  # invoice_id
+                writer.optional(*at[7])  # description
                 writer.constant(b"\x00")  # email
-                writer.optional(at[0][:, 8], at[1][:, 8])  # uf
+                writer.optional(*at[8])  # uf
                 writer.constant(b"\x00\x00\x00")  # pix, boleto, link
                 ids = [
-                    block.data[s:e] for s, e in zip(at[0][index, 0], at[1][index, 0], strict=True)
+                    block.data[s:e] for s, e in zip(at[0][0][index], at[0][1][index], strict=True)
                 ]
                 millis = epoch_millis(datetime.now(UTC))
                 values = c._with_header(records, rows, writer.build(), millis)

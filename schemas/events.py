@@ -225,13 +225,17 @@ class ImportRejected(Event, namespace="cobranca.events.ImportRejected"):
 
 
 class ImportCompleted(Event, namespace="cobranca.events.ImportCompleted"):
-    """End of an import: every row was answered."""
+    """End of an import: every row read was answered (all of the source's unless incomplete)."""
+
+    SCHEMA_VERSION = 2
 
     import_id: str
     rows: int
     accepted: int
     rejected: int
     by_reason: dict[str, int]
+    incomplete: bool = False
+    """The source stopped before its end; the counts are its rows read before, all stored."""
 
 
 # --- sends ---------------------------------------------------------------------------------

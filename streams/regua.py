@@ -58,7 +58,7 @@ from streams.contact_windows import (
     next_open_slot,
     zone_for,
 )
-from streams.formatting import format_brl, format_date_br
+from streams.formatting import format_brl, format_date_br, safe_name
 from streams.tenant_config import ReguaStep, TenantConfig
 
 SOURCE: Final = "streams.regua"
@@ -213,10 +213,11 @@ def next_slot_for(debt: Debt, config: TenantConfig) -> NextSlot:
 
 def template_values(debt: Debt, config: TenantConfig) -> dict[str, str | None]:
     """Every template field for this debt, formatted as a debtor reads it."""
-    words = debt.name.split()
+    shown = safe_name(debt.name)  # no link or formula reaches a debtor through a name
+    words = shown.split()
     return {
-        "name": debt.name,
-        "first_name": words[0].capitalize() if words else debt.name,
+        "name": shown,
+        "first_name": words[0].capitalize() if words else shown,
         "amount": format_brl(debt.amount_centavos),
         "due_date": format_date_br(debt.due_date),
         "company": config.display_name,

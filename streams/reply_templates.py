@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from streams.formatting import format_brl, format_date_br
+from streams.formatting import format_brl, format_date_br, safe_name
 
 __all__ = [
     "first_name",
@@ -23,8 +23,8 @@ __all__ = [
 
 
 def first_name(name: str | None) -> str | None:
-    """ "MARIA DA SILVA" → "Maria"; None or blank → None."""
-    words = (name or "").split()
+    """ "MARIA DA SILVA" → "Maria"; None or blank → None. Shown safely (`safe_name`)."""
+    words = safe_name(name or "").split()
     return words[0].capitalize() if words else None
 
 

@@ -125,6 +125,7 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "accepted",
             "rejected",
             "by_reason",
+            "incomplete",
             "request_id",
             "kind",
             "file_mimetype",

@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import io
+import time
 from collections.abc import Awaitable, Callable
 
-from connectors.imports.errors import ImportsError
+from connectors.imports.errors import SourceInterrupted
 
-__all__ = ["BodyPipe", "BodyTooLarge", "UploadCut"]
+__all__ = ["BodyPipe", "BodyTooLarge", "UploadCut", "UploadTooSlow"]
 
 
-class BodyTooLarge(ImportsError):
+class BodyTooLarge(SourceInterrupted):
     """The request body passed the configured size limit (413)."""
 
     def __init__(self, limit: int) -> None:
@@ -31,8 +32,20 @@ class BodyTooLarge(ImportsError):
         self.limit = limit
 
 
-class UploadCut(ImportsError):
+class UploadCut(SourceInterrupted):
     """The client stopped sending (disconnected or went silent) before the body ended."""
+
+
+class UploadTooSlow(UploadCut):
+    """The client sent the body slower than the minimum rate (408): a trickle holds a slot."""
+
+    def __init__(self, received: int, window_s: float, rate: int, got: int) -> None:
+        super().__init__(
+            f"the upload sent {got:,} bytes in {window_s:.0f} s of waiting for it, under the "
+            f"minimum of {rate:,} bytes/s (COBRANCA_IMPORTS_MIN_UPLOAD_RATE), after "
+            f"{received:,} bytes; the upload is incomplete. Send the file in one go from a "
+            "faster link"
+        )
 
 
 class BodyPipe(io.RawIOBase):
@@ -45,12 +58,20 @@ class BodyPipe(io.RawIOBase):
         *,
         limit: int,
         idle_timeout_s: float = 300.0,
+        min_rate: int = 0,
+        rate_window_s: float = 30.0,
         on_end: Callable[[], None] | None = None,
     ) -> None:
         self._read = read
         self._loop = loop
         self._limit = limit
         self._idle = idle_timeout_s
+        self._min_rate = min_rate
+        self._window = rate_window_s
+        # The rate counts only the time spent waiting for the client: when Kafka is slow the
+        # importer reads slowly, and that time is the server's, not the client's.
+        self._waited = 0.0
+        self._window_bytes = 0
         self._on_end = on_end
         self.received = 0
         """Bytes of the body read so far."""
@@ -65,6 +86,7 @@ class BodyPipe(io.RawIOBase):
             return 0
         target = memoryview(buffer)  # type: ignore[arg-type]
         future = asyncio.run_coroutine_threadsafe(_read_chunk(self._read, len(target)), self._loop)
+        began = time.monotonic()
         try:
             data = future.result(self._idle)
         except concurrent.futures.TimeoutError:
@@ -91,8 +113,20 @@ class BodyPipe(io.RawIOBase):
         self.received += len(data)
         if self.received > self._limit:
             raise BodyTooLarge(self._limit)
+        if self._min_rate:
+            self._check_rate(time.monotonic() - began, len(data))
         target[: len(data)] = data
         return len(data)
+
+    def _check_rate(self, waited: float, size: int) -> None:
+        """Every `rate_window_s` of waiting must bring `min_rate` bytes a second."""
+        self._waited += waited
+        self._window_bytes += size
+        if self._waited < self._window:
+            return
+        if self._window_bytes < self._min_rate * self._waited:
+            raise UploadTooSlow(self.received, self._waited, self._min_rate, self._window_bytes)
+        self._waited, self._window_bytes = 0.0, 0
 
 
 async def _read_chunk(read: Callable[[int], Awaitable[bytes]], size: int) -> bytes:

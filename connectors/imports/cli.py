@@ -29,7 +29,26 @@ if TYPE_CHECKING:
     from connectors.imports.importer import ImportRun, ImportSummary
     from connectors.imports.validation import Rejection
 
-__all__ = ["import_command"]
+__all__ = ["import_command", "require_configured"]
+
+
+def require_configured(settings: Settings, tenant: str, *, what: str) -> None:
+    """Refuse (`click.ClickException`) a tenant with no TenantConfigured on the tenants topic:
+    its debtors would wait for a régua, prices and contact windows that do not exist."""
+    from streams.tenants import read_configs
+
+    try:
+        configs = asyncio.run(read_configs(settings.kafka_bootstrap))
+    except CobrancaError as exc:
+        raise click.ClickException(
+            f"cannot check that tenant {tenant!r} is configured: {exc}"
+        ) from exc
+    if tenant not in configs:
+        raise click.ClickException(
+            f"tenant {tenant!r} has no configuration (no TenantConfigured on cobranca.tenants at "
+            f"{settings.kafka_bootstrap}), so nothing would remind its debtors. Apply one with "
+            f"`cobranca tenants apply FILE` first, or pass --force to {what} anyway"
+        )
 
 
 @click.command("import")
@@ -58,6 +77,11 @@ __all__ = ["import_command"]
     help="Use this import id (default: a new UUID). Re-running a failed import with its id "
     "produces the same event ids, which consumers deduplicate.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import even if the tenant has no configuration (no TenantConfigured yet).",
+)
 @click.pass_context
 def import_command(
     ctx: click.Context,
@@ -68,8 +92,12 @@ def import_command(
     rejects_out: Path | None,
     allow_landlines: bool,
     import_id: str | None,
+    force: bool,
 ) -> None:
-    """Import debtors from FILE (JSON array, NDJSON or CSV): one event per row, then a summary."""
+    """Import debtors from FILE (JSON array, NDJSON or CSV): one event per row, then a summary.
+
+    The tenant must have a configuration (`cobranca tenants apply`) unless --force; a dry run
+    does not contact Kafka and does not check it."""
     from connectors.imports.formats import Format
     from connectors.imports.importer import import_rows
 
@@ -84,9 +112,12 @@ def import_command(
                 fmt=Format(fmt) if fmt else None,
                 allow_landlines=allow_landlines,
                 name=str(file),
+                gunzip=True,
             )
         except CobrancaError as exc:
             raise click.ClickException(str(exc)) from exc
+        if not dry_run and not force:  # after the file's own problems, which need no Kafka
+            require_configured(settings, tenant, what="import")
         rejects = stack.enter_context(_rejects_file(rejects_out)) if rejects_out else None
         mode = "dry run, nothing sent" if dry_run else f"to Kafka at {settings.kafka_bootstrap}"
         click.echo(
@@ -123,7 +154,12 @@ def _run(
     from streams.producer import EventProducer
 
     if dry_run:
-        return run_dry(run, on_rejection=on_rejection, on_progress=on_progress)
+        try:
+            return run_dry(run, on_rejection=on_rejection, on_progress=on_progress)
+        except CobrancaError as exc:
+            raise click.ClickException(
+                f"{exc}\n(dry run: {run.summary.rows} rows were read before it)"
+            ) from exc
 
     async def send() -> ImportSummary:
         async with EventProducer(settings.kafka_bootstrap) as producer:
@@ -135,6 +171,13 @@ def _run(
         return asyncio.run(send())
     except CobrancaError as exc:
         read = run.summary.rows
+        if run.incomplete:  # the file stopped (a cut .gz): what was read is stored, and says so
+            raise click.ClickException(
+                f"{exc}\nimport {run.import_id} is incomplete: the {read} rows read before are "
+                "stored and an ImportCompleted marked incomplete counts them. Fix the file and "
+                f"run the same command with --import-id {run.import_id}: rows already stored get "
+                "the same event ids, which consumers deduplicate."
+            ) from exc
         raise click.ClickException(
             f"{exc}\nimport {run.import_id} stopped after reading {read} rows and is incomplete "
             f"(no ImportCompleted). Fix the cause and run the same command with "

@@ -117,6 +117,7 @@ class BlockWriter:
         self._width = len(columns)
         at = {canonical_field(c): i for i, c in reversed(list(enumerate(columns)))}
         self._at: dict[str, int | None] = {field: at.get(field) for field in ALL_FIELDS}
+        self._read = sorted({i for i in self._at.values() if i is not None})
         self._allow_landlines = allow_landlines
 
     def write(self, block: LineBlock, millis: int) -> BlockRecords:
@@ -125,7 +126,7 @@ class BlockWriter:
         buf = np.frombuffer(data, np.uint8)
         starts, ends = _lines(buf)
         bounds = [*starts.tolist(), len(data)]
-        cells = _cells(buf, starts, ends, ord(block.delimiter), self._width)
+        cells = _cells(buf, starts, ends, ord(block.delimiter), self._width, self._read)
         checked = self._check(_View(buf), cells) if cells.ok.any() else None
         taken = checked.taken if checked is not None else cells.ok
         others = _others(data, bounds, first_row, taken)
@@ -143,11 +144,7 @@ class BlockWriter:
 
     def _check(self, view: _View, cells: _Cells) -> _Checked:
         """Each field's rule over its column; `taken` is the rows every rule takes."""
-        spans = {
-            field: (cells.starts[:, at], cells.ends[:, at])
-            for field, at in self._at.items()
-            if at is not None
-        }
+        spans = {field: cells.spans[at] for field, at in self._at.items() if at is not None}
         taken = cells.ok & view.text(*spans["client_id"])
         taken &= view.text(*spans["name"]) & view.plain_name(*spans["name"])
         phone = _phones(view, *spans["phone"], allow_landlines=self._allow_landlines)
@@ -162,6 +159,8 @@ class BlockWriter:
                 taken &= absent | view.text(s, e)
                 if field == "uf":
                     taken &= absent | view.two_letters(s, e)
+                elif field == "payment_url":  # checked row by row (`validation._PAYMENT_URL`)
+                    taken &= absent
         return _Checked(view, taken, spans, phone, document, amount, due)
 
     def _values(self, checked: _Checked, index: Ints, rows: list[int], millis: int) -> list[bytes]:
@@ -205,26 +204,30 @@ def _lines(buf: Bytes) -> tuple[Ints, Ints]:
 class _Cells:
     ok: Mask
     """Lines with exactly the header's cells (others go row by row: blank, fewer, more)."""
-    starts: Ints
-    ends: Ints
+    spans: dict[int, tuple[Ints, Ints]]
+    """Start and end of each line's cell in the columns the fields read, by column."""
 
 
-def _cells(buf: Bytes, starts: Ints, ends: Ints, delimiter: int, width: int) -> _Cells:
+def _cells(
+    buf: Bytes, starts: Ints, ends: Ints, delimiter: int, width: int, read: Sequence[int]
+) -> _Cells:
+    """The cells of the columns `read` only: a matrix of every column took memory in the
+    block's lines times the header's width (issue 18), and the fields read at most 16."""
     marks = np.flatnonzero(buf == delimiter)
     first = np.searchsorted(marks, starts)
     ok = np.searchsorted(marks, ends) - first == width - 1
-    lines = len(starts)
-    cell_starts = np.empty((lines, width), np.int64)
-    cell_ends = np.empty((lines, width), np.int64)
-    cell_starts[:, 0] = starts
-    cell_ends[:, width - 1] = ends
-    if width > 1:
-        picked = np.minimum(first[:, None] + np.arange(width - 1), max(len(marks) - 1, 0))
-        inner = marks[picked] if len(marks) else np.zeros_like(picked)
-        cell_ends[:, : width - 1] = inner
-        cell_starts[:, 1:] = inner + 1
-    cell_ends[~ok] = cell_starts[~ok]  # never read, but kept inside the block
-    return _Cells(ok & (ends > starts), cell_starts, cell_ends)
+    last = max(len(marks) - 1, 0)
+
+    def mark(k: int) -> Ints:  # the k-th delimiter of each line (clipped: never read if not ok)
+        return marks[np.minimum(first + k, last)] if len(marks) else np.zeros_like(first)
+
+    spans: dict[int, tuple[Ints, Ints]] = {}
+    for at in read:
+        cell_starts = starts if at == 0 else mark(at - 1) + 1
+        cell_ends = ends if at == width - 1 else mark(at)
+        # never read, but kept inside the block
+        spans[at] = (cell_starts, np.where(ok, cell_ends, cell_starts))
+    return _Cells(ok & (ends > starts), spans)
 
 
 def _others(data: bytes, bounds: list[int], first_row: int, taken: Mask) -> list[tuple[int, str]]:

@@ -29,6 +29,25 @@ class UnreadableSource(ImportsError):
         """The 1-based physical line of the problem, when it is one line."""
 
 
+class SourceInterrupted(ImportsError):
+    """The source stopped before its end (an upload cut off, too large, too slow).
+
+    Every row read before it is whole and is answered; the import ends with an
+    ImportCompleted marked incomplete (ADR 0016)."""
+
+
+class TooManyClients(SourceInterrupted):
+    """An import reached its most distinct accepted clients: its duplicate table is bounded."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the import reached {limit:,} distinct accepted clients, the most one import holds "
+            "(its duplicate check keeps every accepted client id in memory); the rows before "
+            "are answered (an incomplete import). Split the file into several imports"
+        )
+        self.limit = limit
+
+
 class InvalidImportParameter(ImportsError):
     """A tenant id or import id cannot be used in event headers and Kafka keys."""
 

@@ -57,20 +57,24 @@ from __future__ import annotations
 import codecs
 import csv
 import enum
+import gzip
 import io
 import itertools
 import json
 import re
+import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import IO, Final, cast
 
-from connectors.imports.errors import UnreadableSource
+from connectors.imports.errors import SourceInterrupted, UnreadableSource
 from connectors.imports.validation import Reason, Rejection, thousands
 
 __all__ = [
     "MAX_FIELD_CHARS",
+    "MAX_HEADER_BYTES",
+    "MAX_HEADER_COLUMNS",
     "MAX_RECORD_BYTES",
     "RAW_ROW_CHARS",
     "Format",
@@ -88,10 +92,15 @@ CSV_CHUNK_BYTES: Final = 256 * 1024
 MAX_RECORD_BYTES: Final = 32 * 1024 * 1024
 #: Longest CSV cell, in characters (`csv.field_size_limit`).
 MAX_FIELD_CHARS: Final = 16 * 1024 * 1024
+#: Longest CSV header line, in bytes, and most columns in it: a header is read whole before any
+#: row, and every row is checked against it, so a hostile one must stop here (issue 18).
+MAX_HEADER_BYTES: Final = 64 * 1024
+MAX_HEADER_COLUMNS: Final = 500
 #: How much of a record's source text a rejection keeps (`ImportRejected.raw_row`).
 RAW_ROW_CHARS: Final = 4096
 
 _UTF8_BOM: Final = codecs.BOM_UTF8
+_GZIP: Final = b"\x1f\x8b"
 _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SIGNATURES: Final = (
     (b"PK\x03\x04", "a ZIP archive, probably an Excel workbook (.xlsx)"),
@@ -199,6 +208,30 @@ class _Chained(io.RawIOBase):
             return 0
         target[: len(data)] = data
         return len(data)
+
+
+class GzipBroken(SourceInterrupted):
+    """A gzip source ends early or is corrupt: the rows decompressed before are whole."""
+
+
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream, decompressed; its errors are a `GzipBroken` naming the file."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        self._file = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> int:
+        try:
+            return self._file.readinto(buffer)  # type: ignore[arg-type]
+        except (OSError, EOFError, zlib.error) as exc:
+            raise GzipBroken(
+                f"{self._name}: the gzip data is cut off or corrupt ({exc}); the rows before "
+                "it were read. Compress the file again, or import it uncompressed"
+            ) from exc
 
 
 class _Overlong:
@@ -323,26 +356,50 @@ class LineBlock:
         text = line.rstrip("\r\n")
         if not text:
             return None
-        cells = text.split(self.delimiter)
         columns = self.columns
         start = number + self.header_line
         raw = line[:RAW_ROW_CHARS]
+        # At most one cell past the header's: a line of millions of empty cells is not made
+        # into a list of them (at ~8 bytes a cell, more memory than the line).
+        cells = text.split(self.delimiter, len(columns))
+        if len(cells) > len(columns):
+            rest = cells.pop()
+            if rest.replace(self.delimiter, "").strip():
+                count = len(columns) + 1 + rest.count(self.delimiter)
+                message = _too_many_cells(start, count, len(columns), self.delimiter)
+                return _unreadable(number, Reason.MALFORMED_ROW, message, raw)
         problem = _csv_cells_problem(cells, start, self.delimiter, columns)
         if problem is not None:
             if not problem:
                 return None
             return _unreadable(number, Reason.MALFORMED_ROW, problem, raw)
-        if len(cells) > len(columns):
-            cells = cells[: len(columns)]
         return SourceRow(number, None, raw, cells=cells, columns=columns)
 
 
 class RowSource:
     """A readable import source: checked when opened, then iterated once for its rows."""
 
-    def __init__(self, stream: IO[bytes], fmt: Format | None = None, *, name: str = "<stream>"):
+    def __init__(
+        self,
+        stream: IO[bytes],
+        fmt: Format | None = None,
+        *,
+        name: str = "<stream>",
+        gunzip: bool = False,
+    ):
         self.name = name
         head = _read_head(stream)
+        if head.startswith(_GZIP):
+            if not gunzip:
+                raise UnreadableSource(
+                    "this is a gzip-compressed file (.gz), not CSV or JSON text; decompress it "
+                    "(gunzip FILE) and import the result",
+                    source=self.name,
+                )
+            # Only for a file the operator names: an HTTP body's size limit counts compressed
+            # bytes, and a small body could then expand without bound.
+            stream = cast(IO[bytes], _Gunzipped(cast(IO[bytes], _Chained(head, stream)), name))
+            head = _read_head(stream)
         self._check_head(head)
         self.format: Format = fmt or detect_format(head)
         if fmt is not None and fmt is not Format.CSV and detect_format(head) is not fmt:
@@ -365,6 +422,8 @@ class RowSource:
         """The CSV header's physical line (1 unless blank lines or ``sep=`` precede it)."""
         self._lines: Iterator[str | _Overlong] | None = None
         """The lines after a UTF-16 CSV's header (the byte reader goes on from its stream)."""
+        self._in_header = self.format is Format.CSV
+        """While a CSV's header is looked for: its lines are held to `MAX_HEADER_BYTES`."""
         if self.format is Format.CSV:
             self._read_csv_header()
         self._used = False
@@ -391,12 +450,19 @@ class RowSource:
         if not body.strip(b" \t\r\n\x00"):
             raise UnreadableSource("the file is empty: no header and no rows", source=self.name)
 
+    def _line_limit(self) -> int:
+        return MAX_HEADER_BYTES if self._in_header else MAX_RECORD_BYTES
+
     def _line_source(self) -> Iterator[str | _Overlong]:
+        """Lines of the file, decoded; one over `_line_limit` bytes is an `_Overlong`, drained
+        unless it is the header's (the open fails then: nothing more is read)."""
         if self.utf16:
             text = io.TextIOWrapper(self._bytes, encoding="utf-16", errors="replace", newline="")
-            limit = MAX_RECORD_BYTES // 2
-            while line := text.readline(limit + 1):
+            while line := text.readline((limit := self._line_limit() // 2) + 1):
                 if len(line) > limit and not line.endswith("\n"):
+                    if self._in_header:
+                        yield _Overlong(len(line) * 2)
+                        return
                     chars = len(line)
                     while (rest := text.readline(limit)) and not rest.endswith("\n"):
                         chars += len(rest)
@@ -405,8 +471,11 @@ class RowSource:
                 yield line
             return
         read = self._bytes.readline
-        while data := read(MAX_RECORD_BYTES + 1):
-            if len(data) > MAX_RECORD_BYTES and not data.endswith(b"\n"):
+        while data := read((limit := self._line_limit()) + 1):
+            if len(data) > limit and not data.endswith(b"\n"):
+                if self._in_header:
+                    yield _Overlong(len(data))
+                    return
                 size = len(data)
                 while (more := read(CHUNK_BYTES)) and not more.endswith(b"\n"):
                     size += len(more)
@@ -483,7 +552,9 @@ class RowSource:
             number += 1
             if isinstance(line, _Overlong):
                 raise UnreadableSource(
-                    f"the header line is {line.size:,} bytes long; is this a CSV file?",
+                    f"the header line is longer than {MAX_HEADER_BYTES:,} bytes, the most a "
+                    "header may have; is this a CSV file? Keep only the columns the import "
+                    "reads (codigo, nome, celular, cpf, valor, vencimento and the optional ones)",
                     source=self.name,
                     line=number,
                 )
@@ -512,8 +583,17 @@ class RowSource:
                 source=self.name,
                 line=number,
             ) from exc
+        if len(header) > MAX_HEADER_COLUMNS:
+            raise UnreadableSource(
+                f"the header has {len(header):,} columns; a header may have at most "
+                f"{MAX_HEADER_COLUMNS:,}. Keep only the columns the import reads (codigo, nome, "
+                "celular, cpf, valor, vencimento and the optional ones) and import again",
+                source=self.name,
+                line=number,
+            )
         self.columns = tuple(cell.strip().removeprefix("\ufeff") for cell in header)
         self.header_line = number
+        self._in_header = False
         if self.utf16:  # the text wrapper has read ahead; the bytes stream cannot go on
             self._lines = lines
 
@@ -693,11 +773,15 @@ def _csv_cells_problem(
         return ""
     width = len(columns)
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        return (
-            f"linha {line} do arquivo tem {len(cells)} colunas e o cabeçalho tem {width}; "
-            f"algum valor contém o separador {delimiter!r} sem aspas?"
-        )
+        return _too_many_cells(line, len(cells), width, delimiter)
     return None
+
+
+def _too_many_cells(line: int, cells: int, width: int, delimiter: str) -> str:
+    return (
+        f"linha {line} do arquivo tem {cells} colunas e o cabeçalho tem {width}; "
+        f"algum valor contém o separador {delimiter!r} sem aspas?"
+    )
 
 
 def _split_lines(data: bytes) -> list[bytes]:

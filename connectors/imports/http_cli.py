@@ -84,15 +84,29 @@ def serve_command(
     help="The keys file the line is meant for (COBRANCA_IMPORTS_KEYS_FILE).",
 )
 @click.option("--append", is_flag=True, help="Append the line to the keys file as well.")
-def new_key_command(tenant: str, keys_file: Path | None, append: bool) -> None:
-    """Make a new API key for TENANT: print it once, and the line for the keys file."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Make the key even if the tenant has no configuration (no TenantConfigured yet).",
+)
+@click.pass_context
+def new_key_command(
+    ctx: click.Context, tenant: str, keys_file: Path | None, append: bool, force: bool
+) -> None:
+    """Make a new API key for TENANT: print it once, and the line for the keys file.
+
+    The tenant must have a configuration (`cobranca tenants apply`) unless --force."""
     from connectors.imports.api_keys import ensure_keys_file, keys_line, new_key, valid_tenant
+    from connectors.imports.cli import require_configured
     from connectors.imports.server import ServiceSettings
 
     if not valid_tenant(tenant):
         raise click.ClickException(
             f"{tenant!r} is not a tenant id: 1-128 letters, digits, '.', '_', '@' or '-'"
         )
+    if not force:
+        settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+        require_configured(settings, tenant, what="make a key")
     service = _service_settings(keys_file)
     assert isinstance(service, ServiceSettings)
     path = service.keys_file

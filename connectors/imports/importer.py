@@ -55,7 +55,12 @@ from typing import IO, Final, Protocol, cast
 import numpy as np
 
 from connectors.imports.columnar import BlockWriter
-from connectors.imports.errors import InvalidImportParameter, UnreadableSource
+from connectors.imports.errors import (
+    InvalidImportParameter,
+    SourceInterrupted,
+    TooManyClients,
+    UnreadableSource,
+)
 from connectors.imports.formats import RAW_ROW_CHARS, Format, LineBlock, RowSource, SourceRow
 from connectors.imports.records import SOURCE, ImportRecords, epoch_millis, event_id
 from connectors.imports.validation import ClientFields, Rejection, RowValidator, check_columns
@@ -90,6 +95,10 @@ __all__ = [
 DEFAULT_BATCH_SIZE: Final = 20_000
 #: Batches being stored while the next one is built (see `send_import`).
 DEFAULT_IN_FLIGHT: Final = 2
+#: Distinct accepted client ids one import holds: the duplicate table keeps each (24-byte
+#: slots, at most half full), so 2,000,000 ids are a table of 2²² slots, 100 MB (150 MB while
+#: it grows). Past it the import stops as incomplete (`TooManyClients`, ADR 0016).
+MAX_CLIENTS_PER_IMPORT: Final = 2_000_000
 #: Rows read one by one that make a batch; the clock is read once a batch (and once a CSV
 #: block): `occurred_at` is the time of the rows around it, not a clock call per row.
 _ROWS_PER_BATCH: Final = 1024
@@ -121,6 +130,9 @@ class ImportSummary:
     accepted: int = 0
     rejected: int = 0
     by_reason: Counter[str] = field(default_factory=Counter)
+
+    def copy(self) -> ImportSummary:
+        return ImportSummary(self.rows, self.accepted, self.rejected, Counter(self.by_reason))
 
     def as_dict(self) -> dict[str, object]:
         """The summary the command prints: ``{"rows", "accepted", "rejected", "by_reason"}``."""
@@ -167,6 +179,13 @@ class ImportRun:
         self.import_id = import_id
         self.allow_landlines = allow_landlines
         self.summary = ImportSummary()
+        """The rows read so far (validated and written as records)."""
+        self.stored = ImportSummary()
+        """The rows whose events Kafka acknowledged (`send_import`); `summary` once it ends."""
+        self.incomplete = False
+        """True once an ImportCompleted marked incomplete was stored (the source stopped)."""
+        self.max_clients = MAX_CLIENTS_PER_IMPORT
+        """Distinct accepted client ids after which the import stops (`TooManyClients`)."""
         self._clock = clock
         self._used = False
 
@@ -194,9 +213,13 @@ class ImportRun:
         for keys, values in self.batches(on_rejection):
             yield from zip(keys, values, strict=True)
 
-    def completion(self) -> ImportCompleted:
-        """The ImportCompleted of the rows read so far (all of them, once `records` is done)."""
+    def completion(self, *, incomplete: bool = False) -> ImportCompleted:
+        """The ImportCompleted of the rows read so far (all of them, once `records` is done).
+
+        An incomplete one (the source stopped first) has its own event id, from its row count:
+        a later, whole import under the same id is not dropped as its duplicate."""
         summary = self.summary
+        name = f"incomplete|{summary.rows}" if incomplete else "completed"
         header = new_header(
             "ImportCompleted",
             tenant_id=self.tenant_id,
@@ -204,7 +227,7 @@ class ImportRun:
             causation_id=None,
             source=SOURCE,
             occurred_at=self._clock(),
-            event_id=event_id(f"{self.tenant_id}|{self.import_id}|completed"),
+            event_id=event_id(f"{self.tenant_id}|{self.import_id}|{name}"),
         )
         return ImportCompleted(
             header=header,
@@ -213,6 +236,7 @@ class ImportRun:
             accepted=summary.accepted,
             rejected=summary.rejected,
             by_reason=dict(sorted(summary.by_reason.items())),
+            incomplete=incomplete,
         )
 
     def __iter__(self) -> Iterator[ImportEvent]:
@@ -246,20 +270,30 @@ class _Reading:
 
     def batches(self, on_progress: Callable[[ImportSummary], None] | None) -> Iterator[RecordBatch]:
         rows: list[SourceRow] = []
-        for piece in self._source.pieces():
-            if type(piece) is LineBlock:
-                if rows:
+        validator, limit = self._validator, self._run.max_clients
+        try:
+            for piece in self._source.pieces():
+                # Checked before a piece is counted, so the rows read so far stay whole.
+                if validator.accepted_ids >= limit:
+                    raise TooManyClients(limit)
+                if type(piece) is LineBlock:
+                    if rows:
+                        yield self._rows(rows)
+                        rows = []
+                    yield self._block(piece)
+                else:
+                    rows.append(cast(SourceRow, piece))
+                    if len(rows) < _ROWS_PER_BATCH:
+                        continue
                     yield self._rows(rows)
                     rows = []
-                yield self._block(piece)
-            else:
-                rows.append(cast(SourceRow, piece))
-                if len(rows) < _ROWS_PER_BATCH:
-                    continue
+                if on_progress is not None:
+                    on_progress(self._summary)
+        except SourceInterrupted:
+            # The rows read before are whole (a cut line is never handed out): answer them.
+            if rows:
                 yield self._rows(rows)
-                rows = []
-            if on_progress is not None:
-                on_progress(self._summary)
+            raise
         if rows:
             yield self._rows(rows)
         if on_progress is not None:
@@ -374,15 +408,17 @@ def import_rows(
     allow_landlines: bool = False,
     name: str = "<stream>",
     clock: Callable[[], datetime] | None = None,
+    gunzip: bool = False,
 ) -> ImportRun:
     """Open `stream` for an import; raises `UnreadableSource` for whole-file problems.
 
     Nothing is read past the head (and a CSV's header line) until the run is iterated.
-    `name` (the file name) goes into error messages.
+    `name` (the file name) goes into error messages. With `gunzip` a gzip stream is read
+    decompressed (a local file); without it, it is refused by name (an HTTP body).
     """
     _check_id("tenant_id", tenant_id)
     _check_id("import_id", import_id := import_id or str(uuid.uuid4()))
-    source = RowSource(stream, fmt, name=name)
+    source = RowSource(stream, fmt, name=name, gunzip=gunzip)
     if source.columns is not None:
         columns = check_columns(source.columns)
         if not columns.ok:
@@ -424,15 +460,38 @@ async def send_import(
     """Send every row's record through `sink` (`send_records`); then ImportCompleted, alone.
 
     ImportCompleted is sent only after every row's record was acknowledged; the first batch
-    that fails stops the import and raises, so there is no ImportCompleted.
+    that fails stops the import and raises, so there is no ImportCompleted. When the source
+    stops first (`SourceInterrupted`: an upload cut off, too large or too slow), the rows read
+    before are stored and answered by an ImportCompleted marked incomplete, with their counts
+    (ADR 0016); then the interruption is raised. `run.stored` counts what Kafka acknowledged.
     """
+
+    def stored(summary: ImportSummary) -> None:
+        run.stored = summary
+
     batches = run.batches(on_rejection, on_progress)
-    await send_records(batches, sink, batch_size=batch_size, in_flight=in_flight)
-    completed = run.completion()
+    try:
+        await send_records(
+            batches,
+            sink,
+            batch_size=batch_size,
+            in_flight=in_flight,
+            counts=run.summary.copy,
+            on_stored=stored,
+        )
+    except SourceInterrupted:
+        await _complete(run, sink, incomplete=True)
+        raise
+    await _complete(run, sink, incomplete=False)
+    return run.summary
+
+
+async def _complete(run: ImportRun, sink: EventSink, *, incomplete: bool) -> None:
+    completed = run.completion(incomplete=incomplete)
     await sink.send_keyed(
         TOPIC, [key_for(completed).encode()], [encode(completed.to_representation())]
     )
-    return run.summary
+    run.incomplete = incomplete
 
 
 async def send_records(
@@ -441,41 +500,65 @@ async def send_records(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     in_flight: int = DEFAULT_IN_FLIGHT,
+    counts: Callable[[], ImportSummary] | None = None,
+    on_stored: Callable[[ImportSummary], None] | None = None,
 ) -> None:
     """Send (keys, values) batches to `cobranca.clients` in sends of about `batch_size`
     records; return once all are stored.
 
     Up to `in_flight` sends are being stored at once: the next rows are read, validated and
     encoded while Kafka acknowledges the previous ones. The first send that fails stops the
-    sending (the sends still in flight are abandoned) and raises.
+    sending (the sends still in flight are abandoned) and raises. A `SourceInterrupted` from
+    `batches` sends what was read before it, waits for every send, and is raised again.
+
+    `counts` is read as each send is cut (the rows read so far are exactly the records sent
+    so far) and handed to `on_stored` once that send, and every one before it, is stored.
     """
-    pending: deque[asyncio.Task[int]] = deque()
+    pending: deque[tuple[asyncio.Task[int], ImportSummary | None]] = deque()
     keys: list[bytes] = []
     values: list[bytes] = []
+
+    def send() -> None:
+        task = asyncio.ensure_future(sink.send_keyed(TOPIC, keys, values))
+        pending.append((task, counts() if counts is not None else None))
+
+    async def settle() -> None:
+        task, stored = pending[0]
+        await task
+        pending.popleft()
+        if on_stored is not None and stored is not None:
+            on_stored(stored)
+
+    interrupted: SourceInterrupted | None = None
     try:
-        for batch_keys, batch_values in batches:
-            keys += batch_keys
-            values += batch_values
-            if pending:
-                # Reading and encoding never await: let the event loop run aiokafka's sender
-                # between blocks, so the sends in flight are written and their acks read while
-                # the next block is built (the broker works while this thread does).
-                await asyncio.sleep(0)
-            if len(keys) < batch_size:
-                continue
-            pending.append(asyncio.ensure_future(sink.send_keyed(TOPIC, keys, values)))
-            keys, values = [], []
-            while len(pending) >= in_flight:
-                await pending.popleft()
-            if pending and pending[0].done():  # surface a failure without waiting
-                await pending.popleft()
+        try:
+            for batch_keys, batch_values in batches:
+                keys += batch_keys
+                values += batch_values
+                if pending:
+                    # Reading and encoding never await: let the event loop run aiokafka's
+                    # sender between blocks, so the sends in flight are written and their
+                    # acks read while the next block is built (the broker works meanwhile).
+                    await asyncio.sleep(0)
+                if len(keys) < batch_size:
+                    continue
+                send()
+                keys, values = [], []
+                while len(pending) >= in_flight:
+                    await settle()
+                if pending and pending[0][0].done():  # surface a failure without waiting
+                    await settle()
+        except SourceInterrupted as exc:
+            interrupted = exc
         if keys:
-            pending.append(asyncio.ensure_future(sink.send_keyed(TOPIC, keys, values)))
+            send()
         while pending:
-            await pending.popleft()
+            await settle()
     finally:
-        for task in pending:
+        for task, _ in pending:
             task.cancel()
-        for task in pending:
+        for task, _ in pending:
             with contextlib.suppress(BaseException):
                 await task
+    if interrupted is not None:
+        raise interrupted

@@ -10,14 +10,16 @@ Routes (`cobranca imports serve`; docs/adr/0009-http-imports.md has the why):
   body was read (HTTP/1.1 cannot answer a request still being sent): 202 with the import id, a
   ``Location`` to poll and the status so far; ``state`` is ``running`` until ImportCompleted is
   acknowledged by Kafka, then ``completed``.
-- ``GET /v1/tenants/{tenant}/imports/{import_id}``: the status (``state`` running, completed or
+- ``GET /v1/tenants/{tenant}/imports/{import_id}``: the status (``state`` running, completed,
+  incomplete (the body stopped first: ADR 0016) or
   failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error`` when failed).
 - ``GET /healthz``: 200 while the process serves and its keys file is readable.
 
 Errors are JSON ``{"error": code, "message": text, ...}``: 401 missing or unknown key, 403 a
 key of another tenant, 404 unknown import, 409 that import id is running, 413 body over the
-limit, 415 unknown format, 400 a body that cannot be imported (what, where, why), 429 too many
-imports running, 503 Kafka did not store the events (the import is failed: no ImportCompleted).
+limit, 415 unknown format, 400 a body that cannot be imported (what, where, why), 408 a body
+sent slower than the minimum rate, 429 too many imports running (in total or of the tenant; with
+Retry-After), 503 Kafka did not store the events (the import is failed: no ImportCompleted).
 
 Statuses live in this process's memory (the latest `max_statuses`); the log stays the truth: an
 import is complete exactly when its ImportCompleted is on ``cobranca.clients``.
@@ -27,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,8 +46,8 @@ import structlog
 from aiohttp import web
 
 from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile, ensure_keys_file
-from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut
-from connectors.imports.errors import InvalidImportParameter, UnreadableSource
+from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut, UploadTooSlow
+from connectors.imports.errors import InvalidImportParameter, TooManyClients, UnreadableSource
 from connectors.imports.formats import Format
 from connectors.imports.importer import ImportRun, ImportSummary, import_rows, send_import
 from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
@@ -83,6 +86,16 @@ class ServiceSettings:
     max_running: int = 4
     """Imports running at once (COBRANCA_IMPORTS_MAX_RUNNING), each in its own thread; more
     get 429."""
+    max_running_per_tenant: int = 2
+    """Imports of one tenant running at once (COBRANCA_IMPORTS_MAX_RUNNING_PER_TENANT); more
+    get 429, so one tenant cannot hold every slot."""
+    min_upload_rate: int = 8_192
+    """Bytes a second a body must arrive at, over each `rate_window_s` spent waiting for it
+    (COBRANCA_IMPORTS_MIN_UPLOAD_RATE; 0 turns it off); slower uploads end with 408."""
+    rate_window_s: float = 30.0
+    """Seconds of waiting for the client over which `min_upload_rate` is measured."""
+    retry_after_s: int = 30
+    """The Retry-After of a 429 (COBRANCA_IMPORTS_RETRY_AFTER_S)."""
     max_statuses: int = 10_000
     """Statuses kept in memory for GET; the oldest finished ones are forgotten first."""
     idle_timeout_s: float = 300.0
@@ -98,26 +111,42 @@ class ServiceSettings:
             port=int(env.get("COBRANCA_IMPORTS_PORT") or DEFAULT_PORT),
             max_bytes=int(env.get("COBRANCA_IMPORTS_MAX_BYTES") or DEFAULT_MAX_BYTES),
             max_running=int(env.get("COBRANCA_IMPORTS_MAX_RUNNING") or 4),
+            max_running_per_tenant=int(env.get("COBRANCA_IMPORTS_MAX_RUNNING_PER_TENANT") or 2),
+            min_upload_rate=int(env.get("COBRANCA_IMPORTS_MIN_UPLOAD_RATE") or 8_192),
+            retry_after_s=int(env.get("COBRANCA_IMPORTS_RETRY_AFTER_S") or 30),
         )
 
 
 class _Failed(Exception):
     """Internal: an HTTP error answer, raised inside the handler and turned into JSON."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = {"error": code, "message": message, **extra}
+        self.headers = headers or {}
 
 
 def _error_of(exc: BaseException) -> tuple[int, str]:
     """HTTP status and error code for what ended an import."""
     if isinstance(exc, UnreadableSource | InvalidImportParameter):
         return 400, "unreadable_body" if isinstance(exc, UnreadableSource) else "bad_parameter"
+    if isinstance(exc, UploadTooSlow):
+        return 408, "upload_too_slow"
     if isinstance(exc, UploadCut):
         return 400, "upload_incomplete"
     if isinstance(exc, BodyTooLarge):
         return 413, "body_too_large"
+    if isinstance(exc, TooManyClients):
+        return 413, "too_many_clients"
     if isinstance(exc, ProduceFailed):
         return 503, "kafka_unavailable"
     return 500, "internal_error"
@@ -177,7 +206,9 @@ class ImportJob:
     def fail(self, exc: BaseException) -> None:
         status, code = _error_of(exc)
         with self._lock:
-            self.state = "failed"
+            # The source stopped, and what was read before is stored and answered by an
+            # ImportCompleted marked incomplete (ADR 0016); else nothing completes it.
+            self.state = "incomplete" if self.run is not None and self.run.incomplete else "failed"
             self.failure = exc
             self.finished_at = datetime.now(UTC)
             self.error = {"error": code, "message": str(exc), "http_status": status}
@@ -196,14 +227,16 @@ class ImportJob:
         return f"/v1/tenants/{self.tenant_id}/imports/{self.import_id}"
 
     def status(self) -> dict[str, Any]:
-        """The JSON the GET answers: counts so far while running, final once completed."""
+        """The JSON the GET answers: the counts of the rows stored (acknowledged by Kafka)
+        so far, final once completed or incomplete; `rows_read` the rows read so far."""
         with self._lock:
-            counts = self.summary or (self.run.summary if self.run is not None else None)
+            counts = self.summary or (self.run.stored if self.run is not None else None)
             done = (
                 counts.as_dict()
                 if counts is not None
                 else {"rows": 0, "accepted": 0, "rejected": 0, "by_reason": {}}
             )
+            done["rows_read"] = self.run.summary.rows if self.run is not None else 0
             fmt = self.run.format.value if self.run is not None else self.requested_format
             return {
                 "import_id": self.import_id,
@@ -239,6 +272,7 @@ class ImportService:
         )
         self._jobs: OrderedDict[tuple[str, str], ImportJob] = OrderedDict()
         self._running = 0
+        self._by_tenant: Counter[str] = Counter()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -283,11 +317,12 @@ class ImportService:
             job.fail(exc)
             level = log.warning if isinstance(exc, CobrancaError) else log.exception
             level(
-                "import failed",
+                f"import {job.state}",
                 tenant=job.tenant_id,
                 import_id=job.import_id,
                 error=str(exc),
                 rows_read=job.run.summary.rows if job.run is not None else 0,
+                rows_stored=job.run.stored.rows if job.run is not None else 0,
             )
             return
         job.finish(summary)
@@ -311,12 +346,23 @@ class ImportService:
                 f"import {import_id} of tenant {tenant!r} is still running; wait for it "
                 f"to finish ({running.location})",
             )
+        retry = {"Retry-After": str(self.service.retry_after_s)}
+        if self._by_tenant[tenant] >= self.service.max_running_per_tenant:
+            raise _Failed(
+                429,
+                "too_many_imports_for_tenant",
+                f"{self._by_tenant[tenant]} imports of tenant {tenant!r} are running, the most "
+                "one tenant runs at once (COBRANCA_IMPORTS_MAX_RUNNING_PER_TENANT); retry "
+                f"after {self.service.retry_after_s} s",
+                headers=retry,
+            )
         if self._running >= self.service.max_running:
             raise _Failed(
                 429,
                 "too_many_imports",
                 f"{self._running} imports are running, the most this server runs at once "
-                "(COBRANCA_IMPORTS_MAX_RUNNING); retry later",
+                f"(COBRANCA_IMPORTS_MAX_RUNNING); retry after {self.service.retry_after_s} s",
+                headers=retry,
             )
         loop = asyncio.get_running_loop()
         job = ImportJob(tenant, import_id or str(uuid.uuid4()), fmt, loop)
@@ -325,19 +371,25 @@ class ImportService:
             loop,
             limit=self.service.max_bytes,
             idle_timeout_s=self.service.idle_timeout_s,
+            min_rate=self.service.min_upload_rate,
+            rate_window_s=self.service.rate_window_s,
             on_end=job.mark_body_read,
         )
         job.pipe = pipe
         allow_landlines = request.query.get("allow_landlines", "").lower() in _TRUE
         self._running += 1
+        self._by_tenant[tenant] += 1
         worker = loop.run_in_executor(self._executor, self._run, job, pipe, allow_landlines)
-        worker.add_done_callback(self._done)
+        worker.add_done_callback(functools.partial(self._done, tenant))
         self._remember(job)
         await job.opened
         return job
 
-    def _done(self, _: asyncio.Future[None]) -> None:
+    def _done(self, tenant: str, _: asyncio.Future[None]) -> None:
         self._running -= 1
+        self._by_tenant[tenant] -= 1
+        if not self._by_tenant[tenant]:
+            del self._by_tenant[tenant]
 
 
 SERVICE: Final = web.AppKey("service", ImportService)
@@ -353,7 +405,7 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         response: web.StreamResponse = await handler(request)
         return response
     except _Failed as exc:
-        return _json(exc.status, exc.body)
+        return _json(exc.status, exc.body, **exc.headers)
     except KeyRefused as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="cobranca-imports"'}
         code = "forbidden" if exc.status == 403 else "unauthorized"
@@ -387,7 +439,7 @@ async def post_import(request: web.Request) -> web.Response:
     fmt = format_of(request.headers.get("Content-Type"), request.query.get("format"))
     job = await service.start(request, tenant, fmt, request.query.get("import_id"))
     await job.body_read
-    if job.state == "failed" and job.error is not None:
+    if job.finished and job.error is not None:
         status = int(job.error["http_status"])
         body = {k: v for k, v in job.error.items() if k != "http_status" and v is not None}
         return _json(status, {**body, "import_id": job.import_id, "status": job.status()})

@@ -98,6 +98,7 @@ class Reason(enum.StrEnum):
     DUPLICATE = "duplicate"
     MALFORMED_ROW = "malformed_row"
     FIELD_TOO_LONG = "field_too_long"
+    INVALID_PAYMENT_URL = "invalid_payment_url"
 
 
 #: Every Brazilian area code (DDD) in use, with its state: 67 codes.
@@ -640,6 +641,10 @@ def parse_due_date(value: object) -> date:
 
 # --- rows ----------------------------------------------------------------------------------
 
+#: Column names of JSON rows resolved and kept: a file repeats a few dozen, but nothing stops
+#: each row from bringing new ones, and the import must not keep them all.
+_NAMES_KEPT: Final = 1024
+
 
 class RowValidator:
     """Validates the rows of one import, in order; remembers accepted client_ids (duplicates).
@@ -674,21 +679,32 @@ class RowValidator:
         With `duplicates` False the rows are not checked against the ids already accepted:
         the caller does it for a batch of rows, in order, with `firsts`.
         """
-        width = len(columns)
         at = {canonical_field(column): i for i, column in reversed(list(enumerate(columns)))}
-        # Absent fields point just past the cells, at the None padding adds there.
-        pick = operator.itemgetter(*(at.get(field, width) for field in ALL_FIELDS))
-        pads = [[None] * (width + 1 - size) for size in range(width + 1)]
+        # Cells are read behind one leading None, where absent fields point; a short row is
+        # padded only up to the last column a field reads, so nothing here grows with the
+        # header's width (a padding per row length took memory in its square: issue 18).
+        positions = [at[field] + 1 if field in at else 0 for field in ALL_FIELDS]
+        pick = operator.itemgetter(*positions)
+        need = max(positions) + 1
+        pad = (None,) * need
         validate, first = self._validate, self._first
 
         def validate_cells(row: int, cells: Sequence[str]) -> ClientFields | Rejection:
+            values: list[str | None] = [None, *cells]
+            if len(values) < need:
+                values += pad[len(values) :]
             try:
-                fields = validate(row, pick([*cells, *pads[len(cells)]]))
+                fields = validate(row, pick(values))
                 return first(fields) if duplicates else fields
             except _Rejected as rejected:
                 return Rejection(row, rejected.reason, rejected.message, rejected.field)
 
         return validate_cells
+
+    @property
+    def accepted_ids(self) -> int:
+        """Distinct client ids accepted so far."""
+        return len(self._first_rows)
 
     def firsts(self, client_ids: Sequence[bytes], rows: Sequence[int]) -> list[int]:
         """For accepted rows in order (client_ids as UTF-8): the row that first had each id,
@@ -720,6 +736,8 @@ class RowValidator:
             try:
                 field = cache[column]
             except KeyError:
+                if len(cache) >= _NAMES_KEPT:  # JSON rows may each bring new names
+                    cache.clear()
                 field = cache[column] = canonical_field(column)
             if field is None:
                 continue
@@ -765,6 +783,15 @@ class RowValidator:
         invoice_id, description, email, uf, pix_code, boleto_line, payment_url = _optional(
             values[6:]
         )
+        if payment_url is not None and not _PAYMENT_URL.fullmatch(payment_url):
+            # It goes verbatim into WhatsApp messages: only a plain https link to a host, never
+            # another scheme (javascript:, a formula, a phishing http:) or text around a link.
+            raise _Rejected(
+                Reason.INVALID_PAYMENT_URL,
+                f"link de pagamento {_excerpt(payment_url)!r} não é um endereço https:// "
+                "(exemplo: https://pagamento.exemplo.com.br/fatura/123)",
+                "payment_url",
+            )
         return ClientFields(
             row,
             client_id,
@@ -782,6 +809,14 @@ class RowValidator:
             boleto_line,
             payment_url,
         )
+
+
+#: A payment link: https, a host name, an optional port, then a path with no spaces.
+_PAYMENT_URL: Final = re.compile(
+    r"https://[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+    r"(?::[0-9]{1,5})?(?:[/?#][!-~]*)?",
+    re.ASCII,
+)
 
 
 class _Rejected(Exception):

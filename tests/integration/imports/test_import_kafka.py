@@ -88,7 +88,7 @@ def test_the_command_imports_into_kafka(kafka_bootstrap: str, tmp_path: Path) ->
     settings = Settings.from_env({"COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap})
     result = CliRunner().invoke(
         import_command,
-        [str(path), "--tenant", tenant, "--import-id", import_id],
+        [str(path), "--tenant", tenant, "--import-id", import_id, "--force"],
         obj=settings,
     )
     assert result.exit_code == 0, result.output
@@ -106,7 +106,9 @@ def test_a_rerun_under_the_same_import_id_repeats_the_event_ids(
     settings = Settings.from_env({"COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap})
     for _ in range(2):
         result = CliRunner().invoke(
-            import_command, [str(path), "--tenant", tenant, "--import-id", import_id], obj=settings
+            import_command,
+            [str(path), "--tenant", tenant, "--import-id", import_id, "--force"],
+            obj=settings,
         )
         assert result.exit_code == 0, result.output
     records = _of_import(asyncio.run(read_committed(kafka_bootstrap, CLIENTS.name)), import_id)
@@ -120,7 +122,9 @@ def test_without_a_broker_the_import_fails_cleanly(tmp_path: Path) -> None:
     path.write_text(MIXED, encoding="utf-8")
     settings = Settings.from_env({"COBRANCA_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
     result = CliRunner().invoke(
-        import_command, [str(path), "--tenant", "acme", "--import-id", "imp-9"], obj=settings
+        import_command,
+        [str(path), "--tenant", "acme", "--import-id", "imp-9", "--force"],
+        obj=settings,
     )
     assert result.exit_code == 1
     assert "cobranca broker start" in result.stderr
