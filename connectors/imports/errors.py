@@ -33,7 +33,7 @@ class SourceInterrupted(ImportsError):
     """The source stopped before its end (an upload cut off, too large, too slow).
 
     Every row read before it is whole and is answered; the import ends with an
-    ImportCompleted marked incomplete (ADR 0016)."""
+    ImportCompleted marked incomplete (ADR 0017)."""
 
 
 class TooManyClients(SourceInterrupted):

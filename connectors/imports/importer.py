@@ -97,7 +97,7 @@ DEFAULT_BATCH_SIZE: Final = 20_000
 DEFAULT_IN_FLIGHT: Final = 2
 #: Distinct accepted client ids one import holds: the duplicate table keeps each (24-byte
 #: slots, at most half full), so 2,000,000 ids are a table of 2²² slots, 100 MB (150 MB while
-#: it grows). Past it the import stops as incomplete (`TooManyClients`, ADR 0016).
+#: it grows). Past it the import stops as incomplete (`TooManyClients`, ADR 0017).
 MAX_CLIENTS_PER_IMPORT: Final = 2_000_000
 #: Rows read one by one that make a batch; the clock is read once a batch (and once a CSV
 #: block): `occurred_at` is the time of the rows around it, not a clock call per row.
@@ -463,7 +463,7 @@ async def send_import(
     that fails stops the import and raises, so there is no ImportCompleted. When the source
     stops first (`SourceInterrupted`: an upload cut off, too large or too slow), the rows read
     before are stored and answered by an ImportCompleted marked incomplete, with their counts
-    (ADR 0016); then the interruption is raised. `run.stored` counts what Kafka acknowledged.
+    (ADR 0017); then the interruption is raised. `run.stored` counts what Kafka acknowledged.
     """
 
     def stored(summary: ImportSummary) -> None:

@@ -11,7 +11,7 @@ Routes (`cobranca imports serve`; docs/adr/0009-http-imports.md has the why):
   ``Location`` to poll and the status so far; ``state`` is ``running`` until ImportCompleted is
   acknowledged by Kafka, then ``completed``.
 - ``GET /v1/tenants/{tenant}/imports/{import_id}``: the status (``state`` running, completed,
-  incomplete (the body stopped first: ADR 0016) or
+  incomplete (the body stopped first: ADR 0017) or
   failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error`` when failed).
 - ``GET /healthz``: 200 while the process serves and its keys file is readable.
 
@@ -207,7 +207,7 @@ class ImportJob:
         status, code = _error_of(exc)
         with self._lock:
             # The source stopped, and what was read before is stored and answered by an
-            # ImportCompleted marked incomplete (ADR 0016); else nothing completes it.
+            # ImportCompleted marked incomplete (ADR 0017); else nothing completes it.
             self.state = "incomplete" if self.run is not None and self.run.incomplete else "failed"
             self.failure = exc
             self.finished_at = datetime.now(UTC)

@@ -96,7 +96,7 @@ async def test_an_upload_slower_than_the_minimum_rate_is_ended(
 async def test_a_cut_upload_is_an_incomplete_import_whose_counts_are_what_was_stored(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    """Issue 18 §4 (ADR 0016): the rows read before the cut are stored and answered by an
+    """Issue 18 §4 (ADR 0017): the rows read before the cut are stored and answered by an
     ImportCompleted with incomplete: true; the status counts exactly what is on the topic."""
     async for api in _api(tmp_path, kafka_bootstrap, max_bytes=50_000_000):
         body = _ndjson(15_000)

@@ -154,5 +154,5 @@ def test_an_upload_cut_off_fails_without_a_completion(served: Any, kafka_bootstr
         if v.get("import_id") == import_id
     ]
     # Cut inside the head (the first 64 KiB): no row was read, nothing is stored. A cut after
-    # rows were read is an incomplete import (ADR 0016; test_http_limits.py).
+    # rows were read is an incomplete import (ADR 0017; test_http_limits.py).
     assert events == []
