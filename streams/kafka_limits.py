@@ -71,11 +71,8 @@ class TopicLimits:
     def setting(self) -> str:
         """Which setting to raise to store larger records, as an operator would write it."""
         if self.topic_overridden:
-            return f"the topic's {TOPIC_SETTING} ({self.topic})"
-        return (
-            f"the broker's {BROKER_SETTING}, or {TOPIC_SETTING} on {self.topic} "
-            "(kafka-configs --alter --entity-type topics)"
-        )
+            return f"{TOPIC_SETTING} of {self.topic}"
+        return f"{TOPIC_SETTING} of {self.topic} (now the broker's {BROKER_SETTING})"
 
 
 async def describe_limits(bootstrap: str, topic: str) -> TopicLimits:
