@@ -325,11 +325,11 @@ async def test_a_record_larger_than_kafka_stores_is_413_before_producing(
 ) -> None:
     """A body under the body limit can still make a record over the topic's: the envelope id
     is stored again as the event's correlation id."""
-    from connectors.waha.receiver import Receiver
-
     client = await _client(store)
     try:
-        limit = client.server.app[RECEIVER].max_record_bytes
+        server = client.server
+        assert isinstance(server, TestServer)
+        limit = server.app[RECEIVER].max_record_bytes
         body = raw(envelope("message", message(body="m" * 10), id="evt_" + "i" * 600_000))
         assert len(body) < 1_000_000 < limit
         response = await client.post(PATH, data=body, headers=_signed(body))
@@ -337,7 +337,6 @@ async def test_a_record_larger_than_kafka_stores_is_413_before_producing(
         error = (await response.json())["error"]
         assert f"{limit:,}" in error
         assert store.sent == []
-        assert isinstance(client.server.app[RECEIVER], Receiver)
     finally:
         await client.close()
 
