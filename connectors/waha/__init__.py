@@ -12,6 +12,7 @@ from __future__ import annotations
 from connectors.waha.errors import (  # calls to WAHA's API (client.py)
     InvalidAck,
     InvalidSignature,
+    ReceiverConfigError,
     WahaCallError,
     WahaError,
     WahaPermanentError,
@@ -53,6 +54,7 @@ __all__ = [
     "NormalizedDelivery",
     "NormalizedInbound",
     "NormalizedSessionStatus",
+    "ReceiverConfigError",
     "WahaCallError",
     "WahaError",
     "WahaPermanentError",

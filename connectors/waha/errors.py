@@ -59,6 +59,10 @@ class InvalidSignature(WahaError):
         """Which check failed: missing header, unsupported algorithm, or mismatch."""
 
 
+class ReceiverConfigError(WahaError):
+    """The webhook receiver's settings disagree with what Kafka stores; it does not start."""
+
+
 # --- calls to WAHA's API (connectors/waha/client.py) -----------------------------------------
 
 

@@ -9,17 +9,29 @@ What a request goes through, in order (the first failure answers):
    (a Content-Length over the limit is refused before reading; a chunked body is read in chunks
    and refused as soon as it passes the limit);
 2. no `X-Webhook-Hmac` header: 401 (unsigned webhooks are never parsed);
-3. not JSON, or not a WAHA envelope (`event`, `session`, `payload`, and `id` when present, with
+3. a header the record keeps (`KEPT_HEADERS`) longer than `MAX_HEADER_BYTES`: 431;
+4. not JSON, or not a WAHA envelope (`event`, `session`, `payload`, and `id` when present, with
    their JSON types): 400 with the reason and its JSON path. The rest of the body is the
    normalizer's to read: stored as received, a body it cannot read is dead-lettered with its
    bytes, not lost;
-4. a session no tenant configures: 404 (503 while the receiver is still reading the tenants);
-5. the HMAC-SHA512 of the raw body does not match the key of the session's tenant: 401;
-6. stored: 200 with the event id; Kafka down or slower than `COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S`:
-   503 with Retry-After.
+5. a session no tenant configures, a session whose key is not in the environment, or an
+   HMAC-SHA512 of the raw body that does not match the key of the session's tenant: 401, the
+   same answer for all three, so session names cannot be probed (the log says which; 503 while
+   the receiver is still reading the tenants);
+6. a record larger than the callbacks topic stores (`max_record_bytes`, read from Kafka at
+   start): 413;
+7. stored: 200 with the event id; Kafka down or slower than `COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S`:
+   503 with Retry-After (413 if Kafka refused the record as too large).
 
-Nothing is produced unless step 6 is reached. The session must be read from the body before the
+Nothing is produced unless step 7 is reached. The session must be read from the body before the
 signature can be checked, because the key depends on the session's tenant.
+
+**Sizes** (issue 18). A record holds the body, the headers in `KEPT_HEADERS` (not every request
+header: those are the client's to inflate) and the event around them. At start, `serve` reads
+the topic's max.message.bytes and refuses to run when a body of the largest size allowed could
+make a record Kafka would refuse (`check_record_limits`); each request's record is measured
+before it is produced. A record the broker refuses anyway (its limit lowered since) is 413, and
+the producer is renewed so that later records are stored (streams/producer.py).
 
 **Where the keys come from.** A tenant's configuration names, per WAHA session, where the
 session's webhook key is: `webhook_hmac_key: env:VARIABLE` (streams/tenant_config.py). The key
@@ -59,32 +71,58 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 
 from connectors.waha.callback_codec import encode_callback
-from connectors.waha.errors import InvalidSignature, WahaWireError
+from connectors.waha.errors import InvalidSignature, ReceiverConfigError, WahaWireError
 from connectors.waha.normalize import routing_chat
-from connectors.waha.signatures import SIGNATURE_HEADER, check_signature
+from connectors.waha.signatures import ALGORITHM_HEADER, SIGNATURE_HEADER, check_signature
 from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
 from schemas.events import WahaCallbackReceived
 from streams.chat_keys import record_key
-from streams.producer import ProduceFailed
+from streams.kafka_limits import TopicLimits, record_bytes
+from streams.producer import MAX_REQUEST_BYTES, ProduceFailed, RecordTooLarge
 from streams.tenant_config import TenantConfig
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "KEPT_HEADERS",
+    "MAX_HEADER_BYTES",
     "PATH",
     "RECEIVER",
+    "RECORD_ALLOWANCE",
     "CallbackStore",
     "Receiver",
     "ReceiverConfig",
     "SessionOwners",
     "callback_datum",
     "callback_key",
+    "check_record_limits",
     "create_app",
     "hmac_key_for",
+    "largest_record_bytes",
     "serve",
 ]
 
 PATH: Final = "/webhooks/waha"
 DEFAULT_MAX_BODY_BYTES: Final = 1_000_000
+#: The request headers a callback keeps, lowercased: the signature and its algorithm (so the
+#: stored body can be checked again, `signatures.check_signature`), WAHA's request id and send
+#: time (its retries, in an audit), and the body's content type. Proxies' headers, cookies and
+#: a session's customHeaders are not kept: nothing reads them, and they are the client's to
+#: inflate (issue 18: ~1 MB of headers made a record the broker refused).
+KEPT_HEADERS: Final = (
+    "content-type",
+    SIGNATURE_HEADER.lower(),
+    ALGORITHM_HEADER.lower(),
+    "x-webhook-request-id",
+    "x-webhook-timestamp",
+)
+#: The most a kept header may hold (a repeated one's values joined); a signature is 128 hex
+#: digits. Longer: 431.
+MAX_HEADER_BYTES: Final = 1024
+#: Room in a record for what is neither the body nor a kept header: the event header (ids,
+#: tenant, times, source), the session, the remote address, the key, the Avro and Kafka framing,
+#: with envelope ids, session names and chat ids of up to a kilobyte between them. A webhook
+#: with longer ones can make a larger record: it is measured, and refused with 413.
+RECORD_ALLOWANCE: Final = 4096
 SOURCE: Final = "connectors.waha.receiver"
 EVENT_TYPE: Final = "WahaCallbackReceived"
 
@@ -120,6 +158,9 @@ class ReceiverConfig:
     """COBRANCA_WEBHOOK_MAX_BODY_BYTES: larger bodies get 413."""
     produce_timeout_s: float = 10.0
     """COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S: how long a request waits for Kafka before 503."""
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    """COBRANCA_WEBHOOK_MAX_REQUEST_BYTES: the producer's max_request_size, the largest record
+    it sends (aiokafka's default, 1 MiB); raise it with the topic's max.message.bytes."""
     default_hmac_key: str | None = None
     """WAHA_HMAC_KEY: the key of sessions whose configuration names none (WAHA's global one)."""
     compression: str | None = None
@@ -136,6 +177,9 @@ class ReceiverConfig:
                 env.get("COBRANCA_WEBHOOK_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES
             ),
             produce_timeout_s=float(env.get("COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S") or 10.0),
+            max_request_bytes=int(
+                env.get("COBRANCA_WEBHOOK_MAX_REQUEST_BYTES") or MAX_REQUEST_BYTES
+            ),
             default_hmac_key=env.get("WAHA_HMAC_KEY") or None,
             compression=_compression(env.get("COBRANCA_WEBHOOK_COMPRESSION", "")),
         )
@@ -207,13 +251,65 @@ def callback_datum(
     }
 
 
-def _stored_headers(request: web.BaseRequest) -> dict[str, str]:
-    """Header names lowercased; a repeated header's values joined with ', ' (RFC 9110)."""
+def largest_record_bytes(max_body_bytes: int) -> int:
+    """The largest record a body of `max_body_bytes` makes, with every kept header at its
+    limit and envelope ids and names within `RECORD_ALLOWANCE`."""
+    headers = sum(len(name) + MAX_HEADER_BYTES + 4 for name in KEPT_HEADERS)  # 4: two varints
+    return max_body_bytes + headers + RECORD_ALLOWANCE
+
+
+def check_record_limits(config: ReceiverConfig, limits: TopicLimits) -> int:
+    """The largest record the receiver may produce: the topic's max.message.bytes or the
+    producer's max_request_size, the smaller. Raises ReceiverConfigError, naming the setting to
+    change, when a body of `config.max_body_bytes` could make a larger record."""
+    by_topic = limits.max_batch_bytes
+    most = min(by_topic, config.max_request_bytes)
+    needed = largest_record_bytes(config.max_body_bytes)
+    if needed <= most:
+        return most
+    topic = (
+        f"{limits.topic} takes {by_topic:,} (its max.message.bytes"
+        + ("" if limits.topic_overridden else ", the broker's message.max.bytes")
+        + ")"
+    )
+    producer = (
+        f"the receiver's producer sends {config.max_request_bytes:,} "
+        "(COBRANCA_WEBHOOK_MAX_REQUEST_BYTES)"
+    )
+    to_raise = [
+        setting
+        for setting, bound in (
+            (limits.setting(), by_topic),
+            ("COBRANCA_WEBHOOK_MAX_REQUEST_BYTES", config.max_request_bytes),
+        )
+        if bound < needed
+    ]
+    body = most - (needed - config.max_body_bytes)
+    lower = f"set COBRANCA_WEBHOOK_MAX_BODY_BYTES to {body:,} or less, or " if body > 0 else ""
+    raise ReceiverConfigError(
+        f"COBRANCA_WEBHOOK_MAX_BODY_BYTES={config.max_body_bytes:,} allows records of up to "
+        f"{needed:,} bytes (the body, {len(KEPT_HEADERS)} kept headers of up to "
+        f"{MAX_HEADER_BYTES:,} bytes, the event around them), but Kafka stores at most "
+        f"{most:,} bytes per webhook record: {topic} and {producer}. Such a webhook would be "
+        f"refused after it was accepted: {lower}raise {' and '.join(to_raise)} to "
+        f"{needed:,} or more"
+    )
+
+
+def _kept_headers(request: web.BaseRequest) -> tuple[dict[str, str], str | None]:
+    """The headers in KEPT_HEADERS, names lowercased, a repeated header's values joined with
+    ', ' (RFC 9110); and the name of the first one longer than MAX_HEADER_BYTES, if any."""
     out: dict[str, str] = {}
-    for name, value in request.headers.items():
-        lowered = name.lower()
-        out[lowered] = f"{out[lowered]}, {value}" if lowered in out else value
-    return out
+    headers = request.headers
+    for name in KEPT_HEADERS:
+        values = headers.getall(name, ())
+        if not values:
+            continue
+        value = values[0] if len(values) == 1 else ", ".join(values)
+        if len(value) > MAX_HEADER_BYTES // 4 and len(value.encode()) > MAX_HEADER_BYTES:
+            return out, name
+        out[name] = value
+    return out, None
 
 
 # --- the HTTP side ------------------------------------------------------------------------
@@ -223,8 +319,8 @@ class _Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
             "cobranca_webhook_requests",
-            "Webhook requests by outcome (stored, too_large, unsigned, bad_request, "
-            "unknown_session, bad_signature, unavailable).",
+            "Webhook requests by outcome (stored, too_large, unsigned, header_too_large, "
+            "bad_request, unknown_session, bad_signature, unavailable).",
             ["outcome"],
             registry=registry,
         )
@@ -249,10 +345,18 @@ class Receiver:
         env: Mapping[str, str] | None = None,
         ready: Callable[[], bool] = lambda: True,
         registry: CollectorRegistry | None = None,
+        max_record_bytes: int | None = None,
     ) -> None:
         self.owners = owners
         self.store = store
         self.config = config
+        self.max_record_bytes = (
+            config.max_request_bytes if max_record_bytes is None else max_record_bytes
+        )
+        """Larger records get 413 before they are produced (`serve`: what the topic stores)."""
+        # Sessions that cannot be checked are checked against a key no one has: the answer and
+        # the work are those of a wrong signature, so they cannot be told apart.
+        self._decoy_key = os.urandom(64)
         self.env = os.environ if env is None else env
         self.ready = ready
         self.registry = registry or CollectorRegistry()
@@ -289,6 +393,16 @@ class Receiver:
                 f"no {SIGNATURE_HEADER} header: configure the session's webhook with "
                 '"hmac": {"key": ...} (or WHATSAPP_HOOK_HMAC_KEY)',
             )
+        headers, too_long = _kept_headers(request)
+        if too_long is not None:
+            name = _HEADER_NAMES[too_long]
+            return self._refuse(
+                431,
+                "header_too_large",
+                f"the {name} header is longer than the {MAX_HEADER_BYTES:,} bytes a webhook's "
+                f"{name} may have",
+                header=name,
+            )
         try:
             envelope = decode_envelope_head(body, source="request body")
         except WahaWireError as exc:
@@ -303,13 +417,8 @@ class Receiver:
                 headers={"Retry-After": "2"},
             )
         if config is None:
-            return self._refuse(
-                404,
-                "unknown_session",
-                f"session {envelope.session!r} belongs to no tenant: list it under waha.sessions "
-                "in a tenant configuration (`cobranca tenants apply`)",
-                session=envelope.session,
-            )
+            # Not 404: that would tell a prober which session names exist (issue 18 §5).
+            return self._not_checked(body, request, "unknown_session", session=envelope.session)
         key, where = hmac_key_for(config, envelope.session, self.env, self.config.default_hmac_key)
         if key is None:
             log.error(
@@ -318,8 +427,8 @@ class Receiver:
                 tenant=config.tenant_id,
                 hint=f"set {where} in the receiver's environment",
             )
-            return self._refuse(
-                401, "bad_signature", "webhook signature rejected: no key for this session"
+            return self._not_checked(
+                body, request, "bad_signature", session=envelope.session, key_missing=where
             )
         try:
             check_signature(key, body, request.headers)
@@ -329,14 +438,36 @@ class Receiver:
             tenant=config.tenant_id,
             envelope=envelope,
             body=body,
-            headers=_stored_headers(request),
+            headers=headers,
             received_at=received_at,
             remote=request.remote,
         )
         value = encode_callback(datum)
         key = callback_key(config.tenant_id, envelope).encode()
+        size = record_bytes(key, value)
+        if size > self.max_record_bytes:
+            return self._refuse(
+                413,
+                "too_large",
+                f"this webhook makes a record of {size:,} bytes (the body, its kept headers, "
+                f"its envelope's id and session stored with it), more than the "
+                f"{self.max_record_bytes:,} bytes Kafka stores for a webhook",
+                session=envelope.session,
+                record_bytes=size,
+            )
         try:
             await self.store.send(key, value, self.config.produce_timeout_s)
+        except RecordTooLarge as exc:
+            # Refused by the broker for good (its limit went down since the start): retrying
+            # cannot help, and the producer was renewed, so later webhooks are stored.
+            return self._refuse(
+                413,
+                "too_large",
+                f"Kafka refused this webhook's record of {size:,} bytes as too large; "
+                "it was not stored",
+                session=envelope.session,
+                error=str(exc),
+            )
         except (ProduceFailed, TimeoutError) as exc:
             # Never 2xx for something not stored: WAHA retries, the normalizer dedupes.
             self.metrics.requests.labels("unavailable").inc()
@@ -351,6 +482,17 @@ class Receiver:
             body=b'{"stored":"%s"}' % datum["header"]["event_id"].encode(),
             content_type="application/json",
         )
+
+    def _not_checked(
+        self, body: bytes, request: web.Request, outcome: str, **log_fields: object
+    ) -> web.Response:
+        """401 for a webhook whose signature cannot be checked (unknown session, missing key),
+        with the answer a wrong signature gets for the same headers, after the same work."""
+        try:
+            check_signature(self._decoy_key, body, request.headers)
+        except InvalidSignature as exc:
+            return self._refuse(401, outcome, str(exc), **log_fields)
+        raise AssertionError("a signature matched a random key")  # pragma: no cover
 
     def _too_large(self, length: int | None) -> web.Response:
         size = f"{length} bytes" if length is not None else "the body"
@@ -372,6 +514,15 @@ class Receiver:
         )
 
 
+#: How the kept headers are spelled in answers.
+_HEADER_NAMES: Final = {
+    "content-type": "Content-Type",
+    SIGNATURE_HEADER.lower(): SIGNATURE_HEADER,
+    ALGORITHM_HEADER.lower(): ALGORITHM_HEADER,
+    "x-webhook-request-id": "X-Webhook-Request-Id",
+    "x-webhook-timestamp": "X-Webhook-Timestamp",
+}
+
 #: Where `create_app` keeps its `Receiver` (for tests and the bench).
 RECEIVER: Final = web.AppKey("waha_receiver", Receiver)
 
@@ -385,9 +536,16 @@ def create_app(
     ready: Callable[[], bool] = lambda: True,
     on_startup: Callable[[web.Application], Awaitable[None]] | None = None,
     on_cleanup: Callable[[web.Application], Awaitable[None]] | None = None,
+    max_record_bytes: int | None = None,
 ) -> web.Application:
-    """The aiohttp application: the webhook, `/healthz` and `/metrics`."""
-    receiver = Receiver(owners, store, config, env=env, ready=ready)
+    """The aiohttp application: the webhook, `/healthz` and `/metrics`.
+
+    `max_record_bytes` is the largest record the store takes (`serve` reads it from Kafka);
+    by default the producer's max_request_size.
+    """
+    receiver = Receiver(
+        owners, store, config, env=env, ready=ready, max_record_bytes=max_record_bytes
+    )
     # aiohttp refuses to read a body past client_max_size (413): the bounded read.
     app = web.Application(client_max_size=config.max_body_bytes)
     app[RECEIVER] = receiver
@@ -405,7 +563,8 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
     """Run the receiver until cancelled: follow the tenants topic, produce to Kafka, serve HTTP.
 
     `/healthz` answers 503 until every tenant configuration written before the start has been
-    read (until then a known session could be answered 404).
+    read (until then a known session could be refused). Raises ReceiverConfigError, before
+    serving anything, when the body limit allows records the callbacks topic would refuse.
     """
     from streams.group_commit import GroupCommitProducer
     from streams.tenants import TenantDirectory
@@ -419,8 +578,24 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
             WAHA_CALLBACKS.name,
             request_timeout_s=max(config.produce_timeout_s, 5.0),
             compression=config.compression,
+            max_request_bytes=config.max_request_bytes,
         ) as producer:
-            app = create_app(directory, producer, config, ready=directory.ready.is_set)
+            assert producer.limits is not None  # read by __aenter__
+            max_record_bytes = check_record_limits(config, producer.limits)
+            log.info(
+                "webhook_receiver_limits",
+                max_body_bytes=config.max_body_bytes,
+                max_record_bytes=max_record_bytes,
+                topic_max_message_bytes=producer.limits.topic_max_message_bytes,
+                max_request_bytes=config.max_request_bytes,
+            )
+            app = create_app(
+                directory,
+                producer,
+                config,
+                ready=directory.ready.is_set,
+                max_record_bytes=max_record_bytes,
+            )
             registry = app[RECEIVER].registry
             Gauge(
                 "cobranca_webhook_produce_batches",
@@ -432,6 +607,12 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
                 "Callbacks Kafka acknowledged since start (divided by the batches: group size).",
                 registry=registry,
             ).set_function(lambda: producer.records)
+            Gauge(
+                "cobranca_webhook_producer_renewals",
+                "Producers replaced after a failed delivery since start (a refused batch would "
+                "otherwise leave its partition's sequence broken).",
+                registry=registry,
+            ).set_function(lambda: producer.renewals)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, config.host, config.port)

@@ -1,5 +1,6 @@
 """The webhook receiver on the real broker: what it answers 200 is on Kafka, byte for byte;
-what it refuses is not; with the broker stopped it answers 503."""
+what it refuses is not; with the broker stopped it answers 503; a record Kafka refuses does not
+stop it storing the next ones; it does not start with a body limit Kafka cannot store."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from connectors.waha.receiver import callback_key
 from connectors.waha.wire import decode_envelope
 from infra.kafka.broker import LocalBroker
 from schemas.events import WahaCallbackReceived
+from streams.kafka_limits import TOPIC_SETTING
 from streams.log_reader import read_events
 from streams.settings import cache_home
 from streams.tenant_config import parse_tenant_config
@@ -22,6 +24,7 @@ from streams.topics import WAHA_CALLBACKS
 from tests.conftest import _free_port_pair
 from tests.integration.waha.receiver_process import ReceiverProcess
 from tests.kafka_helpers import TEST_PARTITIONS
+from tests.topic_config import set_max_message_bytes
 from tests.unit.waha.envelopes import ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_bytes
 
@@ -89,8 +92,9 @@ def test_signed_fixtures_are_stored_byte_for_byte_and_refusals_are_not(
         assert receiver.post(bodies) == [200] * len(bodies)
         refused = raw(envelope("message", message(), session=session, id=f"evt_{tenant}_bad"))
         assert receiver.post([refused], key="wrong key") == [401]
+        # 401 like a wrong signature: a 404 would tell which session names exist (issue 18 §5).
         unknown = raw(envelope("message", message(), session=f"{tenant}-nobody"))
-        assert receiver.post([unknown]) == [404]
+        assert receiver.post([unknown]) == [401]
     finally:
         receiver.stop()
     stored = callbacks_of(kafka_bootstrap, tenant)
@@ -149,3 +153,70 @@ def test_with_the_broker_stopped_webhooks_get_503(tmp_path: Path) -> None:
     finally:
         receiver.stop()
         broker.stop()
+
+
+def test_one_record_kafka_refuses_leaves_every_later_webhook_stored(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Issue 18 §2: after one record the broker refused (MESSAGE_TOO_LARGE), ~9% of valid
+    webhooks got 503 (OutOfOrderSequenceNumber) until the receiver restarted.
+
+    The 413 of the receiver itself is bypassed by lowering the topic's max.message.bytes after
+    the receiver read it, under a webhook it still believes storable. The broker checks the
+    sequence only of a producer it already saw on a partition, so both of the receiver's
+    connections first store webhooks of the chat the large one goes to."""
+    tenant = f"rcv-{uuid.uuid4().hex[:8]}"
+    session = f"{tenant}-s"
+    configure(kafka_bootstrap, tenant, [session])
+    chat = "5511977776666@c.us"
+
+    def webhook(n: int, *, chat_of: str | None = None, text: str = "ok") -> bytes:
+        sender = chat_of or f"55119{n % 997:08d}@c.us"
+        payload = message(id=f"false_{sender}_3EB0{n:012X}", body=text, **{"from": sender})
+        return raw(envelope("message", payload, session=session, id=f"evt_{tenant}_{n}"))
+
+    receiver = ReceiverProcess(kafka_bootstrap, tmp_path)
+    receiver.start()
+    try:
+        warm = [webhook(n, chat_of=chat) for n in range(4)]
+        for body in warm:  # one at a time: the two connections take turns
+            assert receiver.post([body]) == [200]
+        warm_all = [webhook(n) for n in range(4, 204)]
+        assert receiver.post(warm_all) == [200] * len(warm_all)
+        asyncio.run(set_max_message_bytes(kafka_bootstrap, WAHA_CALLBACKS.name, 100_000))
+        try:
+            # The lowered limit reaches the log a moment after the broker describes it.
+            statuses = []
+            for n in range(1_000_000, 1_000_050):
+                large = webhook(n, chat_of=chat, text="x" * 300_000)
+                statuses += receiver.post([large])
+                if statuses[-1] != 200:
+                    break
+        finally:
+            asyncio.run(set_max_message_bytes(kafka_bootstrap, WAHA_CALLBACKS.name, None))
+        valid = [webhook(n) for n in range(10_000, 11_000)]
+        answers = receiver.post(valid)
+    finally:
+        receiver.stop()
+    assert {status: answers.count(status) for status in set(answers)} == {200: 1_000}
+    assert statuses[-1] == 413, statuses  # refused for good: retrying cannot help
+    stored = callbacks_of(kafka_bootstrap, tenant)
+    assert len(stored) == len(warm) + len(warm_all) + statuses.count(200) + len(valid)
+    assert {event.body for event, _ in stored} >= set(valid)
+
+
+def test_the_receiver_does_not_start_with_a_body_limit_kafka_cannot_store(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    receiver = ReceiverProcess(
+        kafka_bootstrap, tmp_path, env={"COBRANCA_WEBHOOK_MAX_BODY_BYTES": "2000000"}
+    )
+    try:
+        with pytest.raises(AssertionError, match="receiver exited") as refused:
+            receiver.start()
+    finally:
+        receiver.stop()
+    assert receiver.proc is not None and receiver.proc.returncode == 1
+    said = " ".join(str(refused.value).split())  # the CLI's error, wrapped by the terminal
+    assert "COBRANCA_WEBHOOK_MAX_BODY_BYTES=2,000,000" in said
+    assert f"{TOPIC_SETTING} of {WAHA_CALLBACKS.name}" in said

@@ -13,12 +13,19 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.waha.receiver import PATH, ReceiverConfig, callback_key, create_app, hmac_key_for
-from connectors.waha.signatures import sign_body
+from connectors.waha.receiver import (
+    PATH,
+    RECEIVER,
+    ReceiverConfig,
+    callback_key,
+    create_app,
+    hmac_key_for,
+)
+from connectors.waha.signatures import check_signature, sign_body
 from connectors.waha.wire import decode_envelope
 from schemas.events import WahaCallbackReceived
 from streams.log_reader import event_from
-from streams.producer import ProduceFailed
+from streams.producer import ProduceFailed, RecordTooLarge
 from streams.tenant_config import TenantConfig, parse_tenant_config
 from tests.unit.waha.envelopes import ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_bytes
@@ -214,13 +221,31 @@ async def test_malformed_bodies_are_400(
     assert store.sent == []
 
 
-async def test_an_unknown_session_is_404(
-    client: TestClient[Any, Any], store: RecordingStore
+@pytest.mark.parametrize("algorithm", ["sha512", "md5"])
+async def test_an_unknown_session_is_401_like_a_wrong_signature(
+    client: TestClient[Any, Any], store: RecordingStore, algorithm: str
 ) -> None:
-    body = raw(envelope("message", message(), session="nobody"))
-    response = await client.post(PATH, data=body, headers=_signed(body))
-    assert response.status == 404
-    assert "nobody" in (await response.json())["error"]
+    """Issue 18 §5: a 404 told a prober which session names exist before any signature was
+    checked. An unknown session, a session without a key and a wrong signature now answer
+    alike, whatever the headers say."""
+    answers = []
+    for session in ("nobody", "tenant-a"):
+        body = raw(envelope("message", message(), session=session))
+        headers = _signed(body, key="a guess", **{"X-Webhook-Hmac-Algorithm": algorithm})
+        response = await client.post(PATH, data=body, headers=headers)
+        answers.append((response.status, await response.json()))
+    no_key = await _client(RecordingStore(), env={})
+    try:
+        body = raw(envelope("message", message(), session="beta-1"))
+        headers = _signed(body, key="a guess", **{"X-Webhook-Hmac-Algorithm": algorithm})
+        response = await no_key.post(PATH, data=body, headers=headers)
+        answers.append((response.status, await response.json()))
+    finally:
+        await no_key.close()
+    unknown, wrong, keyless = answers
+    assert unknown[0] == 401
+    assert unknown == wrong == keyless
+    assert "nobody" not in unknown[1]["error"]
     assert store.sent == []
 
 
@@ -243,6 +268,127 @@ async def test_a_body_over_the_limit_is_413_with_or_without_content_length() -> 
         assert len(store.sent) == 1
     finally:
         await client.close()
+
+
+async def test_only_the_headers_needed_are_stored() -> None:
+    """Issue 18 §2: every request header went into the record, so ~1 MB of headers on a body
+    under the limit made a record the broker refused. The record keeps what checks the
+    signature again, WAHA's request id and send time, and the content type."""
+    store = RecordingStore()
+    client = await _client(store)
+    try:
+        extra = {f"X-Padding-{i}": "p" * 8_000 for i in range(40)}  # 320 KB of headers
+        headers = _signed(
+            INBOUND,
+            **{
+                "X-Webhook-Request-Id": "req-7",
+                "X-Webhook-Timestamp": "1764864000123",
+                "X-Tenant": "custom header",
+                "Cookie": "session=secret",
+                **extra,
+            },
+        )
+        response = await client.post(PATH, data=INBOUND, headers=headers)
+        assert response.status == 200, await response.text()
+        ((event, _),) = store.sent
+        assert event.headers == {
+            "content-type": "application/json",
+            "x-webhook-hmac": headers["X-Webhook-Hmac"],
+            "x-webhook-hmac-algorithm": "sha512",
+            "x-webhook-request-id": "req-7",
+            "x-webhook-timestamp": "1764864000123",
+        }
+        check_signature(GLOBAL_KEY, event.body, event.headers)  # can be checked again later
+    finally:
+        await client.close()
+
+
+async def test_a_kept_header_over_its_limit_is_431(
+    client: TestClient[Any, Any], store: RecordingStore
+) -> None:
+    from connectors.waha.receiver import MAX_HEADER_BYTES
+
+    long_id = "r" * (MAX_HEADER_BYTES + 1)
+    response = await client.post(
+        PATH, data=INBOUND, headers=_signed(INBOUND, **{"X-Webhook-Request-Id": long_id})
+    )
+    assert response.status == 431
+    assert "X-Webhook-Request-Id" in (await response.json())["error"]
+    repeated = [("X-Webhook-Timestamp", "1" * 300)] * 4  # joined: over the limit too
+    response = await client.post(PATH, data=INBOUND, headers=[*_signed(INBOUND).items(), *repeated])
+    assert response.status == 431
+    assert store.sent == []
+
+
+async def test_a_record_larger_than_kafka_stores_is_413_before_producing(
+    store: RecordingStore,
+) -> None:
+    """A body under the body limit can still make a record over the topic's: the envelope id
+    is stored again as the event's correlation id."""
+    client = await _client(store)
+    try:
+        server = client.server
+        assert isinstance(server, TestServer)
+        limit = server.app[RECEIVER].max_record_bytes
+        body = raw(envelope("message", message(body="m" * 10), id="evt_" + "i" * 600_000))
+        assert len(body) < 1_000_000 < limit
+        response = await client.post(PATH, data=body, headers=_signed(body))
+        assert response.status == 413
+        error = (await response.json())["error"]
+        assert f"{limit:,}" in error
+        assert store.sent == []
+    finally:
+        await client.close()
+
+
+async def test_kafka_refusing_a_record_as_too_large_is_413() -> None:
+    store = RecordingStore(
+        fail=RecordTooLarge("refused by the broker", topic="t", size=900_000, limit=None)
+    )
+    client = await _client(store)
+    try:
+        response = await client.post(PATH, data=INBOUND, headers=_signed(INBOUND))
+        assert response.status == 413
+        assert "Retry-After" not in response.headers
+    finally:
+        await client.close()
+
+
+async def test_the_largest_record_must_fit_what_kafka_stores() -> None:
+    """At start the receiver refuses a body limit whose records the topic could not hold,
+    naming the setting to change; the defaults fit Kafka's defaults."""
+    from connectors.waha.errors import ReceiverConfigError
+    from connectors.waha.receiver import check_record_limits, largest_record_bytes
+    from streams.kafka_limits import KAFKA_DEFAULT_MAX_MESSAGE_BYTES, TopicLimits
+
+    defaults = TopicLimits(
+        "cobranca.waha.callbacks",
+        KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+        False,
+        KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+    )
+    check_record_limits(ReceiverConfig(), defaults)
+    too_big = ReceiverConfig(max_body_bytes=2_000_000)
+    with pytest.raises(ReceiverConfigError, match="COBRANCA_WEBHOOK_MAX_BODY_BYTES") as refused:
+        check_record_limits(too_big, defaults)
+    assert "message.max.bytes" in str(refused.value)
+    most = int(
+        str(refused.value)
+        .split("COBRANCA_WEBHOOK_MAX_BODY_BYTES to ")[1]
+        .split()[0]
+        .replace(",", "")
+    )
+    check_record_limits(ReceiverConfig(max_body_bytes=most), defaults)
+    assert largest_record_bytes(most) <= 1_048_576
+    # A topic raised to 5 MB still meets the producer's max_request_size (1 MiB by default).
+    raised = TopicLimits(
+        "cobranca.waha.callbacks", 5_000_000, True, KAFKA_DEFAULT_MAX_MESSAGE_BYTES
+    )
+    with pytest.raises(ReceiverConfigError, match="COBRANCA_WEBHOOK_MAX_REQUEST_BYTES"):
+        check_record_limits(too_big, raised)
+    check_record_limits(
+        ReceiverConfig(max_body_bytes=2_000_000, max_request_bytes=3_000_000), raised
+    )
 
 
 @pytest.mark.parametrize(
