@@ -97,6 +97,8 @@ __all__ = [
     "WahaSessionConfig",
     "WeeklyContactWindows",
     "WrongNumberReported",
+    "caused_by",
+    "derived_id",
     "new_header",
 ]
 
@@ -739,4 +741,44 @@ def new_header(
         correlation_id=correlation_id,
         source=source,
         causation_id=causation_id,
+    )
+
+
+def derived_id(namespace: uuid.UUID, key: str) -> str:
+    """The event id named by `key` in `namespace` (a UUID5), the same on every replay.
+
+    Derived ids are idempotency keys stored in the log, so a namespace and the format of its keys
+    never change once events carry them.
+    """
+    return str(uuid.uuid5(namespace, key))
+
+
+def caused_by(
+    event_type: str,
+    cause: Event,
+    *,
+    occurred_at: datetime,
+    source: str,
+    namespace: uuid.UUID,
+    key: str | None = None,
+    correlation_id: str | None = None,
+) -> EventHeader:
+    """The header of the `event_type` event that `cause` leads to, derived so a replay writes it
+    again byte for byte.
+
+    The tenant and correlation id are the cause's (`correlation_id` overrides the latter), the
+    causation id is the cause's event id, and the event id is `derived_id(namespace, key)`, with
+    `key` defaulting to `"{cause event id}|{event_type}"`: one event of each type per cause. Each
+    deriving module has a namespace of its own, so two modules deriving from the same cause never
+    collide.
+    """
+    cause_id = cause.header.event_id
+    return new_header(
+        event_type,
+        tenant_id=cause.header.tenant_id,
+        correlation_id=cause.header.correlation_id if correlation_id is None else correlation_id,
+        causation_id=cause_id,
+        source=source,
+        occurred_at=occurred_at,
+        event_id=derived_id(namespace, f"{cause_id}|{event_type}" if key is None else key),
     )

@@ -52,7 +52,7 @@ from schemas.events import (
     MessageDispatched,
     SendApproved,
     SendKind,
-    new_header,
+    caused_by,
 )
 from streams import processing
 from streams.channels import CHANNELS
@@ -110,15 +110,11 @@ def order_for(approved: SendApproved, session: str) -> SendOrder:
 
 
 def _header(event_type: str, cause: SendApproved, now: datetime, n: int) -> EventHeader:
-    # Derived ids: an approval dispatched again after an aborted transaction writes the same ids.
-    return new_header(
-        event_type,
-        tenant_id=cause.header.tenant_id,
-        correlation_id=cause.header.correlation_id,
-        causation_id=cause.header.event_id,
-        source=SOURCE,
-        occurred_at=now,
-        event_id=str(uuid.uuid5(DISPATCH_IDS, f"{cause.header.event_id}|{event_type}|{n}")),
+    # Derived ids: an approval dispatched again after an aborted transaction writes the same ids;
+    # `n` tells apart the failures of one approval.
+    key = f"{cause.header.event_id}|{event_type}|{n}"
+    return caused_by(
+        event_type, cause, occurred_at=now, source=SOURCE, namespace=DISPATCH_IDS, key=key
     )
 
 

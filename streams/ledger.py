@@ -49,7 +49,7 @@ from schemas.events import (
     TokensDebited,
     TokensRefunded,
     WrongNumberReported,
-    new_header,
+    caused_by,
 )
 from streams.reply_policy import reply_request_id
 
@@ -96,15 +96,7 @@ class Decision:
 
 
 def _header(event_type: str, cause: Event, now: datetime) -> EventHeader:
-    return new_header(
-        event_type,
-        tenant_id=cause.header.tenant_id,
-        correlation_id=cause.header.correlation_id,
-        causation_id=cause.header.event_id,
-        source=SOURCE,
-        occurred_at=now,
-        event_id=str(uuid.uuid5(DERIVED_IDS, f"{cause.header.event_id}|{event_type}")),
-    )
+    return caused_by(event_type, cause, occurred_at=now, source=SOURCE, namespace=DERIVED_IDS)
 
 
 def decide_send(

@@ -53,7 +53,8 @@ from schemas.events import (
     MessageDispatched,
     SessionStatusChanged,
     WahaCallbackReceived,
-    new_header,
+    caused_by,
+    derived_id,
 )
 
 __all__ = [
@@ -78,7 +79,7 @@ Conversation = InboundMessage | DeliveryStatusChanged | SessionStatusChanged
 
 def key_id(key: str) -> str:
     """The event id an output derived from dedupe key `key` gets (a UUID5)."""
-    return str(uuid.uuid5(_IDS, key))
+    return derived_id(_IDS, key)
 
 
 @dataclass(slots=True)
@@ -170,9 +171,9 @@ def handle(book: ConversationBook, links: DispatchLinks, callback: WahaCallbackR
     if isinstance(result, Ignored):
         return Outcome(ignored=result)
     # The most specific key (session+event+payload id) names the output; the envelope id only
-    # when there is no other; a callback with neither is named after itself.
-    event_id = key_id(keys[-1]) if keys else key_id(f"callback:{callback.header.event_id}")
-    tenant = callback.header.tenant_id
+    # when there is no other; a callback with neither is named after itself. The output's id is
+    # then `key_id(id_key)`, which is what `ConversationBook.has_seen` looks for.
+    id_key = keys[-1] if keys else f"callback:{callback.header.event_id}"
     request_id: str | None = None
     looked = False
     out: Conversation
@@ -185,11 +186,10 @@ def handle(book: ConversationBook, links: DispatchLinks, callback: WahaCallbackR
         out = DeliveryStatusChanged(
             header=_header(
                 result.event_type,
-                tenant,
                 request_id or result.chat_id,
                 callback,
                 result.occurred_at or callback.received_at,
-                event_id,
+                id_key,
             ),
             request_id=request_id,
             **result.event_fields(),
@@ -203,11 +203,10 @@ def handle(book: ConversationBook, links: DispatchLinks, callback: WahaCallbackR
         out = InboundMessage(
             header=_header(
                 result.event_type,
-                tenant,
                 request_id or result.chat_id,
                 callback,
                 result.occurred_at,
-                event_id,
+                id_key,
             ),
             request_id=request_id,
             **result.event_fields(),
@@ -217,11 +216,10 @@ def handle(book: ConversationBook, links: DispatchLinks, callback: WahaCallbackR
         out = SessionStatusChanged(
             header=_header(
                 result.event_type,
-                tenant,
                 result.session,
                 callback,
                 result.occurred_at or callback.received_at,
-                event_id,
+                id_key,
             ),
             **result.event_fields(),
         )
@@ -230,18 +228,17 @@ def handle(book: ConversationBook, links: DispatchLinks, callback: WahaCallbackR
 
 def _header(
     event_type: str,
-    tenant: str,
     correlation: str,
     callback: WahaCallbackReceived,
     occurred_at: datetime,
-    event_id: str,
+    id_key: str,
 ) -> EventHeader:
-    return new_header(
+    return caused_by(
         event_type,
-        tenant_id=tenant,
-        correlation_id=correlation,
-        causation_id=callback.header.event_id,
-        source=SOURCE,
+        callback,
         occurred_at=occurred_at,
-        event_id=event_id,
+        source=SOURCE,
+        namespace=_IDS,
+        key=id_key,
+        correlation_id=correlation,
     )

@@ -48,6 +48,8 @@ from schemas.events import (
     SendDeferred,
     SendKind,
     SendRequested,
+    caused_by,
+    derived_id,
     new_header,
 )
 from streams.chat_keys import chat_key
@@ -161,14 +163,13 @@ def debt_index(client: ClientImported, now: datetime) -> DebtIndexed:
     """What the conversation agent answers the client's chat with (keyed tenant_id:chat_key,
     docs/adr/0010-conversation-agent.md): the latest import of the client wins."""
     return DebtIndexed(
-        header=new_header(
+        header=caused_by(
             "DebtIndexed",
-            tenant_id=client.header.tenant_id,
-            correlation_id=client.import_id,
-            causation_id=client.header.event_id,
-            source=SOURCE,
+            client,
             occurred_at=now,
-            event_id=str(uuid.uuid5(REGUA_IDS, f"{client.header.event_id}|DebtIndexed")),
+            source=SOURCE,
+            namespace=REGUA_IDS,
+            correlation_id=client.import_id,
         ),
         client_id=client.client_id,
         chat_key=chat_key(client.phone_e164),
@@ -267,6 +268,8 @@ def on_due(
 def _header(
     event_type: str, debt: Debt, now: datetime, causation_id: str, name: str
 ) -> EventHeader:
+    # Not `caused_by`: the tenant and correlation are the debt's, and the cause (an import or a
+    # tick) is known here only by its id; the event id is named after `name`, not the cause.
     return new_header(
         event_type,
         tenant_id=debt.tenant_id,
@@ -274,7 +277,7 @@ def _header(
         causation_id=causation_id,
         source=SOURCE,
         occurred_at=now,
-        event_id=str(uuid.uuid5(REGUA_IDS, f"{name}|{event_type}")),
+        event_id=derived_id(REGUA_IDS, f"{name}|{event_type}"),
     )
 
 
@@ -366,15 +369,7 @@ def schedule_record(
     input_id: str,
 ) -> RemindersScheduled:
     return RemindersScheduled(
-        header=new_header(
-            "RemindersScheduled",
-            tenant_id=debt.tenant_id,
-            correlation_id=debt.import_id,
-            causation_id=input_id,
-            source=SOURCE,
-            occurred_at=now,
-            event_id=str(uuid.uuid5(REGUA_IDS, f"{input_id}|{debt.client_id}|RemindersScheduled")),
-        ),
+        header=_header("RemindersScheduled", debt, now, input_id, f"{input_id}|{debt.client_id}"),
         client_id=debt.client_id,
         import_id=debt.import_id,
         debt_key=debt.key,

@@ -62,7 +62,7 @@ from schemas.events import (
     SendKind,
     SendRequested,
     WrongNumberReported,
-    new_header,
+    caused_by,
 )
 from streams import reply_templates as templates
 from streams.chat_keys import chat_key, phone_of_key
@@ -110,21 +110,20 @@ def reply_request_id(tenant_id: str, waha_message_id: str) -> str:
     return str(uuid.uuid5(CONVERSATION_IDS, f"{tenant_id}|{waha_message_id}|reply"))
 
 
-def _derived_id(cause: Event, event_type: str) -> str:
-    return str(uuid.uuid5(CONVERSATION_IDS, f"{cause.header.event_id}|{event_type}"))
-
-
 def _header(
     event_type: str, cause: Event, causation: Event, correlation: str, now: datetime
 ) -> EventHeader:
-    return new_header(
+    # An event of a reply is named after the input it answers (`cause`: one of each type per
+    # input) but caused by the step before it (the input, its intent, the hand-off), which all
+    # carry the input's tenant.
+    return caused_by(
         event_type,
-        tenant_id=cause.header.tenant_id,
-        correlation_id=correlation,
-        causation_id=causation.header.event_id,
-        source=SOURCE,
+        causation,
         occurred_at=now,
-        event_id=_derived_id(cause, event_type),
+        source=SOURCE,
+        namespace=CONVERSATION_IDS,
+        key=f"{cause.header.event_id}|{event_type}",
+        correlation_id=correlation,
     )
 
 
@@ -329,14 +328,13 @@ class _ChatState:
 
     def record(self, cause: Event, key: str, now: datetime) -> ConversationStateChanged:
         return ConversationStateChanged(
-            header=new_header(
+            header=caused_by(
                 "ConversationStateChanged",
-                tenant_id=cause.header.tenant_id,
-                correlation_id=getattr(cause, "chat_id", key),
-                causation_id=cause.header.event_id,
-                source=SOURCE,
+                cause,
                 occurred_at=now,
-                event_id=_derived_id(cause, "ConversationStateChanged"),
+                source=SOURCE,
+                namespace=CONVERSATION_IDS,
+                correlation_id=getattr(cause, "chat_id", key),
             ),
             chat_key=key,
             opted_out=self.opted_out,
