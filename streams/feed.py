@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -46,14 +45,7 @@ from schemas.errors import UndecodableEvent
 from schemas.events import Event
 from streams import processing
 from streams.log_reader import event_from
-from streams.transport import SourcePartitionTransactions
-
-_FEEDS: weakref.WeakKeyDictionary[Any, dict[str, BatchFeed]] = weakref.WeakKeyDictionary()
-
-
-def feeds_of(app: Any) -> Mapping[str, BatchFeed]:
-    """The app's feeds by topic name (what the fetch loop routes)."""
-    return _FEEDS.get(app, {})
+from streams.transport import SourcePartitionTransactions, feed_topics
 
 
 class BatchFeed:
@@ -68,11 +60,7 @@ class BatchFeed:
         self._messages: deque[Message] = deque()
         self._arrived: asyncio.Event | None = None
         self._paused: set[TP] = set()
-        feeds = _FEEDS.setdefault(app, {})
-        for topic in self.topics:
-            if topic in feeds:
-                raise ValueError(f"topic {topic!r} already feeds another agent")
-            feeds[topic] = self
+        feed_topics(app, self.topics, self)
         # Faust clears its flow-controlled queues at every revocation: the feed with them.
         # It asks only for `clear()` of what it manages.
         app.flow_control.manage_queue(cast(Any, self))

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import asyncio
 import types
+import weakref
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -72,7 +73,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from aiokafka.errors import ProducerClosed, ProducerFenced
 from faust.streams import current_event
@@ -81,6 +82,30 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode.utils.futures import notify
 
 from streams.errors import CobrancaError
+
+
+class Feed(Protocol):
+    """Where the fetch loop hands each fetched record of the topics it feeds, instead of
+    Faust's per-record path (streams/feed.py's BatchFeed)."""
+
+    def offer(self, consumer: Any, message: Any) -> None: ...
+
+
+_FEEDS: weakref.WeakKeyDictionary[Any, dict[str, Feed]] = weakref.WeakKeyDictionary()
+
+
+def feed_topics(app: Any, topics: Iterable[str], feed: Feed) -> None:
+    """Route the records of `topics` that `app`'s fetch loop reads to `feed`."""
+    feeds = _FEEDS.setdefault(app, {})
+    for topic in topics:
+        if topic in feeds:
+            raise ValueError(f"topic {topic!r} already feeds another agent")
+        feeds[topic] = feed
+
+
+def feeds_of(app: Any) -> Mapping[str, Feed]:
+    """The app's feeds by topic name (what the fetch loop routes)."""
+    return _FEEDS.get(app, {})
 
 
 class SendOutsideTransaction(CobrancaError):
@@ -397,8 +422,6 @@ class Consumer(faust_aiokafka.Consumer):
     async def _drain_messages(self, fetcher: Any) -> None:
         """The fetch loop: Faust's, except that a record of a fed topic is appended to its
         feed instead of being raced through the conductor's callback one by one."""
-        from streams.feed import feeds_of  # streams.feed imports this module
-
         feeds = feeds_of(self.app)
         if not feeds:
             await super()._drain_messages(fetcher)
