@@ -273,13 +273,11 @@ class SourcePartitionTransactions(TransactionManager):
         )
         return True
 
-    async def _lose_if_fenced(self, transactional_id: str) -> bool:
-        """Whether the producer of `transactional_id` can no longer work (fenced); it is
-        retired and its partitions lost if so."""
-        producer = cast(Any, self.producer)._transaction_producers.get(transactional_id)
-        if producer is None or not producer._txn_manager.is_fatal_error():
+    async def _lose_if_fenced(self, transactional_id: str, exc: BaseException) -> bool:
+        """Whether `exc` came from a producer that was fenced; it is retired and its partitions
+        lost if so."""
+        if not await cast(Producer, self.producer).retire_if_fenced(transactional_id, exc):
             return False
-        await cast(Producer, self.producer).retire(transactional_id)
         self._lose(transactional_id)
         return True
 
@@ -356,10 +354,10 @@ class SourcePartitionTransactions(TransactionManager):
             return await self.producer.send(
                 topic, key, value, destination, timestamp, headers, transactional_id=tid
             )
-        except Exception:
+        except Exception as exc:
             # The agent fails on this event either way; a fenced producer also loses its
             # partitions, so nothing of them commits before the group hands them out again.
-            await self._lose_if_fenced(tid)
+            await self._lose_if_fenced(tid, exc)
             raise
 
     async def send_encoded(
@@ -393,8 +391,8 @@ class SourcePartitionTransactions(TransactionManager):
                 await producer.send_batch(batch, topic, partition=partition)
         except ProducerClosed:
             return False  # stopped at a revocation while we waited
-        except Exception:
-            if await self._lose_if_fenced(tid):
+        except Exception as exc:
+            if await self._lose_if_fenced(tid, exc):
                 return False  # another member holds the partition now: it decides again
             raise
         for sensor in self.app.sensors:  # Faust's sensors count sends one by one
@@ -646,9 +644,8 @@ class Producer(faust_aiokafka.Producer):
                 if start_new_transaction:
                     await producer.begin_transaction()
             except Exception as exc:
-                if on_fenced is None or not _fenced(producer, exc):
+                if on_fenced is None or not await self.retire_if_fenced(transactional_id, exc):
                     raise
-                await self.retire(transactional_id)
                 on_fenced(transactional_id)
 
     async def abort_open_transactions(self, on_fenced: Callable[[str], None]) -> None:
@@ -664,9 +661,8 @@ class Producer(faust_aiokafka.Producer):
                 try:
                     await producer.abort_transaction()
                 except Exception as exc:
-                    if not _fenced(producer, exc):
+                    if not await self.retire_if_fenced(transactional_id, exc):
                         raise
-                    await self.retire(transactional_id)
                     on_fenced(transactional_id)
 
         await asyncio.gather(*(abort(tid) for tid in list(self._transaction_producers)))
@@ -711,6 +707,14 @@ class Producer(faust_aiokafka.Producer):
         producer = self._transaction_producers.pop(transactional_id, None)
         if producer is not None:
             await producer.stop()
+
+    async def retire_if_fenced(self, transactional_id: str, exc: BaseException) -> bool:
+        """Retire the producer of `transactional_id` if `exc` shows it was fenced."""
+        producer = self._transaction_producers.get(transactional_id)
+        if producer is None or not _fenced(producer, exc):
+            return False
+        await self.retire(transactional_id)
+        return True
 
 
 def _fenced(producer: Any, exc: BaseException) -> bool:

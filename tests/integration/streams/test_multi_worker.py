@@ -144,7 +144,7 @@ def test_a_fenced_producer_loses_its_partition_not_the_worker(tmp_path: Path) ->
             fleet.check_alive()
             assert fleet.crashes() == []
             assert "fenced" in fleet.workers[name].log.read_text()
-            _verify(bootstrap, tenants, inputs)
+            _verify(asyncio.run(_read(bootstrap, tenants)), inputs)
         finally:
             fleet.stop_all()
 
@@ -213,12 +213,13 @@ def _run(campaign: Campaign, seed: int, work: Path) -> None:
             fleet.run_changes(_schedule(rng, 2, 5.0), rng, _Waves(bootstrap, tail, 6, 5.0))
             caught_up = fleet.wait_decided(len(inputs), CATCH_UP_S + 60)
             fleet.check_alive()
-            report = _verify(bootstrap, tenants, inputs)
+            logs = asyncio.run(_read(bootstrap, tenants))
+            report = _verify(logs, inputs)
             report.update(
                 seed=seed,
                 changes=fleet.changes,
                 catch_up_s=round(caught_up - fleet.last_change, 1),
-                pauses_s=_pauses(bootstrap, tenants, fleet.changes),
+                pauses_s=_pauses(logs[0], fleet.changes),
             )
             _report(report)
             assert report["catch_up_s"] <= CATCH_UP_S, report
@@ -328,7 +329,8 @@ class Fleet:
 
     def stop_all(self) -> None:
         for worker in self.workers.values():
-            worker.kill() if worker.proc is not None and worker.proc.poll() is None else None
+            if worker.proc is not None and worker.proc.poll() is None:
+                worker.kill()
 
 
 def _feasible(action: str, alive: int, most: int) -> str:
@@ -465,8 +467,8 @@ def _default_policy(tenant: str) -> LedgerPolicy:
 # --- checks -----------------------------------------------------------------------------------
 
 
-def _verify(bootstrap: str, tenants: list[str], inputs: list[Event]) -> dict[str, Any]:
-    decisions, ledger, dispatches = asyncio.run(_read(bootstrap, tenants))
+def _verify(logs: Logs, inputs: list[Event]) -> dict[str, Any]:
+    decisions, ledger, dispatches = logs
     requests = [e for e in inputs if isinstance(e, SendRequested)]
     decided = Counter(p.event.header.causation_id for p in decisions)
     twice = {cause: n for cause, n in decided.items() if n > 1}
@@ -518,9 +520,11 @@ def _verify(bootstrap: str, tenants: list[str], inputs: list[Event]) -> dict[str
     }
 
 
-async def _read(
-    bootstrap: str, tenants: list[str]
-) -> tuple[list[Positioned], list[Positioned], list[Positioned]]:
+Logs = tuple[list[Positioned], list[Positioned], list[Positioned]]
+"""The run's tenants' decisions, ledger events and dispatch events, read_committed."""
+
+
+async def _read(bootstrap: str, tenants: list[str]) -> Logs:
     mine = set(tenants)
     topics = await asyncio.gather(
         *(read_events(bootstrap, t) for t in (SEND_DECISIONS.name, LEDGER.name, DISPATCHES.name))
@@ -531,10 +535,9 @@ async def _read(
     return decisions, ledger, dispatches
 
 
-def _pauses(bootstrap: str, tenants: list[str], changes: list[dict[str, Any]]) -> list[float]:
+def _pauses(decisions: list[Positioned], changes: list[dict[str, Any]]) -> list[float]:
     """For each change, the longest stretch without a decision in the 20 s after it, while
     requests were waiting: how long deciding paused."""
-    decisions, _, _ = asyncio.run(_read(bootstrap, tenants))
     times = sorted({p.event.header.occurred_at.timestamp() for p in decisions})
     pauses = []
     for change in changes:
