@@ -211,7 +211,7 @@ async def produce(bootstrap: str, events: int) -> float:
     from aiokafka import AIOKafkaProducer
 
     from schemas.codec import encode
-    from streams.topics import topic_for_event
+    from streams.base.topics import topic_for_event
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20)
     await producer.start()
@@ -238,7 +238,7 @@ def read_rows(bootstrap: str, limit: int) -> tuple[list[Any], float, int]:
     from connectors.clickhouse.batches import PartitionBuffer
     from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
     from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RawTableWriter
-    from streams.log_reader import read_topic
+    from streams.runtime.log_reader import read_topic
 
     records = []
     for topic in AUDIT_TOPICS:
@@ -508,8 +508,8 @@ def main() -> None:
     from connectors.clickhouse import connect
     from connectors.clickhouse.server import LocalClickHouse
     from infra.kafka.broker import LocalBroker
-    from streams.settings import Settings, cache_home
-    from streams.topic_admin import create_topics
+    from streams.base.settings import Settings, cache_home
+    from streams.runtime.topic_admin import create_topics
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="clickhouse-bench-") as tmp:

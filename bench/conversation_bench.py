@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.entities import amount_brl, promised_date
-from streams.intent import Classification
-from streams.reply_policy import ConversationBook, handle_message
+from streams.domain.intent import Classification
+from streams.domain.reply_policy import ConversationBook, handle_message
 from tests.factories import debt_indexed, inbound_message
 from tests.intent_rules import KeywordClassifier
 

@@ -95,10 +95,10 @@ async def dispatch(url: str, n: int) -> float:
 def worker(url: str, n: int, home: Path) -> float:
     from infra.kafka.broker import LocalBroker
     from schemas.events import SendApproved, SendKind, new_header
-    from streams.producer import EventProducer
-    from streams.settings import cache_home
-    from streams.topic_admin import create_topics
-    from streams.topics import DISPATCHES
+    from streams.base.settings import cache_home
+    from streams.base.topics import DISPATCHES
+    from streams.runtime.producer import EventProducer
+    from streams.runtime.topic_admin import create_topics
     from tests.conftest import _free_port_pair
     from tests.kafka_helpers import WorkerProcess, count_for
 

@@ -122,7 +122,7 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
     from connectors.imports.formats import LineBlock, RowSource
     from connectors.imports.importer import send_records
     from connectors.imports.records import ImportRecords, epoch_millis
-    from streams.producer import EventProducer
+    from streams.runtime.producer import EventProducer
 
     records = ImportRecords("bench", "ceiling")
     count = 0
@@ -168,7 +168,7 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
 
 def phase_full(file: Path, bootstrap: str) -> dict[str, Any]:
     from connectors.imports.importer import import_rows, send_import
-    from streams.producer import EventProducer
+    from streams.runtime.producer import EventProducer
 
     async def run() -> dict[str, Any]:
         with file.open("rb") as stream:
@@ -189,7 +189,7 @@ def run_phase(name: str, file: Path, bootstrap: str) -> None:
     # environment) compiling faust, aiokafka and aiohttp takes seconds, the same for every
     # phase, and it is not the import's work.
     import connectors.imports.importer  # noqa: F401
-    import streams.producer  # noqa: F401
+    import streams.runtime.producer  # noqa: F401
 
     rss_before = _rss_mb()
     began, cpu_began = time.perf_counter(), time.process_time()
@@ -269,8 +269,8 @@ def main() -> None:
         return
 
     from infra.kafka.broker import LocalBroker
-    from streams.settings import cache_home
-    from streams.topic_admin import create_topics
+    from streams.base.settings import cache_home
+    from streams.runtime.topic_admin import create_topics
 
     with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
         work = Path(tmp)

@@ -12,7 +12,7 @@ request ids repeated), then measures:
 
 - ``rules``: the ledger agent's own work per request in this process, no Kafka: decide, seal
   the ledger events into the hash chain, apply them to the book, Avro-encode every output
-  (`streams.ledger_agent.handle`, in batches of the agent's size) — the baseline, the most a
+  (`streams.agents.ledger.handle`, in batches of the agent's size) — the baseline, the most a
   worker could do;
 - ``worker``: one `cobranca worker` (exactly-once, commit interval as configured) deciding
   them: decisions per second from its first committed decision to its last, as a
@@ -23,7 +23,7 @@ request ids repeated), then measures:
   line gives each count's rate against the first's.
 
 To see where the worker's time goes, attach py-spy to it while it decides (it is the
-``streams.cli worker`` child of this script; it starts deciding once it has loaded its model):
+``streams.ops.cli worker`` child of this script; it starts deciding once it has loaded its model):
 ``py-spy record --pid PID -f raw -o /tmp/worker.txt -d 15 --nonblocking``.
 
 The rules are measured before and after the worker, and the ratio worker/rules is taken against
@@ -60,8 +60,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from schemas.events import CreditRequested, SendKind, SendRequested, new_header  # noqa: E402
-from streams import ledger_agent  # noqa: E402
-from streams.ledger import LedgerBook, LedgerPolicy  # noqa: E402
+from streams.agents import ledger as ledger_agent  # noqa: E402
+from streams.domain.ledger import LedgerBook, LedgerPolicy  # noqa: E402
 
 
 def requests(tenants: list[str], n: int, seed: int = 7) -> list[SendRequested]:
@@ -132,7 +132,7 @@ def phase_rules(batch: list[SendRequested], tenants: list[str], tokens: int) -> 
 
 
 async def produce(bootstrap: str, events: list[tuple[object, str]]) -> None:
-    from streams.producer import EventProducer
+    from streams.runtime.producer import EventProducer
 
     async with EventProducer(bootstrap) as producer:
         await producer.send_many(events)  # type: ignore[arg-type]
@@ -173,7 +173,7 @@ async def watch_decisions(
 ) -> Watched:
     """Run `production`, and watch the first committed decisions and the total-th,
     read_committed, with the workers' CPU then."""
-    from streams.topics import SEND_DECISIONS
+    from streams.base.topics import SEND_DECISIONS
 
     def cpu() -> float | None:
         seconds = [cpu_seconds(worker.pid) for worker in workers]
@@ -273,8 +273,8 @@ def measure(
 ) -> tuple[float, float | None]:
     """Decisions/s and worker CPU seconds per decision of `workers` workers on `batch`."""
     from infra.kafka.broker import LocalBroker
-    from streams.settings import cache_home
-    from streams.topic_admin import create_topics
+    from streams.base.settings import cache_home
+    from streams.runtime.topic_admin import create_topics
 
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         work = Path(tmp)
@@ -302,7 +302,7 @@ def measure(
                 with (work / f"worker{i}.log").open("wb") as log:
                     running.append(
                         subprocess.Popen(
-                            [sys.executable, "-m", "streams.cli", "worker"],
+                            [sys.executable, "-m", "streams.ops.cli", "worker"],
                             env={**env, "COBRANCA_DATA_DIR": str(data)},
                             stdout=log,
                             stderr=subprocess.STDOUT,

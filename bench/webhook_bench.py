@@ -241,10 +241,10 @@ def main() -> None:
 
     from connectors.waha.signatures import sign_body
     from infra.kafka.broker import LocalBroker
-    from streams.settings import cache_home
-    from streams.tenant_config import parse_tenant_config
-    from streams.tenants import apply_config
-    from streams.topic_admin import create_topics
+    from streams.base.settings import cache_home
+    from streams.domain.tenant_config import parse_tenant_config
+    from streams.runtime.tenants import apply_config
+    from streams.runtime.topic_admin import create_topics
 
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     signed = [
@@ -297,7 +297,7 @@ def main() -> None:
                 )
             )
             spy = ["py-spy", "record", "--format", "raw", "-o", args.py_spy, "--"]
-            receive = [sys.executable, "-m", "streams.cli", "waha", "receive"]
+            receive = [sys.executable, "-m", "streams.ops.cli", "waha", "receive"]
             procs.append(
                 subprocess.Popen(
                     [*(spy if args.py_spy else []), *receive],

@@ -1,6 +1,7 @@
 """`cobranca model provision|train|eval` and `cobranca classify`.
 
-Mounted in streams/cli.py with `main.add_command(model)` and `main.add_command(classify_command)`.
+Mounted in streams/ops/cli.py with `main.add_command(model)` and
+`main.add_command(classify_command)`.
 
 `cobranca classify` reads JSON lines on stdin, `{"text": ..., "ref_time": "...-03:00"}` (ref_time
 optional, default now), and writes one JSON line per input line, in order:

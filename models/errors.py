@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.errors import CobrancaError
+from streams.base.errors import CobrancaError
 
 
 class ModelError(CobrancaError):

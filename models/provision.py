@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.errors import ProvisionError
-from streams.settings import cache_home
+from streams.base.settings import cache_home
 
 __all__ = [
     "DEFAULT_ENCODER_NAME",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import cache_home
+from streams.base.settings import cache_home
 from tests.kafka_helpers import TEST_PARTITIONS
 
 
@@ -41,7 +41,7 @@ def _free_port_pair() -> int:
 @pytest.fixture(scope="module")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from infra.kafka.broker import LocalBroker
-    from streams.topic_admin import create_topics
+    from streams.runtime.topic_admin import create_topics
 
     external = os.environ.get("COBRANCA_TEST_BOOTSTRAP")
     if external:

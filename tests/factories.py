@@ -620,7 +620,7 @@ def debt_indexed(
     payment_url: str | None = "https://pague.example.com/c1",
     at: datetime | None = None,
 ) -> DebtIndexed:
-    from streams.chat_keys import chat_key
+    from streams.domain.chat_keys import chat_key
 
     return DebtIndexed(
         header=_header("DebtIndexed", tenant, "imp-1", at, source="streams.regua"),
@@ -648,7 +648,7 @@ def conversation_state_changed(
     client_id: str | None = "c1",
     at: datetime | None = None,
 ) -> ConversationStateChanged:
-    from streams.chat_keys import chat_key
+    from streams.domain.chat_keys import chat_key
 
     return ConversationStateChanged(
         header=_header(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.codec import decode
-from streams.log_reader import read_topic
+from streams.runtime.log_reader import read_topic
 
 #: Partitions of the catalogue's topics on the test broker; workers must create their table
 #: changelogs with the same count (Faust co-partitions tables with their sources).
@@ -51,7 +51,7 @@ class WorkerProcess:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker"],
+                [sys.executable, "-m", "streams.ops.cli", "worker"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -109,8 +109,8 @@ def for_tenant(
 
 def end_offsets(bootstrap: str, topic: str) -> int:
     """Records ever written to `topic` (committed or not, markers included): cheap progress."""
-    from streams.topic_admin import describe_topics
-    from streams.topics import CATALOGUE
+    from streams.base.topics import CATALOGUE
+    from streams.runtime.topic_admin import describe_topics
 
     (state,) = asyncio.run(
         describe_topics(bootstrap, tuple(s for s in CATALOGUE if s.name == topic))
@@ -130,8 +130,8 @@ TEST_STEP = "D-30"
 def configure_tenant(bootstrap: str, tenant: str) -> Any:
     """Apply a tenant configuration whose contact windows are open all day Monday to Saturday
     (Sundays and holidays never open), with one step due at import; returns the config."""
-    from streams.tenant_config import parse_tenant_config
-    from streams.tenants import apply_config
+    from streams.domain.tenant_config import parse_tenant_config
+    from streams.runtime.tenants import apply_config
 
     config = parse_tenant_config(
         {
@@ -170,7 +170,7 @@ async def committed_offsets(bootstrap: str, group: str) -> dict[Any, Any]:
 
 async def produce(bootstrap: str, events: Sequence[Any], key: str) -> None:
     """Produce `events` under one key (a tenant's), in order, as the product's producer does."""
-    from streams.producer import EventProducer
+    from streams.runtime.producer import EventProducer
 
     async with EventProducer(bootstrap) as producer:
         await producer.send_many((event, key) for event in events)
@@ -178,7 +178,7 @@ async def produce(bootstrap: str, events: Sequence[Any], key: str) -> None:
 
 async def produce_keyed(bootstrap: str, events: Sequence[tuple[Any, str]]) -> None:
     """Produce (event, key) pairs, in order, as the product's producer does."""
-    from streams.producer import EventProducer
+    from streams.runtime.producer import EventProducer
 
     async with EventProducer(bootstrap) as producer:
         await producer.send_many(events)

@@ -9,7 +9,7 @@ import uuid
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streams.kafka_limits import TOPIC_SETTING, describe_limits
+from streams.runtime.kafka_limits import TOPIC_SETTING, describe_limits
 
 #: DescribeConfigs' source of a setting the topic sets itself.
 _TOPIC_OWN = 1

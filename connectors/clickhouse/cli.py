@@ -1,6 +1,6 @@
 """The ClickHouse commands: `cobranca db ...`, `cobranca sink`, `cobranca replay`, `cobranca trace`.
 
-Registered on the main group in `streams/cli.py`. Only click and the settings are imported at
+Registered on the main group in `streams/ops/cli.py`. Only click and the settings are imported at
 import time, so `cobranca --help` stays fast; each command imports what it runs.
 """
 
@@ -19,8 +19,8 @@ from uuid import UUID
 
 import click
 
-from streams.cli_errors import friendly_errors
-from streams.settings import Settings
+from streams.base.settings import Settings
+from streams.ops.cli_errors import friendly_errors
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -209,7 +209,7 @@ def sink_command(
     ctx: click.Context, max_rows: int, max_wait: float, session_timeout: float, drain: bool
 ) -> None:
     """Write every audit topic into ClickHouse's raw tables, exactly once, until SIGTERM."""
-    from streams import logs
+    from streams.base import logs
 
     settings = _settings(ctx)
     logs.configure()

@@ -25,7 +25,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
 from connectors.clickhouse.errors import ClickHouseUnavailable, InvalidClickHouseUrl
-from streams.settings import LOCAL_CLICKHOUSE_URL, Settings
+from streams.base.settings import LOCAL_CLICKHOUSE_URL, Settings
 
 __all__ = ["HttpTarget", "connect", "deduplicated_insert_settings", "parse_clickhouse_url"]
 

@@ -8,7 +8,7 @@ package: `client.py` and `migrations.py` catch them at the boundary and raise on
 
 from __future__ import annotations
 
-from streams.errors import CobrancaError
+from streams.base.errors import CobrancaError
 
 
 class ClickHouseError(CobrancaError):

@@ -5,7 +5,7 @@ pseudonym (HMAC-SHA256 with COBRANCA_PSEUDONYM_KEY), stable across batches, proc
 replays, so analysts can still count, join and trace per person without seeing who it is.
 Everything that identifies a phone is pseudonymized the same way: a WhatsApp chat id
 `5511987654321@c.us` gets the pseudonym of `+5511987654321`, so a chat joins to the debtor's
-phone. Free-text diagnostics are masked (`streams.logs.mask`); names, e-mail addresses, message
+phone. Free-text diagnostics are masked (`streams.base.logs.mask`); names, e-mail addresses, message
 texts and raw bodies are left out (the Kafka log keeps them for auditors).
 
 `FIELD_POLICY` classifies every field of every event schema; a test fails when a schema gains a
@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from streams.logs import mask
+from streams.base.logs import mask
 
 __all__ = [
     "DEV_PSEUDONYM_KEY",

@@ -42,7 +42,7 @@ from connectors.clickhouse.privacy import FIELD_POLICY, Policy
 from schemas.codec import decode
 from schemas.errors import UndecodableEvent
 from schemas.registry import RegisteredSchema, SchemaRegistry, default_registry
-from streams.topics import CATALOGUE, TopicKind, topic_for_event
+from streams.base.topics import CATALOGUE, TopicKind, topic_for_event
 
 __all__ = [
     "AUDIT_TOPICS",
@@ -466,7 +466,7 @@ _MASK_RE = (
     + rf"(?:{_SEP}[0-9]){{3,}}{_SEP}([0-9]){_SEP}([0-9])"
 )
 """A run of at least 10 digits, up to two separators between two digits (`(11) 98765-4321`):
-`streams.logs.mask`'s first-5/last-2 rule in RE2, which has no look-arounds (ADR 0012)."""
+`streams.base.logs.mask`'s first-5/last-2 rule in RE2, which has no look-arounds (ADR 0012)."""
 
 
 def _pseudonym(expr: str) -> str:

@@ -34,8 +34,8 @@ from connectors.clickhouse.errors import ReplayError
 from connectors.clickhouse.migrations import apply_migrations, validate_database_name
 from connectors.clickhouse.privacy import pseudonym_key
 from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
-from streams.log_reader import partitions_of
-from streams.settings import Settings
+from streams.base.settings import Settings
+from streams.runtime.log_reader import partitions_of
 
 __all__ = [
     "VIEW_CHECKS",

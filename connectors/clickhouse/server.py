@@ -49,7 +49,7 @@ from xml.sax.saxutils import escape
 
 from connectors.clickhouse.client import parse_clickhouse_url
 from connectors.clickhouse.errors import LocalServerError
-from streams.settings import Settings
+from streams.base.settings import Settings
 
 __all__ = ["LOOPBACK_HOSTS", "LocalClickHouse", "ServerStatus"]
 
@@ -287,7 +287,7 @@ class LocalClickHouse:
             }
             with self.stdout_log.open("ab") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "streams.cli", "db", "serve"],
+                    [sys.executable, "-m", "streams.ops.cli", "db", "serve"],
                     env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -31,7 +31,7 @@ from clickhouse_connect.driver.client import Client
 from connectors.clickhouse.errors import TraceError
 from connectors.clickhouse.privacy import Pseudonymizer
 from connectors.clickhouse.raw_tables import RAW_TABLES
-from streams.logs import mask
+from streams.base.logs import mask
 
 __all__ = ["Timeline", "TraceEvent", "phone_e164", "trace"]
 

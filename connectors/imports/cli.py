@@ -6,7 +6,7 @@ terminal) and, as the very last line on stdout, the summary as one JSON object:
 error (exit 0); a file that cannot be read at all, or Kafka refusing the events, is (exit 1,
 one message, no traceback).
 
-Registered on the main group in `streams/cli.py`; this module imports only click and the
+Registered on the main group in `streams/ops/cli.py`; this module imports only click and the
 settings at import time, so `cobranca --help` stays fast.
 """
 
@@ -22,8 +22,8 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from streams.errors import CobrancaError
-from streams.settings import Settings
+from streams.base.errors import CobrancaError
+from streams.base.settings import Settings
 
 if TYPE_CHECKING:
     from connectors.imports.importer import ImportRun, ImportSummary
@@ -35,7 +35,7 @@ __all__ = ["import_command", "require_configured"]
 def require_configured(settings: Settings, tenant: str, *, what: str) -> None:
     """Refuse (`click.ClickException`) a tenant with no TenantConfigured on the tenants topic:
     its debtors would wait for a régua, prices and contact windows that do not exist."""
-    from streams.tenants import read_configs
+    from streams.runtime.tenants import read_configs
 
     try:
         configs = asyncio.run(read_configs(settings.kafka_bootstrap))
@@ -151,7 +151,7 @@ def _run(
 ) -> ImportSummary:
     from connectors.imports.importer import dry_run as run_dry
     from connectors.imports.importer import send_import
-    from streams.producer import EventProducer
+    from streams.runtime.producer import EventProducer
 
     if dry_run:
         try:

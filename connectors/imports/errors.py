@@ -10,7 +10,7 @@ operators) are in Brazilian Portuguese.
 
 from __future__ import annotations
 
-from streams.errors import CobrancaError
+from streams.base.errors import CobrancaError
 
 
 class ImportsError(CobrancaError):

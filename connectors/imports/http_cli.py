@@ -1,6 +1,6 @@
 """`cobranca imports serve|new-key`: the HTTP import endpoint and its per-tenant API keys.
 
-Mounted on the main group in `streams/cli.py`; the server's modules (aiohttp, the importer) are
+Mounted on the main group in `streams/ops/cli.py`; the server's modules (aiohttp, the importer) are
 imported inside the commands, so `cobranca --help` stays fast.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from streams.errors import CobrancaError
-from streams.settings import Settings
+from streams.base.errors import CobrancaError
+from streams.base.settings import Settings
 
 __all__ = ["imports_group"]
 

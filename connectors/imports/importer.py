@@ -71,7 +71,7 @@ from schemas.events import (
     ImportRejected,
     new_header,
 )
-from streams.topics import topic_for_event
+from streams.base.topics import topic_for_event
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -115,7 +115,7 @@ _TYPED: Final = {cls._options.namespace: cls for cls in (ClientImported, ImportR
 
 
 class EventSink(Protocol):
-    """Where `send_import` puts records: `streams.producer.EventProducer` in production."""
+    """Where `send_import` puts records: `streams.runtime.producer.EventProducer` in production."""
 
     def send_keyed(self, topic: str, keys: list[bytes], values: list[bytes]) -> Awaitable[int]:
         """Store `values[i]` under `keys[i]` on `topic`; return once every one is acknowledged."""

@@ -51,9 +51,9 @@ from connectors.imports.errors import InvalidImportParameter, TooManyClients, Un
 from connectors.imports.formats import Format
 from connectors.imports.importer import ImportRun, ImportSummary, import_rows, send_import
 from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
-from streams.errors import CobrancaError
-from streams.producer import EventProducer, ProduceFailed
-from streams.settings import Settings, cache_home
+from streams.base.errors import CobrancaError
+from streams.base.settings import Settings, cache_home
+from streams.runtime.producer import EventProducer, ProduceFailed
 
 __all__ = [
     "ImportJob",

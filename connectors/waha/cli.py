@@ -1,4 +1,4 @@
-"""`cobranca waha ...`: WAHA commands. Register with `main.add_command(waha)` in streams/cli.py.
+"""`cobranca waha ...`: WAHA commands. Register with `main.add_command(waha)` in streams/ops/cli.py.
 
 `cobranca waha normalize FILE...` runs webhook bodies saved as files through the same functions the
 normalization agent uses, without Kafka, and prints one JSON object per file.
@@ -133,8 +133,8 @@ def receive_command(host: str | None, port: int | None, max_body_bytes: int | No
     import signal
 
     from connectors.waha.receiver import ReceiverConfig, serve
-    from streams.errors import CobrancaError
-    from streams.settings import Settings
+    from streams.base.errors import CobrancaError
+    from streams.base.settings import Settings
 
     config = ReceiverConfig.from_env()
     config = dataclasses.replace(

@@ -13,7 +13,7 @@
 
 The caller decides what a failure is worth recording (`Outcome.failures`) and may abandon the
 wait (`abandoned`, checked at least once a second), e.g. when its Kafka partition moved away.
-No Kafka here; streams/dispatch.py wraps it in an agent.
+No Kafka here; streams/agents/dispatch.py wraps it in an agent.
 
 401 is held like a transient failure although the issue lists it with the permanent 4xx: a
 wrong WAHA_API_KEY refuses every send, and refunding the whole queue for a configuration typo
@@ -81,7 +81,7 @@ class WahaApi(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class DispatchPolicy:
-    """The knobs (see streams.settings.DispatchSettings for their environment variables)."""
+    """The knobs (see streams.base.settings.DispatchSettings for their environment variables)."""
 
     rate_per_s: float = 1.0
     jitter: float = 0.2

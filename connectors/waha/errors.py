@@ -7,7 +7,7 @@ on the exception as attributes, so a dead-letter record or a 400 answer can carr
 
 from __future__ import annotations
 
-from streams.errors import CobrancaError
+from streams.base.errors import CobrancaError
 
 
 class WahaError(CobrancaError):

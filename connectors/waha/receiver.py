@@ -31,10 +31,11 @@ header: those are the client's to inflate) and the event around them. At start, 
 the topic's max.message.bytes and refuses to run when a body of the largest size allowed could
 make a record Kafka would refuse (`check_record_limits`); each request's record is measured
 before it is produced. A record the broker refuses anyway (its limit lowered since) is 413, and
-the producer is renewed so that later records are stored (streams/producer.py).
+the producer is renewed so that later records are stored (streams/runtime/producer.py).
 
 **Where the keys come from.** A tenant's configuration names, per WAHA session, where the
-session's webhook key is: `webhook_hmac_key: env:VARIABLE` (streams/tenant_config.py). The key
+session's webhook key is: `webhook_hmac_key: env:VARIABLE` (streams/domain/tenant_config.py). The
+key
 itself is read from that environment variable of the receiver's process, so no secret is ever
 written into an event or a configuration file. A session without its own key uses the global
 one, `WAHA_HMAC_KEY`: the key WAHA's global webhook signs with (`WHATSAPP_HOOK_HMAC_KEY`,
@@ -76,10 +77,10 @@ from connectors.waha.normalize import routing_chat
 from connectors.waha.signatures import ALGORITHM_HEADER, SIGNATURE_HEADER, check_signature
 from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
 from schemas.events import WahaCallbackReceived
-from streams.chat_keys import record_key
-from streams.kafka_limits import TopicLimits, record_bytes
-from streams.producer import MAX_REQUEST_BYTES, ProduceFailed, RecordTooLarge
-from streams.tenant_config import TenantConfig
+from streams.domain.chat_keys import record_key
+from streams.domain.tenant_config import TenantConfig
+from streams.runtime.kafka_limits import TopicLimits, record_bytes
+from streams.runtime.producer import MAX_REQUEST_BYTES, ProduceFailed, RecordTooLarge
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -130,15 +131,16 @@ log = structlog.get_logger(__name__)
 
 
 class SessionOwners(Protocol):
-    """Who owns a WAHA session: `streams.tenants.TenantDirectory` follows it from Kafka."""
+    """Who owns a WAHA session: `streams.runtime.tenants.TenantDirectory` follows it from Kafka."""
 
     def owner_of(self, session: str) -> TenantConfig | None: ...
 
 
 class CallbackStore(Protocol):
-    """Where verified callbacks go (`streams.group_commit.GroupCommitProducer` on the callbacks
+    """Where verified callbacks go (`streams.runtime.group_commit.GroupCommitProducer` on the
+    callbacks
     topic): `send` returns once Kafka acknowledged the record (acks=all), and raises
-    `streams.producer.ProduceFailed` when it did not."""
+    `streams.runtime.producer.ProduceFailed` when it did not."""
 
     async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
         """Store one record; raise ProduceFailed (or TimeoutError) when it is not acknowledged
@@ -210,7 +212,8 @@ def hmac_key_for(
 
 
 def callback_key(tenant: str, envelope: WebhookEnvelope) -> str:
-    """The record key of a callback: `tenant:chat_key` (streams/chat_keys.py: every spelling of
+    """The record key of a callback: `tenant:chat_key` (streams/domain/chat_keys.py: every spelling
+    of
     a phone's chat, with or without Brazil's 9th digit, is one key, the key its debt is indexed
     under), or `tenant:session` when no one chat."""
     chat = routing_chat(envelope)
@@ -566,9 +569,9 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
     read (until then a known session could be refused). Raises ReceiverConfigError, before
     serving anything, when the body limit allows records the callbacks topic would refuse.
     """
-    from streams.group_commit import GroupCommitProducer
-    from streams.tenants import TenantDirectory
-    from streams.topics import WAHA_CALLBACKS
+    from streams.base.topics import WAHA_CALLBACKS
+    from streams.runtime.group_commit import GroupCommitProducer
+    from streams.runtime.tenants import TenantDirectory
 
     directory = TenantDirectory(bootstrap)
     follower = asyncio.create_task(directory.run(), name="tenant-directory")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from connectors.clickhouse.server import LocalClickHouse
-from streams.settings import Settings
+from streams.base.settings import Settings
 
 
 def free_port() -> int:

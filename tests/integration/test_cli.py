@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings
+from streams.base.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
 def _cobranca(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "streams.ops.cli", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -103,7 +103,7 @@ def test_db_commands_without_a_server_say_how_to_start_one() -> None:
 def test_sink_trace_and_replay_from_the_command_line(
     kafka_bootstrap: str, clickhouse_settings: Settings
 ) -> None:
-    from streams.producer import EventProducer
+    from streams.runtime.producer import EventProducer
     from tests import factories as f
 
     tenant = f"cli{uuid.uuid4().hex[:6]}"

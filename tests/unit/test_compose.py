@@ -206,7 +206,7 @@ def test_the_webhook_receiver_service(services: dict[str, dict[str, Any]]) -> No
 def test_project_service_commands_exist_in_the_cli(services: dict[str, dict[str, Any]]) -> None:
     import click
 
-    from streams.cli import main
+    from streams.ops.cli import main
 
     for name in PROJECT_SERVICES:
         command = services[name]["command"]

@@ -9,13 +9,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = [
-    "streams/formatting.py",
-    "streams/ledger.py",
-    "streams/contact_windows.py",
-    "streams/templates.py",
-    "streams/tenant_config.py",
-    "streams/regua.py",
-    "streams/normalization.py",
+    "streams/domain/formatting.py",
+    "streams/domain/ledger.py",
+    "streams/domain/contact_windows.py",
+    "streams/domain/templates.py",
+    "streams/domain/tenant_config.py",
+    "streams/domain/regua.py",
+    "streams/domain/normalization.py",
     "schemas/compatibility.py",
     "connectors/imports/validation.py",
     "connectors/imports/uploads.py",

@@ -1,7 +1,8 @@
 """Dispatch policies: pure rules the WAHA dispatcher follows (no I/O, no clock, no sleeping).
 
 Each rule takes the current time (monotonic seconds) and, where it draws jitter, a
-`random.Random`, so tests drive it directly. The dispatcher (streams/dispatch.py) asks them what
+`random.Random`, so tests drive it directly. The dispatcher (streams/agents/dispatch.py) asks them
+what
 to do and does the waiting and the HTTP calls itself.
 
 - `rate`: per-session spacing between sends, with jitter (about one message per second).

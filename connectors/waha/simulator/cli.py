@@ -1,6 +1,6 @@
 """`cobranca waha-sim`: run the WAHA simulator until interrupted.
 
-Mounted in streams/cli.py with `main.add_command(waha_sim)`.
+Mounted in streams/ops/cli.py with `main.add_command(waha_sim)`.
 """
 
 from __future__ import annotations

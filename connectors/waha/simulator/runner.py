@@ -20,7 +20,7 @@ from typing import Any
 
 from connectors.waha.simulator.config import DEFAULT_API_KEY, SimulatorConfig
 from connectors.waha.simulator.server import Simulator
-from streams.errors import CobrancaError
+from streams.base.errors import CobrancaError
 
 __all__ = [
     "SimulatorDidNotStart",
@@ -149,7 +149,7 @@ def start_simulator_process(
     `WAHA_API_KEY=sim.api_key` for the worker, and `sim.stop()` at the end.
     """
     port = port or free_port()
-    args = [sys.executable, "-m", "streams.cli", "waha-sim", "--port", str(port)]
+    args = [sys.executable, "-m", "streams.ops.cli", "waha-sim", "--port", str(port)]
     args += ["--engine", engine]
     for session in sessions:
         args += ["--session", session]

@@ -12,7 +12,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse import apply_migrations, connect
-from streams.settings import Settings
+from streams.base.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
 from connectors.clickhouse.raw_tables import RawTableWriter
 from schemas.codec import encode
 from schemas.events import Event
-from streams.topics import topic_for_event
+from streams.base.topics import topic_for_event
 
 PSEUDONYMS = Pseudonymizer(DEV_PSEUDONYM_KEY)
 WRITER = RawTableWriter(DEV_PSEUDONYM_KEY)

@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse.batches import Batch
 from schemas.codec import encode
-from streams.logs import mask
+from streams.base.logs import mask
 from tests import factories as f
 from tests.integration.clickhouse.events import PSEUDONYMS, WRITER
 

@@ -17,7 +17,7 @@ from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse import ClickHouseUnavailable, LocalServerError, connect
 from connectors.clickhouse.server import KEEP_ALIVE_TIMEOUT_S, LocalClickHouse
-from streams.settings import Settings
+from streams.base.settings import Settings
 from tests.integration.conftest import free_port, server_settings
 
 pytestmark = pytest.mark.integration

@@ -26,9 +26,9 @@ from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableW
 from connectors.clickhouse.replay import compare_databases, replay_into
 from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from schemas.events import Event, SendRejectReason
-from streams.producer import EventProducer
-from streams.settings import Settings
-from streams.topics import topic_for_event
+from streams.base.settings import Settings
+from streams.base.topics import topic_for_event
+from streams.runtime.producer import EventProducer
 from tests import factories as f
 from tests.kafka_helpers import committed_offsets
 
@@ -215,7 +215,7 @@ class SinkProcess:
     def start(self, *args: str) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "sink", *args],
+                [sys.executable, "-m", "streams.ops.cli", "sink", *args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -276,7 +276,7 @@ def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
     assert mid_batch_kills >= 1, "no kill landed between a plan and its commit"
 
     done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "sink", "--drain", *SINK_ARGS],
+        [sys.executable, "-m", "streams.ops.cli", "sink", "--drain", *SINK_ARGS],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

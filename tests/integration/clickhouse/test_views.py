@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 from connectors.clickhouse.raw_tables import RAW_TABLES
 from connectors.clickhouse.replay import refresh_views
 from schemas.events import Event, SendKind, SendRejectReason
-from streams.topics import CATALOGUE, TopicKind
+from streams.base.topics import CATALOGUE, TopicKind
 from tests import factories as f
 from tests.integration.clickhouse.events import PSEUDONYMS, FakeLog, scalar, sink
 

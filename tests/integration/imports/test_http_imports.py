@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from connectors.imports.api_keys import keys_line, new_key
 from connectors.imports.server import ImportService, ServiceSettings, create_app
-from streams.settings import Settings
-from streams.topics import CLIENTS
+from streams.base.settings import Settings
+from streams.base.topics import CLIENTS
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
 

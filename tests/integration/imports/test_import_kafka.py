@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from connectors.imports.cli import import_command
 from connectors.imports.importer import import_rows, send_import
-from streams.producer import EventProducer
-from streams.settings import Settings
-from streams.topics import CLIENTS
+from streams.base.settings import Settings
+from streams.base.topics import CLIENTS
+from streams.runtime.producer import EventProducer
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
 
@@ -133,14 +133,23 @@ def test_without_a_broker_the_import_fails_cleanly(tmp_path: Path) -> None:
 
 
 def test_cobranca_import_dry_run_from_a_shell(tmp_path: Path) -> None:
-    from streams.cli import main
+    from streams.ops.cli import main
 
     if "import" not in main.commands:
-        pytest.skip("`import` is not registered on the cobranca group in streams/cli.py yet")
+        pytest.skip("`import` is not registered on the cobranca group in streams/ops/cli.py yet")
     path = tmp_path / "clientes.csv"
     path.write_bytes(MIXED.encode("cp1252"))
     done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "import", str(path), "--tenant", "acme", "--dry-run"],
+        [
+            sys.executable,
+            "-m",
+            "streams.ops.cli",
+            "import",
+            str(path),
+            "--tenant",
+            "acme",
+            "--dry-run",
+        ],
         env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
         capture_output=True,
         text=True,
@@ -154,7 +163,7 @@ def test_cobranca_import_dry_run_from_a_shell(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "streams.cli",
+            "streams.ops.cli",
             "import",
             str(tmp_path / "nope.csv"),
             "--tenant",

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from streams.topics import CLIENTS
+from streams.base.topics import CLIENTS
 from tests.integration.conftest import free_port
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "streams.ops.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -78,7 +78,7 @@ def served(kafka_bootstrap: str, tmp_path: Path) -> Any:
         "COBRANCA_LOG_FORMAT": "json",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "imports", "serve"],
+        [sys.executable, "-m", "streams.ops.cli", "imports", "serve"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "server.log").open("wb"),

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from connectors.imports.cli import import_command
 from connectors.imports.http_cli import imports_group
-from streams.settings import Settings
+from streams.base.settings import Settings
 from tests.kafka_helpers import configure_tenant
 from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
 

@@ -13,8 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from schemas.events import ClientImported
-from streams import regua
-from streams.topics import REGUA_SCHEDULES, SEND_REQUESTS
+from streams.base.topics import REGUA_SCHEDULES, SEND_REQUESTS
+from streams.domain import regua
 from tests.kafka_helpers import (
     TEST_STEP,
     WorkerProcess,

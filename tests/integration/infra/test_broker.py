@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from infra.kafka.broker import LocalBroker
 from infra.kafka.errors import BrokerError
-from streams.settings import cache_home
+from streams.base.settings import cache_home
 from tests.conftest import _free_port_pair
 
 pytestmark = pytest.mark.integration

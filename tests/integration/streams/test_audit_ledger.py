@@ -18,9 +18,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.codec import decode, encode
 from schemas.events import SendKind
-from streams.log_reader import read_topic
-from streams.producer import EventProducer
-from streams.topics import LEDGER
+from streams.base.topics import LEDGER
+from streams.runtime.log_reader import read_topic
+from streams.runtime.producer import EventProducer
 from tests.factories import credit_requested, send_requested
 from tests.kafka_helpers import TEST_PARTITIONS, WorkerProcess, count_for, wait_until
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 def _audit(bootstrap: str, *args: str) -> tuple[int, dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "audit", "ledger", *args],
+        [sys.executable, "-m", "streams.ops.cli", "audit", "ledger", *args],
         env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": bootstrap},
         capture_output=True,
         text=True,

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from infra.kafka.broker import LocalBroker
-from streams.settings import cache_home
-from streams.topic_admin import create_topics
-from streams.topics import LEDGER, SEND_DECISIONS
+from streams.base.settings import cache_home
+from streams.base.topics import LEDGER, SEND_DECISIONS
+from streams.runtime.topic_admin import create_topics
 from tests.conftest import _free_port_pair
 from tests.factories import credit_requested, send_requested
 from tests.kafka_helpers import (

@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 
 from schemas.events import Event, InboundMessage
-from streams import handoffs
-from streams.chat_keys import chat_key
-from streams.producer import EventProducer
-from streams.reply_policy import reply_request_id
-from streams.topics import (
+from streams.base.topics import (
     ACTIONS,
     CONVERSATION_DEBTS,
     INTENTS,
     SEND_DECISIONS,
     SEND_REQUESTS,
 )
+from streams.domain.chat_keys import chat_key
+from streams.domain.reply_policy import reply_request_id
+from streams.ops import handoffs
+from streams.runtime.producer import EventProducer
 from tests.factories import client_imported, credit_requested, inbound_message
 from tests.kafka_helpers import (
     WorkerProcess,
@@ -67,7 +67,7 @@ def _conversation(tenant: str, message: InboundMessage) -> tuple[Event, str]:
 
 def _cobranca(*args: str, bootstrap: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "streams.ops.cli", *args],
         env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": bootstrap},
         capture_output=True,
         text=True,

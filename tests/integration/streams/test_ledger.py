@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from schemas.events import OptedOut, SendKind, SendRequested, new_header
-from streams.audit import audit_ledger
-from streams.ledger import Charge, LedgerPolicy, decide_send
-from streams.log_reader import read_events
-from streams.topics import DISPATCHES, LEDGER, SEND_DECISIONS
+from streams.base.topics import DISPATCHES, LEDGER, SEND_DECISIONS
+from streams.domain.audit import audit_ledger
+from streams.domain.ledger import Charge, LedgerPolicy, decide_send
+from streams.runtime.log_reader import read_events
 from tests.factories import credit_requested, dispatch_failed, send_requested
 from tests.kafka_helpers import (
     WorkerProcess,

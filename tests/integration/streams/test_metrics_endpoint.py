@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.metrics import MetricsEndpointUnavailable, PrometheusSensor
-from streams.producer import EventProducer
-from streams.topics import CLIENTS, SEND_REQUESTS
+from streams.base.topics import CLIENTS, SEND_REQUESTS
+from streams.runtime.metrics import MetricsEndpointUnavailable, PrometheusSensor
+from streams.runtime.producer import EventProducer
 from tests.factories import client_imported
 from tests.kafka_helpers import WorkerProcess, configure_tenant, count_for, wait_until
 
@@ -82,7 +82,7 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
         # A new group reads the topic from the start, earlier tests' imports included: wait
         # until it has committed everything, then every counter covers our imports. Only the
         # imports topic: the others are written transactionally, and their commit markers
-        # count as lag (streams/metrics.py).
+        # count as lag (streams/runtime/metrics.py).
         text = _get(port)
         if text is None:
             return False

@@ -41,21 +41,21 @@ from typing import Any
 import pytest
 
 from schemas.events import DispatchFailed, Event, SendKind, SendRequested
-from streams.audit import audit_ledger
-from streams.ledger import LedgerBook, LedgerPolicy
-from streams.ledger_agent import Outbox, decide, handle
-from streams.ledger_chain import verify
-from streams.log_reader import Positioned, read_events
-from streams.partitioning import partition_for
-from streams.settings import cache_home
-from streams.topic_admin import create_topics
-from streams.topics import (
+from streams.agents.ledger import Outbox, decide, handle
+from streams.base.settings import cache_home
+from streams.base.topics import (
     CREDIT_REQUESTS,
     DISPATCHES,
     LEDGER,
     SEND_DECISIONS,
     SEND_REQUESTS,
 )
+from streams.domain.audit import audit_ledger
+from streams.domain.ledger import LedgerBook, LedgerPolicy
+from streams.domain.ledger_chain import verify
+from streams.runtime.log_reader import Positioned, read_events
+from streams.runtime.partitioning import partition_for
+from streams.runtime.topic_admin import create_topics
 from tests.conftest import _free_port_pair
 from tests.factories import credit_requested, dispatch_failed, send_requested
 from tests.kafka_helpers import WorkerProcess, produce_keyed, records_behind
@@ -553,7 +553,7 @@ def _pauses(decisions: list[Positioned], changes: list[dict[str, Any]]) -> list[
 
 def _cli_audit(bootstrap: str) -> int:
     done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "audit", "ledger"],
+        [sys.executable, "-m", "streams.ops.cli", "audit", "ledger"],
         env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": bootstrap, "COBRANCA_LOG_FORMAT": "json"},
         capture_output=True,
         timeout=300,

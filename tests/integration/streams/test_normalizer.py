@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from schemas.events import MessageDispatched, new_header
-from streams.chat_keys import record_key
-from streams.producer import EventProducer
-from streams.topics import CONVERSATIONS
+from streams.base.topics import CONVERSATIONS
+from streams.domain.chat_keys import record_key
+from streams.runtime.producer import EventProducer
 from tests.integration.waha.receiver_process import ReceiverProcess
 from tests.integration.waha.test_receiver_kafka import configure
 from tests.kafka_helpers import WorkerProcess, for_tenant, read_committed, wait_until

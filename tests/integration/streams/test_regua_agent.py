@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.contact_windows import holiday_calendar, next_open_slot
-from streams.producer import EventProducer
-from streams.tenant_config import parse_tenant_config
-from streams.tenants import apply_config
-from streams.topics import REGUA_SCHEDULES, SEND_REQUESTS
+from streams.base.topics import REGUA_SCHEDULES, SEND_REQUESTS
+from streams.domain.contact_windows import holiday_calendar, next_open_slot
+from streams.domain.tenant_config import parse_tenant_config
+from streams.runtime.producer import EventProducer
+from streams.runtime.tenants import apply_config
 from tests.factories import client_imported
 from tests.kafka_helpers import WorkerProcess, count_for, for_tenant, read_committed, wait_until
 

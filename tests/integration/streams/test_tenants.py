@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from streams.tenant_config import load_tenant_file
-from streams.tenants import TenantDirectory, apply_config, read_configs
-from streams.topics import TENANTS
+from streams.base.topics import TENANTS
+from streams.domain.tenant_config import load_tenant_file
+from streams.runtime.tenants import TenantDirectory, apply_config, read_configs
 from tests.kafka_helpers import for_tenant, read_committed
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ EXAMPLE = ROOT / "infra" / "tenants" / "acme-cobrancas.yaml"
 
 def _cobranca(bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "streams.ops.cli", *args],
         env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": bootstrap, "COBRANCA_LOG_FORMAT": "json"},
         capture_output=True,
         text=True,

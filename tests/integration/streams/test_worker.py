@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from schemas.codec import encode
-from streams import regua
-from streams.contact_windows import holiday_calendar, next_open_slot
-from streams.producer import EventProducer
-from streams.topics import CLIENTS, DEAD_LETTERS, REGUA_SCHEDULES, SEND_REQUESTS
+from streams.base.topics import CLIENTS, DEAD_LETTERS, REGUA_SCHEDULES, SEND_REQUESTS
+from streams.domain import regua
+from streams.domain.contact_windows import holiday_calendar, next_open_slot
+from streams.runtime.producer import EventProducer
 from tests.factories import client_imported
 from tests.kafka_helpers import (
     TEST_STEP,

@@ -45,7 +45,7 @@ class ReceiverProcess:
     def start(self, timeout: float = 120) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "waha", "receive"],
+                [sys.executable, "-m", "streams.ops.cli", "waha", "receive"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -21,8 +21,8 @@ from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from connectors.waha.wire import link_key
 from schemas.codec import decode
 from schemas.events import SendApproved, SendKind, new_header
-from streams.log_reader import read_topic
-from streams.topics import DISPATCHES, LEDGER, SEND_DECISIONS
+from streams.base.topics import DISPATCHES, LEDGER, SEND_DECISIONS
+from streams.runtime.log_reader import read_topic
 from tests.kafka_helpers import (
     WorkerProcess,
     committed_offsets,

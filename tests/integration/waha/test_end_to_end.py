@@ -21,8 +21,8 @@ from connectors.waha.receiver import PATH
 from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from connectors.waha.simulator.config import Faults
 from schemas.events import SendApproved, SendKind, new_header
-from streams.producer import EventProducer
-from streams.topics import CONVERSATIONS, DISPATCHES
+from streams.base.topics import CONVERSATIONS, DISPATCHES
+from streams.runtime.producer import EventProducer
 from tests.integration.waha.receiver_process import HMAC_KEY, ReceiverProcess
 from tests.integration.waha.test_receiver_kafka import configure
 from tests.kafka_helpers import WorkerProcess, for_tenant, read_committed, wait_until

@@ -14,13 +14,13 @@ from connectors.waha.receiver import callback_key
 from connectors.waha.wire import decode_envelope
 from infra.kafka.broker import LocalBroker
 from schemas.events import WahaCallbackReceived
-from streams.kafka_limits import TOPIC_SETTING
-from streams.log_reader import read_events
-from streams.settings import cache_home
-from streams.tenant_config import parse_tenant_config
-from streams.tenants import apply_config
-from streams.topic_admin import create_topics
-from streams.topics import WAHA_CALLBACKS
+from streams.base.settings import cache_home
+from streams.base.topics import WAHA_CALLBACKS
+from streams.domain.tenant_config import parse_tenant_config
+from streams.runtime.kafka_limits import TOPIC_SETTING
+from streams.runtime.log_reader import read_events
+from streams.runtime.tenants import apply_config
+from streams.runtime.topic_admin import create_topics
 from tests.conftest import _free_port_pair
 from tests.integration.waha.receiver_process import ReceiverProcess
 from tests.kafka_helpers import TEST_PARTITIONS
@@ -63,7 +63,7 @@ def with_session(body: bytes, session: str, event_id: str) -> bytes:
 
 
 def callbacks_of(bootstrap: str, tenant: str) -> list[tuple[WahaCallbackReceived, bytes | None]]:
-    from streams.log_reader import read_topic
+    from streams.runtime.log_reader import read_topic
 
     records = asyncio.run(read_topic(bootstrap, WAHA_CALLBACKS.name))
     events = asyncio.run(read_events(bootstrap, WAHA_CALLBACKS.name))

@@ -4,7 +4,7 @@ import inspect
 
 import connectors.clickhouse
 from connectors.clickhouse import errors
-from streams.errors import CobrancaError
+from streams.base.errors import CobrancaError
 
 
 def test_every_exported_name_exists() -> None:

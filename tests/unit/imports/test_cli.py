@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from connectors.imports.cli import import_command
-from streams.settings import Settings
+from streams.base.settings import Settings
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
 
 

@@ -95,7 +95,7 @@ def test_the_command_refuses_a_wide_header_with_exit_1_and_flat_memory(tmp_path:
     """The issue's reproduction: 10,006 columns took 861 MB and imported nothing."""
     wide = tmp_path / "wide.csv"
     wide.write_text(_wide_header(10_000) + "\n", encoding="utf-8")
-    command = [sys.executable, "-m", "streams.cli", "import", str(wide), "--tenant", "acme"]
+    command = [sys.executable, "-m", "streams.ops.cli", "import", str(wide), "--tenant", "acme"]
     # A child forked from pytest starts its peak RSS at pytest's: /usr/bin/time, small, forks
     # the command, so its figure is the command's own.
     timed = Path("/usr/bin/time")

@@ -7,7 +7,7 @@ from datetime import date
 
 from schemas.codec import decode, encode
 from schemas.events import EVENT_TYPES, ClientImported
-from streams.topics import CLIENTS, topic_for_event
+from streams.base.topics import CLIENTS, topic_for_event
 from tests.upstream_producer import TOPIC, client_imported_schema, key_of, upstream_client, wire
 
 

@@ -22,7 +22,7 @@ def run_classify(stdin: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     env.pop("COBRANCA_ENCODER", None)
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "classify"],
+        [sys.executable, "-m", "streams.ops.cli", "classify"],
         input=stdin,
         capture_output=True,
         text=True,

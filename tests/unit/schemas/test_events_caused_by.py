@@ -119,11 +119,13 @@ def test_the_time_is_taken_as_new_header_takes_it() -> None:
 # Derived ids are idempotency keys stored in the log: a replay must derive them again byte for
 # byte. These were computed by each module's own header code before `caused_by` replaced it; a
 # row that fails means events already in the log would be derived again under other ids.
-LEDGER_IDS = uuid.UUID("0c0b7d1e-5f8a-4f55-9d0e-3b1a2f6c8e41")  # streams.ledger.DERIVED_IDS
-DISPATCH_IDS = uuid.UUID("8a0c8c52-9e4f-4d0b-9a57-3f1d0c5b7e21")  # streams.dispatch
-REGUA_IDS = uuid.UUID("3c9f5a52-8d0e-4b8e-a7f1-5e2d9c6b0a17")  # streams.regua
-CONVERSATION_IDS = uuid.UUID("6f1d2c3b-9a8e-4d7f-b6c5-0e1f2a3b4c5d")  # streams.reply_policy
-NORMALIZATION_IDS = uuid.UUID("6f1d2c1e-5a0b-4f0e-9f57-0c0b2a7d3e41")  # streams.normalization
+LEDGER_IDS = uuid.UUID("0c0b7d1e-5f8a-4f55-9d0e-3b1a2f6c8e41")  # streams.domain.ledger.DERIVED_IDS
+DISPATCH_IDS = uuid.UUID("8a0c8c52-9e4f-4d0b-9a57-3f1d0c5b7e21")  # streams.agents.dispatch
+REGUA_IDS = uuid.UUID("3c9f5a52-8d0e-4b8e-a7f1-5e2d9c6b0a17")  # streams.domain.regua
+CONVERSATION_IDS = uuid.UUID("6f1d2c3b-9a8e-4d7f-b6c5-0e1f2a3b4c5d")  # streams.domain.reply_policy
+NORMALIZATION_IDS = uuid.UUID(
+    "6f1d2c1e-5a0b-4f0e-9f57-0c0b2a7d3e41"
+)  # streams.domain.normalization
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 
 import connectors.waha
 from connectors.waha import errors
-from streams.errors import CobrancaError
+from streams.base.errors import CobrancaError
 
 MODULES = [
     "connectors.waha",

@@ -24,9 +24,9 @@ from connectors.waha.receiver import (
 from connectors.waha.signatures import check_signature, sign_body
 from connectors.waha.wire import decode_envelope
 from schemas.events import WahaCallbackReceived
-from streams.log_reader import event_from
-from streams.producer import ProduceFailed, RecordTooLarge
-from streams.tenant_config import TenantConfig, parse_tenant_config
+from streams.domain.tenant_config import TenantConfig, parse_tenant_config
+from streams.runtime.log_reader import event_from
+from streams.runtime.producer import ProduceFailed, RecordTooLarge
 from tests.unit.waha.envelopes import ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_bytes
 
@@ -142,7 +142,7 @@ async def test_a_signed_webhook_is_stored_exactly_as_received(
     assert event.session == "tenant-a"
     assert event.header.tenant_id == "acme"
     assert event.header.correlation_id == "evt_01jq0000000000000000000099"
-    assert key == "acme:5511988887777"  # the chat key (streams/chat_keys.py)
+    assert key == "acme:5511988887777"  # the chat key (streams/domain/chat_keys.py)
     assert event.received_at.tzinfo is not None
 
 
@@ -359,7 +359,7 @@ async def test_the_largest_record_must_fit_what_kafka_stores() -> None:
     naming the setting to change; the defaults fit Kafka's defaults."""
     from connectors.waha.errors import ReceiverConfigError
     from connectors.waha.receiver import check_record_limits, largest_record_bytes
-    from streams.kafka_limits import KAFKA_DEFAULT_MAX_MESSAGE_BYTES, TopicLimits
+    from streams.runtime.kafka_limits import KAFKA_DEFAULT_MAX_MESSAGE_BYTES, TopicLimits
 
     defaults = TopicLimits(
         "cobranca.waha.callbacks",

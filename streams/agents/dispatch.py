@@ -1,0 +1,301 @@
+"""The dispatcher agent: SendApproved → WAHA → MessageDispatched or DispatchFailed.
+
+It is the only consumer of cobranca.sends.decided. Each approval's outcome is written to
+cobranca.dispatches, keyed by tenant like its input, to the input's partition and in the
+transaction that commits the approval's offset: under read_committed every approval has exactly
+one final outcome (MessageDispatched, or DispatchFailed with retryable false, which the ledger
+refunds), preceded by the retried failures worth recording (DispatchFailed, retryable true).
+
+The WAHA call itself is a side effect outside Kafka, so it is at-least-once: a crash after WAHA
+accepted a message and before the commit sends it again on restart. Three things narrow that:
+
+- the agent keeps, per partition, the set of requests whose final outcome is on the log (a fold
+  of its own outputs, streams/runtime/state.py), so an approval read again is never sent again;
+- while it waits for WAHA (retries, an open circuit, a paused session) it releases its event
+  from the commit cut (`SourcePartitionTransactions.released`), so the rest of the worker
+  keeps committing, and a long WAHA outage does not run the worker's open transactions into
+  their timeout;
+- when a rebalance or a shutdown starts during the wait, it abandons the event (no commit
+  covers its offset, so its next owner processes it) and keeps a sent message's result in
+  memory, so that if the approval comes back to this worker the message is not sent twice.
+
+See docs/adr/0006 for the choices and their limits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, cast
+
+import faust
+import structlog
+from faust.streams import current_event
+
+from connectors.waha.client import FileToSend, WahaClient
+from connectors.waha.dispatch import Backoff
+from connectors.waha.dispatcher import (
+    AttemptFailure,
+    Dispatcher,
+    DispatchPolicy,
+    Outcome,
+    SendOrder,
+)
+from connectors.waha.wire import link_key
+from schemas.events import (
+    DispatchFailed,
+    Event,
+    EventHeader,
+    MessageDispatched,
+    SendApproved,
+    SendKind,
+    caused_by,
+)
+from streams.base.settings import DispatchSettings, Settings
+from streams.base.topics import DISPATCHES
+from streams.runtime import processing
+from streams.runtime.channels import CHANNELS
+from streams.runtime.state import PartitionState
+from streams.runtime.transport import SourcePartitionTransactions
+
+__all__ = [
+    "SOURCE",
+    "DispatchAgent",
+    "DispatchBook",
+    "order_for",
+    "outcome_events",
+    "policy_from",
+]
+
+log = structlog.get_logger(__name__)
+
+SOURCE: Final = "streams.dispatch"
+DISPATCH_IDS: Final = uuid.UUID("8a0c8c52-9e4f-4d0b-9a57-3f1d0c5b7e21")
+_RECENT_MAX: Final = 10_000
+
+
+def policy_from(settings: DispatchSettings) -> DispatchPolicy:
+    return DispatchPolicy(
+        rate_per_s=settings.rate_per_s,
+        jitter=settings.jitter,
+        backoff=Backoff(base_s=settings.backoff_base_s, cap_s=settings.backoff_cap_s),
+        breaker_failures=settings.breaker_failures,
+        breaker_open_s=settings.breaker_open_s,
+        session_check_s=settings.session_check_s,
+        typing_s=settings.typing_s,
+    )
+
+
+def order_for(approved: SendApproved, session: str) -> SendOrder:
+    """What to send for an approval, through `session`."""
+    file = None
+    if approved.kind == SendKind.FILE:
+        if not approved.file_url or not approved.file_mimetype:
+            raise ValueError(
+                f"SendApproved {approved.request_id} is a FILE send without file_url and "
+                "file_mimetype"
+            )
+        file = FileToSend(approved.file_url, approved.file_mimetype, approved.file_name)
+    return SendOrder(
+        tenant_id=approved.header.tenant_id,
+        request_id=approved.request_id,
+        session=session,
+        phone_e164=approved.phone_e164,
+        text=approved.text,
+        file=file,
+    )
+
+
+def _header(event_type: str, cause: SendApproved, now: datetime, n: int) -> EventHeader:
+    # Derived ids: an approval dispatched again after an aborted transaction writes the same ids;
+    # `n` tells apart the failures of one approval.
+    key = f"{cause.header.event_id}|{event_type}|{n}"
+    return caused_by(
+        event_type, cause, occurred_at=now, source=SOURCE, namespace=DISPATCH_IDS, key=key
+    )
+
+
+def outcome_events(
+    approved: SendApproved, session: str, outcome: Outcome, now: datetime
+) -> list[Event]:
+    """The events an outcome is recorded as: the retried failures, then the final one."""
+    events: list[Event] = [
+        DispatchFailed(
+            header=_header("DispatchFailed", approved, now, n),
+            request_id=approved.request_id,
+            session=session,
+            attempt=failure.attempt,
+            retryable=True,
+            error=failure.error,
+            status_code=failure.status_code,
+        )
+        for n, failure in enumerate(outcome.failures)
+    ]
+    if outcome.sent is not None:
+        events.append(
+            MessageDispatched(
+                header=_header("MessageDispatched", approved, now, 0),
+                request_id=approved.request_id,
+                session=session,
+                chat_id=outcome.sent.chat_id,
+                waha_message_id=link_key(outcome.sent.message_id),
+                attempt=max(outcome.attempts, 1),
+            )
+        )
+    elif outcome.permanent is not None:
+        failure = outcome.permanent
+        events.append(
+            DispatchFailed(
+                header=_header("DispatchFailed", approved, now, len(outcome.failures)),
+                request_id=approved.request_id,
+                session=session,
+                attempt=failure.attempt,
+                retryable=False,
+                error=failure.error,
+                status_code=failure.status_code,
+            )
+        )
+    return events
+
+
+@dataclass(slots=True)
+class DispatchBook:
+    """Requests of one partition whose final outcome is on the log: a fold of the dispatcher's
+    own outputs, so an approval read twice is dispatched once."""
+
+    finished: set[str] = field(default_factory=set)
+
+    @staticmethod
+    def key(tenant: str, request_id: str) -> str:
+        return f"{tenant}|{request_id}"
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, MessageDispatched) or (
+            isinstance(event, DispatchFailed) and not event.retryable
+        ):
+            self.finished.add(self.key(event.header.tenant_id, event.request_id))
+
+    def is_finished(self, tenant: str, request_id: str) -> bool:
+        return self.key(tenant, request_id) in self.finished
+
+
+class DispatchAgent:
+    """The body of the `dispatch` agent (registered in streams/agents/worker.py)."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        *,
+        session_for: Callable[[str], str | None] = lambda tenant: None,
+    ) -> None:
+        self.app = app
+        self.settings = settings.dispatch
+        self.session_for = session_for
+        self.client = WahaClient(
+            settings.waha_url, settings.waha_api_key, timeout_s=settings.dispatch.timeout_s
+        )
+        self.dispatcher = Dispatcher(self.client, policy_from(settings.dispatch))
+        self.books: PartitionState[DispatchBook] = PartitionState(
+            app,
+            "dispatch",
+            bootstrap=settings.kafka_bootstrap,
+            topics=(DISPATCHES,),
+            initial=DispatchBook,
+            apply=DispatchBook.apply,
+        )
+        self._recent: OrderedDict[str, Outcome] = OrderedDict()
+        """Outcomes of sends abandoned to a rebalance: if the approval comes back to this worker,
+        its result is reused instead of sending the message again."""
+
+    def session_of(self, approved: SendApproved) -> str:
+        return (
+            approved.session
+            or self.session_for(approved.header.tenant_id)
+            or (self.settings.session)
+        )
+
+    async def run(self, stream: faust.StreamT[Any]) -> None:
+        outputs = CHANNELS[DISPATCHES.name]
+        transactions = (
+            cast(SourcePartitionTransactions, self.app.consumer.transactions)
+            if self.app.in_transaction
+            else None
+        )
+        try:
+            async for event in processing.events(stream):
+                if not isinstance(event, SendApproved):
+                    continue  # SendRejected: nothing to send
+                current = current_event()
+                assert current is not None
+                message = current.message
+                partition = processing.current_partition()
+                book = await self.books.of(partition)
+                tenant = event.header.tenant_id
+                if book.is_finished(tenant, event.request_id):
+                    log.info("dispatch_skipped_already_done", request_id=event.request_id)
+                    continue
+                session = self.session_of(event)
+                outcome = await self._outcome(event, session, message, transactions)
+                if outcome is None:
+                    continue
+                for out in outcome_events(event, session, outcome, datetime.now(UTC)):
+                    book.apply(out)
+                    await outputs.send(key=tenant.encode(), value=out, partition=partition)
+        finally:
+            await self.client.close()
+
+    async def _outcome(
+        self,
+        approved: SendApproved,
+        session: str,
+        message: Any,
+        transactions: SourcePartitionTransactions | None,
+    ) -> Outcome | None:
+        """Dispatch, or reuse the result of an earlier dispatch of this approval on this worker;
+        None if the partition moved away meanwhile."""
+        key = DispatchBook.key(approved.header.tenant_id, approved.request_id)
+        outcome = self._recent.pop(key, None)
+        rebalances = self.app.rebalancing_count
+
+        def moved() -> bool:
+            # Faust waits for in-flight events before it revokes partitions or stops, so a long
+            # wait must notice a rebalance or a shutdown as soon as it starts.
+            return (
+                bool(self.app.rebalancing)
+                or self.app.rebalancing_count != rebalances
+                or bool(self.app.should_stop)
+            )
+
+        if outcome is None:
+            try:
+                order = order_for(approved, session)
+            except ValueError as exc:
+                return Outcome(0, permanent=AttemptFailure(1, False, str(exc)))
+            if transactions is None:
+                outcome = await self.dispatcher.dispatch(order, abandoned=moved)
+            else:
+                async with transactions.released(message):
+                    outcome = await self.dispatcher.dispatch(order, abandoned=moved)
+        if outcome is not None and moved():
+            self._recent[key] = outcome
+            while len(self._recent) > _RECENT_MAX:
+                self._recent.popitem(last=False)
+        if (
+            outcome is None
+            or moved()
+            or (transactions is not None and not transactions.is_admitted(message))
+        ):
+            log.warning(
+                "dispatch_abandoned",
+                request_id=approved.request_id,
+                partition=message.tp.partition,
+                sent=outcome is not None and outcome.sent is not None,
+            )
+            if transactions is not None:
+                transactions.abandon(message)
+            return None
+        return outcome

@@ -1,0 +1,403 @@
+"""The `cobranca` command line: thin wrappers over the modules that do the work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connectors.clickhouse.cli import db, replay_command, sink_command, trace_command
+from connectors.imports.cli import import_command
+from connectors.imports.http_cli import imports_group
+from connectors.waha.cli import waha
+from connectors.waha.simulator.cli import waha_sim
+from models.cli import classify_command, model
+from streams.base.settings import Settings, cache_home
+from streams.ops.cli_errors import friendly_errors
+from streams.ops.handoff_cli import export_corrections_command, handoffs
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """cobranca: event-sourced WhatsApp debt collection."""
+    from streams.base import logs
+
+    logs.configure()
+    ctx.obj = Settings.from_env()
+
+
+# -- broker ------------------------------------------------------------------------------------
+
+
+def _local_broker(settings: Settings) -> Any:
+    from infra.kafka.broker import LocalBroker
+
+    return LocalBroker.for_bootstrap(
+        settings.kafka_bootstrap, cache=cache_home(), home=settings.data_dir / "kafka"
+    )
+
+
+@main.group()
+def broker() -> None:
+    """The local single-node Apache Kafka broker (KRaft, 127.0.0.1)."""
+
+
+@broker.command("fetch")
+@click.pass_obj
+@friendly_errors
+def broker_fetch(settings: Settings) -> None:
+    """Download the broker's jars from Maven Central into the cache (once)."""
+    path = _local_broker(settings).fetch()
+    click.echo(f"broker jars in {path}")
+
+
+@broker.command("start")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the broker.")
+@click.pass_obj
+@friendly_errors
+def broker_start(settings: Settings, timeout: float) -> None:
+    """Start the broker if it is not running, and wait until it answers."""
+    local = _local_broker(settings)
+    began = time.monotonic()
+    status = local.start(timeout=timeout)
+    click.echo(
+        f"broker running: pid {status.pid}, {status.bootstrap} "
+        f"(ready in {time.monotonic() - began:.1f}s)\n"
+        f"  data: {status.data_dir}\n  logs: {status.log_file}"
+    )
+
+
+@broker.command("stop")
+@click.pass_obj
+@friendly_errors
+def broker_stop(settings: Settings) -> None:
+    """Stop the broker by its PID (its data stays)."""
+    stopped = _local_broker(settings).stop()
+    click.echo("broker stopped" if stopped else "broker was not running")
+
+
+@broker.command("status")
+@click.pass_obj
+@friendly_errors
+def broker_status(settings: Settings) -> None:
+    """Say whether the broker runs, where, and where its logs are; exit 1 if it does not."""
+    status = _local_broker(settings).status()
+    state = f"running (pid {status.pid})" if status.running else "not running"
+    click.echo(
+        f"broker {state} at {status.bootstrap}\n"
+        f"  data: {status.data_dir}\n  logs: {status.log_file}"
+    )
+    if not status.running:
+        sys.exit(1)
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--clients", default=24, show_default=True, help="How many debtors to import.")
+@click.pass_obj
+@friendly_errors
+def demo(settings: Settings, clients: int) -> None:
+    """Run the main job on the local stack: import, worker, ClickHouse views."""
+    from streams.ops.demo import run_demo
+
+    run_demo(settings, count=clients)
+
+
+# -- worker ------------------------------------------------------------------------------------
+
+
+@main.command("worker")
+@click.option(
+    "--loglevel", default=None, help="DEBUG, INFO, WARNING... (default COBRANCA_LOG_LEVEL or INFO)."
+)
+def worker(loglevel: str | None) -> None:
+    """Run the Faust worker with every agent (exactly-once), until SIGTERM or Ctrl-C."""
+    import gc
+
+    import faust
+
+    from streams.agents import worker as agents
+    from streams.base import logs
+    from streams.runtime.app import app, settings
+    from streams.runtime.metrics import install_metrics
+
+    handler = logs.configure(level=loglevel)
+    click.echo(
+        f"agents: {', '.join(sorted(a.name for a in app.agents.values()))} ({agents.__name__})",
+        err=True,
+    )
+    # Faust would install its own colour handler; ours renders JSON or pretty, and masks.
+    app.conf.loghandlers = [handler]
+    agents.conversation_classifier.load_now()  # before joining the group: see load_now
+    # What is loaded by now (Faust, torch, the model: ~570k objects) lives as long as the worker;
+    # frozen, a full collection no longer walks it (two of them took 0.8 s of a 20,000-request
+    # ledger bench run, issue 3 §3).
+    gc.freeze()
+    install_metrics(app, settings.metrics_port, settings.metrics_host)
+    faust.Worker(
+        app,
+        loglevel=logging.getLogger().level,
+        logging_config={"version": 1, "disable_existing_loggers": False, "root": {"handlers": []}},
+    ).execute_from_commandline()
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+@main.group()
+def tokens() -> None:
+    """Prepaid tokens: credit a tenant, read its balance."""
+
+
+@tokens.command("credit")
+@click.argument("tenant")
+@click.argument("amount", type=click.IntRange(min=1))
+@click.option("--reference", help="Payment id, order number or a note for the auditors.")
+@click.option("--credit-id", help="Idempotency key; repeat it to retry safely (default: new).")
+@click.pass_obj
+@friendly_errors
+def tokens_credit(
+    settings: Settings, tenant: str, amount: int, reference: str | None, credit_id: str | None
+) -> None:
+    """Ask the ledger to credit AMOUNT tokens to TENANT."""
+    import uuid
+
+    from schemas.events import CreditRequested, new_header
+    from streams.runtime.producer import EventProducer
+
+    credit_id = credit_id or str(uuid.uuid4())
+    command = CreditRequested(
+        header=new_header(
+            "CreditRequested",
+            tenant_id=tenant,
+            correlation_id=credit_id,
+            causation_id=None,
+            source="streams.cli",
+        ),
+        credit_id=credit_id,
+        amount=amount,
+        reference=reference,
+    )
+
+    async def send() -> None:
+        async with EventProducer(settings.kafka_bootstrap) as producer:
+            await producer.send(command, key=tenant)
+
+    asyncio.run(send())
+    click.echo(f"credit {credit_id} of {amount} tokens for {tenant} stored; the worker applies it")
+
+
+@tokens.command("balance")
+@click.argument("tenant")
+@click.pass_obj
+@friendly_errors
+def tokens_balance(settings: Settings, tenant: str) -> None:
+    """TENANT's balance: the replay of its committed ledger events."""
+    from streams.base.topics import LEDGER
+    from streams.domain.audit import audit_ledger
+    from streams.runtime.log_reader import read_events
+
+    ledger = asyncio.run(read_events(settings.kafka_bootstrap, LEDGER.name))
+    report = audit_ledger(ledger, tenant=tenant)
+    click.echo(f"{tenant}: {report.balances.get(tenant, 0)} tokens")
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Replay the log and check it."""
+
+
+@audit.command("ledger")
+@click.option("--tenant", help="Only this tenant (default: every tenant).")
+@click.option(
+    "--ledger-topic",
+    help="Audit this copy of the ledger topic instead (a restored backup, an export).",
+)
+@click.pass_obj
+@friendly_errors
+def audit_ledger_command(settings: Settings, tenant: str | None, ledger_topic: str | None) -> None:
+    """Replay the ledger from offset 0: hash chain, debits vs approvals, refunds, balances.
+    Prints a JSON report; exits 1 on any violation."""
+    from streams.base.topics import DISPATCHES, LEDGER, SEND_DECISIONS
+    from streams.domain.audit import audit_ledger
+    from streams.runtime.log_reader import read_events
+
+    async def read() -> list[Any]:
+        return await asyncio.gather(
+            *(
+                read_events(settings.kafka_bootstrap, name)
+                for name in (ledger_topic or LEDGER.name, SEND_DECISIONS.name, DISPATCHES.name)
+            )
+        )
+
+    ledger, decisions, dispatches = asyncio.run(read())
+    report = audit_ledger(ledger, decisions, dispatches, tenant=tenant)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    if report.violations:
+        sys.exit(1)
+
+
+# -- schemas -----------------------------------------------------------------------------------
+
+
+@main.group()
+def schemas() -> None:
+    """Event schemas (schemas/avro) and their pinned ids (schemas/registry.json)."""
+
+
+@schemas.command("register")
+@friendly_errors
+def schemas_register() -> None:
+    """Pin a new version for each changed schema, after the BACKWARD_TRANSITIVE check."""
+    from schemas.registry import register_changes
+
+    added = register_changes()
+    for subject, version, schema_id in added:
+        click.echo(f"{subject} v{version} -> schema id {schema_id}")
+    click.echo(
+        f"{len(added)} schema versions pinned" if added else "every schema is pinned already"
+    )
+
+
+@schemas.command("list")
+@friendly_errors
+def schemas_list() -> None:
+    """Show each subject's versions and ids."""
+    from schemas.registry import load_registry
+
+    registry = load_registry()
+    for subject in registry.subjects():
+        pins = ", ".join(f"v{e.version}=id {e.schema_id}" for e in registry.versions(subject))
+        click.echo(f"{subject}: {pins}")
+
+
+# -- topics ------------------------------------------------------------------------------------
+
+
+@main.group()
+def topics() -> None:
+    """The topic catalogue (streams/base/topics.py) on the configured broker."""
+
+
+@topics.command("create")
+@click.pass_obj
+@friendly_errors
+def topics_create(settings: Settings) -> None:
+    """Create every catalogue topic that does not exist yet (safe to run again)."""
+    from streams.runtime.topic_admin import create_topics
+
+    created = asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions))
+    for name in created:
+        click.echo(f"created {name}")
+    click.echo(f"{len(created)} topics created, the others existed already")
+
+
+@topics.command("list")
+@click.pass_obj
+@friendly_errors
+def topics_list(settings: Settings) -> None:
+    """Show the catalogue with partitions, retention and end offsets."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from streams.runtime.topic_admin import describe_topics
+
+    table = Table("topic", "kind", "key", "partitions", "end offsets", "events")
+    for state in asyncio.run(describe_topics(settings.kafka_bootstrap)):
+        table.add_row(
+            state.spec.name,
+            state.spec.kind.value,
+            state.spec.key,
+            str(state.partitions) if state.exists else "missing",
+            str(state.end_offsets),
+            ", ".join(state.spec.events),
+        )
+    Console(width=200).print(table)
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+
+@main.group()
+def tenants() -> None:
+    """Tenant configuration: WAHA sessions, prices, the régua, contact windows."""
+
+
+@tenants.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only validate the file; nothing is written.")
+@click.pass_obj
+@friendly_errors
+def tenants_apply(settings: Settings, file: Path, dry_run: bool) -> None:
+    """Validate a tenant file (YAML or TOML) and make it the tenant's configuration in force."""
+    from streams.domain.tenant_config import load_tenant_file
+
+    config = load_tenant_file(file)
+    steps = ", ".join(step.label for step in config.steps)
+    summary = (
+        f"tenant {config.tenant_id} ({config.display_name}): configuration {config.digest}, "
+        f"{len(config.sessions)} WAHA session(s), régua {steps}"
+    )
+    if dry_run:
+        click.echo(f"{summary}: valid, not applied (--dry-run)")
+        return
+    from streams.runtime.tenants import apply_config
+
+    event = asyncio.run(apply_config(settings.kafka_bootstrap, config))
+    click.echo(f"{summary}: applied as event {event.header.event_id}")
+
+
+@tenants.command("list")
+@click.pass_obj
+@friendly_errors
+def tenants_list(settings: Settings) -> None:
+    """Show every tenant's configuration in force."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from streams.runtime.tenants import read_configs
+
+    table = Table("tenant", "name", "configuration", "sessions", "régua", "prices", "landlines")
+    for tenant, config in sorted(asyncio.run(read_configs(settings.kafka_bootstrap)).items()):
+        table.add_row(
+            tenant,
+            config.display_name,
+            config.digest,
+            ", ".join(s.name for s in config.sessions),
+            ", ".join(s.label for s in config.steps),
+            f"text {config.prices.text}, file {config.prices.file}, "
+            f"+{config.prices.per_extra_recipient}/recipient",
+            "yes" if config.allow_landlines else "no",
+        )
+    Console(width=200).print(table)
+
+
+# Connectors keep their commands beside their code; the CLI only mounts them.
+main.add_command(import_command)
+main.add_command(imports_group)
+main.add_command(waha)
+main.add_command(waha_sim)
+main.add_command(db)
+main.add_command(sink_command)
+main.add_command(replay_command)
+main.add_command(trace_command)
+# The intent model, and the corrections operators make of it (streams/ops/handoff_cli.py).
+model.add_command(export_corrections_command)
+main.add_command(model)
+main.add_command(classify_command)
+main.add_command(handoffs)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The Faust application: one `app`, configured from the environment.
+
+Agents live in their own modules (`streams/agents/worker.py`) and topics come from the catalogue
+(`streams/runtime/channels.py`); this module only builds the app, so importing it is cheap and side
+effects stay out of it.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from schemas.codec import register_faust_codec
+from streams.base.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The app for these settings, with exactly-once processing on the `cobranca://` transport."""
+    register_faust_codec()
+    brokers = ";".join(settings.kafka_bootstrap.split(","))
+    return faust.App(
+        settings.app_id,
+        broker=f"cobranca://{brokers}",
+        # Each input's offsets, the records it caused and table changelogs commit in one Kafka
+        # transaction; see streams/runtime/transport.py for how outputs find their transaction.
+        processing_guarantee="exactly_once",
+        datadir=str(settings.data_dir / "faust"),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.replication_factor,
+        key_serializer="raw",
+        value_serializer="avro",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 6, 0.5),
+        broker_commit_interval=settings.commit_interval_s,
+        # An event's outputs are a few small records; with no linger every send became its own
+        # produce request (a socket write per record was the worker's largest cost). A commit
+        # flushes its transaction first, so lingering never delays what is committed.
+        producer_linger=0.005,
+        producer_max_batch_size=512 * 1024,
+        # Bounded fetch batches keep Faust's flow control ahead of an agent that stops consuming
+        # (the dispatcher while WAHA is down): a buffer that fills up blocks the fetcher of every
+        # agent. See docs/adr/0006.
+        broker_max_poll_records=100,
+        web_enabled=False,
+        autodiscover=False,
+    )
+
+
+settings = Settings.from_env()
+app = create_app(settings)

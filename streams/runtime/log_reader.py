@@ -1,0 +1,128 @@
+"""Read a topic from its beginning to its end as of now: how auditors, the CLI and tests see
+the log. With read_committed, the end is the last stable offset, so what is read is exactly
+what committed transactions wrote."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
+
+from schemas.codec import decode
+from schemas.events import EVENT_TYPES, Event
+from streams.base.errors import CobrancaError
+
+
+class LogReadError(CobrancaError):
+    """A topic could not be read to its end."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Positioned:
+    """A decoded event and where the log holds it."""
+
+    topic: str
+    partition: int
+    offset: int
+    event: Event
+
+
+async def read_events(bootstrap: str, topic: str) -> list[Positioned]:
+    """Every committed event of `topic`, typed, partition by partition in offset order."""
+    return [
+        Positioned(r.topic, r.partition, r.offset, event_from(r.value))
+        for r in await read_topic(bootstrap, topic)
+        if r.value is not None
+    ]
+
+
+def event_from(value: bytes) -> Event:
+    """A record's value as its typed event."""
+    data = decode(value)
+    return EVENT_TYPES[data["header"]["event_type"]].from_data(data)
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    """The topic's partition numbers, or [] if it does not exist."""
+    partitions = consumer.partitions_for_topic(topic)
+    if partitions is None:
+        # A consumer with no subscription has no metadata yet; ask the broker once.
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+    return sorted(partitions or ())
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, isolation_level: str = "read_committed"
+) -> list[LogRecord]:
+    """Every record of `topic`, partition by partition in offset order, up to the current end."""
+    async with _consumer(bootstrap, isolation_level) as consumer:
+        partitions = await partitions_of(consumer, topic)
+        if not partitions:
+            raise LogReadError(f"topic {topic!r} does not exist on {bootstrap}")
+        return await _read_to_end(consumer, [TopicPartition(topic, p) for p in partitions])
+
+
+async def read_partitions(bootstrap: str, partitions: Sequence[tuple[str, int]]) -> list[LogRecord]:
+    """Every committed record of the given (topic, partition)s, up to their current end, in
+    offset order within each partition."""
+    async with _consumer(bootstrap, "read_committed") as consumer:
+        return await _read_to_end(consumer, [TopicPartition(t, p) for t, p in partitions])
+
+
+@asynccontextmanager
+async def _consumer(bootstrap: str, isolation_level: str) -> AsyncIterator[AIOKafkaConsumer]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level=isolation_level,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    try:
+        await consumer.start()
+    except KafkaConnectionError as exc:
+        await consumer.stop()
+        raise LogReadError(
+            f"no Kafka broker answers at {bootstrap}; start the local one with "
+            "`cobranca broker start` or set COBRANCA_KAFKA_BOOTSTRAP"
+        ) from exc
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def _read_to_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> list[LogRecord]:
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    # Under read_committed the end is the last stable offset: what committed transactions wrote.
+    ends = await consumer.end_offsets(tps)
+    records: list[LogRecord] = []
+    pending = {tp for tp in tps if ends[tp] > 0}
+    while pending:
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+        if not pending:
+            break
+        batch = await consumer.getmany(*pending, timeout_ms=1000)
+        for tp, messages in batch.items():
+            records.extend(
+                LogRecord(m.topic, m.partition, m.offset, m.key, m.value)
+                for m in messages
+                if m.offset < ends[tp]
+            )
+    records.sort(key=lambda r: (r.topic, r.partition, r.offset))
+    return records

@@ -1,0 +1,68 @@
+"""LGPD: phones and CPF/CNPJ never reach a log line in clear."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import structlog
+
+from streams.base import logs
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("+5511987654321", "55119****21"),
+        ("5511987654321", "55119****21"),
+        ("cpf 529.982.247-25", "cpf 52998****25"),
+        ("cnpj 11.222.333/0001-81", "cnpj 11222****81"),
+        ("(11) 98765-4321", "11987****21"),
+        ("ligar para +55 (21) 3456-7890 hoje", "ligar para 55213****90 hoje"),
+        ("true_5511988887777@c.us_3EB0A1", "true_55119****77@c.us_3EB0A1"),
+    ],
+)
+def test_mask(text: str, masked: str) -> None:
+    assert logs.mask(text) == masked
+
+
+def test_mask_leaves_short_numbers_and_dates_alone() -> None:
+    text = "row 12 of 2026-11-22, offset 4031, amount 1234"
+    assert logs.mask(text) == text
+
+
+def test_json_logs_mask_values(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure(json_output=True, level="INFO")
+    try:
+        structlog.get_logger("test").info("sent", phone="+5511987654321", detail="to 5511987654321")
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    assert line["phone"] == "55119****21"
+    assert line["detail"] == "to 55119****21"
+    assert line["event"] == "sent"
+    assert line["level"] == "info"
+
+
+def _record(name: str, msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
+
+
+def test_repeat_filter_lets_a_library_line_through_once_per_window_and_counts_the_rest() -> None:
+    now = [0.0]
+    repeats = logs.RepeatFilter(window_s=10, clock=lambda: now[0])
+    line = ("aiokafka", "Unable connect to node with id %s", 1)
+    assert repeats.filter(_record(*line))
+    assert [repeats.filter(_record(*line)) for _ in range(500)] == [False] * 500
+    # Another message, and our own loggers, are never held back.
+    assert repeats.filter(_record("aiokafka.consumer.fetcher", "Failed fetch messages"))
+    assert all(repeats.filter(_record("streams.ledger", "decided")) for _ in range(3))
+    now[0] = 10.5
+    again = _record(*line)
+    assert repeats.filter(again)
+    assert again.getMessage() == "Unable connect to node with id 1 (500 more like this left out)"
+    plain = _record(*line)
+    now[0] = 21.0
+    assert repeats.filter(plain) and plain.getMessage() == "Unable connect to node with id 1"
