@@ -53,7 +53,8 @@ from connectors.imports.importer import ImportRun, ImportSummary, import_rows, s
 from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
 from streams.base.errors import CobrancaError
 from streams.base.settings import Settings, cache_home
-from streams.runtime.producer import EventProducer, ProduceFailed
+from streams.runtime.errors import ProduceFailed
+from streams.runtime.producer import EventProducer
 
 __all__ = [
     "ImportJob",

@@ -35,8 +35,7 @@ the producer is renewed so that later records are stored (streams/runtime/produc
 
 **Where the keys come from.** A tenant's configuration names, per WAHA session, where the
 session's webhook key is: `webhook_hmac_key: env:VARIABLE` (streams/domain/tenant_config.py). The
-key
-itself is read from that environment variable of the receiver's process, so no secret is ever
+key itself is read from that environment variable of the receiver's process, so no secret is ever
 written into an event or a configuration file. A session without its own key uses the global
 one, `WAHA_HMAC_KEY`: the key WAHA's global webhook signs with (`WHATSAPP_HOOK_HMAC_KEY`,
 docker-compose.yml). A session whose key is nowhere answers 401, and the log says which
@@ -79,8 +78,9 @@ from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
 from schemas.events import WahaCallbackReceived
 from streams.domain.chat_keys import record_key
 from streams.domain.tenant_config import TenantConfig
+from streams.runtime.errors import ProduceFailed, RecordTooLarge
 from streams.runtime.kafka_limits import TopicLimits, record_bytes
-from streams.runtime.producer import MAX_REQUEST_BYTES, ProduceFailed, RecordTooLarge
+from streams.runtime.producer import MAX_REQUEST_BYTES
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -138,8 +138,7 @@ class SessionOwners(Protocol):
 
 class CallbackStore(Protocol):
     """Where verified callbacks go (`streams.runtime.group_commit.GroupCommitProducer` on the
-    callbacks
-    topic): `send` returns once Kafka acknowledged the record (acks=all), and raises
+    callbacks topic): `send` returns once Kafka acknowledged the record (acks=all), and raises
     `streams.runtime.producer.ProduceFailed` when it did not."""
 
     async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
@@ -213,8 +212,7 @@ def hmac_key_for(
 
 def callback_key(tenant: str, envelope: WebhookEnvelope) -> str:
     """The record key of a callback: `tenant:chat_key` (streams/domain/chat_keys.py: every spelling
-    of
-    a phone's chat, with or without Brazil's 9th digit, is one key, the key its debt is indexed
+    of a phone's chat, with or without Brazil's 9th digit, is one key, the key its debt is indexed
     under), or `tenant:session` when no one chat."""
     chat = routing_chat(envelope)
     return record_key(tenant, chat).decode() if chat else f"{tenant}:{envelope.session}"

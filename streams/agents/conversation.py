@@ -39,6 +39,8 @@ from schemas.events import (
     InboundMessage,
     IntentClassified,
 )
+from streams.base.settings import Settings
+from streams.base.topics import CONVERSATION_DEBTS, CONVERSATION_STATE, INTENTS
 from streams.domain.chat_keys import record_key
 from streams.domain.intent import (
     LABELS,
@@ -46,6 +48,7 @@ from streams.domain.intent import (
     ClassifierFactory,
     IntentClassifier,
     Reading,
+    classifier_factory,
 )
 from streams.domain.reply_policy import (
     ConversationBook,
@@ -55,7 +58,7 @@ from streams.domain.reply_policy import (
     should_classify,
 )
 from streams.runtime import processing
-from streams.runtime.channels import channel_for
+from streams.runtime.channels import Channels
 from streams.runtime.state import PartitionState
 
 log = structlog.get_logger(__name__)
@@ -130,8 +133,32 @@ async def classify(
     return readings(raw, len(texts)), model.version, model.threshold
 
 
+class ConversationAgent:
+    """The body of the `conversation` agent (built by streams/agents/worker.py)."""
+
+    def __init__(self, app: faust.App, settings: Settings, channels: Channels) -> None:
+        self.channels = channels
+        self.books: PartitionState[ConversationBook] = PartitionState(
+            app,
+            "conversation",
+            bootstrap=settings.kafka_bootstrap,
+            topics=(CONVERSATION_DEBTS, CONVERSATION_STATE, INTENTS),
+            initial=ConversationBook,
+            apply=ConversationBook.apply,
+        )
+        # The factory is looked up on the first message, so one set at startup (the model)
+        # applies.
+        self.classifier = LazyClassifier(classifier_factory)
+
+    async def run(self, stream: faust.StreamT[Any]) -> None:
+        await run(stream, self.books, self.classifier, self.channels)
+
+
 async def run(
-    stream: faust.StreamT[Any], books: PartitionState[ConversationBook], classifier: LazyClassifier
+    stream: faust.StreamT[Any],
+    books: PartitionState[ConversationBook],
+    classifier: LazyClassifier,
+    channels: Channels,
 ) -> None:
     """The agent's loop (see the module docstring)."""
     async for batch in processing.batches(stream, BATCH_MAX, BATCH_WITHIN):
@@ -168,17 +195,17 @@ async def run(
                     outcome = handle_resolution(book, event, now=now)
                 else:
                     continue  # delivery and session statuses, groups, own messages
-                await emit(outcome, delivered.partition)
+                await emit(channels, outcome, delivered.partition)
 
 
-async def emit(outcome: Outcome, partition: int) -> None:
+async def emit(channels: Channels, outcome: Outcome, partition: int) -> None:
     """Send an outcome: the agent's state on the input's partition, the rest by tenant."""
     events: list[Event] = list(outcome.events)
     if outcome.state is not None:
         events.append(outcome.state)
     for event in events:
         tenant = event.header.tenant_id
-        channel = channel_for(event.header.event_type)
+        channel = channels.for_event(event.header.event_type)
         if isinstance(event, IntentClassified):
             key = record_key(tenant, event.chat_id)
             await channel.send(key=key, value=event, partition=partition)

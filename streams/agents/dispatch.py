@@ -57,7 +57,7 @@ from schemas.events import (
 from streams.base.settings import DispatchSettings, Settings
 from streams.base.topics import DISPATCHES
 from streams.runtime import processing
-from streams.runtime.channels import CHANNELS
+from streams.runtime.channels import Channels
 from streams.runtime.state import PartitionState
 from streams.runtime.transport import SourcePartitionTransactions
 
@@ -183,16 +183,18 @@ class DispatchBook:
 
 
 class DispatchAgent:
-    """The body of the `dispatch` agent (registered in streams/agents/worker.py)."""
+    """The body of the `dispatch` agent (built by streams/agents/worker.py)."""
 
     def __init__(
         self,
         app: faust.App,
         settings: Settings,
+        channels: Channels,
         *,
         session_for: Callable[[str], str | None] = lambda tenant: None,
     ) -> None:
         self.app = app
+        self.channels = channels
         self.settings = settings.dispatch
         self.session_for = session_for
         self.client = WahaClient(
@@ -219,7 +221,7 @@ class DispatchAgent:
         )
 
     async def run(self, stream: faust.StreamT[Any]) -> None:
-        outputs = CHANNELS[DISPATCHES.name]
+        outputs = self.channels[DISPATCHES]
         transactions = (
             cast(SourcePartitionTransactions, self.app.consumer.transactions)
             if self.app.in_transaction

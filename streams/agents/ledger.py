@@ -4,9 +4,8 @@ The inputs come as whole fetched batches through a feed (streams/runtime/feed.py
 per-record consumer path (docs/adr/0014-ledger-fetch.md). Per batch (up to BATCH_MAX events or
 BATCH_WITHIN seconds, admitted as a whole), each event, in offset order within its partition,
 goes through the pure rules (streams/domain/ledger.py) against its partition's LedgerBook; the
-ledger
-events are sealed into the tenant's hash chain (streams/domain/ledger_chain.py) and applied to the
-book as they are decided, so the next event of the batch sees them. What the rules emit is
+ledger events are sealed into the tenant's hash chain (streams/domain/ledger_chain.py) and applied
+to the book as they are decided, so the next event of the batch sees them. What the rules emit is
 encoded there and then, and sent once the whole batch is decided: per partition, one produce
 batch per output topic, in the transaction of that partition
 (`SourcePartitionTransactions.send_encoded`). Faust's per-record path (a record coerced and
@@ -23,13 +22,15 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, cast
+from typing import Any, Final, cast
 
+import faust
 import structlog
 
 from schemas.codec import encode
 from schemas.events import CreditRequested, DispatchFailed, Event, SendRequested
-from streams.base.topics import LEDGER, topic_for_event
+from streams.base.settings import Settings
+from streams.base.topics import ACTIONS, LEDGER, topic_for_event
 from streams.domain.ledger import (
     Decision,
     LedgerBook,
@@ -39,6 +40,7 @@ from streams.domain.ledger import (
     decide_send,
 )
 from streams.domain.ledger_chain import seal
+from streams.runtime.channels import Channels
 from streams.runtime.feed import BatchFeed, Fed
 from streams.runtime.feed import batches as feed_batches
 from streams.runtime.state import PartitionState
@@ -68,6 +70,30 @@ class Outbox:
 
     records: dict[str, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     """Topic → (key, value) records."""
+
+
+class LedgerAgent:
+    """The body of the `ledger` agent (built by streams/agents/worker.py): its books, and the
+    feed its records come through (the subscription is the stream's; ADR 0014)."""
+
+    def __init__(
+        self, app: faust.App, settings: Settings, channels: Channels, policy_of: PolicyOf
+    ) -> None:
+        self.policy_of = policy_of
+        self.books: PartitionState[LedgerBook] = PartitionState(
+            app,
+            "ledger",
+            bootstrap=settings.kafka_bootstrap,
+            topics=(LEDGER, ACTIONS),
+            initial=LedgerBook,
+            apply=LedgerBook.apply,
+        )
+        self.feed = BatchFeed(app, channels.ledger.topics, maxsize=FEED_MAX, agent="ledger")
+
+    async def run(self, stream: faust.StreamT[Any]) -> None:
+        """Decide each tenant's sends, credits and refunds in order, in batches; debits and
+        approvals commit together, in the transaction that consumes the request."""
+        await run(self.feed, self.books, self.policy_of)
 
 
 async def run(feed: BatchFeed, books: PartitionState[LedgerBook], policy_of: PolicyOf) -> None:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_data
 
-from streams.base.errors import CobrancaError
+from streams.domain.errors import NoOpenSlot
 
 MINUTES_PER_DAY: Final = 24 * 60
 SUNDAY: Final = 6
@@ -68,10 +68,6 @@ UF_ZONES: Final[Mapping[str, str]] = MappingProxyType(
         "TO": "America/Araguaina",
     }
 )
-
-
-class NoOpenSlot(CobrancaError):
-    """Contact rules that never open (configuration validation prevents them)."""
 
 
 @dataclass(frozen=True, slots=True)

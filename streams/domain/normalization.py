@@ -2,11 +2,9 @@
 SessionStatusChanged, deduplicated, acks kept monotonic, linked to the sends they answer.
 
 Pure: no I/O. The agent (`streams/agents/worker.py`, `normalizer`) feeds it the callback, the state
-of
-its partition (`ConversationBook`, a fold of what it emitted: streams/runtime/state.py) and the
-table of
-dispatched messages (`DispatchLinks`, followed from cobranca.dispatches on the side); it emits
-what `handle` returns. WAHA parsing and the normalization rules themselves are
+of its partition (`ConversationBook`, a fold of what it emitted: streams/runtime/state.py) and the
+table of dispatched messages (`DispatchLinks`, followed from cobranca.dispatches on the side); it
+emits what `handle` returns. WAHA parsing and the normalization rules themselves are
 connectors/waha/normalize.py, the same functions `cobranca waha normalize` runs.
 
 Rules (docs/adr/0007):

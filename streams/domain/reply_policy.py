@@ -1,8 +1,7 @@
 """The conversation policy: what cobranca does about a debtor's reply.
 
 Pure: the agent (streams/agents/conversation.py) passes the message, the classifier's reading, the
-debt
-imported for the chat, the chat's state and the time, and emits what these functions return,
+debt imported for the chat, the chat's state and the time, and emits what these functions return,
 all in the transaction of the input. The state is a fold (`ConversationBook.apply`) of the
 debts the régua indexed for the partition's chats, of the agent's own ConversationStateChanged
 records and of its IntentClassified events (which messages were handled already).

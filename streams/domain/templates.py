@@ -31,17 +31,13 @@ from dataclasses import dataclass
 from string import Formatter
 from typing import Final
 
-from streams.base.errors import CobrancaError
+from streams.domain.errors import TemplateError
 
 REQUIRED_FIELDS: Final = ("name", "first_name", "amount", "due_date", "company")
 OPTIONAL_FIELDS: Final = ("invoice_id", "description", "pix_code", "boleto_line", "payment_url")
 FIELDS: Final = REQUIRED_FIELDS + OPTIONAL_FIELDS
 #: WhatsApp accepts far longer texts; a régua message longer than this is a mistake.
 MAX_TEMPLATE_CHARS: Final = 4096
-
-
-class TemplateError(CobrancaError):
-    """A template that cannot render every client's message."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """A tenant's configuration: the model, its file format (YAML or TOML) and its validation.
 
-Pure, except `load_tenant_file`, which reads the file it is given. `cobranca tenants apply FILE`
-turns a file into a TenantConfigured event; workers turn the event back into a TenantConfig
-(`config_from_event`). Every problem in a file is reported at once, each with the file, the key
+Pure: `cobranca tenants apply FILE` reads the file (streams/ops/tenant_files.py), validates its
+text here and turns it into a TenantConfigured event; workers turn the event back into a
+TenantConfig (`config_from_event`). Every problem in a file is reported at once, each with the file, the key
 path and why: ``acme.yaml: regua.steps[1].template: line 2: unknown field {valor}; ...``.
 
 The file (infra/tenants/acme-cobrancas.yaml is a commented example)::
@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as time_of_day
-from pathlib import Path
+from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -57,7 +57,6 @@ from schemas.events import (
     WeeklyContactWindows,
     new_header,
 )
-from streams.base.errors import CobrancaError
 from streams.domain.contact_windows import (
     UF_ZONES,
     ContactRules,
@@ -66,8 +65,9 @@ from streams.domain.contact_windows import (
     format_minutes,
     parse_minutes,
 )
+from streams.domain.errors import ConfigProblem, TemplateError, TenantConfigError
 from streams.domain.ledger import LedgerPolicy, PriceTable
-from streams.domain.templates import Template, TemplateError, parse_template
+from streams.domain.templates import Template, parse_template
 
 SOURCE: Final = "streams.tenants"
 TENANT_ID: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
@@ -75,27 +75,6 @@ SESSION_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 KEY_REF: Final = re.compile(r"env:[A-Z_][A-Z0-9_]*")
 STEP_LABEL: Final = re.compile(r"D(?:0|([+-])(\d{1,3}))")
 DEFAULT_SEND_AT: Final = 9 * 60
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    """One thing wrong in a configuration file."""
-
-    source: str
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.path or '(top level)'}: {self.message}"
-
-
-class TenantConfigError(CobrancaError):
-    """A tenant configuration that cannot be applied; lists every problem found."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(f"{count} in the tenant configuration:\n" + "\n".join(map(str, problems)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,29 +124,37 @@ class TenantConfig:
 # --- the file -------------------------------------------------------------------------------
 
 
-def load_tenant_file(path: Path) -> TenantConfig:
-    """Read and validate a YAML (.yaml, .yml) or TOML (.toml) configuration file."""
-    source = str(path)
-
-    def fail(message: str) -> TenantConfigError:
-        return TenantConfigError([ConfigProblem(source, "", message)])
-
-    suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".toml"):
-        raise fail(f"unknown file type {suffix!r}; use .yaml, .yml or .toml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"cannot read the file: {exc}") from exc
+def parse_tenant_text(text: str, *, source: str) -> TenantConfig:
+    """Validate the text of a YAML (.yaml, .yml) or TOML (.toml) file named `source`."""
+    suffix = file_format(source)
     try:
         data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f"line {where.line + 1}, column {where.column + 1}: " if where else ""
-        raise fail(f"not valid YAML: {at}{getattr(exc, 'problem', None) or exc}") from exc
+        raise _file_problem(
+            source, f"not valid YAML: {at}{getattr(exc, 'problem', None) or exc}"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise fail(f"not valid TOML: {exc}") from exc
+        raise _file_problem(source, f"not valid TOML: {exc}") from exc
     return parse_tenant_config(data, source=source)
+
+
+def file_format(source: str) -> str:
+    """The suffix of a configuration file's name, if it is one cobranca reads."""
+    suffix = PurePath(source).suffix.lower()
+    if suffix not in (".yaml", ".yml", ".toml"):
+        raise _file_problem(source, f"unknown file type {suffix!r}; use .yaml, .yml or .toml")
+    return suffix
+
+
+def unreadable(source: str, error: Exception) -> TenantConfigError:
+    """The error for a configuration file that cannot be read."""
+    return _file_problem(source, f"cannot read the file: {error}")
+
+
+def _file_problem(source: str, message: str) -> TenantConfigError:
+    return TenantConfigError([ConfigProblem(source, "", message)])
 
 
 def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:

@@ -119,25 +119,27 @@ def demo(settings: Settings, clients: int) -> None:
 @click.option(
     "--loglevel", default=None, help="DEBUG, INFO, WARNING... (default COBRANCA_LOG_LEVEL or INFO)."
 )
-def worker(loglevel: str | None) -> None:
+@click.pass_obj
+def worker(settings: Settings, loglevel: str | None) -> None:
     """Run the Faust worker with every agent (exactly-once), until SIGTERM or Ctrl-C."""
     import gc
 
     import faust
 
-    from streams.agents import worker as agents
+    from streams.agents.worker import create_worker
     from streams.base import logs
-    from streams.runtime.app import app, settings
     from streams.runtime.metrics import install_metrics
 
     handler = logs.configure(level=loglevel)
+    built = create_worker(settings)
+    app = built.app
     click.echo(
-        f"agents: {', '.join(sorted(a.name for a in app.agents.values()))} ({agents.__name__})",
+        f"agents: {', '.join(sorted(a.name for a in app.agents.values()))} (streams.agents)",
         err=True,
     )
     # Faust would install its own colour handler; ours renders JSON or pretty, and masks.
     app.conf.loghandlers = [handler]
-    agents.conversation_classifier.load_now()  # before joining the group: see load_now
+    built.classifier.load_now()  # before joining the group: see load_now
     # What is loaded by now (Faust, torch, the model: ~570k objects) lives as long as the worker;
     # frozen, a full collection no longer walks it (two of them took 0.8 s of a 20,000-request
     # ledger bench run, issue 3 §3).
@@ -342,7 +344,7 @@ def tenants() -> None:
 @friendly_errors
 def tenants_apply(settings: Settings, file: Path, dry_run: bool) -> None:
     """Validate a tenant file (YAML or TOML) and make it the tenant's configuration in force."""
-    from streams.domain.tenant_config import load_tenant_file
+    from streams.ops.tenant_files import load_tenant_file
 
     config = load_tenant_file(file)
     steps = ", ".join(step.label for step in config.steps)

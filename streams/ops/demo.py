@@ -134,7 +134,7 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
             f"[green]✓[/] ClickHouse {settings.clickhouse_database} migrated ({len(applied)} new)"
         )
 
-        from streams.domain.tenant_config import load_tenant_file
+        from streams.ops.tenant_files import load_tenant_file
         from streams.runtime.tenants import apply_config
 
         config = dataclasses.replace(load_tenant_file(TENANT_FILE), contact=DEMO_CONTACT)

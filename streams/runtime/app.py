@@ -1,8 +1,8 @@
 """The Faust application: one `app`, configured from the environment.
 
-Agents live in their own modules (`streams/agents/worker.py`) and topics come from the catalogue
-(`streams/runtime/channels.py`); this module only builds the app, so importing it is cheap and side
-effects stay out of it.
+Agents live in their own modules (streams/agents/) and topics come from the catalogue
+(streams/base/topics.py); this module only builds the app, and `create_worker`
+(streams/agents/worker.py) calls it: importing it builds nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +43,3 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=False,
         autodiscover=False,
     )
-
-
-settings = Settings.from_env()
-app = create_app(settings)

@@ -6,9 +6,8 @@ the conductor decodes the value into a Faust Record and queues it, and the strea
 the queue, acknowledges it and reports it to the sensors. For the ledger that path cost more than
 its own rules (docs/adr/0014-ledger-fetch.md). A topic registered here skips it: the worker's
 fetch loop (`streams.runtime.transport.Consumer._drain_messages`) appends each fetched message,
-raw, to
-the feed, and the agent takes them in batches (`batches`), decodes them itself and acknowledges a
-batch when it asks for the next one, as `Stream.take_events` does.
+raw, to the feed, and the agent takes them in batches (`batches`), decodes them itself and
+acknowledges a batch when it asks for the next one, as `Stream.take_events` does.
 
 What Faust's path guaranteed and the feed keeps:
 
@@ -202,4 +201,4 @@ async def _dead_letter(app: Any, message: Message, value: Undecodable) -> None:
     # The dead letter joins the transaction of the record's partition, like any output.
     source = app.create_event(message.key, value, message.headers, message)
     with processing.handling_source(source):
-        await processing.dead_letter(message, value)
+        await processing.dead_letter(app, message, value)

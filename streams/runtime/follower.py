@@ -2,8 +2,7 @@
 
 A topic is consumed by exactly one agent: two agents subscribed to one topic can deadlock the
 commit cut (docs/adr/0001, streams/runtime/transport.py). An agent that needs another agent's
-events as
-a lookup table (the normalizer needs the dispatcher's MessageDispatched) reads them with a
+events as a lookup table (the normalizer needs the dispatcher's MessageDispatched) reads them with a
 `TopicFollower`: a plain read_committed consumer outside the consumer group, on every partition,
 from the beginning, applying each committed event to a fold.
 
@@ -25,14 +24,10 @@ from aiokafka.errors import KafkaError
 
 from schemas.errors import UndecodableEvent
 from schemas.events import Event
-from streams.base.errors import CobrancaError
+from streams.runtime.errors import FollowerError
 from streams.runtime.log_reader import event_from, partitions_of
 
 log = structlog.get_logger(__name__)
-
-
-class FollowerError(CobrancaError):
-    """A followed topic cannot be read."""
 
 
 class TopicFollower:

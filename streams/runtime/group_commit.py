@@ -16,12 +16,10 @@ as `AIOKafkaProducer.send` would, so keyed consumers see them where they expect 
 
 **Sizes and failures.** At start the producer asks the broker what the topic accepts
 (`streams.runtime.kafka_limits`): its batches stay under it, and `send` refuses at once a record
-that
-could never be stored (`RecordTooLarge`, `max_record_bytes`). A group whose delivery failed
+that could never be stored (`RecordTooLarge`, `max_record_bytes`). A group whose delivery failed
 renews its connection's producer before the connection takes another group
 (`streams.runtime.producer.IdempotentProducer`): a refused batch would otherwise leave its
-partition's
-sequence broken and every later batch there refused.
+partition's sequence broken and every later batch there refused.
 """
 
 from __future__ import annotations
@@ -35,13 +33,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from streams.runtime.errors import ProduceFailed, RecordTooLarge
 from streams.runtime.kafka_limits import TopicLimits, describe_limits, record_bytes
 from streams.runtime.producer import (
     MAX_REQUEST_BYTES,
     TOO_LARGE_ERRORS,
     IdempotentProducer,
-    ProduceFailed,
-    RecordTooLarge,
     too_large_record,
 )
 

@@ -17,14 +17,13 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from streams.base.errors import CobrancaError
+from streams.runtime.errors import KafkaLimitsError
 
 __all__ = [
     "BROKER_SETTING",
     "KAFKA_DEFAULT_MAX_MESSAGE_BYTES",
     "RECORD_OVERHEAD",
     "TOPIC_SETTING",
-    "KafkaLimitsError",
     "TopicLimits",
     "describe_limits",
     "record_bytes",
@@ -45,10 +44,6 @@ def record_bytes(key: bytes | None, value: bytes) -> int:
 #: What a record alone in its batch costs beyond its key and value: the batch's header and the
 #: most a record's own framing (length, attributes, deltas, header count) can take.
 RECORD_OVERHEAD: Final = record_bytes(b"", b"")
-
-
-class KafkaLimitsError(CobrancaError):
-    """The broker did not say what a topic accepts."""
 
 
 @dataclass(frozen=True, slots=True)

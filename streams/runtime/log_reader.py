@@ -13,11 +13,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from schemas.codec import decode
 from schemas.events import EVENT_TYPES, Event
-from streams.base.errors import CobrancaError
-
-
-class LogReadError(CobrancaError):
-    """A topic could not be read to its end."""
+from streams.runtime.errors import LogReadError
 
 
 @dataclass(frozen=True, slots=True)

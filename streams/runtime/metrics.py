@@ -51,7 +51,7 @@ from prometheus_client import (
     start_http_server,
 )
 
-from streams.base.errors import CobrancaError
+from streams.runtime.errors import MetricsEndpointUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -61,10 +61,6 @@ UNNAMED_STREAM = "unnamed"
 EVENT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 COMMIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 REBALANCE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
-
-
-class MetricsEndpointUnavailable(CobrancaError):
-    """The metrics endpoint could not listen on its host and port."""
 
 
 class PrometheusSensor(faust.Sensor):

@@ -2,8 +2,7 @@
 with undecodable records dead-lettered on the way.
 
 Admission is what lets a commit be a consistent cut (streams/runtime/transport.py): while a commit
-is
-being prepared, no new event starts. An agent that iterates its stream any other way loses that
+is being prepared, no new event starts. An agent that iterates its stream any other way loses that
 guarantee for the table writes it makes before its first send.
 """
 
@@ -18,13 +17,13 @@ from typing import Any, cast
 import faust
 import structlog
 from faust.streams import _current_event, current_event
-from faust.types import EventT
+from faust.types import AppT, EventT
 
 from schemas.codec import Undecodable
 from schemas.errors import UndecodableEvent
 from schemas.events import Event
 from streams.base.topics import DEAD_LETTERS
-from streams.runtime.channels import CHANNELS
+from streams.runtime.channels import channel
 from streams.runtime.dead_letters import dead_letter_for
 from streams.runtime.transport import SourcePartitionTransactions
 
@@ -43,7 +42,7 @@ async def events(stream: faust.StreamT[Any]) -> AsyncIterator[Event]:
             continue  # a rebalance began: the partition is read again from its committed offset
         value = event.value
         if isinstance(value, Undecodable):
-            await dead_letter(message, value)
+            await dead_letter(app, message, value)
             continue
         yield value
 
@@ -86,7 +85,7 @@ async def batches(
             value = source.value
             if isinstance(value, Undecodable):
                 with handling_source(source):
-                    await dead_letter(source.message, value)
+                    await dead_letter(app, source.message, value)
                 continue
             ready.append(Delivered(value, source))
         yield ready
@@ -120,14 +119,14 @@ def handling_source(source: EventT[Any]) -> Iterator[None]:
         _current_event.reset(token)
 
 
-async def dead_letter(message: Any, value: Undecodable) -> None:
+async def dead_letter(app: AppT, message: Any, value: Undecodable) -> None:
     """Dead-letter an undecodable record, inside the transaction of the event being handled."""
     error = UndecodableEvent(value.reason, schema_id=value.schema_id).at(
         message.topic, message.partition, message.offset
     )
     log.warning("dead_lettered", error=str(error))
     dead = dead_letter_for(message, error, value.data)
-    await CHANNELS[DEAD_LETTERS.name].send(key=message.topic.encode(), value=dead)
+    await channel(app, DEAD_LETTERS).send(key=message.topic.encode(), value=dead)
 
 
 def current_partition() -> int:

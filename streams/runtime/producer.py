@@ -35,8 +35,8 @@ from aiokafka.errors import (
 
 from schemas.codec import encode
 from schemas.events import Event
-from streams.base.errors import CobrancaError
 from streams.base.topics import topic_for_event
+from streams.runtime.errors import ProduceFailed, RecordTooLarge
 from streams.runtime.kafka_limits import RECORD_OVERHEAD, record_bytes
 from streams.runtime.partitioning import partitions_for
 
@@ -54,22 +54,6 @@ MAX_REQUEST_BYTES: Final = 1_048_576
 @cache
 def _topic_of(event_type: str) -> str:
     return topic_for_event(event_type).name
-
-
-class ProduceFailed(CobrancaError):
-    """Kafka did not acknowledge an event; the caller must not report it as stored."""
-
-
-class RecordTooLarge(ProduceFailed):
-    """A record is larger than the topic or the producer accepts: sending it again cannot help."""
-
-    def __init__(self, message: str, *, topic: str, size: int | None, limit: int | None) -> None:
-        super().__init__(message)
-        self.topic = topic
-        self.size = size
-        """The record's size in a batch of its own, when known."""
-        self.limit = limit
-        """The most that could be stored, when known."""
 
 
 #: Broker refusals meaning a batch is too large for the topic (MESSAGE_TOO_LARGE) or a request

@@ -18,15 +18,15 @@ from aiokafka.errors import KafkaError
 from schemas.codec import decode
 from schemas.errors import UndecodableEvent
 from schemas.events import TenantConfigured
-from streams.base.errors import CobrancaError
 from streams.base.topics import TENANTS
+from streams.domain.errors import TenantConfigError
 from streams.domain.tenant_config import (
     TenantConfig,
-    TenantConfigError,
     config_from_event,
     session_conflicts,
     to_event,
 )
+from streams.runtime.errors import TenantDirectoryError
 from streams.runtime.log_reader import partitions_of, read_topic
 from streams.runtime.producer import EventProducer
 
@@ -66,10 +66,6 @@ async def apply_config(
     async with EventProducer(bootstrap) as producer:
         await producer.send(event, key=config.tenant_id)
     return event
-
-
-class TenantDirectoryError(CobrancaError):
-    """The tenants topic cannot be followed."""
 
 
 class TenantDirectory:

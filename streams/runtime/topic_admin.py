@@ -9,13 +9,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from streams.base.errors import CobrancaError
 from streams.base.topics import CATALOGUE, TopicSpec
+from streams.runtime.errors import TopicAdminError
 from streams.runtime.log_reader import partitions_of
-
-
-class TopicAdminError(CobrancaError):
-    """Topics could not be created or described on the broker."""
 
 
 @dataclass(frozen=True, slots=True)

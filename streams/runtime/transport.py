@@ -82,7 +82,7 @@ from faust.transport.consumer import CONSUMER_FETCHING, TransactionManager
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode.utils.futures import notify
 
-from streams.base.errors import CobrancaError
+from streams.runtime.errors import SendOutsideTransaction
 
 
 class Feed(Protocol):
@@ -107,10 +107,6 @@ def feed_topics(app: Any, topics: Iterable[str], feed: Feed) -> None:
 def feeds_of(app: Any) -> Mapping[str, Feed]:
     """The app's feeds by topic name (what the fetch loop routes)."""
     return _FEEDS.get(app, {})
-
-
-class SendOutsideTransaction(CobrancaError):
-    """A record was sent under exactly-once outside of an agent processing an event."""
 
 
 class SourcePartitionTransactions(TransactionManager):

@@ -2,8 +2,7 @@
 
 Each rule takes the current time (monotonic seconds) and, where it draws jitter, a
 `random.Random`, so tests drive it directly. The dispatcher (streams/agents/dispatch.py) asks them
-what
-to do and does the waiting and the HTTP calls itself.
+what to do and does the waiting and the HTTP calls itself.
 
 - `rate`: per-session spacing between sends, with jitter (about one message per second).
 - `backoff`: exponential backoff with jitter, and `Retry-After`.

@@ -15,7 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.base.topics import CLIENTS, SEND_REQUESTS
-from streams.runtime.metrics import MetricsEndpointUnavailable, PrometheusSensor
+from streams.runtime.errors import MetricsEndpointUnavailable
+from streams.runtime.metrics import PrometheusSensor
 from streams.runtime.producer import EventProducer
 from tests.factories import client_imported
 from tests.kafka_helpers import WorkerProcess, configure_tenant, count_for, wait_until

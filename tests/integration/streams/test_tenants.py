@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from streams.base.topics import TENANTS
-from streams.domain.tenant_config import load_tenant_file
+from streams.ops.tenant_files import load_tenant_file
 from streams.runtime.tenants import TenantDirectory, apply_config, read_configs
 from tests.kafka_helpers import for_tenant, read_committed
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from streams.domain.contact_windows import (
     UF_ZONES,
     ContactRules,
-    NoOpenSlot,
     WeeklyWindows,
     Window,
     holiday_calendar,
@@ -22,6 +21,7 @@ from streams.domain.contact_windows import (
     parse_minutes,
     zone_for,
 )
+from streams.domain.errors import NoOpenSlot
 
 SP = ZoneInfo("America/Sao_Paulo")
 RULES = ContactRules()

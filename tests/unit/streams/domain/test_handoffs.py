@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.events import Event
-from streams.ops.handoffs import HandoffError, corrections, handoffs_from, resolution_for
+from streams.domain.errors import HandoffError
+from streams.domain.handoffs import corrections, handoffs_from, resolution_for
 from tests.factories import handoff_requested, handoff_resolved, inbound_message
 
 T0 = datetime(2026, 12, 2, 13, 0, tzinfo=UTC)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.domain.templates import MAX_TEMPLATE_CHARS, TemplateError, parse_template
+from streams.domain.errors import TemplateError
+from streams.domain.templates import MAX_TEMPLATE_CHARS, parse_template
 
 VALUES: dict[str, str | None] = {
     "name": "Maria da Silva",

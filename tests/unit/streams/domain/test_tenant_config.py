@@ -12,16 +12,16 @@ import yaml
 from schemas.codec import decode, encode
 from schemas.events import TenantConfigured
 from streams.domain.contact_windows import DEFAULT_WINDOWS, RJ_WINDOWS, WeeklyWindows, Window
+from streams.domain.errors import TenantConfigError
 from streams.domain.ledger import LedgerPolicy, PriceTable
 from streams.domain.tenant_config import (
-    TenantConfigError,
     config_from_event,
-    load_tenant_file,
     parse_step_label,
     parse_tenant_config,
     step_label,
     to_event,
 )
+from streams.ops.tenant_files import load_tenant_file
 
 ROOT = Path(__file__).resolve().parents[4]
 EXAMPLE = ROOT / "infra" / "tenants" / "acme-cobrancas.yaml"

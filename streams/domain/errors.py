@@ -1,0 +1,42 @@
+"""Errors of the pure rules, all under the project's root `CobrancaError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.base.errors import CobrancaError
+
+__all__ = ["ConfigProblem", "HandoffError", "NoOpenSlot", "TemplateError", "TenantConfigError"]
+
+
+class NoOpenSlot(CobrancaError):
+    """Contact rules that never open (configuration validation prevents them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong in a configuration file."""
+
+    source: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.path or '(top level)'}: {self.message}"
+
+
+class TenantConfigError(CobrancaError):
+    """A tenant configuration that cannot be applied; lists every problem found."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{count} in the tenant configuration:\n" + "\n".join(map(str, problems)))
+
+
+class TemplateError(CobrancaError):
+    """A template that cannot render every client's message."""
+
+
+class HandoffError(CobrancaError):
+    """A hand-off that cannot be resolved as asked."""
