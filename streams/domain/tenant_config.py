@@ -2,8 +2,9 @@
 
 Pure: `cobranca tenants apply FILE` reads the file (streams/ops/tenant_files.py), validates its
 text here and turns it into a TenantConfigured event; workers turn the event back into a
-TenantConfig (`config_from_event`). Every problem in a file is reported at once, each with the file, the key
-path and why: ``acme.yaml: regua.steps[1].template: line 2: unknown field {valor}; ...``.
+TenantConfig (`config_from_event`). Every problem in a file is reported at once, each with the
+file, the key path and why:
+``acme.yaml: regua.steps[1].template: line 2: unknown field {valor}; ...``.
 
 The file (infra/tenants/acme-cobrancas.yaml is a commented example)::
 
