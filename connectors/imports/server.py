@@ -51,9 +51,8 @@ from connectors.imports.errors import InvalidImportParameter, TooManyClients, Un
 from connectors.imports.formats import Format
 from connectors.imports.importer import ImportRun, ImportSummary, import_rows, send_import
 from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
-from streams.base.errors import CobrancaError
+from streams.base.errors import CobrancaError, ProduceFailed
 from streams.base.settings import Settings, cache_home
-from streams.runtime.errors import ProduceFailed
 from streams.runtime.producer import EventProducer
 
 __all__ = [

@@ -76,9 +76,9 @@ from connectors.waha.normalize import routing_chat
 from connectors.waha.signatures import ALGORITHM_HEADER, SIGNATURE_HEADER, check_signature
 from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
 from schemas.events import WahaCallbackReceived
+from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.domain.chat_keys import record_key
 from streams.domain.tenant_config import TenantConfig
-from streams.runtime.errors import ProduceFailed, RecordTooLarge
 from streams.runtime.kafka_limits import TopicLimits, record_bytes
 from streams.runtime.producer import MAX_REQUEST_BYTES
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from schemas.events import (
     DispatchFailed,
+    Event,
     SendApproved,
     TokensCredited,
     TokensDebited,
@@ -29,7 +30,19 @@ from schemas.events import (
 )
 from streams.domain.ledger import apply
 from streams.domain.ledger_chain import GENESIS, digest
-from streams.runtime.log_reader import Positioned
+
+
+class Positioned(Protocol):
+    """An event and where the log holds it (what `streams.runtime.log_reader` reads)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def event(self) -> Event: ...
 
 
 @dataclass(frozen=True, slots=True)

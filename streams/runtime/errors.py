@@ -9,8 +9,6 @@ __all__ = [
     "KafkaLimitsError",
     "LogReadError",
     "MetricsEndpointUnavailable",
-    "ProduceFailed",
-    "RecordTooLarge",
     "SendOutsideTransaction",
     "TenantDirectoryError",
     "TopicAdminError",
@@ -35,22 +33,6 @@ class MetricsEndpointUnavailable(CobrancaError):
 
 class KafkaLimitsError(CobrancaError):
     """The broker did not say what a topic accepts."""
-
-
-class ProduceFailed(CobrancaError):
-    """Kafka did not acknowledge an event; the caller must not report it as stored."""
-
-
-class RecordTooLarge(ProduceFailed):
-    """A record is larger than the topic or the producer accepts: sending it again cannot help."""
-
-    def __init__(self, message: str, *, topic: str, size: int | None, limit: int | None) -> None:
-        super().__init__(message)
-        self.topic = topic
-        self.size = size
-        """The record's size in a batch of its own, when known."""
-        self.limit = limit
-        """The most that could be stored, when known."""
 
 
 class FollowerError(CobrancaError):

@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams.runtime.errors import ProduceFailed, RecordTooLarge
+from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.runtime.kafka_limits import TopicLimits, describe_limits, record_bytes
 from streams.runtime.producer import (
     MAX_REQUEST_BYTES,

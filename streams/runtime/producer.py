@@ -35,8 +35,8 @@ from aiokafka.errors import (
 
 from schemas.codec import encode
 from schemas.events import Event
+from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.base.topics import topic_for_event
-from streams.runtime.errors import ProduceFailed, RecordTooLarge
 from streams.runtime.kafka_limits import RECORD_OVERHEAD, record_bytes
 from streams.runtime.partitioning import partitions_for
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from streams.runtime.errors import ProduceFailed
+from streams.base.errors import ProduceFailed
 from streams.runtime.group_commit import GroupCommitProducer
 from streams.runtime.log_reader import read_topic
 from streams.runtime.producer import EventProducer
@@ -92,7 +92,7 @@ def test_a_group_commit_stores_everything_after_a_record_the_broker_refused(
 def test_a_group_commit_keeps_its_batches_and_records_under_the_topics_limit(
     kafka_bootstrap: str,
 ) -> None:
-    from streams.runtime.errors import RecordTooLarge
+    from streams.base.errors import RecordTooLarge
 
     async def run() -> tuple[int, int, int]:
         topic = await new_topic(kafka_bootstrap, max_message_bytes="100000")
@@ -111,7 +111,7 @@ def test_a_group_commit_keeps_its_batches_and_records_under_the_topics_limit(
 def test_an_event_producer_refuses_a_record_larger_than_a_request_before_sending(
     kafka_bootstrap: str,
 ) -> None:
-    from streams.runtime.errors import RecordTooLarge
+    from streams.base.errors import RecordTooLarge
 
     async def run() -> int:
         topic = await new_topic(kafka_bootstrap)

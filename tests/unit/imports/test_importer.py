@@ -183,7 +183,7 @@ class MemorySink:
 
     async def send_keyed(self, topic: str, keys: list[bytes], values: list[bytes]) -> int:
         if self._fail_on_call is not None and len(self.batches) + 1 == self._fail_on_call:
-            from streams.runtime.errors import ProduceFailed
+            from streams.base.errors import ProduceFailed
 
             raise ProduceFailed("broker gone")
         types = {cls.__name__: cls for cls in (ClientImported, ImportRejected, ImportCompleted)}
@@ -216,7 +216,7 @@ async def test_send_import_batches_rows_and_sends_completion_alone_last(
 async def test_a_failed_batch_stops_the_import_without_a_completion(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from streams.runtime.errors import ProduceFailed
+    from streams.base.errors import ProduceFailed
 
     lines = ["codigo;nome;telefone;cpf;valor;vencimento"]
     lines += [f"c{n};Ana;11987654321;52998224725;10;05/12/2026" for n in range(25)]

@@ -24,8 +24,8 @@ from connectors.waha.receiver import (
 from connectors.waha.signatures import check_signature, sign_body
 from connectors.waha.wire import decode_envelope
 from schemas.events import WahaCallbackReceived
+from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.domain.tenant_config import TenantConfig, parse_tenant_config
-from streams.runtime.errors import ProduceFailed, RecordTooLarge
 from streams.runtime.log_reader import event_from
 from tests.unit.waha.envelopes import ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_bytes
