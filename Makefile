@@ -23,7 +23,7 @@ chaos:
 	@bin=$(BIN) && $$bin/pytest -m chaos -s tests/integration/streams/test_multi_worker.py
 
 lint:
-	@bin=$(BIN) && $$bin/ruff check . && $$bin/ruff format --check .
+	@bin=$(BIN) && $$bin/ruff check . && $$bin/ruff format --check . && $$bin/lint-imports
 
 typecheck:
 	@bin=$(BIN) && $$bin/mypy

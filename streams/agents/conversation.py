@@ -16,8 +16,8 @@ policy returns is sent in the transaction of that event's partition:
 - actions → cobranca.actions and replies (SendRequested) → cobranca.sends.requested, keyed by
   tenant, for the ledger.
 
-The classifier comes from `streams.domain.intent.classifier_factory()`, loaded on the first message
-that needs it (a worker that never sees one never loads a model).
+The classifier comes from `streams.agents.classifier.classifier_factory()`, loaded on the first
+message that needs it (a worker that never sees one never loads a model).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from schemas.events import (
     InboundMessage,
     IntentClassified,
 )
+from streams.agents.classifier import classifier_factory
 from streams.base.settings import Settings
 from streams.base.topics import CONVERSATION_DEBTS, CONVERSATION_STATE, INTENTS
 from streams.domain.chat_keys import record_key
@@ -48,7 +49,6 @@ from streams.domain.intent import (
     ClassifierFactory,
     IntentClassifier,
     Reading,
-    classifier_factory,
 )
 from streams.domain.reply_policy import (
     ConversationBook,

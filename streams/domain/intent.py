@@ -1,39 +1,28 @@
-"""What the conversation agent needs from an intent classifier, and how a worker gets one.
+"""What the conversation agent needs from an intent classifier: the labels, a reading, the port.
 
-The classifier itself lives in models/ (issue 5, section 1). The worker takes it from a factory
-set at startup, so tests can plug in a deterministic one and a deployment can run without it:
-
-- `set_classifier_factory(factory)` before the worker starts, or
-- COBRANCA_INTENT_CLASSIFIER=module:callable (a zero-argument callable returning a classifier;
-  dotted attributes work), by default `models.intent:IntentClassifier.load`, the trained model;
-- COBRANCA_INTENT_CLASSIFIER=none: `unconfigured()`, every message reads as `other` with
-  confidence 0, below any threshold, so every reply goes to a human.
+The classifier itself lives in models/ (issue 5, section 1); which one a worker loads is chosen
+in streams/agents/classifier.py. `unconfigured()` is the classifier of a worker without a model:
+every message reads as `other` with confidence 0, below any threshold, so every reply goes to a
+human.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from models.dataset import LABELS  # the labels, exactly these strings (issue 5)
 
 __all__ = [
-    "ENV_VAR",
     "LABELS",
     "Classification",
+    "ClassifierFactory",
     "IntentClassifier",
     "Labelled",
     "Reading",
-    "classifier_factory",
-    "set_classifier_factory",
     "unconfigured",
 ]
-
-ENV_VAR: Final = "COBRANCA_INTENT_CLASSIFIER"
-DEFAULT: Final = "models.intent:IntentClassifier.load"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,32 +81,3 @@ class _Unconfigured:
 def unconfigured() -> IntentClassifier:
     """The classifier of a worker without a model: everything goes to a human."""
     return _Unconfigured()
-
-
-_factory: ClassifierFactory | None = None
-
-
-def set_classifier_factory(factory: ClassifierFactory | None) -> None:
-    """Use `factory` to load the classifier (None: back to the environment's choice)."""
-    global _factory
-    _factory = factory
-
-
-def classifier_factory(env: dict[str, str] | None = None) -> ClassifierFactory:
-    """The factory set at startup, else the one COBRANCA_INTENT_CLASSIFIER names (`none` for
-    `unconfigured`), else the trained model's."""
-    if _factory is not None:
-        return _factory
-    spec = (os.environ if env is None else env).get(ENV_VAR, "").strip() or DEFAULT
-    if spec == "none":
-        return unconfigured
-    module, _, attr = spec.partition(":")
-    if not attr:
-        raise ValueError(f"{ENV_VAR}={spec!r}: expected module:callable")
-    found: object = importlib.import_module(module)
-    for name in attr.split("."):
-        found = getattr(found, name)
-    if not callable(found):
-        raise ValueError(f"{ENV_VAR}={spec!r} is not callable")
-    factory: ClassifierFactory = found
-    return factory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from streams.agents import classifier
 from streams.agents.conversation import readings
 from streams.domain import intent
 from tests.intent_rules import KeywordClassifier
@@ -12,18 +13,18 @@ from tests.intent_rules import KeywordClassifier
 def test_the_trained_model_is_the_default() -> None:
     from models.intent import IntentClassifier
 
-    assert intent.classifier_factory({}) == IntentClassifier.load
+    assert classifier.classifier_factory({}) == IntentClassifier.load
 
 
 def test_without_a_model_everything_goes_to_a_person() -> None:
-    model = intent.classifier_factory({intent.ENV_VAR: "none"})()
+    model = classifier.classifier_factory({classifier.ENV_VAR: "none"})()
     assert isinstance(model, intent.IntentClassifier)
     assert model.classify(["me manda o pix", "oi"]) == [("other", 0.0), ("other", 0.0)]
     assert model.threshold > 0.0
 
 
 def test_the_environment_names_a_factory() -> None:
-    factory = intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules:classifier"})
+    factory = classifier.classifier_factory({classifier.ENV_VAR: "tests.intent_rules:classifier"})
     model = factory()
     assert isinstance(model, KeywordClassifier)
     assert model.classify(["Me manda o PIX", "vou pagar sexta", "bom dia"]) == [
@@ -32,15 +33,15 @@ def test_the_environment_names_a_factory() -> None:
         ("other", 0.9),
     ]
     with pytest.raises(ValueError, match="module:callable"):
-        intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules"})
+        classifier.classifier_factory({classifier.ENV_VAR: "tests.intent_rules"})
 
 
 def test_a_factory_set_at_startup_wins() -> None:
-    intent.set_classifier_factory(KeywordClassifier)
+    classifier.set_classifier_factory(KeywordClassifier)
     try:
-        assert intent.classifier_factory({intent.ENV_VAR: "x:y"}) is KeywordClassifier
+        assert classifier.classifier_factory({classifier.ENV_VAR: "x:y"}) is KeywordClassifier
     finally:
-        intent.set_classifier_factory(None)
+        classifier.set_classifier_factory(None)
 
 
 def test_answers_are_checked() -> None:
@@ -63,9 +64,11 @@ def test_readings_may_be_objects_with_a_label_and_a_confidence() -> None:
 
 
 def test_a_dotted_attribute_names_a_class_method() -> None:
-    factory = intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules:KeywordClassifier"})
+    factory = classifier.classifier_factory(
+        {classifier.ENV_VAR: "tests.intent_rules:KeywordClassifier"}
+    )
     assert isinstance(factory(), KeywordClassifier)
-    nested = intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules:RULES.__len__"})
+    nested = classifier.classifier_factory({classifier.ENV_VAR: "tests.intent_rules:RULES.__len__"})
     assert nested() == len(__import__("tests.intent_rules").intent_rules.RULES)
     with pytest.raises(ValueError, match="not callable"):
-        intent.classifier_factory({intent.ENV_VAR: "tests.intent_rules:THRESHOLD"})
+        classifier.classifier_factory({classifier.ENV_VAR: "tests.intent_rules:THRESHOLD"})
