@@ -1,1 +1,4 @@
-"""base"""
+"""The ground floor: the exception root, settings, logging with its masks, the topic catalogue.
+
+It imports nothing else of the project, so every package, the adapters included, may import it.
+"""
