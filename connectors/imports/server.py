@@ -50,7 +50,12 @@ from aiohttp import web
 
 from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile
 from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut, UploadTooSlow
-from connectors.imports.errors import InvalidImportParameter, TooManyClients, UnreadableSource
+from connectors.imports.errors import (
+    InvalidImportParameter,
+    RequestRefused,
+    TooManyClients,
+    UnreadableSource,
+)
 from connectors.imports.formats import Format
 from connectors.imports.importer import (
     EventSink,
@@ -123,24 +128,6 @@ class ServiceSettings:
             min_upload_rate=int(env.get("COBRANCA_IMPORTS_MIN_UPLOAD_RATE") or 8_192),
             retry_after_s=int(env.get("COBRANCA_IMPORTS_RETRY_AFTER_S") or 30),
         )
-
-
-class _Failed(Exception):
-    """Internal: an HTTP error answer, raised inside the handler and turned into JSON."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": code, "message": message, **extra}
-        self.headers = headers or {}
 
 
 class EventStore(Protocol):
@@ -353,7 +340,7 @@ class ImportService:
         """Start an import of `request`'s body; returns once its head was checked."""
         running = self.job(tenant, import_id) if import_id is not None else None
         if running is not None and not running.finished:
-            raise _Failed(
+            raise RequestRefused(
                 409,
                 "import_running",
                 f"import {import_id} of tenant {tenant!r} is still running; wait for it "
@@ -361,7 +348,7 @@ class ImportService:
             )
         retry = {"Retry-After": str(self.service.retry_after_s)}
         if self._by_tenant[tenant] >= self.service.max_running_per_tenant:
-            raise _Failed(
+            raise RequestRefused(
                 429,
                 "too_many_imports_for_tenant",
                 f"{self._by_tenant[tenant]} imports of tenant {tenant!r} are running, the most "
@@ -370,7 +357,7 @@ class ImportService:
                 headers=retry,
             )
         if self._running >= self.service.max_running:
-            raise _Failed(
+            raise RequestRefused(
                 429,
                 "too_many_imports",
                 f"{self._running} imports are running, the most this server runs at once "
@@ -417,7 +404,7 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
         return response
-    except _Failed as exc:
+    except RequestRefused as exc:
         return _json(exc.status, exc.body, **exc.headers)
     except KeyRefused as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="cobranca-imports"'}
@@ -465,7 +452,7 @@ async def get_import(request: web.Request) -> web.Response:
     _authorize(request, tenant)
     job = service.job(tenant, import_id)
     if job is None:
-        raise _Failed(
+        raise RequestRefused(
             404,
             "unknown_import",
             f"no import {import_id!r} of tenant {tenant!r} on this server (statuses are kept "
