@@ -333,8 +333,9 @@ def sink_phase(settings: Any, client: Any) -> dict[str, float]:
 
 def replay_phase(settings: Any, client: Any) -> dict[str, float]:
     from connectors.clickhouse.replay import replay_into
+    from streams.runtime.log_reader import partitions_of
 
-    result = asyncio.run(replay_into(settings, client, "bench_replay"))
+    result = asyncio.run(replay_into(settings, client, "bench_replay", partitions=partitions_of))
     return {
         "events": result.rows,
         "seconds": result.seconds,
@@ -509,6 +510,7 @@ def main() -> None:
     from connectors.clickhouse.server import LocalClickHouse
     from infra.kafka.broker import LocalBroker
     from streams.base.settings import Settings, cache_home
+    from streams.ops.clickhouse_cli import DB_SERVE
     from streams.runtime.topic_admin import create_topics
 
     results: dict[str, Any] = {}
@@ -528,7 +530,7 @@ def main() -> None:
         server = LocalClickHouse.from_settings(settings)
         try:
             broker.start(timeout=120)
-            served = server.start(timeout=120)
+            served = server.start(DB_SERVE, timeout=120)
             pids = {"clickhouse": served.pid, "broker": broker.pid(), "python": os.getpid()}
             print(
                 f"broker {broker.bootstrap} (pid {broker.pid()}), ClickHouse {served.url} "

@@ -15,15 +15,18 @@ raw tables do; the refreshed ones (delivery_funnel, response_times) are refreshe
   can only match when the live raw tables hold exactly the replayed ranges; when the live
   database already holds later events, the views are reported as not comparable, not as
   different.
+
+The replay reads Kafka with its own consumer; how a topic's partitions are found is the one thing
+it takes from the runtime, as a `PartitionLookup` (`cobranca replay` passes the log reader's).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
@@ -35,12 +38,12 @@ from connectors.clickhouse.migrations import apply_migrations, validate_database
 from connectors.clickhouse.privacy import pseudonym_key
 from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
 from streams.base.settings import Settings
-from streams.runtime.log_reader import partitions_of
 
 __all__ = [
     "VIEW_CHECKS",
     "CompareReport",
     "Difference",
+    "PartitionLookup",
     "ReplayResult",
     "compare_databases",
     "refresh_views",
@@ -72,6 +75,13 @@ VIEW_CHECKS: Final[dict[str, str]] = {
 _IGNORED_COLUMNS: Final = frozenset({"ingested_at"})
 
 
+class PartitionLookup(Protocol):
+    """How the replay finds a topic's partitions (the runtime's `log_reader.partitions_of`):
+    their numbers as `consumer` learns them from the broker, or [] if the topic does not exist."""
+
+    def __call__(self, consumer: AIOKafkaConsumer, topic: str, /) -> Awaitable[list[int]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
     database: str
@@ -88,13 +98,15 @@ async def replay_into(
     client: Client,
     database: str,
     *,
+    partitions: PartitionLookup,
     max_rows: int = 50_000,
     insert_threads: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ReplayResult:
     """Rebuild every raw table and view of a new `database` from offset 0 of every audit topic.
 
-    `on_progress(done, total)` is called as offsets are read (total: offsets in the snapshot).
+    `partitions` finds each audit topic's partitions; `on_progress(done, total)` is called as
+    offsets are read (total: offsets in the snapshot).
     """
     validate_database_name(database)
     if database == settings.clickhouse_database:
@@ -126,7 +138,7 @@ async def replay_into(
             "`cobranca broker start` or set COBRANCA_KAFKA_BOOTSTRAP"
         ) from exc
     try:
-        tps = [TopicPartition(t, p) for t in AUDIT_TOPICS for p in await partitions_of(consumer, t)]
+        tps = [TopicPartition(t, p) for t in AUDIT_TOPICS for p in await partitions(consumer, t)]
         consumer.assign(tps)
         starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)  # last stable offsets: the snapshot

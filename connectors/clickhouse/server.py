@@ -36,12 +36,11 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -273,8 +272,11 @@ class LocalClickHouse:
 
     # -- background ---------------------------------------------------------------------------
 
-    def start(self, timeout: float = 60.0) -> ServerStatus:
-        """Start `cobranca db serve` in a session of its own unless it runs; wait for it."""
+    def start(self, command: Sequence[str], timeout: float = 60.0) -> ServerStatus:
+        """Start `command` in a session of its own unless the server runs; wait for it.
+
+        `command` is `cobranca db serve`: a process whose main job is `serve`, on this server as
+        rebuilt from the settings of its environment (which this method sets)."""
         if self.pid() is None:
             self._check_free()
             self.stdout_log.parent.mkdir(parents=True, exist_ok=True)
@@ -287,7 +289,7 @@ class LocalClickHouse:
             }
             with self.stdout_log.open("ab") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "streams.ops.cli", "db", "serve"],
+                    list(command),
                     env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,

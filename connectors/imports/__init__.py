@@ -7,7 +7,10 @@ Layers, each in its own module:
 - `records`: a validated row → its Kafka record (key and Avro bytes), written from per-import
   constants;
 - `importer`: rows → `ClientImported` / `ImportRejected` → `ImportCompleted`, dry or into Kafka;
-- `cli`: the ``cobranca import`` command.
+- `server`: the HTTP endpoint (``cobranca imports serve``), storing through an `EventStore` port.
+
+The commands (``cobranca import``, ``cobranca imports …``) and the wiring to Kafka are the ops
+layer's: `streams/ops/imports_cli.py`, `streams/ops/imports_server.py`.
 
 This package re-exports the pure and streaming layers. `importer` and `records` load the event
 schemas (and Faust), so they are imported explicitly

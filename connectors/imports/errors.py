@@ -1,14 +1,16 @@
 """Errors of the imports connector.
 
 Only whole-source problems are exceptions: a file that cannot be read at all (binary, empty,
-no usable header, an encoding we cannot decode), a bad tenant or import id, or Kafka refusing
-the events. A bad *row* is never an exception: it becomes an `ImportRejected` event with its
-row number, field and reason, and the import goes on. Messages are in English, like every other
-error the `cobranca` command prints; rejection messages (stored in events, read by the tenant's
-operators) are in Brazilian Portuguese.
+no usable header, an encoding we cannot decode), a bad tenant or import id, Kafka refusing the
+events, or an HTTP import request the endpoint refuses. A bad *row* is never an exception: it
+becomes an `ImportRejected` event with its row number, field and reason, and the import goes on.
+Messages are in English, like every other error the `cobranca` command prints; rejection
+messages (stored in events, read by the tenant's operators) are in Brazilian Portuguese.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from streams.base.errors import CobrancaError
 
@@ -50,6 +52,26 @@ class TooManyClients(SourceInterrupted):
 
 class InvalidImportParameter(ImportsError):
     """A tenant id or import id cannot be used in event headers and Kafka keys."""
+
+
+class RequestRefused(ImportsError):
+    """An HTTP import request refused (unknown import, one already running, too many running):
+    raised in the endpoint's handlers, answered by its middleware as JSON ``{"error": code,
+    "message": message, ...extra}`` with `status` and `headers`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": code, "message": message, **extra}
+        self.headers = headers or {}
 
 
 class InvalidValue(ImportsError):

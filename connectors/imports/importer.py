@@ -115,7 +115,7 @@ _TYPED: Final = {cls._options.namespace: cls for cls in (ClientImported, ImportR
 
 
 class EventSink(Protocol):
-    """Where `send_import` puts records: `streams.runtime.producer.EventProducer` in production."""
+    """Where `send_import` puts records: the runtime's `EventProducer` in production."""
 
     def send_keyed(self, topic: str, keys: list[bytes], values: list[bytes]) -> Awaitable[int]:
         """Store `values[i]` under `keys[i]` on `topic`; return once every one is acknowledged."""

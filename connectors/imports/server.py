@@ -23,44 +23,57 @@ Retry-After), 503 Kafka did not store the events (the import is failed: no Impor
 
 Statuses live in this process's memory (the latest `max_statuses`); the log stays the truth: an
 import is complete exactly when its ImportCompleted is on ``cobranca.clients``.
+
+What the endpoint needs from the runtime is one port, `EventStore`: where each import's events
+go, and which failures mean they were not stored. `streams/ops/imports_server.py` gives it the
+Kafka one and serves the application.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final, cast
+from typing import IO, Any, Final, Protocol, cast
 
 import structlog
 from aiohttp import web
 
-from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile, ensure_keys_file
+from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile
 from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut, UploadTooSlow
-from connectors.imports.errors import InvalidImportParameter, TooManyClients, UnreadableSource
+from connectors.imports.errors import (
+    InvalidImportParameter,
+    RequestRefused,
+    TooManyClients,
+    UnreadableSource,
+)
 from connectors.imports.formats import Format
-from connectors.imports.importer import ImportRun, ImportSummary, import_rows, send_import
+from connectors.imports.importer import (
+    EventSink,
+    ImportRun,
+    ImportSummary,
+    import_rows,
+    send_import,
+)
 from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
-from streams.base.errors import CobrancaError, ProduceFailed
-from streams.base.settings import Settings, cache_home
-from streams.runtime.producer import EventProducer
+from streams.base.errors import CobrancaError
+from streams.base.settings import cache_home
 
 __all__ = [
+    "EventStore",
     "ImportJob",
     "ImportService",
     "ServiceSettings",
     "create_app",
-    "serve",
 ]
 
 log = structlog.get_logger("cobranca.imports.http")
@@ -117,25 +130,21 @@ class ServiceSettings:
         )
 
 
-class _Failed(Exception):
-    """Internal: an HTTP error answer, raised inside the handler and turned into JSON."""
+class EventStore(Protocol):
+    """Where HTTP imports store their events: Kafka in production (`KafkaEventStore` in
+    `streams/ops/imports_server.py`)."""
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": code, "message": message, **extra}
-        self.headers = headers or {}
+    def open(self) -> AbstractAsyncContextManager[EventSink]:
+        """A sink for one import, started on entering (so an import fails before its body is
+        read when the store is down) and stopped on leaving."""
+        ...
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether `exc` is the store not storing events (the import answers 503)."""
+        ...
 
 
-def _error_of(exc: BaseException) -> tuple[int, str]:
+def _error_of(exc: BaseException, store: EventStore) -> tuple[int, str]:
     """HTTP status and error code for what ended an import."""
     if isinstance(exc, UnreadableSource | InvalidImportParameter):
         return 400, "unreadable_body" if isinstance(exc, UnreadableSource) else "bad_parameter"
@@ -147,7 +156,7 @@ def _error_of(exc: BaseException) -> tuple[int, str]:
         return 413, "body_too_large"
     if isinstance(exc, TooManyClients):
         return 413, "too_many_clients"
-    if isinstance(exc, ProduceFailed):
+    if store.unavailable(exc):
         return 503, "kafka_unavailable"
     return 500, "internal_error"
 
@@ -203,8 +212,8 @@ class ImportJob:
             self.finished_at = datetime.now(UTC)
         self._signal(self.opened, self.body_read)
 
-    def fail(self, exc: BaseException) -> None:
-        status, code = _error_of(exc)
+    def fail(self, exc: BaseException, status: int, code: str) -> None:
+        """The import ended with `exc`, answered with HTTP `status` and error `code`."""
         with self._lock:
             # The source stopped, and what was read before is stored and answered by an
             # ImportCompleted marked incomplete (ADR 0017); else nothing completes it.
@@ -254,19 +263,10 @@ class ImportJob:
 class ImportService:
     """Runs HTTP imports: keys, the jobs in threads, their statuses."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        service: ServiceSettings,
-        *,
-        producer_factory: Callable[[], EventProducer] | None = None,
-    ) -> None:
-        self.settings = settings
+    def __init__(self, service: ServiceSettings, store: EventStore) -> None:
         self.service = service
         self.keys = KeysFile(service.keys_file)
-        self._producer_factory = producer_factory or (
-            lambda: EventProducer(settings.kafka_bootstrap)
-        )
+        self._store = store
         self._executor = ThreadPoolExecutor(
             max_workers=service.max_running, thread_name_prefix="import"
         )
@@ -299,7 +299,7 @@ class ImportService:
         async def send() -> ImportSummary:
             # Kafka first: when it is down the import fails before reading the body, and the
             # client gets 503 at once instead of a 202 for events that cannot be stored.
-            async with self._producer_factory() as producer:
+            async with self._store.open() as sink:
                 run = import_rows(
                     cast(IO[bytes], pipe),  # a RawIOBase: read() and readinto() are all it uses
                     tenant_id=job.tenant_id,
@@ -309,12 +309,12 @@ class ImportService:
                     name=SOURCE_NAME,
                 )
                 job.mark_opened(run)
-                return await send_import(run, producer)
+                return await send_import(run, sink)
 
         try:
             summary = asyncio.run(send())
         except Exception as exc:  # every failure becomes the job's status, never a lost thread
-            job.fail(exc)
+            job.fail(exc, *_error_of(exc, self._store))
             level = log.warning if isinstance(exc, CobrancaError) else log.exception
             level(
                 f"import {job.state}",
@@ -340,7 +340,7 @@ class ImportService:
         """Start an import of `request`'s body; returns once its head was checked."""
         running = self.job(tenant, import_id) if import_id is not None else None
         if running is not None and not running.finished:
-            raise _Failed(
+            raise RequestRefused(
                 409,
                 "import_running",
                 f"import {import_id} of tenant {tenant!r} is still running; wait for it "
@@ -348,7 +348,7 @@ class ImportService:
             )
         retry = {"Retry-After": str(self.service.retry_after_s)}
         if self._by_tenant[tenant] >= self.service.max_running_per_tenant:
-            raise _Failed(
+            raise RequestRefused(
                 429,
                 "too_many_imports_for_tenant",
                 f"{self._by_tenant[tenant]} imports of tenant {tenant!r} are running, the most "
@@ -357,7 +357,7 @@ class ImportService:
                 headers=retry,
             )
         if self._running >= self.service.max_running:
-            raise _Failed(
+            raise RequestRefused(
                 429,
                 "too_many_imports",
                 f"{self._running} imports are running, the most this server runs at once "
@@ -404,7 +404,7 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
         return response
-    except _Failed as exc:
+    except RequestRefused as exc:
         return _json(exc.status, exc.body, **exc.headers)
     except KeyRefused as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="cobranca-imports"'}
@@ -452,7 +452,7 @@ async def get_import(request: web.Request) -> web.Response:
     _authorize(request, tenant)
     job = service.job(tenant, import_id)
     if job is None:
-        raise _Failed(
+        raise RequestRefused(
             404,
             "unknown_import",
             f"no import {import_id!r} of tenant {tenant!r} on this server (statuses are kept "
@@ -486,32 +486,3 @@ def create_app(service: ImportService) -> web.Application:
 
     app.on_cleanup.append(close)
     return app
-
-
-async def serve(
-    settings: Settings, service_settings: ServiceSettings, stop: asyncio.Event | None = None
-) -> None:
-    """Serve until `stop` is set (SIGINT/SIGTERM in `cobranca imports serve`) or cancelled."""
-    service = ImportService(settings, service_settings)
-    if ensure_keys_file(service_settings.keys_file):
-        log.warning(
-            "no API keys file: created an empty one, every request gets 401 until keys are "
-            "added with `cobranca imports new-key TENANT --append`",
-            keys_file=str(service_settings.keys_file),
-        )
-    service.keys.current()  # a broken keys file stops the start, with its reason
-    runner = web.AppRunner(create_app(service), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, service_settings.host, service_settings.port)
-    await site.start()
-    log.info(
-        "imports endpoint listening",
-        url=f"http://{service_settings.host}:{service_settings.port}",
-        keys_file=str(service_settings.keys_file),
-        kafka=settings.kafka_bootstrap,
-    )
-    try:
-        await (stop or asyncio.Event()).wait()
-    finally:
-        with contextlib.suppress(Exception):
-            await runner.cleanup()

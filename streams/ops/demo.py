@@ -108,6 +108,7 @@ def demo_clients(import_id: str, count: int, today: date) -> list[ClientImported
 def run_demo(settings: Settings, *, count: int = 24, console: Console | None = None) -> None:
     from connectors.clickhouse import apply_migrations, connect
     from infra.kafka.broker import LocalBroker
+    from streams.ops.clickhouse_cli import DB_SERVE
     from streams.runtime.topic_admin import create_topics
 
     console = console or Console()
@@ -125,7 +126,7 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
     local = _local_clickhouse(settings)
     if local is not None:
         with console.status("starting the local ClickHouse"):
-            served = local.start()
+            served = local.start(DB_SERVE)
         console.print(f"[green]✓[/] ClickHouse {served.url} (chDB at {served.data_path})")
     client = connect(settings)
     try:
@@ -209,10 +210,10 @@ def _local_clickhouse(settings: Settings) -> Any:
 
 async def _sink(settings: Settings, client: Any) -> int:
     """What `cobranca sink --drain` does: every committed event into the raw tables, once."""
-    from connectors.clickhouse.cli import sink_group
     from connectors.clickhouse.privacy import pseudonym_key
     from connectors.clickhouse.raw_tables import RawTableWriter
     from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+    from streams.ops.clickhouse_cli import sink_group
 
     sink = ClickHouseSink(
         SinkConfig(

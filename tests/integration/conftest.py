@@ -13,6 +13,7 @@ import pytest
 
 from connectors.clickhouse.server import LocalClickHouse
 from streams.base.settings import Settings
+from streams.ops.clickhouse_cli import DB_SERVE
 
 
 def free_port() -> int:
@@ -36,7 +37,7 @@ def server_settings(data_dir: Path, port: int, **extra: str) -> Settings:
 def clickhouse_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = server_settings(tmp_path_factory.mktemp("clickhouse"), free_port())
     server = LocalClickHouse.from_settings(settings)
-    server.start(timeout=90)
+    server.start(DB_SERVE, timeout=90)
     try:
         yield settings
     finally:

@@ -18,6 +18,7 @@ from clickhouse_connect.driver.client import Client
 from connectors.clickhouse import ClickHouseUnavailable, LocalServerError, connect
 from connectors.clickhouse.server import KEEP_ALIVE_TIMEOUT_S, LocalClickHouse
 from streams.base.settings import Settings
+from streams.ops.clickhouse_cli import DB_SERVE
 from tests.integration.conftest import free_port, server_settings
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ def test_a_second_server_on_the_same_path_is_refused_with_the_owner_pid(
         data_path=running.data_path, home=tmp_path / "clickhouse", port=free_port()
     )
     with pytest.raises(LocalServerError) as caught:
-        other.start(timeout=30)
+        other.start(DB_SERVE, timeout=30)
     message = str(caught.value)
     assert f"process {running.pid()} holds the chDB data path {running.data_path}" in message
     assert "one process per path" in message
@@ -65,13 +66,13 @@ def test_a_busy_port_is_refused(clickhouse_settings: Settings, tmp_path: Path) -
     busy = LocalClickHouse.from_settings(clickhouse_settings).port
     other = LocalClickHouse(data_path=tmp_path / "chdb", home=tmp_path / "clickhouse", port=busy)
     with pytest.raises(LocalServerError, match="something else already listens"):
-        other.start(timeout=30)
+        other.start(DB_SERVE, timeout=30)
 
 
 def test_stop_by_pid_is_clean_and_data_and_dedup_survive_a_restart(tmp_path: Path) -> None:
     settings = server_settings(tmp_path, free_port())
     server = LocalClickHouse.from_settings(settings)
-    status = server.start(timeout=90)
+    status = server.start(DB_SERVE, timeout=90)
     assert status.running and status.pid is not None
     token = {"insert_deduplication_token": "batch-1"}
     try:
@@ -91,7 +92,7 @@ def test_stop_by_pid_is_clean_and_data_and_dedup_survive_a_restart(tmp_path: Pat
         assert not (server.data_path / "status").exists()
         assert not server.pid_file.exists()
 
-        server.start(timeout=90)
+        server.start(DB_SERVE, timeout=90)
         with connect(settings) as client:
             client.insert("t", [[1], [2]], column_names=["x"], database="d", settings=token)
             assert client.command("SELECT count() FROM d.t") == 2

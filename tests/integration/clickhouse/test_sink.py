@@ -28,6 +28,7 @@ from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from schemas.events import Event, SendRejectReason
 from streams.base.settings import Settings
 from streams.base.topics import topic_for_event
+from streams.runtime.log_reader import partitions_of
 from streams.runtime.producer import EventProducer
 from tests import factories as f
 from tests.kafka_helpers import committed_offsets
@@ -289,7 +290,9 @@ def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
 
     # Every view holds exactly what a clean rebuild from the log holds.
     replayed = f"{migrated}_replay"
-    result = asyncio.run(replay_into(Settings.from_env(env), client, replayed))
+    result = asyncio.run(
+        replay_into(Settings.from_env(env), client, replayed, partitions=partitions_of)
+    )
     report = compare_databases(client, migrated, replayed, result.ends)
     assert report.equal, "\n".join(report.lines())
     assert all(item.compared for item in report.objects), "\n".join(report.lines())
@@ -359,6 +362,7 @@ def test_replay_into_a_fresh_database_equals_the_live_one(
             settings,
             client,
             replayed,
+            partitions=partitions_of,
             max_rows=333,
             on_progress=lambda d, t: progress.append((d, t)),
         )
@@ -386,7 +390,7 @@ def test_replay_refuses_the_live_or_an_existing_database(
         {"CLICKHOUSE_URL": clickhouse_settings.clickhouse_url, "CLICKHOUSE_DATABASE": migrated}
     )
     with pytest.raises(ReplayError, match="is the live database"):
-        asyncio.run(replay_into(settings, client, migrated))
+        asyncio.run(replay_into(settings, client, migrated, partitions=partitions_of))
     apply_migrations(client, f"{migrated}_x")
     with pytest.raises(ReplayError, match="already exists"):
-        asyncio.run(replay_into(settings, client, f"{migrated}_x"))
+        asyncio.run(replay_into(settings, client, f"{migrated}_x", partitions=partitions_of))

@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from connectors.imports.api_keys import keys_line, new_key
 from connectors.imports.server import ImportService, ServiceSettings, create_app
-from streams.base.settings import Settings
 from streams.base.topics import CLIENTS
+from streams.ops.imports_server import KafkaEventStore
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
 
@@ -92,8 +92,9 @@ async def _api(tmp_path: Path, bootstrap: str, **service_options: Any) -> AsyncI
     keys_file.write_text(
         "[keys]\n" + "".join(keys_line(k, t) + "\n" for t, k in keys.items()), encoding="utf-8"
     )
-    settings = Settings.from_env({"COBRANCA_KAFKA_BOOTSTRAP": bootstrap})
-    service = ImportService(settings, replace(ServiceSettings(keys_file), **service_options))
+    service = ImportService(
+        replace(ServiceSettings(keys_file), **service_options), KafkaEventStore(bootstrap)
+    )
     server = TestServer(create_app(service), host="127.0.0.1")
     await server.start_server()
     try:

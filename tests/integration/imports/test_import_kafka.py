@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connectors.imports.cli import import_command
 from connectors.imports.importer import import_rows, send_import
 from streams.base.settings import Settings
 from streams.base.topics import CLIENTS
+from streams.ops.imports_cli import import_command
 from streams.runtime.producer import EventProducer
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED

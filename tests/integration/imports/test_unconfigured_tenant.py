@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.imports.cli import import_command
-from connectors.imports.http_cli import imports_group
 from streams.base.settings import Settings
+from streams.ops.imports_cli import import_command, imports_group
 from tests.kafka_helpers import configure_tenant
 from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
 

@@ -155,7 +155,7 @@ def test_a_gzip_body_is_refused_naming_gzip() -> None:
 def test_the_command_reads_a_csv_gz_as_its_csv(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from connectors.imports.cli import import_command
+    from streams.ops.imports_cli import import_command
     from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
 
     packed = tmp_path / "clientes.csv.gz"

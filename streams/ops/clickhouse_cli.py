@@ -1,7 +1,10 @@
 """The ClickHouse commands: `cobranca db ...`, `cobranca sink`, `cobranca replay`, `cobranca trace`.
 
-Registered on the main group in `streams/ops/cli.py`. Only click and the settings are imported at
-import time, so `cobranca --help` stays fast; each command imports what it runs.
+The operator's side of `connectors/clickhouse/`: the connector holds the server, the sink, the
+replay and the trace; this module reads the settings, wires the connector to the runtime where it
+needs it (the replay's partition lookup, the command `db start` runs in the background) and
+prints. Registered on the main group in `streams/ops/cli.py`. Only click and the settings are
+imported at import time, so `cobranca --help` stays fast; each command imports what it runs.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 import click
@@ -25,7 +28,11 @@ from streams.ops.cli_errors import friendly_errors
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-__all__ = ["db", "replay_command", "sink_command", "trace_command"]
+__all__ = ["DB_SERVE", "db", "replay_command", "sink_command", "sink_group", "trace_command"]
+
+DB_SERVE: Final = (sys.executable, "-m", "streams.ops.cli", "db", "serve")
+"""`cobranca db serve` as `LocalClickHouse.start` runs it in the background: with this
+interpreter, so it serves from the same environment whatever PATH says."""
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -79,7 +86,7 @@ def db_start(ctx: click.Context, timeout: float) -> None:
     """Start `db serve` in the background unless it runs, and wait until it answers."""
     from connectors.clickhouse.server import LocalClickHouse
 
-    status = LocalClickHouse.from_settings(_settings(ctx)).start(timeout=timeout)
+    status = LocalClickHouse.from_settings(_settings(ctx)).start(DB_SERVE, timeout=timeout)
     click.echo(
         f"ClickHouse running: pid {status.pid}, {status.url}\n"
         f"  data: {status.data_path}\n  logs: {status.log_file}"
@@ -287,6 +294,7 @@ def replay_command(ctx: click.Context, database: str, compare: bool, max_rows: i
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from connectors.clickhouse.replay import compare_databases, replay_into
+    from streams.runtime.log_reader import partitions_of
 
     settings = _settings(ctx)
     with (
@@ -307,7 +315,14 @@ def replay_command(ctx: click.Context, database: str, compare: bool, max_rows: i
             progress.update(task, completed=done, total=total)
 
         result = asyncio.run(
-            replay_into(settings, client, database, max_rows=max_rows, on_progress=advance)
+            replay_into(
+                settings,
+                client,
+                database,
+                partitions=partitions_of,
+                max_rows=max_rows,
+                on_progress=advance,
+            )
         )
         progress.stop()
         click.echo(

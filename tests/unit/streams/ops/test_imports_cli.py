@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from connectors.imports.cli import import_command
 from streams.base.settings import Settings
+from streams.ops.imports_cli import import_command
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
 
 
