@@ -2,7 +2,8 @@
 
 The common row of a spreadsheet export is checked and encoded here with numpy over the whole
 block (a few thousand rows): cells are found from the delimiter positions, each rule of
-`validation` runs as array operations on a column, and the accepted rows' Avro values are
+`validation` (Brazil's, `streams.domain.brazil`, with its tables and weights) runs as array
+operations on a column, and the accepted rows' Avro values are
 gathered from the block's bytes and a few computed columns in one pass. What is left in
 Python per row is the event id's SHA-1, slicing out the key and value, and sending them.
 
@@ -32,7 +33,7 @@ What the fast path takes, per field (everything else goes row by row):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,13 +44,20 @@ from connectors.imports.formats import LineBlock
 from connectors.imports.records import ImportRecords
 from connectors.imports.validation import (
     ALL_FIELDS,
-    DDD_UF,
-    MAX_DUE_YEAR,
     MAX_TEXT_CHARS,
-    MIN_DUE_YEAR,
     OPTIONAL_FIELDS,
     canonical_field,
 )
+from streams.domain.brazil.calendar import MAX_DUE_YEAR, MIN_DUE_YEAR
+from streams.domain.brazil.ddd import DDD_UF
+from streams.domain.brazil.documents import (
+    CNPJ_DIGITS,
+    CNPJ_WEIGHTS,
+    CPF_DIGITS,
+    CPF_WEIGHTS,
+    DOCUMENT_SEPARATORS,
+)
+from streams.domain.brazil.phones import LANDLINE_STARTS, OLD_MOBILE_STARTS, PHONE_SEPARATORS
 
 __all__ = ["BlockRecords", "BlockWriter"]
 
@@ -61,11 +69,9 @@ _PHONE_WIDTH: Final = 24  # longest phone cell taken here, in bytes
 _DOCUMENT_WIDTH: Final = 24
 _AMOUNT_WIDTH: Final = 24
 _HEX: Final = np.frombuffer(b"0123456789abcdef", np.uint8)
-_DDD: Final = np.zeros(100, np.bool_)
-_DDD[[int(ddd) for ddd in DDD_UF]] = True
-_CPF_FIRST: Final = np.arange(10, 1, -1)
-_CPF_SECOND: Final = np.arange(11, 1, -1)
-_CNPJ_WEIGHTS: Final = np.array((6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2))
+_CPF_FIRST: Final = np.array(CPF_WEIGHTS[1:])
+_CPF_SECOND: Final = np.array(CPF_WEIGHTS)
+_CNPJ_WEIGHTS: Final = np.array(CNPJ_WEIGHTS)
 _DAYS_IN_MONTH: Final = np.array((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31))
 
 
@@ -75,9 +81,19 @@ def _table(chars: bytes) -> Mask:
     return table
 
 
+def _digit_table(digits: Iterable[str]) -> Mask:
+    """Which numbers 0-99 are among `digits` (digit strings), for a lookup by number."""
+    table = np.zeros(100, np.bool_)
+    table[[int(d) for d in digits]] = True
+    return table
+
+
 _DIGIT: Final = _table(b"0123456789")
-_PHONE_SEPARATOR: Final = _table(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f().-/")
-_DOCUMENT_SEPARATOR: Final = _table(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f./-")
+_PHONE_SEPARATOR: Final = _table(PHONE_SEPARATORS.encode())
+_DOCUMENT_SEPARATOR: Final = _table(DOCUMENT_SEPARATORS.encode())
+_DDD: Final = _digit_table(DDD_UF)
+_OLD_MOBILE: Final = _digit_table(OLD_MOBILE_STARTS)  # by the first digit after the DDD
+_LANDLINE: Final = _digit_table(LANDLINE_STARTS)
 #: Bytes that may start or end a cell that strip leaves alone: printable ASCII but space.
 _SOLID: Final = _table(bytes(range(0x21, 0x7F)))
 #: Bytes that make a name something `" ".join(name.split())` might change: ASCII whitespace
@@ -329,8 +345,8 @@ def _phones(view: _View, s: Ints, e: Ints, *, allow_landlines: bool) -> _Phones:
     ddd = number[:, 0].astype(np.int64) * 10 + number[:, 1]
     first = number[:, 2]
     mobile = (national == 11) & (first == 9)
-    old_mobile = (national == 10) & (first >= 6)
-    landline = (national == 10) & (first >= 2) & (first <= 5) & allow_landlines
+    old_mobile = (national == 10) & _OLD_MOBILE[first]
+    landline = (national == 10) & _LANDLINE[first] & allow_landlines
     ok &= _DDD[ddd] & (mobile | old_mobile | landline)
     text = np.zeros((len(s), 14), np.uint8)
     text[:, :3] = np.frombuffer(b"+55", np.uint8)
@@ -354,7 +370,7 @@ def _documents(view: _View, s: Ints, e: Ints) -> _Documents:
     chars, fits = view.matrix(s, e, _DOCUMENT_WIDTH)
     digits, count, ok = _digits(chars, _DOCUMENT_SEPARATOR, fits)
     ok &= view.stripped(s, e) & (e > s)
-    cpf, cnpj = count == 11, count == 14
+    cpf, cnpj = count == CPF_DIGITS, count == CNPJ_DIGITS
     numbers = digits[:, :14].astype(np.int64)
     first = numbers[:, :9] @ _CPF_FIRST * 10 % 11 % 10
     second = numbers[:, :10] @ _CPF_SECOND * 10 % 11 % 10
@@ -364,7 +380,7 @@ def _documents(view: _View, s: Ints, e: Ints) -> _Documents:
     remainder = numbers[:, :13] @ _CNPJ_WEIGHTS % 11
     check2 = np.where(remainder < 2, 0, 11 - remainder)
     cnpj_ok = (check1 == numbers[:, 12]) & (check2 == numbers[:, 13])
-    length = np.where(cnpj, 14, 11).astype(np.int64)
+    length = np.where(cnpj, CNPJ_DIGITS, CPF_DIGITS).astype(np.int64)
     columns = np.arange(14)
     same = ((numbers == numbers[:, :1]) | (columns >= length[:, None])).all(axis=1)
     ok &= ((cpf & cpf_ok) | (cnpj & cnpj_ok)) & ~same

@@ -50,14 +50,3 @@ class TooManyClients(SourceInterrupted):
 
 class InvalidImportParameter(ImportsError):
     """A tenant id or import id cannot be used in event headers and Kafka keys."""
-
-
-class InvalidValue(ImportsError):
-    """One value of a row failed validation (internal to `validation`; becomes a rejection)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        """Machine-readable rejection reason (see `validation.Reason`)."""
-        self.message = message
-        """Human-readable explanation in Brazilian Portuguese, personal data masked."""

@@ -10,6 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = [
     "streams/domain/formatting.py",
+    "streams/domain/brazil/__init__.py",
+    "streams/domain/brazil/calendar.py",
+    "streams/domain/brazil/ddd.py",
+    "streams/domain/brazil/documents.py",
+    "streams/domain/brazil/errors.py",
+    "streams/domain/brazil/money.py",
+    "streams/domain/brazil/phones.py",
+    "streams/domain/brazil/states.py",
+    "streams/domain/brazil/text.py",
     "streams/domain/ledger.py",
     "streams/domain/contact_windows.py",
     "streams/domain/templates.py",

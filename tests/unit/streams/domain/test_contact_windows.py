@@ -9,18 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.domain.brazil.calendar import holiday_calendar
+from streams.domain.brazil.states import UF_ZONES, zone_for
 from streams.domain.contact_windows import (
-    UF_ZONES,
     ContactRules,
     NoOpenSlot,
     WeeklyWindows,
     Window,
-    holiday_calendar,
     is_open,
     local_instant,
     next_open_slot,
     parse_minutes,
-    zone_for,
 )
 
 SP = ZoneInfo("America/Sao_Paulo")
