@@ -121,7 +121,9 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
     from connectors.imports import columnar as c
     from connectors.imports.formats import LineBlock, RowSource
     from connectors.imports.importer import send_records
-    from connectors.imports.records import ImportRecords, epoch_millis
+    from connectors.imports.records import ImportRecords
+    from schemas.binary import NULL, epoch_millis, long_bytes
+    from schemas.columns import ColumnWriter
     from streams.runtime.producer import EventProducer
 
     records = ImportRecords("bench", "ceiling")
@@ -138,18 +140,19 @@ def phase_ceiling(file: Path, bootstrap: str) -> dict[str, Any]:
                 index = np.flatnonzero(cells.ok)
                 rows = (index + block.first_row).tolist()
                 at = cells.spans
-                writer = c._ValueWriter(c._View(buf), index)
-                writer.varint(np.asarray(rows, np.int64))
+                writer = ColumnWriter(buf, len(index))
+                writer.long(np.asarray(rows, np.int64))
                 for column in (0, 1, 2, 3):  # client_id, name, phone, document
-                    writer.text(*at[column])
-                writer.constant(b"\x00")  # CPF
-                writer.varint(np.asarray(rows, np.int64))  # amount
-                writer.varint(np.zeros(len(rows), np.int64))  # due date
-                writer.optional(*at[6])  # invoice_id
-                writer.optional(*at[7])  # description
-                writer.constant(b"\x00")  # email
-                writer.optional(*at[8])  # uf
-                writer.constant(b"\x00\x00\x00")  # pix, boleto, link
+                    writer.string(at[column][0][index], at[column][1][index])
+                writer.constant(long_bytes(0))  # CPF
+                writer.long(np.asarray(rows, np.int64))  # amount
+                writer.long(np.zeros(len(rows), np.int64))  # due date
+                for column in (6, 7, None, 8, None, None, None):  # invoice .. uf .. link
+                    if column is None:
+                        writer.constant(NULL)
+                    else:
+                        s, e = at[column][0][index], at[column][1][index]
+                        writer.string(s, e, e > s)
                 ids = [
                     block.data[s:e] for s, e in zip(at[0][0][index], at[0][1][index], strict=True)
                 ]

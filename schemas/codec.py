@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import io
-import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ import faust
 from fastavro.validation import ValidationError, validate
 from faust.serializers import codecs
 
+from schemas.binary import MAGIC, WIRE_PREFIX, wire_prefix
 from schemas.errors import UndecodableEvent, UnencodableEvent
 from schemas.fast_writer import Fallback, Writer, compile_writer
 from schemas.registry import (
@@ -34,8 +34,6 @@ from schemas.registry import (
     subject_of,
 )
 
-MAGIC = 0
-_PREFIX = struct.Struct(">bI")
 FAUST_KEY = "__faust"
 
 
@@ -48,7 +46,7 @@ def encode(event: Mapping[str, Any], registry: SchemaRegistry | None = None) -> 
         raise UnencodableEvent(f"no schema is pinned for {subject!r} in schemas/registry.json")
     fast = _fast_writer(latest)
     if fast is not None:  # a record, its representation or a plain dict, written as it is
-        body = bytearray(_PREFIX.pack(MAGIC, latest.schema_id))
+        body = bytearray(wire_prefix(latest.schema_id))
         try:
             fast(body, event)
         except Fallback:
@@ -60,7 +58,7 @@ def encode(event: Mapping[str, Any], registry: SchemaRegistry | None = None) -> 
     except UnencodableEvent as exc:
         raise UnencodableEvent(f"{subject}: {exc}") from exc
     out = io.BytesIO()
-    out.write(_PREFIX.pack(MAGIC, latest.schema_id))
+    out.write(wire_prefix(latest.schema_id))
     try:
         # fastavro's writer coerces what it can (7.5 -> 7, True -> 1) and writes an int of any
         # size; validating first turns those into errors that name the field. The quiet check
@@ -104,7 +102,7 @@ def encode_datum(
     if latest is None:
         raise UnencodableEvent(f"no schema is pinned for {event_type!r} in schemas/registry.json")
     out = io.BytesIO()
-    out.write(_PREFIX.pack(MAGIC, latest.schema_id))
+    out.write(wire_prefix(latest.schema_id))
     fastavro.schemaless_writer(out, latest.parsed, datum)
     return out.getvalue()
 
@@ -116,9 +114,9 @@ def decode(data: bytes, registry: SchemaRegistry | None = None) -> dict[str, Any
     `UndecodableEvent.at(topic, partition, offset)`.
     """
     registry = registry or default_registry()
-    if len(data) < _PREFIX.size:
+    if len(data) < WIRE_PREFIX.size:
         raise UndecodableEvent(f"{len(data)} bytes is shorter than the 5-byte wire-format prefix")
-    magic, schema_id = _PREFIX.unpack_from(data)
+    magic, schema_id = WIRE_PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise UndecodableEvent(
             f"magic byte is {magic}, expected {MAGIC}: not the Confluent wire format"
@@ -130,7 +128,7 @@ def decode(data: bytes, registry: SchemaRegistry | None = None) -> dict[str, Any
         )
     reader = registry.latest(writer.subject) or writer
     body = io.BytesIO(data)
-    body.seek(_PREFIX.size)
+    body.seek(WIRE_PREFIX.size)
     try:
         # Bytes written with the latest version need no resolution; fastavro would still compare
         # the two schemas on every call (a quarter of the decode time).

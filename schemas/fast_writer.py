@@ -11,7 +11,9 @@ their representations are written as they are (no conversion to plain dicts firs
 ``StrEnum`` member as its symbol. Anything else raises
 `Fallback`, and the codec then takes the slow path (fastavro's validation and writer), which
 either writes the same value or names what is wrong exactly as before. So the bytes are always
-fastavro's bytes (a property test checks it for every schema) and errors are unchanged.
+fastavro's bytes (a property test checks it for every schema) and errors are unchanged. The
+encoding of each value is `schemas.binary`'s; what this module adds is the exact-type checks
+and the walk over a schema.
 
 A schema with a construct this module does not compile (unions of several non-null types,
 fixed, decimals, ...) gets no fast writer: `compile_writer` returns None.
@@ -24,11 +26,11 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from schemas.binary import epoch_days, epoch_millis, write_long
+
 __all__ = ["Fallback", "Writer", "compile_writer"]
 
 Writer = Callable[[bytearray, Any], None]
-_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _DOUBLE: Final = struct.Struct("<d")
@@ -45,24 +47,16 @@ class _Unsupported(Exception):
     """Internal: the schema has a construct this module does not compile."""
 
 
-def _varint(out: bytearray, n: int) -> None:
-    n = (n << 1) ^ (n >> 63)  # zigzag
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-
-
 def _write_long(out: bytearray, v: Any) -> None:
     if type(v) is not int or not _LONG_MIN <= v <= _LONG_MAX:
         raise Fallback
-    _varint(out, v)
+    write_long(out, v)
 
 
 def _write_int(out: bytearray, v: Any) -> None:
     if type(v) is not int or not _INT_MIN <= v <= _INT_MAX:
         raise Fallback
-    _varint(out, v)
+    write_long(out, v)
 
 
 def _write_string(out: bytearray, v: Any) -> None:
@@ -72,14 +66,14 @@ def _write_string(out: bytearray, v: Any) -> None:
         data = v.encode("utf-8")
     except UnicodeEncodeError:
         raise Fallback from None
-    _varint(out, len(data))
+    write_long(out, len(data))
     out += data
 
 
 def _write_bytes(out: bytearray, v: Any) -> None:
     if type(v) is not bytes:
         raise Fallback
-    _varint(out, len(v))
+    write_long(out, len(v))
     out += v
 
 
@@ -112,17 +106,16 @@ def _write_null(out: bytearray, v: Any) -> None:
 def _write_timestamp_millis(out: bytearray, v: Any) -> None:
     if type(v) is not dt.datetime or v.tzinfo is None:
         raise Fallback
-    delta = v - _EPOCH
-    millis = (delta.days * 86400 + delta.seconds) * 1000 + int(delta.microseconds / 1000)
+    millis = epoch_millis(v)
     if not _LONG_MIN <= millis <= _LONG_MAX:
         raise Fallback
-    _varint(out, millis)
+    write_long(out, millis)
 
 
 def _write_date(out: bytearray, v: Any) -> None:
     if type(v) is not dt.date:
         raise Fallback
-    _varint(out, v.toordinal() - _EPOCH_ORDINAL)
+    write_long(out, epoch_days(v))
 
 
 _PRIMITIVES: Final[dict[str, Writer]] = {
@@ -216,7 +209,7 @@ def _enum(schema: Mapping[str, Any]) -> Writer:
     def write(out: bytearray, v: Any) -> None:
         if not isinstance(v, str) or v not in index:  # a symbol, or a StrEnum member
             raise Fallback
-        _varint(out, index[v])
+        write_long(out, index[v])
 
     return write
 
@@ -230,9 +223,9 @@ def _union(branches: list[Any], named: dict[str, Any], done: dict[str, Writer]) 
 
     def write(out: bytearray, v: Any) -> None:
         if v is None:
-            _varint(out, null_at)
+            write_long(out, null_at)
         else:
-            _varint(out, other_at)
+            write_long(out, other_at)
             other(out, v)
 
     return write
@@ -243,7 +236,7 @@ def _array(items: Writer) -> Writer:
         if type(v) is not list:
             raise Fallback
         if v:
-            _varint(out, len(v))
+            write_long(out, len(v))
             for item in v:
                 items(out, item)
         out.append(0)
@@ -256,7 +249,7 @@ def _map(values: Writer) -> Writer:
         if type(v) is not dict:
             raise Fallback
         if v:
-            _varint(out, len(v))
+            write_long(out, len(v))
             for key, value in v.items():
                 _write_string(out, key)
                 values(out, value)

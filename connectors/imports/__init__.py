@@ -2,7 +2,8 @@
 
 Layers, each in its own module:
 
-- `validation`: the pure rules (phone, CPF/CNPJ, amount, due date, header names, duplicates);
+- `validation`: the rows' rules (header names, required fields, duplicates; phone, CPF/CNPJ,
+  amount and due date through `streams.domain.brazil`);
 - `formats`: streaming readers for JSON arrays, NDJSON and spreadsheet CSV;
 - `records`: a validated row → its Kafka record (key and Avro bytes), written from per-import
   constants;
@@ -20,15 +21,9 @@ importing this package stays cheap for the command line.
 
 from __future__ import annotations
 
-from connectors.imports.errors import (
-    ImportsError,
-    InvalidImportParameter,
-    InvalidValue,
-    UnreadableSource,
-)
+from connectors.imports.errors import ImportsError, InvalidImportParameter, UnreadableSource
 from connectors.imports.formats import Format, RowSource, SourceRow, detect_format
 from connectors.imports.validation import (
-    DDD_UF,
     FIELD_ALIASES,
     ClientFields,
     Reason,
@@ -36,20 +31,14 @@ from connectors.imports.validation import (
     RowValidator,
     canonical_field,
     check_columns,
-    normalize_document,
-    normalize_phone,
-    parse_amount_centavos,
-    parse_due_date,
 )
 
 __all__ = [
-    "DDD_UF",
     "FIELD_ALIASES",
     "ClientFields",
     "Format",
     "ImportsError",
     "InvalidImportParameter",
-    "InvalidValue",
     "Reason",
     "Rejection",
     "RowSource",
@@ -59,8 +48,4 @@ __all__ = [
     "canonical_field",
     "check_columns",
     "detect_format",
-    "normalize_document",
-    "normalize_phone",
-    "parse_amount_centavos",
-    "parse_due_date",
 ]

@@ -2,9 +2,10 @@
 
 The common row of a spreadsheet export is checked and encoded here with numpy over the whole
 block (a few thousand rows): cells are found from the delimiter positions, each rule of
-`validation` runs as array operations on a column, and the accepted rows' Avro values are
-gathered from the block's bytes and a few computed columns in one pass. What is left in
-Python per row is the event id's SHA-1, slicing out the key and value, and sending them.
+`validation` (Brazil's, `streams.domain.brazil`, with its tables and weights) runs as array
+operations on a column, and the accepted rows' Avro values are gathered from the block's bytes
+and a few computed columns by `schemas.columns.ColumnWriter`. What is left in Python per row is
+the event id's SHA-1, slicing out the key and value, and sending them.
 
 This is a fast path, not a second set of rules: a row is taken here only when every one of its
 values is in a form whose outcome is certain and is an acceptance. Anything else (a rejection,
@@ -32,7 +33,7 @@ What the fast path takes, per field (everything else goes row by row):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -40,16 +41,27 @@ import numpy as np
 import numpy.typing as npt
 
 from connectors.imports.formats import LineBlock
-from connectors.imports.records import ImportRecords
+from connectors.imports.records import DOCUMENT_KINDS, ImportRecords
 from connectors.imports.validation import (
     ALL_FIELDS,
-    DDD_UF,
-    MAX_DUE_YEAR,
     MAX_TEXT_CHARS,
-    MIN_DUE_YEAR,
     OPTIONAL_FIELDS,
     canonical_field,
 )
+from schemas.binary import NULL
+from schemas.columns import ColumnWriter, days_since_epoch
+from streams.domain.brazil.calendar import MAX_DUE_YEAR, MIN_DUE_YEAR
+from streams.domain.brazil.ddd import DDD_UF
+from streams.domain.brazil.documents import (
+    CNPJ,
+    CNPJ_DIGITS,
+    CNPJ_WEIGHTS,
+    CPF,
+    CPF_DIGITS,
+    CPF_WEIGHTS,
+    DOCUMENT_SEPARATORS,
+)
+from streams.domain.brazil.phones import LANDLINE_STARTS, OLD_MOBILE_STARTS, PHONE_SEPARATORS
 
 __all__ = ["BlockRecords", "BlockWriter"]
 
@@ -61,11 +73,11 @@ _PHONE_WIDTH: Final = 24  # longest phone cell taken here, in bytes
 _DOCUMENT_WIDTH: Final = 24
 _AMOUNT_WIDTH: Final = 24
 _HEX: Final = np.frombuffer(b"0123456789abcdef", np.uint8)
-_DDD: Final = np.zeros(100, np.bool_)
-_DDD[[int(ddd) for ddd in DDD_UF]] = True
-_CPF_FIRST: Final = np.arange(10, 1, -1)
-_CPF_SECOND: Final = np.arange(11, 1, -1)
-_CNPJ_WEIGHTS: Final = np.array((6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2))
+_CPF_FIRST: Final = np.array(CPF_WEIGHTS[1:])
+_CPF_SECOND: Final = np.array(CPF_WEIGHTS)
+_CNPJ_WEIGHTS: Final = np.array(CNPJ_WEIGHTS)
+_CPF_KIND: Final = DOCUMENT_KINDS.index(CPF)  # the DocumentKind enum's index
+_CNPJ_KIND: Final = DOCUMENT_KINDS.index(CNPJ)
 _DAYS_IN_MONTH: Final = np.array((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31))
 
 
@@ -75,9 +87,19 @@ def _table(chars: bytes) -> Mask:
     return table
 
 
+def _digit_table(digits: Iterable[str]) -> Mask:
+    """Which numbers 0-99 are among `digits` (digit strings), for a lookup by number."""
+    table = np.zeros(100, np.bool_)
+    table[[int(d) for d in digits]] = True
+    return table
+
+
 _DIGIT: Final = _table(b"0123456789")
-_PHONE_SEPARATOR: Final = _table(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f().-/")
-_DOCUMENT_SEPARATOR: Final = _table(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f./-")
+_PHONE_SEPARATOR: Final = _table(PHONE_SEPARATORS.encode())
+_DOCUMENT_SEPARATOR: Final = _table(DOCUMENT_SEPARATORS.encode())
+_DDD: Final = _digit_table(DDD_UF)
+_OLD_MOBILE: Final = _digit_table(OLD_MOBILE_STARTS)  # by the first digit after the DDD
+_LANDLINE: Final = _digit_table(LANDLINE_STARTS)
 #: Bytes that may start or end a cell that strip leaves alone: printable ASCII but space.
 _SOLID: Final = _table(bytes(range(0x21, 0x7F)))
 #: Bytes that make a name something `" ".join(name.split())` might change: ASCII whitespace
@@ -165,25 +187,34 @@ class BlockWriter:
 
     def _values(self, checked: _Checked, index: Ints, rows: list[int], millis: int) -> list[bytes]:
         """The ClientImported values of the rows at `index` (row numbers `rows`)."""
-        writer = _ValueWriter(checked.view, index)
-        spans = checked.spans
+        view, spans = checked.view, checked.spans
         phone, document = checked.phone, checked.document
-        writer.varint(np.asarray(rows, np.int64))
-        writer.text(*spans["client_id"])
-        writer.text(*spans["name"])
-        writer.varint(phone.length[index])
-        writer.computed(phone.text[index], phone.length[index])
-        writer.varint(document.length[index])
-        writer.computed(document.digits[index], document.length[index])
-        writer.computed(document.kind[index][:, None], np.ones(len(index), np.int64))
-        writer.varint(checked.amount.centavos[index])
-        writer.varint(checked.due.days[index])
+        writer = ColumnWriter(view.buf, len(index))
+        writer.long(np.asarray(rows, np.int64))
+        writer.string(*_taken(spans["client_id"], index))
+        writer.string(*_taken(spans["name"], index))
+        writer.computed_string(phone.text[index], phone.length[index])
+        writer.computed_string(document.digits[index], document.length[index])
+        writer.long(document.kind[index])
+        writer.long(checked.amount.centavos[index])
+        writer.long(checked.due.days[index])
         for field in OPTIONAL_FIELDS:
             if field not in spans:
-                writer.constant(b"\x00")  # null
+                writer.constant(NULL)
+                continue
+            s, e = _taken(spans[field], index)
+            present = e > s  # a blank optional cell is null
+            if field == "uf":  # two letters, upper-cased
+                letters = (view.at(s[:, None] + np.arange(2)) & 0xDF).astype(np.uint8)
+                writer.computed_string(letters, e - s, present)
             else:
-                writer.optional(*spans[field], upper=field == "uf")
+                writer.string(s, e, present)
         return _with_header(self._records, rows, writer.build(), millis)
+
+
+def _taken(span: tuple[Ints, Ints], index: Ints) -> tuple[Ints, Ints]:
+    """The (starts, ends) of a column's cells in the rows at `index`."""
+    return span[0][index], span[1][index]
 
 
 # --- lines and cells -------------------------------------------------------------------------
@@ -329,8 +360,8 @@ def _phones(view: _View, s: Ints, e: Ints, *, allow_landlines: bool) -> _Phones:
     ddd = number[:, 0].astype(np.int64) * 10 + number[:, 1]
     first = number[:, 2]
     mobile = (national == 11) & (first == 9)
-    old_mobile = (national == 10) & (first >= 6)
-    landline = (national == 10) & (first >= 2) & (first <= 5) & allow_landlines
+    old_mobile = (national == 10) & _OLD_MOBILE[first]
+    landline = (national == 10) & _LANDLINE[first] & allow_landlines
     ok &= _DDD[ddd] & (mobile | old_mobile | landline)
     text = np.zeros((len(s), 14), np.uint8)
     text[:, :3] = np.frombuffer(b"+55", np.uint8)
@@ -347,14 +378,14 @@ class _Documents:
     ok: Mask
     digits: Bytes  # ASCII
     length: Ints
-    kind: Bytes  # the DocumentKind branch: 0 CPF, 2 CNPJ (zig-zag)
+    kind: Ints  # the DocumentKind enum's index
 
 
 def _documents(view: _View, s: Ints, e: Ints) -> _Documents:
     chars, fits = view.matrix(s, e, _DOCUMENT_WIDTH)
     digits, count, ok = _digits(chars, _DOCUMENT_SEPARATOR, fits)
     ok &= view.stripped(s, e) & (e > s)
-    cpf, cnpj = count == 11, count == 14
+    cpf, cnpj = count == CPF_DIGITS, count == CNPJ_DIGITS
     numbers = digits[:, :14].astype(np.int64)
     first = numbers[:, :9] @ _CPF_FIRST * 10 % 11 % 10
     second = numbers[:, :10] @ _CPF_SECOND * 10 % 11 % 10
@@ -364,13 +395,12 @@ def _documents(view: _View, s: Ints, e: Ints) -> _Documents:
     remainder = numbers[:, :13] @ _CNPJ_WEIGHTS % 11
     check2 = np.where(remainder < 2, 0, 11 - remainder)
     cnpj_ok = (check1 == numbers[:, 12]) & (check2 == numbers[:, 13])
-    length = np.where(cnpj, 14, 11).astype(np.int64)
+    length = np.where(cnpj, CNPJ_DIGITS, CPF_DIGITS).astype(np.int64)
     columns = np.arange(14)
     same = ((numbers == numbers[:, :1]) | (columns >= length[:, None])).all(axis=1)
     ok &= ((cpf & cpf_ok) | (cnpj & cnpj_ok)) & ~same
-    return _Documents(
-        ok, (digits[:, :14] + 0x30).astype(np.uint8), length, np.where(cnpj, 2, 0).astype(np.uint8)
-    )
+    kind = np.where(cnpj, _CNPJ_KIND, _CPF_KIND).astype(np.int64)
+    return _Documents(ok, (digits[:, :14] + 0x30).astype(np.uint8), length, kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,18 +482,7 @@ def _due_dates(view: _View, s: Ints, e: Ints) -> _Dates:
     last_day = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
     ok = fits & (brazilian | iso) & month_ok & (day >= 1) & (day <= last_day)
     ok &= (year >= MIN_DUE_YEAR) & (year <= MAX_DUE_YEAR)
-    return _Dates(ok, _days_from_civil(year, np.clip(month, 1, 12), day))
-
-
-def _days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
-    """Days since 1970-01-01 of proleptic Gregorian dates (the usual era arithmetic)."""
-    year = year - (month <= 2)
-    era = np.floor_divide(year, 400)
-    year_of_era = year - era * 400
-    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    days: Ints = (era * 146097 + day_of_era - 719468).astype(np.int64)
-    return days
+    return _Dates(ok, days_since_epoch(year, np.clip(month, 1, 12), day))
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,83 +532,3 @@ def _with_header(
         b"".join((head, ids[offset : offset + 36], middle, rest))
         for offset, rest in zip(range(0, len(ids), 36), rests, strict=True)
     ]
-
-
-def _varints(values: Ints) -> tuple[Bytes, Ints]:
-    """Avro zig-zag varints of `values`: rows of 10 bytes and each one's length."""
-    zigzag = ((values << 1) ^ (values >> 63)).astype(np.uint64)
-    out = np.zeros((len(values), 10), np.uint8)
-    length = np.ones(len(values), np.int64)
-    for column in range(10):
-        more = zigzag > 0x7F
-        out[:, column] = (zigzag & 0x7F) | (more.astype(np.uint64) << 7)
-        zigzag = zigzag >> np.uint64(7)
-        length += more
-        if not more.any():
-            break
-    return out, length
-
-
-class _ValueWriter:
-    """Gathers each accepted row's Avro value, piece by piece, from the block's bytes, the
-    constants and computed columns, in one indexing of one pool of bytes."""
-
-    def __init__(self, view: _View, index: Ints) -> None:
-        self._view, self._index = view, index
-        self._rows = len(index)
-        self._pool: list[Bytes] = [view.buf]
-        self._pooled = len(view.buf)
-        self._sources: list[Ints] = []
-        self._lengths: list[Ints] = []
-
-    def _add(self, data: Bytes) -> int:
-        at = self._pooled
-        self._pool.append(data.ravel())
-        self._pooled += data.size
-        return at
-
-    def _piece(self, source: Ints | int, length: Ints | int) -> None:
-        self._sources.append(np.broadcast_to(np.asarray(source, np.int64), (self._rows,)))
-        self._lengths.append(np.broadcast_to(np.asarray(length, np.int64), (self._rows,)))
-
-    def constant(self, data: bytes) -> None:
-        if data:
-            self._piece(self._add(np.frombuffer(data, np.uint8)), len(data))
-
-    def computed(self, data: Bytes, length: Ints) -> None:
-        at = self._add(np.ascontiguousarray(data))
-        self._piece(at + np.arange(self._rows) * data.shape[1], length)
-
-    def varint(self, values: Ints) -> None:
-        out, length = _varints(values)
-        self.computed(out, length)
-
-    def text(self, s: Ints, e: Ints) -> None:
-        s, e = s[self._index], e[self._index]
-        self.varint(e - s)
-        self._piece(s, e - s)
-
-    def optional(self, s: Ints, e: Ints, *, upper: bool = False) -> None:
-        s, e = s[self._index], e[self._index]
-        present = e > s
-        branch = np.where(present, 2, 0).astype(np.uint8)[:, None]
-        self.computed(branch, np.ones(self._rows, np.int64))
-        out, length = _varints(e - s)
-        self.computed(out, np.where(present, length, 0))
-        if upper:
-            letters = (self._view.at(s[:, None] + np.arange(2)) & 0xDF).astype(np.uint8)
-            self.computed(letters, np.where(present, 2, 0))
-        else:
-            self._piece(s, e - s)
-
-    def build(self) -> list[bytes]:
-        sources = np.stack(self._sources, axis=1).ravel()
-        lengths = np.stack(self._lengths, axis=1).ravel()
-        ends = np.cumsum(lengths)
-        total = int(ends[-1])
-        positions = np.repeat(sources - (ends - lengths), lengths) + np.arange(total)
-        pool = np.concatenate(self._pool)
-        data = pool[positions].tobytes()
-        row_ends = ends[len(self._sources) - 1 :: len(self._sources)].tolist()
-        row_starts = [0, *row_ends[:-1]]
-        return [data[a:b] for a, b in zip(row_starts, row_ends, strict=True)]

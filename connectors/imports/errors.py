@@ -72,14 +72,3 @@ class RequestRefused(ImportsError):
         self.status = status
         self.body = {"error": code, "message": message, **extra}
         self.headers = headers or {}
-
-
-class InvalidValue(ImportsError):
-    """One value of a row failed validation (internal to `validation`; becomes a rejection)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        """Machine-readable rejection reason (see `validation.Reason`)."""
-        self.message = message
-        """Human-readable explanation in Brazilian Portuguese, personal data masked."""

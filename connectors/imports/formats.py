@@ -69,7 +69,8 @@ from decimal import Decimal
 from typing import IO, Final, cast
 
 from connectors.imports.errors import SourceInterrupted, UnreadableSource
-from connectors.imports.validation import Reason, Rejection, thousands
+from connectors.imports.validation import Reason, Rejection
+from streams.domain.brazil.money import thousands
 
 __all__ = [
     "MAX_FIELD_CHARS",

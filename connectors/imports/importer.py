@@ -62,8 +62,9 @@ from connectors.imports.errors import (
     UnreadableSource,
 )
 from connectors.imports.formats import RAW_ROW_CHARS, Format, LineBlock, RowSource, SourceRow
-from connectors.imports.records import SOURCE, ImportRecords, epoch_millis, event_id
+from connectors.imports.records import SOURCE, ImportRecords, event_id
 from connectors.imports.validation import ClientFields, Rejection, RowValidator, check_columns
+from schemas.binary import epoch_millis
 from schemas.codec import decode, encode
 from schemas.events import (
     ClientImported,

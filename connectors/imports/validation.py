@@ -29,19 +29,10 @@ Rules, each with its reason:
 - Header names: the aliases of issue 3 (`FIELD_ALIASES`), compared after lower-casing, removing
   accents and turning runs of spaces, hyphens and dots into ``_`` (``Linha Digitável`` →
   ``linha_digitavel``). Unknown columns are ignored.
-- Phone (`normalize_phone`): separators ``() .-/`` and spaces are ignored; ``+55`` / ``0055`` /
-  a bare ``55`` before 10 or 11 digits is the country code, a leading ``0`` the trunk prefix.
-  After the DDD (one of the 67 in `DDD_UF`): 9 digits starting with 9 are a mobile; 8 digits
-  starting with 6-9 are an old-format mobile and get the 9th digit; 8 digits starting with 2-5
-  are a landline. Anything else is invalid. The result is E.164: ``+5511987654321``.
-- CPF/CNPJ (`normalize_document`): digits with optional ``. - /`` and spaces; 11 digits are a
-  CPF, 14 a CNPJ. A bare number of 9-10 or 12-13 digits is left-padded with zeros, because
-  spreadsheets drop the leading zeros of numeric cells; the check digits still decide.
-- Amount (`parse_amount_centavos`): integer arithmetic only. ``1.234,56``, ``R$ 1.234,56``,
-  ``1234,5``, ``1234.56``, ``1,234.56``, ``150``; JSON numbers arrive as `int` or `Decimal`.
-  ``1.234`` and ``1,234`` are rejected as ambiguous (thousands or decimals?).
-- Due date (`parse_due_date`): ``DD/MM/YYYY`` (one-digit day and month allowed) or ISO
-  ``YYYY-MM-DD``; years 1900-2100.
+- Phone, CPF/CNPJ, amount and due date are Brazil's rules, read by `streams.domain.brazil`
+  (`normalize_phone`: E.164 with the 9th digit; `normalize_document`; `parse_amount_centavos`;
+  `parse_due_date`). A value one of them refuses (`InvalidValue`) becomes a rejection with the
+  same reason and its pt-BR message.
 - Text is kept verbatim apart from trimming (and, for the name, collapsing whitespace). A
   formula such as ``=CMD()`` is just text: nothing here evaluates anything.
 """
@@ -59,14 +50,17 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-from connectors.imports.errors import InvalidValue
 from connectors.imports.first_rows import FirstRows
+from streams.domain.brazil.calendar import parse_due_date
+from streams.domain.brazil.documents import normalize_document
+from streams.domain.brazil.errors import InvalidValue
+from streams.domain.brazil.money import parse_amount_centavos, thousands
+from streams.domain.brazil.phones import normalize_phone
+from streams.domain.brazil.text import excerpt
 
 __all__ = [
     "ALL_FIELDS",
-    "DDD_UF",
     "FIELD_ALIASES",
-    "MAX_AMOUNT_CENTAVOS",
     "MAX_TEXT_CHARS",
     "OPTIONAL_FIELDS",
     "REQUIRED_FIELDS",
@@ -77,12 +71,6 @@ __all__ = [
     "RowValidator",
     "canonical_field",
     "check_columns",
-    "mask_digits",
-    "normalize_document",
-    "normalize_phone",
-    "parse_amount_centavos",
-    "parse_due_date",
-    "thousands",
 ]
 
 
@@ -100,39 +88,6 @@ class Reason(enum.StrEnum):
     FIELD_TOO_LONG = "field_too_long"
     INVALID_PAYMENT_URL = "invalid_payment_url"
 
-
-#: Every Brazilian area code (DDD) in use, with its state: 67 codes.
-DDD_UF: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        **dict.fromkeys(("11", "12", "13", "14", "15", "16", "17", "18", "19"), "SP"),
-        **dict.fromkeys(("21", "22", "24"), "RJ"),
-        **dict.fromkeys(("27", "28"), "ES"),
-        **dict.fromkeys(("31", "32", "33", "34", "35", "37", "38"), "MG"),
-        **dict.fromkeys(("41", "42", "43", "44", "45", "46"), "PR"),
-        **dict.fromkeys(("47", "48", "49"), "SC"),
-        **dict.fromkeys(("51", "53", "54", "55"), "RS"),
-        "61": "DF",
-        **dict.fromkeys(("62", "64"), "GO"),
-        "63": "TO",
-        **dict.fromkeys(("65", "66"), "MT"),
-        "67": "MS",
-        "68": "AC",
-        "69": "RO",
-        **dict.fromkeys(("71", "73", "74", "75", "77"), "BA"),
-        "79": "SE",
-        **dict.fromkeys(("81", "87"), "PE"),
-        "82": "AL",
-        "83": "PB",
-        "84": "RN",
-        **dict.fromkeys(("85", "88"), "CE"),
-        **dict.fromkeys(("86", "89"), "PI"),
-        **dict.fromkeys(("91", "93", "94"), "PA"),
-        **dict.fromkeys(("92", "97"), "AM"),
-        "95": "RR",
-        "96": "AP",
-        **dict.fromkeys(("98", "99"), "MA"),
-    }
-)
 
 #: Canonical field -> accepted header names (issue 3), after `canonical_field`'s normalization.
 FIELD_ALIASES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
@@ -172,10 +127,6 @@ ALL_FIELDS: Final = REQUIRED_FIELDS + OPTIONAL_FIELDS
 #: Longest accepted text value. 15 text fields of this size, 4 UTF-8 bytes per character at
 #: worst, stay well under Kafka's default 1 MB record limit.
 MAX_TEXT_CHARS: Final = 10_000
-#: Largest amount: what an Avro `long` holds.
-MAX_AMOUNT_CENTAVOS: Final = 2**63 - 1
-#: Years of the due dates accepted: outside them a date is taken for a typo (0026, 2206).
-MIN_DUE_YEAR, MAX_DUE_YEAR = 1900, 2100
 
 _PT_FIELD: Final = MappingProxyType(
     {
@@ -284,361 +235,6 @@ def check_columns(columns: Iterable[str]) -> ColumnCheck:
     return ColumnCheck(missing=missing, ambiguous=MappingProxyType(ambiguous))
 
 
-# --- masking -------------------------------------------------------------------------------
-
-
-def mask_digits(value: str) -> str:
-    """Mask a phone or document the way logs do: 10+ digits keep the first 5 and the last 2."""
-    digits = "".join(c for c in value if c.isdigit())
-    if len(digits) < 10:
-        return _excerpt(value)
-    return f"{digits[:5]}****{digits[-2:]}"
-
-
-def thousands(number: int) -> str:
-    """``1234567`` → ``"1.234.567"``: how a number reads in Portuguese."""
-    return f"{number:,}".replace(",", ".")
-
-
-def _shown(what: str, value: str) -> str:
-    """The start of a message about a personal value: ``telefone '11987****21'``."""
-    return f"{what} {mask_digits(value)!r}"
-
-
-def _excerpt(value: str, limit: int = 40) -> str:
-    value = value.strip()
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-# --- phone ---------------------------------------------------------------------------------
-
-_PHONE_SHAPE = re.compile(r"\+?[\d\s().\-/]+")
-_NON_DIGITS = re.compile(r"\D")
-# What `\s` matches among ASCII characters, for the fast paths below (str.isspace's set).
-_ASCII_SPACES: Final = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-_PHONE_SEPARATORS: Final = str.maketrans("", "", _ASCII_SPACES + "().-/")
-_DOCUMENT_SEPARATORS: Final = str.maketrans("", "", _ASCII_SPACES + "./-")
-
-
-def _ascii_digits(value: str, separators: dict[int, int | None]) -> str | None:
-    r"""The digits of an ASCII `value` made of digits and `separators` only, else None.
-
-    The common case without a regex: what the shape pattern and ``re.sub(r"\D", ...)`` give
-    for such a value. Anything else (Unicode digits or spaces, letters) takes the patterns."""
-    if not value.isascii():
-        return None
-    digits = value.translate(separators)
-    return digits if digits.isdigit() else None
-
-
-def normalize_phone(text: str, *, allow_landlines: bool = False) -> str:
-    """A Brazilian phone number in any usual form → E.164; raises `InvalidValue` otherwise."""
-    value = text.strip()
-    plus = value.startswith("+")
-    digits = _digits_of(
-        value,
-        value[1:] if plus else value,
-        _PHONE_SEPARATORS,
-        _PHONE_SHAPE,
-        Reason.INVALID_PHONE,
-        _shown("telefone", text),
-    )
-    if plus or digits.startswith("00"):
-        international = digits[2:] if digits.startswith("00") else digits
-        if not international.startswith("55"):
-            raise InvalidValue(
-                Reason.INVALID_PHONE,
-                _shown("telefone", text)
-                + " não é do Brasil: só números com código +55 são aceitos",
-            )
-        national = international[2:]
-        if len(national) in (11, 12) and national.startswith("0"):
-            national = national[1:]  # +55 (011) 98765-4321
-    else:
-        if digits.startswith("0"):
-            digits = digits[1:]  # trunk prefix: 011 98765 4321
-        national = digits[2:] if len(digits) in (12, 13) and digits.startswith("55") else digits
-    if len(national) not in (10, 11):
-        raise InvalidValue(
-            Reason.INVALID_PHONE,
-            _shown("telefone", text)
-            + f" tem {len(national)} dígitos; esperado DDD + 8 ou 9 dígitos",
-        )
-    ddd, subscriber = national[:2], national[2:]
-    if ddd not in DDD_UF:
-        raise InvalidValue(
-            Reason.INVALID_PHONE, _shown("telefone", text) + f": DDD {ddd} não existe"
-        )
-    if len(subscriber) == 9:
-        if subscriber[0] != "9":
-            raise InvalidValue(
-                Reason.INVALID_PHONE,
-                _shown("telefone", text) + ": número de 9 dígitos deve começar com 9 (celular)",
-            )
-        return f"+55{ddd}{subscriber}"
-    first = subscriber[0]
-    if first in "6789":
-        return f"+55{ddd}9{subscriber}"  # old-format mobile: add the 9th digit
-    if first in "2345":
-        if allow_landlines:
-            return f"+55{ddd}{subscriber}"
-        raise InvalidValue(
-            Reason.LANDLINE,
-            _shown("telefone", text) + " é fixo; fixos só são aceitos se o credor os permitir",
-        )
-    raise InvalidValue(
-        Reason.INVALID_PHONE,
-        _shown("telefone", text) + f": número de 8 dígitos não pode começar com {first}",
-    )
-
-
-# --- CPF / CNPJ ----------------------------------------------------------------------------
-
-_DOCUMENT_SHAPE = re.compile(r"[\d\s./\-]+")
-_CNPJ_WEIGHTS: Final = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-def _cpf_valid(digits: str) -> bool:
-    # Weights 10..2 for the first check digit, 11..2 for the second, written out: this runs
-    # once per imported row, and the generator form was a tenth of an import's time. The
-    # digits are taken as their ASCII codes (no int() per digit): each weighted sum is then
-    # off by 48 times the sum of its weights (54 and 65), which the constants take back.
-    data = digits.encode()
-    if len(data) != 11:  # other scripts' digits (the shape pattern's \\d takes them)
-        data = bytes(48 + int(c) for c in digits)
-    a, b, c, d, e, f, g, h, i, j, k = data
-    first = 10 * a + 9 * b + 8 * c + 7 * d + 6 * e + 5 * f + 4 * g + 3 * h + 2 * i - 48 * 54
-    if first * 10 % 11 % 10 != j - 48:
-        return False
-    second = (
-        11 * a + 10 * b + 9 * c + 8 * d + 7 * e + 6 * f + 5 * g + 4 * h + 3 * i + 2 * j - 48 * 65
-    )
-    return second * 10 % 11 % 10 == k - 48
-
-
-def _cnpj_valid(digits: str) -> bool:
-    numbers = [int(c) for c in digits]
-    for size in (12, 13):
-        weights = _CNPJ_WEIGHTS[13 - size :]
-        remainder = sum(n * w for n, w in zip(numbers[:size], weights, strict=True)) % 11
-        if (0 if remainder < 2 else 11 - remainder) != numbers[size]:
-            return False
-    return True
-
-
-def _digits_of(
-    value: str,
-    bare: str,
-    separators: dict[int, int | None],
-    shape: re.Pattern[str],
-    reason: Reason,
-    shown: str,
-) -> str:
-    """The digits of `value`: fast when `bare` is digits and `separators` only, else by its
-    `shape` (any other character is `reason`)."""
-    digits = _ascii_digits(bare, separators)
-    if digits is not None:
-        return digits
-    if not shape.fullmatch(value):
-        raise InvalidValue(reason, shown + " contém caracteres que não são dígitos")
-    return _NON_DIGITS.sub("", value)
-
-
-def normalize_document(text: str) -> tuple[str, str]:
-    """A CPF or CNPJ, formatted or bare → (digits, ``"CPF"`` | ``"CNPJ"``); or `InvalidValue`."""
-    value = text.strip()
-    digits = _digits_of(
-        value,
-        value,
-        _DOCUMENT_SEPARATORS,
-        _DOCUMENT_SHAPE,
-        Reason.INVALID_DOCUMENT,
-        _shown("CPF/CNPJ", text),
-    )
-    if digits == value and len(digits) in (9, 10, 12, 13):
-        digits = digits.zfill(11 if len(digits) < 11 else 14)  # leading zeros a sheet dropped
-    if len(digits) == 11:
-        kind, valid = "CPF", _cpf_valid
-    elif len(digits) == 14:
-        kind, valid = "CNPJ", _cnpj_valid
-    else:
-        raise InvalidValue(
-            Reason.INVALID_DOCUMENT,
-            _shown("CPF/CNPJ", text) + f" tem {len(digits)} dígitos; CPF tem 11 e CNPJ tem 14",
-        )
-    if digits == digits[0] * len(digits):
-        raise InvalidValue(
-            Reason.INVALID_DOCUMENT, _shown(kind, text) + " inválido: todos os dígitos iguais"
-        )
-    if not valid(digits):
-        raise InvalidValue(
-            Reason.INVALID_DOCUMENT,
-            _shown(kind, text) + " inválido: dígitos verificadores não conferem",
-        )
-    return digits, kind
-
-
-# --- amount --------------------------------------------------------------------------------
-
-# The accepted forms as one alternation, tried in this order (the first that matches the
-# whole text wins); each has a group for the reais and, after a decimal mark, one for the
-# centavos. `_AMOUNT_GROUPS` maps the match's last group to (reais group, centavos group or
-# None, thousands separator or None).
-_AMOUNT_FORM: Final = re.compile(
-    r"(\d+)"  # 150
-    r"|(\d+),(\d{1,2})"  # 1234,56
-    r"|(\d{1,3}(?:\.\d{3})+),(\d{1,2})"  # 1.234,56
-    r"|(\d{1,3}(?:\.\d{3}){2,})"  # 1.234.567
-    r"|(\d+)\.(\d{1,2})"  # 1234.56
-    r"|(\d{1,3}(?:,\d{3})+)\.(\d{1,2})"  # 1,234.56
-    r"|(\d{1,3}(?:,\d{3}){2,})"  # 1,234,567
-)
-_AMOUNT_GROUPS: Final[Mapping[int, tuple[int, int | None, str | None]]] = MappingProxyType(
-    {
-        1: (1, None, None),
-        3: (2, 3, None),
-        5: (4, 5, "."),
-        6: (6, None, "."),
-        8: (7, 8, None),
-        10: (9, 10, ","),
-        11: (11, None, ","),
-    }
-)
-_PLAIN_AMOUNT = re.compile(r"[\d.,]+")  # no currency, spaces or sign: nothing to strip
-_AMBIGUOUS_AMOUNT = re.compile(r"\d{1,3}[.,]\d{3}")  # 1.234 / 1,234: thousands or decimals?
-_CURRENCY = re.compile(r"^R\$", re.IGNORECASE)
-_AMOUNT_SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_MAX_AMOUNT_DIGITS = len(str(MAX_AMOUNT_CENTAVOS))
-
-
-def parse_amount_centavos(value: object) -> int:
-    """An amount in reais → integer centavos, > 0; raises `InvalidValue` otherwise."""
-    if type(value) is str:  # CSV: always; the other types below are JSON's
-        return _text_centavos(value)
-    if isinstance(value, bool):
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {value!r} não é um número")
-    if isinstance(value, int):
-        return _positive_centavos(value * 100, str(value))
-    if isinstance(value, float):
-        value = Decimal(repr(value))  # the shortest text of the float; no float arithmetic
-    if isinstance(value, Decimal):
-        return _decimal_centavos(value)
-    if not isinstance(value, str):
-        raise InvalidValue(Reason.INVALID_AMOUNT, "valor deve ser um número ou um texto")
-    return _text_centavos(value)
-
-
-def _text_centavos(value: str) -> int:
-    text = value.strip()
-    if not _PLAIN_AMOUNT.fullmatch(text):  # digits and marks only: nothing to strip or check
-        text = _AMOUNT_SPACES.sub("", _CURRENCY.sub("", text))
-        if text.startswith("-") or text.endswith("-") or (text[:1] == "(" and text[-1:] == ")"):
-            raise InvalidValue(
-                Reason.INVALID_AMOUNT, f"valor {_excerpt(value)!r} é negativo; deve ser > 0"
-            )
-    if len(text) > _MAX_AMOUNT_DIGITS + 8:
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {_excerpt(value)!r} é grande demais")
-    # No ambiguous text (below) fits a form, so the forms are tried first: the common case
-    # costs one match.
-    if form := _AMOUNT_FORM.fullmatch(text):
-        assert form.lastindex is not None
-        reais_at, cents_at, thousands_mark = _AMOUNT_GROUPS[form.lastindex]
-        reais = form.group(reais_at)
-        if thousands_mark:
-            reais = reais.replace(thousands_mark, "")
-        cents = form.group(cents_at).ljust(2, "0") if cents_at else "0"
-        centavos = int(reais) * 100 + int(cents)
-        if 0 < centavos <= MAX_AMOUNT_CENTAVOS:
-            return centavos
-        return _positive_centavos(centavos, _excerpt(value))  # raises
-    if _AMBIGUOUS_AMOUNT.fullmatch(text):
-        raise InvalidValue(
-            Reason.INVALID_AMOUNT,
-            f"valor {_excerpt(value)!r} é ambíguo (milhar ou decimal?); use vírgula nos "
-            "centavos: 1.234,00 ou 1,23",
-        )
-    raise InvalidValue(
-        Reason.INVALID_AMOUNT,
-        f"valor {_excerpt(value)!r} não é um valor em reais (use 1.234,56, R$ 1.234,56 ou 1234.56)",
-    )
-
-
-def _decimal_centavos(value: Decimal) -> int:
-    if not value.is_finite():
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {value} não é um número")
-    if value.adjusted() >= _MAX_AMOUNT_DIGITS:
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {value:.3g} é grande demais")
-    sign, digit_tuple, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite, checked above
-    digits = "".join(map(str, digit_tuple))
-    shift = exponent + 2  # centavos = digits * 10**(exponent + 2)
-    if shift >= 0:
-        centavos = int(digits) * 10**shift
-    else:
-        whole, fraction = digits[:shift] or "0", digits[shift:]
-        if fraction.strip("0"):
-            raise InvalidValue(
-                Reason.INVALID_AMOUNT, f"valor {value} tem mais de duas casas decimais"
-            )
-        centavos = int(whole)
-    return _positive_centavos(-centavos if sign else centavos, str(value))
-
-
-def _positive_centavos(centavos: int, shown: str) -> int:
-    if centavos <= 0:
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {shown!r} deve ser maior que zero")
-    if centavos > MAX_AMOUNT_CENTAVOS:
-        raise InvalidValue(Reason.INVALID_AMOUNT, f"valor {shown!r} é grande demais")
-    return centavos
-
-
-# --- due date ------------------------------------------------------------------------------
-
-_DATE_BR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-#: Texts already parsed as dates: a file repeats a few hundred due dates over its rows.
-_DATES: dict[str, date] = {}
-_DATES_KEPT: Final = 4096
-
-
-def parse_due_date(value: object) -> date:
-    """``DD/MM/YYYY`` or ``YYYY-MM-DD`` → a date; raises `InvalidValue` otherwise."""
-    if type(value) is str and (known := _DATES.get(value)) is not None:
-        return known
-    if not isinstance(value, str):
-        raise InvalidValue(
-            Reason.INVALID_DUE_DATE, "vencimento deve ser um texto DD/MM/AAAA ou AAAA-MM-DD"
-        )
-    text = value.strip()
-    shown = _excerpt(text)
-    if match := _DATE_BR.fullmatch(text):
-        day, month, year = map(int, match.groups())
-    elif match := _DATE_ISO.fullmatch(text):
-        year, month, day = map(int, match.groups())
-    else:
-        raise InvalidValue(
-            Reason.INVALID_DUE_DATE,
-            f"vencimento {shown!r} não está no formato DD/MM/AAAA nem AAAA-MM-DD",
-        )
-    if not MIN_DUE_YEAR <= year <= MAX_DUE_YEAR:
-        raise InvalidValue(
-            Reason.INVALID_DUE_DATE,
-            f"vencimento {shown!r}: ano fora do intervalo {MIN_DUE_YEAR}-{MAX_DUE_YEAR}",
-        )
-    try:
-        parsed = date(year, month, day)
-    except ValueError:
-        raise InvalidValue(
-            Reason.INVALID_DUE_DATE, f"vencimento {shown!r} não é uma data que existe"
-        ) from None
-    if len(_DATES) >= _DATES_KEPT:
-        _DATES.clear()
-    _DATES[value] = parsed
-    return parsed
-
-
 # --- rows ----------------------------------------------------------------------------------
 
 #: Column names of JSON rows resolved and kept: a file repeats a few dozen, but nothing stops
@@ -717,7 +313,7 @@ class RowValidator:
         return Rejection(
             row,
             Reason.DUPLICATE,
-            f"código do cliente {_excerpt(client_id)!r} repetido: já foi aceito no registro "
+            f"código do cliente {excerpt(client_id)!r} repetido: já foi aceito no registro "
             f"{first} desta importação, e vale o primeiro",
             "client_id",
         )
@@ -788,7 +384,7 @@ class RowValidator:
             # another scheme (javascript:, a formula, a phishing http:) or text around a link.
             raise _Rejected(
                 Reason.INVALID_PAYMENT_URL,
-                f"link de pagamento {_excerpt(payment_url)!r} não é um endereço https:// "
+                f"link de pagamento {excerpt(payment_url)!r} não é um endereço https:// "
                 "(exemplo: https://pagamento.exemplo.com.br/fatura/123)",
                 "payment_url",
             )

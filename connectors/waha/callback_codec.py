@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any, Final
 
-from schemas.codec import MAGIC, encode_datum
+from schemas.binary import MAGIC
+from schemas.codec import encode_datum
 from schemas.registry import default_registry
 
 __all__ = ["encode_callback"]

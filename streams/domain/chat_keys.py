@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from streams.domain.brazil.phones import ninth_digit_added
+
 __all__ = ["chat_key", "phone_of_key", "record_key"]
 
 _PHONE_DOMAINS: Final = frozenset({"", "c.us", "s.whatsapp.net"})
@@ -34,11 +36,7 @@ def chat_key(chat: str) -> str:
     digits = _PHONE_PUNCTUATION.sub("", local.split(":", 1)[0])
     if not digits.isdigit():
         return value
-    # A Brazilian mobile without its 9th digit: 55 + DDD + 8 digits starting 6-9 (8-digit
-    # numbers starting 2-5 are landlines, which never got a 9th digit).
-    if len(digits) == 12 and digits.startswith("55") and digits[4] in "6789":
-        return f"{digits[:4]}9{digits[4:]}"
-    return digits
+    return ninth_digit_added(digits)
 
 
 def phone_of_key(key: str) -> str | None:

@@ -5,13 +5,13 @@ Pure: no clock of its own, no I/O. Decisions taken here (docs/adr/0004-regua.md)
 
 - A window is half-open, ``[opens, closes)``: with 08:00-20:00 a message may go at 19:59:59
   and not at 20:00:00, so a slot exactly at the closing minute moves to the next open day.
-- Times are the debtor's wall clock. Brazil has four time zones; each UF uses its capital's
-  zone (Manaus is an hour behind São Paulo, so 08:00 there is 09:00 in São Paulo). The rules
-  are computed per calendar day and converted to UTC with zoneinfo, so a day with a DST
+- Times are the debtor's wall clock: their UF's zone (`streams.domain.brazil.states`). The
+  rules are computed per calendar day and converted to UTC with zoneinfo, so a day with a DST
   change (São Paulo had them until 2019) still opens at the right instant: an opening time
   that does not exist that day (a spring-forward gap) opens at the first instant after the gap.
 - Sundays and national holidays are never open; that is not configurable. Tenants may add
-  the holidays of the debtor's own state (`state_holidays`).
+  the holidays of the debtor's own state (`state_holidays`); both come from
+  `streams.domain.brazil.calendar.holiday_calendar`.
 - A UF with its own rule uses that rule alone (nothing is inherited from the default): the
   default RJ rule opens on weekdays only.
 """
@@ -21,13 +21,11 @@ from __future__ import annotations
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo
 
-import holidays as holiday_data
-
+from streams.domain.brazil.states import zone_for
 from streams.domain.errors import NoOpenSlot
 
 MINUTES_PER_DAY: Final = 24 * 60
@@ -35,39 +33,6 @@ SUNDAY: Final = 6
 #: How far ahead `next_open_slot` looks before deciding the rules never open: more than a year,
 #: so a year's holidays cannot hide every window.
 SEARCH_DAYS: Final = 400
-
-#: Every UF, with the IANA zone of its capital.
-UF_ZONES: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "AC": "America/Rio_Branco",
-        "AL": "America/Maceio",
-        "AM": "America/Manaus",
-        "AP": "America/Belem",
-        "BA": "America/Bahia",
-        "CE": "America/Fortaleza",
-        "DF": "America/Sao_Paulo",
-        "ES": "America/Sao_Paulo",
-        "GO": "America/Sao_Paulo",
-        "MA": "America/Fortaleza",
-        "MG": "America/Sao_Paulo",
-        "MS": "America/Campo_Grande",
-        "MT": "America/Cuiaba",
-        "PA": "America/Belem",
-        "PB": "America/Fortaleza",
-        "PE": "America/Recife",
-        "PI": "America/Fortaleza",
-        "PR": "America/Sao_Paulo",
-        "RJ": "America/Sao_Paulo",
-        "RN": "America/Fortaleza",
-        "RO": "America/Porto_Velho",
-        "RR": "America/Boa_Vista",
-        "RS": "America/Sao_Paulo",
-        "SC": "America/Sao_Paulo",
-        "SE": "America/Maceio",
-        "SP": "America/Sao_Paulo",
-        "TO": "America/Araguaina",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,40 +93,13 @@ class ContactRules:
         return self.by_uf.get(uf, self.default)
 
 
-def zone_for(uf: str) -> ZoneInfo:
-    """The debtor's time zone: their UF capital's."""
-    try:
-        return _zone(UF_ZONES[uf])
-    except KeyError:
-        raise ValueError(f"unknown UF {uf!r}; expected one of {', '.join(UF_ZONES)}") from None
-
-
-@cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-@cache
-def holiday_calendar(uf: str, state_holidays: bool) -> Container[date]:
-    """Brazil's national public holidays, plus the UF's own when `state_holidays` is set.
-
-    The `holidays` package computes every year on first use (movable feasts included).
-    """
-    if uf not in UF_ZONES:
-        raise ValueError(f"unknown UF {uf!r}")
-    calendar: Container[date] = holiday_data.country_holidays(
-        "BR", subdiv=uf if state_holidays else None
-    )
-    return calendar
-
-
 def next_open_slot(
     at: datetime, uf: str, rules: ContactRules, holidays: Container[date]
 ) -> datetime:
     """The first instant at or after `at` when a debtor in `uf` may be contacted, in UTC.
 
     `at` itself when it is inside a window. `holidays` holds the local dates that never open
-    (see `holiday_calendar`).
+    (see `streams.domain.brazil.calendar.holiday_calendar`).
     """
     if at.tzinfo is None:
         raise ValueError(f"next_open_slot needs an aware datetime, got {at.isoformat()}")

@@ -1,24 +1,12 @@
-"""How a debtor reads money and dates: Brazilian Portuguese conventions."""
+"""How a debtor's name shows in a message: what is kept, so that no name carries a link.
+
+(Money and dates are written as Brazilians write them: `streams.domain.brazil`.)
+"""
 
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
 from typing import Final
-
-
-def format_brl(centavos: int) -> str:
-    """``123456`` → ``"R$ 1.234,56"``; negative amounts keep their sign before the symbol."""
-    sign = "-" if centavos < 0 else ""
-    reais, cents = divmod(abs(centavos), 100)
-    grouped = f"{reais:,}".replace(",", ".")
-    return f"{sign}R$ {grouped},{cents:02d}"
-
-
-def format_date_br(day: date) -> str:
-    """``date(2026, 3, 5)`` → ``"05/03/2026"``."""
-    return day.strftime("%d/%m/%Y")
-
 
 #: Longest name a message shows; a name is a few words, anything longer is not one.
 MAX_SHOWN_NAME_CHARS: Final = 100

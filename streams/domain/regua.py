@@ -36,7 +36,6 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Final
 
-from connectors.imports.validation import DDD_UF
 from schemas.events import (
     ClientImported,
     DebtIndexed,
@@ -52,15 +51,13 @@ from schemas.events import (
     derived_id,
     new_header,
 )
+from streams.domain.brazil.calendar import format_date_br, holiday_calendar
+from streams.domain.brazil.ddd import DDD_UF
+from streams.domain.brazil.money import format_brl
+from streams.domain.brazil.states import UF_ZONES, zone_for
 from streams.domain.chat_keys import chat_key
-from streams.domain.contact_windows import (
-    UF_ZONES,
-    holiday_calendar,
-    local_instant,
-    next_open_slot,
-    zone_for,
-)
-from streams.domain.formatting import format_brl, format_date_br, safe_name
+from streams.domain.contact_windows import local_instant, next_open_slot
+from streams.domain.formatting import safe_name
 from streams.domain.tenant_config import ReguaStep, TenantConfig
 
 SOURCE: Final = "streams.regua"

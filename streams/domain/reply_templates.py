@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from streams.domain.formatting import format_brl, format_date_br, safe_name
+from streams.domain.brazil.calendar import format_date_br
+from streams.domain.brazil.money import format_brl
+from streams.domain.formatting import safe_name
 
 __all__ = [
     "first_name",

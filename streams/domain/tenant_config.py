@@ -58,8 +58,8 @@ from schemas.events import (
     WeeklyContactWindows,
     new_header,
 )
+from streams.domain.brazil.states import UF_ZONES
 from streams.domain.contact_windows import (
-    UF_ZONES,
     ContactRules,
     WeeklyWindows,
     Window,

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from streams.base.topics import REGUA_SCHEDULES, SEND_REQUESTS
-from streams.domain.contact_windows import holiday_calendar, next_open_slot
+from streams.domain.brazil.calendar import holiday_calendar
+from streams.domain.contact_windows import next_open_slot
 from streams.domain.tenant_config import parse_tenant_config
 from streams.runtime.producer import EventProducer
 from streams.runtime.tenants import apply_config

@@ -14,7 +14,8 @@ import pytest
 from schemas.codec import encode
 from streams.base.topics import CLIENTS, DEAD_LETTERS, REGUA_SCHEDULES, SEND_REQUESTS
 from streams.domain import regua
-from streams.domain.contact_windows import holiday_calendar, next_open_slot
+from streams.domain.brazil.calendar import holiday_calendar
+from streams.domain.contact_windows import next_open_slot
 from streams.runtime.producer import EventProducer
 from tests.factories import client_imported
 from tests.kafka_helpers import (

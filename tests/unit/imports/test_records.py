@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from connectors.imports.formats import RowSource
 from connectors.imports.importer import import_rows
-from connectors.imports.records import SOURCE, ImportRecords, epoch_millis, event_id
+from connectors.imports.records import SOURCE, ImportRecords, event_id
 from connectors.imports.validation import ClientFields, Reason, Rejection, RowValidator
+from schemas.binary import epoch_millis
 from schemas.codec import encode
 from schemas.errors import UnencodableEvent
 from schemas.events import ClientImported, DocumentKind, EventHeader, ImportRejected, new_header

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import models.entities
 from models.entities import SAO_PAULO, amount_brl, centavos_to_reais, local_today, promised_date
-from streams.domain.formatting import format_brl
+from streams.domain.brazil.money import format_brl
 
 # Friday 13 March 2026, 10:00 in São Paulo.
 FRI = datetime(2026, 3, 13, 10, 0, tzinfo=SAO_PAULO)

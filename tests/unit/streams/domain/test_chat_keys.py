@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.imports.validation import DDD_UF
+from streams.domain.brazil.ddd import DDD_UF
 from streams.domain.chat_keys import chat_key, phone_of_key, record_key
 
 

@@ -9,17 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.domain.brazil.calendar import holiday_calendar
+from streams.domain.brazil.states import UF_ZONES, zone_for
 from streams.domain.contact_windows import (
-    UF_ZONES,
     ContactRules,
     WeeklyWindows,
     Window,
-    holiday_calendar,
     is_open,
     local_instant,
     next_open_slot,
     parse_minutes,
-    zone_for,
 )
 from streams.domain.errors import NoOpenSlot
 
