@@ -21,7 +21,18 @@ importing this package stays cheap for the command line.
 
 from __future__ import annotations
 
-from connectors.imports.errors import ImportsError, InvalidImportParameter, UnreadableSource
+from connectors.imports.errors import (
+    BadKeysFile,
+    BodyTooLarge,
+    ImportsError,
+    InvalidImportParameter,
+    KeyRefused,
+    RequestRefused,
+    SourceInterrupted,
+    TooManyClients,
+    UnreadableSource,
+    UnsupportedFormat,
+)
 from connectors.imports.formats import Format, RowSource, SourceRow, detect_format
 from connectors.imports.validation import (
     FIELD_ALIASES,
@@ -35,16 +46,23 @@ from connectors.imports.validation import (
 
 __all__ = [
     "FIELD_ALIASES",
+    "BadKeysFile",
+    "BodyTooLarge",
     "ClientFields",
     "Format",
     "ImportsError",
     "InvalidImportParameter",
+    "KeyRefused",
     "Reason",
     "Rejection",
+    "RequestRefused",
     "RowSource",
     "RowValidator",
+    "SourceInterrupted",
     "SourceRow",
+    "TooManyClients",
     "UnreadableSource",
+    "UnsupportedFormat",
     "canonical_field",
     "check_columns",
     "detect_format",

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from connectors.imports.errors import ImportsError
+from connectors.imports.errors import BadKeysFile, KeyRefused
 
 __all__ = [
     "KEY_PREFIX",
@@ -52,19 +52,6 @@ _HASH_PREFIX: Final = "sha256:"
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,256}")
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
-
-
-class KeyRefused(ImportsError):
-    """The request's credentials are missing or unusable (401) or belong elsewhere (403)."""
-
-    def __init__(self, message: str, *, status: int = 401) -> None:
-        super().__init__(message)
-        self.status = status
-        """401: no usable key; 403: a valid key of another tenant."""
-
-
-class BadKeysFile(ImportsError):
-    """The keys file cannot be read or is not the documented TOML shape."""
 
 
 def valid_tenant(tenant: str) -> bool:

@@ -16,20 +16,9 @@ import io
 import time
 from collections.abc import Awaitable, Callable
 
-from connectors.imports.errors import SourceInterrupted
+from connectors.imports.errors import BodyTooLarge, SourceInterrupted
 
 __all__ = ["BodyPipe", "BodyTooLarge", "UploadCut", "UploadTooSlow"]
-
-
-class BodyTooLarge(SourceInterrupted):
-    """The request body passed the configured size limit (413)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"the request body is larger than the limit of {limit:,} bytes "
-            "(COBRANCA_IMPORTS_MAX_BYTES); split the file into several imports"
-        )
-        self.limit = limit
 
 
 class UploadCut(SourceInterrupted):

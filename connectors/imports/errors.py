@@ -32,10 +32,10 @@ class UnreadableSource(ImportsError):
 
 
 class SourceInterrupted(ImportsError):
-    """The source stopped before its end (an upload cut off, too large, too slow).
+    """The source stopped before its end (an upload cut off, too large, too slow)."""
 
-    Every row read before it is whole and is answered; the import ends with an
-    ImportCompleted marked incomplete (ADR 0017)."""
+    # Every row read before it is whole and is answered; the import ends with an
+    # ImportCompleted marked incomplete (ADR 0017).
 
 
 class TooManyClients(SourceInterrupted):
@@ -55,9 +55,10 @@ class InvalidImportParameter(ImportsError):
 
 
 class RequestRefused(ImportsError):
-    """An HTTP import request refused (unknown import, one already running, too many running):
-    raised in the endpoint's handlers, answered by its middleware as JSON ``{"error": code,
-    "message": message, ...extra}`` with `status` and `headers`."""
+    """An HTTP import request refused (unknown import, one already running, too many running)."""
+
+    # Raised in the endpoint's handlers, answered by its middleware as JSON
+    # ``{"error": code, "message": message, ...extra}`` with `status` and `headers`.
 
     def __init__(
         self,
@@ -72,3 +73,31 @@ class RequestRefused(ImportsError):
         self.status = status
         self.body = {"error": code, "message": message, **extra}
         self.headers = headers or {}
+
+
+class BodyTooLarge(SourceInterrupted):
+    """The request body passed the configured size limit (413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the request body is larger than the limit of {limit:,} bytes "
+            "(COBRANCA_IMPORTS_MAX_BYTES); split the file into several imports"
+        )
+        self.limit = limit
+
+
+class UnsupportedFormat(ImportsError):
+    """The upload's Content-Type or ``?format=`` names no format the importer reads (415)."""
+
+
+class KeyRefused(ImportsError):
+    """The request's credentials are missing or unusable (401) or belong elsewhere (403)."""
+
+    def __init__(self, message: str, *, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+        """401: no usable key; 403: a valid key of another tenant."""
+
+
+class BadKeysFile(ImportsError):
+    """The keys file cannot be read or is not the documented TOML shape."""

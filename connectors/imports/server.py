@@ -48,13 +48,17 @@ from typing import IO, Any, Final, Protocol, cast
 import structlog
 from aiohttp import web
 
-from connectors.imports.api_keys import BadKeysFile, KeyRefused, KeysFile
-from connectors.imports.body import BodyPipe, BodyTooLarge, UploadCut, UploadTooSlow
+from connectors.imports.api_keys import KeysFile
+from connectors.imports.body import BodyPipe, UploadCut, UploadTooSlow
 from connectors.imports.errors import (
+    BadKeysFile,
+    BodyTooLarge,
     InvalidImportParameter,
+    KeyRefused,
     RequestRefused,
     TooManyClients,
     UnreadableSource,
+    UnsupportedFormat,
 )
 from connectors.imports.formats import Format
 from connectors.imports.importer import (
@@ -64,7 +68,7 @@ from connectors.imports.importer import (
     import_rows,
     send_import,
 )
-from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
+from connectors.imports.uploads import declared_size, format_of
 from streams.base.errors import CobrancaError
 from streams.base.settings import cache_home
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from connectors.imports.errors import ImportsError
+from connectors.imports.errors import UnsupportedFormat
 from connectors.imports.formats import Format
 
 __all__ = [
@@ -48,10 +48,6 @@ CONTENT_TYPES: Final[dict[str, Format]] = {
 }
 #: Content types that say nothing about the rows: the format is detected from the first bytes.
 DETECTED_TYPES: Final = frozenset({"", "application/octet-stream", "text/plain"})
-
-
-class UnsupportedFormat(ImportsError):
-    """The upload's Content-Type or ``?format=`` names no format the importer reads (415)."""
 
 
 def format_of(content_type: str | None, query_format: str | None) -> Format | None:

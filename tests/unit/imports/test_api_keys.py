@@ -12,8 +12,6 @@ import pytest
 
 from connectors.imports.api_keys import (
     KEY_PREFIX,
-    BadKeysFile,
-    KeyRefused,
     KeysFile,
     bearer_key,
     hash_key,
@@ -22,6 +20,7 @@ from connectors.imports.api_keys import (
     parse_keys,
     valid_tenant,
 )
+from connectors.imports.errors import BadKeysFile, KeyRefused
 
 
 def test_new_keys_are_random_prefixed_and_url_safe() -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from connectors.imports.errors import UnsupportedFormat
 from connectors.imports.formats import Format
-from connectors.imports.uploads import UnsupportedFormat, declared_size, format_of
+from connectors.imports.uploads import declared_size, format_of
 
 
 @pytest.mark.parametrize(
