@@ -13,12 +13,12 @@ import click
 import orjson
 
 from connectors.waha.errors import WahaError
-from connectors.waha.normalize import (
+from connectors.waha.normalize import normalize_body
+from streams.domain.normalized import (
     Normalized,
     NormalizedDelivery,
     NormalizedInbound,
     NormalizedSessionStatus,
-    normalize_body,
 )
 
 __all__ = ["ROW_FIELDS", "normalize_command", "normalized_row", "receive_command", "waha"]
