@@ -15,12 +15,12 @@ import click
 from connectors.clickhouse.cli import db, replay_command, sink_command, trace_command
 from connectors.imports.cli import import_command
 from connectors.imports.http_cli import imports_group
-from connectors.waha.cli import waha
 from connectors.waha.simulator.cli import waha_sim
 from models.cli import classify_command, model
 from streams.base.settings import Settings, cache_home
 from streams.ops.cli_errors import friendly_errors
 from streams.ops.handoff_cli import export_corrections_command, handoffs
+from streams.ops.waha_cli import waha
 
 
 @click.group()

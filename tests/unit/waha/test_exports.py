@@ -12,7 +12,6 @@ from streams.base.errors import CobrancaError
 
 MODULES = [
     "connectors.waha",
-    "connectors.waha.cli",
     "connectors.waha.client",
     "connectors.waha.dispatch",
     "connectors.waha.dispatcher",
