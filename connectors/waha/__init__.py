@@ -1,7 +1,8 @@
 """WAHA (WhatsApp HTTP API): the wire format, webhook signatures and normalization.
 
 `wire` is the only module that knows WAHA's JSON; `signatures` checks `X-Webhook-Hmac`;
-`normalize` turns an envelope into cobranca's event values. All three are pure (no I/O).
+`normalize` turns an envelope into the normalized values of streams/domain/normalized.py and
+answers what the normalizer's rules ask of WAHA's format. All three are pure (no I/O).
 
 The function `normalize.normalize` is deliberately not re-exported here: the name would shadow the
 `connectors.waha.normalize` module. Import it from the module.
@@ -10,7 +11,6 @@ The function `normalize.normalize` is deliberately not re-exported here: the nam
 from __future__ import annotations
 
 from connectors.waha.errors import (  # calls to WAHA's API (client.py)
-    InvalidAck,
     InvalidSignature,
     ReceiverConfigError,
     WahaCallError,
@@ -22,20 +22,9 @@ from connectors.waha.errors import (  # calls to WAHA's API (client.py)
     WahaUnauthorized,
     WahaWireError,
 )
-from connectors.waha.normalize import (
-    Ignored,
-    IgnoreReason,
-    Normalized,
-    NormalizedDelivery,
-    NormalizedInbound,
-    NormalizedSessionStatus,
-    dedup_keys,
-    next_ack,
-    normalize_body,
-)
+from connectors.waha.normalize import dedup_keys, normalize_body
 from connectors.waha.signatures import check_signature, sign_body, verify_signature
 from connectors.waha.wire import (
-    Ack,
     WebhookEnvelope,
     canonical_jid,
     decode_envelope,
@@ -45,15 +34,7 @@ from connectors.waha.wire import (
 )
 
 __all__ = [
-    "Ack",
-    "IgnoreReason",
-    "Ignored",
-    "InvalidAck",
     "InvalidSignature",
-    "Normalized",
-    "NormalizedDelivery",
-    "NormalizedInbound",
-    "NormalizedSessionStatus",
     "ReceiverConfigError",
     "WahaCallError",
     "WahaError",
@@ -70,7 +51,6 @@ __all__ = [
     "dedup_keys",
     "link_key",
     "message_id_from_send_response",
-    "next_ack",
     "normalize_body",
     "parse_message_id",
     "sign_body",

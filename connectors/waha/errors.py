@@ -35,18 +35,6 @@ class WahaWireError(WahaError):
         """What to check next; empty when there is nothing useful to add."""
 
 
-class InvalidAck(WahaError):
-    """An ack value outside WAHA's documented range (-1 ERROR to 4 PLAYED)."""
-
-    def __init__(self, ack: int) -> None:
-        super().__init__(
-            f"ack {ack} is not a WAHA ack level; expected -1 (ERROR), 0 (PENDING), 1 (SERVER), "
-            "2 (DEVICE), 3 (READ) or 4 (PLAYED). Filter acks through normalize(), which ignores "
-            "unknown levels"
-        )
-        self.ack = ack
-
-
 class InvalidSignature(WahaError):
     """A webhook's `X-Webhook-Hmac` is missing, uses another algorithm, or does not match."""
 

@@ -1,4 +1,5 @@
-"""Normalization of WAHA webhooks: pure functions from an envelope to cobranca's event values.
+"""Normalization of WAHA webhooks: pure functions from an envelope to the normalized values of
+streams/domain/normalized.py, and the WAHA side of the normalizer's rules.
 
 Given a decoded `WebhookEnvelope`, `normalize` returns one of
 
@@ -7,9 +8,13 @@ Given a decoded `WebhookEnvelope`, `normalize` returns one of
 - `NormalizedSessionStatus`: the fields of a SessionStatusChanged (`session.status`);
 - `Ignored`: nothing to emit, with a reason code and a sentence saying why.
 
-The Faust agent and `cobranca waha normalize` both call these functions; the agent adds the event
-header, the tenant of the session and the `request_id` (from its message-id table). Nothing here
-does I/O, reads a clock or keeps state, so replaying a callback normalizes it the same way.
+What the normalizer's rules (streams/domain/normalization.py) need of WAHA's format is here too,
+so they never read a webhook or an id themselves: `read_webhook` gives a callback's dedupe keys
+(`dedup_keys`) and, when the rules ask, its normalized value (`CallbackReading`), and `WAHA_IDS`
+says which spellings of WAHA's ids name one message, one chat, one webhook (`MessageIds`). The
+agent and `cobranca waha normalize` run the same functions; the agent's rules add the event
+header, the tenant and the `request_id`. Nothing here does I/O, reads a clock or keeps state, so
+replaying a callback normalizes it the same way.
 
 Rules (issue 4, section 2, and WAHA_API.md):
 
@@ -25,10 +30,10 @@ Rules (issue 4, section 2, and WAHA_API.md):
 - `message` and `message.any` carry the same payload for an inbound message and normalize to the
   same value; `dedup_keys` gives them a common key so only one InboundMessage is produced.
 - An ack of null or named UNKNOWN (GOWS) is ignored, as is a number outside -1..4. The ack name
-  is WAHA's canonical name for the number, not the payload's `ackName`. Group receipts
+  is WAHA's canonical name for the number (`Ack`), not the payload's `ackName`. Group receipts
   (`message.ack.group`, and `message.ack` in a `@g.us` chat before WAHA 2025.12.2) are
-  per-participant and ignored: cobranca sends to direct chats only. `next_ack` is the monotonic
-  rule the agent applies per message; match acks and replies to sends with `wire.link_key`.
+  per-participant and ignored: cobranca sends to direct chats only. Sends, acks and replies are
+  matched on `wire.link_key` (`WAHA_IDS.message_key`).
 - Timestamps are aware UTC datetimes.
 
 docs/adr/0002-waha-normalization.md records why.
@@ -36,52 +41,47 @@ docs/adr/0002-waha-normalization.md records why.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar, Final, TypeAlias
+from dataclasses import dataclass
+from typing import Any, Final
 
 import orjson
 
-from connectors.waha.errors import InvalidAck, WahaWireError
+from connectors.waha.errors import WahaWireError
 from connectors.waha.wire import (
-    Ack,
     Engine,
     Message,
     WahaEvent,
     WebhookEnvelope,
     canonical_jid,
     decode_envelope,
+    link_key,
     parse_message,
     parse_message_ack,
     parse_message_id,
     parse_session_status,
 )
+from streams.domain.normalized import (
+    Ack,
+    Ignored,
+    IgnoreReason,
+    Normalized,
+    NormalizedDelivery,
+    NormalizedInbound,
+    NormalizedSessionStatus,
+)
 
 __all__ = [
-    "DELIVERY_STATUS_CHANGED",
-    "IGNORED",
-    "INBOUND_MESSAGE",
-    "SESSION_STATUS_CHANGED",
-    "IgnoreReason",
-    "Ignored",
-    "Normalized",
-    "NormalizedDelivery",
-    "NormalizedInbound",
-    "NormalizedSessionStatus",
+    "WAHA_IDS",
+    "WahaIds",
+    "WebhookReading",
     "dedup_keys",
     "envelope_dedup_key",
     "is_placeholder_envelope_id",
-    "next_ack",
     "normalize",
     "normalize_body",
+    "read_webhook",
     "routing_chat",
 ]
-
-INBOUND_MESSAGE: Final = "InboundMessage"
-DELIVERY_STATUS_CHANGED: Final = "DeliveryStatusChanged"
-SESSION_STATUS_CHANGED: Final = "SessionStatusChanged"
-IGNORED: Final = "ignored"
 
 _BROWSER_ENGINES: Final = frozenset({Engine.WEBJS.value, Engine.WPP.value})
 _SOCKET_ENGINES: Final = frozenset({Engine.NOWEB.value, Engine.GOWS.value})
@@ -89,144 +89,6 @@ _ACK_LEVELS: Final = frozenset(int(level) for level in Ack)
 _CHAT_EVENTS: Final = frozenset(
     {WahaEvent.MESSAGE, WahaEvent.MESSAGE_ANY, WahaEvent.MESSAGE_ACK, WahaEvent.MESSAGE_ACK_GROUP}
 )
-
-
-class IgnoreReason(enum.StrEnum):
-    """Why a webhook produces no event (stable codes, fit for a metric label)."""
-
-    UNSUPPORTED_EVENT = "unsupported_event"
-    REACTION = "reaction"
-    NOT_A_CONVERSATION = "not_a_conversation"
-    GROUP_RECEIPT = "group_receipt"
-    UNKNOWN_ACK = "unknown_ack"
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizedInbound:
-    """The fields of an InboundMessage, from a `message` or `message.any` webhook."""
-
-    event_type: ClassVar[str] = INBOUND_MESSAGE
-
-    session: str
-    waha_message_id: str
-    chat_id: str
-    """The conversation: the id's chat segment, `@c.us`, `@lid` or `@g.us`."""
-    sender: str
-    """Who wrote it: the chat in a direct chat, `participant` in a group, `me.id` if from_me."""
-    is_group: bool
-    from_me: bool
-    """Written by this session's account (from the app, or sent through WAHA)."""
-    has_media: bool
-    timestamp: datetime
-    """When the message was sent (payload `timestamp`, else the envelope's), aware UTC."""
-    body: str | None = None
-    """Text or caption; None when empty."""
-    media_mimetype: str | None = None
-    """None when there is no media or WAHA did not download it."""
-    waha_event_id: str | None = field(default=None, compare=False)
-    """The envelope id (`evt_...`) of the webhook it came from; not part of the value's
-    identity (`message` and `message.any` carry one message under two envelopes)."""
-
-    @property
-    def occurred_at(self) -> datetime:
-        """The time for the event header."""
-        return self.timestamp
-
-    def event_fields(self) -> dict[str, Any]:
-        """Keyword arguments for `schemas.events.InboundMessage`, besides header and request_id."""
-        return {
-            "session": self.session,
-            "waha_message_id": self.waha_message_id,
-            "chat_id": self.chat_id,
-            "sender": self.sender,
-            "is_group": self.is_group,
-            "from_me": self.from_me,
-            "has_media": self.has_media,
-            "timestamp": self.timestamp,
-            "body": self.body,
-            "media_mimetype": self.media_mimetype,
-            "waha_event_id": self.waha_event_id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizedDelivery:
-    """The fields of a DeliveryStatusChanged, from a `message.ack` webhook."""
-
-    event_type: ClassVar[str] = DELIVERY_STATUS_CHANGED
-
-    session: str
-    waha_message_id: str
-    chat_id: str
-    ack: int
-    """-1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED; see `next_ack`."""
-    ack_name: str
-    from_me: bool
-    """True for acks of messages this account sent, the only ones that link to a send."""
-    is_group: bool = False
-    """Always False: group receipts are ignored."""
-    occurred_at: datetime | None = None
-    """The envelope's timestamp; None when WAHA sent none (use the callback's received_at)."""
-    waha_event_id: str | None = field(default=None, compare=False)
-    """The envelope id (`evt_...`) of the webhook it came from; not part of the value's
-    identity (`message` and `message.any` carry one message under two envelopes)."""
-
-    def event_fields(self) -> dict[str, Any]:
-        """Keyword arguments for `schemas.events.DeliveryStatusChanged`, besides header and
-        request_id."""
-        return {
-            "session": self.session,
-            "waha_message_id": self.waha_message_id,
-            "chat_id": self.chat_id,
-            "ack": self.ack,
-            "ack_name": self.ack_name,
-            "waha_event_id": self.waha_event_id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizedSessionStatus:
-    """The fields of a SessionStatusChanged, from a `session.status` webhook."""
-
-    event_type: ClassVar[str] = SESSION_STATUS_CHANGED
-
-    session: str
-    status: str
-    previous: str | None = None
-    """The status before this one in WAHA's history; equal to `status` when WAHA re-emits it
-    (SCAN_QR_CODE on every QR rotation); None when the history is too short to tell."""
-    occurred_at: datetime | None = None
-    """When the session entered `status` (its history point), else the envelope's timestamp."""
-    waha_event_id: str | None = field(default=None, compare=False)
-    """The envelope id (`evt_...`) of the webhook it came from; not part of the value's
-    identity (`message` and `message.any` carry one message under two envelopes)."""
-
-    def event_fields(self) -> dict[str, Any]:
-        """Keyword arguments for `schemas.events.SessionStatusChanged`, besides the header."""
-        return {
-            "session": self.session,
-            "status": self.status,
-            "previous": self.previous,
-            "waha_event_id": self.waha_event_id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Ignored:
-    """A webhook that produces no event."""
-
-    event_type: ClassVar[str] = IGNORED
-
-    session: str
-    event: str
-    """The WAHA event name."""
-    reason: IgnoreReason
-    detail: str
-    """A sentence for logs and the operator."""
-
-
-#: What `normalize` returns.
-Normalized: TypeAlias = NormalizedInbound | NormalizedDelivery | NormalizedSessionStatus | Ignored
 
 
 # --- normalize ------------------------------------------------------------------------------
@@ -520,32 +382,59 @@ def routing_chat(envelope: WebhookEnvelope) -> str | None:
     if envelope.event not in _CHAT_EVENTS:
         return None
     payload_id = envelope.payload.get("id")
-    parsed = parse_message_id(payload_id) if isinstance(payload_id, str) else None
+    return _message_chat(payload_id) if isinstance(payload_id, str) else None
+
+
+def _message_chat(message_id: str) -> str | None:
+    """The chat segment of a message id in its `@c.us` form; None for an id not in WAHA's."""
+    parsed = parse_message_id(message_id)
     return canonical_jid(parsed.chat) if parsed is not None else None
 
 
-# --- acks -----------------------------------------------------------------------------------
+# --- what the normalizer's rules ask --------------------------------------------------------
 
 
-def next_ack(current: int | None, incoming: int) -> int | None:
-    """The monotonic ack rule: the ack to store and emit, or None when `incoming` changes nothing.
+@dataclass(frozen=True, slots=True)
+class WebhookReading:
+    """A callback's body read for the normalizer (`streams.domain.normalization.CallbackReading`):
+    its dedupe keys at once, its normalized value when the rules ask for it, which they do only
+    for a callback that is not a duplicate."""
 
-    `current` is the last ack stored for the message (None before the first). Delivery only moves
-    forward: a repeat or an older state arriving late changes nothing, and ERROR (-1) is terminal,
-    ranking above every other state (once a message failed, later acks change nothing; an ERROR
-    after any other state is taken). So the stored state after any sequence of acks, in any
-    order, is ERROR if one of them was ERROR and the highest ack otherwise.
+    envelope: WebhookEnvelope
+    dedup_keys: tuple[str, ...]
 
-    Raises `InvalidAck` for a value outside -1..4.
+    def normalized(self) -> Normalized:
+        """`normalize` of the envelope; raises `WahaWireError` as it does."""
+        return normalize(self.envelope)
+
+
+def read_webhook(raw: bytes | str, *, source: str | None = None) -> WebhookReading:
+    """Decode a webhook body for the normalizer; `source` names it in errors.
+
+    Raises `WahaWireError` when the body is not a WAHA envelope (`decode_envelope`).
     """
-    if incoming not in _ACK_LEVELS:
-        raise InvalidAck(incoming)
-    if current is not None and current not in _ACK_LEVELS:
-        raise InvalidAck(current)
-    if current == Ack.ERROR:
-        return None
-    if incoming == Ack.ERROR:
-        return int(Ack.ERROR)
-    if current is None or incoming > current:
-        return incoming
-    return None
+    envelope = decode_envelope(raw, source=source)
+    return WebhookReading(envelope, dedup_keys(envelope))
+
+
+class WahaIds:
+    """Which spellings of WAHA's ids name one webhook, one message, one chat: the normalizer's
+    `streams.domain.normalization.MessageIds`, for the ids of events already stored."""
+
+    __slots__ = ()
+
+    def envelope_key(self, envelope_id: str | None) -> str | None:
+        return envelope_dedup_key(envelope_id)
+
+    def message_key(self, message_id: str) -> str:
+        return link_key(message_id)
+
+    def chat(self, chat_id: str) -> str:
+        return canonical_jid(chat_id)
+
+    def message_chat(self, message_id: str) -> str | None:
+        return _message_chat(message_id)
+
+
+#: The one `WahaIds` (it holds nothing).
+WAHA_IDS: Final = WahaIds()

@@ -27,9 +27,10 @@ Nothing is produced unless step 7 is reached. The session must be read from the 
 signature can be checked, because the key depends on the session's tenant.
 
 **Sizes** (issue 18). A record holds the body, the headers in `KEPT_HEADERS` (not every request
-header: those are the client's to inflate) and the event around them. At start, `serve` reads
-the topic's max.message.bytes and refuses to run when a body of the largest size allowed could
-make a record Kafka would refuse (`check_record_limits`); each request's record is measured
+header: those are the client's to inflate) and the event around them. At start, the receiver's
+wiring (streams/ops/waha_receiver.py) reads the topic's max.message.bytes and refuses to run when
+a body of the largest size allowed could make a record Kafka would refuse
+(`check_record_limits`); each request's record is measured (`record_bytes`, Kafka's own count)
 before it is produced. A record the broker refuses anyway (its limit lowered since) is 413, and
 the producer is renewed so that later records are stored (streams/runtime/producer.py).
 
@@ -51,23 +52,28 @@ the key, which is what the conversations topic is keyed by (docs/adr/0007).
 its acknowledgement; the producer sends whatever accumulated while the previous request to the
 broker was in flight as one batch, so many requests share one round trip (bench/webhook_bench.py
 measures it).
+
+**What it is given.** This module is the HTTP side: the app, its handlers and the rules of a
+record. Kafka and the tenants reach it through the ports it declares, `SessionOwners` (the
+runtime's TenantDirectory), `CallbackStore` (the runtime's GroupCommitProducer) and
+`RecordLimits` (what the topic stores, read at start), the largest record the topic stores as a
+plain number, and how Kafka counts a record's bytes as a plain function.
+streams/ops/waha_receiver.py builds the real ones and serves the app (`cobranca waha receive`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 import structlog
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
 from connectors.waha.callback_codec import encode_callback
@@ -79,11 +85,10 @@ from schemas.events import WahaCallbackReceived
 from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.domain.chat_keys import record_key
 from streams.domain.tenant_config import TenantConfig
-from streams.runtime.kafka_limits import TopicLimits, record_bytes
-from streams.runtime.producer import MAX_REQUEST_BYTES
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_REQUEST_BYTES",
     "KEPT_HEADERS",
     "MAX_HEADER_BYTES",
     "PATH",
@@ -92,6 +97,8 @@ __all__ = [
     "CallbackStore",
     "Receiver",
     "ReceiverConfig",
+    "RecordBytes",
+    "RecordLimits",
     "SessionOwners",
     "callback_datum",
     "callback_key",
@@ -99,11 +106,13 @@ __all__ = [
     "create_app",
     "hmac_key_for",
     "largest_record_bytes",
-    "serve",
 ]
 
 PATH: Final = "/webhooks/waha"
 DEFAULT_MAX_BODY_BYTES: Final = 1_000_000
+#: The largest record the receiver's producer sends unless told otherwise: aiokafka's default
+#: max_request_size, 1 MiB.
+DEFAULT_MAX_REQUEST_BYTES: Final = 1_048_576
 #: The request headers a callback keeps, lowercased: the signature and its algorithm (so the
 #: stored body can be checked again, `signatures.check_signature`), WAHA's request id and send
 #: time (its retries, in an audit), and the body's content type. Proxies' headers, cookies and
@@ -139,12 +148,39 @@ class SessionOwners(Protocol):
 class CallbackStore(Protocol):
     """Where verified callbacks go (`streams.runtime.group_commit.GroupCommitProducer` on the
     callbacks topic): `send` returns once Kafka acknowledged the record (acks=all), and raises
-    `streams.runtime.producer.ProduceFailed` when it did not."""
+    `streams.base.errors.ProduceFailed` when it did not."""
 
     async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
         """Store one record; raise ProduceFailed (or TimeoutError) when it is not acknowledged
         within `timeout_s` seconds."""
         ...
+
+
+class RecordLimits(Protocol):
+    """What the callbacks topic stores (`streams.runtime.kafka_limits.TopicLimits`, read from
+    the broker at start)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def topic_overridden(self) -> bool:
+        """Whether the topic sets max.message.bytes itself (else it is the broker's)."""
+        ...
+
+    @property
+    def max_batch_bytes(self) -> int:
+        """The largest record batch a produce to the topic may carry."""
+        ...
+
+    def setting(self) -> str:
+        """Which setting to raise to store larger records, as an operator would write it."""
+        ...
+
+
+#: How many bytes Kafka counts for a record of this key and value
+#: (`streams.runtime.kafka_limits.record_bytes`), what `max_record_bytes` bounds.
+RecordBytes: TypeAlias = Callable[[bytes, bytes], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +195,7 @@ class ReceiverConfig:
     """COBRANCA_WEBHOOK_MAX_BODY_BYTES: larger bodies get 413."""
     produce_timeout_s: float = 10.0
     """COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S: how long a request waits for Kafka before 503."""
-    max_request_bytes: int = MAX_REQUEST_BYTES
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """COBRANCA_WEBHOOK_MAX_REQUEST_BYTES: the producer's max_request_size, the largest record
     it sends (aiokafka's default, 1 MiB); raise it with the topic's max.message.bytes."""
     default_hmac_key: str | None = None
@@ -179,7 +215,7 @@ class ReceiverConfig:
             ),
             produce_timeout_s=float(env.get("COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S") or 10.0),
             max_request_bytes=int(
-                env.get("COBRANCA_WEBHOOK_MAX_REQUEST_BYTES") or MAX_REQUEST_BYTES
+                env.get("COBRANCA_WEBHOOK_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES
             ),
             default_hmac_key=env.get("WAHA_HMAC_KEY") or None,
             compression=_compression(env.get("COBRANCA_WEBHOOK_COMPRESSION", "")),
@@ -259,7 +295,7 @@ def largest_record_bytes(max_body_bytes: int) -> int:
     return max_body_bytes + headers + RECORD_ALLOWANCE
 
 
-def check_record_limits(config: ReceiverConfig, limits: TopicLimits) -> int:
+def check_record_limits(config: ReceiverConfig, limits: RecordLimits) -> int:
     """The largest record the receiver may produce: the topic's max.message.bytes or the
     producer's max_request_size, the smaller. Raises ReceiverConfigError, naming the setting to
     change, when a body of `config.max_body_bytes` could make a larger record."""
@@ -343,6 +379,7 @@ class Receiver:
         store: CallbackStore,
         config: ReceiverConfig,
         *,
+        record_bytes: RecordBytes,
         env: Mapping[str, str] | None = None,
         ready: Callable[[], bool] = lambda: True,
         registry: CollectorRegistry | None = None,
@@ -351,10 +388,12 @@ class Receiver:
         self.owners = owners
         self.store = store
         self.config = config
+        self.record_bytes = record_bytes
         self.max_record_bytes = (
             config.max_request_bytes if max_record_bytes is None else max_record_bytes
         )
-        """Larger records get 413 before they are produced (`serve`: what the topic stores)."""
+        """Larger records get 413 before they are produced (what the topic stores, read at
+        start by streams/ops/waha_receiver.py)."""
         # Sessions that cannot be checked are checked against a key no one has: the answer and
         # the work are those of a wrong signature, so they cannot be told apart.
         self._decoy_key = os.urandom(64)
@@ -445,7 +484,7 @@ class Receiver:
         )
         value = encode_callback(datum)
         key = callback_key(config.tenant_id, envelope).encode()
-        size = record_bytes(key, value)
+        size = self.record_bytes(key, value)
         if size > self.max_record_bytes:
             return self._refuse(
                 413,
@@ -533,6 +572,7 @@ def create_app(
     store: CallbackStore,
     config: ReceiverConfig,
     *,
+    record_bytes: RecordBytes,
     env: Mapping[str, str] | None = None,
     ready: Callable[[], bool] = lambda: True,
     on_startup: Callable[[web.Application], Awaitable[None]] | None = None,
@@ -541,11 +581,18 @@ def create_app(
 ) -> web.Application:
     """The aiohttp application: the webhook, `/healthz` and `/metrics`.
 
-    `max_record_bytes` is the largest record the store takes (`serve` reads it from Kafka);
-    by default the producer's max_request_size.
+    `record_bytes` counts a record's bytes as Kafka does; `max_record_bytes` is the largest
+    record the store takes (streams/ops/waha_receiver.py reads it from Kafka), by default the
+    producer's max_request_size.
     """
     receiver = Receiver(
-        owners, store, config, env=env, ready=ready, max_record_bytes=max_record_bytes
+        owners,
+        store,
+        config,
+        record_bytes=record_bytes,
+        env=env,
+        ready=ready,
+        max_record_bytes=max_record_bytes,
     )
     # aiohttp refuses to read a body past client_max_size (413): the bounded read.
     app = web.Application(client_max_size=config.max_body_bytes)
@@ -558,73 +605,3 @@ def create_app(
     if on_cleanup is not None:
         app.on_cleanup.append(on_cleanup)
     return app
-
-
-async def serve(bootstrap: str, config: ReceiverConfig) -> None:
-    """Run the receiver until cancelled: follow the tenants topic, produce to Kafka, serve HTTP.
-
-    `/healthz` answers 503 until every tenant configuration written before the start has been
-    read (until then a known session could be refused). Raises ReceiverConfigError, before
-    serving anything, when the body limit allows records the callbacks topic would refuse.
-    """
-    from streams.base.topics import WAHA_CALLBACKS
-    from streams.runtime.group_commit import GroupCommitProducer
-    from streams.runtime.tenants import TenantDirectory
-
-    directory = TenantDirectory(bootstrap)
-    follower = asyncio.create_task(directory.run(), name="tenant-directory")
-    try:
-        async with GroupCommitProducer(
-            bootstrap,
-            WAHA_CALLBACKS.name,
-            request_timeout_s=max(config.produce_timeout_s, 5.0),
-            compression=config.compression,
-            max_request_bytes=config.max_request_bytes,
-        ) as producer:
-            assert producer.limits is not None  # read by __aenter__
-            max_record_bytes = check_record_limits(config, producer.limits)
-            log.info(
-                "webhook_receiver_limits",
-                max_body_bytes=config.max_body_bytes,
-                max_record_bytes=max_record_bytes,
-                topic_max_message_bytes=producer.limits.topic_max_message_bytes,
-                max_request_bytes=config.max_request_bytes,
-            )
-            app = create_app(
-                directory,
-                producer,
-                config,
-                ready=directory.ready.is_set,
-                max_record_bytes=max_record_bytes,
-            )
-            registry = app[RECEIVER].registry
-            Gauge(
-                "cobranca_webhook_produce_batches",
-                "Group commits (produce requests) since start.",
-                registry=registry,
-            ).set_function(lambda: producer.flushes)
-            Gauge(
-                "cobranca_webhook_records_stored",
-                "Callbacks Kafka acknowledged since start (divided by the batches: group size).",
-                registry=registry,
-            ).set_function(lambda: producer.records)
-            Gauge(
-                "cobranca_webhook_producer_renewals",
-                "Producers replaced after a failed delivery since start (a refused batch would "
-                "otherwise leave its partition's sequence broken).",
-                registry=registry,
-            ).set_function(lambda: producer.renewals)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, config.host, config.port)
-            await site.start()
-            log.info("webhook_receiver_listening", host=config.host, port=config.port, path=PATH)
-            try:
-                # The follower only returns by failing; its error ends the receiver.
-                await follower
-            finally:
-                await runner.cleanup()
-    finally:
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follower

@@ -46,7 +46,6 @@ from connectors.waha.errors import WahaWireError
 
 __all__ = [
     "ENVELOPE_HINT",
-    "Ack",
     "Engine",
     "Environment",
     "Me",
@@ -124,17 +123,6 @@ class WahaEvent(enum.StrEnum):
     EVENT_RESPONSE = "event.response"
     EVENT_RESPONSE_FAILED = "event.response.failed"
     ENGINE_EVENT = "engine.event"
-
-
-class Ack(enum.IntEnum):
-    """Delivery states of a message (`ack`, `ackName`). WAHA's GOWS may also send `ack: null`."""
-
-    ERROR = -1
-    PENDING = 0
-    SERVER = 1
-    DEVICE = 2
-    READ = 3
-    PLAYED = 4
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -241,7 +229,7 @@ class MessageAck:
     id: str
     from_me: bool
     ack: int | None
-    """-1 to 4 (see `Ack`); GOWS reports an unknown state as null."""
+    """-1 to 4 (`streams.domain.normalized.Ack`); GOWS reports an unknown state as null."""
     ack_name: str | None = None
     from_: str | None = None
     to: str | None = None

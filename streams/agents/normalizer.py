@@ -1,8 +1,9 @@
 """The normalizer agent: the only consumer of cobranca.waha.callbacks.
 
 Each WahaCallbackReceived becomes InboundMessage / DeliveryStatusChanged /
-SessionStatusChanged by the pure rules (streams/domain/normalization.py), deduplicated against
-the partition's ConversationBook and linked to the request it answers through the table of
+SessionStatusChanged: the WAHA connector reads the callback's body (connectors/waha/normalize.py)
+and the pure rules decide (streams/domain/normalization.py), deduplicated against the
+partition's ConversationBook and linked to the request it answers through the table of
 dispatched messages, followed from cobranca.dispatches on the side (MessageDispatched is the
 ledger's input too: read, never subscribed; ADR 0001). Outputs keep the callback's key and
 partition.
@@ -12,16 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Any, Final, cast
 
 import faust
 from faust.streams import current_event
 
 from connectors.waha.errors import WahaError
+from connectors.waha.normalize import WAHA_IDS, read_webhook
 from schemas.events import DeliveryStatusChanged, WahaCallbackReceived
 from streams.base.settings import Settings
 from streams.base.topics import CONVERSATIONS, DEAD_LETTERS, DISPATCHES
 from streams.domain import normalization
+from streams.domain.errors import InvalidAck
 from streams.runtime import processing
 from streams.runtime.channels import Channels
 from streams.runtime.dead_letters import dead_letter_for
@@ -41,14 +45,14 @@ class NormalizerAgent:
     def __init__(self, app: faust.App, settings: Settings, channels: Channels) -> None:
         self.app = app
         self.channels = channels
-        self.links = normalization.DispatchLinks()
+        self.links = normalization.DispatchLinks(WAHA_IDS)
         self.dispatches = TopicFollower(settings.kafka_bootstrap, DISPATCHES.name, self.links.apply)
         self.books: PartitionState[normalization.ConversationBook] = PartitionState(
             app,
             "normalizer",
             bootstrap=settings.kafka_bootstrap,
             topics=(CONVERSATIONS,),
-            initial=normalization.ConversationBook,
+            initial=partial(normalization.ConversationBook, WAHA_IDS),
             apply=normalization.ConversationBook.apply,
         )
 
@@ -67,13 +71,14 @@ class NormalizerAgent:
             partition = processing.current_partition()
             book = await self.books.of(partition)
             try:
-                outcome = normalization.handle(book, self.links, event)
+                reading = read_webhook(event.body, source=f"callback {event.header.event_id}")
+                outcome = normalization.handle(book, self.links, event, reading)
                 if outcome.unlinked:
-                    linked = await self._linked(book, event, outcome)
+                    linked = await self._linked(book, event, reading, outcome)
                     if linked is None:
                         continue  # a rebalance took the partition: its next owner redoes it
                     outcome = linked
-            except WahaError as exc:
+            except (WahaError, InvalidAck) as exc:
                 await self._dead_letter(exc, event)
                 continue
             key = processing.current_key() or event.header.tenant_id.encode()
@@ -85,6 +90,7 @@ class NormalizerAgent:
         self,
         book: normalization.ConversationBook,
         callback: WahaCallbackReceived,
+        reading: normalization.CallbackReading,
         outcome: normalization.Outcome,
     ) -> normalization.Outcome | None:
         """The outcome again once the follower has caught up with the dispatches.
@@ -101,7 +107,7 @@ class NormalizerAgent:
         # Dispatches committed before the webhook came in are what a first look can answer.
         if not await self.dispatches.catch_up(callback.received_at.timestamp()):
             return outcome
-        outcome = normalization.handle(book, self.links, callback)
+        outcome = normalization.handle(book, self.links, callback, reading)
         waits = any(isinstance(e, DeliveryStatusChanged) for e in outcome.events)
         if not outcome.unlinked or not waits or not app.in_transaction:
             return outcome
@@ -115,7 +121,7 @@ class NormalizerAgent:
                     break
                 await asyncio.sleep(0.05)
                 if await self.dispatches.catch_up():
-                    outcome = normalization.handle(book, self.links, callback)
+                    outcome = normalization.handle(book, self.links, callback, reading)
         if (
             app.rebalancing
             or app.rebalancing_count != rebalances

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from streams.base.errors import CobrancaError
 
-__all__ = ["ConfigProblem", "HandoffError", "NoOpenSlot", "TemplateError", "TenantConfigError"]
+__all__ = [
+    "ConfigProblem",
+    "HandoffError",
+    "InvalidAck",
+    "NoOpenSlot",
+    "TemplateError",
+    "TenantConfigError",
+]
 
 
 class NoOpenSlot(CobrancaError):
@@ -40,3 +47,15 @@ class TemplateError(CobrancaError):
 
 class HandoffError(CobrancaError):
     """A hand-off that cannot be resolved as asked."""
+
+
+class InvalidAck(CobrancaError):
+    """An ack value outside WAHA's documented range (-1 ERROR to 4 PLAYED)."""
+
+    def __init__(self, ack: int) -> None:
+        super().__init__(
+            f"ack {ack} is not a WAHA ack level; expected -1 (ERROR), 0 (PENDING), 1 (SERVER), "
+            "2 (DEVICE), 3 (READ) or 4 (PLAYED). Filter acks through normalize(), which ignores "
+            "unknown levels"
+        )
+        self.ack = ack

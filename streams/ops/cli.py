@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 
-from connectors.waha.cli import waha
 from connectors.waha.simulator.cli import waha_sim
 from models.cli import classify_command, model
 from streams.base.settings import Settings, cache_home
@@ -20,6 +19,7 @@ from streams.ops.cli_errors import friendly_errors
 from streams.ops.clickhouse_cli import db, replay_command, sink_command, trace_command
 from streams.ops.handoff_cli import export_corrections_command, handoffs
 from streams.ops.imports_cli import import_command, imports_group
+from streams.ops.waha_cli import waha
 
 
 @click.group()
@@ -385,7 +385,7 @@ def tenants_list(settings: Settings) -> None:
     Console(width=200).print(table)
 
 
-# Connectors keep their commands beside their code; the CLI only mounts them.
+# Each command group lives in its own module of this package; the CLI only mounts them.
 main.add_command(import_command)
 main.add_command(imports_group)
 main.add_command(waha)

@@ -2,7 +2,8 @@
 
 One test for the whole tree (the habit of httpx's tests/test_exported_members.py): every module
 that declares `__all__` has each name, every `errors` module's classes derive from the one root
-with a one-line docstring, and a package that declares `__all__` exports its own errors.
+with a one-line docstring, an adapter package (schemas, connectors, models, infra) has one error
+a caller can catch, and a package that declares `__all__` exports its own errors.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ def test_every_error_derives_from_the_root_and_says_what_it_is_in_one_line(name:
         assert issubclass(cls, CobrancaError), f"{cls.__qualname__} is not a CobrancaError"
         doc = (cls.__doc__ or "").strip()
         assert doc and "\n" not in doc, f"{cls.__qualname__}: a one-line docstring"
+
+
+@pytest.mark.parametrize("name", [m for m in ERROR_MODULES if not m.startswith("streams.")])
+def test_an_adapter_package_has_one_error_to_catch(name: str) -> None:
+    module = importlib.import_module(name)
+    errors = [cls for cls in _own_classes(module) if issubclass(cls, BaseException)]
+    roots = [cls for cls in errors if CobrancaError in cls.__bases__]
+    assert len(roots) == 1, f"{name}: one package error under CobrancaError, not {roots}"
+    assert all(issubclass(cls, roots[0]) for cls in errors), f"{name}: outside {roots[0]}"
 
 
 @pytest.mark.parametrize("name", [m for m in ERROR_MODULES if m.count(".") > 1])

@@ -45,7 +45,7 @@ from connectors.waha.signatures import ALGORITHM, ALGORITHM_HEADER, SIGNATURE_HE
 from connectors.waha.simulator import shapes
 from connectors.waha.simulator.config import Faults, SimulatorConfig, directory_chat_id
 from connectors.waha.simulator.replies import debtor_reply
-from connectors.waha.wire import Ack
+from streams.domain.normalized import Ack
 
 __all__ = ["AcceptedSend", "Simulator", "retry_delays"]
 

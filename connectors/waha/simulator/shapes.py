@@ -14,7 +14,7 @@ import random
 import time
 from typing import Any, Final
 
-from connectors.waha.wire import Ack
+from streams.domain.normalized import Ack
 
 __all__ = [
     "ENGINES",

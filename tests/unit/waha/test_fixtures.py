@@ -8,17 +8,16 @@ from pathlib import Path
 import pytest
 
 from connectors.waha.errors import WahaWireError
-from connectors.waha.normalize import (
+from connectors.waha.normalize import dedup_keys, normalize
+from connectors.waha.wire import decode_envelope, message_id_from_send_response
+from streams.domain.normalized import (
     Ignored,
     IgnoreReason,
     Normalized,
     NormalizedDelivery,
     NormalizedInbound,
     NormalizedSessionStatus,
-    dedup_keys,
-    normalize,
 )
-from connectors.waha.wire import decode_envelope, message_id_from_send_response
 from tests.unit.waha import shared_fixtures
 from tests.unit.waha.shared_fixtures import fixture_bytes, fixture_json, fixtures_dir
 

@@ -5,32 +5,34 @@ from __future__ import annotations
 import ast
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from connectors.waha.errors import InvalidAck, WahaWireError
+import connectors.waha
+from connectors.waha.errors import WahaWireError
 from connectors.waha.normalize import (
+    dedup_keys,
+    is_placeholder_envelope_id,
+    normalize,
+    normalize_body,
+)
+from connectors.waha.wire import decode_envelope
+from schemas.events import (
+    DeliveryStatusChanged,
+    InboundMessage,
+    SessionStatusChanged,
+    new_header,
+)
+from streams.domain.normalized import (
+    Ack,
     Ignored,
     IgnoreReason,
     Normalized,
     NormalizedDelivery,
     NormalizedInbound,
     NormalizedSessionStatus,
-    dedup_keys,
-    is_placeholder_envelope_id,
-    next_ack,
-    normalize,
-    normalize_body,
-)
-from connectors.waha.wire import Ack, decode_envelope
-from schemas.events import (
-    DeliveryStatusChanged,
-    InboundMessage,
-    SessionStatusChanged,
-    new_header,
 )
 from tests.unit.waha.envelopes import ME, ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_json
@@ -395,78 +397,6 @@ def test_event_fields_build_the_faust_record(name: str, record: type[Any]) -> No
     assert set(result.event_fields()) == fields
 
 
-# --- acks are monotonic ---------------------------------------------------------------------
-
-LEVELS = st.sampled_from([int(level) for level in Ack])
-
-
-def _fold(acks: list[int]) -> tuple[int | None, list[int]]:
-    """The stored ack after `acks`, and every value next_ack told the agent to emit."""
-    state: int | None = None
-    emitted: list[int] = []
-    for incoming in acks:
-        new = next_ack(state, incoming)
-        if new is not None:
-            state = new
-            emitted.append(new)
-    return state, emitted
-
-
-def _rank(level: int) -> int:
-    return 99 if level == Ack.ERROR else level
-
-
-@given(st.lists(LEVELS, max_size=12))
-def test_the_stored_ack_is_error_if_any_else_the_max(acks: list[int]) -> None:
-    state, _ = _fold(acks)
-    if not acks:
-        assert state is None
-    elif Ack.ERROR in acks:
-        assert state == Ack.ERROR
-    else:
-        assert state == max(acks)
-
-
-@given(st.lists(LEVELS, max_size=12), st.randoms(use_true_random=False))
-def test_arrival_order_does_not_change_the_stored_ack(acks: list[int], rnd: Any) -> None:
-    shuffled = list(acks)
-    rnd.shuffle(shuffled)
-    assert _fold(acks)[0] == _fold(shuffled)[0]
-
-
-@given(st.lists(LEVELS, max_size=12))
-def test_emitted_acks_only_move_forward(acks: list[int]) -> None:
-    _, emitted = _fold(acks)
-    ranks = [_rank(level) for level in emitted]
-    assert ranks == sorted(set(ranks))
-
-
-@given(st.one_of(st.none(), LEVELS), LEVELS)
-def test_a_repeated_ack_changes_nothing(current: int | None, incoming: int) -> None:
-    new = next_ack(current, incoming)
-    state = current if new is None else new
-    assert next_ack(state, incoming) is None
-
-
-@given(LEVELS)
-def test_error_is_terminal(incoming: int) -> None:
-    assert next_ack(Ack.ERROR, incoming) is None
-
-
-def test_next_ack_examples() -> None:
-    assert next_ack(None, Ack.SERVER) == 1
-    assert next_ack(1, 3) == 3
-    assert next_ack(3, 2) is None  # DEVICE after READ: late, ignored
-    assert next_ack(3, -1) == -1
-    assert next_ack(None, -1) == -1
-
-
-@pytest.mark.parametrize(("current", "incoming"), [(None, 5), (None, -2), (9, 1)])
-def test_next_ack_refuses_levels_outside_the_range(current: int | None, incoming: int) -> None:
-    with pytest.raises(InvalidAck, match="is not a WAHA ack level"):
-        next_ack(current, incoming)
-
-
 # --- purity ---------------------------------------------------------------------------------
 
 PURE = ["connectors/waha/wire.py", "connectors/waha/normalize.py", "connectors/waha/signatures.py"]
@@ -484,3 +414,7 @@ def test_pure_modules_import_no_io(path: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert imported.isdisjoint(FORBIDDEN), imported & FORBIDDEN
+
+
+def test_the_normalize_module_is_not_shadowed_by_its_function() -> None:
+    assert isinstance(connectors.waha.normalize, ModuleType)

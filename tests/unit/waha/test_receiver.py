@@ -26,6 +26,7 @@ from connectors.waha.wire import decode_envelope
 from schemas.events import WahaCallbackReceived
 from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.domain.tenant_config import TenantConfig, parse_tenant_config
+from streams.runtime.kafka_limits import record_bytes
 from streams.runtime.log_reader import event_from
 from tests.unit.waha.envelopes import ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_bytes
@@ -91,6 +92,7 @@ async def _client(
         OWNERS,
         store,
         config,
+        record_bytes=record_bytes,
         env={"BETA_HMAC_KEY": OWN_KEY} if env is None else env,
         ready=lambda: ready,
     )

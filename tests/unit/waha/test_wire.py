@@ -9,7 +9,6 @@ import pytest
 
 from connectors.waha.errors import WahaWireError
 from connectors.waha.wire import (
-    Ack,
     Me,
     MessageId,
     canonical_jid,
@@ -23,6 +22,7 @@ from connectors.waha.wire import (
     parse_message_reaction,
     parse_session_status,
 )
+from streams.domain.normalized import Ack
 from tests.unit.waha.envelopes import ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_bytes, fixture_json
 

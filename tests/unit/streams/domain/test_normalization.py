@@ -1,4 +1,5 @@
-"""The normalizer's rules, given callbacks → expected conversation events (no broker)."""
+"""The normalizer's rules, given callbacks → expected conversation events (no broker), read
+by the WAHA connector as the agent reads them; and the monotonic ack rule."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.waha.errors import WahaWireError
-from connectors.waha.wire import Ack
+from connectors.waha.normalize import WAHA_IDS, read_webhook
 from schemas.codec import decode, encode
 from schemas.events import (
     DeliveryStatusChanged,
@@ -18,7 +21,15 @@ from schemas.events import (
     WahaCallbackReceived,
     new_header,
 )
-from streams.domain.normalization import ConversationBook, DispatchLinks, Outcome, handle
+from streams.domain.errors import InvalidAck
+from streams.domain.normalization import (
+    ConversationBook,
+    DispatchLinks,
+    Outcome,
+    handle,
+    next_ack,
+)
+from streams.domain.normalized import Ack
 from streams.runtime.log_reader import event_from
 from tests.unit.waha.envelopes import ack, envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixture_bytes
@@ -62,16 +73,22 @@ def dispatched(request_id: str, message_id: str, at: datetime, chat: str = CHAT)
     )
 
 
+def decide(book: ConversationBook, links: DispatchLinks, callback: WahaCallbackReceived) -> Outcome:
+    """What the agent does with one callback: the connector reads it, the rules decide."""
+    reading = read_webhook(callback.body, source=f"callback {callback.header.event_id}")
+    return handle(book, links, callback, reading)
+
+
 class Agent:
     """What the agent does with the pure rule: handle, emit, apply."""
 
     def __init__(self, links: DispatchLinks | None = None) -> None:
-        self.book = ConversationBook()
-        self.links = links or DispatchLinks()
+        self.book = ConversationBook(WAHA_IDS)
+        self.links = links or DispatchLinks(WAHA_IDS)
         self.emitted: list[Any] = []
 
     def feed(self, body: bytes) -> Outcome:
-        outcome = handle(self.book, self.links, callback(body))
+        outcome = decide(self.book, self.links, callback(body))
         for event in outcome.events:
             self.book.apply(event)
             self.emitted.append(event)
@@ -111,21 +128,21 @@ def test_dedupe_survives_a_rebuild_from_the_outputs() -> None:
     first = raw(envelope("message", message()))
     agent.feed(first)
     agent.feed(raw(envelope("session.status", {"status": "WORKING"}, id="evt_01jq00000000000001")))
-    rebuilt = ConversationBook()
+    rebuilt = ConversationBook(WAHA_IDS)
     for event in agent.emitted:
         # through the wire, as the rebuild reads them
         rebuilt.apply(event_from(encode(event.to_representation())))
     assert rebuilt == agent.book
-    assert handle(rebuilt, DispatchLinks(), callback(first)).duplicate
+    assert decide(rebuilt, DispatchLinks(WAHA_IDS), callback(first)).duplicate
     # the same envelope id alone marks a duplicate, even if the payload differed
     retried = raw(envelope("message", message(id=f"false_{CHAT}_OTHER")))
-    assert handle(rebuilt, DispatchLinks(), callback(retried)).duplicate
+    assert decide(rebuilt, DispatchLinks(WAHA_IDS), callback(retried)).duplicate
 
 
 def test_event_ids_are_derived_from_the_webhook() -> None:
     body = raw(envelope("message", message()))
-    first = handle(ConversationBook(), DispatchLinks(), callback(body)).events[0]
-    again = handle(ConversationBook(), DispatchLinks(), callback(body)).events[0]
+    first = decide(ConversationBook(WAHA_IDS), DispatchLinks(WAHA_IDS), callback(body)).events[0]
+    again = decide(ConversationBook(WAHA_IDS), DispatchLinks(WAHA_IDS), callback(body)).events[0]
     assert first.header.event_id == again.header.event_id
     assert first.header.causation_id != again.header.causation_id  # two callbacks
 
@@ -150,7 +167,7 @@ def test_null_and_unknown_acks_are_ignored() -> None:
 
 
 def test_an_ack_is_linked_to_the_request_whose_message_it_acknowledges() -> None:
-    links = DispatchLinks()
+    links = DispatchLinks(WAHA_IDS)
     # GOWS may answer a send with a `_<me>` suffix its acks do not carry
     links.apply(dispatched("req-7", f"{SENT_ID}_5511900000000@c.us", T0))
     agent = Agent(links)
@@ -168,7 +185,7 @@ def test_an_unknown_message_is_unlinked() -> None:
 
 
 def test_a_reply_names_the_latest_request_sent_to_its_chat_before_it() -> None:
-    links = DispatchLinks()
+    links = DispatchLinks(WAHA_IDS)
     links.apply(dispatched("req-old", f"true_{CHAT}_A", T0 - timedelta(days=2)))
     links.apply(dispatched("req-new", f"true_{CHAT}_B", T0 - timedelta(hours=1)))
     links.apply(dispatched("req-later", f"true_{CHAT}_C", T0 + timedelta(hours=1)))
@@ -179,7 +196,7 @@ def test_a_reply_names_the_latest_request_sent_to_its_chat_before_it() -> None:
 
 
 def test_a_reply_from_a_number_resolved_by_the_9th_digit_check_is_linked() -> None:
-    links = DispatchLinks()
+    links = DispatchLinks(WAHA_IDS)
     # dispatched to the number as imported; WhatsApp's id names the chat without the 9th digit
     links.apply(dispatched("req-1", "true_551188887777@c.us_A", T0, chat="5511988887777@c.us"))
     body = raw(envelope("message", message(id="false_551188887777@c.us_R")))
@@ -241,3 +258,75 @@ def test_a_body_that_is_not_a_webhook_raises_for_the_dead_letters() -> None:
 
 def test_ack_levels_used_here_are_waha_levels() -> None:
     assert {int(a) for a in Ack} == {-1, 0, 1, 2, 3, 4}
+
+
+# --- acks are monotonic ---------------------------------------------------------------------
+
+LEVELS = st.sampled_from([int(level) for level in Ack])
+
+
+def _fold(acks: list[int]) -> tuple[int | None, list[int]]:
+    """The stored ack after `acks`, and every value next_ack told the agent to emit."""
+    state: int | None = None
+    emitted: list[int] = []
+    for incoming in acks:
+        new = next_ack(state, incoming)
+        if new is not None:
+            state = new
+            emitted.append(new)
+    return state, emitted
+
+
+def _rank(level: int) -> int:
+    return 99 if level == Ack.ERROR else level
+
+
+@given(st.lists(LEVELS, max_size=12))
+def test_the_stored_ack_is_error_if_any_else_the_max(acks: list[int]) -> None:
+    state, _ = _fold(acks)
+    if not acks:
+        assert state is None
+    elif Ack.ERROR in acks:
+        assert state == Ack.ERROR
+    else:
+        assert state == max(acks)
+
+
+@given(st.lists(LEVELS, max_size=12), st.randoms(use_true_random=False))
+def test_arrival_order_does_not_change_the_stored_ack(acks: list[int], rnd: Any) -> None:
+    shuffled = list(acks)
+    rnd.shuffle(shuffled)
+    assert _fold(acks)[0] == _fold(shuffled)[0]
+
+
+@given(st.lists(LEVELS, max_size=12))
+def test_emitted_acks_only_move_forward(acks: list[int]) -> None:
+    _, emitted = _fold(acks)
+    ranks = [_rank(level) for level in emitted]
+    assert ranks == sorted(set(ranks))
+
+
+@given(st.one_of(st.none(), LEVELS), LEVELS)
+def test_a_repeated_ack_changes_nothing(current: int | None, incoming: int) -> None:
+    new = next_ack(current, incoming)
+    state = current if new is None else new
+    assert next_ack(state, incoming) is None
+
+
+@given(LEVELS)
+def test_error_is_terminal(incoming: int) -> None:
+    assert next_ack(Ack.ERROR, incoming) is None
+
+
+def test_next_ack_examples() -> None:
+    assert next_ack(None, Ack.SERVER) == 1
+    assert next_ack(1, 3) == 3
+    assert next_ack(3, 2) is None  # DEVICE after READ: late, ignored
+    assert next_ack(3, -1) == -1
+    assert next_ack(None, -1) == -1
+
+
+@pytest.mark.parametrize(("current", "incoming"), [(None, 5), (None, -2), (9, 1)])
+def test_next_ack_refuses_levels_outside_the_range(current: int | None, incoming: int) -> None:
+    with pytest.raises(InvalidAck, match="is not a WAHA ack level"):
+        next_ack(current, incoming)

@@ -1,7 +1,12 @@
-"""`cobranca waha ...`: WAHA commands. Register with `main.add_command(waha)` in streams/ops/cli.py.
+"""`cobranca waha ...`: the WAHA commands, registered on the main group in streams/ops/cli.py.
 
 `cobranca waha normalize FILE...` runs webhook bodies saved as files through the same functions the
-normalization agent uses, without Kafka, and prints one JSON object per file.
+normalization agent uses (connectors/waha/normalize.py), without Kafka, and prints one JSON
+object per file.
+
+`cobranca waha receive` serves WAHA's webhooks: the receiver (connectors/waha/receiver.py) on
+Kafka, wired by streams/ops/waha_receiver.py, which the command imports only when it runs (it
+loads aiokafka and the runtime).
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ import click
 import orjson
 
 from connectors.waha.errors import WahaError
-from connectors.waha.normalize import (
+from connectors.waha.normalize import normalize_body
+from streams.domain.normalized import (
     Normalized,
     NormalizedDelivery,
     NormalizedInbound,
     NormalizedSessionStatus,
-    normalize_body,
 )
 
 __all__ = ["ROW_FIELDS", "normalize_command", "normalized_row", "receive_command", "waha"]
@@ -132,9 +137,10 @@ def receive_command(host: str | None, port: int | None, max_body_bytes: int | No
     import dataclasses
     import signal
 
-    from connectors.waha.receiver import ReceiverConfig, serve
+    from connectors.waha.receiver import ReceiverConfig
     from streams.base.errors import CobrancaError
     from streams.base.settings import Settings
+    from streams.ops.waha_receiver import serve
 
     config = ReceiverConfig.from_env()
     config = dataclasses.replace(

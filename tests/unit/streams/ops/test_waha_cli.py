@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from click.testing import CliRunner, Result
 
-from connectors.waha.cli import ROW_FIELDS, waha
+from streams.ops.waha_cli import ROW_FIELDS, waha
 from tests.unit.waha.envelopes import envelope, message, raw
 from tests.unit.waha.shared_fixtures import fixtures_dir
 

@@ -1,0 +1,100 @@
+"""`cobranca waha receive`: the WAHA webhook receiver (connectors/waha/receiver.py) on Kafka.
+
+The receiver's app declares what it needs as ports; this is where the real ones are built: the
+tenants directory followed from Kafka answers who owns a session (`SessionOwners`), a group
+commit producer on cobranca.waha.callbacks stores the callbacks (`CallbackStore`), the topic's
+limits read from the broker bound the records (`check_record_limits`, `max_record_bytes`), and
+`record_bytes` counts them as Kafka does. `serve` runs the app with them until cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aiohttp import web
+from prometheus_client import Gauge
+
+from connectors.waha.receiver import (
+    PATH,
+    RECEIVER,
+    ReceiverConfig,
+    check_record_limits,
+    create_app,
+)
+from streams.base.topics import WAHA_CALLBACKS
+from streams.runtime.group_commit import GroupCommitProducer
+from streams.runtime.kafka_limits import record_bytes
+from streams.runtime.tenants import TenantDirectory
+
+__all__ = ["serve"]
+
+log = structlog.get_logger(__name__)
+
+
+async def serve(bootstrap: str, config: ReceiverConfig) -> None:
+    """Run the receiver until cancelled: follow the tenants topic, produce to Kafka, serve HTTP.
+
+    `/healthz` answers 503 until every tenant configuration written before the start has been
+    read (until then a known session could be refused). Raises ReceiverConfigError, before
+    serving anything, when the body limit allows records the callbacks topic would refuse.
+    """
+    directory = TenantDirectory(bootstrap)
+    follower = asyncio.create_task(directory.run(), name="tenant-directory")
+    try:
+        async with GroupCommitProducer(
+            bootstrap,
+            WAHA_CALLBACKS.name,
+            request_timeout_s=max(config.produce_timeout_s, 5.0),
+            compression=config.compression,
+            max_request_bytes=config.max_request_bytes,
+        ) as producer:
+            assert producer.limits is not None  # read by __aenter__
+            max_record_bytes = check_record_limits(config, producer.limits)
+            log.info(
+                "webhook_receiver_limits",
+                max_body_bytes=config.max_body_bytes,
+                max_record_bytes=max_record_bytes,
+                topic_max_message_bytes=producer.limits.topic_max_message_bytes,
+                max_request_bytes=config.max_request_bytes,
+            )
+            app = create_app(
+                directory,
+                producer,
+                config,
+                record_bytes=record_bytes,
+                ready=directory.ready.is_set,
+                max_record_bytes=max_record_bytes,
+            )
+            registry = app[RECEIVER].registry
+            Gauge(
+                "cobranca_webhook_produce_batches",
+                "Group commits (produce requests) since start.",
+                registry=registry,
+            ).set_function(lambda: producer.flushes)
+            Gauge(
+                "cobranca_webhook_records_stored",
+                "Callbacks Kafka acknowledged since start (divided by the batches: group size).",
+                registry=registry,
+            ).set_function(lambda: producer.records)
+            Gauge(
+                "cobranca_webhook_producer_renewals",
+                "Producers replaced after a failed delivery since start (a refused batch would "
+                "otherwise leave its partition's sequence broken).",
+                registry=registry,
+            ).set_function(lambda: producer.renewals)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, config.host, config.port)
+            await site.start()
+            log.info("webhook_receiver_listening", host=config.host, port=config.port, path=PATH)
+            try:
+                # The follower only returns by failing; its error ends the receiver.
+                await follower
+            finally:
+                await runner.cleanup()
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
