@@ -76,11 +76,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
-from connectors.waha.callback_codec import encode_callback
 from connectors.waha.errors import InvalidSignature, ReceiverConfigError, WahaWireError
 from connectors.waha.normalize import routing_chat
 from connectors.waha.signatures import ALGORITHM_HEADER, SIGNATURE_HEADER, check_signature
 from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
+from schemas.callback_writer import encode_callback
 from schemas.events import WahaCallbackReceived
 from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.domain.chat_keys import record_key
@@ -264,8 +264,9 @@ def callback_datum(
     remote: str | None,
 ) -> dict[str, Any]:
     """The WahaCallbackReceived of a verified webhook, body and headers exactly as received, as
-    the Avro datum `callback_codec.encode_callback` writes (no Faust record: this is the hot
-    path, and a test checks it encodes to what `new_header` and the record would have given)."""
+    the Avro datum `schemas.callback_writer.encode_callback` writes (no Faust record: this is the
+    hot path, and a test checks it encodes to what `new_header` and the record would have
+    given)."""
     if received_at.tzinfo is not UTC:
         received_at = received_at.astimezone(UTC)
     received_at = received_at.replace(microsecond=received_at.microsecond // 1000 * 1000)

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.waha.callback_codec import encode_callback
+from schemas.callback_writer import encode_callback
 from schemas.codec import decode, encode_datum
 
 TEXT = st.text(max_size=40)
