@@ -24,6 +24,7 @@ from __future__ import annotations
 from connectors.imports.errors import (
     BadKeysFile,
     BodyTooLarge,
+    GzipBroken,
     ImportsError,
     InvalidImportParameter,
     KeyRefused,
@@ -32,6 +33,7 @@ from connectors.imports.errors import (
     TooManyClients,
     UnreadableSource,
     UnsupportedFormat,
+    UploadCut,
 )
 from connectors.imports.formats import Format, RowSource, SourceRow, detect_format
 from connectors.imports.validation import (
@@ -50,6 +52,7 @@ __all__ = [
     "BodyTooLarge",
     "ClientFields",
     "Format",
+    "GzipBroken",
     "ImportsError",
     "InvalidImportParameter",
     "KeyRefused",
@@ -63,6 +66,7 @@ __all__ = [
     "TooManyClients",
     "UnreadableSource",
     "UnsupportedFormat",
+    "UploadCut",
     "canonical_field",
     "check_columns",
     "detect_format",

@@ -16,13 +16,9 @@ import io
 import time
 from collections.abc import Awaitable, Callable
 
-from connectors.imports.errors import BodyTooLarge, SourceInterrupted
+from connectors.imports.errors import BodyTooLarge, UploadCut
 
 __all__ = ["BodyPipe", "BodyTooLarge", "UploadCut", "UploadTooSlow"]
-
-
-class UploadCut(SourceInterrupted):
-    """The client stopped sending (disconnected or went silent) before the body ended."""
 
 
 class UploadTooSlow(UploadCut):

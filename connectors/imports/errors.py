@@ -101,3 +101,11 @@ class KeyRefused(ImportsError):
 
 class BadKeysFile(ImportsError):
     """The keys file cannot be read or is not the documented TOML shape."""
+
+
+class UploadCut(SourceInterrupted):
+    """The client stopped sending (disconnected or went silent) before the body ended."""
+
+
+class GzipBroken(SourceInterrupted):
+    """A gzip source ends early or is corrupt: the rows decompressed before are whole."""

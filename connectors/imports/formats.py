@@ -68,7 +68,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import IO, Final, cast
 
-from connectors.imports.errors import SourceInterrupted, UnreadableSource
+from connectors.imports.errors import GzipBroken, UnreadableSource
 from connectors.imports.validation import Reason, Rejection
 from streams.domain.brazil.money import thousands
 
@@ -209,10 +209,6 @@ class _Chained(io.RawIOBase):
             return 0
         target[: len(data)] = data
         return len(data)
-
-
-class GzipBroken(SourceInterrupted):
-    """A gzip source ends early or is corrupt: the rows decompressed before are whole."""
 
 
 class _Gunzipped(io.RawIOBase):

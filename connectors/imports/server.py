@@ -49,7 +49,7 @@ import structlog
 from aiohttp import web
 
 from connectors.imports.api_keys import KeysFile
-from connectors.imports.body import BodyPipe, UploadCut, UploadTooSlow
+from connectors.imports.body import BodyPipe, UploadTooSlow
 from connectors.imports.errors import (
     BadKeysFile,
     BodyTooLarge,
@@ -59,6 +59,7 @@ from connectors.imports.errors import (
     TooManyClients,
     UnreadableSource,
     UnsupportedFormat,
+    UploadCut,
 )
 from connectors.imports.formats import Format
 from connectors.imports.importer import (

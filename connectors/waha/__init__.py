@@ -13,6 +13,7 @@ from __future__ import annotations
 from connectors.waha.errors import (  # calls to WAHA's API (client.py)
     InvalidSignature,
     ReceiverConfigError,
+    SimulatorDidNotStart,
     WahaCallError,
     WahaError,
     WahaPermanentError,
@@ -36,6 +37,7 @@ from connectors.waha.wire import (
 __all__ = [
     "InvalidSignature",
     "ReceiverConfigError",
+    "SimulatorDidNotStart",
     "WahaCallError",
     "WahaError",
     "WahaPermanentError",

@@ -110,3 +110,7 @@ class WahaSessionNotWorking(WahaCallError):
     def __init__(self, *args: object, session_status: str | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.session_status = session_status
+
+
+class SimulatorDidNotStart(WahaError):
+    """The simulator process exited or did not answer /ping in time."""

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
+from connectors.waha.errors import SimulatorDidNotStart
 from connectors.waha.simulator.config import DEFAULT_API_KEY, Faults, SimulatorConfig
 from connectors.waha.simulator.runner import (
-    SimulatorDidNotStart,
     SimulatorProcess,
     SimulatorThread,
     start_simulator_process,

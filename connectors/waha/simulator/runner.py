@@ -18,9 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from connectors.waha.errors import SimulatorDidNotStart
 from connectors.waha.simulator.config import DEFAULT_API_KEY, SimulatorConfig
 from connectors.waha.simulator.server import Simulator
-from streams.base.errors import CobrancaError
 
 __all__ = [
     "SimulatorDidNotStart",
@@ -29,10 +29,6 @@ __all__ = [
     "free_port",
     "start_simulator_process",
 ]
-
-
-class SimulatorDidNotStart(CobrancaError):
-    """The simulator process exited or did not answer /ping in time."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
