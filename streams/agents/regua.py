@@ -9,7 +9,6 @@ the conversation agent's lookup (keyed by the chat, its own partitioning).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -21,6 +20,7 @@ from streams.domain import regua
 from streams.domain.chat_keys import record_key
 from streams.runtime import processing
 from streams.runtime.channels import Channels
+from streams.runtime.clock import Now
 from streams.runtime.state import PartitionState
 from streams.runtime.tenants import TenantDirectory
 
@@ -36,9 +36,15 @@ class ReguaAgent:
     """The body of the `regua` agent (built by streams/agents/worker.py)."""
 
     def __init__(
-        self, app: faust.App, settings: Settings, channels: Channels, tenants: TenantDirectory
+        self,
+        app: faust.App,
+        settings: Settings,
+        channels: Channels,
+        tenants: TenantDirectory,
+        now: Now,
     ) -> None:
         self.channels = channels
+        self.now = now
         self.tenants = tenants
         self.books: PartitionState[regua.ScheduleBook] = PartitionState(
             app,
@@ -61,7 +67,7 @@ class ReguaAgent:
                 continue  # import rejections and completions: nothing to schedule
             partition = processing.current_partition()
             book = await self.books.of(partition)
-            now = datetime.now(UTC)
+            now = self.now()
             if isinstance(event, ClientImported):
                 config = self.tenants.get(event.header.tenant_id)
                 outcomes = [regua.handle_import(book, event, config, now)]

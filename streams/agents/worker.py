@@ -32,7 +32,7 @@ from streams.base.topics import SEND_DECISIONS, WAHA_CALLBACKS
 from streams.domain.ledger import LedgerPolicy
 from streams.runtime.app import create_app
 from streams.runtime.channels import Channels
-from streams.runtime.clock import Clock
+from streams.runtime.clock import Clock, now_source
 from streams.runtime.tenants import TenantDirectory
 
 __all__ = ["Worker", "create_worker"]
@@ -72,7 +72,9 @@ def create_worker(settings: Settings) -> Worker:
     # mode's SignalHandlerT is a union of callables mypy cannot match any handler against.
     app.on_before_shutdown.connect(stop_clock)  # type: ignore[arg-type]
 
-    regua = ReguaAgent(app, settings, channels, tenants)
+    # The régua alone decides by the time of day (contact windows), so it alone may run on a
+    # simulated clock (Settings.clock_start).
+    regua = ReguaAgent(app, settings, channels, tenants, now_source(settings.clock_start))
     app.agent(channels.regua_input, name="regua")(regua.run)
 
     def policy(tenant: str) -> LedgerPolicy:

@@ -12,7 +12,7 @@ answer them (503 and 413).
 
 from __future__ import annotations
 
-__all__ = ["CobrancaError", "ProduceFailed", "RecordTooLarge"]
+__all__ = ["CobrancaError", "ProduceFailed", "RecordTooLarge", "SettingsError"]
 
 
 class CobrancaError(Exception):
@@ -33,3 +33,7 @@ class RecordTooLarge(ProduceFailed):
         """The record's size in a batch of its own, when known."""
         self.limit = limit
         """The most that could be stored, when known."""
+
+
+class SettingsError(CobrancaError):
+    """A setting from the environment that cannot be used as it is written."""

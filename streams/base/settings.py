@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+from streams.base.errors import SettingsError
 
 LOCAL_CLICKHOUSE_URL = "http://127.0.0.1:18123"
 """Where `cobranca db serve` listens unless CLICKHOUSE_URL says otherwise."""
@@ -68,6 +71,10 @@ class Settings:
     most this long past its moment."""
     dispatch: DispatchSettings = field(default_factory=lambda: DispatchSettings())
     """How the WAHA dispatcher paces, retries and waits (WAHA_SESSION, COBRANCA_DISPATCH_*)."""
+    clock_start: datetime | None = None
+    """Where the régua's simulated clock starts (COBRANCA_CLOCK_START, an ISO-8601 instant with
+    its offset); it then advances in real time. Unset: the real clock. For demos and benches on
+    a day the contact windows keep closed (Sundays, holidays), never in production."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -92,6 +99,7 @@ class Settings:
             metrics_host=env.get("COBRANCA_METRICS_HOST") or "127.0.0.1",
             clock_interval_s=float(env.get("COBRANCA_CLOCK_INTERVAL_S", "30")),
             dispatch=DispatchSettings.from_env(env),
+            clock_start=_instant(env, "COBRANCA_CLOCK_START"),
         )
 
 
@@ -140,3 +148,16 @@ class DispatchSettings:
             session_check_s=number("COBRANCA_DISPATCH_SESSION_CHECK_S", defaults.session_check_s),
             typing_s=number("COBRANCA_DISPATCH_TYPING_S", defaults.typing_s),
         )
+
+
+def _instant(env: dict[str, str], name: str) -> datetime | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={text!r} is not an ISO-8601 instant: {exc}") from exc
+    if moment.tzinfo is None:
+        raise SettingsError(f"{name}={text!r} has no offset; write it as 2026-12-07T09:00:00-03:00")
+    return moment

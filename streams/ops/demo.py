@@ -41,7 +41,13 @@ from streams.base.topics import (
     SEND_DECISIONS,
     SEND_REQUESTS,
 )
-from streams.domain.contact_windows import ContactRules, WeeklyWindows, Window
+from streams.domain.brazil.calendar import holiday_calendar
+from streams.domain.contact_windows import (
+    ContactRules,
+    WeeklyWindows,
+    Window,
+    next_open_slot,
+)
 
 TENANT = "acme-cobrancas"
 TENANT_FILE = Path(__file__).resolve().parents[2] / "infra" / "tenants" / f"{TENANT}.yaml"
@@ -49,10 +55,12 @@ SOURCE = "streams.demo"
 SESSION = "acme-principal"
 HMAC_VARIABLE = "ACME_WAHA_HMAC_KEY"
 """Where the tenant file says its session's webhook key is (`webhook_hmac_key: env:...`)."""
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 ALL_DAY = Window(0, 24 * 60)
 DEMO_CONTACT = ContactRules(WeeklyWindows(ALL_DAY, ALL_DAY), by_uf={})
 """Open all day, Monday to Saturday, so the loop can be seen at any hour; Sundays and national
-holidays stay closed (contact_windows.py does not let anyone open them)."""
+holidays stay closed (contact_windows.py does not let anyone open them), so on those days the
+régua runs on a simulated clock (`demo_clock_start`)."""
 TOKENS_PER_DEBTOR = 10
 """Enough for the reminders due now and the replies the conversation sends."""
 QUIET_S = 5.0
@@ -105,6 +113,16 @@ def demo_clients(import_id: str, count: int, today: date) -> list[ClientImported
     return clients
 
 
+def demo_clock_start(now: datetime) -> datetime | None:
+    """Where the régua's clock starts when the demo's windows are closed at `now` (a Sunday, a
+    national holiday): noon in São Paulo of the next day they open, so every debtor's state is
+    open too. None when they are open now: the real clock."""
+    opens = next_open_slot(now, "SP", DEMO_CONTACT, holiday_calendar("SP", False))
+    if opens <= now:
+        return None
+    return opens.astimezone(SAO_PAULO).replace(hour=12, minute=0, second=0, microsecond=0)
+
+
 def run_demo(settings: Settings, *, count: int = 24, console: Console | None = None) -> None:
     from connectors.clickhouse import apply_migrations, connect
     from infra.kafka.broker import LocalBroker
@@ -146,7 +164,15 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
             "windows open all day Monday to Saturday)"
         )
 
-        clients = demo_clients(import_id, count, datetime.now(UTC).date())
+        clock_start = demo_clock_start(datetime.now(UTC))
+        if clock_start is not None:
+            console.print(
+                f"[yellow]![/] contact windows are closed today (a Sunday or a holiday): the "
+                f"régua runs on a simulated clock from {clock_start:%d/%m/%Y %H:%M} (São Paulo), "
+                "COBRANCA_CLOCK_START"
+            )
+        today = (clock_start or datetime.now(UTC)).astimezone(SAO_PAULO).date()
+        clients = demo_clients(import_id, count, today)
         asyncio.run(_produce(settings, [(_credit(import_id, TOKENS_PER_DEBTOR * count), TENANT)]))
         asyncio.run(_produce(settings, [(c, f"{TENANT}:{c.client_id}") for c in clients]))
         console.print(
@@ -154,7 +180,7 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
             f"debtors of {TENANT} (import {import_id})"
         )
 
-        with _Services(settings, console) as services:
+        with _Services(settings, console, clock_start) as services:
             _run_worker_until(settings, services, import_id, count, since, console)
         requests = asyncio.run(_for_import(settings, SEND_REQUESTS.name, import_id))
         sent = [r for r in requests if r["header"]["event_type"] == "SendRequested"]
@@ -240,8 +266,9 @@ class _Services:
     simulator's webhooks (acks, debtors' replies) reach the receiver, signed with the key the
     tenant's session names."""
 
-    def __init__(self, settings: Settings, console: Console) -> None:
+    def __init__(self, settings: Settings, console: Console, clock_start: datetime | None) -> None:
         self.settings = settings
+        self.clock_start = clock_start
         self.console = console
         self.logs = settings.data_dir / "logs"
         self.hmac_key = os.environ.get(HMAC_VARIABLE) or "demo-webhook-key"
@@ -292,6 +319,7 @@ class _Services:
             "COBRANCA_DISPATCH_RATE": "10",
             "COBRANCA_CLOCK_INTERVAL_S": "5",
             HMAC_VARIABLE: self.hmac_key,
+            **({"COBRANCA_CLOCK_START": self.clock_start.isoformat()} if self.clock_start else {}),
         }
 
     def __exit__(self, *exc: object) -> None:
@@ -476,7 +504,7 @@ def _show_requests(console: Console, requests: list[dict[str, Any]]) -> None:
                 event["text"],
             )
         else:
-            until = event["until"].astimezone(ZoneInfo("America/Sao_Paulo"))
+            until = event["until"].astimezone(SAO_PAULO)
             table.add_row(
                 event["request_id"][:8],
                 "SendDeferred",

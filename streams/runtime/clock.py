@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -21,10 +23,25 @@ from schemas.codec import encode
 from schemas.events import ClockTicked, new_header
 from streams.base.topics import CLOCK
 
+__all__ = ["Clock", "Now", "now_source", "tick_event"]
+
+Now = Callable[[], datetime]
+"""What time it is, in UTC, for a rule that depends on it."""
+
 SOURCE = "streams.clock"
 ALL_TENANTS = "*"
 
 log = structlog.get_logger(__name__)
+
+
+def now_source(start: datetime | None = None) -> Now:
+    """The real clock, or one that reads `start` now and advances in real time from there (a
+    demo on a Sunday sees Monday's contact windows; see Settings.clock_start)."""
+    if start is None:
+        return lambda: datetime.now(UTC)
+    began = time.monotonic()
+    origin = start.astimezone(UTC)
+    return lambda: origin + timedelta(seconds=time.monotonic() - began)
 
 
 def tick_event(now: datetime) -> ClockTicked:

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from streams.base.errors import SettingsError
 from streams.base.settings import Settings
 
 
@@ -28,3 +32,17 @@ def test_environment_overrides() -> None:
     assert settings.clickhouse_url == "http://clickhouse:8123"
     assert settings.topic_partitions == 12
     assert settings.replication_factor == 3
+
+
+def test_the_simulated_clock_starts_at_an_instant_with_its_offset() -> None:
+    settings = Settings.from_env({"COBRANCA_CLOCK_START": "2026-12-07T09:00:00-03:00"})
+    assert settings.clock_start == datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert Settings.from_env({}).clock_start is None
+
+
+@pytest.mark.parametrize(
+    ("value", "says"), [("amanhã", "not an ISO-8601 instant"), ("2026-12-07T09:00", "no offset")]
+)
+def test_a_clock_start_that_cannot_be_used_names_the_variable(value: str, says: str) -> None:
+    with pytest.raises(SettingsError, match=rf"COBRANCA_CLOCK_START=.*{says}"):
+        Settings.from_env({"COBRANCA_CLOCK_START": value})
