@@ -34,6 +34,7 @@ What the fast path takes, per field (everything else goes row by row):
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -107,7 +108,7 @@ def _cnpj_values() -> Bytes:
 
 
 _DIGIT: Final = _table(b"0123456789")
-_LETTER: Final = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_LETTER: Final = _table(string.ascii_letters.encode())
 _CNPJ_VALUE: Final = _cnpj_values()
 _PHONE_SEPARATOR: Final = _table(PHONE_SEPARATORS.encode())
 _DOCUMENT_SEPARATOR: Final = _table(DOCUMENT_SEPARATORS.encode())

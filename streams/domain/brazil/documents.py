@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Final
 
 from streams.domain.brazil.errors import InvalidValue, Problem
@@ -52,10 +53,12 @@ CPF_WEIGHTS: Final = (11, 10, 9, 8, 7, 6, 5, 4, 3, 2)
 #: Likewise for a CNPJ: 13 weights for the second check digit, the last 12 for the first.
 CNPJ_WEIGHTS: Final = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 #: What each character of a CNPJ counts in its check digits: its ASCII code minus 48.
-CNPJ_VALUES: Final = {c: ord(c) - 48 for c in string.digits + string.ascii_uppercase}
+CNPJ_VALUES: Final[Mapping[str, int]] = MappingProxyType(
+    {c: ord(c) - 48 for c in string.digits + string.ascii_uppercase}
+)
 #: The punctuation of a formatted CNPJ (``12.ABC.345/01DE-35``), by how many characters come
 #: before each mark: where an alphanumeric CNPJ may have one.
-CNPJ_MARKS: Final = {2: ".", 5: ".", 8: "/", 12: "-"}
+CNPJ_MARKS: Final[Mapping[int, str]] = MappingProxyType({2: ".", 5: ".", 8: "/", 12: "-"})
 #: Characters a typed document may have between its digits.
 DOCUMENT_SEPARATORS: Final = ASCII_SPACES + "./-"
 _SEPARATORS: Final = str.maketrans("", "", DOCUMENT_SEPARATORS)
