@@ -453,7 +453,8 @@ _OFFER_WORDS = frozenset(
 
 # Dates, times, phone numbers and documents are masked before amounts are read.
 _MASKS = (
-    re.compile(r"[0-9]{2}\.[0-9]{3}\.[0-9]{3}/[0-9]{4}-[0-9]{2}"),  # CNPJ
+    # CNPJ, alphanumeric too since July 2026 (the text is lower case): 12.abc.345/01de-35
+    re.compile(r"[0-9a-z]{2}\.[0-9a-z]{3}\.[0-9a-z]{3}/[0-9a-z]{4}-[0-9]{2}"),
     re.compile(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}"),  # CPF
     re.compile(  # 10/12, 15/12/26, 15-12-2026, 15.12.2026 (never "1.5 mil")
         r"(?<![0-9/.,])[0-9]{1,2}(?:/[0-9]{1,2}(?:/[0-9]{2,4})?|([.-])[0-9]{1,2}\1[0-9]{2,4})"

@@ -53,7 +53,7 @@ class Policy(enum.Enum):
     PSEUDONYM = "pseudonym"
     """Personal, or embeds a phone (a CPF/CNPJ, a WAHA message id): pseudonym of the value."""
     MASK = "mask"
-    """Free-text diagnostics: phone- and document-looking digit runs masked."""
+    """Free-text diagnostics: phone- and document-looking runs masked (`streams.base.logs`)."""
     DROP = "drop"
     """Personal content analytics has no use for: left out."""
 

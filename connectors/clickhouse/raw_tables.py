@@ -486,10 +486,26 @@ def _correlation(expr: str) -> str:
 
 _MASKED = r"\1\2\3\4\5\6****\7\8"
 """The boundary, the first five digits, `****`, the last two."""
+_A = "[0-9A-Za-z]"
+_CNPJ_MASK_RE = (
+    rf"(^|[^0-9A-Za-z+])({_A})({_A})\.?({_A})({_A})({_A})\.?{_A}{{3}}/?{_A}{{4}}-?([0-9])([0-9])"
+    r"([^0-9A-Za-z]|$)"
+)
+"""A CNPJ, alphanumeric (`12.ABC.345/01DE-35`, either case) or not, bounded as
+`streams.base.logs.mask` bounds it. RE2 has no look-arounds, so the boundary after it is
+matched, and a CNPJ right after another (`12ABC34501DE35 A1B2C3D4E5F668`, one separator for
+both boundaries) is left to a second pass."""
+_CNPJ_MASKED = r"\1\2\3\4\5\6****\7\8\9"
+"""The boundary, the first five characters, `****`, the last two, the boundary after."""
+_MASKS: Final = ((_CNPJ_MASK_RE, _CNPJ_MASKED),) * 2 + ((_MASK_RE, _MASKED),)
+"""CNPJs first, as the logs' pattern tries them first: the digit runs' pattern would take the
+first 10+ digits of `1234567890AB04` and show the rest."""
 
 
 def _mask(expr: str) -> str:
-    return f"replaceRegexpAll({expr}, {_quote(_MASK_RE)}, {_quote(_MASKED)})"
+    for pattern, replacement in _MASKS:
+        expr = f"replaceRegexpAll({expr}, {_quote(pattern)}, {_quote(replacement)})"
+    return expr
 
 
 def _redact(expr: str, policy: Policy) -> str:

@@ -24,7 +24,8 @@ What the fast path takes, per field (everything else goes row by row):
   + 9 digits starting with 9, or + 8 digits (6-9: the 9th digit added; 2-5: a landline, taken
   only when the tenant allows them);
 - document: ASCII digits and ``. / -``, 11 (CPF) or 14 (CNPJ) digits with valid check digits,
-  not all equal;
+  not all equal; or an alphanumeric CNPJ (ASCII letters, either case, and digits, 2 digits
+  last, with ``. . / -`` at their places or none) with valid check digits;
 - amount: optional ``R$`` and one space, then ``150``, ``1234,56``, ``1.234,56``,
   ``1.234.567`` or ``1234.56``, more than zero, at most 15 digits of reais;
 - due date: ``DD/MM/YYYY`` or ``YYYY-MM-DD`` exactly, a real day in 1900-2100;
@@ -33,6 +34,7 @@ What the fast path takes, per field (everything else goes row by row):
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -55,6 +57,8 @@ from streams.domain.brazil.ddd import DDD_UF
 from streams.domain.brazil.documents import (
     CNPJ,
     CNPJ_DIGITS,
+    CNPJ_MARKS,
+    CNPJ_VALUES,
     CNPJ_WEIGHTS,
     CPF,
     CPF_DIGITS,
@@ -94,7 +98,18 @@ def _digit_table(digits: Iterable[str]) -> Mask:
     return table
 
 
+def _cnpj_values() -> Bytes:
+    """What each byte counts in a CNPJ's check digits (`CNPJ_VALUES`), a lower-case letter as
+    its capital; 0 for the other bytes, which `_LETTER` and `_DIGIT` keep out."""
+    table = np.zeros(256, np.uint8)
+    for character, value in CNPJ_VALUES.items():
+        table[[ord(character), ord(character.lower())]] = value
+    return table
+
+
 _DIGIT: Final = _table(b"0123456789")
+_LETTER: Final = _table(string.ascii_letters.encode())
+_CNPJ_VALUE: Final = _cnpj_values()
 _PHONE_SEPARATOR: Final = _table(PHONE_SEPARATORS.encode())
 _DOCUMENT_SEPARATOR: Final = _table(DOCUMENT_SEPARATORS.encode())
 _DDD: Final = _digit_table(DDD_UF)
@@ -384,6 +399,12 @@ class _Documents:
 def _documents(view: _View, s: Ints, e: Ints) -> _Documents:
     chars, fits = view.matrix(s, e, _DOCUMENT_WIDTH)
     digits, count, ok = _digits(chars, _DOCUMENT_SEPARATOR, fits)
+    # A letter is rare and in a cell `_digits` refused: only those cells are read again.
+    refused = np.flatnonzero(~ok)
+    lettered = refused[_LETTER[chars[refused]].any(axis=1)]
+    if len(lettered):
+        taken = _alphanumeric(chars[lettered], fits[lettered])
+        digits[lettered], count[lettered], ok[lettered] = taken
     ok &= view.stripped(s, e) & (e > s)
     cpf, cnpj = count == CPF_DIGITS, count == CNPJ_DIGITS
     numbers = digits[:, :14].astype(np.int64)
@@ -401,6 +422,27 @@ def _documents(view: _View, s: Ints, e: Ints) -> _Documents:
     ok &= ((cpf & cpf_ok) | (cnpj & cnpj_ok)) & ~same
     kind = np.where(cnpj, _CNPJ_KIND, _CPF_KIND).astype(np.int64)
     return _Documents(ok, (digits[:, :14] + 0x30).astype(np.uint8), length, kind)
+
+
+def _alphanumeric(chars: Bytes, fits: Mask) -> tuple[Bytes, Ints, Mask]:
+    """`_digits` for document cells with a letter, which only an alphanumeric CNPJ has: its
+    characters packed to the left as their values (`CNPJ_VALUES`, so ASCII upper case once
+    0x30 is added back), how many, and whether the cell is spelled as `normalize_document`
+    takes one: letters and digits with `CNPJ_MARKS` at their places or left out, 14 of them,
+    the last 2 digits."""
+    kept = _DIGIT[chars] | _LETTER[chars]
+    before: Ints = np.cumsum(kept, axis=1) - kept  # characters before each byte
+    placed = np.zeros_like(kept)
+    for at, mark in CNPJ_MARKS.items():
+        placed |= (chars == ord(mark)) & (before == at)
+    count = kept.sum(axis=1).astype(np.int64)
+    ok = fits & (count == CNPJ_DIGITS) & ~((chars != 0) & ~kept & ~placed).any(axis=1)
+    ok &= ~(placed[:, 1:] & placed[:, :-1]).any(axis=1)  # one mark at a place, not two
+    packed = np.zeros_like(chars)
+    rows, cols = np.nonzero(kept)
+    packed[rows, before[rows, cols]] = _CNPJ_VALUE[chars[rows, cols]]
+    ok &= (packed[:, 12] <= 9) & (packed[:, 13] <= 9)  # the check digits are digits
+    return packed, count, ok
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ and read by the tenant's operators. Personal data in them is masked the way logs
 missing_field      a required field is absent or blank
 invalid_phone      not a Brazilian number: unknown DDD, wrong length, foreign country code
 landline           a valid landline; rejected unless the tenant allows landlines
-invalid_document   CPF/CNPJ with wrong check digits, wrong length, or one digit repeated
+invalid_document   CPF/CNPJ with wrong check digits, wrong length, or one digit repeated; letters
+                   other than an alphanumeric CNPJ's (``12.ABC.345/01DE-35``)
 invalid_amount     not > 0, unparsable, more than two decimal places, or ambiguous (``1.234``)
 invalid_due_date   not ``DD/MM/YYYY`` or ``YYYY-MM-DD``, or no such day
 duplicate          a client_id already accepted earlier in the same import (the first wins)

@@ -17,26 +17,34 @@ from typing import Any
 import structlog
 
 # Brazilian phones (optional +55, optional DDD in parentheses, 8 or 9 digits), CPF and CNPJ,
-# formatted or bare. The first 5 and last 2 digits are kept: enough to tell numbers apart in
-# support, not enough to call anyone.
+# formatted or bare. The first 5 and last 2 characters are kept: enough to tell numbers apart
+# in support, not enough to call anyone.
 _PHONE = r"(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?\d{4,5}[\s.-]?\d{4}"
 _CPF = r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}"
 _CNPJ = r"\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}"
+# The alphanumeric CNPJ (since July 2026): letters or digits, 2 digits last, in either case
+# (`12.ABC.345/01DE-35`, `12abc34501de35`). Recognised, not validated (the base knows no rule),
+# so a word of 12 letters and 2 digits is masked too: in a log, the safe mistake.
+_CNPJ_ALPHANUMERIC = r"[0-9A-Za-z]{2}\.?[0-9A-Za-z]{3}\.?[0-9A-Za-z]{3}/?[0-9A-Za-z]{4}-?[0-9]{2}"
 # Letters and digits bound a number; `_` and `@` do not, so ids like `true_5511...@c.us_3EB0`
 # are masked too.
 _PHONE_OR_DOCUMENT = re.compile(
-    r"(?<![0-9A-Za-z+])(?:" + "|".join((_CNPJ, _CPF, _PHONE)) + r")(?![0-9A-Za-z])"
+    r"(?<![0-9A-Za-z+])(?:"
+    + "|".join((_CNPJ, _CNPJ_ALPHANUMERIC, _CPF, _PHONE))
+    + r")(?![0-9A-Za-z])"
 )
+_MARKS = re.compile(r"[^\dA-Za-z]")
 
 
 def mask(text: str) -> str:
-    """Mask every phone-, CPF- or CNPJ-looking digit run: ``5511987654321`` → ``55119****21``."""
+    """Mask every phone-, CPF- or CNPJ-looking run: ``5511987654321`` → ``55119****21``,
+    ``12.ABC.345/01DE-35`` → ``12ABC****35``."""
 
     def _mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        if len(digits) < 10:
+        characters = _MARKS.sub("", match.group(0))
+        if len(characters) < 10:
             return match.group(0)
-        return f"{digits[:5]}****{digits[-2:]}"
+        return f"{characters[:5]}****{characters[-2:]}"
 
     return _PHONE_OR_DOCUMENT.sub(_mask, text)
 

@@ -5,7 +5,7 @@ I/O: importers, the régua and the conversation agent all ask here. Modules, one
 
 - `ddd`: the 67 area codes (DDD) and the state (UF) of each;
 - `phones`: any usual spelling of a phone number to E.164 with the 9th digit;
-- `documents`: CPF/CNPJ lengths, check-digit weights and validation;
+- `documents`: CPF/CNPJ (alphanumeric CNPJ too) lengths, check-digit weights and validation;
 - `money`: amounts in reais read strictly, and written (``R$ 1.234,56``);
 - `states`: the 27 UFs and the time zone of each;
 - `calendar`: national and state holidays, dates as Brazilians write them (due dates);
@@ -26,6 +26,8 @@ from streams.domain.brazil.ddd import DDD_UF
 from streams.domain.brazil.documents import (
     CNPJ,
     CNPJ_DIGITS,
+    CNPJ_MARKS,
+    CNPJ_VALUES,
     CNPJ_WEIGHTS,
     CPF,
     CPF_DIGITS,
@@ -53,6 +55,8 @@ from streams.domain.brazil.text import excerpt, mask_digits
 __all__ = [
     "CNPJ",
     "CNPJ_DIGITS",
+    "CNPJ_MARKS",
+    "CNPJ_VALUES",
     "CNPJ_WEIGHTS",
     "CPF",
     "CPF_DIGITS",

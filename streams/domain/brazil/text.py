@@ -18,19 +18,28 @@ __all__ = ["ASCII_SPACES", "digits_of", "excerpt", "mask_digits", "shown"]
 #: What `\s` matches among ASCII characters (str.isspace's set): separators people type.
 ASCII_SPACES: Final = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _NON_DIGITS: Final = re.compile(r"\D")
+_DOCUMENT_SPELLING: Final = re.compile(r"[0-9A-Za-z\s./-]+", re.ASCII)
+_DOCUMENT_MARKS: Final = str.maketrans("", "", ASCII_SPACES + "./-")
 
 
-def mask_digits(value: str) -> str:
-    """Mask a phone or document the way logs do: 10+ digits keep the first 5 and the last 2."""
-    digits = "".join(c for c in value if c.isdigit())
-    if len(digits) < 10:
+def mask_digits(value: str, *, letters: bool = False) -> str:
+    """Mask a phone or document the way logs do: 10+ digits keep the first 5 and the last 2.
+
+    `letters` (documents): with fewer digits, a value of ASCII letters, digits, spaces and
+    ``. / -`` only counts its letters too, since an alphanumeric CNPJ may have fewer than 10
+    digits and would be shown whole.
+    """
+    characters = "".join(c for c in value if c.isdigit())
+    if letters and len(characters) < 10 and _DOCUMENT_SPELLING.fullmatch(value.strip()):
+        characters = value.strip().translate(_DOCUMENT_MARKS)
+    if len(characters) < 10:
         return excerpt(value)
-    return f"{digits[:5]}****{digits[-2:]}"
+    return f"{characters[:5]}****{characters[-2:]}"
 
 
-def shown(what: str, value: str) -> str:
+def shown(what: str, value: str, *, letters: bool = False) -> str:
     """The start of a message about a personal value: ``telefone '11987****21'``."""
-    return f"{what} {mask_digits(value)!r}"
+    return f"{what} {mask_digits(value, letters=letters)!r}"
 
 
 def excerpt(value: str, limit: int = 40) -> str:

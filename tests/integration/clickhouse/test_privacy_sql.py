@@ -31,6 +31,13 @@ DIAGNOSTICS = [
     "5511987654321",
     "no number here, only 12345",
     "call (11) 98765-4321 or +55 (21) 3333-4444",
+    # alphanumeric CNPJs (since July 2026), in either case, one right after another
+    "cnpj 12.ABC.345/01DE-35 invalid",
+    "12abc34501de35",
+    "docs 12ABC34501DE35 A1B2C3D4E5F668;1234567890AB04 12ABC34501DE35",
+    "cnpj 11.222.333/0001-81, cpf 529.982.247-25",
+    # not CNPJs: too long, inside a longer word, after a +, a letter for a check digit
+    "12ABC34501DE355 x12ABC34501DE35 +12ABC34501DE35 12ABC34501DE3A",
 ]
 
 
@@ -90,6 +97,13 @@ def test_diagnostics_are_masked_like_the_logs(client: Client, migrated: str) -> 
     # The unformatted and the plainly formatted forms read exactly as in the logs.
     assert got[:5] == [mask(text) for text in DIAGNOSTICS[:5]]
     assert got[5] == "call (11987****21 or 55213****44"
+    assert got[6:] == [mask(text) for text in DIAGNOSTICS[6:]]
+    assert got[6:9] == [
+        "cnpj 12ABC****35 invalid",
+        "12abc****35",
+        "docs 12ABC****35 A1B2C****68;12345****04 12ABC****35",
+    ]
+    assert got[10] == DIAGNOSTICS[10]
 
 
 def test_a_record_clickhouse_cannot_decode_is_left_out_and_the_rest_inserted_once(

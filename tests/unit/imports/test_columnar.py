@@ -53,6 +53,14 @@ DOCUMENTS = (
     "11222333000181", "11.222.333/0001-82", "00.000.000/0000-00", "29982247-25",
     "5299822472", "529 982 247 25", " 529.982.247-25", "529.982.247-25 ", "", "abc",
     "123", "04.252.011/0001-10", "045.523.968-07",
+    # alphanumeric CNPJs (12ABC34501DE35 and A1B2C3D4E5F668 are valid) and their near-misses
+    "12.ABC.345/01DE-35", "12ABC34501DE35", "12.abc.345/01de-35", "12abc34501De35",
+    "12ABC.345/01DE35", "A1B2C3D4E5F668", "a1.b2c.3d4/e5f6-68", "1234567890AB04",
+    "12.ABC.345/01DE-36", "12.abc.345/01de-36", "12.ABC.345/01DE-3A", "12ABC34501DEA5",
+    "12ABC34501DE3", "12ABC34501DE355", "2ABC34501DE35", "12..ABC.345/01DE-35",
+    "12.ABC.345-01DE/35", "12 ABC 345 01DE 35", "12.ABC.345/01DE-35-", "-12ABC34501DE35",
+    "12.ABC.345/01DÉ-35", "12ABC34501DE35x", " 12ABC34501DE35", "12ABC34501DE35 ",
+    "CPF 529.982.247-25", "12ABC34501DE35" + "/" * 12, "ZZZZZZZZZZZZ62",
 )  # fmt: skip
 AMOUNTS = (
     "150", "1234,56", "1.234,56", "1.234.567", "1234.56", "1,234.56", "1,234,567",
@@ -122,6 +130,20 @@ def test_the_fast_path_takes_the_common_rows() -> None:
     ).write(block, 0)
     assert taken.rows == [1] and taken.others == []
     assert taken.keys == [b"acme:c1"]
+
+
+def test_the_fast_path_takes_alphanumeric_cnpjs_and_writes_them_upper_cased() -> None:
+    rows = [row_of(n, {3: cnpj}) for n, cnpj in enumerate(["12.abc.345/01de-35", "A1B2C3D4E5F668"])]
+    data = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
+    source = RowSource(io.BytesIO(data))
+    (block,) = source.pieces()
+    assert isinstance(block, LineBlock)
+    assert source.columns is not None
+    taken = BlockWriter(
+        ImportRecords("acme", "imp-1"), source.columns, allow_landlines=False
+    ).write(block, 0)
+    assert taken.rows == [1, 2] and taken.others == []
+    assert b"12ABC34501DE35" in taken.values[0] and b"A1B2C3D4E5F668" in taken.values[1]
 
 
 def test_the_sample_file_gives_the_same_records_both_ways(

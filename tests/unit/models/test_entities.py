@@ -400,6 +400,19 @@ def test_not_an_amount(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "centavos"),
     [
+        ("pix pro cnpj 12.ABC.345/01DE-35", None),  # an alphanumeric CNPJ: 12 is no amount
+        ("pix pro 12.abc.345/01de-35", None),
+        ("pix pro 11.222.333/0001-81", None),
+        ("paguei 150 no pix pro cnpj 12.ABC.345/01DE-35", 15000),
+    ],
+)
+def test_an_alphanumeric_cnpj_is_no_amount(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
         ("a divida e de 500 mas so consigo 200", 20000),
         ("devo 1.200 e pago 600 agora", 60000),
         ("cobraram 500, era 300", 50000),

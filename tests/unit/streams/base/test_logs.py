@@ -7,8 +7,12 @@ import logging
 
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streams.base import logs
+from streams.domain.brazil.documents import CNPJ_VALUES, CNPJ_WEIGHTS, normalize_document
+from streams.domain.brazil.errors import InvalidValue
 
 
 @pytest.mark.parametrize(
@@ -25,6 +29,49 @@ from streams.base import logs
 )
 def test_mask(text: str, masked: str) -> None:
     assert logs.mask(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("cnpj 12.ABC.345/01DE-35 inválido", "cnpj 12ABC****35 inválido"),
+        ("12ABC34501DE35", "12ABC****35"),
+        ("12abc.345/01de35", "12abc****35"),
+        ("1234567890AB04", "12345****04"),
+        ("a;12ABC34501DE35,A1B2C3D4E5F668 x", "a;12ABC****35,A1B2C****68 x"),
+        # Bounded like the numbers: not the middle of a longer id, nor a letter in a DV's place.
+        ("12ABC34501DE355", "12ABC34501DE355"),
+        ("x12ABC34501DE35", "x12ABC34501DE35"),
+        ("12ABC34501DE3A", "12ABC34501DE3A"),
+    ],
+)
+def test_mask_alphanumeric_cnpjs(text: str, masked: str) -> None:
+    assert logs.mask(text) == masked
+
+
+@given(st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=12, max_size=12))
+def test_every_cnpj_the_importer_takes_is_masked_in_logs(base: str) -> None:
+    # The base keeps its own pattern (it may not import the domain): every spelling the
+    # domain's rule accepts must be one the pattern finds.
+    for case in (str.upper, str.lower):
+        for marks in ("", ".", "/", "-", "./-"):
+            text = case(f"{base[:2]}.{base[2:5]}.{base[5:8]}/{base[8:]}-00")
+            text = "".join(c for c in text if c.isalnum() or c in marks)
+            cnpj = text[:-2] + _check_digits(text)
+            try:
+                normalize_document(cnpj)
+            except InvalidValue:  # all digits equal
+                continue
+            typed = "".join(c for c in cnpj if c.isalnum())  # the case as typed
+            assert logs.mask(f"doc {cnpj}.") == f"doc {typed[:5]}****{typed[-2:]}."
+
+
+def _check_digits(text: str) -> str:
+    values = [CNPJ_VALUES[c.upper()] for c in text if c.isalnum()][:12]
+    for weights in (CNPJ_WEIGHTS[1:], CNPJ_WEIGHTS):
+        remainder = sum(v * w for v, w in zip(values, weights, strict=True)) % 11
+        values.append(0 if remainder < 2 else 11 - remainder)
+    return f"{values[12]}{values[13]}"
 
 
 def test_mask_leaves_short_numbers_and_dates_alone() -> None:
