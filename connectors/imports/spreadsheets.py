@@ -1,0 +1,252 @@
+"""Workbooks (.xlsx, .xlsm, .xls, .ods) as import rows, read with python-calamine.
+
+Collection teams keep their debtors in Excel; saving as CSV first loses nothing they would
+notice but costs them a step and, often, the encoding. A workbook is read like a CSV: its
+**first sheet**, the sheet's first row (the first of its used range) as the header, through the
+same header check (`check_columns`) and the same row validator, so a row gets the same
+rejection reason either way. `RowSource` recognises a workbook (`formats.workbook_format`) and
+hands its rows here.
+
+**Memory.** A workbook is a ZIP (or, for .xls, an OLE2 compound file) whose parts can only be
+found through a directory at its end, so the whole file is read into memory before the first
+row (an HTTP body is received whole, at most `MAX_WORKBOOK_BYTES`), and calamine builds the
+first sheet's cells in its own memory. Rows are then converted to Python one at a time
+(`CalamineSheet.iter_rows`), never a list of every row.
+
+**Row numbers** count from the header row, as a CSV's do from its header line: row 1 is the
+sheet row after the header. Rows whose cells are all blank are skipped, keeping their numbers.
+
+**Cells** become the text a CSV export of the sheet would hold, so the validator sees one kind
+of row (`cell_text`). The conversions, each decided once (ADR 0019):
+
+- text: as it is; an empty cell: blank.
+- a whole number (calamine gives every number as a float): its digits, ``11987654321.0`` →
+  ``11987654321``. Excel keeps 15 significant digits, so a whole number of 16 or more digits
+  in a column the import reads lost its last digits when it was typed: the row is refused
+  rather than imported with a client code or invoice number that is not the one typed.
+- a CPF/CNPJ typed as a number lost its leading zeros; its digits go to the same rule as a CSV
+  cell (`normalize_document`: 9-10 digits are padded to a CPF, 12-13 to a CNPJ, and the check
+  digits decide), nothing more is guessed.
+- the amount: a fraction is read through its 15 significant digits (what Excel shows and
+  computes with, so ``110.00000000000001`` is ``110``) and rounded half-even to centavos in
+  `Decimal`, never in binary floating point: a computed ``102.3456`` is ``102.35``.
+- other fractions: their 15 significant digits.
+- a date: ``YYYY-MM-DD``; a date and time at midnight is its date; with a time of day it is
+  ``YYYY-MM-DD HH:MM:SS``, which the due date refuses (a due date has no time: not guessed).
+- true/false: ``VERDADEIRO``/``FALSO``, as a Brazilian Excel exports them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import IO, Final, NamedTuple
+
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+
+from connectors.imports.errors import UnreadableSource
+from connectors.imports.validation import Reason, canonical_field
+
+__all__ = ["MAX_WORKBOOK_BYTES", "Refused", "Sheet", "cell_text", "first_sheet"]
+
+#: Largest workbook read: it is held whole in memory, then its first sheet's cells (ADR 0019).
+#: 200,000 rows of 9 columns are 12 MB of .xlsx and 130 MB of memory once read (ADR 0019).
+MAX_WORKBOOK_BYTES: Final = 32 * 1024 * 1024
+
+_CENT: Final = Decimal("0.01")
+#: Whole numbers from here on have more digits than the 15 Excel keeps.
+_EXACT_LIMIT: Final = 10**15
+_READ_CHUNK: Final = 1024 * 1024
+
+#: What calamine gives for a cell (an empty one is ``""``).
+Cell = str | float | int | bool | date | datetime | time | timedelta
+_Convert = Callable[[Cell], str]
+
+
+class Refused(NamedTuple):
+    """A row the sheet gives as rejected: why, in the words of a rejection, and its text."""
+
+    reason: Reason
+    message: str
+    raw: str
+
+
+class _CellRefused(Exception):
+    """A cell whose value cannot be read without guessing: the row is rejected with `reason`."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def _number_text(value: float) -> str:
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.15g}"
+
+
+def cell_text(value: Cell) -> str:
+    """A cell as the text a CSV export of it would hold (the module docstring's rules)."""
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "VERDADEIRO" if value else "FALSO"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _number_text(value)
+    if isinstance(value, datetime):
+        if value.time() == time():
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)  # a duration
+
+
+def _field_text(field: str) -> _Convert:
+    """`cell_text` for a column the import reads, refusing whole numbers Excel cut."""
+
+    def convert(value: Cell) -> str:
+        if (
+            isinstance(value, float | int)
+            and not isinstance(value, bool)
+            and abs(value) >= _EXACT_LIMIT
+            and float(value).is_integer()
+        ):
+            raise _CellRefused(
+                _REASONS.get(field, Reason.MALFORMED_ROW),
+                f"{field}: o número {_number_text(float(value))} tem mais de 15 dígitos, e o "
+                "Excel guarda só 15 (os últimos viraram zero); formate a coluna como Texto e "
+                "digite o valor de novo",
+            )
+        return cell_text(value)
+
+    return convert
+
+
+def _amount_text(value: Cell) -> str:
+    """An amount cell: a fraction rounded half-even to centavos, in decimal (see above)."""
+    if isinstance(value, float) and not value.is_integer():
+        amount = Decimal(f"{value:.15g}")
+        if amount.adjusted() < 15:  # larger ones stay as they are, refused as too large
+            amount = amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        return f"{amount:f}"
+    return _field_text("amount")(value)
+
+
+_REASONS: Final = {
+    "phone": Reason.INVALID_PHONE,
+    "document": Reason.INVALID_DOCUMENT,
+    "amount": Reason.INVALID_AMOUNT,
+    "due_date": Reason.INVALID_DUE_DATE,
+}
+
+
+def open_workbook(stream: IO[bytes], head: bytes, name: str) -> CalamineWorkbook:
+    """The workbook in `head` and the rest of `stream`, read whole (at most
+    `MAX_WORKBOOK_BYTES`); `UnreadableSource` if it is too large or calamine cannot read it."""
+    parts = [head]
+    size = len(head)
+    while size <= MAX_WORKBOOK_BYTES and (data := stream.read(_READ_CHUNK)):
+        parts.append(data)
+        size += len(data)
+    if size > MAX_WORKBOOK_BYTES:
+        raise UnreadableSource(
+            f"the workbook is larger than {MAX_WORKBOOK_BYTES:,} bytes, the most read (a "
+            "workbook is held in memory whole); save its first sheet as CSV, which is read as "
+            "it streams, or split it",
+            source=name,
+        )
+    body = io.BytesIO(b"".join(parts))
+    del parts
+    try:
+        return CalamineWorkbook.from_filelike(body)
+    except PasswordError as exc:
+        raise UnreadableSource(
+            f"the workbook is protected by a password ({exc}); save a copy without a password "
+            "and import that",
+            source=name,
+        ) from exc
+    except (CalamineError, ValueError, OSError) as exc:
+        raise UnreadableSource(
+            f"the workbook cannot be read: it is corrupt, cut off or not really a spreadsheet "
+            f"({exc}); open it in Excel or LibreOffice and save it again as .xlsx",
+            source=name,
+        ) from exc
+
+
+class Sheet:
+    """The first sheet of a workbook: its header when opened, then its rows once."""
+
+    def __init__(self, workbook: CalamineWorkbook, name: str) -> None:
+        self.name = name
+        if not workbook.sheet_names:
+            raise UnreadableSource("the workbook has no sheets", source=name)
+        try:
+            sheet = workbook.get_sheet_by_index(0)
+            self._rows: Iterator[list[Cell]] = iter(sheet.iter_rows())
+            header = next(self._rows, None)
+        except (CalamineError, ValueError) as exc:
+            raise UnreadableSource(
+                f"the first sheet cannot be read ({exc}); open the workbook in Excel or "
+                "LibreOffice and save it again",
+                source=name,
+            ) from exc
+        start = sheet.start
+        sheet_name = workbook.sheet_names[0]
+        if header is None or start is None:
+            raise UnreadableSource(
+                f"the first sheet ({sheet_name!r}) is empty: no header and no rows; the import "
+                "reads the first sheet only",
+                source=name,
+            )
+        self.header_line = start[0] + 1
+        """The header's row number in the sheet (1 unless rows above it are empty)."""
+        cells = [cell_text(cell).strip() for cell in header]
+        while cells and not cells[-1]:
+            cells.pop()
+        self.columns = tuple(cells)
+        self._convert: list[_Convert] = []
+        for column in self.columns:
+            field = canonical_field(column)
+            if field == "amount":
+                self._convert.append(_amount_text)
+            elif field is not None:
+                self._convert.append(_field_text(field))
+            else:
+                self._convert.append(cell_text)
+
+    def rows(self) -> Iterator[tuple[int, list[str] | Refused]]:
+        """(row number, the row's cells converted, as many as the header's columns) for every
+        row after the header that is not all blank; or, for a row that cannot be read without
+        guessing, why (`Refused`)."""
+        convert, width, header_line = self._convert, len(self.columns), self.header_line
+        for number, cells in enumerate(self._rows, 1):
+            try:
+                row = [
+                    cell if type(cell) is str else conv(cell)
+                    for conv, cell in zip(convert, cells, strict=False)
+                ]
+            except _CellRefused as refused:
+                raw = ";".join(map(cell_text, cells)).rstrip(";")
+                message = f"linha {number + header_line} da planilha: {refused.message}"
+                yield number, Refused(refused.reason, message, raw)
+                continue
+            if len(cells) > width and any(cell_text(cell).strip() for cell in cells[width:]):
+                used = max(i for i, cell in enumerate(cells) if cell_text(cell).strip()) + 1
+                message = (
+                    f"linha {number + header_line} da planilha tem valores em {used} colunas e "
+                    f"o cabeçalho tem {width}"
+                )
+                yield number, Refused(Reason.MALFORMED_ROW, message, ";".join(row))
+                continue
+            if "".join(row).strip():
+                yield number, row
+
+
+def first_sheet(stream: IO[bytes], head: bytes, name: str) -> Sheet:
+    """The first sheet of the workbook `stream` holds (its first bytes already read: `head`)."""
+    return Sheet(open_workbook(stream, head, name), name)
