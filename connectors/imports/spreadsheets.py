@@ -39,9 +39,13 @@ of row (`cell_text`). The conversions, each decided once (ADR 0019):
 from __future__ import annotations
 
 import io
+import re
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from operator import itemgetter
 from typing import IO, Final, NamedTuple
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
@@ -49,7 +53,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from connectors.imports.errors import UnreadableSource
 from connectors.imports.validation import Reason, canonical_field
 
-__all__ = ["MAX_WORKBOOK_BYTES", "Refused", "Sheet", "cell_text", "first_sheet"]
+__all__ = ["MAX_SHEET_CELLS", "MAX_WORKBOOK_BYTES", "Refused", "Sheet", "cell_text", "first_sheet"]
 
 #: Largest workbook read: it is held whole in memory, then its first sheet's cells (ADR 0019).
 #: 200,000 rows of 9 columns are 12 MB of .xlsx and 130 MB of memory once read (ADR 0019).
@@ -59,6 +63,13 @@ _CENT: Final = Decimal("0.01")
 #: Whole numbers from here on have more digits than the 15 Excel keeps.
 _EXACT_LIMIT: Final = 10**15
 _READ_CHUNK: Final = 1024 * 1024
+#: Most cells in the rectangle of a sheet's used cells: calamine holds every one (ADR 0019).
+MAX_SHEET_CELLS: Final = 20_000_000
+_CELL_REF: Final = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_PREFIXED_CELL: Final = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
+_FIRST_SHEET: Final = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"")
+_RELATION: Final = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
+_TARGET: Final = re.compile(rb'\bTarget="([^"]+)"')
 
 #: What calamine gives for a cell (an empty one is ``""``).
 Cell = str | float | int | bool | date | datetime | time | timedelta
@@ -160,22 +171,103 @@ def open_workbook(stream: IO[bytes], head: bytes, name: str) -> CalamineWorkbook
             "it streams, or split it",
             source=name,
         )
-    body = io.BytesIO(b"".join(parts))
+    data = b"".join(parts)
     del parts
     try:
-        return CalamineWorkbook.from_filelike(body)
+        if data.startswith(b"PK"):
+            _check_xlsx_area(data, name)
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except PasswordError as exc:
         raise UnreadableSource(
             f"the workbook is protected by a password ({exc}); save a copy without a password "
             "and import that",
             source=name,
         ) from exc
-    except (CalamineError, ValueError, OSError) as exc:
+    except (CalamineError, ValueError, OSError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise UnreadableSource(
             f"the workbook cannot be read: it is corrupt, cut off or not really a spreadsheet "
             f"({exc}); open it in Excel or LibreOffice and save it again as .xlsx",
             source=name,
         ) from exc
+
+
+def _check_xlsx_area(data: bytes, name: str) -> None:
+    """Refuse an .xlsx whose first sheet spans more than `MAX_SHEET_CELLS`.
+
+    calamine lays a sheet's cells out as one rectangle from its first used cell to its last
+    and aborts the whole process (not an exception) when that cannot be allocated: a
+    500-byte file with cells at A1 and XFD1048576 asks for 512 GiB. So the positions are
+    read first from the sheet's XML, decompressed as it streams (Excel, LibreOffice and the
+    usual libraries write each cell as ``<c r="B7" ...``). A cell written any other way (its
+    position not first, or a namespace prefix) cannot be placed here, and is refused.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        part = _first_sheet_part(archive)
+        if part is None:  # an .ods: calamine bounds its sheets itself
+            return
+        columns: set[bytes] = set()
+        low, high = 1 << 30, 0
+        cells = refs = 0
+        with archive.open(part) as sheet:
+            rest = b""
+            while chunk := sheet.read(_READ_CHUNK):
+                text = rest + chunk
+                cut = text.rfind(b">") + 1
+                text, rest = text[:cut], text[cut:]
+                if found := _CELL_REF.findall(text):
+                    refs += len(found)
+                    columns.update(map(itemgetter(0), found))
+                    rows = list(map(int, map(itemgetter(1), found)))
+                    low, high = min(low, *rows), max(high, *rows)
+                cells += text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/>")
+                if b":c " in text or b":c>" in text or b":c/" in text:
+                    cells += len(_PREFIXED_CELL.findall(text))
+    if cells > refs:
+        raise UnreadableSource(
+            f"{cells - refs:,} cells of the first sheet do not start with their position "
+            '(r="A1"); open the workbook in Excel or LibreOffice and save it again',
+            source=name,
+        )
+    if not refs:
+        return
+    numbers = [_column_number(letters) for letters in columns]
+    area = (high - low + 1) * (max(numbers) - min(numbers) + 1)
+    if area > MAX_SHEET_CELLS:
+        raise UnreadableSource(
+            f"the first sheet spans {area:,} cells from its first used cell to its last, more "
+            f"than the {MAX_SHEET_CELLS:,} read (every cell of that rectangle is held in "
+            "memory); delete the stray cells far below or to the right of the data, or save "
+            "the sheet as CSV",
+            source=name,
+        )
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _first_sheet_part(archive: zipfile.ZipFile) -> str | None:
+    """The ZIP part of the workbook's first sheet (what calamine reads), None if not .xlsx."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        relations = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return None
+    sheet = _FIRST_SHEET.search(workbook)
+    if sheet is None:
+        return None
+    for relation in _RELATION.finditer(relations):
+        attributes = relation.group(0)
+        if b'Id="' + sheet.group(1) + b'"' in attributes:
+            target = _TARGET.search(attributes)
+            if target is None:
+                return None
+            path = target.group(1).decode()
+            return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
+    return None
 
 
 class Sheet:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from connectors.imports.uploads import format_of
 from connectors.imports.validation import Rejection
 from schemas.events import ClientImported
 from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
-from tests.unit.imports.workbooks import Cell, ods_bytes, xlsx_bytes
+from tests.unit.imports.workbooks import XLSX_PARTS, Cell, ods_bytes, xlsx_bytes
 
 WRITERS: dict[str, Callable[[Sequence[Sequence[Cell]]], bytes]] = {
     "xlsx": xlsx_bytes,
@@ -222,6 +223,43 @@ def test_unreadable_workbooks_say_what_where_and_why(
         import_rows(io.BytesIO(data), tenant_id="acme", fmt=fmt, name="clientes.xlsx")
     assert says in str(raised.value)
     assert str(raised.value).startswith("clientes.xlsx")
+
+
+def _xlsx_with_sheet(cells_xml: str) -> bytes:
+    """An .xlsx whose sheet XML is written here, cell by cell."""
+    sheet = (
+        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><sheetData>{cells_xml}</sheetData></worksheet>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in XLSX_PARTS.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("cells", "says"),
+    [
+        # calamine would ask for 512 GiB (one rectangle from A1 to XFD1048576) and abort
+        (
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>codigo</t></is></c></row>'
+            '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+            "spans 17,179,869,184 cells",
+        ),
+        (
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>codigo</t></is></c><c><v>1</v></c></row>',
+            "1 cells of the first sheet do not start with their position",
+        ),
+    ],
+)
+def test_a_sheet_whose_cells_could_not_be_held_is_refused_before_calamine(
+    cells: str, says: str
+) -> None:
+    with pytest.raises(UnreadableSource) as raised:
+        RowSource(io.BytesIO(_xlsx_with_sheet(cells)), name="bomba.xlsx")
+    assert says in str(raised.value)
 
 
 def test_a_workbook_over_the_size_limit_is_refused_before_it_is_parsed() -> None:

@@ -18,7 +18,8 @@ Cell = str | int | float | bool | date | datetime | None
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
-_XLSX_PARTS = {
+#: Every part of an .xlsx but its sheet (``xl/worksheets/sheet1.xml``).
+XLSX_PARTS = {
     "[Content_Types].xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -102,7 +103,7 @@ def xlsx_bytes(rows: Iterable[Sequence[Cell]]) -> bytes:
     """A workbook with one sheet holding `rows` (row 1 first)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in _XLSX_PARTS.items():
+        for name, text in XLSX_PARTS.items():
             archive.writestr(name, text)
         with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
             sheet.write(
