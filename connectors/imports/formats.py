@@ -3,9 +3,10 @@ or a workbook (.xlsx, .xls, .ods: `spreadsheets`).
 
 `RowSource` reads a binary stream once, front to back, holding one record at a time (a CSV: one
 chunk of lines, `CSV_CHUNK_BYTES`; plus a 64 KiB read buffer): memory does not grow with the
-file. Everything that concerns the source as
-a whole is checked when it is opened, before any row comes out, and raises `UnreadableSource`:
-an empty or binary file (an ``.xlsx`` passed by mistake), a CSV header that cannot be parsed.
+file, but for a workbook, which is read whole (`spreadsheets`, ADR 0019). Everything that
+concerns the source as a whole is checked when it is opened, before any row comes out, and
+raises `UnreadableSource`: an empty or binary file (a PDF passed by mistake), a corrupt
+workbook, a CSV header that cannot be parsed.
 After that nothing raises: a record that cannot be read becomes a `SourceRow` carrying a
 `Rejection` (``malformed_row`` or ``field_too_long``) and reading goes on where it can.
 
@@ -776,7 +777,8 @@ class RowSource:
             if type(cells) is Refused:
                 if lines:
                     yield block()
-                yield _unreadable(number, cells.reason, cells.message, cells.raw[:RAW_ROW_CHARS])
+                rejection = Rejection(number, cells.reason, cells.message, cells.field)
+                yield SourceRow(number, None, cells.raw[:RAW_ROW_CHARS], rejection)
                 continue
             assert type(cells) is list
             line = ";".join(cells)

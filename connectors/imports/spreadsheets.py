@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from operator import itemgetter
-from typing import IO, Final, NamedTuple
+from typing import IO, Final, NamedTuple, cast
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
@@ -63,6 +63,9 @@ _CENT: Final = Decimal("0.01")
 #: Whole numbers from here on have more digits than the 15 Excel keeps.
 _EXACT_LIMIT: Final = 10**15
 _READ_CHUNK: Final = 1024 * 1024
+_OLE2: Final = b"\xd0\xcf\x11\xe0"
+#: The stream an encrypted (password-protected) .xlsx keeps inside its OLE2 file, by name.
+_ENCRYPTED: Final = "EncryptedPackage".encode("utf-16-le")
 #: Most cells in the rectangle of a sheet's used cells: calamine holds every one (ADR 0019).
 MAX_SHEET_CELLS: Final = 20_000_000
 _CELL_REF: Final = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
@@ -81,15 +84,16 @@ class Refused(NamedTuple):
 
     reason: Reason
     message: str
+    field: str | None
     raw: str
 
 
 class _CellRefused(Exception):
     """A cell whose value cannot be read without guessing: the row is rejected with `reason`."""
 
-    def __init__(self, reason: Reason, message: str) -> None:
+    def __init__(self, reason: Reason, message: str, field: str) -> None:
         super().__init__(message)
-        self.reason, self.message = reason, message
+        self.reason, self.message, self.field = reason, message, field
 
 
 def _number_text(value: float) -> str:
@@ -100,21 +104,23 @@ def _number_text(value: float) -> str:
 
 def cell_text(value: Cell) -> str:
     """A cell as the text a CSV export of it would hold (the module docstring's rules)."""
-    if type(value) is str:
-        return value
-    if isinstance(value, bool):
+    kind = type(value)  # exact types, the common ones first: a cell per column per row
+    if kind is str:
+        return cast(str, value)
+    if kind is float:
+        return _number_text(cast(float, value))
+    if kind is date:
+        return cast(date, value).isoformat()
+    if kind is bool:
         return "VERDADEIRO" if value else "FALSO"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _number_text(value)
-    if isinstance(value, datetime):
-        if value.time() == time():
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value)  # a duration
+    if kind is datetime:
+        moment = cast(datetime, value)
+        if moment.time() == time():
+            return moment.date().isoformat()
+        return moment.isoformat(sep=" ")
+    if kind is time:
+        return cast(time, value).isoformat()
+    return str(value)  # an int, a duration
 
 
 def _field_text(field: str) -> _Convert:
@@ -122,30 +128,20 @@ def _field_text(field: str) -> _Convert:
 
     def convert(value: Cell) -> str:
         if (
-            isinstance(value, float | int)
-            and not isinstance(value, bool)
-            and abs(value) >= _EXACT_LIMIT
-            and float(value).is_integer()
+            (type(value) is float or type(value) is int)
+            and abs(cast(float, value)) >= _EXACT_LIMIT
+            and float(cast(float, value)).is_integer()
         ):
             raise _CellRefused(
                 _REASONS.get(field, Reason.MALFORMED_ROW),
-                f"{field}: o número {_number_text(float(value))} tem mais de 15 dígitos, e o "
+                f"o número {_number_text(float(value))} ({field}) tem mais de 15 dígitos, e o "
                 "Excel guarda só 15 (os últimos viraram zero); formate a coluna como Texto e "
                 "digite o valor de novo",
+                field,
             )
         return cell_text(value)
 
     return convert
-
-
-def _amount_text(value: Cell) -> str:
-    """An amount cell: a fraction rounded half-even to centavos, in decimal (see above)."""
-    if isinstance(value, float) and not value.is_integer():
-        amount = Decimal(f"{value:.15g}")
-        if amount.adjusted() < 15:  # larger ones stay as they are, refused as too large
-            amount = amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
-        return f"{amount:f}"
-    return _field_text("amount")(value)
 
 
 _REASONS: Final = {
@@ -154,6 +150,17 @@ _REASONS: Final = {
     "amount": Reason.INVALID_AMOUNT,
     "due_date": Reason.INVALID_DUE_DATE,
 }
+_whole_amount_text: Final = _field_text("amount")
+
+
+def _amount_text(value: Cell) -> str:
+    """An amount cell: a fraction rounded half-even to centavos, in decimal (see above)."""
+    if type(value) is float and not value.is_integer():
+        amount = Decimal(f"{value:.15g}")
+        if amount.adjusted() < 15:  # larger ones stay as they are, refused as too large
+            amount = amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        return f"{amount:f}"
+    return _whole_amount_text(value)
 
 
 def open_workbook(stream: IO[bytes], head: bytes, name: str) -> CalamineWorkbook:
@@ -173,16 +180,17 @@ def open_workbook(stream: IO[bytes], head: bytes, name: str) -> CalamineWorkbook
         )
     data = b"".join(parts)
     del parts
+    password = (
+        "the workbook is protected by a password; save a copy without a password and import that"
+    )
+    if data.startswith(_OLE2) and _ENCRYPTED in data:  # an .xlsx with a password is OLE2
+        raise UnreadableSource(password, source=name)
     try:
         if data.startswith(b"PK"):
             _check_xlsx_area(data, name)
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except PasswordError as exc:
-        raise UnreadableSource(
-            f"the workbook is protected by a password ({exc}); save a copy without a password "
-            "and import that",
-            source=name,
-        ) from exc
+        raise UnreadableSource(f"{password} ({exc})", source=name) from exc
     except (CalamineError, ValueError, OSError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise UnreadableSource(
             f"the workbook cannot be read: it is corrupt, cut off or not really a spreadsheet "
@@ -218,7 +226,7 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
                     refs += len(found)
                     columns.update(map(itemgetter(0), found))
                     rows = list(map(int, map(itemgetter(1), found)))
-                    low, high = min(low, *rows), max(high, *rows)
+                    low, high = min(low, min(rows)), max(high, max(rows))
                 cells += text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/>")
                 if b":c " in text or b":c>" in text or b":c/" in text:
                     cells += len(_PREFIXED_CELL.findall(text))
@@ -325,7 +333,7 @@ class Sheet:
             except _CellRefused as refused:
                 raw = ";".join(map(cell_text, cells)).rstrip(";")
                 message = f"linha {number + header_line} da planilha: {refused.message}"
-                yield number, Refused(refused.reason, message, raw)
+                yield number, Refused(refused.reason, message, refused.field, raw)
                 continue
             if len(cells) > width and any(cell_text(cell).strip() for cell in cells[width:]):
                 used = max(i for i, cell in enumerate(cells) if cell_text(cell).strip()) + 1
@@ -333,7 +341,7 @@ class Sheet:
                     f"linha {number + header_line} da planilha tem valores em {used} colunas e "
                     f"o cabeçalho tem {width}"
                 )
-                yield number, Refused(Reason.MALFORMED_ROW, message, ";".join(row))
+                yield number, Refused(Reason.MALFORMED_ROW, message, None, ";".join(row))
                 continue
             if "".join(row).strip():
                 yield number, row

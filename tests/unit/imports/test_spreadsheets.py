@@ -139,7 +139,7 @@ def test_values_that_cannot_be_read_without_guessing_are_rejected(kind: str) -> 
         (6, "invalid_amount"),
         (7, "malformed_row"),
     ]
-    assert "mais de 15 dígitos" in rejections[0].message
+    assert "mais de 15 dígitos" in rejections[0].message and rejections[0].field == "client_id"
     assert "linha 2 da planilha" in rejections[0].message
     assert "'2026-12-05 10:30:00'" in rejections[1].message
     assert "negativo" in rejections[4].message
@@ -210,6 +210,15 @@ def test_detection_by_signature_name_and_content_type() -> None:
         (xlsx_bytes([HEADER])[:-200], None, "cannot be read: it is corrupt"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), None, "cannot be read"),
         (xlsx_bytes([]), None, "the first sheet ('Clientes') is empty"),
+        (
+            # the directory of an OLE2 file holding an encrypted (password-protected) .xlsx
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+            + bytes(500)
+            + "EncryptedPackage".encode("utf-16-le")
+            + bytes(100),
+            None,
+            "protected by a password",
+        ),
         (b"<html><table><tr><td>codigo</td></tr></table></html>", Format.XLS, "not a workbook"),
         (xlsx_bytes([HEADER]), Format.CSV, "--format csv was given but this is a workbook"),
         (xlsx_bytes([["nome", "valor"]]), None, "the header cannot be imported"),
