@@ -2,7 +2,7 @@
 
 Collection teams keep their debtors in Excel; saving as CSV first loses nothing they would
 notice but costs them a step and, often, the encoding. A workbook is read like a CSV: its
-**first sheet**, the sheet's first row (the first of its used range) as the header, through the
+**first sheet**, its first row that is not blank as the header, through the
 same header check (`check_columns`) and the same row validator, so a row gets the same
 rejection reason either way. `RowSource` recognises a workbook (`formats.workbook_format`) and
 hands its rows here.
@@ -285,30 +285,34 @@ class Sheet:
         self.name = name
         if not workbook.sheet_names:
             raise UnreadableSource("the workbook has no sheets", source=name)
+        self.header_line = 0
+        """The header's row number in the sheet: its first row that is not blank."""
+        header: list[str] = []
         try:
             sheet = workbook.get_sheet_by_index(0)
+            # calamine gives the rows from the sheet's first (blank ones above the used range
+            # too), the columns from the first used one.
             self._rows: Iterator[list[Cell]] = iter(sheet.iter_rows())
-            header = next(self._rows, None)
+            for row in self._rows:
+                self.header_line += 1
+                header = [cell_text(cell).strip() for cell in row]
+                if any(header):
+                    break
         except (CalamineError, ValueError) as exc:
             raise UnreadableSource(
                 f"the first sheet cannot be read ({exc}); open the workbook in Excel or "
                 "LibreOffice and save it again",
                 source=name,
             ) from exc
-        start = sheet.start
-        sheet_name = workbook.sheet_names[0]
-        if header is None or start is None:
+        if not any(header):
             raise UnreadableSource(
-                f"the first sheet ({sheet_name!r}) is empty: no header and no rows; the import "
-                "reads the first sheet only",
+                f"the first sheet ({workbook.sheet_names[0]!r}) is empty: no header and no "
+                "rows; the import reads the first sheet only",
                 source=name,
             )
-        self.header_line = start[0] + 1
-        """The header's row number in the sheet (1 unless rows above it are empty)."""
-        cells = [cell_text(cell).strip() for cell in header]
-        while cells and not cells[-1]:
-            cells.pop()
-        self.columns = tuple(cells)
+        while not header[-1]:
+            header.pop()
+        self.columns = tuple(header)
         self._convert: list[_Convert] = []
         for column in self.columns:
             field = canonical_field(column)

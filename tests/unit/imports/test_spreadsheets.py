@@ -149,16 +149,22 @@ def test_values_that_cannot_be_read_without_guessing_are_rejected(kind: str) -> 
 
 @pytest.mark.parametrize("kind", WRITERS)
 def test_blank_rows_are_skipped_keeping_the_numbers_and_aliases_map_the_header(kind: str) -> None:
+    """The header is the first row that is not blank (here sheet row 3, from column B)."""
     rows: list[list[Cell]] = [
+        [],
+        [None, "  "],
         ["  codigo ", "NOME", "WhatsApp", "Documento", "valor", "vencimento", "Linha Digitável"],
         ["c1", "Ana", 11987654321, CPF, 10, date(2026, 12, 5), "1234"],
         [],
         [None, "   ", None],
         ["c2", "Bia", 11987654321, CPF, 0, date(2026, 12, 5)],
     ]
+    rows = [[None, *row] for row in rows]
     summary, rejections = _import(WRITERS[kind](rows))
     assert summary["rows"] == 2 and summary["accepted"] == 1
     assert [(r.row, r.reason.value) for r in rejections] == [(4, "invalid_amount")]
+    source = RowSource(io.BytesIO(WRITERS[kind](rows)))
+    assert source.header_line == 3 and source.columns[0] == "codigo"
 
 
 def test_rows_with_plain_cells_come_as_blocks_and_others_one_by_one() -> None:
