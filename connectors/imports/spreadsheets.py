@@ -70,6 +70,7 @@ _ENCRYPTED: Final = "EncryptedPackage".encode("utf-16-le")
 MAX_SHEET_CELLS: Final = 20_000_000
 _CELL_REF: Final = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 _PREFIXED_CELL: Final = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
+_PREFIXED_REF: Final = re.compile(rb'<[A-Za-z_][\w.-]*:c r="([A-Z]{1,3})([0-9]{1,7})"')
 _FIRST_SHEET: Final = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"")
 _RELATION: Final = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 _TARGET: Final = re.compile(rb'\bTarget="([^"]+)"')
@@ -206,8 +207,9 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
     and aborts the whole process (not an exception) when that cannot be allocated: a
     500-byte file with cells at A1 and XFD1048576 asks for 512 GiB. So the positions are
     read first from the sheet's XML, decompressed as it streams (Excel, LibreOffice and the
-    usual libraries write each cell as ``<c r="B7" ...``). A cell written any other way (its
-    position not first, or a namespace prefix) cannot be placed here, and is refused.
+    usual libraries write each cell as ``<c r="B7" ...``, .NET's as ``<x:c r="B7" ...``). A
+    cell written any other way (its position not first, or missing) cannot be placed here, and
+    is refused.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         part = _first_sheet_part(archive)
@@ -222,14 +224,16 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
                 text = rest + chunk
                 cut = text.rfind(b">") + 1
                 text, rest = text[:cut], text[cut:]
-                if found := _CELL_REF.findall(text):
+                found = _CELL_REF.findall(text)
+                if b":c " in text or b":c>" in text or b":c/" in text:  # x:c, as .NET writes
+                    cells += len(_PREFIXED_CELL.findall(text))
+                    found += _PREFIXED_REF.findall(text)
+                if found:
                     refs += len(found)
                     columns.update(map(itemgetter(0), found))
                     rows = list(map(int, map(itemgetter(1), found)))
                     low, high = min(low, min(rows)), max(high, max(rows))
                 cells += text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/>")
-                if b":c " in text or b":c>" in text or b":c/" in text:
-                    cells += len(_PREFIXED_CELL.findall(text))
     if cells > refs:
         raise UnreadableSource(
             f"{cells - refs:,} cells of the first sheet do not start with their position "

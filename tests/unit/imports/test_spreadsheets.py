@@ -263,6 +263,11 @@ def _xlsx_with_sheet(cells_xml: str) -> bytes:
             '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
             "spans 17,179,869,184 cells",
         ),
+        (  # the same with the namespace prefix .NET writes
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>codigo</t></is></c></row>'
+            '<x:row r="9"><x:c r="ZZ900000"><x:v>1</x:v></x:c></x:row>',
+            "spans 631,800,000 cells",
+        ),
         (
             '<row r="1"><c r="A1" t="inlineStr"><is><t>codigo</t></is></c><c><v>1</v></c></row>',
             "1 cells of the first sheet do not start with their position",
