@@ -45,9 +45,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from operator import itemgetter
 from typing import IO, Final, NamedTuple, cast
 
+import numpy as np
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from connectors.imports.errors import UnreadableSource
@@ -68,9 +68,10 @@ _OLE2: Final = b"\xd0\xcf\x11\xe0"
 _ENCRYPTED: Final = "EncryptedPackage".encode("utf-16-le")
 #: Most cells in the rectangle of a sheet's used cells: calamine holds every one (ADR 0019).
 MAX_SHEET_CELLS: Final = 20_000_000
-_CELL_REF: Final = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_REF: Final = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
+_AFTER_CELL_NAME: Final = np.frombuffer(b" \t\r\n>/", np.uint8)
 _PREFIXED_CELL: Final = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
-_PREFIXED_REF: Final = re.compile(rb'<[A-Za-z_][\w.-]*:c r="([A-Z]{1,3})([0-9]{1,7})"')
+_PREFIXED_REF: Final = re.compile(rb'<[A-Za-z_][\w.-]*:c r="([A-Z]{1,3}[0-9]{1,7})"')
 _FIRST_SHEET: Final = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"")
 _RELATION: Final = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 _TARGET: Final = re.compile(rb'\bTarget="([^"]+)"')
@@ -215,25 +216,22 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
         part = _first_sheet_part(archive)
         if part is None:  # an .ods: calamine bounds its sheets itself
             return
-        columns: set[bytes] = set()
-        low, high = 1 << 30, 0
+        spans: list[tuple[int, int, int, int]] = []
         cells = refs = 0
         with archive.open(part) as sheet:
             rest = b""
             while chunk := sheet.read(_READ_CHUNK):
                 text = rest + chunk
-                cut = text.rfind(b">") + 1
-                text, rest = text[:cut], text[cut:]
-                found = _CELL_REF.findall(text)
-                if b":c " in text or b":c>" in text or b":c/" in text:  # x:c, as .NET writes
-                    cells += len(_PREFIXED_CELL.findall(text))
-                    found += _PREFIXED_REF.findall(text)
+                cut = text.rfind(b">") + 1  # whole tags only; the rest goes with the next
+                rest = text[cut:]
+                found = _CELL_REF.findall(text, 0, cut)
+                if b":c" in text:  # x:c, as .NET writes
+                    cells += len(_PREFIXED_CELL.findall(text, 0, cut))
+                    found += _PREFIXED_REF.findall(text, 0, cut)
                 if found:
                     refs += len(found)
-                    columns.update(map(itemgetter(0), found))
-                    rows = list(map(int, map(itemgetter(1), found)))
-                    low, high = min(low, min(rows)), max(high, max(rows))
-                cells += text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/>")
+                    spans.append(_span(found))
+                cells += _cells_in(text, cut)
     if cells > refs:
         raise UnreadableSource(
             f"{cells - refs:,} cells of the first sheet do not start with their position "
@@ -242,8 +240,13 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
         )
     if not refs:
         return
-    numbers = [_column_number(letters) for letters in columns]
-    area = (high - low + 1) * (max(numbers) - min(numbers) + 1)
+    first_row, last_row, first_column, last_column = (
+        min(span[0] for span in spans),
+        max(span[1] for span in spans),
+        min(span[2] for span in spans),
+        max(span[3] for span in spans),
+    )
+    area = (last_row - first_row + 1) * (last_column - first_column + 1)
     if area > MAX_SHEET_CELLS:
         raise UnreadableSource(
             f"the first sheet spans {area:,} cells from its first used cell to its last, more "
@@ -254,11 +257,33 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
         )
 
 
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - 64
-    return number
+def _cells_in(text: bytes, end: int) -> int:
+    """How many ``<c`` elements `text[:end]` opens (``<c``, then a space, tab, line end, ``>``
+    or ``/``), found column-wise like `_span`'s positions."""
+    data = np.frombuffer(text, np.uint8, count=end)
+    opens = np.flatnonzero(data[:-2] == 60)  # <
+    opens = opens[data[opens + 1] == 99]  # c
+    after = data[opens + 2]
+    return int(np.count_nonzero(np.isin(after, _AFTER_CELL_NAME)))
+
+
+def _span(refs: list[bytes]) -> tuple[int, int, int, int]:
+    """The first and last row and column numbers of cell positions (``B7``: 1-3 letters then
+    1-7 digits, as `_CELL_REF` found them), computed column-wise: a sheet has millions."""
+    text = np.array(refs, dtype="S10").view(np.uint8).reshape(len(refs), 10).astype(np.int32)
+    letters = (text >= 65) & (text <= 90)  # leading, 1-3 of them
+    digits = (text >= 48) & (text <= 57)  # after them; the array pads with NUL
+    count = letters.sum(axis=1)
+    value = text[:, :3] - 64
+    column = np.where(
+        count == 1,
+        value[:, 0],
+        np.where(count == 2, value[:, 0] * 26 + value[:, 1], value @ np.array([676, 26, 1])),
+    )
+    row = np.zeros(len(refs), np.int32)
+    for at in range(1, 10):
+        row = np.where(digits[:, at], row * 10 + text[:, at] - 48, row)
+    return int(row.min()), int(row.max()), int(column.min()), int(column.max())
 
 
 def _first_sheet_part(archive: zipfile.ZipFile) -> str | None:

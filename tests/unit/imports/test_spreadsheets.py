@@ -272,6 +272,11 @@ def _xlsx_with_sheet(cells_xml: str) -> bytes:
             '<row r="1"><c r="A1" t="inlineStr"><is><t>codigo</t></is></c><c><v>1</v></c></row>',
             "1 cells of the first sheet do not start with their position",
         ),
+        (  # a line break is XML's space too: not a position the scan reads, so refused
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>codigo</t></is></c>'
+            '<c\nr="XFD1048576"><v>1</v></c></row>',
+            "1 cells of the first sheet do not start with their position",
+        ),
     ],
 )
 def test_a_sheet_whose_cells_could_not_be_held_is_refused_before_calamine(
