@@ -129,18 +129,22 @@ def _field_text(field: str) -> _Convert:
     """`cell_text` for a column the import reads, refusing whole numbers Excel cut."""
 
     def convert(value: Cell) -> str:
-        if (
-            (type(value) is float or type(value) is int)
-            and abs(cast(float, value)) >= _EXACT_LIMIT
-            and float(cast(float, value)).is_integer()
-        ):
+        kind = type(value)
+        if kind is float or kind is int:
+            number = cast(float, value)
+            if -_EXACT_LIMIT < number < _EXACT_LIMIT:
+                return _number_text(number) if kind is float else str(number)
+            if not float(number).is_integer():
+                return _number_text(number)
             raise _CellRefused(
                 _REASONS.get(field, Reason.MALFORMED_ROW),
-                f"o número {_number_text(float(value))} ({field}) tem mais de 15 dígitos, e o "
+                f"o número {_number_text(float(number))} ({field}) tem mais de 15 dígitos, e o "
                 "Excel guarda só 15 (os últimos viraram zero); formate a coluna como Texto e "
                 "digite o valor de novo",
                 field,
             )
+        if kind is date:
+            return cast(date, value).isoformat()
         return cell_text(value)
 
     return convert
