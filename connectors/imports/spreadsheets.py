@@ -15,6 +15,7 @@ first sheet's cells in its own memory. Rows are then converted to Python one at 
 
 **Row numbers** count from the header row, as a CSV's do from its header line: row 1 is the
 sheet row after the header. Rows whose cells are all blank are skipped, keeping their numbers.
+Cells right of the header's last name are ignored, like a column the import does not read.
 
 **Cells** become the text a CSV export of the sheet would hold, so the validator sees one kind
 of row (`cell_text`). The conversions, each decided once (ADR 0019):
@@ -315,7 +316,6 @@ class Sheet:
     """The first sheet of a workbook: its header when opened, then its rows once."""
 
     def __init__(self, workbook: CalamineWorkbook, name: str) -> None:
-        self.name = name
         if not workbook.sheet_names:
             raise UnreadableSource("the workbook has no sheets", source=name)
         self.header_line = 0
@@ -359,8 +359,10 @@ class Sheet:
     def rows(self) -> Iterator[tuple[int, list[str] | Refused]]:
         """(row number, the row's cells converted, as many as the header's columns) for every
         row after the header that is not all blank; or, for a row that cannot be read without
-        guessing, why (`Refused`)."""
-        convert, width, header_line = self._convert, len(self.columns), self.header_line
+        guessing, why (`Refused`). Cells right of the header's last name are a column with no
+        name, ignored like any unknown column: in a sheet they are notes, not the shifted cells
+        of a CSV line with a separator too many."""
+        convert, header_line = self._convert, self.header_line
         for number, cells in enumerate(self._rows, 1):
             try:
                 row = [
@@ -371,14 +373,6 @@ class Sheet:
                 raw = ";".join(map(cell_text, cells)).rstrip(";")
                 message = f"linha {number + header_line} da planilha: {refused.message}"
                 yield number, Refused(refused.reason, message, refused.field, raw)
-                continue
-            if len(cells) > width and any(cell_text(cell).strip() for cell in cells[width:]):
-                used = max(i for i, cell in enumerate(cells) if cell_text(cell).strip()) + 1
-                message = (
-                    f"linha {number + header_line} da planilha tem valores em {used} colunas e "
-                    f"o cabeçalho tem {width}"
-                )
-                yield number, Refused(Reason.MALFORMED_ROW, message, None, ";".join(row))
                 continue
             if "".join(row).strip():
                 yield number, row
