@@ -14,7 +14,11 @@ own:
 - ``dry``: parse + validate + build the event records (the ``--dry-run`` path, no Avro, no Kafka);
 - ``ceiling``: the bare ceiling of issue 3: parse + Avro-encode + produce (acks=all,
   idempotent) with the import's own reader, record writer and sender, and no validation;
-- ``full``: the real import into Kafka (import_rows + send_import through EventProducer).
+- ``full``: the real import into Kafka (import_rows + send_import through EventProducer);
+- ``xlsx-dry`` and ``xlsx``: the ``dry`` and ``full`` paths over the same rows as an .xlsx
+  workbook (``clientes.xlsx``, written when one of them is asked for: phone and CPF as numbers,
+  the amount as a number, the due date as a date cell, as a collection team types them), and
+  the ratio of each to its CSV phase when both ran.
 
 It prints one line per phase (rows/s and MB/s of wall time, and rows per CPU-second of the
 importer's own process: on a shared machine the second moves less with the load), the ratio
@@ -82,6 +86,40 @@ def generate(path: Path, rows: int) -> int:
                 f"cli-{n:07d};{NAMES[n % len(NAMES)]};{phone};{cpf};{amount};{due};"
                 f"NF-{n};Mensalidade {1 + n % 12:02d}/2026;SP\r\n"
             )
+    return path.stat().st_size
+
+
+def generate_xlsx(path: Path, rows: int) -> int:
+    """The rows of `generate` as a workbook of typed cells (see the module docstring)."""
+    from datetime import date
+
+    from tests.unit.imports.workbooks import xlsx_bytes
+
+    cpfs = [int("".join(filter(str.isdigit, _cpf(123456780 + 7919 * n)))) for n in range(101)]
+
+    def cells() -> Any:
+        yield HEADER.split(";")
+        for n in range(rows):
+            phone = int(f"{DDDS[n % len(DDDS)]}9{n % 10000:04d}{n // 10000 % 10000:04d}")
+            if n % 97 == 0:
+                phone = int(f"209{n % 10000:04d}0000")
+            cpf = cpfs[n % len(cpfs)]
+            if n % 89 == 0:
+                cpf = cpf - cpf % 10 + (cpf % 10 + 1) % 10
+            reais, cents = divmod(15_000 + 7_919 * n % 1_000_000, 100)
+            yield (
+                f"cli-{n:07d}",
+                NAMES[n % len(NAMES)],
+                phone,
+                cpf,
+                float(f"{reais}.{cents:02d}"),
+                date(2026, 1 + n % 12, 1 + n % 28),
+                f"NF-{n}",
+                f"Mensalidade {1 + n % 12:02d}/2026",
+                "SP",
+            )
+
+    path.write_bytes(xlsx_bytes(cells()))
     return path.stat().st_size
 
 
@@ -183,7 +221,14 @@ def phase_full(file: Path, bootstrap: str) -> dict[str, Any]:
     return asyncio.run(run())
 
 
-PHASES = {"parse": phase_parse, "dry": phase_dry, "ceiling": phase_ceiling, "full": phase_full}
+PHASES = {
+    "parse": phase_parse,
+    "dry": phase_dry,
+    "ceiling": phase_ceiling,
+    "full": phase_full,
+    "xlsx-dry": phase_dry,  # given the .xlsx as its file
+    "xlsx": phase_full,
+}
 
 
 def run_phase(name: str, file: Path, bootstrap: str) -> None:
@@ -284,6 +329,13 @@ def main() -> None:
             f"generated {args.rows:,} rows, {size / 1e6:.1f} MB in "
             f"{time.perf_counter() - began:.1f}s ({file})"
         )
+        phases = args.phases.split(",")
+        xlsx = work / "clientes.xlsx"
+        if any(name.startswith("xlsx") for name in phases):
+            began = time.perf_counter()
+            size = generate_xlsx(xlsx, args.rows)
+            seconds = time.perf_counter() - began
+            print(f"wrote them as {xlsx.name}, {size / 1e6:.1f} MB in {seconds:.1f}s")
         broker = LocalBroker.for_bootstrap(
             f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
         )
@@ -293,7 +345,6 @@ def main() -> None:
         results: dict[str, dict[str, Any]] = {}
         try:
             asyncio.run(create_topics(broker.bootstrap, args.partitions))
-            phases = args.phases.split(",")
             if args.baseline and "full@base" not in phases:
                 phases.append("full@base")
             for name in phases:
@@ -306,7 +357,7 @@ def main() -> None:
                         "--phase",
                         name,
                         "--file",
-                        str(file),
+                        str(xlsx if name.startswith("xlsx") else file),
                         "--bootstrap",
                         broker.bootstrap,
                         *src,
@@ -343,6 +394,14 @@ def main() -> None:
     if "full" in results and "full@base" in results:
         ratio = results["full"]["rows_per_s"] / results["full@base"]["rows_per_s"]
         print(f"full import / the same import with --baseline {args.baseline} = {ratio:.2f}")
+    for workbook, text in (("xlsx-dry", "dry"), ("xlsx", "full")):
+        if workbook in results and text in results:
+            ratio = results[workbook]["rows_per_s"] / results[text]["rows_per_s"]
+            cpu = results[workbook]["rows_per_cpu_s"] / results[text]["rows_per_cpu_s"]
+            print(
+                f"{workbook} / {text} (the same rows as .xlsx and as CSV) = {ratio:.2f} "
+                f"(rows per CPU-second: {cpu:.2f}); goal of issue 15: xlsx >= 30,000 rows/s"
+            )
     print(json.dumps({"run": str(uuid.uuid4())[:8], "rows": args.rows, "results": results}))
 
 

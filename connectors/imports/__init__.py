@@ -4,7 +4,10 @@ Layers, each in its own module:
 
 - `validation`: the rows' rules (header names, required fields, duplicates; phone, CPF/CNPJ,
   amount and due date through `streams.domain.brazil`);
-- `formats`: streaming readers for JSON arrays, NDJSON and spreadsheet CSV;
+- `formats`: streaming readers for JSON arrays, NDJSON and spreadsheet CSV, and where every
+  format is detected;
+- `spreadsheets`: workbooks (.xlsx, .xls, .ods) read whole with python-calamine, their first
+  sheet's cells turned into the text a CSV holds;
 - `records`: a validated row → its Kafka record (key and Avro bytes), written from per-import
   constants;
 - `importer`: rows → `ClientImported` / `ImportRejected` → `ImportCompleted`, dry or into Kafka;

@@ -1,17 +1,24 @@
-"""Streaming readers for import sources: a JSON array, NDJSON, or CSV as spreadsheets export it.
+"""Streaming readers for import sources: a JSON array, NDJSON, CSV as spreadsheets export it,
+or a workbook (.xlsx, .xls, .ods: `spreadsheets`).
 
 `RowSource` reads a binary stream once, front to back, holding one record at a time (a CSV: one
 chunk of lines, `CSV_CHUNK_BYTES`; plus a 64 KiB read buffer): memory does not grow with the
-file. Everything that concerns the source as
-a whole is checked when it is opened, before any row comes out, and raises `UnreadableSource`:
-an empty or binary file (an ``.xlsx`` passed by mistake), a CSV header that cannot be parsed.
+file, but for a workbook, which is read whole (`spreadsheets`, ADR 0019). Everything that
+concerns the source as a whole is checked when it is opened, before any row comes out, and
+raises `UnreadableSource`: an empty or binary file (a PDF passed by mistake), a corrupt
+workbook, a CSV header that cannot be parsed.
 After that nothing raises: a record that cannot be read becomes a `SourceRow` carrying a
 `Rejection` (``malformed_row`` or ``field_too_long``) and reading goes on where it can.
 
 Decisions, each stated once:
 
-**Format.** Given explicitly, or detected from the first non-blank character after any BOM:
-``[`` is a JSON array, ``{`` is NDJSON, anything else is CSV.
+**Format.** Given explicitly (``--format``, a file's extension: `format_of_name`, an upload's
+Content-Type or ``?format=``), or detected from the first bytes: a workbook by its signature
+(`workbook_format`: a ZIP with ``xl/`` parts is .xlsx, one whose ``mimetype`` is an
+OpenDocument spreadsheet is .ods, an OLE2 compound file is .xls); else from the first non-blank
+character after any BOM: ``[`` is a JSON array, ``{`` is NDJSON, anything else is CSV. A
+workbook's content decides between .xlsx, .xls and .ods; one given as a workbook that is not
+one (an old system's HTML or text "xls") is refused by name, never read as something else.
 
 **Row numbers.** `SourceRow.row` is what rejections report, 1-based, and always points at the
 place in the file:
@@ -69,6 +76,7 @@ from decimal import Decimal
 from typing import IO, Final, cast
 
 from connectors.imports.errors import GzipBroken, UnreadableSource
+from connectors.imports.spreadsheets import Refused, Sheet, first_sheet
 from connectors.imports.validation import Reason, Rejection
 from streams.domain.brazil.money import thousands
 
@@ -78,11 +86,14 @@ __all__ = [
     "MAX_HEADER_COLUMNS",
     "MAX_RECORD_BYTES",
     "RAW_ROW_CHARS",
+    "WORKBOOKS",
     "Format",
     "LineBlock",
     "RowSource",
     "SourceRow",
     "detect_format",
+    "format_of_name",
+    "workbook_format",
 ]
 
 HEAD_BYTES: Final = 64 * 1024
@@ -103,11 +114,17 @@ RAW_ROW_CHARS: Final = 4096
 _UTF8_BOM: Final = codecs.BOM_UTF8
 _GZIP: Final = b"\x1f\x8b"
 _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_ZIP: Final = b"PK\x03\x04"
+_OLE2: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: An OpenDocument file's first entry: ``mimetype``, stored, at offset 30 of the ZIP.
+_ODS_HEAD: Final = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
 _SIGNATURES: Final = (
-    (b"PK\x03\x04", "a ZIP archive, probably an Excel workbook (.xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+    (_ZIP, "a ZIP archive that is not a workbook (no xl/ part, no OpenDocument mimetype)"),
     (b"%PDF", "a PDF document"),
 )
+_EXTENSIONS: Final = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
+#: What keeps a sheet's row out of a `LineBlock` (besides a ``;`` in a cell).
+_NOT_PLAIN: Final = re.compile('["\r\n\x00]')
 _SEP_LINE = re.compile(r'^\s*"?sep=(.)"?\s*$', re.IGNORECASE)
 _SURROGATES = re.compile("[\udc80-\udcff]")
 
@@ -118,6 +135,14 @@ class Format(enum.StrEnum):
     JSON = "json"
     NDJSON = "ndjson"
     CSV = "csv"
+    XLSX = "xlsx"
+    """Excel 2007+ (.xlsx, and .xlsm: the macros are never run)."""
+    XLS = "xls"
+    ODS = "ods"
+
+
+#: The formats read as workbooks, whole, by `spreadsheets`.
+WORKBOOKS: Final = frozenset({Format.XLSX, Format.XLS, Format.ODS})
 
 
 class SourceRow:
@@ -174,6 +199,28 @@ def detect_format(head: bytes) -> Format:
     if stripped.startswith(b"{"):
         return Format.NDJSON
     return Format.CSV
+
+
+def workbook_format(head: bytes) -> Format | None:
+    """The workbook format the first bytes show, or None for anything else."""
+    if head.startswith(_OLE2):
+        return Format.XLS
+    if head.startswith(_ZIP):
+        if head[30 : 30 + len(_ODS_HEAD)] == _ODS_HEAD:
+            return Format.ODS
+        # The parts' names are plain text in the ZIP's local headers; [Content_Types].xml
+        # comes first in what Excel writes, and the xl/ parts follow.
+        if b"xl/" in head or b"[Content_Types].xml" in head:
+            return Format.XLSX
+    return None
+
+
+def format_of_name(name: str) -> Format | None:
+    """A workbook's format from a file name's extension (.xlsx, .xlsm, .xls, .ods); None for
+    any other name, whose format the content decides."""
+    dot = name.rfind(".")
+    extension = _EXTENSIONS.get(name[dot:].lower()) if dot >= 0 else None
+    return Format(extension) if extension else None
 
 
 def _decode(data: bytes) -> str:
@@ -397,6 +444,14 @@ class RowSource:
             # bytes, and a small body could then expand without bound.
             stream = cast(IO[bytes], _Gunzipped(cast(IO[bytes], _Chained(head, stream)), name))
             head = _read_head(stream)
+        self.fallback_records = 0
+        """Records decoded as Windows-1252/Latin-1 because they were not valid UTF-8."""
+        self._used = False
+        self._sheet: Sheet | None = None
+        workbook = workbook_format(head)
+        if workbook is not None or fmt in WORKBOOKS:
+            self._open_workbook(stream, head, fmt, workbook)
+            return
         self._check_head(head)
         self.format: Format = fmt or detect_format(head)
         if fmt is not None and fmt is not Format.CSV and detect_format(head) is not fmt:
@@ -410,8 +465,6 @@ class RowSource:
         if head.startswith(_UTF8_BOM):
             head = head[len(_UTF8_BOM) :]
         self._bytes = io.BufferedReader(_Chained(head, stream), CHUNK_BYTES)
-        self.fallback_records = 0
-        """Records decoded as Windows-1252/Latin-1 because they were not valid UTF-8."""
         self.columns: tuple[str, ...] | None = None
         """The CSV header's cells (None for JSON formats)."""
         self.delimiter: str | None = None
@@ -423,9 +476,36 @@ class RowSource:
         """While a CSV's header is looked for: its lines are held to `MAX_HEADER_BYTES`."""
         if self.format is Format.CSV:
             self._read_csv_header()
-        self._used = False
 
     # -- opening ----------------------------------------------------------------------------
+
+    def _open_workbook(
+        self, stream: IO[bytes], head: bytes, fmt: Format | None, workbook: Format | None
+    ) -> None:
+        """Read the workbook's first sheet's header (`spreadsheets`); its content decides
+        between .xlsx, .xls and .ods, whatever the name said."""
+        if workbook is None:
+            assert fmt is not None
+            raise UnreadableSource(
+                f"it was given as {fmt.value} (by its name, --format, Content-Type or ?format=) "
+                "but it is not a workbook: it has no ZIP or OLE2 signature. Some systems export "
+                "HTML or tab-separated text named .xls; open it in Excel or LibreOffice and save "
+                "it as .xlsx, or, if it is text, import it as CSV",
+                source=self.name,
+            )
+        if fmt is not None and fmt not in WORKBOOKS:
+            raise UnreadableSource(
+                f"--format {fmt.value} was given but this is a workbook ({workbook.value}); "
+                "leave --format out to read it as one",
+                source=self.name,
+            )
+        self.format = workbook
+        self.utf16 = False
+        self.delimiter = None
+        self._sheet = first_sheet(stream, head, self.name)
+        self.header_line = self._sheet.header_line
+        _check_width(len(self._sheet.columns), self.name, self.header_line)
+        self.columns = self._sheet.columns
 
     def _check_head(self, head: bytes) -> None:
         for signature, what in _SIGNATURES:
@@ -580,14 +660,7 @@ class RowSource:
                 source=self.name,
                 line=number,
             ) from exc
-        if len(header) > MAX_HEADER_COLUMNS:
-            raise UnreadableSource(
-                f"the header has {len(header):,} columns; a header may have at most "
-                f"{MAX_HEADER_COLUMNS:,}. Keep only the columns the import reads (codigo, nome, "
-                "celular, cpf, valor, vencimento and the optional ones) and import again",
-                source=self.name,
-                line=number,
-            )
+        _check_width(len(header), self.name, number)
         self.columns = tuple(cell.strip().removeprefix("\ufeff") for cell in header)
         self.header_line = number
         self._in_header = False
@@ -603,6 +676,8 @@ class RowSource:
         if self._used:
             raise RuntimeError("a RowSource is read once; open the source again")
         self._used = True
+        if self._sheet is not None:
+            return self._sheet_pieces(self._sheet)
         if self.format is Format.CSV:
             return self._csv_pieces()
         if self.format is Format.NDJSON:
@@ -683,6 +758,43 @@ class RowSource:
             yield SourceRow(
                 start - header_line, None, window.raw(start, end), cells=cells, columns=columns
             )
+
+    def _sheet_pieces(self, sheet: Sheet) -> Iterator[SourceRow | LineBlock]:
+        """A sheet's rows as a CSV's: runs of consecutive rows whose cells hold no ``;``,
+        quote, line break or NUL as `LineBlock`s of ``;``-separated lines (the importer takes
+        those column-wise), any other row as a `SourceRow` of its cells."""
+        columns, header_line = sheet.columns, sheet.header_line
+        separators = len(columns) - 1
+        lines: list[str] = []
+        first = after = size = 0  # the block's first row, the row after its last, its size
+
+        def block() -> LineBlock:
+            data = ("\n".join(lines) + "\n").encode()
+            lines.clear()
+            return LineBlock(data, header_line + first, header_line, ";", columns)
+
+        for number, cells in sheet.rows():
+            if type(cells) is Refused:
+                if lines:
+                    yield block()
+                rejection = Rejection(number, cells.reason, cells.message, cells.field)
+                yield SourceRow(number, None, cells.raw[:RAW_ROW_CHARS], rejection)
+                continue
+            assert type(cells) is list
+            line = ";".join(cells)
+            plain = line.count(";") == separators and not _NOT_PLAIN.search(line)
+            if lines and (not plain or number != after or size >= CSV_CHUNK_BYTES):
+                yield block()
+            if plain:
+                if not lines:
+                    first, size = number, 0
+                lines.append(line)
+                size += len(line)
+                after = number + 1
+                continue
+            yield SourceRow(number, None, line[:RAW_ROW_CHARS], cells=cells, columns=columns)
+        if lines:
+            yield block()
 
     def _ndjson_rows(self) -> Iterator[SourceRow]:
         decoder = json.JSONDecoder(parse_float=Decimal)
@@ -813,6 +925,17 @@ def _sniff_delimiter(header: str) -> str:
         elif not quoted and char in counts:
             counts[char] += 1
     return max(counts, key=lambda d: counts[d])  # max keeps the first of equals: ';'
+
+
+def _check_width(columns: int, name: str, line: int) -> None:
+    if columns > MAX_HEADER_COLUMNS:
+        raise UnreadableSource(
+            f"the header has {columns:,} columns; a header may have at most "
+            f"{MAX_HEADER_COLUMNS:,}. Keep only the columns the import reads (codigo, nome, "
+            "celular, cpf, valor, vencimento and the optional ones) and import again",
+            source=name,
+            line=line,
+        )
 
 
 def _unreadable(row: int, reason: Reason, message: str, raw: str) -> SourceRow:

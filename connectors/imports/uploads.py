@@ -8,15 +8,22 @@ Content-Type), else from the Content-Type:
 Content-Type (parameters such as ``charset`` are ignored: every record   format
 is decoded as UTF-8, else Windows-1252, see `formats`)
 =====================================================================  =======================
-``text/csv``, ``application/csv``, ``text/comma-separated-values``,    CSV
-``application/vnd.ms-excel`` (what browsers send for ``.csv`` on
-Windows)
+``text/csv``, ``application/csv``, ``text/comma-separated-values``     CSV
 ``application/x-ndjson``, ``application/ndjson``, ``application/jsonl``,  NDJSON
 ``application/x-jsonlines``, ``application/jsonlines``
 ``application/json``                                                   JSON array
-none, ``application/octet-stream``, ``text/plain``                     detected from the body
+``application/vnd.openxmlformats-officedocument.spreadsheetml.sheet``  XLSX (a workbook)
+``application/vnd.oasis.opendocument.spreadsheet``                     ODS (a workbook)
+none, ``application/octet-stream``, ``text/plain``,                    detected from the body
+``application/vnd.ms-excel`` (what browsers send for ``.xls`` files
+*and* for ``.csv`` ones on Windows: the body's signature tells them
+apart)
 anything else (``multipart/form-data`` included)                       415
 =====================================================================  =======================
+
+``?format=`` takes ``csv``, ``ndjson``, ``json``, ``xlsx``, ``xls`` and ``ods``. A workbook is
+received whole before its first row is read (its ZIP directory is at its end), still within
+``COBRANCA_IMPORTS_MAX_BYTES`` and at most `spreadsheets.MAX_WORKBOOK_BYTES` (ADR 0019).
 """
 
 from __future__ import annotations
@@ -38,16 +45,19 @@ CONTENT_TYPES: Final[dict[str, Format]] = {
     "text/csv": Format.CSV,
     "application/csv": Format.CSV,
     "text/comma-separated-values": Format.CSV,
-    "application/vnd.ms-excel": Format.CSV,
     "application/x-ndjson": Format.NDJSON,
     "application/ndjson": Format.NDJSON,
     "application/jsonl": Format.NDJSON,
     "application/x-jsonlines": Format.NDJSON,
     "application/jsonlines": Format.NDJSON,
     "application/json": Format.JSON,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": Format.XLSX,
+    "application/vnd.oasis.opendocument.spreadsheet": Format.ODS,
 }
 #: Content types that say nothing about the rows: the format is detected from the first bytes.
-DETECTED_TYPES: Final = frozenset({"", "application/octet-stream", "text/plain"})
+DETECTED_TYPES: Final = frozenset(
+    {"", "application/octet-stream", "text/plain", "application/vnd.ms-excel"}
+)
 
 
 def format_of(content_type: str | None, query_format: str | None) -> Format | None:
@@ -58,7 +68,7 @@ def format_of(content_type: str | None, query_format: str | None) -> Format | No
         except ValueError:
             raise UnsupportedFormat(
                 f"format={query_format!r} is not a format the importer reads; use "
-                "format=csv, format=ndjson or format=json, or leave it out to detect it"
+                "format=csv, ndjson, json, xlsx, xls or ods, or leave it out to detect it"
             ) from None
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if mime in DETECTED_TYPES:
@@ -72,7 +82,8 @@ def format_of(content_type: str | None, query_format: str | None) -> Format | No
     )
     raise UnsupportedFormat(
         f"Content-Type {mime!r} is not a format the importer reads; use text/csv, "
-        "application/x-ndjson or application/json (or ?format=csv|ndjson|json)" + hint
+        "application/x-ndjson, application/json or a spreadsheet's type (or "
+        "?format=csv|ndjson|json|xlsx|xls|ods)" + hint
     )
 
 

@@ -70,9 +70,9 @@ def _require_configured(settings: Settings, tenant: str, *, what: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "ndjson", "csv"]),
+    type=click.Choice(["json", "ndjson", "csv", "xlsx", "xls", "ods"]),
     default=None,
-    help="Source format (default: detected from the first bytes).",
+    help="Source format (default: a workbook's extension, else detected from the first bytes).",
 )
 @click.option("--dry-run", is_flag=True, help="Validate and count; send nothing to Kafka.")
 @click.option(
@@ -107,11 +107,12 @@ def import_command(
     import_id: str | None,
     force: bool,
 ) -> None:
-    """Import debtors from FILE (JSON array, NDJSON or CSV): one event per row, then a summary.
+    """Import debtors from FILE (JSON array, NDJSON, CSV, or the first sheet of an .xlsx, .xls
+    or .ods workbook): one event per row, then a summary.
 
     The tenant must have a configuration (`cobranca tenants apply`) unless --force; a dry run
     does not contact Kafka and does not check it."""
-    from connectors.imports.formats import Format
+    from connectors.imports.formats import Format, format_of_name
     from connectors.imports.importer import import_rows
 
     settings: Settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
@@ -122,7 +123,7 @@ def import_command(
                 stream,
                 tenant_id=tenant,
                 import_id=import_id,
-                fmt=Format(fmt) if fmt else None,
+                fmt=Format(fmt) if fmt else format_of_name(file.name),
                 allow_landlines=allow_landlines,
                 name=str(file),
                 gunzip=True,

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from streams.base.topics import CLIENTS
 from streams.ops.imports_server import KafkaEventStore
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
+from tests.unit.imports.workbooks import Cell, xlsx_bytes
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # The server runs on the fixtures' (session) loop, so the tests must run on that loop too.
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -179,6 +183,47 @@ async def test_a_csv_upload_is_accepted_and_its_status_matches_the_topic(
             assert key == f"{api.tenant}:{final['import_id']}"
 
 
+@pytest.mark.parametrize(
+    ("headers", "params"),
+    [
+        ({"Content-Type": XLSX_TYPE}, None),
+        ({"Content-Type": "application/vnd.ms-excel"}, None),  # the body's signature tells
+        ({"Content-Type": "application/octet-stream"}, {"format": "xlsx"}),
+    ],
+)
+async def test_an_xlsx_upload_is_read_whole_then_imported_like_its_csv(
+    api: Api, kafka_bootstrap: str, headers: dict[str, str], params: dict[str, str] | None
+) -> None:
+    rows: list[list[Cell]] = [["Código", "Nome", "Celular", "CPF", "Valor", "Vencimento"]]
+    for n in range(300):
+        phone = 20987654321 if n % 10 == 3 else 11987650000 + n
+        rows.append([f"c{n}", f"Cliente {n}", phone, 52998224725, 1234.56, date(2026, 12, 5)])
+    status, body, response_headers = await api.post(
+        xlsx_bytes(rows), headers=headers, params=params
+    )
+    assert status == 202, body
+    final = await api.wait_finished(response_headers["Location"])
+    assert final["state"] == "completed" and final["format"] == "xlsx"
+    assert _summary(final) == {
+        "rows": 300,
+        "accepted": 270,
+        "rejected": 30,
+        "by_reason": {"invalid_phone": 30},
+    }
+    events = await _check_against_topic(kafka_bootstrap, final, api.tenant)
+    first = next(v for _, v in events if v.get("row") == 1)
+    assert first["amount_centavos"] == 123456 and first["phone_e164"] == "+5511987650000"
+
+
+async def test_a_corrupt_xlsx_upload_is_refused_with_400(api: Api) -> None:
+    status, body, _ = await api.post(
+        xlsx_bytes([["codigo"]])[:-100], headers={"Content-Type": XLSX_TYPE}
+    )
+    assert status == 400, body
+    assert body["error"] == "unreadable_body"
+    assert "the workbook cannot be read" in body["message"]
+
+
 def _ndjson(rows: int, bad_every: int = 10) -> bytes:
     lines = []
     for n in range(rows):
@@ -275,7 +320,7 @@ async def test_415_for_an_unknown_format(api: Api) -> None:
     for headers, params in (
         ({"Content-Type": "application/xml"}, None),
         ({"Content-Type": "multipart/form-data; boundary=x"}, None),
-        ({"Content-Type": "text/csv"}, {"format": "xlsx"}),
+        ({"Content-Type": "text/csv"}, {"format": "pdf"}),
     ):
         status, body, _ = await api.post(MIXED.encode(), headers=headers, params=params)
         assert status == 415, body
@@ -287,7 +332,7 @@ async def test_400_says_what_where_and_why(api: Api, kafka_bootstrap: str) -> No
     status, body, _ = await api.post(b"PK\x03\x04" + b"\x00" * 100)
     assert status == 400, body
     assert body["error"] == "unreadable_body"
-    assert body["source"] == "request body" and "xlsx" in body["message"]
+    assert body["source"] == "request body" and "not a workbook" in body["message"]
     status, body, _ = await api.post(b"nome;valor\nAna;10\n", params={"format": "csv"})
     assert status == 400, body
     assert body["line"] == 1 and "header" in body["message"]

@@ -15,7 +15,7 @@ from connectors.imports.uploads import declared_size, format_of
         ("text/csv", Format.CSV),
         ("text/csv; charset=windows-1252", Format.CSV),
         ("TEXT/CSV;charset=UTF-8", Format.CSV),
-        ("application/vnd.ms-excel", Format.CSV),
+        ("application/vnd.ms-excel", None),  # .xls or a Windows .csv: the body tells
         ("application/x-ndjson", Format.NDJSON),
         ("application/jsonl", Format.NDJSON),
         ("application/json", Format.JSON),
@@ -44,8 +44,9 @@ def test_a_form_upload_gets_a_hint() -> None:
 def test_the_query_parameter_wins() -> None:
     assert format_of("application/json", "csv") is Format.CSV
     assert format_of("application/xml", " NDJSON ") is Format.NDJSON
-    with pytest.raises(UnsupportedFormat, match="format='xlsx'"):
-        format_of("text/csv", "xlsx")
+    assert format_of("text/csv", "xlsx") is Format.XLSX
+    with pytest.raises(UnsupportedFormat, match="format='pdf'"):
+        format_of("text/csv", "pdf")
 
 
 @pytest.mark.parametrize(

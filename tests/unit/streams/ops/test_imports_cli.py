@@ -69,7 +69,7 @@ def test_explicit_format(tmp_path: Path) -> None:
     [
         (None, "no such file"),
         (b"", "empty"),
-        (b"PK\x03\x04" + bytes(64), "Excel workbook (.xlsx)"),
+        (b"PK\x03\x04" + bytes(64), "a ZIP archive that is not a workbook"),
         (b"codigo;nome\nc1;Ana\n", "no column for required field 'phone'"),
     ],
 )
