@@ -6,6 +6,7 @@ so it applies to every event dict whatever the call site forgot.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -49,10 +50,83 @@ def mask(text: str) -> str:
     return _PHONE_OR_DOCUMENT.sub(_mask, text)
 
 
+_DIGIT_PAIR = re.compile(r"\d\d")
+"""Every phone, CPF and CNPJ spelling has two digits in a row: text without them skips the scan."""
+
+_SECRET_KEY = re.compile(
+    r"(?:^|[_-])(?:api[_-]?key|password|passwd|secret|hmac|hmac[_-]?key|token|authorization)$",
+    re.IGNORECASE,
+)
+"""Keys whose values are credentials (`waha_api_key`, `hmac_key`, `password`, `token`...): their
+values are replaced whole, at any depth, whatever they look like."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret(key: str) -> bool:
+    """Whether `key` names a credential; cached, since a program logs the same few keys."""
+    return _SECRET_KEY.search(key) is not None
+
+
+REDACTED = "[redacted]"
+
+_MAX_DEPTH = 8
+"""How deep the masker walks nested values; below, a value is logged as its masked repr, so a
+deep or cyclic structure costs a bounded walk and still leaks nothing."""
+
+
+def _masked(value: Any, depth: int = 0) -> Any:
+    """`value` with every string masked and every secret key's value redacted.
+
+    Containers are copied only when something inside changed: the caller's objects are never
+    mutated, and an event with no number-looking text costs a walk and no allocation.
+    """
+    if isinstance(value, str):
+        return mask(value) if _DIGIT_PAIR.search(value) else value
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if depth >= _MAX_DEPTH:
+        return _masked(repr(value), depth)
+    if isinstance(value, dict):
+        items: dict[Any, Any] = {}
+        changed = False
+        for key, item in value.items():
+            secret = isinstance(key, str) and _is_secret(key)
+            new_key = _masked(key, depth)  # a dict keyed by phone numbers is masked too
+            new_item = REDACTED if secret else _masked(item, depth + 1)
+            changed = changed or new_key is not key or new_item is not item
+            items[new_key] = new_item
+        return items if changed else value
+    if isinstance(value, list | tuple | set | frozenset):
+        members = [_masked(item, depth + 1) for item in value]
+        if all(new is old for new, old in zip(members, value, strict=True)):
+            return value
+        if isinstance(value, list):
+            return members
+        if isinstance(value, tuple):
+            return tuple(members)  # a named tuple too: its repr would name the fields, not hide
+        return frozenset(members) if isinstance(value, frozenset) else set(members)
+    if isinstance(value, BaseException):
+        # An exception logged as a value renders as its repr, message included.
+        return _masked(repr(value), depth)
+    return value
+
+
 def _mask_values(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Mask the event's values, nested ones and the rendered traceback included.
+
+    Runs after `format_exc_info`, so an exception's text (its message, the locals a frame
+    shows) is masked like any other value. The event dict is the formatter's own copy; the
+    values in it may be the caller's, so nested ones are copied, never changed in place.
+    """
     for key, value in event_dict.items():
-        if isinstance(value, str):
-            event_dict[key] = mask(value)
+        if _is_secret(key):
+            event_dict[key] = REDACTED
+            continue
+        if type(value) is str and _DIGIT_PAIR.search(value) is None:
+            continue  # the common case, without a call
+        masked = _masked(value)
+        if masked is not value:
+            event_dict[key] = masked
     return event_dict
 
 
@@ -112,7 +186,6 @@ def configure(*, json_output: bool | None = None, level: str | None = None) -> l
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _mask_values,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -132,6 +205,7 @@ def configure(*, json_output: bool | None = None, level: str | None = None) -> l
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                _mask_values,  # after the traceback is text, so its text is masked too
                 renderer,
             ],
         )

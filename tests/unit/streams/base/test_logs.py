@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+from typing import Any
 
 import pytest
 import structlog
@@ -113,3 +115,72 @@ def test_repeat_filter_lets_a_library_line_through_once_per_window_and_counts_th
     plain = _record(*line)
     now[0] = 21.0
     assert repeats.filter(plain) and plain.getMessage() == "Unable connect to node with id 1"
+
+
+def _render(capsys: pytest.CaptureFixture[str], json_output: bool, log: Any) -> str:
+    logs.configure(json_output=json_output, level="INFO")
+    try:
+        log(structlog.get_logger("test"))
+        return capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+
+
+def test_nested_values_are_masked_and_the_callers_objects_untouched(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    debtor = {
+        "phones": ["+5511987654321", ("21 3456-7890",)],
+        "documents": {"cpf": "529.982.247-25", "cnpj": {"529.982.247-25"}},
+        "contacts": {"5511988887777": 3},
+        "waha": {"api_key": "k-123", "session": {"hmac_key": "s3cr3t", "name": "acme"}},
+        "rows": 12,
+    }
+    original = copy.deepcopy(debtor)
+    line = json.loads(
+        _render(capsys, True, lambda log: log.info("imported", debtor=debtor, token="t-1"))
+    )
+    assert debtor == original
+    assert line["token"] == logs.REDACTED
+    assert line["debtor"] == {
+        "phones": ["55119****21", ["21345****90"]],
+        "documents": {"cpf": "52998****25", "cnpj": "{'52998****25'}"},
+        "contacts": {"55119****77": 3},
+        "waha": {"api_key": logs.REDACTED, "session": {"hmac_key": logs.REDACTED, "name": "acme"}},
+        "rows": 12,
+    }
+
+
+def test_values_deeper_than_the_walk_are_masked_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    deep: list[Any] = ["5511987654321"]
+    for _ in range(20):
+        deep = [deep]
+    out = _render(capsys, True, lambda log: log.info("deep", value=deep))
+    assert "5511987654321" not in out and "55119****21" in out
+
+
+@pytest.mark.parametrize("json_output", [True, False])
+def test_tracebacks_and_logged_exceptions_are_masked(
+    capsys: pytest.CaptureFixture[str], json_output: bool
+) -> None:
+    def fail(log: Any) -> None:
+        try:
+            raise ValueError("no debtor for +5511987654321 (cpf 529.982.247-25)")
+        except ValueError as error:
+            log.exception("lookup failed")
+            log.warning("lookup failed", error=error)
+            logging.getLogger("aiokafka.x").error("foreign", exc_info=True)
+
+    out = _render(capsys, json_output, fail)
+    assert "ValueError" in out and "Traceback" in out
+    assert out.count("55119****21") >= 3 and out.count("52998****25") >= 3
+    for clear in ("987654321", "5511987654321", "529.982.247-25", "52998224725"):
+        assert clear not in out
+
+
+def test_the_masker_allocates_nothing_for_an_event_without_numbers() -> None:
+    nested = {"tenant": "acme", "stage": ["d-3", "d0"], "ok": True, "n": 5}
+    event = {"event": "sent", "tenant": "acme", "detail": nested, "offset": 4031}
+    masked = logs._mask_values(None, "info", dict(event))
+    assert masked == event and masked["detail"] is nested
