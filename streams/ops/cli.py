@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,12 +24,32 @@ from streams.ops.waha_cli import waha
 
 
 @click.group()
+# The installed distribution's version (importlib.metadata): what an operator quotes in a report.
+@click.version_option(package_name="cobranca", prog_name="cobranca", message="%(prog)s %(version)s")
+@click.option(
+    "--bootstrap",
+    metavar="HOST:PORT[,...]",
+    help="Kafka bootstrap servers; wins over COBRANCA_KAFKA_BOOTSTRAP.",
+)
+@click.option(
+    "--clickhouse-url",
+    metavar="URL",
+    help="ClickHouse HTTP URL; wins over CLICKHOUSE_URL.",
+)
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | None) -> None:
     """cobranca: event-sourced WhatsApp debt collection."""
     from streams.base import logs
 
     logs.configure()
+    # The flags are written into the environment, not only into the settings: the processes
+    # a command starts (the demo's worker and servers) read theirs from it, and must agree.
+    for variable, flag in (
+        ("COBRANCA_KAFKA_BOOTSTRAP", bootstrap),
+        ("CLICKHOUSE_URL", clickhouse_url),
+    ):
+        if flag:
+            os.environ[variable] = flag
     ctx.obj = Settings.from_env()
 
 

@@ -1,0 +1,52 @@
+"""`cobranca`'s global options, from a shell: the version, and the flags that beat the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+
+
+def _cobranca(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.ops.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_version_is_the_installed_distributions_on_one_line() -> None:
+    done = _cobranca("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"cobranca {version('cobranca')}\n"
+
+
+def test_bootstrap_flag_wins_over_the_environment() -> None:
+    # No broker listens on port 1: `broker status` says where it looked and exits 1.
+    done = _cobranca(
+        "--bootstrap", "127.0.0.1:1", "broker", "status", COBRANCA_KAFKA_BOOTSTRAP="127.0.0.1:2"
+    )
+    assert done.returncode == 1
+    assert "broker not running at 127.0.0.1:1" in done.stdout
+    assert "127.0.0.1:2" not in done.stdout
+
+
+def test_without_the_flag_the_environment_decides() -> None:
+    done = _cobranca("broker", "status", COBRANCA_KAFKA_BOOTSTRAP="127.0.0.1:2")
+    assert "broker not running at 127.0.0.1:2" in done.stdout
+
+
+def test_clickhouse_url_flag_wins_over_the_environment() -> None:
+    done = _cobranca(
+        "--clickhouse-url",
+        "ftp://flag.invalid",
+        "db",
+        "status",
+        CLICKHOUSE_URL="http://127.0.0.1:1",
+    )
+    assert done.returncode == 1
+    assert "CLICKHOUSE_URL 'ftp://flag.invalid' has scheme 'ftp'" in done.stderr
