@@ -25,6 +25,7 @@ import orjson
 
 from models.entities import amount_brl, centavos_to_reais, promised_date
 from models.errors import ModelError
+from streams.base.cli_output import echo_json, json_option, progress
 
 if TYPE_CHECKING:
     from models.training import Evaluation
@@ -59,7 +60,10 @@ def provision_command(verify: bool) -> None:
     from models.provision import default_encoder_dir, provision_encoder
 
     try:
-        result = provision_encoder(default_encoder_dir(), verify=verify)
+        with progress("steps") as task:
+            result = provision_encoder(
+                default_encoder_dir(), verify=verify, on_step=task("provisioning the encoder")
+            )
     except ModelError as exc:
         raise _fail(exc) from exc
     click.echo(f"{'built' if result.built else 'cached'} {result.path}")
@@ -88,13 +92,15 @@ def train_command(
 
     config = TrainConfig() if seed is None else replace(TrainConfig(), seed=seed)
     try:
-        artifact, evaluation = train(
-            train_file or TRAIN_FILE,
-            eval_file or EVAL_FILE,
-            config,
-            encoder=encoder_name(),
-            threads=threads,
-        )
+        with progress("steps") as task:
+            artifact, evaluation = train(
+                train_file or TRAIN_FILE,
+                eval_file or EVAL_FILE,
+                config,
+                encoder=encoder_name(),
+                threads=threads,
+                on_step=task("training the intent head"),
+            )
     except ModelError as exc:
         raise _fail(exc) from exc
     target = out or DEFAULT_ARTIFACT
@@ -107,7 +113,10 @@ def train_command(
 @click.option("--eval-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--artifact", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
-def eval_command(eval_file: Path | None, artifact: Path | None, threads: int) -> None:
+@json_option
+def eval_command(
+    eval_file: Path | None, artifact: Path | None, threads: int, as_json: bool
+) -> None:
     """Per-label precision/recall/F1, macro-F1 and the confusion matrix on eval.jsonl."""
     from models.dataset import EVAL_FILE, load_examples
     from models.intent import DEFAULT_ARTIFACT, IntentClassifier
@@ -118,8 +127,44 @@ def eval_command(eval_file: Path | None, artifact: Path | None, threads: int) ->
         examples = load_examples(eval_file or EVAL_FILE)
     except ModelError as exc:
         raise _fail(exc) from exc
+    evaluation = evaluate(classifier, examples)
+    if as_json:
+        echo_json(
+            {
+                "model_version": classifier.version,
+                "eval_file": str(eval_file or EVAL_FILE),
+                "rows": len(examples),
+                **_evaluation_document(evaluation),
+            }
+        )
+        return
     click.echo(f"{classifier.version} on {eval_file or EVAL_FILE} ({len(examples)} rows)")
-    _print_evaluation(evaluate(classifier, examples))
+    _print_evaluation(evaluation)
+
+
+def _evaluation_document(evaluation: Evaluation) -> dict[str, Any]:
+    """`model eval --json`'s scores: the same figures as the text, unrounded."""
+    from models.dataset import LABELS
+
+    rep = evaluation.report
+    return {
+        "macro_f1": rep.macro_f1,
+        "accuracy": rep.accuracy,
+        "per_label": [
+            {
+                "label": s.label,
+                "precision": s.precision,
+                "recall": s.recall,
+                "f1": s.f1,
+                "support": s.support,
+            }
+            for s in rep.per_label
+        ],
+        "threshold": evaluation.threshold,
+        "kept_share": evaluation.kept_share,
+        "kept_accuracy": evaluation.kept_accuracy,
+        "confusion": {"labels": list(LABELS), "rows": [list(row) for row in rep.confusion]},
+    }
 
 
 def _print_evaluation(evaluation: Evaluation) -> None:

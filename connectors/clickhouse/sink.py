@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -149,11 +150,19 @@ class ClickHouseSink:
         """The partitions this member owns now."""
         return frozenset(self._buffers)
 
-    async def run(self, stop: asyncio.Event | None = None, *, drain: bool = False) -> SinkStats:
+    async def run(
+        self,
+        stop: asyncio.Event | None = None,
+        *,
+        drain: bool = False,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> SinkStats:
         """Sink until `stop` is set, or, with `drain`, until every partition is caught up.
 
         On the way out every record read so far is flushed and committed, and the member
-        leaves the group.
+        leaves the group. `on_progress(read, total)` hears, after each fetch, the records read
+        and that plus what waits up to the last stable offsets (None until every partition's
+        fetch has told it).
         """
         stop = stop or asyncio.Event()
         consumer = AIOKafkaConsumer(
@@ -181,7 +190,7 @@ class ClickHouseSink:
         self._consumer, self._admin = consumer, admin
         consumer.subscribe(topics=list(AUDIT_TOPICS), listener=_Rebalance(self))
         try:
-            await self._loop(consumer, stop, drain)
+            await self._loop(consumer, stop, drain, on_progress)
             await self._flush_everything()
         finally:
             await self._settle_inflight(raise_errors=False)
@@ -192,7 +201,13 @@ class ClickHouseSink:
 
     # -- the loop -------------------------------------------------------------------------------
 
-    async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event, drain: bool) -> None:
+    async def _loop(
+        self,
+        consumer: AIOKafkaConsumer,
+        stop: asyncio.Event,
+        drain: bool,
+        on_progress: Callable[[int, int | None], None] | None,
+    ) -> None:
         while not stop.is_set():
             fetched = await consumer.getmany(
                 timeout_ms=_POLL_MS, max_records=min(self.config.max_rows, _POLL_RECORDS)
@@ -213,6 +228,10 @@ class ClickHouseSink:
             # getmany returns without yielding while fetched records are buffered: yield here,
             # or a flush task (its commits, its inserts' completions) waits for reading to stall.
             await asyncio.sleep(0)
+            if on_progress:
+                waiting = self._waiting()
+                read = self.stats.records
+                on_progress(read, None if waiting is None else read + waiting)
             if drain and not fetched and await self._caught_up(consumer):
                 return
 
@@ -236,17 +255,27 @@ class ClickHouseSink:
             batches = [b for buffer in self._buffers.values() for b in buffer.take(now, max_wait)]
             self._inflight = asyncio.create_task(self._flush(batches))
 
+    def _waiting(self) -> int | None:
+        """Records in Kafka past what was read, up to each partition's last stable offset as
+        its latest fetch saw it; None while a partition has not been fetched yet."""
+        consumer = self._consumer
+        if consumer is None or not self._buffers:
+            return None
+        waiting = 0
+        for tp, buffer in self._buffers.items():
+            stable = consumer.last_stable_offset(tp)
+            if stable is None:
+                return None
+            waiting += max(0, stable - max(buffer.seen_end, buffer.next_start))
+        return waiting
+
     def _behind(self) -> bool:
         """Records wait in Kafka past what was read: a partition's last stable offset (as its
         latest fetch saw it) is past the records read, or no fetch has answered for it yet."""
-        consumer = self._consumer
-        if consumer is None:
+        if self._consumer is None or not self._buffers:
             return False
-        for tp, buffer in self._buffers.items():
-            stable = consumer.last_stable_offset(tp)
-            if stable is None or stable > max(buffer.seen_end, buffer.next_start):
-                return True
-        return False
+        waiting = self._waiting()
+        return waiting is None or waiting > 0
 
     async def _caught_up(self, consumer: AIOKafkaConsumer) -> bool:
         """Every record up to the last stable offset is read, inserted and committed."""

@@ -15,6 +15,7 @@ import click
 
 from connectors.waha.simulator.cli import waha_sim
 from models.cli import classify_command, model
+from streams.base.cli_output import echo_json, json_option, progress
 from streams.base.settings import Settings, cache_home
 from streams.ops.cli_errors import friendly_errors
 from streams.ops.clickhouse_cli import db, replay_command, sink_command, trace_command
@@ -104,11 +105,25 @@ def broker_stop(settings: Settings) -> None:
 
 
 @broker.command("status")
+@json_option
 @click.pass_obj
 @friendly_errors
-def broker_status(settings: Settings) -> None:
+def broker_status(settings: Settings, as_json: bool) -> None:
     """Say whether the broker runs, where, and where its logs are; exit 1 if it does not."""
     status = _local_broker(settings).status()
+    if as_json:
+        echo_json(
+            {
+                "running": status.running,
+                "pid": status.pid,
+                "bootstrap": status.bootstrap,
+                "data_dir": str(status.data_dir),
+                "log_file": str(status.log_file),
+            }
+        )
+        if not status.running:
+            sys.exit(1)
+        return
     state = f"running (pid {status.pid})" if status.running else "not running"
     click.echo(
         f"broker {state} at {status.bootstrap}\n"
@@ -220,17 +235,26 @@ def tokens_credit(
 
 @tokens.command("balance")
 @click.argument("tenant")
+@json_option
 @click.pass_obj
 @friendly_errors
-def tokens_balance(settings: Settings, tenant: str) -> None:
+def tokens_balance(settings: Settings, tenant: str, as_json: bool) -> None:
     """TENANT's balance: the replay of its committed ledger events."""
     from streams.base.topics import LEDGER
     from streams.domain.audit import audit_ledger
     from streams.runtime.log_reader import read_events
 
-    ledger = asyncio.run(read_events(settings.kafka_bootstrap, LEDGER.name))
-    report = audit_ledger(ledger, tenant=tenant)
-    click.echo(f"{tenant}: {report.balances.get(tenant, 0)} tokens")
+    with progress("records") as task:
+        ledger = asyncio.run(
+            read_events(
+                settings.kafka_bootstrap, LEDGER.name, on_progress=task(f"reading {LEDGER.name}")
+            )
+        )
+    balance = audit_ledger(ledger, tenant=tenant).balances.get(tenant, 0)
+    if as_json:
+        echo_json({"tenant": tenant, "balance": balance})
+        return
+    click.echo(f"{tenant}: {balance} tokens")
 
 
 # -- audit -------------------------------------------------------------------------------------
@@ -256,15 +280,18 @@ def audit_ledger_command(settings: Settings, tenant: str | None, ledger_topic: s
     from streams.domain.audit import audit_ledger
     from streams.runtime.log_reader import read_events
 
-    async def read() -> list[Any]:
-        return await asyncio.gather(
-            *(
-                read_events(settings.kafka_bootstrap, name)
-                for name in (ledger_topic or LEDGER.name, SEND_DECISIONS.name, DISPATCHES.name)
-            )
-        )
+    names = (ledger_topic or LEDGER.name, SEND_DECISIONS.name, DISPATCHES.name)
+    with progress("records") as task:
 
-    ledger, decisions, dispatches = asyncio.run(read())
+        async def read() -> list[Any]:
+            return await asyncio.gather(
+                *(
+                    read_events(settings.kafka_bootstrap, name, on_progress=task(f"reading {name}"))
+                    for name in names
+                )
+            )
+
+        ledger, decisions, dispatches = asyncio.run(read())
     report = audit_ledger(ledger, decisions, dispatches, tenant=tenant)
     click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     if report.violations:
@@ -294,12 +321,27 @@ def schemas_register() -> None:
 
 
 @schemas.command("list")
+@json_option
 @friendly_errors
-def schemas_list() -> None:
+def schemas_list(as_json: bool) -> None:
     """Show each subject's versions and ids."""
     from schemas.registry import load_registry
 
     registry = load_registry()
+    if as_json:
+        echo_json(
+            [
+                {
+                    "subject": subject,
+                    "versions": [
+                        {"version": e.version, "schema_id": e.schema_id}
+                        for e in registry.versions(subject)
+                    ],
+                }
+                for subject in registry.subjects()
+            ]
+        )
+        return
     for subject in registry.subjects():
         pins = ", ".join(f"v{e.version}=id {e.schema_id}" for e in registry.versions(subject))
         click.echo(f"{subject}: {pins}")
@@ -327,17 +369,35 @@ def topics_create(settings: Settings) -> None:
 
 
 @topics.command("list")
+@json_option
 @click.pass_obj
 @friendly_errors
-def topics_list(settings: Settings) -> None:
+def topics_list(settings: Settings, as_json: bool) -> None:
     """Show the catalogue with partitions, retention and end offsets."""
     from rich.console import Console
     from rich.table import Table
 
     from streams.runtime.topic_admin import describe_topics
 
+    states = asyncio.run(describe_topics(settings.kafka_bootstrap))
+    if as_json:
+        echo_json(
+            [
+                {
+                    "topic": state.spec.name,
+                    "kind": state.spec.kind.value,
+                    "key": state.spec.key,
+                    "exists": state.exists,
+                    "partitions": state.partitions if state.exists else None,
+                    "end_offsets": state.end_offsets,
+                    "events": list(state.spec.events),
+                }
+                for state in states
+            ]
+        )
+        return
     table = Table("topic", "kind", "key", "partitions", "end offsets", "events")
-    for state in asyncio.run(describe_topics(settings.kafka_bootstrap)):
+    for state in states:
         table.add_row(
             state.spec.name,
             state.spec.kind.value,
@@ -382,17 +442,39 @@ def tenants_apply(settings: Settings, file: Path, dry_run: bool) -> None:
 
 
 @tenants.command("list")
+@json_option
 @click.pass_obj
 @friendly_errors
-def tenants_list(settings: Settings) -> None:
+def tenants_list(settings: Settings, as_json: bool) -> None:
     """Show every tenant's configuration in force."""
     from rich.console import Console
     from rich.table import Table
 
     from streams.runtime.tenants import read_configs
 
+    configs = sorted(asyncio.run(read_configs(settings.kafka_bootstrap)).items())
+    if as_json:
+        echo_json(
+            [
+                {
+                    "tenant": tenant,
+                    "display_name": config.display_name,
+                    "configuration": config.digest,
+                    "sessions": [s.name for s in config.sessions],
+                    "steps": [s.label for s in config.steps],
+                    "prices": {
+                        "text": config.prices.text,
+                        "file": config.prices.file,
+                        "per_extra_recipient": config.prices.per_extra_recipient,
+                    },
+                    "allow_landlines": config.allow_landlines,
+                }
+                for tenant, config in configs
+            ]
+        )
+        return
     table = Table("tenant", "name", "configuration", "sessions", "régua", "prices", "landlines")
-    for tenant, config in sorted(asyncio.run(read_configs(settings.kafka_bootstrap)).items()):
+    for tenant, config in configs:
         table.add_row(
             tenant,
             config.display_name,

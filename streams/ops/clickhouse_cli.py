@@ -15,13 +15,12 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
-from uuid import UUID
 
 import click
 
+from streams.base.cli_output import Advance, echo_json, json_option, json_value, progress
 from streams.base.settings import Settings
 from streams.ops.cli_errors import friendly_errors
 
@@ -124,15 +123,32 @@ def db_migrate(ctx: click.Context) -> None:
 
 
 @db.command("status")
+@json_option
 @click.pass_context
 @friendly_errors
-def db_status(ctx: click.Context) -> None:
+def db_status(ctx: click.Context, as_json: bool) -> None:
     """Show every migration and whether it is applied, pending or changed."""
     from connectors.clickhouse import migration_status
 
     settings = _settings(ctx)
     with _client(settings) as client:
         rows = migration_status(client, settings.clickhouse_database)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "version": row.version,
+                    "name": row.name,
+                    "state": row.state.value,
+                    # schema_migrations.applied_at is DateTime64(3, 'UTC'), naive or not.
+                    "applied_at": row.applied_at.replace(tzinfo=row.applied_at.tzinfo or UTC)
+                    if row.applied_at
+                    else None,
+                }
+                for row in rows
+            ]
+        )
+        return
     for row in rows:
         when = f" at {row.applied_at:%Y-%m-%d %H:%M:%S}" if row.applied_at else ""
         click.echo(f"{row.version:04d} {row.name}: {row.state.value}{when}")
@@ -158,8 +174,7 @@ def db_query(ctx: click.Context, sql: str, fmt: str) -> None:
     with _client(settings) as client:
         result = run_query(client, sql, settings.clickhouse_database)
     if fmt == "json":
-        rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
-        click.echo(json.dumps(rows, ensure_ascii=False, default=_json_value))
+        echo_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
         return
     from rich.console import Console
     from rich.table import Table
@@ -171,25 +186,13 @@ def db_query(ctx: click.Context, sql: str, fmt: str) -> None:
     click.echo(f"{len(result.rows)} rows", err=True)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, datetime | date):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     if isinstance(value, dict | list | tuple):
-        return json.dumps(value, ensure_ascii=False, default=_json_value)
+        return json.dumps(value, ensure_ascii=False, default=json_value)
     return str(value)
 
 
@@ -220,15 +223,18 @@ def sink_command(
 
     settings = _settings(ctx)
     logs.configure()
-    stats = asyncio.run(
-        _run_sink(
-            settings,
-            max_rows=max_rows,
-            max_wait=max_wait,
-            session_timeout=session_timeout,
-            drain=drain,
+    # A drain ends, so how far it is means something; a sink that runs until SIGTERM shows none.
+    with progress("records") as task:
+        stats = asyncio.run(
+            _run_sink(
+                settings,
+                max_rows=max_rows,
+                max_wait=max_wait,
+                session_timeout=session_timeout,
+                drain=drain,
+                on_progress=task("draining the audit topics into ClickHouse") if drain else None,
+            )
         )
-    )
     click.echo(
         json.dumps(
             {
@@ -243,7 +249,13 @@ def sink_command(
 
 
 async def _run_sink(
-    settings: Settings, *, max_rows: int, max_wait: float, session_timeout: float, drain: bool
+    settings: Settings,
+    *,
+    max_rows: int,
+    max_wait: float,
+    session_timeout: float,
+    drain: bool,
+    on_progress: Advance | None,
 ) -> Any:
     from connectors.clickhouse import connect
     from connectors.clickhouse.privacy import pseudonym_key
@@ -268,7 +280,7 @@ async def _run_sink(
             client,
             RawTableWriter(pseudonym_key()),
         )
-        return await sink.run(stop, drain=drain)
+        return await sink.run(stop, drain=drain, on_progress=on_progress)
     finally:
         client.close()
 
@@ -291,40 +303,22 @@ def sink_group(settings: Settings) -> str:
 @friendly_errors
 def replay_command(ctx: click.Context, database: str, compare: bool, max_rows: int) -> None:
     """Rebuild every raw table and view from offset 0 into a fresh DATABASE."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from connectors.clickhouse.replay import compare_databases, replay_into
     from streams.runtime.log_reader import partitions_of
 
     settings = _settings(ctx)
-    with (
-        _client(settings) as client,
-        Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            "events",
-            TimeRemainingColumn(),
-            transient=not sys.stderr.isatty(),
-            console=_stderr_console(),
-        ) as progress,
-    ):
-        task = progress.add_task(f"replaying into {database}", total=None)
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        result = asyncio.run(
-            replay_into(
-                settings,
-                client,
-                database,
-                partitions=partitions_of,
-                max_rows=max_rows,
-                on_progress=advance,
+    with _client(settings) as client:
+        with progress("events") as task:
+            result = asyncio.run(
+                replay_into(
+                    settings,
+                    client,
+                    database,
+                    partitions=partitions_of,
+                    max_rows=max_rows,
+                    on_progress=task(f"replaying into {database}"),
+                )
             )
-        )
-        progress.stop()
         click.echo(
             f"replayed {result.records} records ({result.rows} events) into {database} in "
             f"{result.seconds:.1f}s ({result.rows / max(result.seconds, 1e-9):,.0f} events/s)",
@@ -337,12 +331,6 @@ def replay_command(ctx: click.Context, database: str, compare: bool, max_rows: i
         click.echo(line)
     if not report.equal:
         sys.exit(1)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 # -- trace ---------------------------------------------------------------------------------------
@@ -381,7 +369,7 @@ def trace_command(
         )
     if as_json:
         for event in timeline.events:
-            click.echo(json.dumps(event.as_dict(), ensure_ascii=False, default=_json_value))
+            click.echo(json.dumps(event.as_dict(), ensure_ascii=False, default=json_value))
         return
     for line in timeline.lines():
         click.echo(line)

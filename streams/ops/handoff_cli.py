@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from streams.base.cli_output import progress
 from streams.base.errors import CobrancaError
 from streams.base.logs import mask
 from streams.base.settings import Settings
@@ -35,11 +36,15 @@ def list_command(
     from streams.ops.handoffs import read_handoffs
 
     try:
-        found = asyncio.run(
-            read_handoffs(
-                settings.kafka_bootstrap, tenant=tenant, include_resolved=include_resolved
+        with progress("records") as track:
+            found = asyncio.run(
+                read_handoffs(
+                    settings.kafka_bootstrap,
+                    tenant=tenant,
+                    include_resolved=include_resolved,
+                    track=track,
+                )
             )
-        )
     except CobrancaError as exc:
         raise click.ClickException(str(exc)) from exc
     for h in found:
@@ -87,16 +92,18 @@ def resolve_command(
     from streams.ops.handoffs import resolve
 
     try:
-        resolution = asyncio.run(
-            resolve(
-                settings.kafka_bootstrap,
-                handoff_id,
-                label=label,
-                resume=not keep_paused,
-                operator=operator,
-                note=note,
+        with progress("records") as track:
+            resolution = asyncio.run(
+                resolve(
+                    settings.kafka_bootstrap,
+                    handoff_id,
+                    label=label,
+                    resume=not keep_paused,
+                    operator=operator,
+                    note=note,
+                    track=track,
+                )
             )
-        )
     except CobrancaError as exc:
         raise click.ClickException(str(exc)) from exc
     after = "stay paused" if keep_paused else "resume"
@@ -119,7 +126,10 @@ def export_corrections_command(settings: Settings, tenant: str | None, output: P
     from streams.ops.handoffs import export_corrections
 
     try:
-        rows = asyncio.run(export_corrections(settings.kafka_bootstrap, tenant=tenant))
+        with progress("records") as track:
+            rows = asyncio.run(
+                export_corrections(settings.kafka_bootstrap, tenant=tenant, track=track)
+            )
     except CobrancaError as exc:
         raise click.ClickException(str(exc)) from exc
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

@@ -7,28 +7,38 @@ The rules are pure (streams/domain/handoffs.py); these functions read the commit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from schemas.events import Event, HandoffResolved
 from streams.base.topics import ACTIONS, CONVERSATIONS
 from streams.domain.chat_keys import record_key
 from streams.domain.errors import HandoffError
 from streams.domain.handoffs import Handoff, corrections, handoffs_from, resolution_for
-from streams.runtime.log_reader import read_events
+from streams.runtime.log_reader import Progress, read_events
 from streams.runtime.producer import EventProducer
 
-__all__ = ["export_corrections", "read_handoffs", "resolve"]
+__all__ = ["Track", "export_corrections", "read_handoffs", "resolve"]
+
+Track = Callable[[str], Progress]
+"""`track(description)` → where reading one topic reports how far it is (the CLI's bars)."""
 
 
-async def _read(bootstrap: str, topic: str) -> list[Event]:
-    return [p.event for p in await read_events(bootstrap, topic)]
+async def _read(bootstrap: str, topic: str, track: Track | None) -> list[Event]:
+    on_progress = track(f"reading {topic}") if track else None
+    return [p.event for p in await read_events(bootstrap, topic, on_progress=on_progress)]
 
 
 async def read_handoffs(
-    bootstrap: str, *, tenant: str | None = None, include_resolved: bool = False
+    bootstrap: str,
+    *,
+    tenant: str | None = None,
+    include_resolved: bool = False,
+    track: Track | None = None,
 ) -> list[Handoff]:
     """The hand-offs in the committed log (open ones only unless `include_resolved`)."""
     actions, conversations = (
-        await _read(bootstrap, ACTIONS.name),
-        await _read(bootstrap, CONVERSATIONS.name),
+        await _read(bootstrap, ACTIONS.name, track),
+        await _read(bootstrap, CONVERSATIONS.name, track),
     )
     return [
         h
@@ -45,11 +55,12 @@ async def resolve(
     resume: bool = True,
     operator: str | None = None,
     note: str | None = None,
+    track: Track | None = None,
 ) -> HandoffResolved:
     """Resolve an open hand-off: the HandoffResolved is stored when this returns."""
     found = [
         h
-        for h in await read_handoffs(bootstrap, include_resolved=True)
+        for h in await read_handoffs(bootstrap, include_resolved=True, track=track)
         if h.handoff_id == handoff_id
     ]
     if not found:
@@ -61,6 +72,8 @@ async def resolve(
     return resolution
 
 
-async def export_corrections(bootstrap: str, *, tenant: str | None = None) -> list[dict[str, str]]:
+async def export_corrections(
+    bootstrap: str, *, tenant: str | None = None, track: Track | None = None
+) -> list[dict[str, str]]:
     """`corrections` of the committed cobranca.conversations topic."""
-    return corrections(await _read(bootstrap, CONVERSATIONS.name), tenant=tenant)
+    return corrections(await _read(bootstrap, CONVERSATIONS.name, track), tenant=tenant)

