@@ -43,6 +43,14 @@ def test_topics_create_is_idempotent_and_list_shows_end_offsets(kafka_bootstrap:
         assert name in listing.stdout
     assert "missing" not in listing.stdout
 
+    as_json = _cobranca("topics", "list", "--json", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert {t["topic"] for t in document} >= {"cobranca.clients", "cobranca.ledger"}
+    for topic in document:
+        assert topic["exists"] is True and isinstance(topic["partitions"], int)
+        assert isinstance(topic["end_offsets"], int) and topic["topic"] in listing.stdout
+
 
 def test_topics_without_a_broker_say_what_to_do() -> None:
     done = _cobranca("topics", "list", env={"COBRANCA_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
@@ -69,6 +77,18 @@ def test_db_migrate_is_idempotent(clickhouse_settings: Settings) -> None:
     assert "up to date" in again.stdout
     status = _cobranca("db", "status", env=env)
     assert "0006_delivery_funnel: applied" in status.stdout
+
+    as_json = _cobranca(
+        "--clickhouse-url", env.pop("CLICKHOUSE_URL"), "db", "status", "--json", env=env
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    rows = json.loads(as_json.stdout)
+    funnel = next(row for row in rows if row["version"] == 6)
+    assert funnel["state"] == "applied" and f"{funnel['name']}: applied" in status.stdout
+    applied = datetime.fromisoformat(funnel["applied_at"])
+    assert applied.utcoffset() == timedelta(0)
+    assert f"at {applied:%Y-%m-%d %H:%M:%S}" in status.stdout
+    assert len(rows) == len(status.stdout.splitlines())
 
 
 def test_db_query_prints_a_table_or_json(clickhouse_settings: Settings) -> None:

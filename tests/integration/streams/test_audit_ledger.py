@@ -111,6 +111,7 @@ def test_audit_passes_a_clean_ledger_and_finds_a_hand_edit(
     assert status == 0, report["violations"]
     assert report["balances"][tenant]["balance"] == 20 - 4 * 2
     assert len(report["balances"][tenant]["chain_head"]) == 64
+    _assert_balance_commands_agree(kafka_bootstrap, tenant, 20 - 4 * 2)
 
     copy = f"ledger-copy-{uuid.uuid4().hex[:8]}"
     offset = asyncio.run(_copy_with_one_edit(kafka_bootstrap, LEDGER.name, copy, tenant))
@@ -119,3 +120,22 @@ def test_audit_passes_a_clean_ledger_and_finds_a_hand_edit(
     found = {(v["rule"], v["topic"], v["offset"]) for v in report["violations"]}
     assert ("hash_chain", copy, offset) in found
     assert report["balances"][tenant]["balance"] == 20 - 4 * 2 + 1
+
+
+def _assert_balance_commands_agree(bootstrap: str, tenant: str, balance: int) -> None:
+    """`tokens balance` in text and in JSON: the same integer the audit replays."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "streams.ops.cli", "--bootstrap", bootstrap, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    text = run("tokens", "balance", tenant)
+    as_json = run("tokens", "balance", tenant, "--json")
+    assert text.returncode == as_json.returncode == 0, as_json.stderr
+    assert text.stdout == f"{tenant}: {balance} tokens\n"
+    assert json.loads(as_json.stdout) == {"tenant": tenant, "balance": balance}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -78,6 +79,19 @@ def test_apply_writes_the_configuration_keyed_by_tenant(
     listing = _cobranca(kafka_bootstrap, "tenants", "list")
     assert listing.returncode == 0, listing.stderr
     assert tenant in listing.stdout and expected.digest in listing.stdout
+
+    as_json = _cobranca(kafka_bootstrap, "tenants", "list", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    (entry,) = [t for t in json.loads(as_json.stdout) if t["tenant"] == tenant]
+    assert entry == {
+        "tenant": tenant,
+        "display_name": "ACME Cobranças",
+        "configuration": expected.digest,
+        "sessions": [f"{tenant}-waha"],
+        "steps": ["D-3", "D0", "D+3", "D+7"],
+        "prices": {"text": 1, "file": 2, "per_extra_recipient": 1},
+        "allow_landlines": expected.allow_landlines,
+    }
 
 
 def test_an_invalid_file_is_refused_with_every_problem_and_writes_nothing(
