@@ -394,3 +394,24 @@ def test_replay_refuses_the_live_or_an_existing_database(
     apply_migrations(client, f"{migrated}_x")
     with pytest.raises(ReplayError, match="already exists"):
         asyncio.run(replay_into(settings, client, f"{migrated}_x", partitions=partitions_of))
+
+
+def test_a_drain_reports_records_read_of_the_backlog(
+    kafka_bootstrap: str, client: Client, migrated: str
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    asyncio.run(produce(kafka_bootstrap, traffic(tenant, 40)))
+    reports: list[tuple[int, int | None]] = []
+    sink = ClickHouseSink(
+        sink_config(kafka_bootstrap, migrated, max_rows=50, max_wait_s=0.2),
+        client,
+        RawTableWriter(DEV_PSEUDONYM_KEY),
+    )
+    stats = asyncio.run(
+        sink.run(drain=True, on_progress=lambda read, total: reports.append((read, total)))
+    )
+    read = [r for r, _ in reports]
+    assert read == sorted(read) and read[-1] == stats.records > 0
+    # Caught up: the last report's total is what was read, nothing waits.
+    assert reports[-1] == (stats.records, stats.records)
+    assert all(total is None or total >= done for done, total in reports)
