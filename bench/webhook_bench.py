@@ -204,6 +204,9 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) 
     raise RuntimeError(f"{url} not healthy after {timeout:.0f}s")
 
 
+COUNTS = ("cobranca_webhook_produce_batches_total", "cobranca_webhook_records_stored_total")
+
+
 def group_commit_line(url: str) -> str:
     """Mean records per produce request, from the receiver's own metrics."""
     with urllib.request.urlopen(url, timeout=5) as answer:
@@ -211,10 +214,13 @@ def group_commit_line(url: str) -> str:
     values = {}
     for line in text.splitlines():
         name, _, value = line.partition(" ")
-        if name in ("cobranca_webhook_produce_batches", "cobranca_webhook_records_stored"):
+        if name in (
+            "cobranca_webhook_produce_batches_total",
+            "cobranca_webhook_records_stored_total",
+        ):
             values[name] = float(value)
-    batches = values.get("cobranca_webhook_produce_batches", 0.0)
-    records = values.get("cobranca_webhook_records_stored", 0.0)
+    batches = values.get("cobranca_webhook_produce_batches_total", 0.0)
+    records = values.get("cobranca_webhook_records_stored_total", 0.0)
     return f"group commit: {records:,.0f} records in {batches:,.0f} produce requests " + (
         f"({records / batches:.1f} per request)" if batches else ""
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 
 import structlog
 from aiohttp import web
-from prometheus_client import Gauge
+from prometheus_client.metrics_core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from connectors.waha.receiver import (
     PATH,
@@ -28,9 +30,38 @@ from streams.runtime.group_commit import GroupCommitProducer
 from streams.runtime.kafka_limits import record_bytes
 from streams.runtime.tenants import TenantDirectory
 
+__all__ = ["ProducerCounts", "serve"]
+
 __all__ = ["serve"]
 
 log = structlog.get_logger(__name__)
+
+
+class ProducerCounts(Collector):
+    """The group-commit producer's counts since start, as Counters read at each scrape: they
+    only grow, so `rate()` and `increase()` apply (the producer keeps them as plain ints on its
+    hot path; nothing is updated per record here)."""
+
+    def __init__(self, producer: GroupCommitProducer) -> None:
+        self.producer = producer
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "cobranca_webhook_produce_batches",
+            "Group commits (produce requests) since start.",
+            value=self.producer.flushes,
+        )
+        yield CounterMetricFamily(
+            "cobranca_webhook_records_stored",
+            "Callbacks Kafka acknowledged since start (divided by the batches: group size).",
+            value=self.producer.records,
+        )
+        yield CounterMetricFamily(
+            "cobranca_webhook_producer_renewals",
+            "Producers replaced after a failed delivery since start (a refused batch would "
+            "otherwise leave its partition's sequence broken).",
+            value=self.producer.renewals,
+        )
 
 
 async def serve(bootstrap: str, config: ReceiverConfig) -> None:
@@ -68,22 +99,7 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
                 max_record_bytes=max_record_bytes,
             )
             registry = app[RECEIVER].registry
-            Gauge(
-                "cobranca_webhook_produce_batches",
-                "Group commits (produce requests) since start.",
-                registry=registry,
-            ).set_function(lambda: producer.flushes)
-            Gauge(
-                "cobranca_webhook_records_stored",
-                "Callbacks Kafka acknowledged since start (divided by the batches: group size).",
-                registry=registry,
-            ).set_function(lambda: producer.records)
-            Gauge(
-                "cobranca_webhook_producer_renewals",
-                "Producers replaced after a failed delivery since start (a refused batch would "
-                "otherwise leave its partition's sequence broken).",
-                registry=registry,
-            ).set_function(lambda: producer.renewals)
+            registry.register(ProducerCounts(producer))
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, config.host, config.port)
