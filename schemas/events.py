@@ -51,6 +51,9 @@ import faust
 __all__ = [
     "AVRO_NAMESPACE",
     "EVENT_TYPES",
+    "AddressLocked",
+    "ApiKeyChanged",
+    "ApiRequestAudited",
     "BalanceLow",
     "ClientImported",
     "ClockTicked",
@@ -77,6 +80,7 @@ __all__ = [
     "OptedOut",
     "PaymentClaimed",
     "PaymentPromised",
+    "RefreshFamilyChanged",
     "ReguaStepConfig",
     "ReminderStatus",
     "RemindersScheduled",
@@ -93,6 +97,7 @@ __all__ = [
     "TokensCredited",
     "TokensDebited",
     "TokensRefunded",
+    "UserChanged",
     "WahaCallbackReceived",
     "WahaSessionConfig",
     "WeeklyContactWindows",
@@ -643,6 +648,73 @@ class ClockTicked(Event, namespace="cobranca.events.ClockTicked"):
     """A wake-up for agents with timers."""
 
 
+# --- identity and the API's audit trail ------------------------------------------------------
+
+
+class UserChanged(Event, namespace="cobranca.events.UserChanged"):
+    """A user account as it stands after one change; the whole account, for compaction."""
+
+    user_id: str
+    change: str
+    email: str
+    version: int
+    actor: str
+    roles: list[str]
+    tenant: str | None = None
+    status: str = "invited"
+    password_hash: str | None = None
+    invite_hash: str | None = None
+    invite_expires_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
+class ApiKeyChanged(Event, namespace="cobranca.events.ApiKeyChanged"):
+    """A tenant's API key after being issued or revoked; only its hash is kept."""
+
+    key_id: str
+    change: str
+    tenant: str
+    name: str
+    key_hash: str
+    actor: str
+    scopes: list[str]
+    revoked: bool = False
+
+
+class RefreshFamilyChanged(Event, namespace="cobranca.events.RefreshFamilyChanged"):
+    """A login's refresh-token chain after it is issued, rotated or revoked."""
+
+    family_id: str
+    change: str
+    user_id: str
+    token_hash: str
+    generation: int
+    expires_at: datetime
+    revoked: bool = False
+    reason: str | None = None
+
+
+class AddressLocked(Event, namespace="cobranca.events.AddressLocked"):
+    """Logins from one client address are refused until `locked_until`."""
+
+    address: str
+    locked_until: datetime
+    failures: int
+
+
+class ApiRequestAudited(Event, namespace="cobranca.events.ApiRequestAudited"):
+    """A state-changing call to the HTTP API: who, what, when, from where, how it ended."""
+
+    request_id: str
+    actor: str
+    operation: str
+    method: str
+    path: str
+    status: int
+    address: str
+    target: str | None = None
+
+
 # --- errors --------------------------------------------------------------------------------
 
 
@@ -696,6 +768,11 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = MappingProxyType(
             RemindersScheduled,
             ClockTicked,
             DeadLettered,
+            UserChanged,
+            ApiKeyChanged,
+            RefreshFamilyChanged,
+            AddressLocked,
+            ApiRequestAudited,
         )
     }
 )

@@ -79,6 +79,8 @@ __all__ = [
     "ImportService",
     "ServiceSettings",
     "create_app",
+    "import_status",
+    "receive_import",
 ]
 
 log = structlog.get_logger("cobranca.imports.http")
@@ -434,10 +436,11 @@ def _authorize(request: web.Request, tenant: str) -> None:
     request.app[SERVICE].keys.current().authorize(request.headers.get("Authorization"), tenant)
 
 
-async def post_import(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    tenant = request.match_info["tenant"]
-    _authorize(request, tenant)
+async def receive_import(
+    service: ImportService, request: web.Request, tenant: str
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Read an authorized import request's body into the log: the status, JSON body and headers
+    to answer with (202 and the import's status, or the error that ended it early)."""
     size = declared_size(request.headers.get("Content-Length"))
     if size is not None and size > service.service.max_bytes:
         raise BodyTooLarge(service.service.max_bytes)
@@ -447,14 +450,12 @@ async def post_import(request: web.Request) -> web.Response:
     if job.finished and job.error is not None:
         status = int(job.error["http_status"])
         body = {k: v for k, v in job.error.items() if k != "http_status" and v is not None}
-        return _json(status, {**body, "import_id": job.import_id, "status": job.status()})
-    return _json(202, job.status(), Location=job.location)
+        return status, {**body, "import_id": job.import_id, "status": job.status()}, {}
+    return 202, job.status(), {"Location": job.location}
 
 
-async def get_import(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    tenant, import_id = request.match_info["tenant"], request.match_info["import_id"]
-    _authorize(request, tenant)
+def import_status(service: ImportService, tenant: str, import_id: str) -> dict[str, Any]:
+    """An import's status, or RequestRefused 404 when this server does not know it."""
     job = service.job(tenant, import_id)
     if job is None:
         raise RequestRefused(
@@ -463,7 +464,20 @@ async def get_import(request: web.Request) -> web.Response:
             f"no import {import_id!r} of tenant {tenant!r} on this server (statuses are kept "
             "in memory; the log has every ImportCompleted)",
         )
-    return _json(200, job.status())
+    return job.status()
+
+
+async def post_import(request: web.Request) -> web.Response:
+    tenant = request.match_info["tenant"]
+    _authorize(request, tenant)
+    status, body, headers = await receive_import(request.app[SERVICE], request, tenant)
+    return _json(status, body, **headers)
+
+
+async def get_import(request: web.Request) -> web.Response:
+    tenant, import_id = request.match_info["tenant"], request.match_info["import_id"]
+    _authorize(request, tenant)
+    return _json(200, import_status(request.app[SERVICE], tenant, import_id))
 
 
 async def healthz(request: web.Request) -> web.Response:

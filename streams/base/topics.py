@@ -170,6 +170,21 @@ DEAD_LETTERS = _audit(
     "Records no agent could process, with their bytes, position and error.",
 )
 
+IDENTITY = TopicSpec(
+    "cobranca.identity",
+    TopicKind.LOOKUP,
+    "user:<user_id> | key:<key_id> | refresh:<family_id> | address:<address>",
+    ("UserChanged", "ApiKeyChanged", "RefreshFamilyChanged", "AddressLocked"),
+    "Users, API keys, login sessions and address lockouts of the HTTP API. Each event carries "
+    "its entity whole, so compaction keeps every entity; every API replica reads all of it.",
+)
+API_AUDIT = _audit(
+    "cobranca.api.audit",
+    "actor",
+    ("ApiRequestAudited",),
+    "Every state-changing call to the HTTP API: who, what, when, from where, and its status.",
+)
+
 # The ledger's inputs: all keyed by tenant alone and created with the same partition count, so
 # one worker sees every event of a tenant, in order within each topic, next to its table state.
 LEDGER_INPUTS: tuple[TopicSpec, ...] = (SEND_REQUESTS, CREDIT_REQUESTS, DISPATCHES, ACTIONS)
@@ -191,6 +206,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     DEAD_LETTERS,
     CONVERSATION_DEBTS,
     CONVERSATION_STATE,
+    IDENTITY,
+    API_AUDIT,
 )
 
 

@@ -9,7 +9,10 @@ from streams.base.errors import CobrancaError
 __all__ = [
     "ConfigProblem",
     "HandoffError",
+    "IdentityConflict",
+    "IdentityError",
     "InvalidAck",
+    "InvalidIdentity",
     "NoOpenSlot",
     "TemplateError",
     "TenantConfigError",
@@ -59,3 +62,26 @@ class InvalidAck(CobrancaError):
             "unknown levels"
         )
         self.ack = ack
+
+
+class IdentityError(CobrancaError):
+    """A change to users, keys or logins that the identity rules refuse."""
+
+    code = "identity_error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidIdentity(IdentityError):
+    """An email, password, role or scope that does not follow the rules."""
+
+    code = "invalid"
+
+
+class IdentityConflict(IdentityError):
+    """A change that contradicts the account or key as it stands (exists, disabled, revoked)."""
+
+    code = "conflict"

@@ -17,6 +17,7 @@ from connectors.waha.simulator.cli import waha_sim
 from models.cli import classify_command, model
 from streams.base.cli_output import echo_json, json_option, progress
 from streams.base.settings import Settings, cache_home
+from streams.ops.api_cli import api_group, users_group
 from streams.ops.cli_errors import friendly_errors
 from streams.ops.clickhouse_cli import db, replay_command, sink_command, trace_command
 from streams.ops.handoff_cli import export_corrections_command, handoffs
@@ -502,6 +503,8 @@ model.add_command(export_corrections_command)
 main.add_command(model)
 main.add_command(classify_command)
 main.add_command(handoffs)
+main.add_command(api_group)
+main.add_command(users_group)
 
 if __name__ == "__main__":
     main()

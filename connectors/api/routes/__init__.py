@@ -1,0 +1,10 @@
+"""Every route of the API, grouped by what it acts on."""
+
+from __future__ import annotations
+
+from connectors.api.http import Route
+from connectors.api.routes import auth, imports, keys, users
+
+__all__ = ["ROUTES"]
+
+ROUTES: tuple[Route, ...] = (*auth.ROUTES, *users.ROUTES, *keys.ROUTES, *imports.ROUTES)
