@@ -28,7 +28,7 @@ from aiohttp import web
 
 from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
-from connectors.api.http import IDENTITY, NOW, PRINCIPAL, Access, Route
+from connectors.api.http import IDENTITY, NOW, PRINCIPAL, REQUEST_ID, Access, Route
 from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
 from connectors.api.ports import EventLog
@@ -104,7 +104,7 @@ async def _envelope(request: web.Request, handler: Any) -> web.StreamResponse:
     """Request id, error shape, security and CORS headers."""
     presented = request.headers.get("X-Request-Id", "")
     request_id = presented if _REQUEST_ID.fullmatch(presented) else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     origin = request.headers.get("Origin", "").rstrip("/")
     allowed = origin in request.app[SETTINGS].cors_origins
     with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -150,12 +150,12 @@ async def _audit(request: web.Request, route: Route, status: int) -> None:
         header=new_header(
             "ApiRequestAudited",
             tenant_id=tenant,
-            correlation_id=request["request_id"],
+            correlation_id=request[REQUEST_ID],
             causation_id=None,
             source="api",
             occurred_at=request[NOW],
         ),
-        request_id=request["request_id"],
+        request_id=request[REQUEST_ID],
         actor=actor,
         operation=route.operation,
         method=request.method,
@@ -171,6 +171,15 @@ async def _audit(request: web.Request, route: Route, status: int) -> None:
         log.error("audit record not stored", operation=route.operation, error=str(exc))
 
 
+def _limit(request: web.Request, caller: str) -> None:
+    wait = request.app[LIMITER].take(caller, time.monotonic())
+    if wait > 0:
+        retry = str(max(1, round(wait)))
+        raise ApiError(
+            429, "rate_limited", "too many requests; slow down", headers={"Retry-After": retry}
+        )
+
+
 @web.middleware
 async def _access(request: web.Request, handler: Any) -> web.StreamResponse:
     """Who is calling, may they, how fast; and the audit record of what they changed."""
@@ -182,19 +191,19 @@ async def _access(request: web.Request, handler: Any) -> web.StreamResponse:
     identity: IdentityService = request.app[IDENTITY]
     caller = f"address:{request.remote}"
     if route.access != Access.PUBLIC:
-        principal = identity.principal(request.headers.get("Authorization"), request[NOW])
+        try:
+            principal = identity.principal(request.headers.get("Authorization"), request[NOW])
+        except ApiError:
+            # Guessing keys or tokens costs the address its rate like any public call.
+            _limit(request, caller)
+            raise
         if route.access == Access.USER and not principal.actor.startswith("user:"):
             raise ApiError(403, "forbidden", "this route is for users; API keys cannot call it")
         if route.permission is not None:
             check(principal, route.permission, request.match_info.get("tenant"))
         request[PRINCIPAL] = principal
         caller = principal.actor
-    wait = request.app[LIMITER].take(caller, time.monotonic())
-    if wait > 0:
-        retry = str(max(1, round(wait)))
-        raise ApiError(
-            429, "rate_limited", "too many requests; slow down", headers={"Retry-After": retry}
-        )
+    _limit(request, caller)
     if not route.changes_state:
         response = await handler(request)
         return response

@@ -18,6 +18,7 @@ __all__ = [
     "IDENTITY",
     "NOW",
     "PRINCIPAL",
+    "REQUEST_ID",
     "Access",
     "Route",
     "answer",
@@ -30,8 +31,9 @@ __all__ = [
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 IDENTITY: Final = web.AppKey("identity", IdentityService)
-PRINCIPAL: Final = "cobranca.principal"
-NOW: Final = "cobranca.now"
+PRINCIPAL: Final = web.RequestKey("principal", Principal)
+NOW: Final = web.RequestKey("now", datetime)
+REQUEST_ID: Final = web.RequestKey("request_id", str)
 
 
 class Access:
@@ -65,13 +67,11 @@ class Route:
 
 
 def principal_of(request: web.Request) -> Principal:
-    principal: Principal = request[PRINCIPAL]
-    return principal
+    return request[PRINCIPAL]
 
 
 def now_of(request: web.Request) -> datetime:
-    moment: datetime = request[NOW]
-    return moment
+    return request[NOW]
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
