@@ -107,6 +107,12 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
     "steps": Policy.DROP,
     "operator": Policy.DROP,
     "note": Policy.DROP,
+    # secrets of the API's identity (only hashes, never useful to analytics) and client addresses
+    "password_hash": Policy.DROP,
+    "invite_hash": Policy.DROP,
+    "token_hash": Policy.DROP,
+    "key_hash": Policy.DROP,
+    "address": Policy.DROP,
     # everything else the schemas carry: not personal
     **{
         name: Policy.KEEP
@@ -179,6 +185,26 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "open_handoff",
             "handoff_id",
             "resume",
+            "user_id",
+            "change",
+            "version",
+            "actor",
+            "roles",
+            "tenant",
+            "invite_expires_at",
+            "locked_until",
+            "key_id",
+            "scopes",
+            "revoked",
+            "family_id",
+            "generation",
+            "expires_at",
+            "failures",
+            "request_id",
+            "operation",
+            "method",
+            "path",
+            "target",
         )
     },
 }
