@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from schemas.events import (
+    ApiRequestAudited,
     BalanceLow,
     ClientImported,
     CollectionPaused,
@@ -224,6 +225,22 @@ def send_rejected(
 
 
 # --- ledger ----------------------------------------------------------------------------------
+
+
+def api_request_audited(
+    tenant: str, operation: str = "inviteUser", *, at: datetime | None = None
+) -> ApiRequestAudited:
+    return ApiRequestAudited(
+        header=_header("ApiRequestAudited", tenant, "req-1", at, source="api"),
+        request_id="req-1",
+        actor="user:u-1",
+        operation=operation,
+        method="POST",
+        path=f"/v1/tenants/{tenant}/users",
+        status=201,
+        address="127.0.0.1",
+        target=None,
+    )
 
 
 def credit_requested(tenant: str, amount: int, credit_id: str = "cr-1") -> CreditRequested:

@@ -137,6 +137,7 @@ def test_the_sink_writes_every_topic_once(
         f.session_status_changed(tenant),
         f.dead_lettered(tenant),
         f.opted_out(tenant),
+        f.api_request_audited(tenant),
     ]
     asyncio.run(produce(kafka_bootstrap, events))
     config = sink_config(kafka_bootstrap, migrated, max_rows=100, max_wait_s=0.2)

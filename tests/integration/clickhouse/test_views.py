@@ -52,6 +52,7 @@ def every_event_type() -> list[Event]:
         f.collection_resumed("acme", "c1", handoff_id="h1", at=T0),
         f.handoff_resolved("acme", "h1", phone=PHONE, at=T0),
         f.dead_lettered("acme", at=T0),
+        f.api_request_audited("acme", at=T0),
     ]
 
 
