@@ -39,6 +39,7 @@ from connectors.imports.errors import BodyTooLarge, RequestRefused, UnsupportedF
 from schemas.events import ApiRequestAudited, new_header
 from streams.base.errors import ProduceFailed
 from streams.domain.identity import PLATFORM
+from streams.domain.tenant_config import TENANT_ID
 
 __all__ = ["create_app", "openapi_document"]
 
@@ -199,8 +200,11 @@ async def _access(request: web.Request, handler: Any) -> web.StreamResponse:
             raise
         if route.access == Access.USER and not principal.actor.startswith("user:"):
             raise ApiError(403, "forbidden", "this route is for users; API keys cannot call it")
+        tenant = request.match_info.get("tenant")
+        if tenant is not None and TENANT_ID.fullmatch(tenant) is None:
+            raise ApiError(404, "not_found", "no tenant has that id", tenant=tenant[:80])
         if route.permission is not None:
-            check(principal, route.permission, request.match_info.get("tenant"))
+            check(principal, route.permission, tenant)
         request[PRINCIPAL] = principal
         caller = principal.actor
     _limit(request, caller)
