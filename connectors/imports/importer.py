@@ -174,11 +174,14 @@ class ImportRun:
         import_id: str,
         allow_landlines: bool,
         clock: Callable[[], datetime],
+        require_document: bool = False,
     ) -> None:
         self.source = source
         self.tenant_id = tenant_id
         self.import_id = import_id
         self.allow_landlines = allow_landlines
+        self.require_document = require_document
+        """Rows without CPF/CNPJ are `missing_field` (the tenant's ``imports.require_document``)."""
         self.summary = ImportSummary()
         """The rows read so far (validated and written as records)."""
         self.stored = ImportSummary()
@@ -257,7 +260,9 @@ class _Reading:
         self._source = run.source
         self._summary = run.summary
         self._on_rejection = on_rejection
-        self._validator = validator = RowValidator(allow_landlines=run.allow_landlines)
+        self._validator = validator = RowValidator(
+            allow_landlines=run.allow_landlines, require_document=run.require_document
+        )
         self._writer = writer = ImportRecords(run.tenant_id, run.import_id)
         self._clock = run._clock
         columns = run.source.columns
@@ -265,7 +270,12 @@ class _Reading:
         self._validate_cells: Callable[[int, Sequence[str]], Outcome] | None = None
         self._block_cells: Callable[[int, Sequence[str]], Outcome] | None = None
         if columns is not None:
-            self._blocks = BlockWriter(writer, columns, allow_landlines=run.allow_landlines)
+            self._blocks = BlockWriter(
+                writer,
+                columns,
+                allow_landlines=run.allow_landlines,
+                require_document=run.require_document,
+            )
             self._validate_cells = validator.for_columns(columns)
             self._block_cells = validator.for_columns(columns, duplicates=False)
 
@@ -410,6 +420,7 @@ def import_rows(
     name: str = "<stream>",
     clock: Callable[[], datetime] | None = None,
     gunzip: bool = False,
+    require_document: bool = False,
 ) -> ImportRun:
     """Open `stream` for an import; raises `UnreadableSource` for whole-file problems.
 
@@ -421,7 +432,7 @@ def import_rows(
     _check_id("import_id", import_id := import_id or str(uuid.uuid4()))
     source = RowSource(stream, fmt, name=name, gunzip=gunzip)
     if source.columns is not None:
-        columns = check_columns(source.columns)
+        columns = check_columns(source.columns, require_document=require_document)
         if not columns.ok:
             raise UnreadableSource(
                 f"the header cannot be imported: {columns.explain()}",
@@ -434,6 +445,7 @@ def import_rows(
         import_id=import_id,
         allow_landlines=allow_landlines,
         clock=clock or (lambda: datetime.now(UTC)),
+        require_document=require_document,
     )
 
 

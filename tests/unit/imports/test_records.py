@@ -43,7 +43,7 @@ def client_imported(fields: ClientFields, tenant: str, import_id: str) -> Client
         name=fields.name,
         phone_e164=fields.phone_e164,
         document=fields.document,
-        document_kind=DocumentKind(fields.document_kind),
+        document_kind=DocumentKind(fields.document_kind) if fields.document_kind else None,
         amount_centavos=fields.amount_centavos,
         due_date=fields.due_date,
         invoice_id=fields.invoice_id,

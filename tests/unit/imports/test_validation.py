@@ -96,7 +96,9 @@ def test_check_columns_names_what_is_missing_and_what_is_ambiguous() -> None:
     assert good.ok
     bad = check_columns(["codigo", "telefone", "celular", "valor"])
     assert not bad.ok
-    assert bad.missing == ("name", "document", "due_date")
+    assert bad.missing == ("name", "due_date")  # the document is optional (issue 15)
+    required = check_columns(["codigo", "telefone", "celular", "valor"], require_document=True)
+    assert required.missing == ("name", "document", "due_date")
     assert dict(bad.ambiguous) == {"phone": ("telefone", "celular")}
     explained = bad.explain()
     assert "'name'" in explained and "nome" in explained
