@@ -197,6 +197,16 @@ class ImportRun:
     def format(self) -> Format:
         return self.source.format
 
+    def require_documents(self) -> None:
+        """Reject rows without CPF/CNPJ (`missing_field`), as `import_rows(require_document=True)`
+        would: for a tenant setting learnt after the source was opened (`cobranca import` checks
+        the file before it asks Kafka). Raises `UnreadableSource` for a CSV header without a
+        document column."""
+        if self._used:
+            raise RuntimeError(f"import {self.import_id} was already read; start a new one")
+        _check_header(self.source, require_document=True)
+        self.require_document = True
+
     def batches(
         self,
         on_rejection: Callable[[Rejection], None] | None = None,
@@ -431,14 +441,7 @@ def import_rows(
     _check_id("tenant_id", tenant_id)
     _check_id("import_id", import_id := import_id or str(uuid.uuid4()))
     source = RowSource(stream, fmt, name=name, gunzip=gunzip)
-    if source.columns is not None:
-        columns = check_columns(source.columns, require_document=require_document)
-        if not columns.ok:
-            raise UnreadableSource(
-                f"the header cannot be imported: {columns.explain()}",
-                source=name,
-                line=source.header_line,
-            )
+    _check_header(source, require_document=require_document)
     return ImportRun(
         source,
         tenant_id=tenant_id,
@@ -447,6 +450,18 @@ def import_rows(
         clock=clock or (lambda: datetime.now(UTC)),
         require_document=require_document,
     )
+
+
+def _check_header(source: RowSource, *, require_document: bool) -> None:
+    """Refuse a header (CSV, a sheet) without a required column or with two for one field."""
+    if source.columns is not None:
+        columns = check_columns(source.columns, require_document=require_document)
+        if not columns.ok:
+            raise UnreadableSource(
+                f"the header cannot be imported: {columns.explain()}",
+                source=source.name,
+                line=source.header_line,
+            )
 
 
 def dry_run(
