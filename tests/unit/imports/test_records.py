@@ -100,8 +100,12 @@ optional = st.none() | texts.filter(bool)
     client_id=texts.filter(bool),
     name=texts,
     document=st.sampled_from(
-        [("52998224725", "CPF"), ("11222333000181", "CNPJ"), ("12ABC34501DE35", "CNPJ")]
-        + [(None, None)]  # no document (issue 15)
+        [
+            ("52998224725", "CPF"),
+            ("11222333000181", "CNPJ"),
+            ("12ABC34501DE35", "CNPJ"),
+            (None, None),  # no document (issue 15)
+        ]
     ),
     amount=st.integers(min_value=1, max_value=2**63 - 1),
     due=st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),

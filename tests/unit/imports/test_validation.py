@@ -241,9 +241,7 @@ def test_a_tenant_that_requires_the_document_gets_missing_field(document: object
 def test_a_document_that_is_there_is_validated_as_ever(
     document: object, require_document: bool
 ) -> None:
-    result = RowValidator(require_document=require_document).validate(
-        4, {**GOOD, "CPF": document}
-    )
+    result = RowValidator(require_document=require_document).validate(4, {**GOOD, "CPF": document})
 
     assert isinstance(result, Rejection)
     assert (result.reason, result.field) == (Reason.INVALID_DOCUMENT, "document")
