@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from schemas.codec import FAUST_KEY, decode, encode
 from schemas.compatibility import check_backward_transitive
 from schemas.errors import IncompatibleSchema, SchemaNotRegistered
-from schemas.events import EVENT_TYPES, SendRejected, SendRejectReason, new_header
+from schemas.events import (
+    EVENT_TYPES,
+    ClientImported,
+    DocumentKind,
+    SendRejected,
+    SendRejectReason,
+    new_header,
+)
 from schemas.registry import (
     HISTORY_DIR,
     REGISTRY_FILE,
@@ -123,6 +130,30 @@ def test_bytes_of_every_registered_version_decode_with_the_latest_reader(
     event = data.draw(event_datums(written_with), label="event")
 
     assert_read_as_latest(REGISTRY, written_with, event)
+
+
+# --- ClientImported v2: the document is optional (issue 15) ---------------------------------
+
+
+def test_client_imported_v1_bytes_read_with_their_document_and_v2_without_one() -> None:
+    v1, v2 = REGISTRY.versions(CLIENT_IMPORTED)[:2]
+    event = client_imported("t1", 1)
+    datum = decode(encode(event.to_representation()))
+    del datum[FAUST_KEY]
+    datum["header"]["schema_version"] = 1
+    old_bytes = wire_bytes(v1.schema_id, v1.parsed, datum)  # as a v1 producer wrote them
+
+    old = ClientImported.from_data(decode(old_bytes))
+    bare = ClientImported.from_data(
+        decode(encode(client_imported("t1", 2, document=None).to_representation()))
+    )
+
+    assert (old.document, old.document_kind) == ("52998224725", DocumentKind.CPF)
+    assert old.header.schema_version == 1 and old.amount_centavos == event.amount_centavos
+    assert (bare.document, bare.document_kind) == (None, None)
+    assert bare.header.schema_version == ClientImported.SCHEMA_VERSION == v2.version == 2
+    assert field_named(v2.schema, "document")["type"] == ["null", "string"]
+    assert field_named(v2.schema, "document")["default"] is None
 
 
 # --- the guard, on a copy ------------------------------------------------------------------
