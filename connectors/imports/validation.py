@@ -250,7 +250,9 @@ class ColumnCheck:
 def required_fields(*, require_document: bool = False) -> tuple[str, ...]:
     """The fields a row must have, in `ALL_FIELDS` order."""
     return tuple(
-        f for f in ALL_FIELDS[:6] if f in REQUIRED_FIELDS or (require_document and f == "document")
+        f
+        for f in ALL_FIELDS[:6]
+        if f in REQUIRED_FIELDS or (require_document and f == DOCUMENT_FIELD)
     )
 
 
@@ -296,6 +298,7 @@ class RowValidator:
         self._required = tuple(
             (ALL_FIELDS.index(f), f) for f in required_fields(require_document=require_document)
         )
+        self._pick_required = operator.itemgetter(*(at for at, _ in self._required))
         self._first_rows = FirstRows()
         self._fields: dict[str, str | None] = {}  # column name -> canonical field (cache)
 
@@ -387,8 +390,8 @@ class RowValidator:
         return tuple(fields.get(field) for field in ALL_FIELDS)
 
     def _validate(self, row: int, values: tuple[object, ...]) -> ClientFields:
-        try:  # the common case in C: six texts, none blank (None or a number: TypeError)
-            complete = "" not in map(str.strip, values[:6])  # type: ignore[arg-type]
+        try:  # the common case in C: the required texts, none blank (None or a number: TypeError)
+            complete = "" not in map(str.strip, self._pick_required(values))
         except TypeError:
             complete = False
         if not complete:
