@@ -163,7 +163,7 @@ class TenantImportSettings(Protocol):
         ...
 
 
-class DocumentOptional:
+class _DocumentOptional:
     """`TenantImportSettings` of a server with no tenant configurations: the default, the
     document optional for every tenant."""
 
@@ -299,7 +299,7 @@ class ImportService:
         self.service = service
         self.keys = KeysFile(service.keys_file)
         self._store = store
-        self._tenants = tenants or DocumentOptional()
+        self._tenants = tenants or _DocumentOptional()
         self._executor = ThreadPoolExecutor(
             max_workers=service.max_running, thread_name_prefix="import"
         )
