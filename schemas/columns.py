@@ -5,7 +5,7 @@ The importer checks a block of a few thousand CSV rows as numpy columns
 accepted row's Avro value in Python. `ColumnWriter` takes the row's fields one after the other,
 each as a column (numbers, slices of the block's bytes, rows of computed bytes), and gathers
 every row's value in one indexing of one pool of bytes. The encoding is `schemas.binary`'s,
-column-wise: zig-zag varints, length-prefixed strings, ``["null", "string"]`` branches;
+column-wise: zig-zag varints, length-prefixed strings, ``["null", T]`` branches;
 tests/unit/schemas/test_columns.py checks it byte for byte against fastavro.
 """
 
@@ -99,10 +99,14 @@ class ColumnWriter:
         if data:
             self._piece(self._add(np.frombuffer(data, np.uint8)), len(data))
 
-    def long(self, values: Ints) -> None:
-        """An int, long, date (`days_since_epoch`) or enum index per row: a zig-zag varint."""
+    def long(self, values: Ints, present: Mask | None = None) -> None:
+        """An int, long, date (`days_since_epoch`) or enum index per row: a zig-zag varint;
+        with `present`, a ``["null", T]`` union of such a type, null where `present` is False
+        (`values` ignored there)."""
+        if present is not None:
+            self._rows_of(np.where(present, 2, 0).astype(np.uint8)[:, None], 1)
         out, length = _varints(values)
-        self._rows_of(out, length)
+        self._rows_of(out, length if present is None else np.where(present, length, 0))
 
     def string(self, starts: Ints, ends: Ints, present: Mask | None = None) -> None:
         """The UTF-8 text ``source[starts:ends]`` of each row; with `present`, a

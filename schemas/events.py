@@ -202,15 +202,19 @@ class Event(
 class ClientImported(Event, namespace="cobranca.events.ClientImported"):
     """One accepted import row: a debtor and the debt to collect."""
 
+    SCHEMA_VERSION = 2
+
     import_id: str
     row: int
     client_id: str
     name: str
     phone_e164: str
-    document: str
-    document_kind: DocumentKind
     amount_centavos: int
     due_date: date
+    document: str | None = None
+    """CPF or CNPJ; None when the row had none (v2: optional unless the tenant requires it).
+    v1 events, which always had one, read with theirs."""
+    document_kind: DocumentKind | None = None
     invoice_id: str | None = None
     description: str | None = None
     email: str | None = None
@@ -598,6 +602,8 @@ class ReguaStepConfig(faust.Record, namespace="cobranca.events.ReguaStepConfig")
 class TenantConfigured(Event, namespace="cobranca.events.TenantConfigured"):
     """A tenant's whole configuration as applied; the latest per tenant is in force."""
 
+    SCHEMA_VERSION = 2
+
     display_name: str
     sessions: list[WahaSessionConfig]
     prices: TokenPrices
@@ -608,6 +614,8 @@ class TenantConfigured(Event, namespace="cobranca.events.TenantConfigured"):
     uf_windows: dict[str, WeeklyContactWindows]
     steps: list[ReguaStepConfig]
     source_file: str | None = None
+    require_document: bool = False
+    """Imports reject rows without CPF/CNPJ (v2; v1 events read as False)."""
 
 
 class ScheduledReminder(

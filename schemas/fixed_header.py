@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: A record's fields as (name, type), in order; a nested record's type is its own layout, a
-#: union's a tuple of its branches.
+#: union's a tuple of its branches (each spelled the same way: ``("null", enum_type(...))``).
 Layout = Sequence[tuple[str, Any]]
 
 # Avro types as a layout spells them (the schema's JSON without docs and namespaces).
@@ -78,7 +78,7 @@ def layout_of(schema: Mapping[str, Any]) -> Layout:
         if isinstance(kind, Mapping):
             return {k: v for k, v in kind.items() if k not in ("doc", "namespace")}
         if isinstance(kind, list):
-            return tuple(kind)  # a union
+            return tuple(plain(branch) for branch in kind)  # a union
         return kind
 
     return tuple((field["name"], plain(field["type"])) for field in schema["fields"])

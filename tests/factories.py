@@ -88,8 +88,10 @@ def client_imported(
     import_id: str = "imp-1",
     phone: str | None = None,
     at: datetime | None = None,
+    document: str | None = "52998224725",
 ) -> ClientImported:
-    """The n-th row of an import for `tenant`: a distinct client with a distinct debt."""
+    """The n-th row of an import for `tenant`: a distinct client with a distinct debt
+    (`document` None: a client without CPF/CNPJ)."""
     return ClientImported(
         header=_header(
             "ClientImported", tenant, import_id, at or datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
@@ -99,8 +101,8 @@ def client_imported(
         client_id=f"c{n:06d}",
         name="maria da silva",
         phone_e164=phone or f"+55119{n:08d}",
-        document="52998224725",
-        document_kind=DocumentKind.CPF,
+        document=document,
+        document_kind=None if document is None else DocumentKind.CPF,
         amount_centavos=123_456 + n,
         due_date=date(2026, 12, 5),
         invoice_id=f"F-{n}",

@@ -127,13 +127,22 @@ def count_for(bootstrap: str, topic: str, tenant: str) -> int:
 TEST_STEP = "D-30"
 
 
-def configure_tenant(bootstrap: str, tenant: str) -> Any:
+def configure_tenant(bootstrap: str, tenant: str, **extra: Any) -> Any:
     """Apply a tenant configuration whose contact windows are open all day Monday to Saturday
-    (Sundays and holidays never open), with one step due at import; returns the config."""
-    from streams.domain.tenant_config import parse_tenant_config
+    (Sundays and holidays never open), with one step due at import; returns the config.
+    `extra` adds top-level keys of the file (``imports={"require_document": True}``)."""
     from streams.runtime.tenants import apply_config
 
-    config = parse_tenant_config(
+    config = tenant_config(tenant, **extra)
+    asyncio.run(apply_config(bootstrap, config))
+    return config
+
+
+def tenant_config(tenant: str, **extra: Any) -> Any:
+    """The configuration `configure_tenant` applies, not applied."""
+    from streams.domain.tenant_config import parse_tenant_config
+
+    return parse_tenant_config(
         {
             "tenant": tenant,
             "name": f"Credora {tenant}",
@@ -149,11 +158,10 @@ def configure_tenant(bootstrap: str, tenant: str) -> Any:
                     }
                 ]
             },
-        },
+        }
+        | extra,
         source=f"tests:{tenant}",
     )
-    asyncio.run(apply_config(bootstrap, config))
-    return config
 
 
 async def committed_offsets(bootstrap: str, group: str) -> dict[Any, Any]:

@@ -37,7 +37,7 @@ def upstream_client(tenant: str, batch: str, n: int, *, due: date) -> dict[str, 
         "header": {
             "event_id": str(uuid.uuid4()),
             "event_type": "ClientImported",
-            "schema_version": 1,
+            "schema_version": 2,
             "tenant_id": tenant,
             "occurred_at": datetime.now(UTC).replace(microsecond=0),
             "correlation_id": batch,

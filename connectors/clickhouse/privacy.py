@@ -175,6 +175,7 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "config_digest",
             "display_name",
             "allow_landlines",
+            "require_document",
             "prices",
             "low_balance_threshold",
             "state_holidays",

@@ -25,7 +25,9 @@ What the fast path takes, per field (everything else goes row by row):
   only when the tenant allows them);
 - document: ASCII digits and ``. / -``, 11 (CPF) or 14 (CNPJ) digits with valid check digits,
   not all equal; or an alphanumeric CNPJ (ASCII letters, either case, and digits, 2 digits
-  last, with ``. . / -`` at their places or none) with valid check digits;
+  last, with ``. . / -`` at their places or none) with valid check digits; an empty cell or no
+  column is a row without a document (null), unless the tenant requires one (then such a row,
+  like a cell of spaces, goes row by row, which words the rejection);
 - amount: optional ``R$`` and one space, then ``150``, ``1234,56``, ``1.234,56``,
   ``1.234.567`` or ``1234.56``, more than zero, at most 15 digits of reais;
 - due date: ``DD/MM/YYYY`` or ``YYYY-MM-DD`` exactly, a real day in 1900-2100;
@@ -148,7 +150,12 @@ class BlockWriter:
     """Validates and writes the `LineBlock`s of one import; see the module docstring."""
 
     def __init__(
-        self, records: ImportRecords, columns: Sequence[str], *, allow_landlines: bool
+        self,
+        records: ImportRecords,
+        columns: Sequence[str],
+        *,
+        allow_landlines: bool,
+        require_document: bool = False,
     ) -> None:
         self._records = records
         self._width = len(columns)
@@ -156,6 +163,7 @@ class BlockWriter:
         self._at: dict[str, int | None] = {field: at.get(field) for field in ALL_FIELDS}
         self._read = sorted({i for i in self._at.values() if i is not None})
         self._allow_landlines = allow_landlines
+        self._require_document = require_document
 
     def write(self, block: LineBlock, millis: int) -> BlockRecords:
         """The block's rows this path takes, as records, and its other lines."""
@@ -185,10 +193,17 @@ class BlockWriter:
         taken = cells.ok & view.text(*spans["client_id"])
         taken &= view.text(*spans["name"]) & view.plain_name(*spans["name"])
         phone = _phones(view, *spans["phone"], allow_landlines=self._allow_landlines)
-        document = _documents(view, *spans["document"])
         amount = _amounts(view, *spans["amount"])
         due = _due_dates(view, *spans["due_date"])
-        taken &= phone.ok & document.ok & amount.ok & due.ok
+        taken &= phone.ok & amount.ok & due.ok
+        document = None
+        if "document" in spans:
+            s, e = spans["document"]
+            document = _documents(view, s, e)
+            # An empty cell is no document; a required one goes row by row (missing_field).
+            taken &= document.ok if self._require_document else (e == s) | document.ok
+        elif self._require_document:  # `check_columns` refuses such a header first
+            taken &= False
         for field in OPTIONAL_FIELDS:
             if field in spans:
                 s, e = spans[field]
@@ -209,10 +224,15 @@ class BlockWriter:
         writer.string(*_taken(spans["client_id"], index))
         writer.string(*_taken(spans["name"], index))
         writer.computed_string(phone.text[index], phone.length[index])
-        writer.computed_string(document.digits[index], document.length[index])
-        writer.long(document.kind[index])
         writer.long(checked.amount.centavos[index])
         writer.long(checked.due.days[index])
+        if document is None:  # no column: null document, null kind
+            writer.constant(NULL + NULL)
+        else:
+            s, e = _taken(spans["document"], index)
+            present = e > s  # an empty cell is null
+            writer.computed_string(document.digits[index], document.length[index], present)
+            writer.long(document.kind[index], present)
         for field in OPTIONAL_FIELDS:
             if field not in spans:
                 writer.constant(NULL)
@@ -536,7 +556,8 @@ class _Checked:
     spans: dict[str, tuple[Ints, Ints]]
     """(starts, ends) of the cells of each field the header has."""
     phone: _Phones
-    document: _Documents
+    document: _Documents | None
+    """None when the header has no document column."""
     amount: _Amounts
     due: _Dates
 

@@ -174,11 +174,14 @@ class ImportRun:
         import_id: str,
         allow_landlines: bool,
         clock: Callable[[], datetime],
+        require_document: bool = False,
     ) -> None:
         self.source = source
         self.tenant_id = tenant_id
         self.import_id = import_id
         self.allow_landlines = allow_landlines
+        self.require_document = require_document
+        """Rows without CPF/CNPJ are `missing_field` (the tenant's ``imports.require_document``)."""
         self.summary = ImportSummary()
         """The rows read so far (validated and written as records)."""
         self.stored = ImportSummary()
@@ -193,6 +196,16 @@ class ImportRun:
     @property
     def format(self) -> Format:
         return self.source.format
+
+    def require_documents(self) -> None:
+        """Reject rows without CPF/CNPJ (`missing_field`), as `import_rows(require_document=True)`
+        would: for a tenant setting learnt after the source was opened (`cobranca import` checks
+        the file before it asks Kafka). Raises `UnreadableSource` for a CSV header without a
+        document column."""
+        if self._used:
+            raise RuntimeError(f"import {self.import_id} was already read; start a new one")
+        _check_header(self.source, require_document=True)
+        self.require_document = True
 
     def batches(
         self,
@@ -257,7 +270,9 @@ class _Reading:
         self._source = run.source
         self._summary = run.summary
         self._on_rejection = on_rejection
-        self._validator = validator = RowValidator(allow_landlines=run.allow_landlines)
+        self._validator = validator = RowValidator(
+            allow_landlines=run.allow_landlines, require_document=run.require_document
+        )
         self._writer = writer = ImportRecords(run.tenant_id, run.import_id)
         self._clock = run._clock
         columns = run.source.columns
@@ -265,7 +280,12 @@ class _Reading:
         self._validate_cells: Callable[[int, Sequence[str]], Outcome] | None = None
         self._block_cells: Callable[[int, Sequence[str]], Outcome] | None = None
         if columns is not None:
-            self._blocks = BlockWriter(writer, columns, allow_landlines=run.allow_landlines)
+            self._blocks = BlockWriter(
+                writer,
+                columns,
+                allow_landlines=run.allow_landlines,
+                require_document=run.require_document,
+            )
             self._validate_cells = validator.for_columns(columns)
             self._block_cells = validator.for_columns(columns, duplicates=False)
 
@@ -410,6 +430,7 @@ def import_rows(
     name: str = "<stream>",
     clock: Callable[[], datetime] | None = None,
     gunzip: bool = False,
+    require_document: bool = False,
 ) -> ImportRun:
     """Open `stream` for an import; raises `UnreadableSource` for whole-file problems.
 
@@ -420,21 +441,27 @@ def import_rows(
     _check_id("tenant_id", tenant_id)
     _check_id("import_id", import_id := import_id or str(uuid.uuid4()))
     source = RowSource(stream, fmt, name=name, gunzip=gunzip)
-    if source.columns is not None:
-        columns = check_columns(source.columns)
-        if not columns.ok:
-            raise UnreadableSource(
-                f"the header cannot be imported: {columns.explain()}",
-                source=name,
-                line=source.header_line,
-            )
+    _check_header(source, require_document=require_document)
     return ImportRun(
         source,
         tenant_id=tenant_id,
         import_id=import_id,
         allow_landlines=allow_landlines,
         clock=clock or (lambda: datetime.now(UTC)),
+        require_document=require_document,
     )
+
+
+def _check_header(source: RowSource, *, require_document: bool) -> None:
+    """Refuse a header (CSV, a sheet) without a required column or with two for one field."""
+    if source.columns is not None:
+        columns = check_columns(source.columns, require_document=require_document)
+        if not columns.ok:
+            raise UnreadableSource(
+                f"the header cannot be imported: {columns.explain()}",
+                source=source.name,
+                line=source.header_line,
+            )
 
 
 def dry_run(

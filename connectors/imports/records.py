@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from connectors.imports.validation import OPTIONAL_FIELDS, ClientFields, Rejection
 from schemas.binary import (
+    NULL,
     date_bytes,
     enum_bytes,
     long_bytes,
@@ -51,7 +52,10 @@ EVENT_IDS: Final = uuid.UUID("2b0f6a8e-5d4c-4f7e-9c41-6e1d3a9b8c27")
 _EVENT_ID_HASH: Final = hashlib.sha1(EVENT_IDS.bytes, usedforsecurity=False)
 #: The symbols of `DocumentKind`, in the schema's order (the layout check pins it).
 DOCUMENT_KINDS: Final = (CPF, CNPJ)
-_KINDS: Final = enum_bytes(DOCUMENT_KINDS)
+#: A ``["null", DocumentKind]`` value by symbol: null, or branch 1 and the symbol's index.
+_KINDS: Final = {None: NULL} | {
+    kind: long_bytes(1) + index for kind, index in enum_bytes(DOCUMENT_KINDS).items()
+}
 
 # The bodies written below, after the header, as the pinned schemas must say them.
 _CLIENT_IMPORTED: Final = (
@@ -60,10 +64,10 @@ _CLIENT_IMPORTED: Final = (
     ("client_id", STRING),
     ("name", STRING),
     ("phone_e164", STRING),
-    ("document", STRING),
-    ("document_kind", enum_type("DocumentKind", DOCUMENT_KINDS)),
     ("amount_centavos", LONG),
     ("due_date", DATE),
+    ("document", OPTIONAL_STRING),  # v2: optional (issue 15)
+    ("document_kind", ("null", enum_type("DocumentKind", DOCUMENT_KINDS))),
     *((name, OPTIONAL_STRING) for name in OPTIONAL_FIELDS),
 )
 _IMPORT_REJECTED: Final = (
@@ -142,10 +146,10 @@ class ImportRecords:
                 string(client_id),
                 string(name),
                 string(phone),
-                string(document),
-                _KINDS[kind],
                 long_bytes(amount),
                 date_bytes(due),
+                optional_string_bytes(document),
+                _KINDS[kind],
             ]
             parts += map(optional_string_bytes, optional)
             value = b"".join(parts)

@@ -24,9 +24,11 @@ Retry-After), 503 Kafka did not store the events (the import is failed: no Impor
 Statuses live in this process's memory (the latest `max_statuses`); the log stays the truth: an
 import is complete exactly when its ImportCompleted is on ``cobranca.clients``.
 
-What the endpoint needs from the runtime is one port, `EventStore`: where each import's events
-go, and which failures mean they were not stored. `streams/ops/imports_server.py` gives it the
-Kafka one and serves the application.
+What the endpoint needs from the runtime are two ports: `EventStore`, where each import's
+events go and which failures mean they were not stored, and `TenantImportSettings`, what the
+tenant's configuration says about its imports (``imports.require_document``: rows without
+CPF/CNPJ are `missing_field`; asked once per import, after the store opened).
+`streams/ops/imports_server.py` gives it the Kafka ones and serves the application.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ __all__ = [
     "ImportJob",
     "ImportService",
     "ServiceSettings",
+    "TenantImportSettings",
     "create_app",
     "import_status",
     "receive_import",
@@ -149,6 +152,25 @@ class EventStore(Protocol):
     def unavailable(self, exc: BaseException) -> bool:
         """Whether `exc` is the store not storing events (the import answers 503)."""
         ...
+
+
+class TenantImportSettings(Protocol):
+    """What a tenant's configuration says about its imports: the tenants topic in production
+    (`KafkaTenantImportSettings` in `streams/ops/imports_server.py`)."""
+
+    async def require_document(self, tenant: str) -> bool:
+        """Whether rows without CPF/CNPJ are rejected (``imports.require_document``); False for
+        a tenant with no configuration. A failure to read counts as the store's
+        (`EventStore.unavailable` says whether it is 503)."""
+        ...
+
+
+class _DocumentOptional:
+    """`TenantImportSettings` of a server with no tenant configurations: the default, the
+    document optional for every tenant."""
+
+    async def require_document(self, tenant: str) -> bool:
+        return False
 
 
 def _error_of(exc: BaseException, store: EventStore) -> tuple[int, str]:
@@ -270,10 +292,16 @@ class ImportJob:
 class ImportService:
     """Runs HTTP imports: keys, the jobs in threads, their statuses."""
 
-    def __init__(self, service: ServiceSettings, store: EventStore) -> None:
+    def __init__(
+        self,
+        service: ServiceSettings,
+        store: EventStore,
+        tenants: TenantImportSettings | None = None,
+    ) -> None:
         self.service = service
         self.keys = KeysFile(service.keys_file)
         self._store = store
+        self._tenants = tenants or _DocumentOptional()
         self._executor = ThreadPoolExecutor(
             max_workers=service.max_running, thread_name_prefix="import"
         )
@@ -307,6 +335,7 @@ class ImportService:
             # Kafka first: when it is down the import fails before reading the body, and the
             # client gets 503 at once instead of a 202 for events that cannot be stored.
             async with self._store.open() as sink:
+                require_document = await self._tenants.require_document(job.tenant_id)
                 run = import_rows(
                     cast(IO[bytes], pipe),  # a RawIOBase: read() and readinto() are all it uses
                     tenant_id=job.tenant_id,
@@ -314,6 +343,7 @@ class ImportService:
                     fmt=job.requested_format,
                     allow_landlines=allow_landlines,
                     name=SOURCE_NAME,
+                    require_document=require_document,
                 )
                 job.mark_opened(run)
                 return await send_import(run, sink)

@@ -9,7 +9,7 @@ and read by the tenant's operators. Personal data in them is masked the way logs
 (``55119****21``). The machine-readable `reason` is one of `Reason`:
 
 =================  ============================================================================
-missing_field      a required field is absent or blank
+missing_field      a required field is absent or blank (CPF/CNPJ only when the tenant requires it)
 invalid_phone      not a Brazilian number: unknown DDD, wrong length, foreign country code
 landline           a valid landline; rejected unless the tenant allows landlines
 invalid_document   CPF/CNPJ with wrong check digits, wrong length, or one digit repeated; letters
@@ -27,6 +27,13 @@ would have to borrow a reason that says something false.
 
 Rules, each with its reason:
 
+- CPF/CNPJ is optional (issue 15): many creditors (gyms, schools, condominiums) keep none. An
+  absent column or key, JSON null, or a blank cell (spaces only too) is a row without a
+  document: `document` and `document_kind` are None. A document that is there is validated as
+  ever (``000.000.000-00`` is `invalid_document`, not absent). A tenant that wants it sets
+  ``imports: {require_document: true}`` (`require_document` here): then a blank or absent
+  document is `missing_field`, and a CSV header without the column is refused as for any
+  required field.
 - Header names: the aliases of issue 3 (`FIELD_ALIASES`), compared after lower-casing, removing
   accents and turning runs of spaces, hyphens and dots into ``_`` (``Linha Digitável`` →
   ``linha_digitavel``). Unknown columns are ignored.
@@ -61,6 +68,7 @@ from streams.domain.brazil.text import excerpt
 
 __all__ = [
     "ALL_FIELDS",
+    "DOCUMENT_FIELD",
     "FIELD_ALIASES",
     "MAX_TEXT_CHARS",
     "OPTIONAL_FIELDS",
@@ -72,6 +80,7 @@ __all__ = [
     "RowValidator",
     "canonical_field",
     "check_columns",
+    "required_fields",
 ]
 
 
@@ -112,7 +121,10 @@ _ALIAS_TO_FIELD: Final = MappingProxyType(
     {alias: field for field, aliases in FIELD_ALIASES.items() for alias in aliases}
 )
 
-REQUIRED_FIELDS: Final = ("client_id", "name", "phone", "document", "amount", "due_date")
+#: Fields every row must have. The document is not among them: `DOCUMENT_FIELD`.
+REQUIRED_FIELDS: Final = ("client_id", "name", "phone", "amount", "due_date")
+#: CPF/CNPJ: validated when present, required only with `require_document`.
+DOCUMENT_FIELD: Final = "document"
 OPTIONAL_FIELDS: Final = (
     "invoice_id",
     "description",
@@ -123,7 +135,16 @@ OPTIONAL_FIELDS: Final = (
     "payment_url",
 )
 #: Every field, in the order rows are validated in (`RowValidator`).
-ALL_FIELDS: Final = REQUIRED_FIELDS + OPTIONAL_FIELDS
+ALL_FIELDS: Final = (
+    "client_id",
+    "name",
+    "phone",
+    DOCUMENT_FIELD,
+    "amount",
+    "due_date",
+    *OPTIONAL_FIELDS,
+)
+_DOCUMENT_AT: Final = ALL_FIELDS.index(DOCUMENT_FIELD)
 
 #: Longest accepted text value. 15 text fields of this size, 4 UTF-8 bytes per character at
 #: worst, stay well under Kafka's default 1 MB record limit.
@@ -159,9 +180,11 @@ class ClientFields(NamedTuple):
     client_id: str
     name: str
     phone_e164: str
-    document: str
-    document_kind: str
-    """``"CPF"`` or ``"CNPJ"`` (the symbols of `schemas.events.DocumentKind`)."""
+    document: str | None
+    """Normalized CPF/CNPJ; None when the row had none."""
+    document_kind: str | None
+    """``"CPF"`` or ``"CNPJ"`` (the symbols of `schemas.events.DocumentKind`); None with no
+    document."""
     amount_centavos: int
     due_date: date
     invoice_id: str | None = None
@@ -201,7 +224,7 @@ class ColumnCheck:
     """What a header row says about the fields: ready to import, or what is wrong with it."""
 
     missing: tuple[str, ...]
-    """Required fields no column stands for."""
+    """Required fields no column stands for (the document only when required)."""
     ambiguous: Mapping[str, tuple[str, ...]]
     """Field -> two or more columns that each claim it (``telefone`` and ``celular``)."""
 
@@ -224,14 +247,25 @@ class ColumnCheck:
         return "; ".join(problems)
 
 
-def check_columns(columns: Iterable[str]) -> ColumnCheck:
+def required_fields(*, require_document: bool = False) -> tuple[str, ...]:
+    """The fields a row must have, in `ALL_FIELDS` order."""
+    return tuple(
+        f
+        for f in ALL_FIELDS[:6]
+        if f in REQUIRED_FIELDS or (require_document and f == DOCUMENT_FIELD)
+    )
+
+
+def check_columns(columns: Iterable[str], *, require_document: bool = False) -> ColumnCheck:
     """Check a header row (CSV) before any data row is read."""
     claimed: dict[str, list[str]] = {}
     for column in columns:
         field = canonical_field(column)
         if field is not None:
             claimed.setdefault(field, []).append(column)
-    missing = tuple(f for f in REQUIRED_FIELDS if f not in claimed)
+    missing = tuple(
+        f for f in required_fields(require_document=require_document) if f not in claimed
+    )
     ambiguous = {f: tuple(cols) for f, cols in claimed.items() if len(cols) > 1}
     return ColumnCheck(missing=missing, ambiguous=MappingProxyType(ambiguous))
 
@@ -253,10 +287,18 @@ class RowValidator:
     Rows come as a mapping of the source's own names (`validate`: JSON objects) or as CSV cells
     in the header's order (`for_columns`: the columns are resolved once, not per row); both
     end in the same checks, on the values in `ALL_FIELDS` order.
+
+    With `require_document` (the tenant's ``imports.require_document``) a row without CPF/CNPJ
+    is `missing_field`; without it, such a row is accepted with no document.
     """
 
-    def __init__(self, *, allow_landlines: bool = False) -> None:
+    def __init__(self, *, allow_landlines: bool = False, require_document: bool = False) -> None:
         self.allow_landlines = allow_landlines
+        self.require_document = require_document
+        self._required = tuple(
+            (ALL_FIELDS.index(f), f) for f in required_fields(require_document=require_document)
+        )
+        self._pick_required = operator.itemgetter(*(at for at, _ in self._required))
         self._first_rows = FirstRows()
         self._fields: dict[str, str | None] = {}  # column name -> canonical field (cache)
 
@@ -348,12 +390,13 @@ class RowValidator:
         return tuple(fields.get(field) for field in ALL_FIELDS)
 
     def _validate(self, row: int, values: tuple[object, ...]) -> ClientFields:
-        try:  # the common case in C: six texts, none blank (None or a number: TypeError)
-            complete = "" not in map(str.strip, values[:6])  # type: ignore[arg-type]
+        try:  # the common case in C: the required texts, none blank (None or a number: TypeError)
+            complete = "" not in map(str.strip, self._pick_required(values))
         except TypeError:
             complete = False
         if not complete:
-            for field, value in zip(REQUIRED_FIELDS, values, strict=False):
+            for at, field in self._required:
+                value = values[at]
                 if value is None or (isinstance(value, str) and not value.strip()):
                     raise _Rejected(
                         Reason.MISSING_FIELD,
@@ -370,7 +413,13 @@ class RowValidator:
                 _raw_text(field, values[2]), allow_landlines=self.allow_landlines
             )
             field = "document"
-            document, kind = normalize_document(_raw_text(field, values[3]))
+            raw_document = values[_DOCUMENT_AT]
+            document: str | None = None
+            kind: str | None = None
+            if not (
+                raw_document is None or (isinstance(raw_document, str) and not raw_document.strip())
+            ):  # blank: no document (a required one was refused above)
+                document, kind = normalize_document(_raw_text(field, raw_document))
             field = "amount"
             amount = parse_amount_centavos(values[4])
             field = "due_date"

@@ -17,6 +17,8 @@ The file (infra/tenants/acme-cobrancas.yaml is a commented example)::
     prices: {text: 1, file: 2, per_extra_recipient: 1}   # tokens; these are the defaults
     low_balance_threshold: 100        # tokens; default 100
     allow_landlines: false            # default false
+    imports:
+      require_document: false         # reject rows without CPF/CNPJ; default false (optional)
     contact:
       state_holidays: false           # national holidays always close; default false
       windows:                        # default: the built-in rules
@@ -109,6 +111,9 @@ class TenantConfig:
     allow_landlines: bool = False
     contact: ContactRules = field(default_factory=ContactRules)
     source_file: str | None = None
+    require_document: bool = False
+    """``imports.require_document``: an import rejects a row without CPF/CNPJ
+    (``missing_field``). Off by default: many creditors keep no document (issue 15)."""
 
     @property
     def ledger_policy(self) -> LedgerPolicy:
@@ -174,6 +179,7 @@ def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:
             "prices",
             "low_balance_threshold",
             "allow_landlines",
+            "imports",
             "contact",
             "regua",
         },
@@ -194,11 +200,13 @@ def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:
         minimum=0,
     )
     allow_landlines = problems.boolean(top.get("allow_landlines", False), "allow_landlines")
+    require_document = _imports(top.get("imports"), problems)
     contact = _contact(top.get("contact"), problems)
     steps = _steps(top.get("regua"), problems)
     if problems.found:
         raise TenantConfigError(problems.found)
     assert tenant_id and display_name and threshold is not None and allow_landlines is not None
+    assert require_document is not None
     assert prices is not None and contact is not None
     return TenantConfig(
         tenant_id=tenant_id,
@@ -210,6 +218,7 @@ def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:
         allow_landlines=allow_landlines,
         contact=contact,
         source_file=source,
+        require_document=require_document,
     )
 
 
@@ -267,6 +276,17 @@ def _prices(node: Any, problems: _Problems) -> PriceTable | None:
     if text is None or file is None or extra is None:
         return None
     return PriceTable(text, file, extra)
+
+
+def _imports(node: Any, problems: _Problems) -> bool | None:
+    """``imports``: how this tenant's imports are validated; returns `require_document`."""
+    if node is None:
+        return False
+    imports = problems.mapping(node, "imports")
+    if imports is None:
+        return None
+    problems.known_keys(imports, "imports", {"require_document"})
+    return problems.boolean(imports.get("require_document", False), "imports.require_document")
 
 
 def _contact(node: Any, problems: _Problems) -> ContactRules | None:
@@ -452,6 +472,7 @@ def to_event(config: TenantConfig, *, now: datetime | None = None) -> TenantConf
             for s in config.steps
         ],
         source_file=config.source_file,
+        require_document=config.require_document,
     )
 
 
@@ -487,6 +508,7 @@ def config_from_event(event: TenantConfigured) -> TenantConfig:
             event.state_holidays,
         ),
         source_file=event.source_file,
+        require_document=event.require_document,
     )
 
 
@@ -519,6 +541,8 @@ def _content(config: TenantConfig) -> dict[str, Any]:
         "windows": {"default": week(config.contact.default)}
         | {uf: week(w) for uf, w in config.contact.by_uf.items()},
         "steps": [[s.label, format_minutes(s.send_at), s.template.source] for s in config.steps],
+        # Only when set: the digests of configurations from before the key stay the same.
+        **({"imports": {"require_document": True}} if config.require_document else {}),
     }
 
 

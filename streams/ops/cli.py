@@ -469,12 +469,15 @@ def tenants_list(settings: Settings, as_json: bool) -> None:
                         "per_extra_recipient": config.prices.per_extra_recipient,
                     },
                     "allow_landlines": config.allow_landlines,
+                    "require_document": config.require_document,
                 }
                 for tenant, config in configs
             ]
         )
         return
-    table = Table("tenant", "name", "configuration", "sessions", "régua", "prices", "landlines")
+    table = Table(
+        "tenant", "name", "configuration", "sessions", "régua", "prices", "landlines", "CPF/CNPJ"
+    )
     for tenant, config in configs:
         table.add_row(
             tenant,
@@ -485,6 +488,7 @@ def tenants_list(settings: Settings, as_json: bool) -> None:
             f"text {config.prices.text}, file {config.prices.file}, "
             f"+{config.prices.per_extra_recipient}/recipient",
             "yes" if config.allow_landlines else "no",
+            "required" if config.require_document else "optional",
         )
     Console(width=200).print(table)
 

@@ -66,14 +66,15 @@ TOKENS_PER_DEBTOR = 10
 QUIET_S = 5.0
 """How long nothing new must happen before the run counts as settled (replies come late)."""
 # Real-looking debtors: names, DDDs from several states, valid CPF check digits.
-DEBTORS = (
+#: Name, DDD, UF, CPF; two have no CPF (issue 15: a gym or a school often keeps none).
+DEBTORS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Maria Aparecida Souza", "11", "SP", "52998224725"),
     ("João Pedro Oliveira", "21", "RJ", "11144477735"),
-    ("Ana Beatriz Lima", "31", "MG", "12345678909"),
+    ("Ana Beatriz Lima", "31", "MG", None),
     ("Carlos Eduardo Santos", "71", "BA", "98765432100"),
     ("Francisca Ferreira", "85", "CE", "39053344705"),
     ("Luiz Henrique Costa", "41", "PR", "52998224725"),
-    ("Patrícia Gomes", "51", "RS", "11144477735"),
+    ("Patrícia Gomes", "51", "RS", None),
     ("Antônio Carlos Ribeiro", "61", "DF", "12345678909"),
 )
 
@@ -102,7 +103,7 @@ def demo_clients(import_id: str, count: int, today: date) -> list[ClientImported
                 name=name,
                 phone_e164=f"+55{ddd}9{first_phone + n:08d}",
                 document=cpf,
-                document_kind=DocumentKind.CPF,
+                document_kind=DocumentKind.CPF if cpf else None,
                 amount_centavos=15_000 + 7_919 * n,
                 due_date=today + timedelta(days=3 - n % 10),
                 invoice_id=f"NF-{2026_0000 + n}",

@@ -38,13 +38,15 @@ from streams.base.settings import Settings
 if TYPE_CHECKING:
     from connectors.imports.importer import ImportRun, ImportSummary
     from connectors.imports.validation import Rejection
+    from streams.domain.tenant_config import TenantConfig
 
 __all__ = ["import_command", "imports_group"]
 
 
-def _require_configured(settings: Settings, tenant: str, *, what: str) -> None:
-    """Refuse (`click.ClickException`) a tenant with no TenantConfigured on the tenants topic:
-    its debtors would wait for a régua, prices and contact windows that do not exist."""
+def _require_configured(settings: Settings, tenant: str, *, what: str) -> TenantConfig:
+    """The tenant's configuration in force; refuse (`click.ClickException`) a tenant with no
+    TenantConfigured on the tenants topic: its debtors would wait for a régua, prices and
+    contact windows that do not exist."""
     from streams.runtime.tenants import read_configs
 
     try:
@@ -59,6 +61,7 @@ def _require_configured(settings: Settings, tenant: str, *, what: str) -> None:
             f"{settings.kafka_bootstrap}), so nothing would remind its debtors. Apply one with "
             f"`cobranca tenants apply FILE` first, or pass --force to {what} anyway"
         )
+    return configs[tenant]
 
 
 # -- import: a file ----------------------------------------------------------------------------
@@ -85,6 +88,13 @@ def _require_configured(settings: Settings, tenant: str, *, what: str) -> None:
     "--allow-landlines", is_flag=True, help="Accept landline numbers (default: mobiles only)."
 )
 @click.option(
+    "--require-document",
+    is_flag=True,
+    help="Reject rows without CPF/CNPJ (missing_field). Default: the tenant's "
+    "imports.require_document, read with its configuration (not in a dry run or with --force, "
+    "where the document is optional unless this flag is given).",
+)
+@click.option(
     "--import-id",
     default=None,
     help="Use this import id (default: a new UUID). Re-running a failed import with its id "
@@ -104,6 +114,7 @@ def import_command(
     dry_run: bool,
     rejects_out: Path | None,
     allow_landlines: bool,
+    require_document: bool,
     import_id: str | None,
     force: bool,
 ) -> None:
@@ -127,13 +138,18 @@ def import_command(
                 allow_landlines=allow_landlines,
                 name=str(file),
                 gunzip=True,
+                require_document=require_document,
             )
+            if not dry_run and not force:  # after the file's own problems, which need no Kafka
+                config = _require_configured(settings, tenant, what="import")
+                if config.require_document and not run.require_document:
+                    run.require_documents()  # the tenant's imports.require_document
         except CobrancaError as exc:
             raise click.ClickException(str(exc)) from exc
-        if not dry_run and not force:  # after the file's own problems, which need no Kafka
-            _require_configured(settings, tenant, what="import")
         rejects = stack.enter_context(_rejects_file(rejects_out)) if rejects_out else None
         mode = "dry run, nothing sent" if dry_run else f"to Kafka at {settings.kafka_bootstrap}"
+        if run.require_document:
+            mode += "; CPF/CNPJ required"
         click.echo(
             f"import {run.import_id}: {file} as {run.format.value} for tenant {tenant} ({mode})",
             err=True,

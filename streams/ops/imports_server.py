@@ -1,8 +1,10 @@
 """`cobranca imports serve`: the HTTP import endpoint (`connectors/imports/server.py`) on Kafka.
 
-The endpoint declares what it needs from the runtime as a port, `EventStore`; `KafkaEventStore`
-is that port on the runtime's `EventProducer`, and `serve` runs the application with it until
-told to stop.
+The endpoint declares what it needs from the runtime as ports: `EventStore`, which
+`KafkaEventStore` is on the runtime's `EventProducer`, and `TenantImportSettings`, which
+`KafkaTenantImportSettings` answers from the tenants topic (read to its end for each import, so
+a `cobranca tenants apply` counts from the next import on; the topic is compacted and small).
+`serve` runs the application with them until told to stop.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from connectors.imports.api_keys import ensure_keys_file
 from connectors.imports.server import ImportService, ServiceSettings, create_app
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
+from streams.runtime.errors import LogReadError
 from streams.runtime.producer import EventProducer
+from streams.runtime.tenants import read_configs
 
-__all__ = ["KafkaEventStore", "serve"]
+__all__ = ["KafkaEventStore", "KafkaTenantImportSettings", "serve"]
 
 log = structlog.get_logger("cobranca.imports.http")
 
@@ -34,14 +38,31 @@ class KafkaEventStore:
         return EventProducer(self.bootstrap)
 
     def unavailable(self, exc: BaseException) -> bool:
-        return isinstance(exc, ProduceFailed)
+        # LogReadError: the tenants topic could not be read (`KafkaTenantImportSettings`).
+        return isinstance(exc, ProduceFailed | LogReadError)
+
+
+class KafkaTenantImportSettings:
+    """Each tenant's ``imports`` settings, from its configuration on the tenants topic at
+    `bootstrap` (the latest TenantConfigured); a tenant with none gets the defaults."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+
+    async def require_document(self, tenant: str) -> bool:
+        config = (await read_configs(self.bootstrap)).get(tenant)
+        return config is not None and config.require_document
 
 
 async def serve(
     settings: Settings, service_settings: ServiceSettings, stop: asyncio.Event | None = None
 ) -> None:
     """Serve until `stop` is set (SIGINT/SIGTERM in `cobranca imports serve`) or cancelled."""
-    service = ImportService(service_settings, KafkaEventStore(settings.kafka_bootstrap))
+    service = ImportService(
+        service_settings,
+        KafkaEventStore(settings.kafka_bootstrap),
+        KafkaTenantImportSettings(settings.kafka_bootstrap),
+    )
     if ensure_keys_file(service_settings.keys_file):
         log.warning(
             "no API keys file: created an empty one, every request gets 401 until keys are "

@@ -7,12 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from connectors.clickhouse.batches import Batch
 from connectors.clickhouse.raw_tables import RAW_TABLES
 from connectors.clickhouse.replay import refresh_views
+from schemas.codec import FAUST_KEY, decode, encode
 from schemas.events import Event, SendKind, SendRejectReason
+from schemas.registry import default_registry
 from streams.base.topics import CATALOGUE, TopicKind
 from tests import factories as f
-from tests.integration.clickhouse.events import PSEUDONYMS, FakeLog, scalar, sink
+from tests.integration.clickhouse.events import PSEUDONYMS, WRITER, FakeLog, scalar, sink
+from tests.unit.schemas.avro_data import wire_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +119,36 @@ def test_no_phone_document_name_or_text_reaches_clickhouse(client: Client, migra
     assert rows(client, f"SELECT error FROM {migrated}.raw_dead_letters") == [
         ("schema id 7 is not pinned; phone 55119****21",)
     ]
+
+
+def test_client_imported_without_a_document_has_null_document_columns(
+    client: Client, migrated: str
+) -> None:
+    # given ClientImported v1 bytes (a document always), and v2 with and without one (issue 15)
+    v1 = default_registry().versions("cobranca.events.ClientImported")[0]
+    old = decode(encode(f.client_imported("acme", 1, at=T0).to_representation()))
+    del old[FAUST_KEY]
+    old["header"]["schema_version"] = 1
+    values = [
+        wire_bytes(v1.schema_id, v1.parsed, old),
+        encode(f.client_imported("acme", 2, at=T0).to_representation()),
+        encode(f.client_imported("acme", 3, at=T0, document=None).to_representation()),
+    ]
+    frames = [WRITER.frame(offset, value) for offset, value in enumerate(values)]
+    assert all(frame is not None for frame in frames)
+
+    # when the sink inserts them in one batch
+    sink(client, migrated, [Batch("cobranca.clients", 0, 0, 3, frames)])  # type: ignore[arg-type]
+
+    # then the document is a pseudonym where there was one, NULL where not
+    p = PSEUDONYMS.pseudonym("52998224725")
+    assert rows(
+        client,
+        f"SELECT client_id, schema_version, document, document_kind "
+        f"FROM {migrated}.raw_clients ORDER BY client_id",
+    ) == [("c000001", 1, p, "CPF"), ("c000002", 2, p, "CPF"), ("c000003", 2, None, None)]
+    payload = str(scalar(client, f"SELECT payload FROM {migrated}.raw_clients WHERE row = 4"))
+    assert '"document":null' in payload and '"document_kind":null' in payload
 
 
 def test_billing_per_day_and_month_sends_by_kind_and_current_balance(

@@ -91,7 +91,9 @@ def test_apply_writes_the_configuration_keyed_by_tenant(
         "steps": ["D-3", "D0", "D+3", "D+7"],
         "prices": {"text": 1, "file": 2, "per_extra_recipient": 1},
         "allow_landlines": expected.allow_landlines,
+        "require_document": False,
     }
+    assert event["require_document"] is False
 
 
 def test_an_invalid_file_is_refused_with_every_problem_and_writes_nothing(

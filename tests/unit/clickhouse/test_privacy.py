@@ -23,6 +23,7 @@ from connectors.clickhouse.raw_tables import (
     insert_statement,
     schema_registry_base,
 )
+from schemas.binary import long_bytes
 from schemas.codec import encode
 from schemas.registry import default_registry
 from tests import factories as f
@@ -118,7 +119,7 @@ def test_a_frame_is_the_record_with_its_schema_id_and_offset_in_front() -> None:
     schema_id = int.from_bytes(value[1:5], "big")
     # Confluent prefix kept, then the frame's own fields (zigzag schema id, offset), then the body.
     assert frame[:5] == value[:5]
-    assert frame[5 : -len(value) + 5] == bytes([schema_id * 2]) + (1200).to_bytes(8, "little")
+    assert frame[5 : -len(value) + 5] == long_bytes(schema_id) + (1200).to_bytes(8, "little")
     assert frame.endswith(value[5:])
 
 

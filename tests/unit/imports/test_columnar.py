@@ -61,6 +61,8 @@ DOCUMENTS = (
     "12.ABC.345-01DE/35", "12 ABC 345 01DE 35", "12.ABC.345/01DE-35-", "-12ABC34501DE35",
     "12.ABC.345/01DÉ-35", "12ABC34501DE35x", " 12ABC34501DE35", "12ABC34501DE35 ",
     "CPF 529.982.247-25", "12ABC34501DE35" + "/" * 12, "ZZZZZZZZZZZZ62",
+    # no document (issue 15): blank, spaces, and the zeros a sheet puts for "none" (invalid)
+    " ", "   ", "\t", "000.000.000-00", "00000000000", "00.000.000/0000-00",
 )  # fmt: skip
 AMOUNTS = (
     "150", "1234,56", "1.234,56", "1.234.567", "1234.56", "1,234.56", "1,234,567",
@@ -108,13 +110,20 @@ lines = st.lists(rows | odd_lines, min_size=1, max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
-@given(lines=lines, ending=st.sampled_from(["\n", "\r\n"]), landlines=st.booleans())
+@given(
+    lines=lines,
+    ending=st.sampled_from(["\n", "\r\n"]),
+    landlines=st.booleans(),
+    require_document=st.booleans(),
+)
 def test_generated_rows_give_the_same_records_both_ways(
-    lines: list[str], ending: str, landlines: bool
+    lines: list[str], ending: str, landlines: bool, require_document: bool
 ) -> None:
     data = (HEADER + ending + ending.join(lines)).encode()
     with pytest.MonkeyPatch.context() as patch:
-        fast, slow = both_ways(data, patch, allow_landlines=landlines)
+        fast, slow = both_ways(
+            data, patch, allow_landlines=landlines, require_document=require_document
+        )
     assert fast == slow
 
 
@@ -170,9 +179,10 @@ def test_duplicates_across_blocks_and_paths_keep_the_first(
     assert summary["accepted"] == 7 and summary["by_reason"] == {"duplicate": 193}
 
 
+@pytest.mark.parametrize("require_document", [False, True])
 @pytest.mark.parametrize("landlines", [False, True])
 def test_every_listed_value_of_every_field_gives_the_same_record_both_ways(
-    landlines: bool, monkeypatch: pytest.MonkeyPatch
+    landlines: bool, require_document: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     variants = [
         row_of(n, {field: value})
@@ -181,7 +191,9 @@ def test_every_listed_value_of_every_field_gives_the_same_record_both_ways(
         )
     ]
     data = (HEADER + "\r\n" + "\r\n".join(variants)).encode()
-    fast, slow = both_ways(data, monkeypatch, allow_landlines=landlines)
+    fast, slow = both_ways(
+        data, monkeypatch, allow_landlines=landlines, require_document=require_document
+    )
     assert fast == slow
 
 
@@ -198,3 +210,59 @@ def test_a_windows_1252_file_is_taken_column_by_column_too(
     assert source.fallback_records == 4  # the lines that are not ASCII
     fast, slow = both_ways(data, monkeypatch)
     assert fast == slow
+
+
+# --- no document (issue 15) ----------------------------------------------------------------
+
+
+def block_of(data: bytes) -> tuple[LineBlock, list[str]]:
+    source = RowSource(io.BytesIO(data))
+    (block,) = source.pieces()
+    assert isinstance(block, LineBlock) and source.columns is not None
+    return block, list(source.columns)
+
+
+def test_a_header_without_a_document_column_is_taken_column_by_column_with_null_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    header = HEADER.replace(";cpf", "")
+    cells = [row_of(n, {}).split(";") for n in range(5)]
+    lines = [";".join(row[:3] + row[4:]) for row in cells]
+    data = (header + "\n" + "\n".join(lines) + "\n").encode()
+    block, columns = block_of(data)
+
+    taken = BlockWriter(ImportRecords("acme", "imp-1"), columns, allow_landlines=False).write(
+        block, 0
+    )
+
+    assert taken.rows == [1, 2, 3, 4, 5] and taken.others == []
+    fast, slow = both_ways(data, monkeypatch)
+    assert fast == slow
+    _, summary = fast  # type: ignore[misc]
+    assert summary["accepted"] == 5 and summary["rejected"] == 0
+
+
+def test_an_empty_document_column_is_null_and_spaces_go_row_by_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = [row_of(0, {3: ""}), row_of(1, {3: "   "}), row_of(2, {3: "000.000.000-00"})]
+    data = (HEADER + "\n" + "\n".join(lines) + "\n").encode()
+    block, columns = block_of(data)
+
+    taken = BlockWriter(ImportRecords("acme", "imp-1"), columns, allow_landlines=False).write(
+        block, 0
+    )
+    required = BlockWriter(
+        ImportRecords("acme", "imp-1"), columns, allow_landlines=False, require_document=True
+    ).write(block, 0)
+
+    assert taken.rows == [1]  # spaces and the zeros are for the validator to word
+    assert required.rows == []
+    fast, slow = both_ways(data, monkeypatch)
+    assert fast == slow
+    _, summary = fast  # type: ignore[misc]
+    assert summary["accepted"] == 2 and summary["by_reason"] == {"invalid_document": 1}
+    fast, slow = both_ways(data, monkeypatch, require_document=True)
+    assert fast == slow
+    _, summary = fast  # type: ignore[misc]
+    assert summary["by_reason"] == {"missing_field": 2, "invalid_document": 1}

@@ -43,7 +43,7 @@ def client_imported(fields: ClientFields, tenant: str, import_id: str) -> Client
         name=fields.name,
         phone_e164=fields.phone_e164,
         document=fields.document,
-        document_kind=DocumentKind(fields.document_kind),
+        document_kind=DocumentKind(fields.document_kind) if fields.document_kind else None,
         amount_centavos=fields.amount_centavos,
         due_date=fields.due_date,
         invoice_id=fields.invoice_id,
@@ -99,7 +99,14 @@ optional = st.none() | texts.filter(bool)
     row=st.integers(min_value=1, max_value=2**40),
     client_id=texts.filter(bool),
     name=texts,
-    document=st.sampled_from([("52998224725", "CPF"), ("11222333000181", "CNPJ")]),
+    document=st.sampled_from(
+        [
+            ("52998224725", "CPF"),
+            ("11222333000181", "CNPJ"),
+            ("12ABC34501DE35", "CNPJ"),
+            (None, None),  # no document (issue 15)
+        ]
+    ),
     amount=st.integers(min_value=1, max_value=2**63 - 1),
     due=st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
     rest=st.tuples(*[optional] * 7),
@@ -110,7 +117,7 @@ def test_accepted_rows_are_the_codecs_bytes(
     row: int,
     client_id: str,
     name: str,
-    document: tuple[str, str],
+    document: tuple[str | None, str | None],
     amount: int,
     due: date,
     rest: tuple[str | None, ...],

@@ -345,3 +345,34 @@ def test_the_command_refuses_a_corrupt_workbook_with_exit_1(tmp_path: Path) -> N
     assert done.returncode == 1
     assert f"{book}: the workbook cannot be read" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("kind", WRITERS)
+def test_a_sheet_without_documents_is_accepted_unless_the_tenant_requires_them(kind: str) -> None:
+    """Issue 15: no CPF column, or an empty CPF cell, is a client without a document."""
+    no_column = WRITERS[kind](
+        [
+            ["Código", "Nome", "Celular", "Valor", "Vencimento"],
+            ["c1", "Ana", 11987654321, 10, date(2026, 12, 5)],
+        ]
+    )
+    empty_cells = WRITERS[kind](
+        [
+            HEADER,
+            ["c1", "Ana", 11987654321, None, 10, date(2026, 12, 5)],
+            ["c2", "Bia", "11987654322", 0, 10, date(2026, 12, 5)],
+        ]
+    )
+
+    assert _accepted(no_column) == [("c1", "+5511987654321", None, 1000, date(2026, 12, 5))]
+    summary, rejections = _import(empty_cells)
+    assert summary["accepted"] == 1
+    assert [(r.row, r.reason.value, r.field) for r in rejections] == [
+        (2, "invalid_document", "document")  # a 0 typed in the cell is no "none"
+    ]
+    with pytest.raises(UnreadableSource, match="no column for required field 'document'"):
+        import_rows(io.BytesIO(no_column), tenant_id="acme", import_id="i1", require_document=True)
+    required = import_rows(
+        io.BytesIO(empty_cells), tenant_id="acme", import_id="i1", require_document=True
+    )
+    assert dry_run(required).by_reason == {"missing_field": 1, "invalid_document": 1}

@@ -96,7 +96,9 @@ def test_check_columns_names_what_is_missing_and_what_is_ambiguous() -> None:
     assert good.ok
     bad = check_columns(["codigo", "telefone", "celular", "valor"])
     assert not bad.ok
-    assert bad.missing == ("name", "document", "due_date")
+    assert bad.missing == ("name", "due_date")  # the document is optional (issue 15)
+    required = check_columns(["codigo", "telefone", "celular", "valor"], require_document=True)
+    assert required.missing == ("name", "document", "due_date")
     assert dict(bad.ambiguous) == {"phone": ("telefone", "celular")}
     explained = bad.explain()
     assert "'name'" in explained and "nome" in explained
@@ -194,6 +196,81 @@ def test_a_missing_column_is_a_missing_field() -> None:
     result = rejection(values)
     assert (result.reason, result.field) == (Reason.MISSING_FIELD, "due_date")
     assert "vencimento" in result.message
+
+
+# --- the document is optional (issue 15) -----------------------------------------------------
+
+WITHOUT_DOCUMENT = {k: v for k, v in GOOD.items() if k != "CPF"}
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["<absent>", None, "", "   ", "\t", " \u00a0 "],
+    ids=["absent", "null", "empty", "spaces", "tab", "nbsp"],
+)
+def test_a_row_without_a_document_is_accepted_with_none(document: object) -> None:
+    values = dict(WITHOUT_DOCUMENT) if document == "<absent>" else {**GOOD, "CPF": document}
+
+    fields = RowValidator().validate(4, values)
+
+    assert isinstance(fields, ClientFields), fields
+    assert (fields.document, fields.document_kind) == (None, None)
+    assert fields.phone_e164 == "+5511987654321" and fields.amount_centavos == 123456
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["<absent>", None, "", "   ", "\t"],
+    ids=["absent", "null", "empty", "spaces", "tab"],
+)
+def test_a_tenant_that_requires_the_document_gets_missing_field(document: object) -> None:
+    values = dict(WITHOUT_DOCUMENT) if document == "<absent>" else {**GOOD, "CPF": document}
+
+    result = RowValidator(require_document=True).validate(4, values)
+
+    assert isinstance(result, Rejection)
+    assert (result.reason, result.field) == (Reason.MISSING_FIELD, "document")
+    assert "CPF/CNPJ" in result.message
+
+
+@pytest.mark.parametrize("require_document", [False, True])
+@pytest.mark.parametrize(
+    "document",
+    ["000.000.000-00", "00000000000", "00.000.000/0000-00", "529.982.247-26", "abc", "0", True],
+)
+def test_a_document_that_is_there_is_validated_as_ever(
+    document: object, require_document: bool
+) -> None:
+    result = RowValidator(require_document=require_document).validate(4, {**GOOD, "CPF": document})
+
+    assert isinstance(result, Rejection)
+    assert (result.reason, result.field) == (Reason.INVALID_DOCUMENT, "document")
+
+
+def test_a_valid_document_is_kept_whether_required_or_not() -> None:
+    for validator in (RowValidator(), RowValidator(require_document=True)):
+        cnpj = validator.validate(1, {**GOOD, "CPF": "12.abc.345/01de-35"})
+        assert isinstance(cnpj, ClientFields)
+        assert (cnpj.document, cnpj.document_kind) == ("12ABC34501DE35", "CNPJ")
+
+
+def test_the_other_fields_are_still_required_without_a_document() -> None:
+    values = {k: v for k, v in WITHOUT_DOCUMENT.items() if k != "Telefone"}
+    result = rejection(values)
+    assert (result.reason, result.field) == (Reason.MISSING_FIELD, "phone")
+
+
+def test_cells_without_a_document_column_are_accepted_and_with_one_required_refused() -> None:
+    columns = ["codigo", "nome", "celular", "valor", "vencimento"]
+    cells = ["c1", "Ana", "11987654321", "10", "05/12/2026"]
+    assert check_columns(columns).ok
+    assert check_columns(columns, require_document=True).missing == ("document",)
+
+    fields = RowValidator().for_columns(columns)(1, cells)
+
+    assert isinstance(fields, ClientFields) and fields.document is None
+    empty = RowValidator(require_document=True).for_columns([*columns, "cpf"])(1, [*cells, ""])
+    assert isinstance(empty, Rejection) and empty.reason is Reason.MISSING_FIELD
 
 
 def test_landlines_pass_when_the_tenant_allows_them() -> None:

@@ -114,8 +114,8 @@ def valid_wire() -> bytes:
         (b"\x00\x00\x00", "3 bytes is shorter than the 5-byte wire-format prefix"),
         (b"\x01" + valid_wire()[1:], "magic byte is 1, expected 0"),
         (b'{"json": true}', "magic byte is 123, expected 0"),
-        (valid_wire()[:-1], "Avro body does not match cobranca.events.ClientImported v1"),
-        (valid_wire()[:5], "Avro body does not match cobranca.events.ClientImported v1"),
+        (valid_wire()[:-1], "Avro body does not match cobranca.events.ClientImported v2"),
+        (valid_wire()[:5], "Avro body does not match cobranca.events.ClientImported v2"),
         (valid_wire() + b"\x00\xff", "2 trailing bytes after the cobranca.events.ClientImported"),
     ],
     ids=["empty", "3-bytes", "magic-1", "json", "truncated", "prefix-only", "trailing"],
@@ -188,7 +188,7 @@ def test_a_logical_value_python_cannot_hold_is_undecodable(
     # when it is decoded, then it is an UndecodableEvent (dead-lettered), not a crash
     with pytest.raises(UndecodableEvent) as caught:
         decode(data)
-    assert "does not match cobranca.events.ClientImported v1" in caught.value.reason
+    assert "does not match cobranca.events.ClientImported v2" in caught.value.reason
 
 
 @st.composite

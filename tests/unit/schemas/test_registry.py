@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from schemas.codec import FAUST_KEY, decode, encode
 from schemas.compatibility import check_backward_transitive
 from schemas.errors import IncompatibleSchema, SchemaNotRegistered
-from schemas.events import EVENT_TYPES, SendRejected, SendRejectReason, new_header
+from schemas.events import (
+    EVENT_TYPES,
+    ClientImported,
+    DocumentKind,
+    SendRejected,
+    SendRejectReason,
+    new_header,
+)
 from schemas.registry import (
     HISTORY_DIR,
     REGISTRY_FILE,
@@ -102,7 +109,9 @@ def assert_read_as_latest(
     decoded = decode(wire, registry)
 
     assert decoded.pop(FAUST_KEY) == {"ns": written_with.subject}
-    assert list(decoded) == [field["name"] for field in latest.schema["fields"]]
+    # Avro resolves fields by name; the dict keeps the writer's order (ClientImported v2 moved
+    # its document after the required fields), so the names, not their order, are compared.
+    assert sorted(decoded) == sorted(field["name"] for field in latest.schema["fields"])
     written_fields = {field["name"]: field for field in written_with.schema["fields"]}
     for field in latest.schema["fields"]:
         name = field["name"]
@@ -121,6 +130,30 @@ def test_bytes_of_every_registered_version_decode_with_the_latest_reader(
     event = data.draw(event_datums(written_with), label="event")
 
     assert_read_as_latest(REGISTRY, written_with, event)
+
+
+# --- ClientImported v2: the document is optional (issue 15) ---------------------------------
+
+
+def test_client_imported_v1_bytes_read_with_their_document_and_v2_without_one() -> None:
+    v1, v2 = REGISTRY.versions(CLIENT_IMPORTED)[:2]
+    event = client_imported("t1", 1)
+    datum = decode(encode(event.to_representation()))
+    del datum[FAUST_KEY]
+    datum["header"]["schema_version"] = 1
+    old_bytes = wire_bytes(v1.schema_id, v1.parsed, datum)  # as a v1 producer wrote them
+
+    old = ClientImported.from_data(decode(old_bytes))
+    bare = ClientImported.from_data(
+        decode(encode(client_imported("t1", 2, document=None).to_representation()))
+    )
+
+    assert (old.document, old.document_kind) == ("52998224725", DocumentKind.CPF)
+    assert old.header.schema_version == 1 and old.amount_centavos == event.amount_centavos
+    assert (bare.document, bare.document_kind) == (None, None)
+    assert bare.header.schema_version == ClientImported.SCHEMA_VERSION == v2.version == 2
+    assert field_named(v2.schema, "document")["type"] == ["null", "string"]
+    assert field_named(v2.schema, "document")["default"] is None
 
 
 # --- the guard, on a copy ------------------------------------------------------------------
@@ -181,8 +214,9 @@ def field_named(schema: dict[str, Any], name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def evolved_registry(tmp_path_factory: pytest.TempPathFactory) -> SchemaRegistry:
-    """The shipped registry plus a ClientImported v2 that gained a field with a non-null default
-    and widened `row` from long to double, and a v3 that also gained a nullable field."""
+    """The shipped registry plus a ClientImported that gained a field with a non-null default
+    and widened `row` from long to double, and a version after it that also gained a nullable
+    field (v3 and v4: v2 is shipped, with the optional document of issue 15)."""
     workspace = copy_of_the_schemas(tmp_path_factory.mktemp("evolved"))
 
     def v2(schema: dict[str, Any]) -> None:
@@ -197,7 +231,7 @@ def evolved_registry(tmp_path_factory: pytest.TempPathFactory) -> SchemaRegistry
     return workspace.load()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_bytes_of_every_version_of_an_evolved_event_decode_with_the_latest_reader(
@@ -225,7 +259,10 @@ def test_an_unchanged_copy_registers_nothing(workspace: Workspace) -> None:
 def test_an_optional_field_with_a_default_registers_the_next_version(
     workspace: Workspace,
 ) -> None:
-    # given bytes written with ClientImported v1
+    # given bytes written with ClientImported's latest version
+    shipped = REGISTRY.latest(CLIENT_IMPORTED)
+    assert shipped is not None
+    new_version = shipped.version + 1
     old_bytes = encode(client_imported("t1", 1).to_representation(), workspace.load())
     next_id = workspace.next_id()
 
@@ -234,20 +271,20 @@ def test_an_optional_field_with_a_default_registers_the_next_version(
     workspace.edit(CLIENT_IMPORTED, add_field(segment))
     added = workspace.register()
 
-    # then v2 is pinned under the next free id, and the history keeps it
-    assert added == [(CLIENT_IMPORTED, 2, next_id)]
+    # then the next version is pinned under the next free id, and the history keeps it
+    assert added == [(CLIENT_IMPORTED, new_version, next_id)]
     registry = workspace.load()
     latest = registry.latest(CLIENT_IMPORTED)
     assert latest is not None
-    assert (latest.version, latest.schema_id) == (2, next_id)
+    assert (latest.version, latest.schema_id) == (new_version, next_id)
     assert field_named(latest.schema, "segment") == segment
-    assert (workspace.history / CLIENT_IMPORTED / "v2.avsc").is_file()
+    assert (workspace.history / CLIENT_IMPORTED / f"v{new_version}.avsc").is_file()
     assert unregistered_changes(registry, workspace.avro) == []
     # and old bytes still decode, with the new field's default
     decoded = decode(old_bytes, registry)
     assert decoded["segment"] is None
     assert decoded == {**decode(old_bytes, REGISTRY), "segment": None}
-    # and new bytes are written with v2
+    # and new bytes are written with the new version
     assert encode(client_imported("t1", 1).to_representation(), registry)[1:5] == next_id.to_bytes(
         4, "big"
     )
@@ -261,7 +298,7 @@ def test_two_changes_get_consecutive_ids_in_subject_order(workspace: Workspace) 
 
     added = workspace.register()
 
-    assert added == [(CLIENT_IMPORTED, 2, next_id), (SEND_REJECTED, 2, next_id + 1)]
+    assert added == [(CLIENT_IMPORTED, 3, next_id), (SEND_REJECTED, 2, next_id + 1)]
 
 
 def test_a_new_event_registers_version_one(workspace: Workspace) -> None:
@@ -311,7 +348,7 @@ def test_removing_an_enum_symbol_is_refused(workspace: Workspace) -> None:
     before = workspace.snapshot()
 
     def drop_cnpj(schema: dict[str, Any]) -> None:
-        field_named(schema, "document_kind")["type"]["symbols"].remove("CNPJ")
+        field_named(schema, "document_kind")["type"][1]["symbols"].remove("CNPJ")  # [null, enum]
 
     workspace.edit(CLIENT_IMPORTED, drop_cnpj)
 

@@ -193,6 +193,23 @@ def test_a_missing_optional_field_leaves_its_line_out() -> None:
     assert tick(book, sp(2026, 12, 12, 9, 0))[0].text == "D+7 R$ 1.234,57"
 
 
+def test_a_client_without_a_document_is_reminded_like_any_other() -> None:
+    # issue 15: the document is in no template, no key and no id; a debtor without one gets
+    # the same schedule, request ids and texts
+    with_document, without = regua.ScheduleBook(), regua.ScheduleBook()
+    now = sp(2026, 11, 20, 10, 0)
+    planned = regua.handle_import(with_document, client(), CONFIG, now)
+    bare = regua.handle_import(without, client(document=None, document_kind=None), CONFIG, now)
+
+    assert bare.schedule is not None and planned.schedule is not None
+    assert [s.request_id for s in bare.schedule.steps] == [
+        s.request_id for s in planned.schedule.steps
+    ]
+    assert [s.text for s in tick(without, sp(2026, 12, 2, 9, 0))] == [
+        s.text for s in tick(with_document, sp(2026, 12, 2, 9, 0))
+    ]
+
+
 def test_a_late_import_sends_only_the_latest_due_step() -> None:
     book = regua.ScheduleBook()
     outcome = regua.handle_import(book, client(), CONFIG, sp(2026, 12, 9, 11, 0))

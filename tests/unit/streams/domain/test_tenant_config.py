@@ -223,3 +223,41 @@ def test_the_digest_ignores_key_order_and_follows_content() -> None:
     assert parse_tenant_config(reordered).digest == a.digest
     changed = minimal() | {"low_balance_threshold": 7}
     assert parse_tenant_config(changed).digest != a.digest
+
+
+# --- imports.require_document (issue 15) ---------------------------------------------------
+
+
+def test_the_document_is_optional_unless_the_tenant_requires_it() -> None:
+    assert parse_tenant_config(minimal()).require_document is False
+    assert load_tenant_file(EXAMPLE).require_document is False
+    required = parse_tenant_config(minimal() | {"imports": {"require_document": True}})
+    assert required.require_document is True
+    assert parse_tenant_config(minimal() | {"imports": {}}).require_document is False
+
+
+def test_a_wrong_imports_section_is_reported_with_its_key_path() -> None:
+    assert problems_of(minimal() | {"imports": {"require_document": "sim"}}) == [
+        "t.yaml: imports.require_document: expected true or false, got 'sim'"
+    ]
+    assert problems_of(minimal() | {"imports": {"require_cpf": True}}) == [
+        "t.yaml: imports.require_cpf: unknown key; expected one of: require_document"
+    ]
+    assert problems_of(minimal() | {"imports": True}) == [
+        "t.yaml: imports: expected a table of keys, got a boolean (True)"
+    ]
+
+
+def test_require_document_round_trips_and_keeps_older_digests() -> None:
+    plain = parse_tenant_config(minimal())
+    required = parse_tenant_config(minimal() | {"imports": {"require_document": True}})
+    explicit_default = parse_tenant_config(minimal() | {"imports": {"require_document": False}})
+
+    decoded = TenantConfigured.from_data(decode(encode(to_event(required).to_representation())))
+
+    assert decoded.require_document is True
+    assert config_from_event(decoded).require_document is True
+    assert config_from_event(decoded).digest == required.digest
+    # the key changes the digest only when set: configurations applied before it keep theirs
+    assert required.digest != plain.digest
+    assert explicit_default.digest == plain.digest
