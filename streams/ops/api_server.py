@@ -25,7 +25,7 @@ from schemas.events import Event
 from streams.base.settings import Settings
 from streams.base.topics import API_AUDIT, IDENTITY, topic_for_event
 from streams.domain.identity import IdentityDirectory
-from streams.ops.imports_server import KafkaEventStore
+from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
 from streams.runtime.errors import FollowerError
 from streams.runtime.follower import TopicFollower
 from streams.runtime.producer import EventProducer
@@ -89,7 +89,11 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
     """The API application on Kafka, started and listening; yields (runner, log)."""
     api_log = KafkaApiLog(settings.kafka_bootstrap)
     await api_log.start(settings.topic_partitions)
-    imports = ImportService(ServiceSettings.from_env(), KafkaEventStore(settings.kafka_bootstrap))
+    imports = ImportService(
+        ServiceSettings.from_env(),
+        KafkaEventStore(settings.kafka_bootstrap),
+        KafkaTenantImportSettings(settings.kafka_bootstrap),
+    )
     identity = IdentityService(api, api_log, TokenSigner(api.signing_keys, api.active_kid))
     runner = web.AppRunner(create_app(api, identity, api_log, imports), access_log=None)
     try:

@@ -473,3 +473,34 @@ async def test_a_restarted_api_still_knows_users_keys_and_logins(
             "POST", "/v1/auth/refresh", body={"refresh_token": platform["refresh_token"]}
         )
         assert status == 200
+
+
+async def test_an_import_through_the_api_with_a_tenant_key(api: Api, admin_email: str) -> None:
+    from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
+
+    platform = (await api.login(admin_email))["access_token"]
+    tenant = await _tenant(api, platform)
+    async with api.session.post(
+        f"{api.base}/v1/tenants/{tenant.name}/imports",
+        data=MIXED.encode(),
+        headers={"Authorization": f"Bearer {tenant.key}", "Content-Type": "text/csv"},
+    ) as r:
+        assert r.status == 202, await r.text()
+        location = r.headers["Location"]
+    for _ in range(100):
+        status, body, _ = await api.call("GET", location, tenant.viewer)
+        if body["state"] != "running":
+            break
+        await asyncio.sleep(0.1)
+    assert status == 200 and body["state"] == "completed"
+    assert {k: body[k] for k in EXPECTED_SUMMARY} == EXPECTED_SUMMARY
+    # The viewer reads it; the viewer cannot import, and an empty body is a 400 in the one shape.
+    status, answer, _ = await api.call("POST", f"/v1/tenants/{tenant.name}/imports", tenant.viewer)
+    assert status == 403
+    async with api.session.post(
+        f"{api.base}/v1/tenants/{tenant.name}/imports",
+        data=b"",
+        headers={"Authorization": f"Bearer {tenant.key}", "Content-Type": "text/csv"},
+    ) as r:
+        error = await r.json()
+        assert r.status == 400 and set(error["error"]) == {"code", "message", "details"}
