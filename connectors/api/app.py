@@ -28,10 +28,20 @@ from aiohttp import web
 
 from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
-from connectors.api.http import IDENTITY, NOW, PRINCIPAL, REQUEST_ID, Access, Route
+from connectors.api.http import (
+    IDENTITY,
+    LEDGER,
+    LOG,
+    NOW,
+    PRINCIPAL,
+    REPORTS,
+    REQUEST_ID,
+    Access,
+    Route,
+)
 from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
-from connectors.api.ports import EventLog
+from connectors.api.ports import EventLog, LedgerView, Reports
 from connectors.api.routes import ROUTES
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
@@ -48,7 +58,6 @@ log = structlog.get_logger("cobranca.api")
 ROUTE: Final = web.AppKey("routes", dict)
 LIMITER: Final = web.AppKey("limiter", RateLimiter)
 SETTINGS: Final = web.AppKey("settings", ApiSettings)
-LOG: Final = web.AppKey("log", EventLog)
 OPENAPI: Final = web.AppKey("openapi", dict)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SECURITY_HEADERS: Final = {
@@ -238,15 +247,20 @@ def create_app(
     settings: ApiSettings,
     identity: IdentityService,
     log_: EventLog,
+    ledger: LedgerView,
+    reports: Reports,
     imports: Any | None = None,
     routes: Iterable[Route] = ROUTES,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
-    `imports` (an ImportService) runs debtor imports."""
+    `ledger` knows balances, `reports` reads analytics, `imports` (an ImportService) runs debtor
+    imports."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
     app[LOG] = log_
+    app[LEDGER] = ledger
+    app[REPORTS] = reports
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.rate_burst)
     app[OPENAPI] = openapi_document()
     if imports is not None:
