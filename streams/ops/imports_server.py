@@ -17,6 +17,7 @@ from connectors.imports.api_keys import ensure_keys_file
 from connectors.imports.server import ImportService, ServiceSettings, create_app
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
+from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.producer import EventProducer
 
 __all__ = ["KafkaEventStore", "serve"]
@@ -41,7 +42,9 @@ async def serve(
     settings: Settings, service_settings: ServiceSettings, stop: asyncio.Event | None = None
 ) -> None:
     """Serve until `stop` is set (SIGINT/SIGTERM in `cobranca imports serve`) or cancelled."""
-    service = ImportService(service_settings, KafkaEventStore(settings.kafka_bootstrap))
+    service = ImportService(
+        service_settings, KafkaEventStore(settings.kafka_bootstrap), process_registry()
+    )
     if ensure_keys_file(service_settings.keys_file):
         log.warning(
             "no API keys file: created an empty one, every request gets 401 until keys are "
