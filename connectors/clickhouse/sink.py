@@ -149,6 +149,8 @@ class SinkMetrics:
             ["table"],
             registry=self.registry,
         )
+        for table in RAW_TABLES.values():  # at 0 from the start, so increase() sees the first
+            self.rows.labels(table)
         self.batches = Counter(
             "cobranca_sink_batches",
             "Offset ranges inserted and committed.",

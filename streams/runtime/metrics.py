@@ -44,6 +44,7 @@ from faust.types.transports import ConsumerT, ProducerT
 from faust.types.tuples import PendingMessage, RecordMetadata
 from prometheus_client import Counter, Gauge, Histogram
 
+from streams.base.topics import DEAD_LETTERS
 from streams.runtime.metrics_endpoint import MetricsEndpoint, process_registry
 
 UNNAMED_STREAM = "unnamed"
@@ -156,6 +157,10 @@ class PrometheusSensor(faust.Sensor):
             ["event_type"],
             registry=registry,
         )
+        # Series an alert reads with increase() exist at 0 from the start: one born at 1 on the
+        # first event would show no increase (infra/prometheus/rules/cobranca.yml).
+        self.ledger_events.labels("BalanceLow")
+        self.records_sent.labels(DEAD_LETTERS.name)
         self.circuit_open = Gauge(
             "cobranca_waha_circuit_open",
             "1 while a WAHA session's circuit breaker is not closed (open, or half-open waiting "

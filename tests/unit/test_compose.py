@@ -22,8 +22,16 @@ GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
 PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports", "webhooks")
-LONG_RUNNING = ("worker",)
+LONG_RUNNING = ("worker", "sink", "imports", "webhooks")
 METRICS_PORT = "9100"
+# Where each long-running process serves /metrics: the worker and the sink on
+# COBRANCA_METRICS_PORT, the HTTP servers on their own port.
+METRICS_PORT_SETTING = {
+    "worker": "COBRANCA_METRICS_PORT",
+    "sink": "COBRANCA_METRICS_PORT",
+    "imports": "COBRANCA_IMPORTS_PORT",
+    "webhooks": "COBRANCA_WEBHOOK_PORT",
+}
 
 # A variable holds a secret when its name ends like one; WAHA_API_KEY_EXCLUDE_PATH does not.
 SECRET_NAME = re.compile(r"(PASSWORD|_KEY|SECRET|TOKEN)$")
@@ -291,14 +299,47 @@ def test_volumes_are_declared_and_bind_mounts_exist(
                 assert source in declared, f"{name}: volume {source} is not declared"
 
 
-def test_prometheus_scrapes_the_project_services() -> None:
+def test_prometheus_scrapes_every_long_running_service(
+    services: dict[str, dict[str, Any]],
+) -> None:
     config = _load_yaml(PROMETHEUS)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(METRICS_PORT_SETTING) == set(LONG_RUNNING)
     for name in LONG_RUNNING:
         job = jobs[name]
         assert job.get("metrics_path", "/metrics") == "/metrics"
         targets = [t for sc in job["static_configs"] for t in sc["targets"]]
-        assert targets == [f"{name}:{METRICS_PORT}"]
+        port = _environment(services[name])[METRICS_PORT_SETTING[name]]
+        assert targets == [f"{name}:{port}"], f"{name} listens on {port}"
+        if METRICS_PORT_SETTING[name] == "COBRANCA_METRICS_PORT":
+            # prometheus_client's endpoint binds loopback unless told otherwise.
+            assert _environment(services[name])["COBRANCA_METRICS_HOST"] == "0.0.0.0"
+    # Every project service that runs until stopped is scraped.
+    long_running = {
+        name for name in PROJECT_SERVICES if services[name].get("restart") not in (None, "no")
+    }
+    assert long_running == set(LONG_RUNNING)
+
+
+def test_every_scrape_target_is_a_compose_service(services: dict[str, dict[str, Any]]) -> None:
+    config = _load_yaml(PROMETHEUS)
+    for job in config["scrape_configs"]:
+        for static in job["static_configs"]:
+            for target in static["targets"]:
+                host, _, port = target.rpartition(":")
+                if job["job_name"] == "prometheus":
+                    assert host == "localhost"
+                    continue
+                assert host in services, f"job {job['job_name']}: no compose service {host}"
+                assert port.isdigit()
+
+
+def test_prometheus_loads_the_alert_rules(services: dict[str, dict[str, Any]]) -> None:
+    config = _load_yaml(PROMETHEUS)
+    mounts = [str(v) for v in services["prometheus"]["volumes"]]
+    assert "./infra/prometheus/rules:/etc/prometheus/rules:ro" in mounts
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert list((ROOT / "infra" / "prometheus" / "rules").glob("*.yml"))
 
 
 def test_grafana_provisioning() -> None:
