@@ -350,6 +350,9 @@ def test_grafana_provisioning() -> None:
     assert clickhouse["type"] == "grafana-clickhouse-datasource"
     password = clickhouse["secureJsonData"]["password"]
     assert re.fullmatch(r"\$\{?[A-Z_]+\}?", password), "the password comes from the environment"
+    # Grafana reads ClickHouse as the read-only login of migration 0012, never as the writer.
+    assert clickhouse["jsonData"]["username"] == "${CLICKHOUSE_READER_USER}"
+    assert password == "${CLICKHOUSE_READER_PASSWORD}"
 
     providers = _load_yaml(GRAFANA / "provisioning" / "dashboards" / "dashboards.yml")
     assert providers["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
@@ -364,6 +367,12 @@ def test_grafana_provisioning() -> None:
 
 def test_grafana_installs_the_clickhouse_plugin(services: dict[str, dict[str, Any]]) -> None:
     env = _environment(services["grafana"])
+    assert "CLICKHOUSE_PASSWORD" not in env, "Grafana must not hold the writer's password"
+    assert REQUIRED_REF.match(env["CLICKHOUSE_READER_PASSWORD"])
+    assert (
+        env["CLICKHOUSE_READER_PASSWORD"]
+        == _environment(services["db-migrate"])["CLICKHOUSE_READER_PASSWORD"]
+    )
     assert "grafana-clickhouse-datasource" in env["GF_INSTALL_PLUGINS"]
     assert REQUIRED_REF.match(env["GF_SECURITY_ADMIN_PASSWORD"])
 
