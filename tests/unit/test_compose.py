@@ -362,7 +362,7 @@ def test_grafana_provisioning() -> None:
     used = {t["datasource"]["uid"] for p in panels for t in p["targets"]}
     assert used == set(by_uid), f"panels use {used}"
     sql = [t["rawSql"] for p in panels for t in p["targets"] if "rawSql" in t]
-    assert any("cobranca.raw_events" in q and "topic" in q for q in sql)
+    assert any("raw_events" in q and "topic" in q for q in sql)
 
 
 def test_grafana_installs_the_clickhouse_plugin(services: dict[str, dict[str, Any]]) -> None:
