@@ -268,13 +268,15 @@ async def _run_sink(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     metrics = SinkMetrics(process_registry())
+    client = connect(settings)
     # /metrics as the worker serves it (COBRANCA_METRICS_PORT; unset: none). A drain ends: none.
     endpoint = None
-    if settings.metrics_port is not None and not drain:
-        endpoint = MetricsEndpoint(metrics.registry, settings.metrics_host, settings.metrics_port)
-        endpoint.start()
-    client = connect(settings)
     try:
+        if settings.metrics_port is not None and not drain:
+            endpoint = MetricsEndpoint(
+                metrics.registry, settings.metrics_host, settings.metrics_port
+            )
+            endpoint.start()
         sink = ClickHouseSink(
             SinkConfig(
                 bootstrap=settings.kafka_bootstrap,
