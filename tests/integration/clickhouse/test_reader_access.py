@@ -107,3 +107,24 @@ def test_the_reader_is_refused_everything_else(reader: Client, sql: str) -> None
 def test_a_wrong_password_is_refused(reader_server: Settings, admin: Client) -> None:
     with pytest.raises(DatabaseError, match="AUTHENTICATION_FAILED"):
         reader_client(reader_server, password="not-the-password")
+
+
+def test_the_migrations_access_statements_parse_on_the_real_engine(admin: Client) -> None:
+    """clickhouse-local cannot run them (no writable access storage), but its parser is
+    clickhouse-server's: each statement as the runner renders it is valid SQL."""
+    from connectors.clickhouse.access import ACCESS_STATEMENT, ReaderAccount
+    from connectors.clickhouse.migrations import load_migrations
+
+    [migration] = [m for m in load_migrations() if m.name == "0012_read_only_access"]
+    placeholders = ReaderAccount("grafana", READER["CLICKHOUSE_READER_PASSWORD"]).placeholders()
+    statements = []
+    for statement in migration.render("cobranca"):
+        sql = statement.sql
+        for placeholder, value in placeholders.items():
+            sql = sql.replace(placeholder, value)
+        assert ACCESS_STATEMENT.match(sql), sql
+        statements.append(sql)
+    assert len(statements) == 4
+    for sql in statements:
+        formatted = admin.query("SELECT formatQuery({q:String})", parameters={"q": sql})
+        assert formatted.result_rows[0][0].split()[:2] == sql.split()[:2]
