@@ -34,7 +34,7 @@ from tests.integration.conftest import free_port, server_settings
 pytestmark = pytest.mark.integration
 
 DASHBOARDS = Path(__file__).resolve().parents[3] / "infra" / "grafana" / "dashboards"
-DATABASE = "analytics"
+DATABASE = "dashboards"  # its own: the shared test writer registers schemas per name
 READER = {"CLICKHOUSE_READER_USER": "grafana", "CLICKHOUSE_READER_PASSWORD": "dashboards-reader-pw"}
 DAY0 = datetime(2026, 11, 18, 13, 0, tzinfo=UTC)  # 10:00 in São Paulo
 FROM, TO = datetime(2026, 11, 17, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)

@@ -24,7 +24,7 @@ from tests.integration.conftest import free_port, server_settings
 
 pytestmark = pytest.mark.integration
 
-DATABASE = "analytics"
+DATABASE = "reader_analytics"  # its own: the shared test writer registers schemas per name
 READER = {
     "CLICKHOUSE_READER_USER": "grafana",
     "CLICKHOUSE_READER_PASSWORD": "a-reader-pw-for-tests",
