@@ -14,8 +14,8 @@ Routes (`cobranca imports serve`; docs/adr/0009-http-imports.md has the why):
   incomplete (the body stopped first: ADR 0017) or
   failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error`` when failed).
 - ``GET /healthz``: 200 while the process serves and its keys file is readable.
-- ``GET /metrics``: Prometheus text: imports by final state, rows stored by reason (accepted or
-  the rejection reason), the process's CPU and memory (ADR 0020).
+- ``GET /metrics``: Prometheus text: answers by status, imports by final state, rows stored by
+  reason (accepted or the rejection reason), the process's CPU and memory (ADR 0020).
 
 Errors are JSON ``{"error": code, "message": text, ...}``: 401 missing or unknown key, 403 a
 key of another tenant, 404 unknown import, 409 that import id is running, 413 body over the
@@ -281,6 +281,14 @@ class ImportMetrics:
             ["state"],
             registry=registry,
         )
+        self.requests = MetricCounter(
+            "cobranca_import_requests",
+            "HTTP requests the imports endpoint answered, by status code (503: Kafka did not "
+            "store an import's events; 429: too many imports running).",
+            ["status"],
+            registry=registry,
+        )
+        self.requests.labels("503")  # at 0 from the start, for increase()
         self.rows = MetricCounter(
             "cobranca_import_rows",
             "Rows of HTTP imports that Kafka stored, by reason: `accepted` (ClientImported) or "
@@ -448,6 +456,19 @@ def _json(status: int, body: dict[str, Any], **headers: str) -> web.Response:
 
 
 @web.middleware
+async def _count(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every answer by status, aiohttp's own (404, 405, 413 past client_max_size) included."""
+    requests = request.app[SERVICE].metrics.requests
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException as exc:
+        requests.labels(str(exc.status)).inc()
+        raise
+    requests.labels(str(response.status)).inc()
+    return response
+
+
+@web.middleware
 async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
@@ -528,7 +549,7 @@ async def metrics(request: web.Request) -> web.Response:
 def create_app(service: ImportService) -> web.Application:
     """The aiohttp application; `service` is closed with it."""
     app = web.Application(
-        middlewares=[_errors],
+        middlewares=[_count, _errors],
         client_max_size=service.service.max_bytes,
     )
     app[SERVICE] = service

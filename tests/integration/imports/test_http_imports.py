@@ -389,6 +389,8 @@ async def test_503_when_kafka_is_down_and_the_import_is_failed(tmp_path: Path) -
             assert response.status == 200
             text = await response.text()
         assert 'cobranca_imports_total{state="failed"} 1.0' in text
+        assert 'cobranca_import_requests_total{status="503"} 1.0' in text
+        assert 'cobranca_import_requests_total{status="200"} 1.0' in text  # the GET
 
 
 async def test_healthz(api: Api) -> None:

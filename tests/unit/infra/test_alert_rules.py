@@ -163,6 +163,7 @@ def test_label_values_rules_match_are_ones_the_code_uses() -> None:
         "table": set(RAW_TABLES.values()),
         "event_type": {"TokensCredited", "TokensDebited", "TokensRefunded", "BalanceLow"},
         "outcome": {"stored", "unavailable"},
+        "status": {"503"},
         "job": {job["job_name"] for job in config["scrape_configs"]},
     }
     for rule in _rules():
