@@ -14,6 +14,8 @@ Routes (`cobranca imports serve`; docs/adr/0009-http-imports.md has the why):
   incomplete (the body stopped first: ADR 0017) or
   failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error`` when failed).
 - ``GET /healthz``: 200 while the process serves and its keys file is readable.
+- ``GET /metrics``: Prometheus text: answers by status, imports by final state, rows stored by
+  reason (accepted or the rejection reason), the process's CPU and memory (ADR 0020).
 
 Errors are JSON ``{"error": code, "message": text, ...}``: 401 missing or unknown key, 403 a
 key of another tenant, 404 unknown import, 409 that import id is running, 413 body over the
@@ -49,6 +51,9 @@ from typing import IO, Any, Final, Protocol, cast
 
 import structlog
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from prometheus_client import Counter as MetricCounter
+from prometheus_client.exposition import generate_latest
 
 from connectors.imports.api_keys import KeysFile
 from connectors.imports.body import BodyPipe, UploadTooSlow
@@ -78,6 +83,7 @@ from streams.base.settings import cache_home
 __all__ = [
     "EventStore",
     "ImportJob",
+    "ImportMetrics",
     "ImportService",
     "ServiceSettings",
     "TenantImportSettings",
@@ -289,6 +295,42 @@ class ImportJob:
             }
 
 
+class ImportMetrics:
+    """What the endpoint counts, once per import when it ends (nothing per row)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.imports = MetricCounter(
+            "cobranca_imports",
+            "HTTP imports that ended, by state (completed, incomplete, failed).",
+            ["state"],
+            registry=registry,
+        )
+        self.requests = MetricCounter(
+            "cobranca_import_requests",
+            "HTTP requests the imports endpoint answered, by status code (503: Kafka did not "
+            "store an import's events; 429: too many imports running).",
+            ["status"],
+            registry=registry,
+        )
+        self.requests.labels("503")  # at 0 from the start, for increase()
+        self.rows = MetricCounter(
+            "cobranca_import_rows",
+            "Rows of HTTP imports that Kafka stored, by reason: `accepted` (ClientImported) or "
+            "the rejection reason (ImportRejected).",
+            ["reason"],
+            registry=registry,
+        )
+
+    def ended(self, state: str, stored: ImportSummary | None) -> None:
+        self.imports.labels(state).inc()
+        if stored is None:
+            return
+        if stored.accepted:
+            self.rows.labels("accepted").inc(stored.accepted)
+        for reason, count in stored.by_reason.items():
+            self.rows.labels(reason).inc(count)
+
+
 class ImportService:
     """Runs HTTP imports: keys, the jobs in threads, their statuses."""
 
@@ -297,8 +339,11 @@ class ImportService:
         service: ServiceSettings,
         store: EventStore,
         tenants: TenantImportSettings | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.service = service
+        self.registry = CollectorRegistry() if registry is None else registry
+        self.metrics = ImportMetrics(self.registry)
         self.keys = KeysFile(service.keys_file)
         self._store = store
         self._tenants = tenants or _DocumentOptional()
@@ -352,6 +397,7 @@ class ImportService:
             summary = asyncio.run(send())
         except Exception as exc:  # every failure becomes the job's status, never a lost thread
             job.fail(exc, *_error_of(exc, self._store))
+            self.metrics.ended(job.state, job.run.stored if job.run is not None else None)
             level = log.warning if isinstance(exc, CobrancaError) else log.exception
             level(
                 f"import {job.state}",
@@ -363,6 +409,7 @@ class ImportService:
             )
             return
         job.finish(summary)
+        self.metrics.ended(job.state, summary)
         log.info(
             "import completed",
             tenant=job.tenant_id,
@@ -434,6 +481,19 @@ SERVICE: Final = web.AppKey("service", ImportService)
 
 def _json(status: int, body: dict[str, Any], **headers: str) -> web.Response:
     return web.json_response(body, status=status, headers=headers or None)
+
+
+@web.middleware
+async def _count(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every answer by status, aiohttp's own (404, 405, 413 past client_max_size) included."""
+    requests = request.app[SERVICE].metrics.requests
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException as exc:
+        requests.labels(str(exc.status)).inc()
+        raise
+    requests.labels(str(response.status)).inc()
+    return response
 
 
 @web.middleware
@@ -519,16 +579,24 @@ async def healthz(request: web.Request) -> web.Response:
     return _json(200, {"status": "ok", "running": service._running})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    registry = request.app[SERVICE].registry
+    return web.Response(
+        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
+
+
 def create_app(service: ImportService) -> web.Application:
     """The aiohttp application; `service` is closed with it."""
     app = web.Application(
-        middlewares=[_errors],
+        middlewares=[_count, _errors],
         client_max_size=service.service.max_bytes,
     )
     app[SERVICE] = service
     app.router.add_post("/v1/tenants/{tenant}/imports", post_import)
     app.router.add_get("/v1/tenants/{tenant}/imports/{import_id}", get_import)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
 
     async def close(_: web.Application) -> None:
         service.close()

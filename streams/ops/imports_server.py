@@ -20,6 +20,7 @@ from connectors.imports.server import ImportService, ServiceSettings, create_app
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
 from streams.runtime.errors import LogReadError
+from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.producer import EventProducer
 from streams.runtime.tenants import read_configs
 
@@ -62,6 +63,7 @@ async def serve(
         service_settings,
         KafkaEventStore(settings.kafka_bootstrap),
         KafkaTenantImportSettings(settings.kafka_bootstrap),
+        process_registry(),
     )
     if ensure_keys_file(service_settings.keys_file):
         log.warning(

@@ -382,6 +382,15 @@ async def test_503_when_kafka_is_down_and_the_import_is_failed(tmp_path: Path) -
         status, polled = await down.get(f"/v1/tenants/{down.tenant}/imports/{body['import_id']}")
         assert status == 200 and polled["state"] == "failed"
         assert polled["error"]["error"] == "kafka_unavailable"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(down.url("/metrics")) as response,
+        ):
+            assert response.status == 200
+            text = await response.text()
+        assert 'cobranca_imports_total{state="failed"} 1.0' in text
+        assert 'cobranca_import_requests_total{status="503"} 1.0' in text
+        assert 'cobranca_import_requests_total{status="200"} 1.0' in text  # the GET
 
 
 async def test_healthz(api: Api) -> None:
