@@ -48,3 +48,8 @@ class Reports(Protocol):
         """Per day from `start` to `end`: tokens credited, debited, refunded; sends and their
         tokens."""
         ...
+
+    async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
+        """Every event about one send, oldest first: `event_type`, `occurred_at`, `position`
+        and the `event` as analytics keeps it (pseudonyms, no texts)."""
+        ...

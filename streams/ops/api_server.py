@@ -26,6 +26,8 @@ from connectors.api.settings import ApiSettings
 from connectors.clickhouse import reports
 from connectors.clickhouse.client import connect
 from connectors.clickhouse.errors import ClickHouseError
+from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
+from connectors.clickhouse.trace import trace
 from connectors.imports.server import ImportService, ServiceSettings
 from schemas.events import Event
 from streams.base.settings import Settings
@@ -145,6 +147,20 @@ class ClickHouseReports:
 
     async def usage(self, tenant: str, start: date, end: date) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self._run, reports.usage, tenant, start, end)
+
+    async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
+        def timeline(client: Any, database: str) -> list[Any]:
+            found = trace(
+                client,
+                database,
+                request_id,
+                kind="request",
+                tenant=tenant,
+                pseudonymizer=Pseudonymizer(pseudonym_key()),
+            )
+            return found.events
+
+        return await asyncio.to_thread(self._run, timeline)
 
 
 @contextlib.asynccontextmanager

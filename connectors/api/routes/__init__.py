@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.api.http import Route
-from connectors.api.routes import auth, imports, keys, tokens, users
+from connectors.api.routes import auth, imports, keys, messages, tokens, users
 
 __all__ = ["ROUTES"]
 
@@ -13,4 +13,5 @@ ROUTES: tuple[Route, ...] = (
     *keys.ROUTES,
     *imports.ROUTES,
     *tokens.ROUTES,
+    *messages.ROUTES,
 )

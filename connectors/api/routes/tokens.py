@@ -25,7 +25,7 @@ from connectors.api.http import (
 from schemas.events import CreditRequested, new_header
 from streams.domain.identity import Permission
 
-__all__ = ["ROUTES", "idempotent_id"]
+__all__ = ["ROUTES", "idempotency_key", "idempotent_id"]
 
 _IDS: Final = uuid.UUID("0b8f6c39-2f55-4a5b-93f4-7c2b3f1a9e10")
 _MAX_CREDIT: Final = 10**12
@@ -38,7 +38,7 @@ def idempotent_id(tenant: str, operation: str, key: str) -> str:
     return str(uuid.uuid5(_IDS, f"{tenant}\x1f{operation}\x1f{key}"))
 
 
-def _idempotency_key(request: web.Request) -> str | None:
+def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 255:
         raise ApiError(
@@ -102,7 +102,7 @@ async def credit(request: web.Request) -> web.Response:
         raise ApiError(
             400, "invalid_field", "'reference' is text of at most 500 characters", field="reference"
         )
-    key = _idempotency_key(request)
+    key = idempotency_key(request)
     credit_id = idempotent_id(tenant, "credit", key) if key else str(uuid.uuid4())
     command = CreditRequested(
         header=new_header(

@@ -297,18 +297,21 @@ _ADMIN_OPS = {
     "revokeKey",
 }
 _READERS = {"getImport", "getBalance", "listLedger", "getUsage"}
+_OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
-    "platform": _ADMIN_OPS | _READERS | {"createImport", "creditTokens"},
-    "admin": _ADMIN_OPS | _READERS | {"createImport"},
-    "operator": _READERS | {"createImport"},
-    "viewer": _READERS,
-    "key": _READERS | {"createImport"},
+    "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
+    "admin": _ADMIN_OPS | _OPERATORS,
+    "operator": _OPERATORS,
+    "viewer": _READERS | {"getMessage"},
+    # The matrix's key has imports:write, imports:read, sends:write, reports:read, tokens:read.
+    "key": _READERS | {"createImport", "sendMessages"},
 }
 _BODIES: dict[str, Any] = {
     "inviteUser": lambda: {"email": f"m-{uuid.uuid4().hex[:8]}@example.com", "roles": ["viewer"]},
     "grantRole": lambda: {"role": "operator"},
     "issueKey": lambda: {"name": "matrix", "scopes": ["reports:read"]},
     "creditTokens": lambda: {"amount": 1, "reference": "matrix"},
+    "sendMessages": lambda: {"to": "+5511987654321", "text": "matrix"},
 }
 
 
@@ -319,6 +322,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{role}", "viewer")
         .replace("{key_id}", "key_unknown")
         .replace("{import_id}", "unknown-import")
+        .replace("{request_id}", "unknown-request")
     )
 
 
@@ -607,3 +611,79 @@ async def test_tokens_balance_ledger_credit_and_usage(
     for bad in ({"amount": 0}, {"amount": 1.5}, {"amount": True}, {"amount": 5, "reference": 7}):
         status, error, _ = await api.call("POST", credit, platform, bad)
         assert status == 400 and error["error"]["details"]["field"] in ("amount", "reference")
+
+
+async def test_sends_through_the_api_are_idempotent_and_report_their_status(
+    api: Api, admin_email: str, kafka_bootstrap: str, analytics: Settings
+) -> None:
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from connectors.clickhouse.raw_tables import RawTableWriter
+    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+    from streams.base.topics import SEND_REQUESTS
+    from tests import factories as f
+    from tests.kafka_helpers import produce
+
+    platform = (await api.login(admin_email))["access_token"]
+    tenant = await _tenant(api, platform)
+    path = f"/v1/tenants/{tenant.name}/messages"
+    batch = {
+        "messages": [
+            {"to": "(11) 98765-4321", "text": "Olá, Ana"},
+            {
+                "to": "+5521987654321",
+                "file": {"url": "https://files.example/boleto.pdf", "name": "boleto.pdf"},
+            },
+        ]
+    }
+    first = await api.call("POST", path, tenant.key, batch, headers={"Idempotency-Key": "lote-7"})
+    again = await api.call("POST", path, tenant.key, batch, headers={"Idempotency-Key": "lote-7"})
+    assert first[0] == again[0] == 202
+    ids = [r["request_id"] for r in first[1]["requests"]]
+    assert ids == [r["request_id"] for r in again[1]["requests"]] and len(set(ids)) == 2
+    assert first[1]["requests"][0]["to"] != "+5511987654321"  # the key may not read phones
+    status, body, _ = await api.call("POST", path, tenant.viewer, batch)
+    assert status == 403
+    status, body, _ = await api.call("POST", path, tenant.operator, {"to": "123", "text": "x"})
+    assert (
+        status == 400
+        and body["error"]["code"] == "invalid_message"
+        and "message.to" in body["error"]["message"]
+    )
+
+    stored = [
+        e
+        for _, e in await read_committed(kafka_bootstrap, SEND_REQUESTS.name)
+        if e["header"]["tenant_id"] == tenant.name
+    ]
+    assert sorted({e["request_id"] for e in stored}) == sorted(ids) and len(stored) == 4
+    assert {e["step"] for e in stored} == {"api"} and {e["kind"] for e in stored} == {
+        "TEXT",
+        "FILE",
+    }
+
+    # What the ledger, the dispatcher and WAHA say next (not running here), then the sink.
+    await produce(
+        kafka_bootstrap,
+        [
+            f.send_approved(tenant.name, ids[0]),
+            f.message_dispatched(tenant.name, ids[0], message_id="wamid-1"),
+            f.delivery_status_changed(tenant.name, ack=2, message_id="wamid-1", request_id=ids[0]),
+        ],
+        tenant.name,
+    )
+    config = SinkConfig(
+        bootstrap=kafka_bootstrap,
+        database=analytics.clickhouse_database,
+        group_id=f"sink-{uuid.uuid4().hex[:6]}",
+    )
+    with connect(analytics) as client:
+        await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
+    status, sent, _ = await api.call("GET", f"{path}/{ids[0]}", tenant.viewer)
+    assert status == 200 and sent["status"] == "delivered"
+    assert [e["event_type"] for e in sent["events"]][:1] == ["SendRequested"]
+    status, waiting, _ = await api.call("GET", f"{path}/{ids[1]}", tenant.operator)
+    assert status == 200 and waiting["status"] == "requested"
+    status, _, _ = await api.call("GET", f"{path}/{ids[1]}", tenant.key)
+    assert status == 403  # this key may send but not read sends (no sends:read)
+    status, _, _ = await api.call("GET", f"{path}/unknown-request", tenant.operator)
+    assert status == 404
