@@ -36,12 +36,13 @@ from connectors.api.http import (
     PRINCIPAL,
     REPORTS,
     REQUEST_ID,
+    WHATSAPP,
     Access,
     Route,
 )
 from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
-from connectors.api.ports import EventLog, LedgerView, Reports
+from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
 from connectors.api.routes import ROUTES
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
@@ -249,18 +250,20 @@ def create_app(
     log_: EventLog,
     ledger: LedgerView,
     reports: Reports,
+    whatsapp: WhatsApp,
     imports: Any | None = None,
     routes: Iterable[Route] = ROUTES,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
-    `ledger` knows balances, `reports` reads analytics, `imports` (an ImportService) runs debtor
-    imports."""
+    `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
+    `imports` (an ImportService) runs debtor imports."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
     app[LOG] = log_
     app[LEDGER] = ledger
     app[REPORTS] = reports
+    app[WHATSAPP] = whatsapp
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.rate_burst)
     app[OPENAPI] = openapi_document()
     if imports is not None:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from connectors.api.errors import ApiError
 from connectors.api.identity import IdentityService
-from connectors.api.ports import EventLog, LedgerView, Reports
+from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
 from streams.domain.identity import Permission, Principal
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "PRINCIPAL",
     "REPORTS",
     "REQUEST_ID",
+    "WHATSAPP",
     "Access",
     "Route",
     "answer",
@@ -43,6 +44,7 @@ IDENTITY: Final = web.AppKey("identity", IdentityService)
 LOG: Final = web.AppKey("log", EventLog)
 LEDGER: Final = web.AppKey("ledger", LedgerView)
 REPORTS: Final = web.AppKey("reports", Reports)
+WHATSAPP: Final = web.AppKey("whatsapp", WhatsApp)
 SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
 NOW: Final = web.RequestKey("now", datetime)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from schemas.events import Event
 from streams.domain.identity import IdentityDirectory
 
-__all__ = ["EventLog", "LedgerView", "Reports"]
+__all__ = ["EventLog", "LedgerView", "Reports", "WhatsApp"]
 
 
 class EventLog(Protocol):
@@ -60,3 +60,20 @@ class Reports(Protocol):
         """Every event about one send, oldest first: `event_type`, `occurred_at`, `position`
         and the `event` as analytics keeps it (pseudonyms, no texts)."""
         ...
+
+
+class WhatsApp(Protocol):
+    """A tenant's WhatsApp sessions (those its configuration names), through WAHA's API.
+    A session the tenant does not own is 404; WAHA not answering is 503."""
+
+    async def sessions(self, tenant: str) -> list[dict[str, Any]]:
+        """Each configured session with WAHA's status (`name`, `status`, `engine`)."""
+        ...
+
+    async def pairing_qr(self, tenant: str, session: str) -> tuple[str, str]:
+        """(mimetype, base64 image) of the QR to scan; 409 unless the session waits for one."""
+        ...
+
+    async def start(self, tenant: str, session: str) -> dict[str, Any]: ...
+
+    async def stop(self, tenant: str, session: str) -> dict[str, Any]: ...

@@ -205,6 +205,25 @@ class WahaClient:
             raise self._bad_answer("GET", path, answer)
         return _session_info(answer, session)
 
+    async def start_session(self, session: str) -> SessionInfo:
+        """`POST /api/sessions/{session}/start` (idempotent): the session as WAHA answers."""
+        answer = await self._call("POST", f"/api/sessions/{session}/start")
+        return _session_info(answer if isinstance(answer, dict) else {}, session)
+
+    async def stop_session(self, session: str) -> SessionInfo:
+        """`POST /api/sessions/{session}/stop` (idempotent; does not log out)."""
+        answer = await self._call("POST", f"/api/sessions/{session}/stop")
+        return _session_info(answer if isinstance(answer, dict) else {}, session)
+
+    async def pairing_qr(self, session: str) -> tuple[str, str]:
+        """`GET /api/{session}/auth/qr` as JSON: (mimetype, base64 image) of the QR to scan;
+        WAHA answers 422 unless the session waits for a scan (SCAN_QR_CODE)."""
+        path = f"/api/{session}/auth/qr"
+        answer = await self._call("GET", path)
+        if not isinstance(answer, dict) or not isinstance(answer.get("data"), str):
+            raise self._bad_answer("GET", path, answer)
+        return str(answer.get("mimetype") or "image/png"), answer["data"]
+
     async def sessions(self, *, all_: bool = False) -> list[SessionInfo]:
         answer = await self._call("GET", "/api/sessions", params={"all": "true"} if all_ else None)
         if not isinstance(answer, list):

@@ -29,6 +29,8 @@ from connectors.clickhouse.errors import ClickHouseError
 from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
 from connectors.clickhouse.trace import trace
 from connectors.imports.server import ImportService, ServiceSettings
+from connectors.waha.client import WahaClient
+from connectors.waha.errors import WahaCallError
 from schemas.codec import encode
 from schemas.events import Event
 from streams.base.errors import ProduceFailed
@@ -44,12 +46,13 @@ from streams.base.topics import (
 from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
-from streams.runtime.errors import FollowerError
+from streams.runtime.errors import FollowerError, TenantDirectoryError
 from streams.runtime.follower import TopicFollower
 from streams.runtime.group_commit import GroupCommitProducer
+from streams.runtime.tenants import TenantDirectory
 from streams.runtime.topic_admin import create_topics
 
-__all__ = ["ClickHouseReports", "KafkaApiLog", "running_api", "serve"]
+__all__ = ["ClickHouseReports", "KafkaApiLog", "WahaSessions", "running_api", "serve"]
 
 log = structlog.get_logger("cobranca.api")
 
@@ -82,6 +85,8 @@ class KafkaApiLog:
             TopicFollower(bootstrap, IDENTITY.name, self._directory.apply),
             TopicFollower(bootstrap, LEDGER.name, self._apply_ledger),
         )
+        self.tenants = TenantDirectory(bootstrap)
+        """Every tenant's configuration in force (its WhatsApp sessions)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._ready_timeout_s = ready_timeout_s
 
@@ -122,11 +127,13 @@ class KafkaApiLog:
                     f"{self._ready_timeout_s:.0f} s"
                 )
             log.info("topic loaded", topic=follower.topic, events=follower.applied)
+        self._tasks.append(asyncio.create_task(self.tenants.run(), name="follow tenants"))
+        await asyncio.wait_for(self.tenants.ready.wait(), self._ready_timeout_s)
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, FollowerError):
+            with contextlib.suppress(asyncio.CancelledError, FollowerError, TenantDirectoryError):
                 await task
         for group in self._groups.values():
             await group.__aexit__(None, None, None)
@@ -207,6 +214,77 @@ class ClickHouseReports:
         return await asyncio.to_thread(self._run, timeline)
 
 
+class WahaSessions:
+    """The API's `WhatsApp` port: a tenant's configured sessions (the tenants topic, followed)
+    through WAHA's API at `WAHA_URL`."""
+
+    def __init__(self, settings: Settings, tenants: TenantDirectory) -> None:
+        self._client = WahaClient(settings.waha_url, settings.waha_api_key)
+        self._tenants = tenants
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _owned(self, tenant: str) -> list[str]:
+        config = self._tenants.get(tenant)
+        return [] if config is None else [s.name for s in config.sessions]
+
+    def _session(self, tenant: str, session: str) -> str:
+        if session not in self._owned(tenant):
+            raise ApiError(
+                404, "not_found", f"tenant {tenant!r} has no WhatsApp session {session!r}"
+            )
+        return session
+
+    @staticmethod
+    def _refused(exc: WahaCallError) -> ApiError:
+        if exc.status == 422:
+            return ApiError(
+                409,
+                "session_not_pairing",
+                "the session is not waiting for a QR scan; start it first",
+            )
+        log.error("WAHA call failed", error=str(exc))
+        return ApiError(
+            503,
+            "whatsapp_unavailable",
+            "WAHA does not answer as expected; try again shortly",
+            headers={"Retry-After": "10"},
+        )
+
+    async def sessions(self, tenant: str) -> list[dict[str, Any]]:
+        found = []
+        for name in self._owned(tenant):
+            try:
+                info = await self._client.session_info(name)
+                found.append({"name": name, "status": info.status, "engine": info.engine})
+            except WahaCallError as exc:
+                if exc.status != 404:
+                    raise self._refused(exc) from exc
+                found.append({"name": name, "status": "UNKNOWN", "engine": None})
+        return found
+
+    async def pairing_qr(self, tenant: str, session: str) -> tuple[str, str]:
+        try:
+            return await self._client.pairing_qr(self._session(tenant, session))
+        except WahaCallError as exc:
+            raise self._refused(exc) from exc
+
+    async def start(self, tenant: str, session: str) -> dict[str, Any]:
+        try:
+            info = await self._client.start_session(self._session(tenant, session))
+        except WahaCallError as exc:
+            raise self._refused(exc) from exc
+        return {"name": info.name, "status": info.status, "engine": info.engine}
+
+    async def stop(self, tenant: str, session: str) -> dict[str, Any]:
+        try:
+            info = await self._client.stop_session(self._session(tenant, session))
+        except WahaCallError as exc:
+            raise self._refused(exc) from exc
+        return {"name": info.name, "status": info.status, "engine": info.engine}
+
+
 @contextlib.asynccontextmanager
 async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-untyped-def]
     """The API application on Kafka, started and listening; yields (runner, log)."""
@@ -218,7 +296,9 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
         KafkaTenantImportSettings(settings.kafka_bootstrap),
     )
     identity = IdentityService(api, api_log, TokenSigner(api.signing_keys, api.active_kid))
-    app = create_app(api, identity, api_log, api_log, ClickHouseReports(settings), imports)
+    whatsapp = WahaSessions(settings, api_log.tenants)
+    reports_ = ClickHouseReports(settings)
+    app = create_app(api, identity, api_log, api_log, reports_, whatsapp, imports)
     runner = web.AppRunner(app, access_log=None)
     try:
         await runner.setup()
@@ -231,6 +311,7 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
         with contextlib.suppress(Exception):
             await runner.cleanup()
         imports.close()
+        await whatsapp.close()
         await api_log.stop()
 
 

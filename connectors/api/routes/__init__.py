@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from connectors.api.http import Route
-from connectors.api.routes import analytics, auth, imports, keys, messages, tokens, users
+from connectors.api.routes import (
+    analytics,
+    auth,
+    imports,
+    keys,
+    messages,
+    tokens,
+    users,
+    whatsapp,
+)
 
 __all__ = ["ROUTES"]
 
@@ -15,4 +24,5 @@ ROUTES: tuple[Route, ...] = (
     *tokens.ROUTES,
     *messages.ROUTES,
     *analytics.ROUTES,
+    *whatsapp.ROUTES,
 )

@@ -27,6 +27,7 @@ text?}`, `POST /_sim/reset`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import random
 import time
@@ -154,6 +155,7 @@ class Simulator:
             web.get("/api/sessions/{session}", self._get_session),
             web.post("/api/sessions/{session}/start", self._start_session),
             web.post("/api/sessions/{session}/stop", self._stop_session),
+            web.get("/api/{session}/auth/qr", self._qr),
             *(web.post(path, self._send) for path in _SEND_PATHS),
             web.post("/api/sendSeen", self._chat_action),
             web.post("/api/startTyping", self._chat_action),
@@ -307,6 +309,29 @@ class Simulator:
         return web.json_response(
             {"name": name, "status": session.status, "config": {"metadata": {}}}, status=201
         )
+
+    async def _qr(self, request: web.Request) -> web.Response:
+        """WAHA's QR for pairing: PNG bytes, base64 in JSON (`Accept: application/json`), or the
+        raw value (`?format=raw`); only while the session waits for a scan."""
+        name = request.match_info["session"]
+        session = self.sessions.get(name)
+        if session is None:
+            return self._unknown_session(name)
+        if session.status != "SCAN_QR_CODE":
+            return _nest_error(
+                422,
+                "Can get QR code only in SCAN_QR_CODE status. "
+                f"The current status is '{session.status}'",
+                "Unprocessable Entity",
+            )
+        value = f"2@sim-{name}-{len(session.history)}"
+        if request.query.get("format") == "raw":
+            return web.json_response({"value": value})
+        png = shapes.qr_png(value)
+        if "application/json" in request.headers.get("Accept", ""):
+            data = base64.b64encode(png).decode()
+            return web.json_response({"mimetype": "image/png", "data": data})
+        return web.Response(body=png, content_type="image/png")
 
     def set_status(self, name: str, status: str) -> None:
         """Change a session's status and emit `session.status`."""

@@ -10,8 +10,11 @@ from the parser the product uses.
 
 from __future__ import annotations
 
+import hashlib
 import random
+import struct
 import time
+import zlib
 from typing import Any, Final
 
 from streams.domain.normalized import Ack
@@ -255,3 +258,24 @@ def envelope(
             "worker": {"id": "waha-sim"},
         },
     }
+
+
+def qr_png(value: str) -> bytes:
+    """A small grayscale PNG standing for a pairing QR: one row per byte of `value`'s SHA-256,
+    each pixel a bit. Not a scannable QR code; it is a real PNG the console can show."""
+    digest = hashlib.sha256(value.encode()).digest()
+    rows = b"".join(
+        b"\x00" + bytes(255 if byte >> bit & 1 else 0 for bit in range(8)) for byte in digest
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 8, len(digest), 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

@@ -9,7 +9,7 @@ import base64
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from connectors.api.credentials import Passwords, write_signing_key
 from connectors.api.routes import ROUTES
 from connectors.api.settings import ApiSettings
 from connectors.clickhouse import apply_migrations, connect
+from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from streams.base.settings import Settings
 from streams.base.topics import API_AUDIT
 from streams.domain.identity import accounts, record_key
@@ -81,8 +82,16 @@ def analytics(clickhouse_settings: Settings) -> Settings:
     return replace(clickhouse_settings, clickhouse_database=database)
 
 
-def _settings(bootstrap: str, analytics: Settings) -> Settings:
-    return replace(analytics, kafka_bootstrap=bootstrap)
+@pytest.fixture(scope="module")
+def waha() -> Iterator[SimulatorThread]:
+    with SimulatorThread(SimulatorConfig(api_key="sim-key", sessions=())) as simulator:
+        yield simulator
+
+
+def _settings(
+    bootstrap: str, analytics: Settings, waha_url: str = "http://127.0.0.1:9"
+) -> Settings:
+    return replace(analytics, kafka_bootstrap=bootstrap, waha_url=waha_url, waha_api_key="sim-key")
 
 
 async def _create_admin(bootstrap: str, email: str) -> None:
@@ -115,21 +124,29 @@ def admin_email() -> str:
 
 
 async def _running(
-    bootstrap: str, analytics: Settings, signing_keys: Path, **options: Any
+    bootstrap: str,
+    analytics: Settings,
+    signing_keys: Path,
+    waha_url: str = "http://127.0.0.1:9",
+    **options: Any,
 ) -> AsyncIterator[Api]:
     api_settings = replace(ApiSettings(signing_keys), port=_free_port(), **options)
-    settings = _settings(bootstrap, analytics)
+    settings = _settings(bootstrap, analytics, waha_url)
     async with running_api(settings, api_settings), aiohttp.ClientSession() as session:
         yield Api(f"http://127.0.0.1:{api_settings.port}", session, api_settings)
 
 
 @pytest.fixture(scope="module")
 async def api(
-    kafka_bootstrap: str, analytics: Settings, signing_keys: Path, admin_email: str
+    kafka_bootstrap: str,
+    analytics: Settings,
+    signing_keys: Path,
+    admin_email: str,
+    waha: SimulatorThread,
 ) -> AsyncIterator[Api]:
     await _create_admin(kafka_bootstrap, admin_email)
     async for running in _running(
-        kafka_bootstrap, analytics, signing_keys, rate_burst=10_000, rate_per_s=10_000.0
+        kafka_bootstrap, analytics, signing_keys, waha.url, rate_burst=10_000, rate_per_s=10_000.0
     ):
         yield running
 
@@ -286,6 +303,9 @@ async def test_failed_logins_lock_the_account(api: Api, admin_email: str) -> Non
 
 # Independent of the code's tables: what the issue says each role may do.
 _ADMIN_OPS = {
+    "getPairingQr",
+    "startSession",
+    "stopSession",
     "listUsers",
     "inviteUser",
     "grantRole",
@@ -296,7 +316,7 @@ _ADMIN_OPS = {
     "issueKey",
     "revokeKey",
 }
-_READERS = {"getImport", "getBalance", "listLedger", "getUsage", "getAnalytics"}
+_READERS = {"getImport", "getBalance", "listLedger", "getUsage", "getAnalytics", "listSessions"}
 _OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
     "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
@@ -304,7 +324,7 @@ _ALLOWED = {
     "operator": _OPERATORS,
     "viewer": _READERS | {"getMessage"},
     # The matrix's key has imports:write, imports:read, sends:write, reports:read, tokens:read.
-    "key": _READERS | {"createImport", "sendMessages"},
+    "key": _READERS - {"listSessions"} | {"createImport", "sendMessages"},
 }
 _BODIES: dict[str, Any] = {
     "inviteUser": lambda: {"email": f"m-{uuid.uuid4().hex[:8]}@example.com", "roles": ["viewer"]},
@@ -324,6 +344,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{import_id}", "unknown-import")
         .replace("{request_id}", "unknown-request")
         .replace("{view}", "funnel")
+        .replace("{session}", "unknown-session")
     )
 
 
@@ -715,3 +736,52 @@ async def test_sends_through_the_api_are_idempotent_and_report_their_status(
     assert status == 403  # this key may send but not read sends (no sends:read)
     status, _, _ = await api.call("GET", f"{path}/unknown-request", tenant.operator)
     assert status == 404
+
+
+async def test_whatsapp_sessions_status_qr_start_and_stop(
+    api: Api, admin_email: str, kafka_bootstrap: str, waha: SimulatorThread
+) -> None:
+    from streams.runtime.tenants import apply_config
+    from tests.kafka_helpers import tenant_config
+
+    platform = (await api.login(admin_email))["access_token"]
+    tenant, other = await _tenant(api, platform), await _tenant(api, platform)
+    session = f"{tenant.name}-waha"
+    await apply_config(kafka_bootstrap, tenant_config(tenant.name))
+    await apply_config(kafka_bootstrap, tenant_config(other.name))
+    sim = aiohttp.ClientSession(headers={"X-Api-Key": "sim-key"})
+
+    async def set_status(status: str) -> None:
+        async with sim.post(
+            f"{waha.url}/_sim/sessions/{session}/status", json={"status": status}
+        ) as r:
+            assert r.status == 200
+
+    await set_status("WORKING")
+    path = f"/v1/tenants/{tenant.name}/whatsapp/sessions"
+    for _ in range(50):  # the API follows the tenants topic
+        status, listed, _ = await api.call("GET", path, tenant.viewer)
+        if listed["sessions"]:
+            break
+        await asyncio.sleep(0.1)
+    assert listed["sessions"] == [{"name": session, "status": "WORKING", "engine": "WEBJS"}]
+
+    status, body, _ = await api.call("GET", f"{path}/{session}/qr", tenant.admin)
+    assert status == 409 and body["error"]["code"] == "session_not_pairing"
+    await set_status("SCAN_QR_CODE")
+    status, qr, _ = await api.call("GET", f"{path}/{session}/qr", tenant.admin)
+    assert status == 200 and qr["mimetype"] == "image/png"
+    assert base64.b64decode(qr["data"]).startswith(b"\x89PNG\r\n\x1a\n")
+    status, _, _ = await api.call("GET", f"{path}/{session}/qr", tenant.operator)
+    assert status == 403  # pairing a number is the tenant admin's
+
+    status, stopped, _ = await api.call("POST", f"{path}/{session}/stop", tenant.admin)
+    assert status == 200 and stopped["status"] == "STOPPED"
+    status, started, _ = await api.call("POST", f"{path}/{session}/start", tenant.admin)
+    assert status == 200 and started["name"] == session
+    # Another tenant's session is not there for this tenant, even for its admin.
+    status, _, _ = await api.call(
+        "POST", f"/v1/tenants/{other.name}/whatsapp/sessions/{session}/stop", platform
+    )
+    assert status == 404
+    await sim.close()
