@@ -90,17 +90,8 @@ class UnsupportedFormat(ImportsError):
     """The upload's Content-Type or ``?format=`` names no format the importer reads (415)."""
 
 
-class KeyRefused(ImportsError):
-    """The request's credentials are missing or unusable (401) or belong elsewhere (403)."""
-
-    def __init__(self, message: str, *, status: int = 401) -> None:
-        super().__init__(message)
-        self.status = status
-        """401: no usable key; 403: a valid key of another tenant."""
-
-
 class BadKeysFile(ImportsError):
-    """The keys file cannot be read or is not the documented TOML shape."""
+    """An old imports keys file (`cobranca api import-keys`) is not the documented TOML shape."""
 
 
 class UploadCut(SourceInterrupted):
