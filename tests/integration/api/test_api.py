@@ -495,7 +495,7 @@ async def test_an_import_through_the_api_with_a_tenant_key(api: Api, admin_email
     assert status == 200 and body["state"] == "completed"
     assert {k: body[k] for k in EXPECTED_SUMMARY} == EXPECTED_SUMMARY
     # The viewer reads it; the viewer cannot import, and an empty body is a 400 in the one shape.
-    status, answer, _ = await api.call("POST", f"/v1/tenants/{tenant.name}/imports", tenant.viewer)
+    status, _, _ = await api.call("POST", f"/v1/tenants/{tenant.name}/imports", tenant.viewer)
     assert status == 403
     async with api.session.post(
         f"{api.base}/v1/tenants/{tenant.name}/imports",

@@ -54,7 +54,6 @@ def served(
         "COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "COBRANCA_API_SIGNING_KEYS": str(home / "keys"),
         "COBRANCA_API_RATE_BURST": "100000",
-        "COBRANCA_IMPORTS_KEYS_FILE": str(home / "imports-keys.toml"),
         "COBRANCA_LOG_FORMAT": "json",
     }
     email = f"contract-{uuid.uuid4().hex[:6]}@example.com"
