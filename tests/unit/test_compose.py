@@ -21,7 +21,7 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports", "webhooks")
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "api", "webhooks")
 LONG_RUNNING = ("worker",)
 METRICS_PORT = "9100"
 
@@ -336,12 +336,18 @@ def test_dockerfile_runs_as_non_root() -> None:
     assert any("pip install" in ln and ln.rstrip().endswith(" .") for ln in lines)
 
 
-def test_the_imports_endpoint(services: dict[str, dict[str, Any]]) -> None:
-    imports = services["imports"]
-    assert imports["command"] == ["cobranca", "imports", "serve"]
-    assert imports["depends_on"]["topics-init"]["condition"] == "service_completed_successfully"
-    env = _environment(imports)
-    assert env["COBRANCA_IMPORTS_HOST"] == "0.0.0.0"
-    assert env["COBRANCA_IMPORTS_KEYS_FILE"].startswith("/var/lib/cobranca/")  # on its volume
-    assert f"127.0.0.1:{env['COBRANCA_IMPORTS_PORT']}:8081" in imports["ports"]
-    assert "/healthz" in " ".join(imports["healthcheck"]["test"])
+def test_the_api_serves_imports(services: dict[str, dict[str, Any]]) -> None:
+    assert "imports" not in services, "imports are the API's (cobranca api serve)"
+    api = services["api"]
+    assert api["command"] == ["cobranca", "api", "serve"]
+    assert api["depends_on"]["topics-init"]["condition"] == "service_completed_successfully"
+    env = _environment(api)
+    assert env["COBRANCA_API_HOST"] == "0.0.0.0"
+    assert f"127.0.0.1:{env['COBRANCA_API_PORT']}:8080" in api["ports"]
+    # The signing keys outlive the container: on its volume, so tokens survive a restart.
+    keys = env["COBRANCA_API_SIGNING_KEYS"]
+    mounts = [str(v).split(":")[1] for v in api["volumes"]]
+    assert any(keys.startswith(mount.rstrip("/") + "/") for mount in mounts), (keys, mounts)
+    assert "COBRANCA_IMPORTS_MAX_BYTES" in env
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
+    assert f":{env['COBRANCA_API_PORT']}/healthz" in " ".join(api["healthcheck"]["test"])
