@@ -57,8 +57,8 @@ class InvalidImportParameter(ImportsError):
 class RequestRefused(ImportsError):
     """An HTTP import request refused (unknown import, one already running, too many running)."""
 
-    # Raised in the endpoint's handlers, answered by its middleware as JSON
-    # ``{"error": code, "message": message, ...extra}`` with `status` and `headers`.
+    # Raised by the import jobs (`server.py`); the API (`connectors/api/app.py`) answers it with
+    # `status` and `headers` in its one error shape: `code`, `message`, and `extra` as details.
 
     def __init__(
         self,

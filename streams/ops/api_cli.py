@@ -123,8 +123,11 @@ def new_signing_key_command(folder: Path | None) -> None:
 @click.pass_context
 @friendly_errors
 def import_keys_command(ctx: click.Context, keys_file: Path) -> None:
-    """Turn an old imports keys file (of the retired `cobranca imports serve`) into API keys
-    with the imports:write and imports:read scopes; clients keep the keys they have."""
+    """Migrate an old imports keys file to API keys; clients keep their keys.
+
+    Each hash of KEYS_FILE (what the retired `cobranca imports new-key` wrote) becomes an API key
+    of its tenant with the imports:write and imports:read scopes; keys already there are
+    skipped."""
     from connectors.api.credentials import new_key_id
     from streams.domain.identity import Permission, record_key
     from streams.domain.identity.keys import issue_key
