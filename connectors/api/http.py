@@ -12,12 +12,16 @@ from aiohttp import web
 
 from connectors.api.errors import ApiError
 from connectors.api.identity import IdentityService
+from connectors.api.ports import EventLog, LedgerView, Reports
 from streams.domain.identity import Permission, Principal
 
 __all__ = [
     "IDENTITY",
+    "LEDGER",
+    "LOG",
     "NOW",
     "PRINCIPAL",
+    "REPORTS",
     "REQUEST_ID",
     "Access",
     "Route",
@@ -31,6 +35,9 @@ __all__ = [
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 IDENTITY: Final = web.AppKey("identity", IdentityService)
+LOG: Final = web.AppKey("log", EventLog)
+LEDGER: Final = web.AppKey("ledger", LedgerView)
+REPORTS: Final = web.AppKey("reports", Reports)
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
 NOW: Final = web.RequestKey("now", datetime)
 REQUEST_ID: Final = web.RequestKey("request_id", str)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import date
+from typing import Any, Protocol
 
 from schemas.events import Event
 from streams.domain.identity import IdentityDirectory
 
-__all__ = ["EventLog"]
+__all__ = ["EventLog", "LedgerView", "Reports"]
 
 
 class EventLog(Protocol):
@@ -23,4 +24,32 @@ class EventLog(Protocol):
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
         """Store `(event, key)` pairs, each on its event type's topic; identity events are in
         `identity` once this returns. Raises `ProduceFailed` when the log does not answer."""
+        ...
+
+
+class LedgerView(Protocol):
+    """Each tenant's token balance, folded from `cobranca.ledger` as it is committed."""
+
+    def balance(self, tenant: str) -> tuple[int, int]:
+        """(balance, ledger movements so far) of `tenant`; (0, 0) for a tenant with none."""
+        ...
+
+
+class Reports(Protocol):
+    """Reports from the analytics store (ClickHouse in production), as JSON-ready rows."""
+
+    async def ledger_page(
+        self, tenant: str, before: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """A tenant's ledger movements older than offset `before`, newest first."""
+        ...
+
+    async def usage(self, tenant: str, start: date, end: date) -> list[dict[str, Any]]:
+        """Per day from `start` to `end`: tokens credited, debited, refunded; sends and their
+        tokens."""
+        ...
+
+    async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
+        """Every event about one send, oldest first: `event_type`, `occurred_at`, `position`
+        and the `event` as analytics keeps it (pseudonyms, no texts)."""
         ...

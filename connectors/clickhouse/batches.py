@@ -79,6 +79,9 @@ class Batch:
     rows: list[bytes]
     """One frame per event (`raw_tables.RawTableWriter.frame`); records that are not events
     have none."""
+    newest_ms: int | None = None
+    """The latest log timestamp (ms since the epoch) among its rows, when the records had one:
+    how far behind the log the table is once the batch is written (the sink's lag)."""
 
     @property
     def token(self) -> str:
@@ -106,6 +109,8 @@ class PartitionBuffer:
     """Offset after the last record added (or -1)."""
     opened_at: float | None = None
     """`now` when the open batch got its first record."""
+    newest_ms: int | None = None
+    """The latest log timestamp among the open batch's rows."""
     sealed: list[Batch] = field(default_factory=list)
 
     @classmethod
@@ -119,8 +124,10 @@ class PartitionBuffer:
     def pending_rows(self) -> int:
         return len(self.rows) + sum(len(batch.rows) for batch in self.sealed)
 
-    def add(self, offset: int, row: bytes | None, now: float) -> None:
-        """One record (`row` None for a record that is not an event)."""
+    def add(
+        self, offset: int, row: bytes | None, now: float, timestamp_ms: int | None = None
+    ) -> None:
+        """One record (`row` None for a record that is not an event), with its log timestamp."""
         if offset < self.next_start:
             return  # re-delivered after a seek: already part of a batch
         while self.planned and offset >= self.planned[0]:
@@ -129,6 +136,12 @@ class PartitionBuffer:
             self.opened_at = now
         if row is not None:
             self.rows.append(row)
+            if (
+                timestamp_ms is not None
+                and timestamp_ms >= 0  # -1: a record without a timestamp
+                and (self.newest_ms is None or timestamp_ms > self.newest_ms)
+            ):
+                self.newest_ms = timestamp_ms
         self.seen_end = offset + 1
         if not self.planned and len(self.rows) >= self.max_rows:
             self._seal(self.seen_end)
@@ -173,7 +186,10 @@ class PartitionBuffer:
                 f"{self.seen_end - 1} are already in it"
             )
         if end > self.next_start:
-            self.sealed.append(Batch(self.topic, self.partition, self.next_start, end, self.rows))
+            self.sealed.append(
+                Batch(self.topic, self.partition, self.next_start, end, self.rows, self.newest_ms)
+            )
             self.next_start = end
         self.rows = []
         self.opened_at = None
+        self.newest_ms = None

@@ -32,6 +32,10 @@ class InvalidClickHouseUrl(ClickHouseError):
     """CLICKHOUSE_URL is not an http(s) URL the connector can use."""
 
 
+class InvalidReaderAccount(ClickHouseError):
+    """CLICKHOUSE_READER_USER or CLICKHOUSE_READER_PASSWORD is not usable."""
+
+
 class InvalidDatabaseName(ClickHouseError):
     """A database name is not a plain ClickHouse identifier, or names a system database."""
 

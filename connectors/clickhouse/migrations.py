@@ -23,6 +23,13 @@ Writing a migration:
 The checksum is taken over the file's text with line endings normalised to `\\n`, so a checkout
 with CRLF line endings does not count as a change.
 
+Access statements (CREATE ROLE/USER, GRANT, REVOKE) run only on a server that can store users
+and roles made by SQL (clickhouse-server); the local server (clickhouse-local) cannot, so they
+are skipped there and the migration is recorded as applied (the local server declares the same
+read-only user in its users.xml: `access.py`). Such a statement may name the read-only login
+with `{reader_user}` and `{reader_password_sha256}`, filled in from CLICKHOUSE_READER_USER and
+CLICKHOUSE_READER_PASSWORD (the password's SHA-256 only: nothing secret in the files).
+
 Run migrations from one place at a time (the `cobranca` CLI or one deploy step): the history table
 is not a lock.
 """
@@ -42,6 +49,7 @@ from importlib.resources.abc import Traversable
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
+from connectors.clickhouse.access import ACCESS_STATEMENT, ReaderAccount, manages_access
 from connectors.clickhouse.errors import (
     InvalidDatabaseName,
     InvalidMigrationFile,
@@ -387,24 +395,51 @@ def pending_migrations(
 
 
 def apply_migrations(
-    client: Client, database: str, directory: Traversable | None = None
+    client: Client,
+    database: str,
+    directory: Traversable | None = None,
+    *,
+    reader: ReaderAccount | None = None,
 ) -> list[str]:
     """Create `database` if needed and apply the pending migrations in order.
 
     Returns the names applied by this call (empty when the database was up to date). Nothing runs
     if the history has a conflict (see `pending_migrations`). A statement ClickHouse rejects
     raises `MigrationFailed` naming the file and line; the migrations before it stay recorded.
+    `reader` is the read-only login access statements create (default: from the environment,
+    `ReaderAccount.from_env`); a server that stores no users skips those statements.
     """
     validate_database_name(database)
     pending = pending_migrations(client, database, directory)
     if not pending:
         return []
     _create_history_table(client, database)
+    reader = ReaderAccount.from_env() if reader is None else reader
+    can_manage_access: bool | None = None
     applied: list[str] = []
     for migration in pending:
+        skipped = 0
         for statement in migration.render(database):
+            sql = statement.sql
+            if ACCESS_STATEMENT.match(sql):
+                if can_manage_access is None:
+                    can_manage_access = manages_access(client)
+                if not can_manage_access:
+                    skipped += 1
+                    continue
+            if "{reader_" in sql:
+                if reader is None:
+                    raise MigrationFailed(
+                        f"{migration.source}: line {statement.line}: the statement creates the "
+                        "read-only login, which needs its password: set CLICKHOUSE_READER_PASSWORD "
+                        "(and CLICKHOUSE_READER_USER, default grafana) and apply again",
+                        source=migration.source,
+                        line=statement.line,
+                    )
+                for placeholder, value in reader.placeholders().items():
+                    sql = sql.replace(placeholder, value)
             try:
-                client.command(statement.sql)
+                client.command(sql)
             except DriverError as exc:
                 raise MigrationFailed(
                     f"{migration.source}: line {statement.line}: ClickHouse rejected the "
@@ -413,6 +448,13 @@ def apply_migrations(
                     source=migration.source,
                     line=statement.line,
                 ) from exc
+        if skipped:
+            logger.warning(
+                "%s: skipped %d access statements: this ClickHouse stores no users or roles "
+                "made by SQL (the local server declares its read-only user in its users.xml)",
+                migration.name,
+                skipped,
+            )
         _record(client, database, migration)
         logger.info("applied ClickHouse migration %s to %s", migration.name, database)
         applied.append(migration.name)

@@ -22,9 +22,14 @@ So the server process:
    which is longer than `keep_alive_timeout`, so idle keep-alive clients never force the
    engine's hard `_exit`), releases the data path and the process exits 0.
 
-Users: clickhouse-local's built-in `default` user without a password. The listener binds
-loopback only (`listen_host` 127.0.0.1), so only local processes reach it; anything beyond one
-machine uses a real ClickHouse server through CLICKHOUSE_URL (docker-compose.yml).
+Users: `users.xml`, written next to `config.xml`: the `default` user without a password, as
+clickhouse-local's built-in one, and, when CLICKHOUSE_READER_PASSWORD is set, the read-only
+login for Grafana and analysts (CLICKHOUSE_READER_USER, default `grafana`): the password's
+SHA-256, loopback only, SELECT on CLICKHOUSE_DATABASE's tables and views and nothing else
+(ADR 0020; clickhouse-local cannot store users made by SQL, so migration 0012's access
+statements are skipped here). The listener binds loopback only (`listen_host` 127.0.0.1), so
+only local processes reach it; anything beyond one machine uses a real ClickHouse server
+through CLICKHOUSE_URL (docker-compose.yml).
 """
 
 from __future__ import annotations
@@ -40,14 +45,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from xml.sax.saxutils import escape
 
+from connectors.clickhouse.access import ReaderAccount
 from connectors.clickhouse.client import parse_clickhouse_url
 from connectors.clickhouse.errors import LocalServerError
+from connectors.clickhouse.migrations import validate_database_name
 from streams.base.settings import Settings
 
 __all__ = ["LOOPBACK_HOSTS", "LocalClickHouse", "ServerStatus"]
@@ -89,10 +96,17 @@ class LocalClickHouse:
     the PID file, logs."""
     host: str = "127.0.0.1"
     port: int = 18123
+    database: str = "cobranca"
+    """The database the read-only login may read (CLICKHOUSE_DATABASE)."""
+    reader: ReaderAccount | None = None
+    """The read-only login (CLICKHOUSE_READER_USER / CLICKHOUSE_READER_PASSWORD), if any."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LocalClickHouse:
-        """The server `settings.clickhouse_url` points at, which must be a loopback http URL."""
+    def from_settings(
+        cls, settings: Settings, env: Mapping[str, str] | None = None
+    ) -> LocalClickHouse:
+        """The server `settings.clickhouse_url` points at, which must be a loopback http URL;
+        its read-only login from `env` (default: the environment)."""
         target = parse_clickhouse_url(settings.clickhouse_url)
         if target.scheme != "http" or target.host not in LOOPBACK_HOSTS:
             raise LocalServerError(
@@ -105,6 +119,8 @@ class LocalClickHouse:
             home=settings.data_dir / "clickhouse",
             host="127.0.0.1",
             port=target.port,
+            database=settings.clickhouse_database,
+            reader=ReaderAccount.from_env(env),
         )
 
     @property
@@ -118,6 +134,10 @@ class LocalClickHouse:
     @property
     def config_file(self) -> Path:
         return self.home / "config.xml"
+
+    @property
+    def users_file(self) -> Path:
+        return self.home / "users.xml"
 
     @property
     def stop_pipe(self) -> Path:
@@ -171,6 +191,10 @@ class LocalClickHouse:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.data_path.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(self._config_xml(), encoding="utf-8")
+        self.users_file.unlink(missing_ok=True)
+        fd = os.open(self.users_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as users:
+            users.write(self.users_xml())
         self.stop_pipe.unlink(missing_ok=True)
         os.mkfifo(self.stop_pipe, 0o600)
 
@@ -256,6 +280,9 @@ class LocalClickHouse:
             f"    <errorlog>{err}</errorlog>\n"
             "    <console>0</console>\n"
             "  </logger>\n"
+            "  <user_directories>\n"
+            f"    <users_xml><path>{escape(str(self.users_file))}</path></users_xml>\n"
+            "  </user_directories>\n"
             "  <http_handlers>\n"
             "    <rule>\n"
             f"      <url><![CDATA[regex:{_SCHEMA_URL}]]></url>\n"
@@ -267,6 +294,47 @@ class LocalClickHouse:
             "    </rule>\n"
             "    <defaults/>\n"
             "  </http_handlers>\n"
+            "</clickhouse>\n"
+        )
+
+    def users_xml(self) -> str:
+        """The users clickhouse-local serves: `default` as its built-in one (no password), and
+        the read-only login, if configured (its password's SHA-256 only)."""
+        reader = ""
+        if self.reader is not None:
+            validate_database_name(self.database)
+            # Grants as migration 0012 gives the role on clickhouse-server: SELECT on the
+            # database, nothing else. readonly=2 also refuses writes, yet lets clients set
+            # query settings (Grafana's plugin does).
+            reader = (
+                f"    <{self.reader.user}>\n"
+                f"      <password_sha256_hex>{self.reader.password_sha256}</password_sha256_hex>\n"
+                "      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>\n"
+                "      <profile>reader</profile>\n"
+                "      <quota>default</quota>\n"
+                f"      <default_database>{self.database}</default_database>\n"
+                "      <grants>\n"
+                f"        <query>GRANT SELECT ON {self.database}.*</query>\n"
+                "      </grants>\n"
+                f"    </{self.reader.user}>\n"
+            )
+        return (
+            "<clickhouse>\n"
+            "  <profiles>\n"
+            "    <default/>\n"
+            "    <reader><readonly>2</readonly></reader>\n"
+            "  </profiles>\n"
+            "  <users>\n"
+            "    <default>\n"
+            "      <password></password>\n"
+            "      <networks><ip>::/0</ip></networks>\n"
+            "      <profile>default</profile>\n"
+            "      <quota>default</quota>\n"
+            "      <named_collection_control>1</named_collection_control>\n"
+            "    </default>\n"
+            f"{reader}"
+            "  </users>\n"
+            "  <quotas><default/></quotas>\n"
             "</clickhouse>\n"
         )
 
@@ -286,7 +354,12 @@ class LocalClickHouse:
                 "CLICKHOUSE_URL": self.url,
                 "COBRANCA_CHDB_PATH": str(self.data_path),
                 "COBRANCA_DATA_DIR": str(self.home.parent),
+                "CLICKHOUSE_DATABASE": self.database,
             }
+            env.pop("CLICKHOUSE_READER_PASSWORD", None)
+            if self.reader is not None:
+                env["CLICKHOUSE_READER_USER"] = self.reader.user
+                env["CLICKHOUSE_READER_PASSWORD"] = self.reader.password
             with self.stdout_log.open("ab") as out:
                 proc = subprocess.Popen(
                     list(command),

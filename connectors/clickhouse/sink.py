@@ -44,12 +44,13 @@ from aiokafka.errors import (
 )
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from clickhouse_connect.driver.client import Client
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from connectors.clickhouse.batches import Batch, PartitionBuffer, parse_plan, plan_metadata
 from connectors.clickhouse.errors import ClickHouseError, SinkError
-from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RawTableWriter
+from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
 
-__all__ = ["ClickHouseSink", "SinkConfig", "SinkStats"]
+__all__ = ["ClickHouseSink", "SinkConfig", "SinkMetrics", "SinkStats"]
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +123,72 @@ class SinkStats:
     per_topic: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
+class SinkMetrics:
+    """The sink's Prometheus metrics (served at /metrics by `cobranca sink`, ADR 0020).
+
+    - `cobranca_sink_rows_total{table}`: rows ClickHouse acknowledged per raw table (a batch
+      retried after a crash counts again, although ClickHouse dropped it as a duplicate);
+    - `cobranca_sink_lag_seconds`: now minus the log timestamp of the newest row written
+      (Kafka's record timestamp, set when the event was produced: the pipeline's delay, not
+      the business's), or minus the sink's start until it has written a row;
+    - `cobranca_sink_records_waiting`: records of its partitions not written yet, from those
+      read and not acknowledged to each partition's last stable offset. Caught up, it is 0,
+      and a lag that grows then only means the log is quiet.
+    """
+
+    def __init__(
+        self, registry: CollectorRegistry | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.registry = CollectorRegistry() if registry is None else registry
+        self.clock = clock
+        self.newest_s = clock()
+        """Log time of the newest row written (the start until one is)."""
+        self.rows = Counter(
+            "cobranca_sink_rows",
+            "Rows ClickHouse acknowledged, by raw table (retried batches count again).",
+            ["table"],
+            registry=self.registry,
+        )
+        for table in RAW_TABLES.values():  # at 0 from the start, so increase() sees the first
+            self.rows.labels(table)
+        self.batches = Counter(
+            "cobranca_sink_batches",
+            "Offset ranges inserted and committed.",
+            registry=self.registry,
+        )
+        self.insert_retries = Counter(
+            "cobranca_sink_insert_retries",
+            "Inserts ClickHouse refused or did not answer, retried.",
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "cobranca_sink_lag_seconds",
+            "Seconds between now and the log timestamp of the newest row written (the sink's "
+            "start until it wrote one).",
+            registry=self.registry,
+        )
+        self.lag.set_function(lambda: self.clock() - self.newest_s)
+        self.waiting = Gauge(
+            "cobranca_sink_records_waiting",
+            "Records of this sink's partitions not written yet: read and not acknowledged, "
+            "or in Kafka up to the last stable offset.",
+            registry=self.registry,
+        )
+
+    def written(self, batches: list[Batch]) -> None:
+        """`batches` are in ClickHouse and committed."""
+        for batch in batches:
+            if batch.rows:
+                self.rows.labels(RAW_TABLES.get(batch.topic, batch.topic)).inc(len(batch.rows))
+            if batch.newest_ms is not None:
+                self.newest_s = max(self.newest_s, batch.newest_ms / 1000)
+        self.batches.inc(len(batches))
+
+
+_WAITING_EVERY_S = 1.0
+"""How often the loop counts the records waiting (a position per partition)."""
+
+
 class _FlushAborted(Exception):
     """The group refused a flush's commit (it rebalanced): nothing after it may build on it."""
 
@@ -134,11 +201,15 @@ class ClickHouseSink:
         config: SinkConfig,
         client: Client,
         writer: RawTableWriter,
+        metrics: SinkMetrics | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.writer = writer
+        self.metrics = SinkMetrics() if metrics is None else metrics
         self.stats = SinkStats()
+        self._inflight_rows = 0
+        self._waiting_at = 0.0
         self._buffers: dict[TopicPartition, PartitionBuffer] = {}
         self._inflight: asyncio.Task[None] | None = None
         self._rebalancing = False
@@ -219,12 +290,20 @@ class ClickHouseSink:
                     continue  # revoked while the fetch was under way
                 frame = self.writer.frame
                 for message in messages:
-                    buffer.add(message.offset, frame(message.offset, message.value), now)
+                    buffer.add(
+                        message.offset,
+                        frame(message.offset, message.value),
+                        now,
+                        message.timestamp,
+                    )
                 self.stats.records += len(messages)
             for tp, buffer in list(self._buffers.items()):
                 if buffer.planned and (position := await _position(consumer, tp)) is not None:
                     buffer.reached(position)
             await self._maybe_flush(now)
+            if now - self._waiting_at >= _WAITING_EVERY_S:
+                self._waiting_at = now
+                await self._count_waiting(consumer)
             # getmany returns without yielding while fetched records are buffered: yield here,
             # or a flush task (its commits, its inserts' completions) waits for reading to stall.
             await asyncio.sleep(0)
@@ -268,6 +347,21 @@ class ClickHouseSink:
                 return None
             waiting += max(0, stable - max(buffer.seen_end, buffer.next_start))
         return waiting
+
+    async def _count_waiting(self, consumer: AIOKafkaConsumer) -> None:
+        """Set the records-waiting gauge: rows read and not acknowledged, plus each
+        partition's records from the consumer's position to its last stable offset."""
+        waiting = self._inflight_rows
+        for tp, buffer in list(self._buffers.items()):
+            waiting += buffer.pending_rows
+            position = await _position(consumer, tp)
+            try:
+                stable = consumer.last_stable_offset(tp)
+            except AssertionError:  # revoked meanwhile
+                continue
+            if position is not None and stable is not None:
+                waiting += max(0, stable - position)
+        self.metrics.waiting.set(waiting)
 
     def _behind(self) -> bool:
         """Records wait in Kafka past what was read: a partition's last stable offset (as its
@@ -353,13 +447,19 @@ class ClickHouseSink:
             async with limit:
                 await self._insert(batch)
 
-        await asyncio.gather(*(insert(batch) for batch in batches if batch.rows))
+        rows = sum(len(batch.rows) for batch in batches)
+        self._inflight_rows += rows
         try:
-            await consumer.commit(done)
-        except _GROUP_MOVED_ON as exc:
-            # Inserted but not committed: whoever owns the partitions now follows the plan and
-            # re-inserts the same ranges, which ClickHouse drops.
-            raise _FlushAborted(f"inserted, not committed: {exc}") from exc
+            await asyncio.gather(*(insert(batch) for batch in batches if batch.rows))
+            try:
+                await consumer.commit(done)
+            except _GROUP_MOVED_ON as exc:
+                # Inserted but not committed: whoever owns the partitions now follows the plan
+                # and re-inserts the same ranges, which ClickHouse drops.
+                raise _FlushAborted(f"inserted, not committed: {exc}") from exc
+        finally:
+            self._inflight_rows -= rows
+        self.metrics.written(batches)
         for batch in batches:
             self.stats.rows += len(batch.rows)
             self.stats.per_topic[batch.topic] += len(batch.rows)
@@ -376,6 +476,7 @@ class ClickHouseSink:
             except ClickHouseError as exc:
                 if attempt == _INSERT_ATTEMPTS:
                     raise SinkError(f"{exc} (gave up after {attempt} attempts)") from exc
+                self.metrics.insert_retries.inc()
                 log.warning("sink insert failed, retrying", token=batch.token, error=str(exc))
                 await asyncio.sleep(delay)
                 delay *= 2

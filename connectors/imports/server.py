@@ -21,6 +21,10 @@ body over the limit, 415 unknown format, 400 a body that cannot be imported (wha
 tenant; with Retry-After), 503 Kafka did not store the events (the import is failed: no
 ImportCompleted).
 
+Metrics (`ImportMetrics`, on the registry the API serves at ``GET /metrics``): imports by
+final state and rows stored by reason, counted here once per import; answers of the import
+routes by status, counted by the API (ADR 0020).
+
 Statuses live in this process's memory (the latest `max_statuses`); the log stays the truth: an
 import is complete exactly when its ImportCompleted is on ``cobranca.clients``.
 
@@ -48,6 +52,8 @@ from typing import IO, Any, Final, Protocol, cast
 
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as MetricCounter
 
 from connectors.imports.body import BodyPipe, UploadTooSlow
 from connectors.imports.errors import (
@@ -72,6 +78,7 @@ from streams.base.errors import CobrancaError
 __all__ = [
     "EventStore",
     "ImportJob",
+    "ImportMetrics",
     "ImportService",
     "ServiceSettings",
     "TenantImportSettings",
@@ -281,6 +288,43 @@ class ImportJob:
             }
 
 
+class ImportMetrics:
+    """What HTTP imports count: each import once when it ends (nothing per row); the API counts
+    the answers of its import routes into `requests`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.imports = MetricCounter(
+            "cobranca_imports",
+            "HTTP imports that ended, by state (completed, incomplete, failed).",
+            ["state"],
+            registry=registry,
+        )
+        self.requests = MetricCounter(
+            "cobranca_import_requests",
+            "HTTP requests of the API's import routes, by status code (503: Kafka did not "
+            "store an import's events; 429: too many imports running).",
+            ["status"],
+            registry=registry,
+        )
+        self.requests.labels("503")  # at 0 from the start, for increase()
+        self.rows = MetricCounter(
+            "cobranca_import_rows",
+            "Rows of HTTP imports that Kafka stored, by reason: `accepted` (ClientImported) or "
+            "the rejection reason (ImportRejected).",
+            ["reason"],
+            registry=registry,
+        )
+
+    def ended(self, state: str, stored: ImportSummary | None) -> None:
+        self.imports.labels(state).inc()
+        if stored is None:
+            return
+        if stored.accepted:
+            self.rows.labels("accepted").inc(stored.accepted)
+        for reason, count in stored.by_reason.items():
+            self.rows.labels(reason).inc(count)
+
+
 class ImportService:
     """Runs HTTP imports: the jobs in threads, their statuses."""
 
@@ -289,8 +333,11 @@ class ImportService:
         service: ServiceSettings,
         store: EventStore,
         tenants: TenantImportSettings | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.service = service
+        self.registry = CollectorRegistry() if registry is None else registry
+        self.metrics = ImportMetrics(self.registry)
         self._store = store
         self._tenants = tenants or _DocumentOptional()
         self._executor = ThreadPoolExecutor(
@@ -348,6 +395,7 @@ class ImportService:
             summary = asyncio.run(send())
         except Exception as exc:  # every failure becomes the job's status, never a lost thread
             job.fail(exc, *_error_of(exc, self._store))
+            self.metrics.ended(job.state, job.run.stored if job.run is not None else None)
             level = log.warning if isinstance(exc, CobrancaError) else log.exception
             level(
                 f"import {job.state}",
@@ -359,6 +407,7 @@ class ImportService:
             )
             return
         job.finish(summary)
+        self.metrics.ended(job.state, summary)
         log.info(
             "import completed",
             tenant=job.tenant_id,

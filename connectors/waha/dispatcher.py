@@ -138,8 +138,11 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         max_failures_kept: int = 20,
+        on_circuit_change: Callable[[str, BreakerState], None] | None = None,
     ) -> None:
         self.api = api
+        self.on_circuit_change = on_circuit_change
+        """Hears every change of a session's breaker (the worker's metrics)."""
         self.policy = policy or DispatchPolicy()
         self.clock = clock
         self._sleep = sleep
@@ -175,6 +178,8 @@ class Dispatcher:
         # Operators want to see these: an open circuit means WAHA is failing for the session.
         if breaker.state is before:
             return
+        if self.on_circuit_change is not None:
+            self.on_circuit_change(session, breaker.state)
         if breaker.state is BreakerState.OPEN:
             log.warning("circuit_opened", session=session, times_opened=breaker.times_opened)
         elif breaker.state is BreakerState.CLOSED:

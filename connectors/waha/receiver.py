@@ -363,6 +363,7 @@ class _Metrics:
             registry=registry,
         )
         self.stored = self.requests.labels("stored")
+        self.requests.labels("unavailable")  # at 0 from the start: the 503 alert's increase()
         self.latency = Histogram(
             "cobranca_webhook_request_seconds",
             "Time from reading a webhook request to answering it.",

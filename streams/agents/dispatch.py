@@ -200,7 +200,9 @@ class DispatchAgent:
         self.client = WahaClient(
             settings.waha_url, settings.waha_api_key, timeout_s=settings.dispatch.timeout_s
         )
-        self.dispatcher = Dispatcher(self.client, policy_from(settings.dispatch))
+        self.dispatcher = Dispatcher(
+            self.client, policy_from(settings.dispatch), on_circuit_change=self._circuit_changed
+        )
         self.books: PartitionState[DispatchBook] = PartitionState(
             app,
             "dispatch",
@@ -219,6 +221,12 @@ class DispatchAgent:
             or self.session_for(approved.header.tenant_id)
             or (self.settings.session)
         )
+
+    def _circuit_changed(self, session: str, state: str) -> None:
+        """A session's breaker changed: to the sensors that count it (`PrometheusSensor`)."""
+        for sensor in self.app.sensors:
+            if (report := getattr(sensor, "on_circuit_change", None)) is not None:
+                report(session, str(state))
 
     async def run(self, stream: faust.StreamT[Any]) -> None:
         outputs = self.channels[DISPATCHES]

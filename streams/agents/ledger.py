@@ -19,6 +19,7 @@ agent's state (streams/runtime/state.py), and decisions keep a tenant's order fo
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,6 +71,8 @@ class Outbox:
 
     records: dict[str, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     """Topic → (key, value) records."""
+    ledger_events: Counter[str] = field(default_factory=Counter)
+    """Ledger events among them, by type (for the metrics: BalanceLow alerts)."""
 
 
 class LedgerAgent:
@@ -146,8 +149,19 @@ async def _decide(
         if partition not in outboxes:
             outboxes[partition] = (fed, Outbox())
         handle(book, fed.event, policy_of, now, outboxes[partition][1])
+    sent: Counter[str] = Counter()
     for first, outbox in outboxes.values():
-        await _send(transactions, first, outbox)
+        if await _send(transactions, first, outbox):
+            sent.update(outbox.ledger_events)
+    if sent:
+        report_ledger_events(feed.app, sent)
+
+
+def report_ledger_events(app: Any, counts: Counter[str]) -> None:
+    """Ledger events sent, by type, to the sensors that count them (`PrometheusSensor`)."""
+    for sensor in app.sensors:
+        if (report := getattr(sensor, "on_ledger_events", None)) is not None:
+            report(counts)
 
 
 async def _warm(feed: BatchFeed, books: PartitionState[LedgerBook], partitions: set[int]) -> None:
@@ -173,6 +187,7 @@ def handle(
         event_type = out.header.event_type
         if event_type in LEDGER.events:
             out = seal(out, book.heads.get(tenant, ""))
+            outbox.ledger_events[event_type] += 1
         book.apply(out)
         topic = topic_for_event(event_type).name
         outbox.records.setdefault(topic, []).append((key, encode(out.to_representation())))
@@ -210,14 +225,16 @@ def decide(
     return None
 
 
-async def _send(transactions: SourcePartitionTransactions, first: Fed, outbox: Outbox) -> None:
-    """Send a partition's outputs in its transaction; `first` is its batch's first event."""
+async def _send(transactions: SourcePartitionTransactions, first: Fed, outbox: Outbox) -> bool:
+    """Send a partition's outputs in its transaction; `first` is its batch's first event.
+    False when the partition was revoked first (nothing of its batch will commit)."""
     for topic, records in outbox.records.items():
         if not await transactions.send_encoded(first.message, topic, first.partition, records):
             # Revoked before the sends: nothing of this partition's batch may commit. Its
             # in-memory book, ahead of the log now, was forgotten with the revocation.
             transactions.abandon(first.message)
-            return
+            return False
+    return True
 
 
 def millis(moment: datetime) -> datetime:

@@ -13,6 +13,7 @@ __all__ = [
     "IdentityError",
     "InvalidAck",
     "InvalidIdentity",
+    "InvalidMessage",
     "NoOpenSlot",
     "TemplateError",
     "TenantConfigError",
@@ -85,3 +86,7 @@ class IdentityConflict(IdentityError):
     """A change that contradicts the account or key as it stands (exists, disabled, revoked)."""
 
     code = "conflict"
+
+
+class InvalidMessage(CobrancaError):
+    """A message sent through the API that cannot become a send; says which field and why."""

@@ -11,70 +11,102 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
 
 import structlog
 from aiohttp import web
 
 from connectors.api.app import create_app
 from connectors.api.credentials import TokenSigner
+from connectors.api.errors import ApiError
 from connectors.api.identity import IdentityService
 from connectors.api.settings import ApiSettings
+from connectors.clickhouse import reports
+from connectors.clickhouse.client import connect
+from connectors.clickhouse.errors import ClickHouseError
+from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
+from connectors.clickhouse.trace import trace
 from connectors.imports.server import ImportService, ServiceSettings
 from schemas.events import Event
 from streams.base.settings import Settings
-from streams.base.topics import API_AUDIT, IDENTITY, topic_for_event
+from streams.base.topics import API_AUDIT, IDENTITY, LEDGER, topic_for_event
 from streams.domain.identity import IdentityDirectory
+from streams.domain.ledger import apply as apply_ledger
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
 from streams.runtime.errors import FollowerError
 from streams.runtime.follower import TopicFollower
+from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.producer import EventProducer
 from streams.runtime.topic_admin import create_topics
 
-__all__ = ["KafkaApiLog", "running_api", "serve"]
+__all__ = ["ClickHouseReports", "KafkaApiLog", "running_api", "serve"]
 
 log = structlog.get_logger("cobranca.api")
 
 
+_MOVEMENTS = frozenset({"TokensCredited", "TokensDebited", "TokensRefunded"})
+
+
 class KafkaApiLog:
+    """The API's `EventLog` and `LedgerView` on Kafka: the identity topic and the ledger's
+    balances, each read from its beginning and followed."""
+
     def __init__(self, bootstrap: str, *, ready_timeout_s: float = 60.0) -> None:
         self._bootstrap = bootstrap
         self._directory = IdentityDirectory()
+        self._balances: dict[str, tuple[int, int]] = {}
         self._producer = EventProducer(bootstrap)
-        self._follower = TopicFollower(bootstrap, IDENTITY.name, self._directory.apply)
-        self._task: asyncio.Task[None] | None = None
+        self._followers = (
+            TopicFollower(bootstrap, IDENTITY.name, self._directory.apply),
+            TopicFollower(bootstrap, LEDGER.name, self._apply_ledger),
+        )
+        self._tasks: list[asyncio.Task[None]] = []
         self._ready_timeout_s = ready_timeout_s
+
+    def _apply_ledger(self, event: Event) -> None:
+        if event.header.event_type not in _MOVEMENTS:
+            return
+        tenant = event.header.tenant_id
+        tokens, movements = self._balances.get(tenant, (0, 0))
+        self._balances[tenant] = (apply_ledger(tokens, event), movements + 1)
+
+    def balance(self, tenant: str) -> tuple[int, int]:
+        return self._balances.get(tenant, (0, 0))
 
     @property
     def identity(self) -> IdentityDirectory:
         return self._directory
 
     async def start(self, partitions: int) -> None:
-        """Create the API's topics if missing, start producing, and read the identity topic to
-        its end before returning."""
+        """Create the API's topics if missing, start producing, and read the identity and
+        ledger topics to their ends before returning."""
         await create_topics(self._bootstrap, partitions, (IDENTITY, API_AUDIT))
         await self._producer.__aenter__()
-        self._task = asyncio.create_task(self._follower.run(), name="identity-follower")
-        ready = asyncio.create_task(self._follower.ready.wait())
-        done, _ = await asyncio.wait(
-            {ready, self._task}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED
-        )
-        if self._task in done:
-            ready.cancel()
-            self._task.result()  # the follower's own error, with its reason
-        if ready not in done:
-            ready.cancel()
-            raise FollowerError(
-                f"{IDENTITY.name} on {self._bootstrap} was not read to its end within "
-                f"{self._ready_timeout_s:.0f} s"
+        for follower in self._followers:
+            self._tasks.append(asyncio.create_task(follower.run(), name=f"follow {follower.topic}"))
+        for follower, task in zip(self._followers, self._tasks, strict=True):
+            ready = asyncio.create_task(follower.ready.wait())
+            done, _ = await asyncio.wait(
+                {ready, task}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED
             )
-        log.info("identity loaded", events=self._follower.applied)
+            if task in done:
+                ready.cancel()
+                task.result()  # the follower's own error, with its reason
+            if ready not in done:
+                ready.cancel()
+                raise FollowerError(
+                    f"{follower.topic} on {self._bootstrap} was not read to its end within "
+                    f"{self._ready_timeout_s:.0f} s"
+                )
+            log.info("topic loaded", topic=follower.topic, events=follower.applied)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, FollowerError):
-                await self._task
+                await task
         await self._producer.__aexit__(None, None, None)
 
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
@@ -84,18 +116,73 @@ class KafkaApiLog:
                 self._directory.apply(event)
 
 
+class ClickHouseReports:
+    """The API's `Reports` on ClickHouse (connectors/clickhouse/reports.py), queried in worker
+    threads; a ClickHouse that does not answer is a 503 with the reason in the log."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Any = None
+
+    def _run(self, query: Callable[..., list[Any]], *args: Any) -> list[dict[str, Any]]:
+        try:
+            if self._client is None:
+                self._client = connect(self._settings)
+            rows = query(self._client, self._settings.clickhouse_database, *args)
+        except ClickHouseError as exc:
+            log.error("analytics unavailable", error=str(exc))
+            raise ApiError(
+                503,
+                "analytics_unavailable",
+                "the analytics store does not answer; try again shortly",
+                headers={"Retry-After": "10"},
+            ) from exc
+        return [row.as_dict() for row in rows]
+
+    async def ledger_page(
+        self, tenant: str, before: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            self._run, lambda c, db: reports.ledger_page(c, db, tenant, before=before, limit=limit)
+        )
+
+    async def usage(self, tenant: str, start: date, end: date) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._run, reports.usage, tenant, start, end)
+
+    async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
+        def timeline(client: Any, database: str) -> list[Any]:
+            found = trace(
+                client,
+                database,
+                request_id,
+                kind="request",
+                tenant=tenant,
+                pseudonymizer=Pseudonymizer(pseudonym_key()),
+            )
+            return found.events
+
+        return await asyncio.to_thread(self._run, timeline)
+
+
 @contextlib.asynccontextmanager
 async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-untyped-def]
     """The API application on Kafka, started and listening; yields (runner, log)."""
     api_log = KafkaApiLog(settings.kafka_bootstrap)
     await api_log.start(settings.topic_partitions)
+    # One registry on the API's own port (GET /metrics): the process's CPU and memory and the
+    # imports' counts (ADR 0020).
+    registry = process_registry()
     imports = ImportService(
         ServiceSettings.from_env(),
         KafkaEventStore(settings.kafka_bootstrap),
         KafkaTenantImportSettings(settings.kafka_bootstrap),
+        registry,
     )
     identity = IdentityService(api, api_log, TokenSigner(api.signing_keys, api.active_kid))
-    runner = web.AppRunner(create_app(api, identity, api_log, imports), access_log=None)
+    app = create_app(
+        api, identity, api_log, api_log, ClickHouseReports(settings), imports, metrics=registry
+    )
+    runner = web.AppRunner(app, access_log=None)
     try:
         await runner.setup()
         await web.TCPSite(runner, api.host, api.port).start()

@@ -260,14 +260,23 @@ async def _run_sink(
     from connectors.clickhouse import connect
     from connectors.clickhouse.privacy import pseudonym_key
     from connectors.clickhouse.raw_tables import RawTableWriter
-    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig, SinkMetrics
+    from streams.runtime.metrics_endpoint import MetricsEndpoint, process_registry
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    metrics = SinkMetrics(process_registry())
     client = connect(settings)
+    # /metrics as the worker serves it (COBRANCA_METRICS_PORT; unset: none). A drain ends: none.
+    endpoint = None
     try:
+        if settings.metrics_port is not None and not drain:
+            endpoint = MetricsEndpoint(
+                metrics.registry, settings.metrics_host, settings.metrics_port
+            )
+            endpoint.start()
         sink = ClickHouseSink(
             SinkConfig(
                 bootstrap=settings.kafka_bootstrap,
@@ -279,10 +288,13 @@ async def _run_sink(
             ),
             client,
             RawTableWriter(pseudonym_key()),
+            metrics,
         )
         return await sink.run(stop, drain=drain, on_progress=on_progress)
     finally:
         client.close()
+        if endpoint is not None:
+            await asyncio.to_thread(endpoint.stop)
 
 
 def sink_group(settings: Settings) -> str:

@@ -28,11 +28,10 @@ from connectors.waha.receiver import (
 from streams.base.topics import WAHA_CALLBACKS
 from streams.runtime.group_commit import GroupCommitProducer
 from streams.runtime.kafka_limits import record_bytes
+from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.tenants import TenantDirectory
 
 __all__ = ["ProducerCounts", "serve"]
-
-__all__ = ["serve"]
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +99,7 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
             )
             registry = app[RECEIVER].registry
             registry.register(ProducerCounts(producer))
+            process_registry(registry)  # CPU, memory, open files, like every process
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, config.host, config.port)

@@ -9,7 +9,12 @@ It starts with the app (sensors are the first services Faust starts and the last
 stops with it.
 
 Labels stay few and bounded: the topic, the agent (a stream's name), the partition for lag, the
-exception class for send errors. Tenants, keys and offsets never become labels.
+exception class for send errors, the ledger event type, the WAHA session of a circuit breaker
+(a few per tenant). Tenants, keys and offsets never become labels.
+
+The agents report business events through duck-typed hooks (`on_batch_processed`,
+`on_ledger_events`, `on_circuit_change`), found with `getattr` on the app's sensors, so an agent
+never imports this module.
 
 Consumer lag is taken at every commit round (COBRANCA_COMMIT_INTERVAL_S), in offsets a record
 could take: those the fetcher has not read yet (the partition's end as last seen by a fetch, the
@@ -28,32 +33,19 @@ assigned, so a worker stuck on its first event after a restart shows no lag for 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping
 from typing import Any
-from wsgiref.simple_server import WSGIServer
 
 import faust
-import structlog
 from faust.types import TP, AppT, EventT, StreamT
 from faust.types.transports import ConsumerT, ProducerT
 from faust.types.tuples import PendingMessage, RecordMetadata
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    GCCollector,
-    Histogram,
-    PlatformCollector,
-    ProcessCollector,
-    start_http_server,
-)
+from prometheus_client import Counter, Gauge, Histogram
 
-from streams.runtime.errors import MetricsEndpointUnavailable
-
-log = structlog.get_logger(__name__)
+from streams.base.topics import DEAD_LETTERS
+from streams.runtime.metrics_endpoint import MetricsEndpoint, process_registry
 
 UNNAMED_STREAM = "unnamed"
 """The agent label of a stream that no agent owns (`app.stream(...)` without a prefix)."""
@@ -75,12 +67,8 @@ class PrometheusSensor(faust.Sensor):
     ) -> None:
         self.endpoint = endpoint
         self.clock = clock
-        self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
-        self._server: WSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self.registry = process_registry()
+        self._endpoint: MetricsEndpoint | None = None
         # Series by label values, so the per-event hooks skip prometheus_client's labels() lookup
         # (a lock and a tuple each); bounded like the labels themselves.
         self._event_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
@@ -161,6 +149,31 @@ class PrometheusSensor(faust.Sensor):
             ["topic", "partition"],
             registry=registry,
         )
+        self.ledger_events = Counter(
+            "cobranca_ledger_events",
+            "Ledger events the ledger agent decided, by type (TokensCredited, TokensDebited, "
+            "TokensRefunded, BalanceLow: a tenant's balance crossed below its threshold), "
+            "inside transactions that may still abort.",
+            ["event_type"],
+            registry=registry,
+        )
+        # Series an alert reads with increase() exist at 0 from the start: one born at 1 on the
+        # first event would show no increase (infra/prometheus/rules/cobranca.yml).
+        self.ledger_events.labels("BalanceLow")
+        self.records_sent.labels(DEAD_LETTERS.name)
+        self.circuit_open = Gauge(
+            "cobranca_waha_circuit_open",
+            "1 while a WAHA session's circuit breaker is not closed (open, or half-open waiting "
+            "for its trial call), else 0.",
+            ["session"],
+            registry=registry,
+        )
+        self.circuit_opened = Counter(
+            "cobranca_waha_circuit_opened",
+            "Times a WAHA session's circuit breaker opened.",
+            ["session"],
+            registry=registry,
+        )
         super().__init__(**kwargs)
 
     # -- the endpoint ---------------------------------------------------------------------------
@@ -170,24 +183,15 @@ class PrometheusSensor(faust.Sensor):
         if self.endpoint is None:
             return
         host, port = self.endpoint
-        try:
-            self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as exc:
-            raise MetricsEndpointUnavailable(
-                f"cannot serve metrics on {host}:{port}: {exc}; free the port, set "
-                "COBRANCA_METRICS_PORT to another one, or unset it to run without metrics"
-            ) from exc
-        log.info("metrics_serving", url=f"http://{host}:{port}/metrics")
+        endpoint = MetricsEndpoint(self.registry, host, port)
+        endpoint.start()
+        self._endpoint = endpoint
 
     async def on_stop(self) -> None:
         """Close the endpoint; shutting the server down waits for its poll, so off the loop."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            await asyncio.to_thread(server.shutdown)
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
+            await asyncio.to_thread(endpoint.stop)
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -268,6 +272,19 @@ class PrometheusSensor(faust.Sensor):
         """Records an agent handed to the producer as one batch, past Faust's send path
         (`SourcePartitionTransactions.send_encoded`): counted when enqueued, no latency."""
         self.records_sent.labels(topic).inc(count)
+
+    # -- business events --------------------------------------------------------------------------
+
+    def on_ledger_events(self, counts: Mapping[str, int]) -> None:
+        """Ledger events of one batch, by type (`streams.agents.ledger`)."""
+        for event_type, count in counts.items():
+            self.ledger_events.labels(event_type).inc(count)
+
+    def on_circuit_change(self, session: str, state: str) -> None:
+        """A WAHA session's breaker moved to `state` (closed, open, half_open)."""
+        self.circuit_open.labels(session).set(0 if state == "closed" else 1)
+        if state == "open":
+            self.circuit_opened.labels(session).inc()
 
     # -- commits and lag ------------------------------------------------------------------------
 

@@ -22,8 +22,19 @@ GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
 PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "api", "webhooks")
-LONG_RUNNING = ("worker",)
+LONG_RUNNING = ("worker", "sink", "api", "webhooks")
 METRICS_PORT = "9100"
+# Where each long-running process serves /metrics: the worker and the sink on
+# COBRANCA_METRICS_PORT, the HTTP servers on their own port.
+METRICS_PORT_SETTING = {
+    "worker": "COBRANCA_METRICS_PORT",
+    "sink": "COBRANCA_METRICS_PORT",
+    "api": "COBRANCA_API_PORT",
+    "webhooks": "COBRANCA_WEBHOOK_PORT",
+}
+# The Prometheus job of each, named like the service but for the API's: its job keeps the name
+# `imports`, which the alert rules and dashboards use (the API is the process serving imports).
+JOB_OF = {"api": "imports"}
 
 # A variable holds a secret when its name ends like one; WAHA_API_KEY_EXCLUDE_PATH does not.
 SECRET_NAME = re.compile(r"(PASSWORD|_KEY|SECRET|TOKEN)$")
@@ -291,14 +302,47 @@ def test_volumes_are_declared_and_bind_mounts_exist(
                 assert source in declared, f"{name}: volume {source} is not declared"
 
 
-def test_prometheus_scrapes_the_project_services() -> None:
+def test_prometheus_scrapes_every_long_running_service(
+    services: dict[str, dict[str, Any]],
+) -> None:
     config = _load_yaml(PROMETHEUS)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(METRICS_PORT_SETTING) == set(LONG_RUNNING)
     for name in LONG_RUNNING:
-        job = jobs[name]
+        job = jobs[JOB_OF.get(name, name)]
         assert job.get("metrics_path", "/metrics") == "/metrics"
         targets = [t for sc in job["static_configs"] for t in sc["targets"]]
-        assert targets == [f"{name}:{METRICS_PORT}"]
+        port = _environment(services[name])[METRICS_PORT_SETTING[name]]
+        assert targets == [f"{name}:{port}"], f"{name} listens on {port}"
+        if METRICS_PORT_SETTING[name] == "COBRANCA_METRICS_PORT":
+            # prometheus_client's endpoint binds loopback unless told otherwise.
+            assert _environment(services[name])["COBRANCA_METRICS_HOST"] == "0.0.0.0"
+    # Every project service that runs until stopped is scraped.
+    long_running = {
+        name for name in PROJECT_SERVICES if services[name].get("restart") not in (None, "no")
+    }
+    assert long_running == set(LONG_RUNNING)
+
+
+def test_every_scrape_target_is_a_compose_service(services: dict[str, dict[str, Any]]) -> None:
+    config = _load_yaml(PROMETHEUS)
+    for job in config["scrape_configs"]:
+        for static in job["static_configs"]:
+            for target in static["targets"]:
+                host, _, port = target.rpartition(":")
+                if job["job_name"] == "prometheus":
+                    assert host == "localhost"
+                    continue
+                assert host in services, f"job {job['job_name']}: no compose service {host}"
+                assert port.isdigit()
+
+
+def test_prometheus_loads_the_alert_rules(services: dict[str, dict[str, Any]]) -> None:
+    config = _load_yaml(PROMETHEUS)
+    mounts = [str(v) for v in services["prometheus"]["volumes"]]
+    assert "./infra/prometheus/rules:/etc/prometheus/rules:ro" in mounts
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert list((ROOT / "infra" / "prometheus" / "rules").glob("*.yml"))
 
 
 def test_grafana_provisioning() -> None:
@@ -309,6 +353,9 @@ def test_grafana_provisioning() -> None:
     assert clickhouse["type"] == "grafana-clickhouse-datasource"
     password = clickhouse["secureJsonData"]["password"]
     assert re.fullmatch(r"\$\{?[A-Z_]+\}?", password), "the password comes from the environment"
+    # Grafana reads ClickHouse as the read-only login of migration 0012, never as the writer.
+    assert clickhouse["jsonData"]["username"] == "${CLICKHOUSE_READER_USER}"
+    assert password == "${CLICKHOUSE_READER_PASSWORD}"
 
     providers = _load_yaml(GRAFANA / "provisioning" / "dashboards" / "dashboards.yml")
     assert providers["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
@@ -318,11 +365,17 @@ def test_grafana_provisioning() -> None:
     used = {t["datasource"]["uid"] for p in panels for t in p["targets"]}
     assert used == set(by_uid), f"panels use {used}"
     sql = [t["rawSql"] for p in panels for t in p["targets"] if "rawSql" in t]
-    assert any("cobranca.raw_events" in q and "topic" in q for q in sql)
+    assert any("raw_events" in q and "topic" in q for q in sql)
 
 
 def test_grafana_installs_the_clickhouse_plugin(services: dict[str, dict[str, Any]]) -> None:
     env = _environment(services["grafana"])
+    assert "CLICKHOUSE_PASSWORD" not in env, "Grafana must not hold the writer's password"
+    assert REQUIRED_REF.match(env["CLICKHOUSE_READER_PASSWORD"])
+    assert (
+        env["CLICKHOUSE_READER_PASSWORD"]
+        == _environment(services["db-migrate"])["CLICKHOUSE_READER_PASSWORD"]
+    )
     assert "grafana-clickhouse-datasource" in env["GF_INSTALL_PLUGINS"]
     assert REQUIRED_REF.match(env["GF_SECURITY_ADMIN_PASSWORD"])
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from connectors.api.http import Route
-from connectors.api.routes import auth, imports, keys, users
+from connectors.api.routes import auth, imports, keys, messages, tokens, users
 
 __all__ = ["ROUTES"]
 
-ROUTES: tuple[Route, ...] = (*auth.ROUTES, *users.ROUTES, *keys.ROUTES, *imports.ROUTES)
+ROUTES: tuple[Route, ...] = (
+    *auth.ROUTES,
+    *users.ROUTES,
+    *keys.ROUTES,
+    *imports.ROUTES,
+    *tokens.ROUTES,
+    *messages.ROUTES,
+)

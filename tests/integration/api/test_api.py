@@ -21,6 +21,7 @@ import pytest
 from connectors.api.credentials import Passwords, write_signing_key
 from connectors.api.routes import ROUTES
 from connectors.api.settings import ApiSettings
+from connectors.clickhouse import apply_migrations, connect
 from streams.base.settings import Settings
 from streams.base.topics import API_AUDIT
 from streams.domain.identity import accounts, record_key
@@ -71,8 +72,17 @@ class Api:
         return dict(body)
 
 
-def _settings(bootstrap: str) -> Settings:
-    return replace(Settings.from_env({}), kafka_bootstrap=bootstrap)
+@pytest.fixture(scope="module")
+def analytics(clickhouse_settings: Settings) -> Settings:
+    """The session's local ClickHouse, with a migrated database of this module's own."""
+    database = f"api_{uuid.uuid4().hex[:8]}"
+    with connect(clickhouse_settings) as client:
+        apply_migrations(client, database)
+    return replace(clickhouse_settings, clickhouse_database=database)
+
+
+def _settings(bootstrap: str, analytics: Settings) -> Settings:
+    return replace(analytics, kafka_bootstrap=bootstrap)
 
 
 async def _create_admin(bootstrap: str, email: str) -> None:
@@ -104,17 +114,22 @@ def admin_email() -> str:
     return f"admin-{uuid.uuid4().hex[:6]}@example.com"
 
 
-async def _running(bootstrap: str, signing_keys: Path, **options: Any) -> AsyncIterator[Api]:
+async def _running(
+    bootstrap: str, analytics: Settings, signing_keys: Path, **options: Any
+) -> AsyncIterator[Api]:
     api_settings = replace(ApiSettings(signing_keys), port=_free_port(), **options)
-    async with running_api(_settings(bootstrap), api_settings), aiohttp.ClientSession() as session:
+    settings = _settings(bootstrap, analytics)
+    async with running_api(settings, api_settings), aiohttp.ClientSession() as session:
         yield Api(f"http://127.0.0.1:{api_settings.port}", session, api_settings)
 
 
 @pytest.fixture(scope="module")
-async def api(kafka_bootstrap: str, signing_keys: Path, admin_email: str) -> AsyncIterator[Api]:
+async def api(
+    kafka_bootstrap: str, analytics: Settings, signing_keys: Path, admin_email: str
+) -> AsyncIterator[Api]:
     await _create_admin(kafka_bootstrap, admin_email)
     async for running in _running(
-        kafka_bootstrap, signing_keys, rate_burst=10_000, rate_per_s=10_000.0
+        kafka_bootstrap, analytics, signing_keys, rate_burst=10_000, rate_per_s=10_000.0
     ):
         yield running
 
@@ -281,17 +296,22 @@ _ADMIN_OPS = {
     "issueKey",
     "revokeKey",
 }
+_READERS = {"getImport", "getBalance", "listLedger", "getUsage"}
+_OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
-    "platform": _ADMIN_OPS | {"createImport", "getImport"},
-    "admin": _ADMIN_OPS | {"createImport", "getImport"},
-    "operator": {"createImport", "getImport"},
-    "viewer": {"getImport"},
-    "key": {"createImport", "getImport"},
+    "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
+    "admin": _ADMIN_OPS | _OPERATORS,
+    "operator": _OPERATORS,
+    "viewer": _READERS | {"getMessage"},
+    # The matrix's key has imports:write, imports:read, sends:write, reports:read, tokens:read.
+    "key": _READERS | {"createImport", "sendMessages"},
 }
 _BODIES: dict[str, Any] = {
     "inviteUser": lambda: {"email": f"m-{uuid.uuid4().hex[:8]}@example.com", "roles": ["viewer"]},
     "grantRole": lambda: {"role": "operator"},
     "issueKey": lambda: {"name": "matrix", "scopes": ["reports:read"]},
+    "creditTokens": lambda: {"amount": 1, "reference": "matrix"},
+    "sendMessages": lambda: {"to": "+5511987654321", "text": "matrix"},
 }
 
 
@@ -302,6 +322,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{role}", "viewer")
         .replace("{key_id}", "key_unknown")
         .replace("{import_id}", "unknown-import")
+        .replace("{request_id}", "unknown-request")
     )
 
 
@@ -316,7 +337,7 @@ async def test_the_authorization_matrix_over_every_tenant_route(api: Api, admin_
         "key": own.key,
     }
     tenant_routes = [r for r in ROUTES if "{tenant}" in r.path]
-    assert {r.operation for r in tenant_routes} >= _ADMIN_OPS | {"createImport", "getImport"}
+    assert {r.operation for r in tenant_routes} == set().union(*_ALLOWED.values())
     wrong = []
     for route in tenant_routes:
         for who, token in callers.items():
@@ -443,9 +464,11 @@ async def test_state_changes_are_audited_on_the_log(
 
 
 async def test_rate_limit_answers_429_with_retry_after(
-    kafka_bootstrap: str, signing_keys: Path
+    kafka_bootstrap: str, analytics: Settings, signing_keys: Path
 ) -> None:
-    async for api in _running(kafka_bootstrap, signing_keys, rate_burst=5, rate_per_s=1.0):
+    async for api in _running(
+        kafka_bootstrap, analytics, signing_keys, rate_burst=5, rate_per_s=1.0
+    ):
         statuses = [(await api.call("GET", "/v1/auth/me", "cbk_unknown"))[0] for _ in range(5)]
         assert statuses == [401] * 5
         status, body, headers = await api.call(
@@ -459,12 +482,12 @@ async def test_rate_limit_answers_429_with_retry_after(
 
 
 async def test_a_restarted_api_still_knows_users_keys_and_logins(
-    kafka_bootstrap: str, signing_keys: Path, admin_email: str
+    kafka_bootstrap: str, analytics: Settings, signing_keys: Path, admin_email: str
 ) -> None:
-    async for first in _running(kafka_bootstrap, signing_keys):
+    async for first in _running(kafka_bootstrap, analytics, signing_keys):
         platform = await first.login(admin_email)
         tenant = await _tenant(first, platform["access_token"])
-    async for second in _running(kafka_bootstrap, signing_keys):
+    async for second in _running(kafka_bootstrap, analytics, signing_keys):
         status, me, _ = await second.call("GET", "/v1/auth/me", tenant.key)
         assert status == 200 and me["tenant"] == tenant.name
         status, me, _ = await second.call("GET", "/v1/auth/me", tenant.operator)
@@ -504,3 +527,163 @@ async def test_an_import_through_the_api_with_a_tenant_key(api: Api, admin_email
     ) as r:
         error = await r.json()
         assert r.status == 400 and set(error["error"]) == {"code", "message", "details"}
+
+
+async def test_tokens_balance_ledger_credit_and_usage(
+    api: Api, admin_email: str, kafka_bootstrap: str, analytics: Settings
+) -> None:
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from connectors.clickhouse.raw_tables import RawTableWriter
+    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+    from streams.base.topics import CREDIT_REQUESTS
+    from tests import factories as f
+    from tests.kafka_helpers import produce
+
+    platform = (await api.login(admin_email))["access_token"]
+    tenant = await _tenant(api, platform)
+    # What the ledger agent writes: 3 movements (it is not running in this test).
+    movements = [
+        f.tokens_credited(tenant.name, 100, balance_after=100),
+        f.tokens_debited(tenant.name, "r1", 3, balance_after=97),
+        f.tokens_refunded(tenant.name, "r1", 3, balance_after=100),
+        f.balance_low(tenant.name),
+    ]
+    await produce(kafka_bootstrap, movements, tenant.name)
+    for _ in range(100):
+        status, balance, _ = await api.call(
+            "GET", f"/v1/tenants/{tenant.name}/tokens", tenant.viewer
+        )
+        if balance["movements"] == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert balance == {"tenant": tenant.name, "balance": 100, "movements": 3}
+
+    config = SinkConfig(
+        bootstrap=kafka_bootstrap,
+        database=analytics.clickhouse_database,
+        group_id=f"sink-{uuid.uuid4().hex[:6]}",
+    )
+    with connect(analytics) as client:
+        await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
+    path = f"/v1/tenants/{tenant.name}/tokens/ledger?limit=3"
+    status, page, _ = await api.call("GET", path, tenant.key)
+    assert status == 200 and len(page["entries"]) == 3 and page["next"]
+    newest = page["entries"][0]
+    assert newest["event_type"] == "BalanceLow" and newest["position"].startswith(
+        "cobranca.ledger["
+    )
+    status, rest, _ = await api.call("GET", page["next"], tenant.key)
+    assert [e["event_type"] for e in rest["entries"]] == ["TokensCredited"] and rest["next"] is None
+    assert rest["entries"][0]["offset"] < page["entries"][-1]["offset"]
+
+    status, usage, _ = await api.call(
+        "GET", f"/v1/tenants/{tenant.name}/tokens/usage", tenant.viewer
+    )
+    assert status == 200 and sum(d["credited"] for d in usage["days"]) == 100
+    async with api.session.get(
+        f"{api.base}/v1/tenants/{tenant.name}/tokens/usage?format=csv",
+        headers={"Authorization": f"Bearer {tenant.viewer}"},
+    ) as r:
+        text = await r.text()
+        assert r.status == 200 and r.content_type == "text/csv"
+        assert text.splitlines()[0] == "day,credited,debited,refunded,sends,send_tokens"
+        assert text.splitlines()[1].split(",")[1:4] == ["100", "3", "3"]
+
+    # Credits are the platform admin's; a retry with the same Idempotency-Key is the same credit.
+    body = {"amount": 50, "reference": "pix 42"}
+    credit = f"/v1/tenants/{tenant.name}/tokens/credits"
+    status, _, _ = await api.call("POST", credit, tenant.admin, body)
+    assert status == 403
+    answers = [
+        await api.call("POST", credit, platform, body, headers={"Idempotency-Key": "order-42"})
+        for _ in range(2)
+    ]
+    assert [a[0] for a in answers] == [202, 202]
+    assert answers[0][1]["credit_id"] == answers[1][1]["credit_id"]
+    stored = [
+        e
+        for _, e in await read_committed(kafka_bootstrap, CREDIT_REQUESTS.name)
+        if e["header"]["tenant_id"] == tenant.name
+    ]
+    assert {e["credit_id"] for e in stored} == {answers[0][1]["credit_id"]} and stored[0][
+        "amount"
+    ] == 50
+    for bad in ({"amount": 0}, {"amount": 1.5}, {"amount": True}, {"amount": 5, "reference": 7}):
+        status, error, _ = await api.call("POST", credit, platform, bad)
+        assert status == 400 and error["error"]["details"]["field"] in ("amount", "reference")
+
+
+async def test_sends_through_the_api_are_idempotent_and_report_their_status(
+    api: Api, admin_email: str, kafka_bootstrap: str, analytics: Settings
+) -> None:
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from connectors.clickhouse.raw_tables import RawTableWriter
+    from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+    from streams.base.topics import SEND_REQUESTS
+    from tests import factories as f
+    from tests.kafka_helpers import produce
+
+    platform = (await api.login(admin_email))["access_token"]
+    tenant = await _tenant(api, platform)
+    path = f"/v1/tenants/{tenant.name}/messages"
+    batch = {
+        "messages": [
+            {"to": "(11) 98765-4321", "text": "Olá, Ana"},
+            {
+                "to": "+5521987654321",
+                "file": {"url": "https://files.example/boleto.pdf", "name": "boleto.pdf"},
+            },
+        ]
+    }
+    first = await api.call("POST", path, tenant.key, batch, headers={"Idempotency-Key": "lote-7"})
+    again = await api.call("POST", path, tenant.key, batch, headers={"Idempotency-Key": "lote-7"})
+    assert first[0] == again[0] == 202
+    ids = [r["request_id"] for r in first[1]["requests"]]
+    assert ids == [r["request_id"] for r in again[1]["requests"]] and len(set(ids)) == 2
+    assert first[1]["requests"][0]["to"] != "+5511987654321"  # the key may not read phones
+    status, body, _ = await api.call("POST", path, tenant.viewer, batch)
+    assert status == 403
+    status, body, _ = await api.call("POST", path, tenant.operator, {"to": "123", "text": "x"})
+    assert (
+        status == 400
+        and body["error"]["code"] == "invalid_message"
+        and "message.to" in body["error"]["message"]
+    )
+
+    stored = [
+        e
+        for _, e in await read_committed(kafka_bootstrap, SEND_REQUESTS.name)
+        if e["header"]["tenant_id"] == tenant.name
+    ]
+    assert sorted({e["request_id"] for e in stored}) == sorted(ids) and len(stored) == 4
+    assert {e["step"] for e in stored} == {"api"} and {e["kind"] for e in stored} == {
+        "TEXT",
+        "FILE",
+    }
+
+    # What the ledger, the dispatcher and WAHA say next (not running here), then the sink.
+    await produce(
+        kafka_bootstrap,
+        [
+            f.send_approved(tenant.name, ids[0]),
+            f.message_dispatched(tenant.name, ids[0], message_id="wamid-1"),
+            f.delivery_status_changed(tenant.name, ack=2, message_id="wamid-1", request_id=ids[0]),
+        ],
+        tenant.name,
+    )
+    config = SinkConfig(
+        bootstrap=kafka_bootstrap,
+        database=analytics.clickhouse_database,
+        group_id=f"sink-{uuid.uuid4().hex[:6]}",
+    )
+    with connect(analytics) as client:
+        await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
+    status, sent, _ = await api.call("GET", f"{path}/{ids[0]}", tenant.viewer)
+    assert status == 200 and sent["status"] == "delivered"
+    assert [e["event_type"] for e in sent["events"]][:1] == ["SendRequested"]
+    status, waiting, _ = await api.call("GET", f"{path}/{ids[1]}", tenant.operator)
+    assert status == 200 and waiting["status"] == "requested"
+    status, _, _ = await api.call("GET", f"{path}/{ids[1]}", tenant.key)
+    assert status == 403  # this key may send but not read sends (no sends:read)
+    status, _, _ = await api.call("GET", f"{path}/unknown-request", tenant.operator)
+    assert status == 404

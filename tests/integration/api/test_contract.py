@@ -24,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from connectors.api.app import openapi_document
+from connectors.clickhouse import apply_migrations, connect
+from streams.base.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +47,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str, clickhouse_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
     home = tmp_path_factory.mktemp("api")
+    database = f"contract_{uuid.uuid4().hex[:8]}"
+    with connect(clickhouse_settings) as client:
+        apply_migrations(client, database)
     port = _free_port()
     env = {
         **os.environ,
@@ -55,6 +60,8 @@ def served(
         "COBRANCA_API_SIGNING_KEYS": str(home / "keys"),
         "COBRANCA_API_RATE_BURST": "100000",
         "COBRANCA_LOG_FORMAT": "json",
+        "CLICKHOUSE_URL": clickhouse_settings.clickhouse_url,
+        "CLICKHOUSE_DATABASE": database,
     }
     email = f"contract-{uuid.uuid4().hex[:6]}@example.com"
     subprocess.run(

@@ -24,11 +24,12 @@ from connectors.clickhouse.batches import PLAN_PREFIX
 from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
 from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
 from connectors.clickhouse.replay import compare_databases, replay_into
-from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+from connectors.clickhouse.sink import ClickHouseSink, SinkConfig, SinkMetrics
 from schemas.events import Event, SendRejectReason
 from streams.base.settings import Settings
 from streams.base.topics import topic_for_event
 from streams.runtime.log_reader import partitions_of
+from streams.runtime.metrics_endpoint import MetricsEndpoint, process_registry
 from streams.runtime.producer import EventProducer
 from tests import factories as f
 from tests.kafka_helpers import committed_offsets
@@ -149,6 +150,47 @@ def test_the_sink_writes_every_topic_once(
     assert again["rows"] == 0
     assert tenant_counts(client, migrated, tenant) == expected_counts(events)
     assert duplicated_positions(client, migrated) == 0
+
+
+def test_the_sink_serves_rows_per_table_and_its_lag_on_metrics(
+    kafka_bootstrap: str, client: Client, migrated: str
+) -> None:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.integration.conftest import free_port
+
+    tenant = f"t{uuid.uuid4().hex[:6]}"
+    events = [*traffic(tenant, 20), f.dead_lettered(tenant)]
+    asyncio.run(produce(kafka_bootstrap, events))
+    metrics = SinkMetrics(process_registry())
+    endpoint = MetricsEndpoint(metrics.registry, "127.0.0.1", free_port())
+    endpoint.start()
+    try:
+        sink = ClickHouseSink(
+            sink_config(kafka_bootstrap, migrated, max_rows=100, max_wait_s=0.2),
+            client,
+            RawTableWriter(DEV_PSEUDONYM_KEY),
+            metrics,
+        )
+        stats = asyncio.run(sink.run(drain=True))
+        with urllib.request.urlopen(endpoint.url, timeout=5) as response:
+            text = response.read().decode()
+    finally:
+        endpoint.stop()
+    samples = {
+        (sample.name, sample.labels.get("table")): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    # The group starts at offset 0 of topics other tests wrote too: at least this tenant's rows.
+    for table, count in expected_counts(events).items():
+        assert samples[("cobranca_sink_rows_total", table)] >= count
+    rows = sum(v for (name, _), v in samples.items() if name == "cobranca_sink_rows_total")
+    assert rows == stats.rows
+    assert 0 <= samples[("cobranca_sink_lag_seconds", None)] < 120  # just produced
+    assert ("process_cpu_seconds_total", None) in samples
 
 
 def test_two_sinks_in_one_group_share_the_partitions_and_every_count_stays_exact(

@@ -29,10 +29,11 @@ from connectors.api.credentials import (
 from connectors.api.identity import IdentityService
 from connectors.api.settings import ApiSettings
 from connectors.imports.server import ImportService, ServiceSettings, TenantImportSettings
+from streams.base.settings import Settings
 from streams.base.topics import CLIENTS
 from streams.domain.identity import Permission, record_key
 from streams.domain.identity.keys import issue_key, key_hash
-from streams.ops.api_server import KafkaApiLog
+from streams.ops.api_server import ClickHouseReports, KafkaApiLog
 from streams.ops.imports_server import KafkaEventStore
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
@@ -150,7 +151,9 @@ async def _api(
         tenant_settings,
     )
     identity = IdentityService(settings, log, TokenSigner(folder))
-    server = TestServer(create_app(settings, identity, log, service), host="127.0.0.1")
+    reports = ClickHouseReports(Settings.from_env({}))  # never asked: no route here reads it
+    app = create_app(settings, identity, log, log, reports, service, metrics=service.registry)
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
         api = Api(
@@ -494,6 +497,15 @@ async def test_503_when_kafka_is_down_and_the_import_is_failed(
         status, polled = await down.get(f"/v1/tenants/{down.tenant}/imports/{details['import_id']}")
         assert status == 200 and polled["state"] == "failed"
         assert polled["error"]["code"] == "kafka_unavailable"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(down.url("/metrics")) as response,
+        ):
+            assert response.status == 200
+            text = await response.text()
+        assert 'cobranca_imports_total{state="failed"} 1.0' in text
+        assert 'cobranca_import_requests_total{status="503"} 1.0' in text
+        assert 'cobranca_import_requests_total{status="200"} 1.0' in text  # the GET
 
 
 async def test_healthz(api: Api) -> None:

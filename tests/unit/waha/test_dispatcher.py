@@ -77,9 +77,12 @@ async def test_a_number_without_whatsapp_and_a_refused_request_are_permanent() -
 async def test_an_outage_opens_the_circuit_and_recovery_closes_it_without_a_second_send() -> None:
     sim = await _sim()
     sim.faults.fail_sends_until = time.monotonic() + 0.6
+    heard: list[tuple[str, BreakerState]] = []
     try:
         async with WahaClient(sim.url, "k") as client:
-            dispatcher = Dispatcher(client, FAST)
+            dispatcher = Dispatcher(
+                client, FAST, on_circuit_change=lambda s, state: heard.append((s, state))
+            )
             outcome = await dispatcher.dispatch(_order(1))
     finally:
         await sim.stop()
@@ -90,6 +93,9 @@ async def test_an_outage_opens_the_circuit_and_recovery_closes_it_without_a_seco
     states = [state for _, state in dispatcher.breaker("default").transitions]
     assert BreakerState.OPEN in states
     assert states[-1] is BreakerState.CLOSED
+    # The worker's metrics hear every change (cobranca_waha_circuit_open).
+    assert heard and heard[-1] == ("default", BreakerState.CLOSED)
+    assert ("default", BreakerState.OPEN) in heard
 
 
 async def test_a_session_that_is_not_working_pauses_sends_until_it_is_back() -> None:

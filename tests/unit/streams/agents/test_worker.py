@@ -41,3 +41,24 @@ def test_each_worker_has_its_own_app_with_every_agent(tmp_path: Path) -> None:
     assert {agent.name for agent in two.app.agents.values()} == AGENTS
     assert one.app.conf.id == "cobranca-one"
     assert two.app.conf.processing_guarantee.value == "exactly_once"
+
+
+def test_a_waha_circuit_change_reaches_the_worker_metrics(tmp_path: Path) -> None:
+    from connectors.waha.dispatch import BreakerState
+    from streams.agents.dispatch import DispatchAgent
+    from streams.runtime.app import create_app
+    from streams.runtime.channels import Channels
+    from streams.runtime.metrics import PrometheusSensor
+
+    configured = settings(tmp_path, "cobranca-metrics")
+    app = create_app(configured)
+    sensor = PrometheusSensor()
+    app.sensors.add(sensor)
+    agent = DispatchAgent(app, configured, Channels(app))
+    assert agent.dispatcher.on_circuit_change is not None
+    agent.dispatcher.on_circuit_change("acme-1", BreakerState.OPEN)
+    value = sensor.registry.get_sample_value
+    assert value("cobranca_waha_circuit_open", {"session": "acme-1"}) == 1
+    assert value("cobranca_waha_circuit_opened_total", {"session": "acme-1"}) == 1
+    agent.dispatcher.on_circuit_change("acme-1", BreakerState.CLOSED)
+    assert value("cobranca_waha_circuit_open", {"session": "acme-1"}) == 0

@@ -226,7 +226,7 @@ def test_every_pipeline_metric_is_prefixed_and_explained(sensor: PrometheusSenso
         for family in sensor.registry.collect()
         if not family.name.startswith(("process_", "python_"))
     ]
-    assert len(ours) == 12
+    assert len(ours) == 15
     for family in ours:
         assert family.name.startswith("cobranca_"), family.name
         assert len(family.documentation) > 20, family.name
@@ -267,3 +267,23 @@ def test_a_batch_fed_agent_counts_its_events_with_their_batch_time(
     assert sample(sensor, "cobranca_events_processed_total", **labels) == 5
     assert sample(sensor, "cobranca_event_processing_seconds_count", **labels) == 5
     assert sample(sensor, "cobranca_event_processing_seconds_sum", **labels) == pytest.approx(1.06)
+
+
+def test_ledger_events_are_counted_by_type(sensor: PrometheusSensor) -> None:
+    sensor.on_ledger_events({"TokensDebited": 3, "BalanceLow": 1})
+    sensor.on_ledger_events({"BalanceLow": 1})
+    assert sample(sensor, "cobranca_ledger_events_total", event_type="BalanceLow") == 2
+    assert sample(sensor, "cobranca_ledger_events_total", event_type="TokensDebited") == 3
+
+
+def test_a_circuit_is_open_until_it_closes_and_its_openings_are_counted(
+    sensor: PrometheusSensor,
+) -> None:
+    sensor.on_circuit_change("acme-1", "open")
+    assert sample(sensor, "cobranca_waha_circuit_open", session="acme-1") == 1
+    sensor.on_circuit_change("acme-1", "half_open")
+    assert sample(sensor, "cobranca_waha_circuit_open", session="acme-1") == 1
+    sensor.on_circuit_change("acme-1", "open")
+    sensor.on_circuit_change("acme-1", "closed")
+    assert sample(sensor, "cobranca_waha_circuit_open", session="acme-1") == 0
+    assert sample(sensor, "cobranca_waha_circuit_opened_total", session="acme-1") == 2

@@ -1,0 +1,142 @@
+"""Reports the HTTP API reads from ClickHouse: a tenant's ledger, page by page, and its usage.
+
+The ledger topic is keyed by tenant, so a tenant's movements are one partition's records and
+their Kafka offsets are the order of its hash chain: a page is `before` an offset, newest first,
+and each entry names its position (`cobranca.ledger[p]@o`) for an auditor to find the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
+
+from connectors.clickhouse.errors import QueryFailed
+
+__all__ = ["LedgerEntry", "UsageDay", "ledger_page", "usage"]
+
+MAX_PAGE: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    event_type: str
+    occurred_at: str
+    amount: int | None
+    balance_after: int | None
+    request_id: str | None
+    reference: str | None
+    prev_hash: str | None
+    hash: str | None
+    partition: int
+    offset: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "event_type": self.event_type,
+            "occurred_at": self.occurred_at,
+            "amount": self.amount,
+            "balance_after": self.balance_after,
+            "request_id": self.request_id,
+            "reference": self.reference,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+            "position": f"cobranca.ledger[{self.partition}]@{self.offset}",
+            "offset": self.offset,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    day: date
+    credited: int
+    debited: int
+    refunded: int
+    sends: int
+    send_tokens: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "credited": self.credited,
+            "debited": self.debited,
+            "refunded": self.refunded,
+            "sends": self.sends,
+            "send_tokens": self.send_tokens,
+        }
+
+
+def _rows(client: Client, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    try:
+        return [tuple(row) for row in client.query(sql, parameters=params).result_rows]
+    except DriverError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise QueryFailed(f"ClickHouse rejected a report query: {first}") from exc
+
+
+def ledger_page(
+    client: Client, database: str, tenant: str, *, before: int | None, limit: int
+) -> list[LedgerEntry]:
+    """Up to `limit` movements of `tenant` older than offset `before` (None: the newest)."""
+    sql = f"""
+        SELECT event_type, occurred_at, amount, balance_after, request_id, reference,
+               prev_hash, `hash`, kafka_partition, kafka_offset
+        FROM {database}.raw_ledger
+        WHERE tenant_id = {{tenant:String}} AND kafka_offset < {{before:UInt64}}
+        ORDER BY kafka_offset DESC
+        LIMIT {{limit:UInt32}}
+    """
+    rows = _rows(
+        client,
+        sql,
+        {
+            "tenant": tenant,
+            "before": 2**63 if before is None else before,
+            "limit": min(limit, MAX_PAGE),
+        },
+    )
+    return [
+        LedgerEntry(
+            event_type=str(r[0]),
+            occurred_at=r[1].isoformat(),
+            amount=r[2],
+            balance_after=r[3],
+            request_id=r[4],
+            reference=r[5],
+            prev_hash=r[6],
+            hash=r[7],
+            partition=int(r[8]),
+            offset=int(r[9]),
+        )
+        for r in rows
+    ]
+
+
+def usage(client: Client, database: str, tenant: str, start: date, end: date) -> list[UsageDay]:
+    """Per São Paulo day from `start` to `end` inclusive: tokens credited, debited, refunded, and
+    the sends approved with their tokens (billing views of migration 0005)."""
+    sql = f"""
+        SELECT day,
+               sum(b.credited), sum(b.debited), sum(b.refunded),
+               sum(s.sends), sum(s.tokens)
+        FROM (
+            SELECT day, sum(credited) AS credited, sum(debited) AS debited,
+                   sum(refunded) AS refunded
+            FROM {database}.billing_daily
+            WHERE tenant_id = {{tenant:String}} AND day BETWEEN {{start:Date}} AND {{end:Date}}
+            GROUP BY day
+        ) AS b
+        FULL OUTER JOIN (
+            SELECT day, sum(sends) AS sends, sum(tokens) AS tokens
+            FROM {database}.billing_sends_daily
+            WHERE tenant_id = {{tenant:String}} AND day BETWEEN {{start:Date}} AND {{end:Date}}
+            GROUP BY day
+        ) AS s USING (day)
+        GROUP BY day
+        ORDER BY day
+    """
+    rows = _rows(client, sql, {"tenant": tenant, "start": start, "end": end})
+    return [UsageDay(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
