@@ -164,6 +164,13 @@ def test_a_key_issued_through_the_api_imports(served: Served) -> None:
     final = served.import_csv(tenant, key)
     assert final["state"] == "completed"
     assert {k: final[k] for k in EXPECTED_SUMMARY} == EXPECTED_SUMMARY
+    # What Prometheus scrapes from the API (the `imports` job, ADR 0020): the process, the imports.
+    with urllib.request.urlopen(f"{served.base}/metrics", timeout=30) as response:
+        metrics = response.read().decode()
+    assert "process_cpu_seconds_total" in metrics
+    assert 'cobranca_imports_total{state="completed"}' in metrics
+    assert 'cobranca_import_requests_total{status="202"}' in metrics
+    assert 'cobranca_import_requests_total{status="401"}' in metrics
     # A key of this tenant is no key of another one.
     status, body = _call(
         f"{served.base}/v1/tenants/o-{uuid.uuid4().hex[:8]}/imports", key=key, body=b"x"
