@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,7 +103,9 @@ def write_signing_key(folder: Path, kid: str | None = None) -> str:
 class TokenSigner:
     """Signs access tokens with the active key; verifies with any key of the folder."""
 
-    def __init__(self, folder: Path, active_kid: str | None = None) -> None:
+    def __init__(
+        self, folder: Path, active_kid: str | None = None, cache_size: int = 10_000
+    ) -> None:
         if not folder.is_dir():
             raise SigningKeysError(
                 f"no signing-key folder at {folder}; make one with `cobranca api new-signing-key` "
@@ -130,6 +133,11 @@ class TokenSigner:
                 f"keys: {', '.join(sorted(self._private))}"
             )
         self._public = {kid: key.public_key() for kid, key in self._private.items()}
+        # A client sends the same token with every request for its lifetime, and checking an
+        # ES256 signature costs ~300 µs of CPU. A token is immutable, so one that verified once
+        # stays valid until it expires: remember it (bounded; the oldest are forgotten first).
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
+        self._cache_size = cache_size
 
     def sign(self, user_id: str, family_id: str, ttl: timedelta, now: datetime) -> str:
         claims: dict[str, Any] = {
@@ -148,7 +156,21 @@ class TokenSigner:
             headers={"kid": self.active_kid},
         )
 
-    def verify(self, token: str) -> AccessClaims:
+    def verify(self, token: str, now: datetime | None = None) -> AccessClaims:
+        moment = now or datetime.now(UTC)
+        known = self._verified.get(token)
+        if known is not None:
+            if moment >= known.expires_at:
+                del self._verified[token]
+                raise TokenRefused("expired")
+            return known
+        claims = self._check(token)
+        self._verified[token] = claims
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _check(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

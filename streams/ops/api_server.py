@@ -29,16 +29,25 @@ from connectors.clickhouse.errors import ClickHouseError
 from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
 from connectors.clickhouse.trace import trace
 from connectors.imports.server import ImportService, ServiceSettings
+from schemas.codec import encode
 from schemas.events import Event
+from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
-from streams.base.topics import API_AUDIT, IDENTITY, LEDGER, topic_for_event
+from streams.base.topics import (
+    API_AUDIT,
+    CREDIT_REQUESTS,
+    IDENTITY,
+    LEDGER,
+    SEND_REQUESTS,
+    topic_for_event,
+)
 from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
 from streams.runtime.errors import FollowerError
 from streams.runtime.follower import TopicFollower
+from streams.runtime.group_commit import GroupCommitProducer
 from streams.runtime.metrics_endpoint import process_registry
-from streams.runtime.producer import EventProducer
 from streams.runtime.topic_admin import create_topics
 
 __all__ = ["ClickHouseReports", "KafkaApiLog", "running_api", "serve"]
@@ -57,7 +66,19 @@ class KafkaApiLog:
         self._bootstrap = bootstrap
         self._directory = IdentityDirectory()
         self._balances: dict[str, tuple[int, int]] = {}
-        self._producer = EventProducer(bootstrap)
+        # One group-commit producer per topic the API writes: concurrent requests share one
+        # produce request per partition instead of queueing their own batches behind each other
+        # (an idempotent producer keeps one batch in flight per partition). Identity and credits
+        # keep their order (one pipeline); sends and audit records need none.
+        self._groups = {
+            spec.name: GroupCommitProducer(bootstrap, spec.name, pipelines=pipelines)
+            for spec, pipelines in (
+                (IDENTITY, 1),
+                (CREDIT_REQUESTS, 1),
+                (SEND_REQUESTS, 2),
+                (API_AUDIT, 2),
+            )
+        }
         self._followers = (
             TopicFollower(bootstrap, IDENTITY.name, self._directory.apply),
             TopicFollower(bootstrap, LEDGER.name, self._apply_ledger),
@@ -83,7 +104,8 @@ class KafkaApiLog:
         """Create the API's topics if missing, start producing, and read the identity and
         ledger topics to their ends before returning."""
         await create_topics(self._bootstrap, partitions, (IDENTITY, API_AUDIT))
-        await self._producer.__aenter__()
+        for group in self._groups.values():
+            await group.__aenter__()
         for follower in self._followers:
             self._tasks.append(asyncio.create_task(follower.run(), name=f"follow {follower.topic}"))
         for follower, task in zip(self._followers, self._tasks, strict=True):
@@ -107,10 +129,20 @@ class KafkaApiLog:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, FollowerError):
                 await task
-        await self._producer.__aexit__(None, None, None)
+        for group in self._groups.values():
+            await group.__aexit__(None, None, None)
 
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
-        await self._producer.send_many(events)
+        stores = []
+        for event, key in events:
+            topic = topic_for_event(event.header.event_type).name
+            group = self._groups.get(topic)
+            if group is None:
+                raise ProduceFailed(
+                    f"the API does not write {topic} (an {event.header.event_type})"
+                )
+            stores.append(group.send(key.encode(), encode(event.to_representation())))
+        await asyncio.gather(*stores)
         for event, _ in events:
             if topic_for_event(event.header.event_type) is IDENTITY:
                 self._directory.apply(event)

@@ -1,0 +1,350 @@
+"""The HTTP API under load on loopback: authenticated `GET balance` and `POST messages` beside a
+bare aiohttp handler, in the same run; and what verifying a JWT costs.
+
+Run on demand (not a test):
+
+    ~/.cache/cobranca/venv/bin/python bench/api_bench.py
+    ~/.cache/cobranca/venv/bin/python bench/api_bench.py --requests 20000 --concurrency 64
+
+It starts a local Kafka broker (infra/kafka) on free loopback ports in a temporary directory,
+creates the topics, makes a platform admin (`cobranca users create-admin`, password on stdin),
+and runs two servers, each in its own process:
+
+- ``bare``: an aiohttp app whose GET answers a small JSON and whose POST reads the JSON body and
+  answers 202, with no authentication and no Kafka;
+- ``api``: `cobranca api serve`, the production API: request id, security headers, credential
+  check, tenant authorization, rate limit, and for POST the SendRequested produced with acks=all
+  and an ApiRequestAudited, 202 after both are acknowledged.
+
+A load generator in this process alternates bare and API rounds so both see the same machine
+load, and prints requests/s and p50/p99 per round kind (best round), and the ratios API/bare.
+The load generator shares the 2 cores with the servers, so every rate is a lower bound; the
+ratios are the point. JWT verification is timed alone (ES256, the API's own `TokenSigner`).
+The broker and the servers are stopped by PID at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TENANT = "bench"
+PASSWORD = "bench password 1234"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    for _ in range(50):
+        port = free_port()
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two consecutive free ports")
+
+
+def serve_bare(port: int) -> None:
+    from aiohttp import web
+
+    async def get(request: web.Request) -> web.Response:
+        return web.json_response({"tenant": TENANT, "balance": 0, "movements": 0})
+
+    async def post(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response(
+            {"requests": [{"to": body.get("to"), "status": "requested"}]}, status=202
+        )
+
+    app = web.Application()
+    app.router.add_get("/bare", get)
+    app.router.add_post("/bare", post)
+    app.router.add_get("/healthz", get)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+@dataclass
+class Round:
+    name: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:16s} {self.rate:8,.0f} req/s   p50 {self.pct(0.50):6.2f} ms   "
+            f"p99 {self.pct(0.99):6.2f} ms   ({self.requests:,} requests, {self.errors} failed)"
+        )
+
+
+async def load(
+    name: str,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: Callable[[int], bytes] | None,
+    total: int,
+    concurrency: int,
+    ok: int,
+) -> Round:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            for n in counter:
+                started = time.perf_counter()
+                data = body(n) if body else None
+                async with session.request(method, url, data=data, headers=headers) as response:
+                    await response.read()
+                    if response.status != ok:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - began
+    return Round(name, total, seconds, latencies, errors)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} not healthy after {timeout:.0f}s")
+
+
+def call(method: str, url: str, token: str | None, body: object) -> dict[str, object]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        result: dict[str, object] = json.loads(answer.read())
+        return result
+
+
+def jwt_cost(folder: Path, count: int = 5_000) -> tuple[float, float, float]:
+    """Microseconds to sign one access token, to verify a token seen for the first time, and to
+    verify one seen before (the signer's cache), with the API's own signer."""
+    from connectors.api.credentials import TokenSigner
+
+    signer = TokenSigner(folder)
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    tokens = [signer.sign(f"user-{n}", "family", timedelta(minutes=15), now) for n in range(count)]
+    signing = (time.perf_counter() - started) / count * 1e6
+    timings = []
+    for _ in range(2):  # first: every signature checked; second: every token known
+        started = time.perf_counter()
+        for token in tokens:
+            signer.verify(token)
+        timings.append((time.perf_counter() - started) / count * 1e6)
+    return signing, timings[0], timings[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=10_000, help="per round")
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per kind")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+
+    from infra.kafka.broker import LocalBroker
+    from streams.base.settings import cache_home
+    from streams.runtime.topic_admin import create_topics
+
+    print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="api-bench-") as tmp:
+        home = Path(tmp)
+        broker = LocalBroker.for_bootstrap(
+            f"127.0.0.1:{free_port_pair()}", cache=cache_home(), home=home / "kafka"
+        )
+        broker.start(timeout=120)
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            asyncio.run(create_topics(broker.bootstrap, 6))
+            bare_port, api_port = free_port(), free_port()
+            env = {
+                **os.environ,
+                "COBRANCA_KAFKA_BOOTSTRAP": broker.bootstrap,
+                "COBRANCA_API_PORT": str(api_port),
+                "COBRANCA_API_SIGNING_KEYS": str(home / "keys"),
+                "COBRANCA_API_RATE_BURST": "100000000",
+                "COBRANCA_API_RATE_PER_S": "100000000",
+                "COBRANCA_LOG_LEVEL": "WARNING",
+                "COBRANCA_LOG_FORMAT": "json",
+            }
+            admin = "bench@example.com"
+            cli = [sys.executable, "-m", "streams.ops.cli"]
+            subprocess.run(
+                [*cli, "users", "create-admin", admin],
+                input=PASSWORD.encode(),
+                env=env,
+                check=True,
+                capture_output=True,
+                cwd=ROOT,
+            )
+            log = (home / "servers.log").open("ab")
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, "--serve-bare", str(bare_port)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            procs.append(
+                subprocess.Popen(
+                    [*cli, "api", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+                )
+            )
+            bare, api = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{api_port}"
+            wait_healthy(f"{bare}/healthz", procs[0])
+            wait_healthy(f"{api}/healthz", procs[1])
+            token = str(
+                call("POST", f"{api}/v1/auth/login", None, {"email": admin, "password": PASSWORD})[
+                    "access_token"
+                ]
+            )
+            key = str(
+                call(
+                    "POST",
+                    f"{api}/v1/tenants/{TENANT}/keys",
+                    token,
+                    {"name": "bench", "scopes": ["sends:write", "tokens:read"]},
+                )["key"]
+            )
+
+            def message(n: int) -> bytes:
+                return json.dumps(
+                    {"to": f"+55119{n % 100_000_000:08d}", "text": f"Olá, cliente {n}"}
+                ).encode()
+
+            as_json = {"Content-Type": "application/json"}
+            kinds = {
+                "bare GET": ("GET", f"{bare}/bare", {}, None, 200),
+                "GET balance JWT": (
+                    "GET",
+                    f"{api}/v1/tenants/{TENANT}/tokens",
+                    {"Authorization": f"Bearer {token}"},
+                    None,
+                    200,
+                ),
+                "GET balance key": (
+                    "GET",
+                    f"{api}/v1/tenants/{TENANT}/tokens",
+                    {"Authorization": f"Bearer {key}"},
+                    None,
+                    200,
+                ),
+                "bare POST": ("POST", f"{bare}/bare", as_json, message, 202),
+                "POST messages": (
+                    "POST",
+                    f"{api}/v1/tenants/{TENANT}/messages",
+                    {**as_json, "Authorization": f"Bearer {key}"},
+                    message,
+                    202,
+                ),
+            }
+            for name, (method, url, headers, body, ok) in kinds.items():  # warm-up
+                asyncio.run(load(name, method, url, headers, body, 1_000, args.concurrency, ok))
+            results: dict[str, list[Round]] = {name: [] for name in kinds}
+            for _ in range(args.rounds):
+                for name, (method, url, headers, body, ok) in kinds.items():
+                    result = asyncio.run(
+                        load(name, method, url, headers, body, args.requests, args.concurrency, ok)
+                    )
+                    results[name].append(result)
+                    print("  round:", result.line())
+            best = {name: max(rounds, key=lambda r: r.rate) for name, rounds in results.items()}
+            print(f"concurrency {args.concurrency}, best of {args.rounds} rounds each:")
+            for result in best.values():
+                print(result.line())
+            for api_kind, bare_kind in (
+                ("GET balance JWT", "bare GET"),
+                ("GET balance key", "bare GET"),
+                ("POST messages", "bare POST"),
+            ):
+                paired = [
+                    a.rate / b.rate
+                    for a, b in zip(results[api_kind], results[bare_kind], strict=True)
+                ]
+                ratio = best[api_kind].rate / best[bare_kind].rate
+                print(
+                    f"ratio {api_kind} / {bare_kind}: {ratio:.2f} "
+                    f"best to best, {statistics.median(paired):.2f} median of {len(paired)} rounds "
+                    "(goal >= 0.50)"
+                )
+            posted = best["POST messages"]
+            print(
+                f"accepted sends: {posted.rate:,.0f}/s, p99 {posted.pct(0.99):.1f} ms "
+                "(goal >= 2,000/s with p99 < 50 ms)"
+            )
+            sign, first, again = jwt_cost(home / "keys")
+            print(
+                f"JWT (ES256), per token on one core: sign {sign:.0f} µs, verify {first:.0f} µs "
+                f"the first time, {again:.1f} µs when seen before"
+            )
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGINT)
+            for proc in procs:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
