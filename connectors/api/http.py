@@ -3,10 +3,13 @@ request's caller and time."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import csv
+import io
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -26,9 +29,11 @@ __all__ = [
     "Access",
     "Route",
     "answer",
+    "date_range",
     "json_body",
     "now_of",
     "principal_of",
+    "table_answer",
     "text_field",
 ]
 
@@ -38,6 +43,7 @@ IDENTITY: Final = web.AppKey("identity", IdentityService)
 LOG: Final = web.AppKey("log", EventLog)
 LEDGER: Final = web.AppKey("ledger", LedgerView)
 REPORTS: Final = web.AppKey("reports", Reports)
+SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
 NOW: Final = web.RequestKey("now", datetime)
 REQUEST_ID: Final = web.RequestKey("request_id", str)
@@ -118,3 +124,55 @@ def text_field(body: dict[str, Any], name: str, *, max_length: int = 1024) -> st
 
 def answer(body: Any, status: int = 200, **headers: str) -> web.Response:
     return web.json_response(body, status=status, headers=headers or None)
+
+
+def _day(request: web.Request, name: str, default: date) -> date:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_query", f"{name} is a date, YYYY-MM-DD", parameter=name
+        ) from None
+
+
+def date_range(request: web.Request, *, days: int = 30, max_days: int = 366) -> tuple[date, date]:
+    """`?from=&to=` (São Paulo days, inclusive); by default the last `days` days."""
+    end = _day(request, "to", now_of(request).astimezone(SAO_PAULO).date())
+    start = _day(request, "from", end - timedelta(days=days - 1))
+    if start > end or (end - start).days >= max_days:
+        raise ApiError(
+            400,
+            "invalid_query",
+            f"from must not be after to, and the range covers at most {max_days} days",
+            parameter="from",
+        )
+    return start, end
+
+
+def table_answer(
+    request: web.Request,
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    name: str,
+    **extra: Any,
+) -> web.Response:
+    """`rows` as JSON (`{**extra, "rows": rows}`) or, with `?format=csv`, as a CSV download."""
+    fmt = request.query.get("format", "json")
+    if fmt == "json":
+        return answer({**extra, "rows": rows})
+    if fmt != "csv":
+        raise ApiError(400, "invalid_query", "format is json or csv", parameter="format")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row[column] for column in columns])
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

@@ -49,6 +49,13 @@ class Reports(Protocol):
         tokens."""
         ...
 
+    async def analytics(
+        self, view: str, tenant: str, start: date, end: date
+    ) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+        """One analytics view's columns and rows for a tenant and São Paulo days; 404 for a
+        view that does not exist."""
+        ...
+
     async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
         """Every event about one send, oldest first: `event_type`, `occurred_at`, `position`
         and the `event` as analytics keeps it (pseudonyms, no texts)."""

@@ -16,7 +16,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
 from connectors.clickhouse.errors import QueryFailed
 
-__all__ = ["LedgerEntry", "UsageDay", "ledger_page", "usage"]
+__all__ = ["ANALYTICS", "LedgerEntry", "UsageDay", "analytics", "ledger_page", "usage"]
 
 MAX_PAGE: Final = 500
 
@@ -140,3 +140,87 @@ def usage(client: Client, database: str, tenant: str, start: date, end: date) ->
     """
     rows = _rows(client, sql, {"tenant": tenant, "start": start, "end": end})
     return [UsageDay(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+
+# The analytics views the API serves, each as one query per tenant and São Paulo day range:
+# name → (columns, SQL with {db}, and the parameters tenant, start, end). Live views are used
+# where a refreshed table exists, so an answer is never up to 30 s older than the sink.
+ANALYTICS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
+    "billing": (
+        ("day", "credited", "debited", "refunded", "credits", "debits", "refunds"),
+        """SELECT day, sum(credited), sum(debited), sum(refunded), sum(credits), sum(debits),
+                  sum(refunds)
+           FROM {db}.billing_daily WHERE {where} GROUP BY day ORDER BY day""",
+    ),
+    "sends": (
+        ("day", "kind", "sends", "tokens"),
+        """SELECT day, kind, sum(sends), sum(tokens) FROM {db}.billing_sends_daily
+           WHERE {where} GROUP BY day, kind ORDER BY day, kind""",
+    ),
+    "funnel": (
+        (
+            "day",
+            "step",
+            "requested",
+            "approved",
+            "rejected",
+            "deferred",
+            "dispatched",
+            "delivered",
+            "read",
+            "replied",
+        ),
+        """SELECT day, step, requested, approved, rejected, deferred, dispatched, delivered,
+                  `read`, replied
+           FROM {db}.delivery_funnel_live WHERE {where} ORDER BY day, step""",
+    ),
+    "response_times": (
+        ("day", "dispatched", "read", "replied", "dispatch_to_read_s", "read_to_reply_s"),
+        """SELECT day, dispatched, `read`, replied, dispatch_to_read_s, read_to_reply_s
+           FROM {db}.response_times_live WHERE {where} ORDER BY day""",
+    ),
+    "intents": (
+        ("day", "label", "classified", "mean_confidence"),
+        """SELECT day, label, sum(classified),
+                  round(sum(confidence_micros) / sum(classified) / 1e6, 4)
+           FROM {db}.intents_daily WHERE {where} GROUP BY day, label ORDER BY day, label""",
+    ),
+    "handoffs": (
+        ("day", "reason", "handoffs"),
+        """SELECT day, reason, sum(handoffs) FROM {db}.handoffs_daily
+           WHERE {where} GROUP BY day, reason ORDER BY day, reason""",
+    ),
+    "promises": (
+        ("day", "promises", "promised_centavos", "followed_by_a_claim"),
+        """SELECT toDate(promised_at, 'America/Sao_Paulo') AS day, count(), sum(amount_centavos),
+                  countIf(claimed)
+           FROM {db}.promise_outcomes
+           WHERE tenant_id = {tenant:String}
+             AND toDate(promised_at, 'America/Sao_Paulo') BETWEEN {start:Date} AND {end:Date}
+           GROUP BY day ORDER BY day""",
+    ),
+    "events": (
+        ("day", "event_type", "events"),
+        """SELECT day, event_type, sum(events) FROM {db}.events_per_tenant_day
+           WHERE {where} GROUP BY day, event_type ORDER BY day, event_type""",
+    ),
+}
+_WHERE: Final = "tenant_id = {tenant:String} AND day BETWEEN {start:Date} AND {end:Date}"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def analytics(
+    client: Client, database: str, view: str, tenant: str, start: date, end: date
+) -> list[dict[str, Any]]:
+    """Rows of one `ANALYTICS` view for a tenant and São Paulo days `start`..`end`."""
+    columns, sql = ANALYTICS[view]
+    query = sql.replace("{where}", _WHERE).replace("{db}", database)
+    rows = _rows(client, query, {"tenant": tenant, "start": start, "end": end})
+    return [dict(zip(columns, map(_plain, row), strict=True)) for row in rows]

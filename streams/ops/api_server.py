@@ -157,10 +157,13 @@ class ClickHouseReports:
         self._client: Any = None
 
     def _run(self, query: Callable[..., list[Any]], *args: Any) -> list[dict[str, Any]]:
+        return [row.as_dict() for row in self._rows(query, *args)]
+
+    def _rows(self, query: Callable[..., list[Any]], *args: Any) -> list[Any]:
         try:
             if self._client is None:
                 self._client = connect(self._settings)
-            rows = query(self._client, self._settings.clickhouse_database, *args)
+            return query(self._client, self._settings.clickhouse_database, *args)
         except ClickHouseError as exc:
             log.error("analytics unavailable", error=str(exc))
             raise ApiError(
@@ -169,7 +172,6 @@ class ClickHouseReports:
                 "the analytics store does not answer; try again shortly",
                 headers={"Retry-After": "10"},
             ) from exc
-        return [row.as_dict() for row in rows]
 
     async def ledger_page(
         self, tenant: str, before: int | None, limit: int
@@ -180,6 +182,16 @@ class ClickHouseReports:
 
     async def usage(self, tenant: str, start: date, end: date) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self._run, reports.usage, tenant, start, end)
+
+    async def analytics(
+        self, view: str, tenant: str, start: date, end: date
+    ) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+        if view not in reports.ANALYTICS:
+            known = ", ".join(reports.ANALYTICS)
+            raise ApiError(404, "not_found", f"no analytics view {view!r}; views: {known}")
+        columns = reports.ANALYTICS[view][0]
+        rows = await asyncio.to_thread(self._rows, reports.analytics, view, tenant, start, end)
+        return columns, rows
 
     async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
         def timeline(client: Any, database: str) -> list[Any]:

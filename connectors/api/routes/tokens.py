@@ -3,11 +3,8 @@ is recorded) and the usage report as JSON or CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from datetime import date, timedelta
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
@@ -18,9 +15,11 @@ from connectors.api.http import (
     REPORTS,
     Route,
     answer,
+    date_range,
     json_body,
     now_of,
     principal_of,
+    table_answer,
 )
 from schemas.events import CreditRequested, new_header
 from streams.domain.identity import Permission
@@ -123,53 +122,16 @@ async def credit(request: web.Request) -> web.Response:
     )
 
 
-def _day(request: web.Request, name: str, default: date) -> date:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ApiError(
-            400, "invalid_query", f"{name} is a date, YYYY-MM-DD", parameter=name
-        ) from None
-
-
 _COLUMNS: Final = ("day", "credited", "debited", "refunded", "sends", "send_tokens")
 
 
 async def usage(request: web.Request) -> web.StreamResponse:
     tenant = request.match_info["tenant"]
-    today = now_of(request).date()
-    end = _day(request, "to", today)
-    start = _day(request, "from", end - timedelta(days=29))
-    if start > end or (end - start).days >= _MAX_DAYS:
-        raise ApiError(
-            400,
-            "invalid_query",
-            f"from must not be after to, and cover at most {_MAX_DAYS} days",
-            parameter="from",
-        )
-    fmt = request.query.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError(400, "invalid_query", "format is json or csv", parameter="format")
-    days: list[dict[str, Any]] = await request.app[REPORTS].usage(tenant, start, end)
-    if fmt == "json":
-        return answer(
-            {"tenant": tenant, "from": start.isoformat(), "to": end.isoformat(), "days": days}
-        )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_COLUMNS)
-    for day in days:
-        writer.writerow([day[column] for column in _COLUMNS])
-    name = f"uso-{tenant}-{start.isoformat()}-{end.isoformat()}.csv"
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    start, end = date_range(request)
+    days = await request.app[REPORTS].usage(tenant, start, end)
+    span = {"tenant": tenant, "from": start.isoformat(), "to": end.isoformat()}
+    name = f"uso-{tenant}-{start.isoformat()}-{end.isoformat()}"
+    return table_answer(request, days, _COLUMNS, name, **span)
 
 
 _BASE = "/v1/tenants/{tenant}/tokens"

@@ -296,7 +296,7 @@ _ADMIN_OPS = {
     "issueKey",
     "revokeKey",
 }
-_READERS = {"getImport", "getBalance", "listLedger", "getUsage"}
+_READERS = {"getImport", "getBalance", "listLedger", "getUsage", "getAnalytics"}
 _OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
     "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
@@ -323,6 +323,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{key_id}", "key_unknown")
         .replace("{import_id}", "unknown-import")
         .replace("{request_id}", "unknown-request")
+        .replace("{view}", "funnel")
     )
 
 
@@ -579,7 +580,7 @@ async def test_tokens_balance_ledger_credit_and_usage(
     status, usage, _ = await api.call(
         "GET", f"/v1/tenants/{tenant.name}/tokens/usage", tenant.viewer
     )
-    assert status == 200 and sum(d["credited"] for d in usage["days"]) == 100
+    assert status == 200 and sum(d["credited"] for d in usage["rows"]) == 100
     async with api.session.get(
         f"{api.base}/v1/tenants/{tenant.name}/tokens/usage?format=csv",
         headers={"Authorization": f"Bearer {tenant.viewer}"},
@@ -588,6 +589,33 @@ async def test_tokens_balance_ledger_credit_and_usage(
         assert r.status == 200 and r.content_type == "text/csv"
         assert text.splitlines()[0] == "day,credited,debited,refunded,sends,send_tokens"
         assert text.splitlines()[1].split(",")[1:4] == ["100", "3", "3"]
+
+    for name in (
+        "billing",
+        "sends",
+        "funnel",
+        "response_times",
+        "intents",
+        "handoffs",
+        "promises",
+        "events",
+    ):
+        status, view, _ = await api.call(
+            "GET", f"/v1/tenants/{tenant.name}/analytics/{name}", tenant.viewer
+        )
+        assert status == 200 and view["view"] == name, view
+    status, billing, _ = await api.call(
+        "GET", f"/v1/tenants/{tenant.name}/analytics/billing", tenant.viewer
+    )
+    assert [(r["credited"], r["debited"], r["refunded"]) for r in billing["rows"]] == [(100, 3, 3)]
+    status, _, _ = await api.call(
+        "GET", f"/v1/tenants/{tenant.name}/analytics/nothing", tenant.viewer
+    )
+    assert status == 404
+    status, _, _ = await api.call(
+        "GET", f"/v1/tenants/{tenant.name}/analytics/billing?from=2026-13-01", tenant.viewer
+    )
+    assert status == 400
 
     # Credits are the platform admin's; a retry with the same Idempotency-Key is the same credit.
     body = {"amount": 50, "reference": "pix 42"}

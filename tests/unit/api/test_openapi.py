@@ -53,3 +53,11 @@ def test_the_document_is_a_valid_openapi_3_1_document() -> None:
     assert {op.ok().definition.raw["operationId"] for op in schema.get_all_operations()} == set(
         _operations()
     )
+
+
+def test_the_documented_analytics_views_are_the_ones_served() -> None:
+    from connectors.clickhouse.reports import ANALYTICS
+
+    item = openapi_document()["paths"]["/v1/tenants/{tenant}/analytics/{view}"]
+    [view] = [p for p in item["parameters"] if p.get("name") == "view"]
+    assert view["schema"]["enum"] == list(ANALYTICS)
