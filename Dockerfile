@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The one image behind every project service in docker-compose.yml (topics-init, db-migrate,
-# worker, webhooks, sink): `cobranca <command>` is chosen by the service's `command`.
+# worker, webhooks, sink, api): `cobranca <command>` is chosen by the service's `command`.
 #
 #   docker build -t cobranca:0.1.0 .
 #

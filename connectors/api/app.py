@@ -25,6 +25,8 @@ from typing import Any, Final
 import structlog
 import yaml
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from prometheus_client.exposition import generate_latest
 
 from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
@@ -60,7 +62,9 @@ ROUTE: Final = web.AppKey("routes", dict)
 LIMITER: Final = web.AppKey("limiter", RateLimiter)
 SETTINGS: Final = web.AppKey("settings", ApiSettings)
 OPENAPI: Final = web.AppKey("openapi", dict)
+METRICS: Final = web.AppKey("metrics", CollectorRegistry)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_IMPORTS_MODULE: Final = "connectors.api.routes.imports"
 _SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -130,6 +134,7 @@ async def _envelope(request: web.Request, handler: Any) -> web.StreamResponse:
                 response = await handler(request)
             except Exception as exc:  # every failure answers in the one shape
                 response = _error(exc, request_id)
+    _count_imports(request, response.status)
     if not response.prepared:
         response.headers["X-Request-Id"] = request_id
         for name, value in _SECURITY_HEADERS.items():
@@ -141,6 +146,16 @@ async def _envelope(request: web.Request, handler: Any) -> web.StreamResponse:
             )
             response.headers["Vary"] = "Origin"
     return response
+
+
+def _count_imports(request: web.Request, status: int) -> None:
+    """Every answer of the import routes by status, refusals included (the ImportsUnavailable
+    alert watches the 503s; ADR 0020)."""
+    if IMPORTS not in request.app:
+        return
+    route = _route_of(request)
+    if route is not None and route.handler.__module__ == _IMPORTS_MODULE:
+        request.app[IMPORTS].metrics.requests.labels(str(status)).inc()
 
 
 def _route_of(request: web.Request) -> Route | None:
@@ -244,6 +259,11 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def create_app(
     settings: ApiSettings,
     identity: IdentityService,
@@ -253,10 +273,12 @@ def create_app(
     whatsapp: WhatsApp,
     imports: Any | None = None,
     routes: Iterable[Route] = ROUTES,
+    metrics: CollectorRegistry | None = None,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
     `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
-    `imports` (an ImportService) runs debtor imports."""
+    `imports` (an ImportService) runs debtor imports; `metrics`, when given, is served at
+    ``GET /metrics`` (Prometheus text)."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
@@ -270,7 +292,7 @@ def create_app(
         app[IMPORTS] = imports
     table: dict[tuple[str, str], Route] = {}
     for route in routes:
-        if imports is None and route.handler.__module__ == "connectors.api.routes.imports":
+        if imports is None and route.handler.__module__ == _IMPORTS_MODULE:
             continue
         resource = app.router.add_route(route.method, route.path, route.handler)
         table[(route.method, resource.resource.canonical if resource.resource else route.path)] = (
@@ -280,4 +302,7 @@ def create_app(
     app.router.add_get("/v1/openapi.json", _openapi)
     app.router.add_get("/v1/docs", _docs)
     app.router.add_get("/healthz", _healthz)
+    if metrics is not None:
+        app[METRICS] = metrics
+        app.router.add_get("/metrics", _metrics)
     return app

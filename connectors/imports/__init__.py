@@ -11,10 +11,11 @@ Layers, each in its own module:
 - `records`: a validated row → its Kafka record (key and Avro bytes), written from per-import
   constants;
 - `importer`: rows → `ClientImported` / `ImportRejected` → `ImportCompleted`, dry or into Kafka;
-- `server`: the HTTP endpoint (``cobranca imports serve``), storing through an `EventStore` port.
+- `server`: the import jobs of the API's HTTP imports (``cobranca api serve``), storing through an
+  `EventStore` port.
 
-The commands (``cobranca import``, ``cobranca imports …``) and the wiring to Kafka are the ops
-layer's: `streams/ops/imports_cli.py`, `streams/ops/imports_server.py`.
+The command (``cobranca import``) and the wiring to Kafka are the ops layer's:
+`streams/ops/imports_cli.py`, `streams/ops/imports_server.py`, `streams/ops/api_server.py`.
 
 This package re-exports the pure and streaming layers. `importer` and `records` load the event
 schemas (and Faust), so they are imported explicitly
@@ -30,7 +31,6 @@ from connectors.imports.errors import (
     GzipBroken,
     ImportsError,
     InvalidImportParameter,
-    KeyRefused,
     RequestRefused,
     SourceInterrupted,
     TooManyClients,
@@ -58,7 +58,6 @@ __all__ = [
     "GzipBroken",
     "ImportsError",
     "InvalidImportParameter",
-    "KeyRefused",
     "Reason",
     "Rejection",
     "RequestRefused",

@@ -57,8 +57,8 @@ class InvalidImportParameter(ImportsError):
 class RequestRefused(ImportsError):
     """An HTTP import request refused (unknown import, one already running, too many running)."""
 
-    # Raised in the endpoint's handlers, answered by its middleware as JSON
-    # ``{"error": code, "message": message, ...extra}`` with `status` and `headers`.
+    # Raised by the import jobs (`server.py`); the API (`connectors/api/app.py`) answers it with
+    # `status` and `headers` in its one error shape: `code`, `message`, and `extra` as details.
 
     def __init__(
         self,
@@ -90,17 +90,8 @@ class UnsupportedFormat(ImportsError):
     """The upload's Content-Type or ``?format=`` names no format the importer reads (415)."""
 
 
-class KeyRefused(ImportsError):
-    """The request's credentials are missing or unusable (401) or belong elsewhere (403)."""
-
-    def __init__(self, message: str, *, status: int = 401) -> None:
-        super().__init__(message)
-        self.status = status
-        """401: no usable key; 403: a valid key of another tenant."""
-
-
 class BadKeysFile(ImportsError):
-    """The keys file cannot be read or is not the documented TOML shape."""
+    """An old imports keys file (`cobranca api import-keys`) is not the documented TOML shape."""
 
 
 class UploadCut(SourceInterrupted):

@@ -1,36 +1,38 @@
-"""The HTTP import endpoint: ``POST /v1/tenants/{tenant}/imports`` and its status.
+"""Debtor imports over HTTP: the import jobs behind ``POST /v1/tenants/{tenant}/imports`` and
+``GET /v1/tenants/{tenant}/imports/{import_id}`` of the API (`connectors/api/routes/imports.py`,
+served by `cobranca api serve`, which authenticates and authorizes each request first;
+docs/adr/0009-http-imports.md has the why).
 
-Routes (`cobranca imports serve`; docs/adr/0009-http-imports.md has the why):
+- `receive_import`: the request's body is parsed while it arrives, by the same importer as
+  ``cobranca import`` (`importer.import_rows` + `importer.send_import`) in a worker thread fed by
+  `body.BodyPipe` (``?format=csv|ndjson|json|xlsx|xls|ods``, ``&import_id=X``,
+  ``&allow_landlines=1``): every row ends as ClientImported or ImportRejected, then one
+  ImportCompleted. The answer comes once the whole body was read (HTTP/1.1 cannot answer a
+  request still being sent): 202 with the import id, a ``Location`` to poll and the status so
+  far; ``state`` is ``running`` until ImportCompleted is acknowledged by Kafka, then
+  ``completed``.
+- `import_status`: the status (``state`` running, completed, incomplete (the body stopped
+  first: ADR 0017) or failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error``
+  when it did not complete, in the API's one error shape ``{"code", "message", "details"}``).
 
-- ``POST /v1/tenants/{tenant}/imports[?format=csv|ndjson|json][&import_id=X][&allow_landlines=1]``
-  with ``Authorization: Bearer <key>`` and the file as the body. The body is parsed while it
-  arrives, by the same importer as ``cobranca import`` (`importer.import_rows` +
-  `importer.send_import`) in a worker thread fed by `body.BodyPipe`: every row ends as
-  ClientImported or ImportRejected, then one ImportCompleted. The answer comes once the whole
-  body was read (HTTP/1.1 cannot answer a request still being sent): 202 with the import id, a
-  ``Location`` to poll and the status so far; ``state`` is ``running`` until ImportCompleted is
-  acknowledged by Kafka, then ``completed``.
-- ``GET /v1/tenants/{tenant}/imports/{import_id}``: the status (``state`` running, completed,
-  incomplete (the body stopped first: ADR 0017) or
-  failed; ``rows``, ``accepted``, ``rejected``, ``by_reason``; ``error`` when failed).
-- ``GET /healthz``: 200 while the process serves and its keys file is readable.
-- ``GET /metrics``: Prometheus text: answers by status, imports by final state, rows stored by
-  reason (accepted or the rejection reason), the process's CPU and memory (ADR 0020).
+Refusals, in the API's one error shape: 404 unknown import, 409 that import id is running, 413
+body over the limit, 415 unknown format, 400 a body that cannot be imported (what, where, why),
+408 a body sent slower than the minimum rate, 429 too many imports running (in total or of the
+tenant; with Retry-After), 503 Kafka did not store the events (the import is failed: no
+ImportCompleted).
 
-Errors are JSON ``{"error": code, "message": text, ...}``: 401 missing or unknown key, 403 a
-key of another tenant, 404 unknown import, 409 that import id is running, 413 body over the
-limit, 415 unknown format, 400 a body that cannot be imported (what, where, why), 408 a body
-sent slower than the minimum rate, 429 too many imports running (in total or of the tenant; with
-Retry-After), 503 Kafka did not store the events (the import is failed: no ImportCompleted).
+Metrics (`ImportMetrics`, on the registry the API serves at ``GET /metrics``): imports by
+final state and rows stored by reason, counted here once per import; answers of the import
+routes by status, counted by the API (ADR 0020).
 
 Statuses live in this process's memory (the latest `max_statuses`); the log stays the truth: an
 import is complete exactly when its ImportCompleted is on ``cobranca.clients``.
 
-What the endpoint needs from the runtime are two ports: `EventStore`, where each import's
-events go and which failures mean they were not stored, and `TenantImportSettings`, what the
-tenant's configuration says about its imports (``imports.require_document``: rows without
-CPF/CNPJ are `missing_field`; asked once per import, after the store opened).
-`streams/ops/imports_server.py` gives it the Kafka ones and serves the application.
+What the jobs need from the runtime are two ports: `EventStore`, where each import's events go
+and which failures mean they were not stored, and `TenantImportSettings`, what the tenant's
+configuration says about its imports (``imports.require_document``: rows without CPF/CNPJ are
+`missing_field`; asked once per import, after the store opened). `streams/ops/imports_server.py`
+has the Kafka ones; `streams/ops/api_server.py` gives them to the API.
 """
 
 from __future__ import annotations
@@ -46,26 +48,20 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Any, Final, Protocol, cast
 
 import structlog
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as MetricCounter
-from prometheus_client.exposition import generate_latest
 
-from connectors.imports.api_keys import KeysFile
 from connectors.imports.body import BodyPipe, UploadTooSlow
 from connectors.imports.errors import (
-    BadKeysFile,
     BodyTooLarge,
     InvalidImportParameter,
-    KeyRefused,
     RequestRefused,
     TooManyClients,
     UnreadableSource,
-    UnsupportedFormat,
     UploadCut,
 )
 from connectors.imports.formats import Format
@@ -78,7 +74,6 @@ from connectors.imports.importer import (
 )
 from connectors.imports.uploads import declared_size, format_of
 from streams.base.errors import CobrancaError
-from streams.base.settings import cache_home
 
 __all__ = [
     "EventStore",
@@ -87,14 +82,12 @@ __all__ = [
     "ImportService",
     "ServiceSettings",
     "TenantImportSettings",
-    "create_app",
     "import_status",
     "receive_import",
 ]
 
 log = structlog.get_logger("cobranca.imports.http")
 
-DEFAULT_PORT: Final = 8081
 DEFAULT_MAX_BYTES: Final = 1024**3
 SOURCE_NAME: Final = "request body"
 _TRUE: Final = frozenset({"1", "true", "yes", "sim"})
@@ -102,14 +95,9 @@ _TRUE: Final = frozenset({"1", "true", "yes", "sim"})
 
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
-    """The import endpoint's own settings, from the environment (defaults for a developer box)."""
+    """The HTTP imports' own settings, from the environment (defaults for a developer box); the
+    address, port and credentials are the API's (`connectors/api/settings.py`)."""
 
-    keys_file: Path
-    """TOML file of key hashes per tenant (COBRANCA_IMPORTS_KEYS_FILE; see `api_keys`)."""
-    host: str = "127.0.0.1"
-    """Address to bind (COBRANCA_IMPORTS_HOST); a container sets 0.0.0.0."""
-    port: int = DEFAULT_PORT
-    """Port to bind (COBRANCA_IMPORTS_PORT)."""
     max_bytes: int = DEFAULT_MAX_BYTES
     """Largest body accepted, in bytes (COBRANCA_IMPORTS_MAX_BYTES); larger ones get 413."""
     max_running: int = 4
@@ -133,11 +121,7 @@ class ServiceSettings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ServiceSettings:
         env = dict(os.environ if env is None else env)
-        keys = env.get("COBRANCA_IMPORTS_KEYS_FILE") or str(cache_home() / "imports-keys.toml")
         return cls(
-            keys_file=Path(keys).expanduser(),
-            host=env.get("COBRANCA_IMPORTS_HOST") or "127.0.0.1",
-            port=int(env.get("COBRANCA_IMPORTS_PORT") or DEFAULT_PORT),
             max_bytes=int(env.get("COBRANCA_IMPORTS_MAX_BYTES") or DEFAULT_MAX_BYTES),
             max_running=int(env.get("COBRANCA_IMPORTS_MAX_RUNNING") or 4),
             max_running_per_tenant=int(env.get("COBRANCA_IMPORTS_MAX_RUNNING_PER_TENANT") or 2),
@@ -208,6 +192,9 @@ class ImportJob:
     state: str = "running"
     finished_at: datetime | None = None
     error: dict[str, Any] | None = None
+    """Why it did not complete, in the API's error shape: ``{"code", "message", "details"}``."""
+    http_status: int | None = None
+    """The HTTP status the POST answers when the import ended before its body was read."""
     failure: BaseException | None = None
     run: ImportRun | None = None
     summary: ImportSummary | None = None
@@ -255,9 +242,13 @@ class ImportJob:
             self.state = "incomplete" if self.run is not None and self.run.incomplete else "failed"
             self.failure = exc
             self.finished_at = datetime.now(UTC)
-            self.error = {"error": code, "message": str(exc), "http_status": status}
+            details: dict[str, Any] = {}
             if isinstance(exc, UnreadableSource):
-                self.error.update(source=exc.source, line=exc.line)
+                details = {"source": exc.source}
+                if exc.line is not None:
+                    details["line"] = exc.line
+            self.error = {"code": code, "message": str(exc), "details": details}
+            self.http_status = status
         self._signal(self.opened, self.body_read)
 
     # -- read from the loop -----------------------------------------------------------------
@@ -291,12 +282,15 @@ class ImportJob:
                 "bytes_received": self.pipe.received if self.pipe is not None else 0,
                 "started_at": self.started_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-                "error": dict(self.error) if self.error else None,
+                "error": (
+                    {**self.error, "details": dict(self.error["details"])} if self.error else None
+                ),
             }
 
 
 class ImportMetrics:
-    """What the endpoint counts, once per import when it ends (nothing per row)."""
+    """What HTTP imports count: each import once when it ends (nothing per row); the API counts
+    the answers of its import routes into `requests`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.imports = MetricCounter(
@@ -307,7 +301,7 @@ class ImportMetrics:
         )
         self.requests = MetricCounter(
             "cobranca_import_requests",
-            "HTTP requests the imports endpoint answered, by status code (503: Kafka did not "
+            "HTTP requests of the API's import routes, by status code (503: Kafka did not "
             "store an import's events; 429: too many imports running).",
             ["status"],
             registry=registry,
@@ -332,7 +326,7 @@ class ImportMetrics:
 
 
 class ImportService:
-    """Runs HTTP imports: keys, the jobs in threads, their statuses."""
+    """Runs HTTP imports: the jobs in threads, their statuses."""
 
     def __init__(
         self,
@@ -344,7 +338,6 @@ class ImportService:
         self.service = service
         self.registry = CollectorRegistry() if registry is None else registry
         self.metrics = ImportMetrics(self.registry)
-        self.keys = KeysFile(service.keys_file)
         self._store = store
         self._tenants = tenants or _DocumentOptional()
         self._executor = ThreadPoolExecutor(
@@ -353,6 +346,11 @@ class ImportService:
         self._jobs: OrderedDict[tuple[str, str], ImportJob] = OrderedDict()
         self._running = 0
         self._by_tenant: Counter[str] = Counter()
+
+    @property
+    def running(self) -> int:
+        """Imports running now (each holds a thread)."""
+        return self._running
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -476,71 +474,22 @@ class ImportService:
             del self._by_tenant[tenant]
 
 
-SERVICE: Final = web.AppKey("service", ImportService)
-
-
-def _json(status: int, body: dict[str, Any], **headers: str) -> web.Response:
-    return web.json_response(body, status=status, headers=headers or None)
-
-
-@web.middleware
-async def _count(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every answer by status, aiohttp's own (404, 405, 413 past client_max_size) included."""
-    requests = request.app[SERVICE].metrics.requests
-    try:
-        response: web.StreamResponse = await handler(request)
-    except web.HTTPException as exc:
-        requests.labels(str(exc.status)).inc()
-        raise
-    requests.labels(str(response.status)).inc()
-    return response
-
-
-@web.middleware
-async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        response: web.StreamResponse = await handler(request)
-        return response
-    except RequestRefused as exc:
-        return _json(exc.status, exc.body, **exc.headers)
-    except KeyRefused as exc:
-        headers = {"WWW-Authenticate": 'Bearer realm="cobranca-imports"'}
-        code = "forbidden" if exc.status == 403 else "unauthorized"
-        return _json(exc.status, {"error": code, "message": str(exc)}, **headers)
-    except UnsupportedFormat as exc:
-        return _json(415, {"error": "unsupported_format", "message": str(exc)})
-    except BodyTooLarge as exc:
-        return _json(413, {"error": "body_too_large", "message": str(exc)})
-    except BadKeysFile as exc:
-        log.error("keys file unusable", error=str(exc))
-        return _json(
-            500,
-            {
-                "error": "keys_file",
-                "message": "the server's API keys file is unusable; see its log",
-            },
-        )
-
-
-def _authorize(request: web.Request, tenant: str) -> None:
-    request.app[SERVICE].keys.current().authorize(request.headers.get("Authorization"), tenant)
-
-
 async def receive_import(
     service: ImportService, request: web.Request, tenant: str
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Read an authorized import request's body into the log: the status, JSON body and headers
-    to answer with (202 and the import's status, or the error that ended it early)."""
+    to answer with (202 and the import's status, or the error that ended it early, in the one
+    error shape with the import id and its status in ``details``)."""
     size = declared_size(request.headers.get("Content-Length"))
     if size is not None and size > service.service.max_bytes:
         raise BodyTooLarge(service.service.max_bytes)
     fmt = format_of(request.headers.get("Content-Type"), request.query.get("format"))
     job = await service.start(request, tenant, fmt, request.query.get("import_id"))
     await job.body_read
-    if job.finished and job.error is not None:
-        status = int(job.error["http_status"])
-        body = {k: v for k, v in job.error.items() if k != "http_status" and v is not None}
-        return status, {**body, "import_id": job.import_id, "status": job.status()}, {}
+    if job.finished and job.error is not None and job.http_status is not None:
+        details = {**job.error["details"], "import_id": job.import_id, "status": job.status()}
+        error = {"code": job.error["code"], "message": job.error["message"], "details": details}
+        return job.http_status, {"error": error}, {}
     return 202, job.status(), {"Location": job.location}
 
 
@@ -555,51 +504,3 @@ def import_status(service: ImportService, tenant: str, import_id: str) -> dict[s
             "in memory; the log has every ImportCompleted)",
         )
     return job.status()
-
-
-async def post_import(request: web.Request) -> web.Response:
-    tenant = request.match_info["tenant"]
-    _authorize(request, tenant)
-    status, body, headers = await receive_import(request.app[SERVICE], request, tenant)
-    return _json(status, body, **headers)
-
-
-async def get_import(request: web.Request) -> web.Response:
-    tenant, import_id = request.match_info["tenant"], request.match_info["import_id"]
-    _authorize(request, tenant)
-    return _json(200, import_status(request.app[SERVICE], tenant, import_id))
-
-
-async def healthz(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    try:
-        service.keys.current()
-    except BadKeysFile as exc:
-        return _json(503, {"status": "unhealthy", "message": str(exc)})
-    return _json(200, {"status": "ok", "running": service._running})
-
-
-async def metrics(request: web.Request) -> web.Response:
-    registry = request.app[SERVICE].registry
-    return web.Response(
-        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-    )
-
-
-def create_app(service: ImportService) -> web.Application:
-    """The aiohttp application; `service` is closed with it."""
-    app = web.Application(
-        middlewares=[_count, _errors],
-        client_max_size=service.service.max_bytes,
-    )
-    app[SERVICE] = service
-    app.router.add_post("/v1/tenants/{tenant}/imports", post_import)
-    app.router.add_get("/v1/tenants/{tenant}/imports/{import_id}", get_import)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-
-    async def close(_: web.Application) -> None:
-        service.close()
-
-    app.on_cleanup.append(close)
-    return app

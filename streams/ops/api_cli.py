@@ -8,18 +8,54 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import secrets
 import signal
 import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import click
 
 from streams.base.settings import Settings
 from streams.ops.cli_errors import friendly_errors
 
-__all__ = ["api_group", "users_group"]
+__all__ = ["api_group", "read_imports_keys_file", "users_group"]
+
+_OLD_HASH: Final = re.compile(r"sha256:[0-9a-f]{64}")
+_OLD_TENANT: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+
+
+def read_imports_keys_file(text: str, *, source: str = "<keys>") -> dict[str, str]:
+    """Key hash -> tenant of an old imports keys file (what the retired `cobranca imports
+    new-key` wrote): TOML, one ``"sha256:<hex>" = "tenant"`` line per key under ``[keys]``.
+    `BadKeysFile` names what is wrong."""
+    from connectors.imports.errors import BadKeysFile
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadKeysFile(f"{source}: not valid TOML: {exc}") from exc
+    table = data.get("keys", {})
+    unknown = sorted(set(data) - {"keys"})
+    if unknown or not isinstance(table, dict):
+        raise BadKeysFile(
+            f'{source}: expected only a [keys] table of "sha256:<hex>" = "tenant" lines, '
+            f"found {unknown or type(table).__name__}"
+        )
+    tenants: dict[str, str] = {}
+    for digest, tenant in table.items():
+        if not _OLD_HASH.fullmatch(digest):
+            raise BadKeysFile(
+                f"{source}: {digest!r} is not a key hash (sha256: and 64 lowercase hex digits); "
+                "an imports keys file holds hashes, never the keys themselves"
+            )
+        if not isinstance(tenant, str) or not _OLD_TENANT.fullmatch(tenant):
+            raise BadKeysFile(f"{source}: the tenant of {digest[:19]}... is not a tenant id")
+        tenants[digest] = tenant
+    return tenants
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -87,16 +123,29 @@ def new_signing_key_command(folder: Path | None) -> None:
 @click.pass_context
 @friendly_errors
 def import_keys_command(ctx: click.Context, keys_file: Path) -> None:
-    """Turn an imports keys file (`cobranca imports new-key`) into API keys with the
-    imports:write and imports:read scopes; clients keep the keys they have."""
+    """Migrate an old imports keys file to API keys; clients keep their keys.
+
+    Each hash of KEYS_FILE (what the retired `cobranca imports new-key` wrote) becomes an API key
+    of its tenant with the imports:write and imports:read scopes; keys already there are
+    skipped."""
     from connectors.api.credentials import new_key_id
-    from connectors.imports.api_keys import parse_keys
     from streams.domain.identity import Permission, record_key
     from streams.domain.identity.keys import issue_key
+    from streams.domain.tenant_config import TENANT_ID
     from streams.ops.api_server import KafkaApiLog
 
     settings = _settings(ctx)
-    hashes = parse_keys(keys_file.read_text("utf-8"), source=str(keys_file)).tenants_by_hash
+    hashes = read_imports_keys_file(keys_file.read_text("utf-8"), source=str(keys_file))
+    # The API's tenant ids are stricter than the old file's (lowercase, no '@'): a key of a
+    # tenant no API path can name would be dead; say so instead of storing it.
+    unroutable = sorted({t for t in hashes.values() if TENANT_ID.fullmatch(t) is None})
+    if unroutable:
+        click.echo(
+            f"skipped the keys of {', '.join(map(repr, unroutable))}: not an API tenant id "
+            "(lowercase letters, digits, '.', '_', '-')",
+            err=True,
+        )
+        hashes = {h: t for h, t in hashes.items() if t not in unroutable}
     scopes = {Permission.IMPORTS_WRITE, Permission.IMPORTS_READ}
 
     async def run() -> tuple[int, int]:

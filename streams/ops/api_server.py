@@ -49,6 +49,7 @@ from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSetting
 from streams.runtime.errors import FollowerError, TenantDirectoryError
 from streams.runtime.follower import TopicFollower
 from streams.runtime.group_commit import GroupCommitProducer
+from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.tenants import TenantDirectory
 from streams.runtime.topic_admin import create_topics
 
@@ -290,15 +291,19 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
     """The API application on Kafka, started and listening; yields (runner, log)."""
     api_log = KafkaApiLog(settings.kafka_bootstrap)
     await api_log.start(settings.topic_partitions)
+    # One registry on the API's own port (GET /metrics): the process's CPU and memory and the
+    # imports' counts (ADR 0020).
+    registry = process_registry()
     imports = ImportService(
         ServiceSettings.from_env(),
         KafkaEventStore(settings.kafka_bootstrap),
         KafkaTenantImportSettings(settings.kafka_bootstrap),
+        registry,
     )
     identity = IdentityService(api, api_log, TokenSigner(api.signing_keys, api.active_kid))
     whatsapp = WahaSessions(settings, api_log.tenants)
     reports_ = ClickHouseReports(settings)
-    app = create_app(api, identity, api_log, api_log, reports_, whatsapp, imports)
+    app = create_app(api, identity, api_log, api_log, reports_, whatsapp, imports, metrics=registry)
     runner = web.AppRunner(app, access_log=None)
     try:
         await runner.setup()

@@ -21,7 +21,7 @@ from streams.ops.api_cli import api_group, users_group
 from streams.ops.cli_errors import friendly_errors
 from streams.ops.clickhouse_cli import db, replay_command, sink_command, trace_command
 from streams.ops.handoff_cli import export_corrections_command, handoffs
-from streams.ops.imports_cli import import_command, imports_group
+from streams.ops.imports_cli import import_command
 from streams.ops.waha_cli import waha
 
 
@@ -495,7 +495,6 @@ def tenants_list(settings: Settings, as_json: bool) -> None:
 
 # Each command group lives in its own module of this package; the CLI only mounts them.
 main.add_command(import_command)
-main.add_command(imports_group)
 main.add_command(waha)
 main.add_command(waha_sim)
 main.add_command(db)

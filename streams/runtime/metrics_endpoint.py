@@ -4,7 +4,7 @@ registry, with the process metrics, on prometheus_client's HTTP server in a daem
 
 The worker (`streams.runtime.metrics.PrometheusSensor`) and the ClickHouse sink use it. A scrape
 runs in that thread, so it never waits for the event loop, and a busy loop never delays it.
-Processes that already serve HTTP (the webhook receiver, the imports endpoint) answer
+Processes that already serve HTTP (the webhook receiver, the API with its imports) answer
 ``GET /metrics`` on their own port instead, from a registry built with `process_registry`.
 
 No Faust here: the sink imports it without loading the worker's machinery.

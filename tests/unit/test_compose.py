@@ -21,17 +21,20 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports", "webhooks")
-LONG_RUNNING = ("worker", "sink", "imports", "webhooks")
+PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "api", "webhooks")
+LONG_RUNNING = ("worker", "sink", "api", "webhooks")
 METRICS_PORT = "9100"
 # Where each long-running process serves /metrics: the worker and the sink on
 # COBRANCA_METRICS_PORT, the HTTP servers on their own port.
 METRICS_PORT_SETTING = {
     "worker": "COBRANCA_METRICS_PORT",
     "sink": "COBRANCA_METRICS_PORT",
-    "imports": "COBRANCA_IMPORTS_PORT",
+    "api": "COBRANCA_API_PORT",
     "webhooks": "COBRANCA_WEBHOOK_PORT",
 }
+# The Prometheus job of each, named like the service but for the API's: its job keeps the name
+# `imports`, which the alert rules and dashboards use (the API is the process serving imports).
+JOB_OF = {"api": "imports"}
 
 # A variable holds a secret when its name ends like one; WAHA_API_KEY_EXCLUDE_PATH does not.
 SECRET_NAME = re.compile(r"(PASSWORD|_KEY|SECRET|TOKEN)$")
@@ -306,7 +309,7 @@ def test_prometheus_scrapes_every_long_running_service(
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(METRICS_PORT_SETTING) == set(LONG_RUNNING)
     for name in LONG_RUNNING:
-        job = jobs[name]
+        job = jobs[JOB_OF.get(name, name)]
         assert job.get("metrics_path", "/metrics") == "/metrics"
         targets = [t for sc in job["static_configs"] for t in sc["targets"]]
         port = _environment(services[name])[METRICS_PORT_SETTING[name]]
@@ -386,12 +389,18 @@ def test_dockerfile_runs_as_non_root() -> None:
     assert any("pip install" in ln and ln.rstrip().endswith(" .") for ln in lines)
 
 
-def test_the_imports_endpoint(services: dict[str, dict[str, Any]]) -> None:
-    imports = services["imports"]
-    assert imports["command"] == ["cobranca", "imports", "serve"]
-    assert imports["depends_on"]["topics-init"]["condition"] == "service_completed_successfully"
-    env = _environment(imports)
-    assert env["COBRANCA_IMPORTS_HOST"] == "0.0.0.0"
-    assert env["COBRANCA_IMPORTS_KEYS_FILE"].startswith("/var/lib/cobranca/")  # on its volume
-    assert f"127.0.0.1:{env['COBRANCA_IMPORTS_PORT']}:8081" in imports["ports"]
-    assert "/healthz" in " ".join(imports["healthcheck"]["test"])
+def test_the_api_serves_imports(services: dict[str, dict[str, Any]]) -> None:
+    assert "imports" not in services, "imports are the API's (cobranca api serve)"
+    api = services["api"]
+    assert api["command"] == ["cobranca", "api", "serve"]
+    assert api["depends_on"]["topics-init"]["condition"] == "service_completed_successfully"
+    env = _environment(api)
+    assert env["COBRANCA_API_HOST"] == "0.0.0.0"
+    assert f"127.0.0.1:{env['COBRANCA_API_PORT']}:8080" in api["ports"]
+    # The signing keys outlive the container: on its volume, so tokens survive a restart.
+    keys = env["COBRANCA_API_SIGNING_KEYS"]
+    mounts = [str(v).split(":")[1] for v in api["volumes"]]
+    assert any(keys.startswith(mount.rstrip("/") + "/") for mount in mounts), (keys, mounts)
+    assert "COBRANCA_IMPORTS_MAX_BYTES" in env
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
+    assert f":{env['COBRANCA_API_PORT']}/healthz" in " ".join(api["healthcheck"]["test"])

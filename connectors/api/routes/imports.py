@@ -1,5 +1,5 @@
-"""Debtor imports through the API: the same import path as `cobranca import` and the imports
-endpoint (connectors/imports/server.py), behind the API's credentials."""
+"""Debtor imports through the API: the same import path as `cobranca import`, run by the import
+jobs of `connectors/imports/server.py`, behind the API's credentials."""
 
 from __future__ import annotations
 
@@ -19,9 +19,6 @@ IMPORTS: Final = web.AppKey("imports", ImportService)
 async def post_import(request: web.Request) -> web.Response:
     tenant = request.match_info["tenant"]
     status, body, headers = await receive_import(request.app[IMPORTS], request, tenant)
-    if status >= 400:
-        code, message = body.pop("error"), body.pop("message")
-        return answer({"error": {"code": code, "message": message, "details": body}}, status)
     return answer(body, status, **headers)
 
 

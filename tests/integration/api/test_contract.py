@@ -59,7 +59,6 @@ def served(
         "COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "COBRANCA_API_SIGNING_KEYS": str(home / "keys"),
         "COBRANCA_API_RATE_BURST": "100000",
-        "COBRANCA_IMPORTS_KEYS_FILE": str(home / "imports-keys.toml"),
         "COBRANCA_LOG_FORMAT": "json",
         "CLICKHOUSE_URL": clickhouse_settings.clickhouse_url,
         "CLICKHOUSE_DATABASE": database,

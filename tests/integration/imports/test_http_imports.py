@@ -1,5 +1,6 @@
-"""The HTTP import endpoint on the real broker: happy paths, every error answer, and the counts a
-status reports equal to the events on `cobranca.clients` (read back read_committed)."""
+"""Imports through the API (`POST /v1/tenants/{tenant}/imports`) on the real broker, with tenant
+API keys: happy paths, every error answer in the API's one error shape, and the counts a status
+reports equal to the events on `cobranca.clients` (read back read_committed)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +18,67 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from connectors.imports.api_keys import keys_line, new_key
-from connectors.imports.server import ImportService, ServiceSettings, create_app
+from connectors.api.app import create_app
+from connectors.api.credentials import (
+    KEY_PREFIX,
+    TokenSigner,
+    new_key_id,
+    new_secret,
+    write_signing_key,
+)
+from connectors.api.identity import IdentityService
+from connectors.api.settings import ApiSettings
+from connectors.imports.server import ImportService, ServiceSettings, TenantImportSettings
+from streams.base.settings import Settings
 from streams.base.topics import CLIENTS
+from streams.domain.identity import Permission, record_key
+from streams.domain.identity.keys import issue_key, key_hash
+from streams.ops.api_server import ClickHouseReports, KafkaApiLog, WahaSessions
 from streams.ops.imports_server import KafkaEventStore
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
 from tests.unit.imports.workbooks import Cell, xlsx_bytes
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_SCOPES = frozenset({Permission.IMPORTS_WRITE, Permission.IMPORTS_READ})
 
 # The server runs on the fixtures' (session) loop, so the tests must run on that loop too.
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
 class Api:
-    """A running endpoint and two tenants' keys."""
+    """The API running in-process on the broker, and two tenants' import keys."""
 
-    def __init__(self, server: TestServer, tenant: str, other: str, keys: dict[str, str]) -> None:
+    def __init__(
+        self,
+        server: TestServer,
+        log: KafkaApiLog,
+        service: ImportService,
+        tenant: str,
+        other: str,
+        keys: dict[str, str],
+    ) -> None:
         self.server = server
+        self.log = log
+        self.service = service
         self.tenant = tenant
         self.other = other
         self.keys = keys
+
+    async def issue(self, tenant: str, scopes: frozenset[Permission] = IMPORT_SCOPES) -> str:
+        """A new API key of `tenant` (what `POST /v1/tenants/{tenant}/keys` records)."""
+        secret = new_secret(KEY_PREFIX)
+        event = issue_key(
+            new_key_id(),
+            tenant,
+            "erp",
+            scopes,
+            key_hash(secret),
+            actor="test",
+            now=datetime.now(UTC),
+        )
+        await self.log.append([(event, record_key(event))])
+        return secret
 
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
@@ -89,22 +129,47 @@ class Api:
         raise AssertionError(f"{location} still running after {timeout:.0f}s")
 
 
-async def _api(tmp_path: Path, bootstrap: str, **service_options: Any) -> AsyncIterator[Api]:
-    tenant, other = f"t-{uuid.uuid4().hex[:8]}", f"o-{uuid.uuid4().hex[:8]}"
-    keys = {tenant: new_key(), other: new_key()}
-    keys_file = tmp_path / "keys.toml"
-    keys_file.write_text(
-        "[keys]\n" + "".join(keys_line(k, t) + "\n" for t, k in keys.items()), encoding="utf-8"
-    )
+async def _api(
+    tmp_path: Path,
+    bootstrap: str,
+    *,
+    store: str | None = None,
+    tenant_settings: TenantImportSettings | None = None,
+    **service_options: Any,
+) -> AsyncIterator[Api]:
+    """The API application (`connectors/api/app.py`) with its identity on `bootstrap` and its
+    imports stored at `store` (default: the same broker); a tenant and another, each with a key
+    holding the imports scopes."""
+    folder = tmp_path / "signing"
+    write_signing_key(folder, "k1")
+    settings = ApiSettings(folder, rate_per_s=100_000.0, rate_burst=100_000)
+    log = KafkaApiLog(bootstrap)
+    await log.start(3)
     service = ImportService(
-        replace(ServiceSettings(keys_file), **service_options), KafkaEventStore(bootstrap)
+        replace(ServiceSettings(), **service_options),
+        KafkaEventStore(store or bootstrap),
+        tenant_settings,
     )
-    server = TestServer(create_app(service), host="127.0.0.1")
+    identity = IdentityService(settings, log, TokenSigner(folder))
+    # Never asked: no route these tests call reads analytics or WhatsApp.
+    reports = ClickHouseReports(Settings.from_env({}))
+    whatsapp = WahaSessions(Settings.from_env({}), log.tenants)
+    app = create_app(
+        settings, identity, log, log, reports, whatsapp, service, metrics=service.registry
+    )
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        yield Api(server, tenant, other, keys)
+        api = Api(
+            server, log, service, f"t-{uuid.uuid4().hex[:8]}", f"o-{uuid.uuid4().hex[:8]}", {}
+        )
+        for tenant in (api.tenant, api.other):
+            api.keys[tenant] = await api.issue(tenant)
+        yield api
     finally:
         await server.close()
+        service.close()
+        await log.stop()
 
 
 @pytest.fixture
@@ -220,8 +285,8 @@ async def test_a_corrupt_xlsx_upload_is_refused_with_400(api: Api) -> None:
         xlsx_bytes([["codigo"]])[:-100], headers={"Content-Type": XLSX_TYPE}
     )
     assert status == 400, body
-    assert body["error"] == "unreadable_body"
-    assert "the workbook cannot be read" in body["message"]
+    assert body["error"]["code"] == "unreadable_body"
+    assert "the workbook cannot be read" in body["error"]["message"]
 
 
 def _ndjson(rows: int, bad_every: int = 10) -> bytes:
@@ -285,16 +350,24 @@ async def test_the_format_query_parameter_wins_and_detection_without_a_type(api:
 # -- errors ----------------------------------------------------------------------------------
 
 
+def _error(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """The one error shape: code, message, details (and nothing else)."""
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    error = body["error"]
+    return error["code"], error["message"], error["details"]
+
+
 async def test_401_without_or_with_a_bad_key(api: Api) -> None:
     for headers in (
         {"Authorization": ""},
         {"Authorization": "Basic dXNlcjpwYXNz"},
-        {"Authorization": "Bearer " + new_key()},  # well formed, never issued
+        {"Authorization": "Bearer " + new_secret(KEY_PREFIX)},  # well formed, never issued
         {"Authorization": "Bearer x"},
     ):
         status, body, answer_headers = await api.post(MIXED.encode(), headers=headers)
         assert status == 401, (headers, body)
-        assert body["error"] == "unauthorized" and body["message"]
+        code, message, _ = _error(body)
+        assert code == "unauthorized" and message
         assert answer_headers["WWW-Authenticate"].startswith("Bearer")
     status, body = await api.get(f"/v1/tenants/{api.tenant}/imports/x", headers={})
     assert status == 401
@@ -303,17 +376,31 @@ async def test_401_without_or_with_a_bad_key(api: Api) -> None:
 async def test_403_with_the_key_of_another_tenant(api: Api, kafka_bootstrap: str) -> None:
     status, body, _ = await api.post(MIXED.encode(), headers=api.auth(api.other))
     assert status == 403, body
-    assert body["error"] == "forbidden" and api.tenant in body["message"]
+    code, message, _ = _error(body)
+    assert code == "forbidden" and api.tenant in message
     status, _, headers = await api.post(MIXED.encode())
     assert status == 202
     status, body = await api.get(headers["Location"], headers=api.auth(api.other))
     assert status == 403, body
 
 
+async def test_403_for_a_key_without_the_imports_scopes(api: Api) -> None:
+    reader = await api.issue(api.tenant, frozenset({Permission.IMPORTS_READ}))
+    other = await api.issue(api.tenant, frozenset({Permission.REPORTS_READ}))
+    status, body, _ = await api.post(MIXED.encode(), headers={"Authorization": f"Bearer {reader}"})
+    assert status == 403 and "imports:write" in _error(body)[1], body
+    status, _, headers = await api.post(MIXED.encode())
+    assert status == 202
+    status, body = await api.get(headers["Location"], headers={"Authorization": f"Bearer {reader}"})
+    assert status == 200, body
+    status, body = await api.get(headers["Location"], headers={"Authorization": f"Bearer {other}"})
+    assert status == 403 and "imports:read" in _error(body)[1], body
+
+
 async def test_404_for_an_unknown_import(api: Api) -> None:
     status, body = await api.get(f"/v1/tenants/{api.tenant}/imports/{uuid.uuid4()}")
     assert status == 404, body
-    assert body["error"] == "unknown_import"
+    assert _error(body)[0] == "unknown_import"
 
 
 async def test_415_for_an_unknown_format(api: Api) -> None:
@@ -324,22 +411,26 @@ async def test_415_for_an_unknown_format(api: Api) -> None:
     ):
         status, body, _ = await api.post(MIXED.encode(), headers=headers, params=params)
         assert status == 415, body
-        assert body["error"] == "unsupported_format"
-    assert "--data-binary" in body["message"] or "format=csv" in body["message"]
+        code, message, _ = _error(body)
+        assert code == "unsupported_format"
+    assert "--data-binary" in message or "format=csv" in message
 
 
 async def test_400_says_what_where_and_why(api: Api, kafka_bootstrap: str) -> None:
     status, body, _ = await api.post(b"PK\x03\x04" + b"\x00" * 100)
     assert status == 400, body
-    assert body["error"] == "unreadable_body"
-    assert body["source"] == "request body" and "not a workbook" in body["message"]
+    code, message, details = _error(body)
+    assert code == "unreadable_body"
+    assert details["source"] == "request body" and "not a workbook" in message
     status, body, _ = await api.post(b"nome;valor\nAna;10\n", params={"format": "csv"})
     assert status == 400, body
-    assert body["line"] == 1 and "header" in body["message"]
-    assert body["status"]["state"] == "failed"
-    assert await _events(kafka_bootstrap, body["import_id"]) == []  # nothing was produced
+    _, message, details = _error(body)
+    assert details["line"] == 1 and "header" in message
+    assert details["status"]["state"] == "failed"
+    assert details["status"]["error"]["code"] == "unreadable_body"
+    assert await _events(kafka_bootstrap, details["import_id"]) == []  # nothing was produced
     status, body, _ = await api.post(MIXED.encode(), params={"import_id": "no spaces please"})
-    assert status == 400 and body["error"] == "bad_parameter", body
+    assert status == 400 and _error(body)[0] == "bad_parameter", body
 
 
 async def test_400_for_a_header_past_its_limits(api: Api, kafka_bootstrap: str) -> None:
@@ -347,12 +438,34 @@ async def test_400_for_a_header_past_its_limits(api: Api, kafka_bootstrap: str) 
     header = "codigo;nome;celular;cpf;valor;vencimento" + "".join(f";c{i}" for i in range(600))
     status, body, _ = await api.post(f"{header}\nc1;Ana\n".encode(), params={"format": "csv"})
     assert status == 400, body
-    assert body["error"] == "unreadable_body" and body["line"] == 1
-    assert "606 columns" in body["message"] and "at most 500" in body["message"]
+    code, message, details = _error(body)
+    assert code == "unreadable_body" and details["line"] == 1
+    assert "606 columns" in message and "at most 500" in message
     status, body, _ = await api.post(("codigo;" + "x" * 70_000 + "\n").encode())
     assert status == 400, body
-    assert "longer than 65,536 bytes" in body["message"]
-    assert await _events(kafka_bootstrap, body["import_id"]) == []
+    _, message, details = _error(body)
+    assert "longer than 65,536 bytes" in message
+    assert await _events(kafka_bootstrap, details["import_id"]) == []
+
+
+async def test_409_while_an_import_of_the_same_id_runs(api: Api) -> None:
+    release = asyncio.Event()
+
+    async def held() -> AsyncIterator[bytes]:
+        yield b"codigo;nome;celular;cpf;valor;vencimento\n"
+        await release.wait()
+
+    import_id = f"imp-{uuid.uuid4().hex[:8]}"
+    csv, params = {"Content-Type": "text/csv"}, {"import_id": import_id}
+    first = asyncio.ensure_future(api.post(held(), headers=csv, params=params))
+    deadline = time.monotonic() + 30
+    while api.service.running == 0:
+        assert time.monotonic() < deadline, "the first import never started"
+        await asyncio.sleep(0.05)
+    status, body, _ = await api.post(MIXED.encode(), headers=csv, params=params)
+    assert status == 409 and _error(body)[0] == "import_running", body
+    release.set()
+    assert (await first)[0] == 202
 
 
 async def test_413_by_content_length_and_while_streaming(
@@ -361,27 +474,33 @@ async def test_413_by_content_length_and_while_streaming(
     async for small in _api(tmp_path, kafka_bootstrap, max_bytes=100_000):
         status, body, _ = await small.post(_ndjson(1_000))  # Content-Length says it all
         assert status == 413, body
-        assert body["error"] == "body_too_large" and "100,000" in body["message"]
+        code, message, _ = _error(body)
+        assert code == "body_too_large" and "100,000" in message
         status, body, _ = await small.post(_chunks(_ndjson(2_000)), params={"format": "ndjson"})
         assert status == 413, body
+        import_id = _error(body)[2]["import_id"]
         # The rows read before the limit are stored and answered as an incomplete import.
-        final = await small.wait_finished(f"/v1/tenants/{small.tenant}/imports/{body['import_id']}")
+        final = await small.wait_finished(f"/v1/tenants/{small.tenant}/imports/{import_id}")
         assert final["state"] == "incomplete"
-        assert final["error"]["error"] == "body_too_large"
-        events = await _events(kafka_bootstrap, body["import_id"])
+        assert final["error"]["code"] == "body_too_large"
+        events = await _events(kafka_bootstrap, import_id)
         completions = [v for _, v in events if v["header"]["event_type"] == "ImportCompleted"]
         assert [c["incomplete"] for c in completions] == [True]
         assert _summary(completions[0]) == _summary(final) == _counts_of(events)
 
 
-async def test_503_when_kafka_is_down_and_the_import_is_failed(tmp_path: Path) -> None:
-    async for down in _api(tmp_path, "127.0.0.1:1"):
+async def test_503_when_kafka_is_down_and_the_import_is_failed(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    # The API's identity is on the broker; the imports' store is a Kafka that does not answer.
+    async for down in _api(tmp_path, kafka_bootstrap, store="127.0.0.1:1"):
         status, body, _ = await down.post(MIXED.encode(), headers={"Content-Type": "text/csv"})
         assert status == 503, body
-        assert body["error"] == "kafka_unavailable" and "127.0.0.1:1" in body["message"]
-        status, polled = await down.get(f"/v1/tenants/{down.tenant}/imports/{body['import_id']}")
+        code, message, details = _error(body)
+        assert code == "kafka_unavailable" and "127.0.0.1:1" in message
+        status, polled = await down.get(f"/v1/tenants/{down.tenant}/imports/{details['import_id']}")
         assert status == 200 and polled["state"] == "failed"
-        assert polled["error"]["error"] == "kafka_unavailable"
+        assert polled["error"]["code"] == "kafka_unavailable"
         async with (
             aiohttp.ClientSession() as session,
             session.get(down.url("/metrics")) as response,

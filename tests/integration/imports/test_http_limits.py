@@ -1,5 +1,6 @@
-"""The imports endpoint under one tenant's hostile load (issue 18 §3): per-tenant and total
-limits with Retry-After, and uploads that trickle are ended."""
+"""Imports through the API under one tenant's hostile load (issue 18 §3): per-tenant and total
+limits with Retry-After, uploads that trickle are ended, and a cut upload is an incomplete
+import; every refusal in the API's one error shape."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.integration.imports.test_http_imports import (
     Api,
     _api,
     _counts_of,
+    _error,
     _events,
     _ndjson,
     _summary,
@@ -42,8 +44,7 @@ async def _trickle(every_s: float, stop: asyncio.Event) -> AsyncIterator[bytes]:
 async def _running(api: Api, count: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        _, body = await api.get("/healthz", headers={})
-        if body["running"] == count:
+        if api.service.running == count:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never {count} imports running")
@@ -59,15 +60,16 @@ async def test_one_tenant_cannot_take_every_import_slot(
         await _running(api, 2)
         status, body, headers = await api.post(MIXED.encode(), headers=csv)
         assert status == 429, body
-        assert body["error"] == "too_many_imports_for_tenant"
-        assert "COBRANCA_IMPORTS_MAX_RUNNING_PER_TENANT" in body["message"]
+        code, message, _ = _error(body)
+        assert code == "too_many_imports_for_tenant"
+        assert "COBRANCA_IMPORTS_MAX_RUNNING_PER_TENANT" in message
         assert int(headers["Retry-After"]) > 0
         # Another tenant still gets in, and then the total is reached: 429 with Retry-After too.
         theirs = {**csv, **api.auth(api.other)}
         other = asyncio.ensure_future(api.post(_held(release), headers=theirs, tenant=api.other))
         await _running(api, 3)
         status, body, headers = await api.post(MIXED.encode(), headers=theirs, tenant=api.other)
-        assert status == 429 and body["error"] == "too_many_imports", body
+        assert status == 429 and _error(body)[0] == "too_many_imports", body
         assert int(headers["Retry-After"]) > 0
         release.set()
         for answer in await asyncio.gather(*slow, other):
@@ -87,8 +89,9 @@ async def test_an_upload_slower_than_the_minimum_rate_is_ended(
         status, body, _ = await api.post(_trickle(0.05, stop), headers={"Content-Type": "text/csv"})
         stop.set()
         assert status == 408, body
-        assert body["error"] == "upload_too_slow"
-        assert "COBRANCA_IMPORTS_MIN_UPLOAD_RATE" in body["message"]
+        code, message, _ = _error(body)
+        assert code == "upload_too_slow"
+        assert "COBRANCA_IMPORTS_MIN_UPLOAD_RATE" in message
         assert time.monotonic() - began < 10
         await _running(api, 0)  # its slot is free again
 
@@ -118,7 +121,7 @@ async def test_a_cut_upload_is_an_incomplete_import_whose_counts_are_what_was_st
         await writer.wait_closed()
         final = await api.wait_finished(f"/v1/tenants/{api.tenant}/imports/{import_id}")
         assert final["state"] == "incomplete", final
-        assert final["error"]["error"] == "upload_incomplete"
+        assert final["error"]["code"] == "upload_incomplete"
         whole_lines = sent.count(b"\n")
         assert final["rows"] == final["rows_read"] == whole_lines
         events = await _events(kafka_bootstrap, import_id)

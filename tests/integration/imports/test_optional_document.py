@@ -1,6 +1,6 @@
 """Issue 15 on the real broker: files without CPF/CNPJ are imported, row by row, unless the
 tenant's configuration says ``imports: {require_document: true}``; then every such row is
-`missing_field document`. Through `cobranca import` and the HTTP endpoint, both of which learn
+`missing_field document`. Through `cobranca import` and the API's imports, both of which learn
 the setting from the tenant's TenantConfigured on the tenants topic."""
 
 from __future__ import annotations
@@ -12,18 +12,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
-from connectors.imports.api_keys import keys_line, new_key
-from connectors.imports.server import ImportService, ServiceSettings, create_app
 from streams.base.settings import Settings
 from streams.base.topics import CLIENTS
 from streams.ops.imports_cli import import_command
-from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
+from streams.ops.imports_server import KafkaTenantImportSettings
 from streams.runtime.tenants import apply_config
+from tests.integration.imports.test_http_imports import Api, _api
 from tests.kafka_helpers import configure_tenant, read_committed, tenant_config
 
 pytestmark = pytest.mark.integration
@@ -183,57 +180,37 @@ def test_a_dry_run_requires_the_document_only_when_told(tmp_path: Path) -> None:
     assert json.loads(told.stdout.splitlines()[-1])["by_reason"] == {"missing_field": 7}
 
 
-# --- the HTTP endpoint ----------------------------------------------------------------------
+# --- the API's imports ---------------------------------------------------------------------
 
 
 @pytest.fixture
-async def server(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[tuple[TestServer, dict]]:
-    tenants = [f"t-{uuid.uuid4().hex[:8]}", f"r-{uuid.uuid4().hex[:8]}"]
-    keys = {tenant: new_key() for tenant in tenants}
-    keys_file = tmp_path / "keys.toml"
-    keys_file.write_text("[keys]\n" + "".join(keys_line(k, t) + "\n" for t, k in keys.items()))
-    await apply_config(kafka_bootstrap, tenant_config(tenants[0]))
-    await apply_config(kafka_bootstrap, tenant_config(tenants[1], **REQUIRED))
-    service = ImportService(
-        ServiceSettings(keys_file),
-        KafkaEventStore(kafka_bootstrap),
-        KafkaTenantImportSettings(kafka_bootstrap),
-    )
-    test_server = TestServer(create_app(service), host="127.0.0.1")
-    await test_server.start_server()
-    try:
-        yield test_server, keys
-    finally:
-        await test_server.close()
+async def api(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """The API with the imports reading each tenant's settings from the tenants topic, as
+    `cobranca api serve` runs them."""
+    async for value in _api(
+        tmp_path, kafka_bootstrap, tenant_settings=KafkaTenantImportSettings(kafka_bootstrap)
+    ):
+        yield value
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_the_http_endpoint_follows_the_tenants_setting(
-    server: tuple[TestServer, dict[str, str]],
-) -> None:
-    test_server, keys = server
-    optional, required = list(keys)
+async def test_the_api_imports_follow_the_tenants_setting(api: Api, kafka_bootstrap: str) -> None:
+    optional, required = api.tenant, api.other
+    await apply_config(kafka_bootstrap, tenant_config(optional))
+    await apply_config(kafka_bootstrap, tenant_config(required, **REQUIRED))
     finished = {}
-    async with aiohttp.ClientSession() as session:
-        for tenant in (optional, required):
-            async with session.post(
-                str(test_server.make_url(f"/v1/tenants/{tenant}/imports")),
-                data=ndjson(),
-                params={"format": "ndjson"},
-                headers={"Authorization": f"Bearer {keys[tenant]}"},
-            ) as response:
-                assert response.status == 202, await response.text()
-                location = response.headers["Location"]
-            for _ in range(600):
-                async with session.get(
-                    str(test_server.make_url(location)),
-                    headers={"Authorization": f"Bearer {keys[tenant]}"},
-                ) as response:
-                    status = await response.json()
-                if status["state"] != "running":
-                    break
-                await asyncio.sleep(0.1)
-            finished[tenant] = status
+    for tenant in (optional, required):
+        status, body, headers = await api.post(
+            ndjson(), params={"format": "ndjson"}, headers=api.auth(tenant), tenant=tenant
+        )
+        assert status == 202, body
+        for _ in range(600):
+            status, polled = await api.get(headers["Location"], headers=api.auth(tenant))
+            assert status == 200, polled
+            if polled["state"] != "running":
+                break
+            await asyncio.sleep(0.1)
+        finished[tenant] = polled
 
     assert finished[optional]["state"] == "completed", finished[optional]
     assert (finished[optional]["accepted"], finished[optional]["rejected"]) == (7, 0)

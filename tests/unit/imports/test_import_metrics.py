@@ -1,4 +1,4 @@
-"""What the HTTP import endpoint counts when an import ends."""
+"""What HTTP imports (the API's import routes) count when an import ends."""
 
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def test_metric_names_are_read_from_expressions() -> None:
 
 def _registered() -> set[str]:
     """Every sample name the project's processes export: the worker's sensor, the sink, the
-    imports endpoint, the webhook receiver (with its producer's counts)."""
+    API's imports, the webhook receiver (with its producer's counts)."""
     from connectors.clickhouse.sink import SinkMetrics
     from connectors.imports.server import ImportMetrics
     from connectors.waha.receiver import Receiver, ReceiverConfig
