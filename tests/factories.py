@@ -46,9 +46,9 @@ from schemas.events import (
     TokensCredited,
     TokensDebited,
     TokensRefunded,
+    WahaCallbackReceived,
     WebhookAttempted,
     WebhookDeadLettered,
-    WahaCallbackReceived,
     WrongNumberReported,
     new_header,
 )

@@ -31,9 +31,16 @@ from connectors.clickhouse.trace import trace
 from connectors.imports.server import ImportService, ServiceSettings
 from schemas.events import Event
 from streams.base.settings import Settings
-from streams.base.topics import API_AUDIT, IDENTITY, LEDGER, topic_for_event
+from streams.base.topics import (
+    API_AUDIT,
+    IDENTITY,
+    LEDGER,
+    WEBHOOK_SUBSCRIPTIONS,
+    topic_for_event,
+)
 from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
+from streams.domain.webhooks import SubscriptionBook
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
 from streams.runtime.errors import FollowerError
 from streams.runtime.follower import TopicFollower
@@ -49,17 +56,19 @@ _MOVEMENTS = frozenset({"TokensCredited", "TokensDebited", "TokensRefunded"})
 
 
 class KafkaApiLog:
-    """The API's `EventLog` and `LedgerView` on Kafka: the identity topic and the ledger's
-    balances, each read from its beginning and followed."""
+    """The API's `EventLog` and `LedgerView` on Kafka: the identity topic, the ledger's
+    balances and the webhook subscriptions, each read from its beginning and followed."""
 
     def __init__(self, bootstrap: str, *, ready_timeout_s: float = 60.0) -> None:
         self._bootstrap = bootstrap
         self._directory = IdentityDirectory()
         self._balances: dict[str, tuple[int, int]] = {}
+        self._webhooks = SubscriptionBook()
         self._producer = EventProducer(bootstrap)
         self._followers = (
             TopicFollower(bootstrap, IDENTITY.name, self._directory.apply),
             TopicFollower(bootstrap, LEDGER.name, self._apply_ledger),
+            TopicFollower(bootstrap, WEBHOOK_SUBSCRIPTIONS.name, self._webhooks.apply),
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._ready_timeout_s = ready_timeout_s
@@ -78,10 +87,16 @@ class KafkaApiLog:
     def identity(self) -> IdentityDirectory:
         return self._directory
 
+    @property
+    def webhooks(self) -> SubscriptionBook:
+        return self._webhooks
+
     async def start(self, partitions: int) -> None:
         """Create the API's topics if missing, start producing, and read the identity and
         ledger topics to their ends before returning."""
-        await create_topics(self._bootstrap, partitions, (IDENTITY, API_AUDIT))
+        await create_topics(
+            self._bootstrap, partitions, (IDENTITY, API_AUDIT, WEBHOOK_SUBSCRIPTIONS)
+        )
         await self._producer.__aenter__()
         for follower in self._followers:
             self._tasks.append(asyncio.create_task(follower.run(), name=f"follow {follower.topic}"))
@@ -111,8 +126,11 @@ class KafkaApiLog:
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
         await self._producer.send_many(events)
         for event, _ in events:
-            if topic_for_event(event.header.event_type) is IDENTITY:
+            topic = topic_for_event(event.header.event_type)
+            if topic is IDENTITY:
                 self._directory.apply(event)
+            elif topic is WEBHOOK_SUBSCRIPTIONS:
+                self._webhooks.apply(event)
 
 
 class ClickHouseReports:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.api.http import Route
-from connectors.api.routes import auth, imports, keys, messages, tokens, users
+from connectors.api.routes import auth, imports, keys, messages, tokens, users, webhooks
 
 __all__ = ["ROUTES"]
 
@@ -14,4 +14,5 @@ ROUTES: tuple[Route, ...] = (
     *imports.ROUTES,
     *tokens.ROUTES,
     *messages.ROUTES,
+    *webhooks.ROUTES,
 )

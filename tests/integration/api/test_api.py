@@ -295,6 +295,9 @@ _ADMIN_OPS = {
     "listKeys",
     "issueKey",
     "revokeKey",
+    "listWebhooks",
+    "createWebhook",
+    "deleteWebhook",
 }
 _READERS = {"getImport", "getBalance", "listLedger", "getUsage"}
 _OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
@@ -312,6 +315,7 @@ _BODIES: dict[str, Any] = {
     "issueKey": lambda: {"name": "matrix", "scopes": ["reports:read"]},
     "creditTokens": lambda: {"amount": 1, "reference": "matrix"},
     "sendMessages": lambda: {"to": "+5511987654321", "text": "matrix"},
+    "createWebhook": lambda: {"url": "https://hooks.example.com/in", "events": ["balance.low"]},
 }
 
 
@@ -323,6 +327,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{key_id}", "key_unknown")
         .replace("{import_id}", "unknown-import")
         .replace("{request_id}", "unknown-request")
+        .replace("{subscription_id}", "whs_unknown")
     )
 
 
