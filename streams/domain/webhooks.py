@@ -183,6 +183,8 @@ class Subscription:
     kinds: frozenset[Kind]
     secret: str
     active: bool
+    since: datetime
+    """When it was recorded: events that occurred before are not delivered to it."""
 
     @classmethod
     def of(cls, event: WebhookSubscriptionChanged) -> Subscription:
@@ -193,10 +195,12 @@ class Subscription:
             kinds=frozenset(Kind(name) for name in event.kinds if name in _KIND_NAMES),
             secret=event.secret,
             active=event.active,
+            since=event.header.occurred_at,
         )
 
-    def wants(self, tenant: str, kind: Kind) -> bool:
-        return self.active and self.tenant == tenant and kind in self.kinds
+    def wants(self, tenant: str, kind: Kind, at: datetime) -> bool:
+        """Whether an event of `tenant` and `kind` that occurred `at` is delivered to it."""
+        return self.active and self.tenant == tenant and kind in self.kinds and at >= self.since
 
     def __repr__(self) -> str:  # the secret never reaches a log line through a repr
         return (
@@ -248,7 +252,7 @@ def subscribe(
             f"a signing secret has at least {MIN_SECRET_LENGTH} characters", "secret"
         )
     checked = check_url(url, loopback_http=loopback_http)
-    sub = Subscription(subscription_id, tenant, checked, wanted, secret, True)
+    sub = Subscription(subscription_id, tenant, checked, wanted, secret, True, now)
     return _changed(sub, "created", actor, now)
 
 
@@ -285,9 +289,11 @@ class SubscriptionBook:
             key=lambda s: s.subscription_id,
         )
 
-    def wanting(self, tenant: str, kind: Kind) -> list[Subscription]:
-        """The active subscriptions of `tenant` that want `kind`, by id."""
-        return [s for s in self.of_tenant(tenant) if kind in s.kinds]
+    def wanting(self, event: Event, kind: Kind) -> list[Subscription]:
+        """The active subscriptions `event` (of `kind`) is delivered to, by id: its tenant's,
+        wanting its kind, recorded before it occurred."""
+        tenant, at = event.header.tenant_id, event.header.occurred_at
+        return [s for s in self.of_tenant(tenant) if s.wants(tenant, kind, at)]
 
 
 # --- what is delivered -------------------------------------------------------------------

@@ -156,8 +156,12 @@ def test_the_book_keeps_deleted_subscriptions_deleted_and_filters_by_tenant_and_
     for event in (created, other, deleted, created, other):
         book.apply(event)
     assert book.of_tenant("acme") == []
-    assert [s.subscription_id for s in book.wanting("beta", Kind.BALANCE_LOW)] == ["whs_2"]
-    assert book.wanting("beta", Kind.SEND_READ) == []
+    low = f.balance_low("beta", at=T0)
+    assert [s.subscription_id for s in book.wanting(low, Kind.BALANCE_LOW)] == ["whs_2"]
+    assert book.wanting(low, Kind.SEND_READ) == []
+    assert book.wanting(f.balance_low("acme", at=T0), Kind.BALANCE_LOW) == []
+    # Events that occurred before the subscription are not delivered to it.
+    assert book.wanting(f.balance_low("beta", at=T0 - timedelta(seconds=1)), Kind.BALANCE_LOW) == []
     assert book.get("whs_1") is not None and not book.get("whs_1").active  # type: ignore[union-attr]
 
 
