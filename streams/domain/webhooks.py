@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -40,7 +41,7 @@ from schemas.events import (
     derived_id,
     new_header,
 )
-from streams.base.logs import mask
+from streams.domain.brazil.text import mask_digits
 from streams.domain.errors import InvalidWebhook
 
 __all__ = [
@@ -318,6 +319,20 @@ def kind_of(event: Event) -> Kind | None:
     return None
 
 
+_DIGIT_RUN: Final = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+
+
+def _mask_chat(chat_id: str) -> str:
+    """`5511987654321@c.us` → `55119****21@c.us`: the phone in a chat id masked."""
+    user, at, server = chat_id.partition("@")
+    return f"{mask_digits(user)}{at}{server}"
+
+
+def _mask_text(text: str) -> str:
+    """Every phone- or document-looking run of a free text masked."""
+    return _DIGIT_RUN.sub(lambda m: mask_digits(m.group(0)), text)
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -327,7 +342,7 @@ def _data(event: Event) -> dict[str, Any]:
         return {
             "request_id": event.request_id,
             "session": event.session,
-            "chat": mask(event.chat_id),
+            "chat": _mask_chat(event.chat_id),
             "ack": event.ack,
             "ack_name": event.ack_name,
         }
@@ -337,13 +352,13 @@ def _data(event: Event) -> dict[str, Any]:
             "session": event.session,
             "attempt": event.attempt,
             "status_code": event.status_code,
-            "error": mask(event.error),
+            "error": _mask_text(event.error),
         }
     if isinstance(event, BalanceLow):
         return {"balance": event.balance, "threshold": event.threshold}
     if isinstance(event, HandoffRequested):
         return {
-            "chat": mask(event.chat_id),
+            "chat": _mask_chat(event.chat_id),
             "client_id": event.client_id,
             "reason": event.reason,
             "intent": event.intent,

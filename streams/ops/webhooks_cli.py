@@ -1,4 +1,4 @@
-"""`cobranca webhooks deliver`: the tenant webhooks' delivery agent (streams/ops/webhook_delivery.py).
+"""`cobranca webhooks deliver`: the tenant webhooks' delivery agent (`webhook_delivery.py`).
 
 Registered on the main group in `streams/ops/cli.py`; aiohttp and the Kafka client are imported
 inside the command, so `cobranca --help` stays fast.

@@ -180,6 +180,10 @@ def test_the_body_masks_phones_and_carries_the_event_id() -> None:
     handoff = body_of(f.handoff_requested("acme"), Kind.HANDOFF_OPENED)
     assert "5511987654321" not in handoff
     assert body_of(event, Kind.SEND_DELIVERED) == body  # the same bytes every time
+    failed = f.dispatch_failed("acme", "r1", retryable=False)
+    failed.error = "number +55 11 98765-4321 is not on WhatsApp"
+    data = json.loads(body_of(failed, Kind.SEND_FAILED))["data"]
+    assert data["error"] == "number 55119****21 is not on WhatsApp"
 
 
 def test_the_signature_matches_a_vector_computed_elsewhere() -> None:
