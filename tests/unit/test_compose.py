@@ -21,8 +21,16 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "imports", "webhooks")
-LONG_RUNNING = ("worker", "sink", "imports", "webhooks")
+PROJECT_SERVICES = (
+    "topics-init",
+    "db-migrate",
+    "worker",
+    "sink",
+    "imports",
+    "webhooks",
+    "webhook-delivery",
+)
+LONG_RUNNING = ("worker", "sink", "imports", "webhooks", "webhook-delivery")
 METRICS_PORT = "9100"
 # Where each long-running process serves /metrics: the worker and the sink on
 # COBRANCA_METRICS_PORT, the HTTP servers on their own port.
@@ -31,6 +39,7 @@ METRICS_PORT_SETTING = {
     "sink": "COBRANCA_METRICS_PORT",
     "imports": "COBRANCA_IMPORTS_PORT",
     "webhooks": "COBRANCA_WEBHOOK_PORT",
+    "webhook-delivery": "COBRANCA_METRICS_PORT",
 }
 
 # A variable holds a secret when its name ends like one; WAHA_API_KEY_EXCLUDE_PATH does not.
@@ -190,6 +199,7 @@ def test_project_service_commands(services: dict[str, dict[str, Any]]) -> None:
     assert argv("db-migrate") == ["cobranca", "db", "migrate"]
     assert argv("worker") == ["cobranca", "worker"]
     assert argv("sink") == ["cobranca", "sink"]
+    assert argv("webhook-delivery") == ["cobranca", "webhooks", "deliver"]
 
 
 def test_the_webhook_receiver_service(services: dict[str, dict[str, Any]]) -> None:
