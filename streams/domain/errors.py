@@ -94,8 +94,7 @@ class InvalidMessage(CobrancaError):
 
 
 class InvalidWebhook(CobrancaError):
-    """A webhook subscription that does not follow the rules (its URL, its kinds); names the
-    field."""
+    """A webhook subscription that breaks the rules (its URL, kinds or secret); names the field."""
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
