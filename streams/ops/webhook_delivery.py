@@ -37,7 +37,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from connectors.webhooks import Outcome, WebhookSender
 from schemas.errors import UndecodableEvent
-from schemas.events import Event
+from schemas.events import AVRO_NAMESPACE, Event
+from schemas.registry import default_registry
 from streams.base.settings import Settings
 from streams.base.topics import (
     ACTIONS,
@@ -161,6 +162,7 @@ class WebhookDeliveryAgent:
         self._producer = EventProducer(bootstrap)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._in_flight: set[tuple[str, str]] = set()
+        self._prefixes = _source_prefixes()
         self.registry = registry or CollectorRegistry()
         self._metrics = _Metrics(self.registry)
         self.ready = asyncio.Event()
@@ -219,7 +221,7 @@ class WebhookDeliveryAgent:
             found: list[tuple[Event, Kind]] = []
             for messages in batch.values():
                 for record in messages:
-                    event = _decoded(record)
+                    event = _decoded(record, self._prefixes)
                     if event is not None and (kind := kind_of(event)) is not None:
                         found.append((event, kind))
             if found:
@@ -328,9 +330,20 @@ class WebhookDeliveryAgent:
                 )
 
 
-def _decoded(record: object) -> Event | None:
+def _source_prefixes() -> frozenset[bytes]:
+    """The wire-format prefixes (magic byte, schema id) of every version of the delivered
+    event types: other records (a whole import's ClientImported) are skipped undecoded."""
+    registry = default_registry()
+    return frozenset(
+        b"\0" + entry.schema_id.to_bytes(4, "big")
+        for name in SOURCE_EVENT_TYPES
+        for entry in registry.versions(f"{AVRO_NAMESPACE}.{name}")
+    )
+
+
+def _decoded(record: object, prefixes: frozenset[bytes]) -> Event | None:
     value = getattr(record, "value", None)
-    if value is None:
+    if value is None or value[:5] not in prefixes:
         return None
     try:
         event = event_from(value)
