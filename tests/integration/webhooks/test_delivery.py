@@ -24,7 +24,7 @@ from aiohttp import web
 from connectors.api.credentials import Passwords, write_signing_key
 from connectors.api.settings import ApiSettings
 from connectors.webhooks import WebhookSender
-from schemas.events import WebhookAttempted
+from schemas.events import WebhookAttempted, WebhookDeadLettered
 from streams.base.settings import Settings
 from streams.base.topics import WEBHOOK_DELIVERIES
 from streams.domain.identity import accounts, record_key
@@ -172,15 +172,17 @@ async def test_events_are_posted_signed_retried_isolated_and_survive_a_restart(
         ok = await subscribe(acme, "ok", ["balance.low", "send.delivered"])
         flaky = await subscribe(acme, "flaky", ["balance.low"])
         down = await subscribe(acme, "down", ["balance.low"])
+        gone = await subscribe(acme, "gone", ["balance.low"])
         other = await subscribe(beta, "other", ["balance.low"])
         hooks.answers["flaky"] = lambda n: 500 if n < 2 else 200
         hooks.answers["down"] = lambda n: 503
+        hooks.answers["gone"] = lambda n: 503
         async with session.get(
             f"{base}/v1/tenants/{acme}/webhooks", headers={"Authorization": f"Bearer {token}"}
         ) as answer:
             listed = await answer.json()
         assert sorted(w["subscription_id"] for w in listed["webhooks"]) == sorted(
-            s["subscription_id"] for s in (ok, flaky, down)
+            s["subscription_id"] for s in (ok, flaky, down, gone)
         )
         assert "secret" not in json.dumps(listed)
 
@@ -199,6 +201,7 @@ async def test_events_are_posted_signed_retried_isolated_and_survive_a_restart(
                     and len(hooks.got.get("flaky", [])) == 3
                     and len(hooks.got.get("other", [])) == 1
                     and len(hooks.got.get("down", [])) >= 2
+                    and len(hooks.got.get("gone", [])) >= 1
                 )
             )
         # The subscriber got both of its events, signed, with their ids.
@@ -219,7 +222,7 @@ async def test_events_are_posted_signed_retried_isolated_and_survive_a_restart(
         [beta_got] = hooks.got["other"]
         assert beta_got.headers["X-Cobranca-Event-Id"] == beta_low.header.event_id
         assert _valid(beta_got, other["secret"])
-        for path in ("ok", "flaky", "down"):
+        for path in ("ok", "flaky", "down", "gone"):
             ids = {r.headers["X-Cobranca-Event-Id"] for r in hooks.got[path]}
             assert beta_low.header.event_id not in ids
             assert unsubscribed.header.event_id not in ids
@@ -242,15 +245,31 @@ async def test_events_are_posted_signed_retried_isolated_and_survive_a_restart(
         )
 
         # Restart: the receiver that was down comes back; the new agent rebuilds the pending
-        # retry from the log and delivers it; nothing already delivered is POSTed again.
+        # retries from the log and delivers that one; the one whose subscription was deleted
+        # meanwhile is dead-lettered; nothing already delivered is POSTed again.
+        async with session.delete(
+            f"{base}/v1/tenants/{acme}/webhooks/{gone['subscription_id']}",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as answer:
+            assert answer.status == 200 and (await answer.json())["active"] is False
+        gone_before = len(hooks.got["gone"])
         failed_before = len(hooks.got["down"])
         hooks.answers["down"] = lambda n: 200
         counts = {path: len(hooks.got[path]) for path in ("ok", "flaky", "other")}
         async with _agent(kafka_bootstrap, delivery) as agent:
-            assert agent.deliveries.counts()["pending"] == 1
+            assert agent.deliveries.counts()["pending"] == 2
             await _until(lambda: hooks.got["down"][-1].status == 200)
             await asyncio.sleep(1.5)
         assert [int(r.headers["X-Cobranca-Attempt"]) for r in hooks.got["down"]] == list(
             range(1, failed_before + 2)
         )
         assert {path: len(hooks.got[path]) for path in counts} == counts
+        assert len(hooks.got["gone"]) == gone_before
+        dead = [
+            p.event
+            for p in await read_events(kafka_bootstrap, WEBHOOK_DELIVERIES.name)
+            if isinstance(p.event, WebhookDeadLettered)
+        ]
+        assert [(d.subscription_id, d.reason, d.attempts) for d in dead] == [
+            (gone["subscription_id"], "subscription_deleted", gone_before)
+        ]
