@@ -100,6 +100,9 @@ __all__ = [
     "UserChanged",
     "WahaCallbackReceived",
     "WahaSessionConfig",
+    "WebhookAttempted",
+    "WebhookDeadLettered",
+    "WebhookSubscriptionChanged",
     "WeeklyContactWindows",
     "WrongNumberReported",
     "caused_by",
@@ -723,6 +726,51 @@ class ApiRequestAudited(Event, namespace="cobranca.events.ApiRequestAudited"):
     target: str | None = None
 
 
+# --- tenant webhooks -----------------------------------------------------------------------
+
+
+class WebhookSubscriptionChanged(Event, namespace="cobranca.events.WebhookSubscriptionChanged"):
+    """A tenant's webhook subscription after being created or deleted, secret included."""
+
+    subscription_id: str
+    change: str
+    tenant: str
+    url: str
+    kinds: list[str]
+    secret: str
+    actor: str
+    active: bool = True
+
+
+class WebhookAttempted(Event, namespace="cobranca.events.WebhookAttempted"):
+    """One POST of an event to a webhook subscription, and how it ended."""
+
+    subscription_id: str
+    source_event_id: str
+    source_event_type: str
+    kind: str
+    attempt: int
+    delivered: bool
+    body: str
+    event_occurred_at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+class WebhookDeadLettered(Event, namespace="cobranca.events.WebhookDeadLettered"):
+    """An event never delivered to a subscription: 24 h of failures, or the subscription gone."""
+
+    subscription_id: str
+    source_event_id: str
+    source_event_type: str
+    kind: str
+    attempts: int
+    reason: str
+    status_code: int | None = None
+    error: str | None = None
+
+
 # --- errors --------------------------------------------------------------------------------
 
 
@@ -781,6 +829,9 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = MappingProxyType(
             RefreshFamilyChanged,
             AddressLocked,
             ApiRequestAudited,
+            WebhookSubscriptionChanged,
+            WebhookAttempted,
+            WebhookDeadLettered,
         )
     }
 )

@@ -47,6 +47,8 @@ from schemas.events import (
     TokensDebited,
     TokensRefunded,
     WahaCallbackReceived,
+    WebhookAttempted,
+    WebhookDeadLettered,
     WrongNumberReported,
     new_header,
 )
@@ -548,6 +550,43 @@ def dead_lettered(tenant: str, *, at: datetime | None = None) -> DeadLettered:
         error_type="schemas.errors.UndecodableEvent",
         error="schema id 7 is not pinned; phone +5511987654321",
         key=b"acme:c1",
+    )
+
+
+# --- tenant webhooks ---------------------------------------------------------------------------
+
+
+def webhook_attempted(
+    tenant: str, *, delivered: bool = False, attempt: int = 1, at: datetime | None = None
+) -> WebhookAttempted:
+    moment = at or datetime.now(UTC)
+    return WebhookAttempted(
+        header=_header("WebhookAttempted", tenant, "ev-1", at, source="webhooks.delivery"),
+        subscription_id="whs_1",
+        source_event_id="ev-1",
+        source_event_type="BalanceLow",
+        kind="balance.low",
+        attempt=attempt,
+        delivered=delivered,
+        body='{"data":{"balance":5,"threshold":10},"id":"ev-1","kind":"balance.low"}',
+        event_occurred_at=moment,
+        status_code=200 if delivered else 500,
+        error=None if delivered else "HTTP 500 from +5511987654321's server",
+        next_attempt_at=None if delivered else moment + timedelta(seconds=10),
+    )
+
+
+def webhook_dead_lettered(tenant: str, *, at: datetime | None = None) -> WebhookDeadLettered:
+    return WebhookDeadLettered(
+        header=_header("WebhookDeadLettered", tenant, "ev-1", at, source="webhooks.delivery"),
+        subscription_id="whs_1",
+        source_event_id="ev-1",
+        source_event_type="BalanceLow",
+        kind="balance.low",
+        attempts=30,
+        reason="expired",
+        status_code=503,
+        error="HTTP 503",
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from schemas.events import Event
 from streams.domain.identity import IdentityDirectory
+from streams.domain.webhooks import SubscriptionBook
 
 __all__ = ["EventLog", "LedgerView", "Reports", "WhatsApp"]
 
@@ -19,6 +20,11 @@ class EventLog(Protocol):
     @property
     def identity(self) -> IdentityDirectory:
         """Every identity event on the log so far, this replica's own writes included."""
+        ...
+
+    @property
+    def webhooks(self) -> SubscriptionBook:
+        """Every webhook subscription on the log so far, this replica's own writes included."""
         ...
 
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:

@@ -49,6 +49,9 @@ class ApiSettings:
     """Failed logins from one client address within `login_window` that lock the address."""
     login_window: timedelta = timedelta(minutes=15)
     login_lock: timedelta = timedelta(minutes=15)
+    webhook_loopback_http: bool = False
+    """Accept webhook URLs on 127.0.0.1/localhost over http (COBRANCA_API_WEBHOOK_LOOPBACK_HTTP=1):
+    development and tests only; production subscriptions must be public https URLs."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ApiSettings:
@@ -65,4 +68,5 @@ class ApiSettings:
             max_json_bytes=int(env.get("COBRANCA_API_MAX_JSON_BYTES") or 1024 * 1024),
             rate_per_s=float(env.get("COBRANCA_API_RATE_PER_S") or 50.0),
             rate_burst=int(env.get("COBRANCA_API_RATE_BURST") or 200),
+            webhook_loopback_http=env.get("COBRANCA_API_WEBHOOK_LOOPBACK_HTTP") == "1",
         )

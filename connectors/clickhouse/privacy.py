@@ -113,6 +113,9 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
     "token_hash": Policy.DROP,
     "key_hash": Policy.DROP,
     "address": Policy.DROP,
+    # tenant webhooks: the signing secret, and URLs (they may carry a receiver's token)
+    "secret": Policy.DROP,
+    "url": Policy.DROP,
     # everything else the schemas carry: not personal
     **{
         name: Policy.KEEP
@@ -206,6 +209,15 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "method",
             "path",
             "target",
+            "subscription_id",
+            "kinds",
+            "active",
+            "source_event_id",
+            "source_event_type",
+            "delivered",
+            "event_occurred_at",
+            "next_attempt_at",
+            "attempts",
         )
     },
 }

@@ -184,6 +184,21 @@ API_AUDIT = _audit(
     ("ApiRequestAudited",),
     "Every state-changing call to the HTTP API: who, what, when, from where, and its status.",
 )
+WEBHOOK_SUBSCRIPTIONS = TopicSpec(
+    "cobranca.webhooks.subscriptions",
+    TopicKind.LOOKUP,
+    "subscription_id",
+    ("WebhookSubscriptionChanged",),
+    "Tenants' webhook subscriptions (URL, event kinds, signing secret), each event carrying the "
+    "whole subscription; read whole by the API and the delivery agent, never sunk to analytics.",
+)
+WEBHOOK_DELIVERIES = _audit(
+    "cobranca.webhooks.deliveries",
+    "subscription_id",
+    ("WebhookAttempted", "WebhookDeadLettered"),
+    "Every POST of an event to a tenant's webhook and its outcome, and what was given up on; "
+    "the delivery agent rebuilds its pending retries from it at start.",
+)
 
 # The ledger's inputs: all keyed by tenant alone and created with the same partition count, so
 # one worker sees every event of a tenant, in order within each topic, next to its table state.
@@ -208,6 +223,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     CONVERSATION_STATE,
     IDENTITY,
     API_AUDIT,
+    WEBHOOK_SUBSCRIPTIONS,
+    WEBHOOK_DELIVERIES,
 )
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "InvalidAck",
     "InvalidIdentity",
     "InvalidMessage",
+    "InvalidWebhook",
     "NoOpenSlot",
     "TemplateError",
     "TenantConfigError",
@@ -90,3 +91,12 @@ class IdentityConflict(IdentityError):
 
 class InvalidMessage(CobrancaError):
     """A message sent through the API that cannot become a send; says which field and why."""
+
+
+class InvalidWebhook(CobrancaError):
+    """A webhook subscription that breaks the rules (its URL, kinds or secret); names the field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

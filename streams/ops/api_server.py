@@ -41,10 +41,12 @@ from streams.base.topics import (
     IDENTITY,
     LEDGER,
     SEND_REQUESTS,
+    WEBHOOK_SUBSCRIPTIONS,
     topic_for_event,
 )
 from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
+from streams.domain.webhooks import SubscriptionBook
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
 from streams.runtime.errors import FollowerError, TenantDirectoryError
 from streams.runtime.follower import TopicFollower
@@ -62,13 +64,14 @@ _MOVEMENTS = frozenset({"TokensCredited", "TokensDebited", "TokensRefunded"})
 
 
 class KafkaApiLog:
-    """The API's `EventLog` and `LedgerView` on Kafka: the identity topic and the ledger's
-    balances, each read from its beginning and followed."""
+    """The API's `EventLog` and `LedgerView` on Kafka: the identity topic, the ledger's
+    balances and the webhook subscriptions, each read from its beginning and followed."""
 
     def __init__(self, bootstrap: str, *, ready_timeout_s: float = 60.0) -> None:
         self._bootstrap = bootstrap
         self._directory = IdentityDirectory()
         self._balances: dict[str, tuple[int, int]] = {}
+        self._webhooks = SubscriptionBook()
         # One group-commit producer per topic the API writes: concurrent requests share one
         # produce request per partition instead of queueing their own batches behind each other
         # (an idempotent producer keeps one batch in flight per partition). Identity and credits
@@ -80,11 +83,13 @@ class KafkaApiLog:
                 (CREDIT_REQUESTS, 1),
                 (SEND_REQUESTS, 2),
                 (API_AUDIT, 2),
+                (WEBHOOK_SUBSCRIPTIONS, 1),
             )
         }
         self._followers = (
             TopicFollower(bootstrap, IDENTITY.name, self._directory.apply),
             TopicFollower(bootstrap, LEDGER.name, self._apply_ledger),
+            TopicFollower(bootstrap, WEBHOOK_SUBSCRIPTIONS.name, self._webhooks.apply),
         )
         self.tenants = TenantDirectory(bootstrap)
         """Every tenant's configuration in force (its WhatsApp sessions)."""
@@ -105,10 +110,16 @@ class KafkaApiLog:
     def identity(self) -> IdentityDirectory:
         return self._directory
 
+    @property
+    def webhooks(self) -> SubscriptionBook:
+        return self._webhooks
+
     async def start(self, partitions: int) -> None:
         """Create the API's topics if missing, start producing, and read the identity and
         ledger topics to their ends before returning."""
-        await create_topics(self._bootstrap, partitions, (IDENTITY, API_AUDIT))
+        await create_topics(
+            self._bootstrap, partitions, (IDENTITY, API_AUDIT, WEBHOOK_SUBSCRIPTIONS)
+        )
         for group in self._groups.values():
             await group.__aenter__()
         for follower in self._followers:
@@ -142,17 +153,18 @@ class KafkaApiLog:
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
         stores = []
         for event, key in events:
-            topic = topic_for_event(event.header.event_type).name
-            group = self._groups.get(topic)
+            name = topic_for_event(event.header.event_type).name
+            group = self._groups.get(name)
             if group is None:
-                raise ProduceFailed(
-                    f"the API does not write {topic} (an {event.header.event_type})"
-                )
+                raise ProduceFailed(f"the API does not write {name} (an {event.header.event_type})")
             stores.append(group.send(key.encode(), encode(event.to_representation())))
         await asyncio.gather(*stores)
         for event, _ in events:
-            if topic_for_event(event.header.event_type) is IDENTITY:
+            topic = topic_for_event(event.header.event_type)
+            if topic is IDENTITY:
                 self._directory.apply(event)
+            elif topic is WEBHOOK_SUBSCRIPTIONS:
+                self._webhooks.apply(event)
 
 
 class ClickHouseReports:

@@ -23,6 +23,7 @@ from streams.ops.clickhouse_cli import db, replay_command, sink_command, trace_c
 from streams.ops.handoff_cli import export_corrections_command, handoffs
 from streams.ops.imports_cli import import_command
 from streams.ops.waha_cli import waha
+from streams.ops.webhooks_cli import webhooks_group
 
 
 @click.group()
@@ -508,6 +509,7 @@ main.add_command(classify_command)
 main.add_command(handoffs)
 main.add_command(api_group)
 main.add_command(users_group)
+main.add_command(webhooks_group)
 
 if __name__ == "__main__":
     main()

@@ -21,8 +21,16 @@ PROMETHEUS = ROOT / "infra" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "infra" / "grafana"
 DOCKERFILE = ROOT / "Dockerfile"
 
-PROJECT_SERVICES = ("topics-init", "db-migrate", "worker", "sink", "api", "webhooks")
-LONG_RUNNING = ("worker", "sink", "api", "webhooks")
+PROJECT_SERVICES = (
+    "topics-init",
+    "db-migrate",
+    "worker",
+    "sink",
+    "api",
+    "webhooks",
+    "webhook-delivery",
+)
+LONG_RUNNING = ("worker", "sink", "api", "webhooks", "webhook-delivery")
 METRICS_PORT = "9100"
 # Where each long-running process serves /metrics: the worker and the sink on
 # COBRANCA_METRICS_PORT, the HTTP servers on their own port.
@@ -31,6 +39,7 @@ METRICS_PORT_SETTING = {
     "sink": "COBRANCA_METRICS_PORT",
     "api": "COBRANCA_API_PORT",
     "webhooks": "COBRANCA_WEBHOOK_PORT",
+    "webhook-delivery": "COBRANCA_METRICS_PORT",
 }
 # The Prometheus job of each, named like the service but for the API's: its job keeps the name
 # `imports`, which the alert rules and dashboards use (the API is the process serving imports).
@@ -193,6 +202,7 @@ def test_project_service_commands(services: dict[str, dict[str, Any]]) -> None:
     assert argv("db-migrate") == ["cobranca", "db", "migrate"]
     assert argv("worker") == ["cobranca", "worker"]
     assert argv("sink") == ["cobranca", "sink"]
+    assert argv("webhook-delivery") == ["cobranca", "webhooks", "deliver"]
 
 
 def test_the_webhook_receiver_service(services: dict[str, dict[str, Any]]) -> None:

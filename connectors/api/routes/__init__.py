@@ -11,6 +11,7 @@ from connectors.api.routes import (
     messages,
     tokens,
     users,
+    webhooks,
     whatsapp,
 )
 
@@ -25,4 +26,5 @@ ROUTES: tuple[Route, ...] = (
     *messages.ROUTES,
     *analytics.ROUTES,
     *whatsapp.ROUTES,
+    *webhooks.ROUTES,
 )

@@ -59,6 +59,9 @@ class Permission(enum.StrEnum):
     SESSIONS_MANAGE = "sessions:manage"
     PERSONAL_DATA_READ = "personal_data:read"
     """Phones and CPF/CNPJ unmasked; without it they are masked in every answer."""
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    """Subscribe URLs to the tenant's events, list and delete them; never a key scope (a
+    subscription's URL receives events, so it is chosen by an administrator)."""
 
 
 _READ: Final = frozenset(
@@ -82,6 +85,7 @@ _ADMINISTER: Final = _OPERATE | {
     Permission.KEYS_MANAGE,
     Permission.CONFIG_WRITE,
     Permission.SESSIONS_MANAGE,
+    Permission.WEBHOOKS_MANAGE,
 }
 
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = MappingProxyType(

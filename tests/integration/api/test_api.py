@@ -315,6 +315,9 @@ _ADMIN_OPS = {
     "listKeys",
     "issueKey",
     "revokeKey",
+    "listWebhooks",
+    "createWebhook",
+    "deleteWebhook",
 }
 _READERS = {"getImport", "getBalance", "listLedger", "getUsage", "getAnalytics", "listSessions"}
 _OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
@@ -332,6 +335,7 @@ _BODIES: dict[str, Any] = {
     "issueKey": lambda: {"name": "matrix", "scopes": ["reports:read"]},
     "creditTokens": lambda: {"amount": 1, "reference": "matrix"},
     "sendMessages": lambda: {"to": "+5511987654321", "text": "matrix"},
+    "createWebhook": lambda: {"url": "https://hooks.example.com/in", "events": ["balance.low"]},
 }
 
 
@@ -345,6 +349,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{request_id}", "unknown-request")
         .replace("{view}", "funnel")
         .replace("{session}", "unknown-session")
+        .replace("{subscription_id}", "whs_unknown")
     )
 
 

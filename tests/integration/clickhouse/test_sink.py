@@ -139,6 +139,8 @@ def test_the_sink_writes_every_topic_once(
         f.dead_lettered(tenant),
         f.opted_out(tenant),
         f.api_request_audited(tenant),
+        f.webhook_attempted(tenant),
+        f.webhook_dead_lettered(tenant),
     ]
     asyncio.run(produce(kafka_bootstrap, events))
     config = sink_config(kafka_bootstrap, migrated, max_rows=100, max_wait_s=0.2)

@@ -57,6 +57,8 @@ def every_event_type() -> list[Event]:
         f.handoff_resolved("acme", "h1", phone=PHONE, at=T0),
         f.dead_lettered("acme", at=T0),
         f.api_request_audited("acme", at=T0),
+        f.webhook_attempted("acme", at=T0),
+        f.webhook_dead_lettered("acme", at=T0),
     ]
 
 
