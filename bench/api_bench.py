@@ -57,18 +57,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def free_port_pair() -> int:
-    for _ in range(50):
-        port = free_port()
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two consecutive free ports")
-
-
 def serve_bare(port: int) -> None:
     from aiohttp import web
 
@@ -207,9 +195,7 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="api-bench-") as tmp:
         home = Path(tmp)
-        broker = LocalBroker.for_bootstrap(
-            f"127.0.0.1:{free_port_pair()}", cache=cache_home(), home=home / "kafka"
-        )
+        broker = LocalBroker.on_free_ports(cache=cache_home(), home=home / "kafka")
         broker.start(timeout=120)
         procs: list[subprocess.Popen[bytes]] = []
         try:

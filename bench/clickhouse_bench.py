@@ -516,9 +516,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="clickhouse-bench-") as tmp:
         work = Path(tmp)
-        broker = LocalBroker.for_bootstrap(
-            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
-        )
+        broker = LocalBroker.on_free_ports(cache=cache_home(), home=work / "kafka")
         settings = Settings.from_env(
             {
                 "COBRANCA_DATA_DIR": str(work),

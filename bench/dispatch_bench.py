@@ -99,12 +99,9 @@ def worker(url: str, n: int, home: Path) -> float:
     from streams.base.topics import DISPATCHES
     from streams.runtime.producer import EventProducer
     from streams.runtime.topic_admin import create_topics
-    from tests.conftest import _free_port_pair
     from tests.kafka_helpers import WorkerProcess, count_for
 
-    broker = LocalBroker.for_bootstrap(
-        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=home / "kafka"
-    )
+    broker = LocalBroker.on_free_ports(cache=cache_home(), home=home / "kafka")
     broker.start(timeout=120)
     try:
         bootstrap = broker.bootstrap

@@ -37,7 +37,6 @@ import json
 import os
 import pstats
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -281,20 +280,6 @@ def profile(file: Path, rows: int) -> None:
 # --- orchestration -------------------------------------------------------------------------
 
 
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -336,9 +321,7 @@ def main() -> None:
             size = generate_xlsx(xlsx, args.rows)
             seconds = time.perf_counter() - began
             print(f"wrote them as {xlsx.name}, {size / 1e6:.1f} MB in {seconds:.1f}s")
-        broker = LocalBroker.for_bootstrap(
-            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
-        )
+        broker = LocalBroker.on_free_ports(cache=cache_home(), home=work / "kafka")
         broker.start(timeout=120)
         pid = broker.pid()
         print(f"broker {broker.bootstrap} (pid {pid}), {args.partitions} partitions per topic")

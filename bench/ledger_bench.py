@@ -40,7 +40,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -224,20 +223,6 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
-
-
 def _group_stable(bootstrap: str, group: str, members: int, timeout: float) -> None:
     """Until `group` is Stable with `members` members."""
     from aiokafka.admin import AIOKafkaAdminClient
@@ -278,9 +263,7 @@ def measure(
 
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         work = Path(tmp)
-        broker = LocalBroker.for_bootstrap(
-            f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=work / "kafka"
-        )
+        broker = LocalBroker.on_free_ports(cache=cache_home(), home=work / "kafka")
         broker.start(timeout=120)
         print(f"broker {broker.bootstrap} (pid {broker.pid()}), {args.partitions} partitions")
         running: list[subprocess.Popen[bytes]] = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,21 +20,6 @@ import pytest
 
 from streams.base.settings import cache_home
 from tests.kafka_helpers import TEST_PARTITIONS
-
-
-def _free_port_pair() -> int:
-    """A port p with p and p+1 free (listener and controller)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return int(port)
-    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +33,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield external
         return
     home: Path = tmp_path_factory.mktemp("kafka")
-    broker = LocalBroker.for_bootstrap(
-        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=home
-    )
+    broker = LocalBroker.on_free_ports(cache=cache_home(), home=home)
     broker.start(timeout=90)
     try:
         asyncio.run(create_topics(broker.bootstrap, TEST_PARTITIONS))

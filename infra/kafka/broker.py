@@ -65,6 +65,22 @@ class LocalBroker:
             )
         return cls(jars_dir=cache / "kafka" / KAFKA_VERSION / "lib", home=home, port=int(port))
 
+    @classmethod
+    def on_free_ports(cls, *, cache: Path, home: Path) -> LocalBroker:
+        """A broker on two consecutive free loopback ports (listener and controller), for tests
+        and benchmarks that start a broker of their own."""
+        for _ in range(50):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+            try:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return cls.for_bootstrap(f"127.0.0.1:{port}", cache=cache, home=home)
+        raise BrokerError("no two consecutive free ports on 127.0.0.1 for a local broker")
+
     @property
     def controller_port(self) -> int:
         return self.port + 1

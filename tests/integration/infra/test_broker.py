@@ -13,7 +13,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from infra.kafka.broker import LocalBroker
 from infra.kafka.errors import BrokerError
 from streams.base.settings import cache_home
-from tests.conftest import _free_port_pair
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +41,7 @@ async def _read(bootstrap: str) -> list[bytes]:
 
 
 def test_broker_keeps_its_data_across_stop_and_start(tmp_path: Path) -> None:
-    broker = LocalBroker.for_bootstrap(
-        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=tmp_path
-    )
+    broker = LocalBroker.on_free_ports(cache=cache_home(), home=tmp_path)
     began = time.monotonic()
     first = broker.start()
     cold = time.monotonic() - began
@@ -75,9 +72,7 @@ def test_a_cluster_id_that_starts_with_a_dash_formats(tmp_path: Path) -> None:
     # URL-safe base64 ids start with '-' one time in 64; the storage tool must not read the id
     # as an option.
     (tmp_path / "cluster.id").write_text("-" + "A" * 21)
-    broker = LocalBroker.for_bootstrap(
-        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=tmp_path
-    )
+    broker = LocalBroker.on_free_ports(cache=cache_home(), home=tmp_path)
     try:
         assert broker.start().running
         asyncio.run(_write(broker.bootstrap))

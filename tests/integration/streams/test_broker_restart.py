@@ -21,7 +21,6 @@ from infra.kafka.broker import LocalBroker
 from streams.base.settings import cache_home
 from streams.base.topics import LEDGER, SEND_DECISIONS
 from streams.runtime.topic_admin import create_topics
-from tests.conftest import _free_port_pair
 from tests.factories import credit_requested, send_requested
 from tests.kafka_helpers import (
     TEST_PARTITIONS,
@@ -39,9 +38,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    broker = LocalBroker.for_bootstrap(
-        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=tmp_path / "kafka"
-    )
+    broker = LocalBroker.on_free_ports(cache=cache_home(), home=tmp_path / "kafka")
     broker.start(timeout=90)
     try:
         asyncio.run(create_topics(broker.bootstrap, TEST_PARTITIONS))

@@ -56,7 +56,6 @@ from streams.domain.ledger_chain import verify
 from streams.runtime.log_reader import Positioned, read_events
 from streams.runtime.partitioning import partition_for
 from streams.runtime.topic_admin import create_topics
-from tests.conftest import _free_port_pair
 from tests.factories import credit_requested, dispatch_failed, send_requested
 from tests.kafka_helpers import WorkerProcess, produce_keyed, records_behind
 
@@ -586,8 +585,7 @@ class _broker:
 
         for attempt in range(3):
             # A free port can be taken by another process before the broker binds it.
-            self.broker = LocalBroker.for_bootstrap(
-                f"127.0.0.1:{_free_port_pair()}",
+            self.broker = LocalBroker.on_free_ports(
                 cache=cache_home(),
                 home=self.work / f"kafka{attempt}",
             )

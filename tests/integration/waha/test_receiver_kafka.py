@@ -21,7 +21,6 @@ from streams.runtime.kafka_limits import TOPIC_SETTING
 from streams.runtime.log_reader import read_events
 from streams.runtime.tenants import apply_config
 from streams.runtime.topic_admin import create_topics
-from tests.conftest import _free_port_pair
 from tests.integration.waha.receiver_process import ReceiverProcess
 from tests.kafka_helpers import TEST_PARTITIONS
 from tests.topic_config import set_max_message_bytes
@@ -133,9 +132,7 @@ def test_many_concurrent_webhooks_are_all_stored(kafka_bootstrap: str, tmp_path:
 
 def test_with_the_broker_stopped_webhooks_get_503(tmp_path: Path) -> None:
     """A broker of its own: the session's broker must keep running for the other tests."""
-    broker = LocalBroker.for_bootstrap(
-        f"127.0.0.1:{_free_port_pair()}", cache=cache_home(), home=tmp_path / "kafka"
-    )
+    broker = LocalBroker.on_free_ports(cache=cache_home(), home=tmp_path / "kafka")
     broker.start(timeout=120)
     receiver = ReceiverProcess(
         broker.bootstrap, tmp_path, env={"COBRANCA_WEBHOOK_PRODUCE_TIMEOUT_S": "3"}
