@@ -33,7 +33,6 @@ from typing import Any, Final, cast
 
 import faust
 import structlog
-from faust.streams import current_event
 
 from connectors.waha.client import FileToSend, WahaClient
 from connectors.waha.dispatch import Backoff
@@ -75,6 +74,9 @@ log = structlog.get_logger(__name__)
 SOURCE: Final = "streams.dispatch"
 DISPATCH_IDS: Final = uuid.UUID("8a0c8c52-9e4f-4d0b-9a57-3f1d0c5b7e21")
 _RECENT_MAX: Final = 10_000
+#: How long a batch waits to fill up (COBRANCA_DISPATCH_BATCH approvals) before it goes: the
+#: delay a lone approval takes on its way to WAHA.
+BATCH_WITHIN_S: Final = 0.02
 
 
 def policy_from(settings: DispatchSettings) -> DispatchPolicy:
@@ -86,6 +88,7 @@ def policy_from(settings: DispatchSettings) -> DispatchPolicy:
         breaker_open_s=settings.breaker_open_s,
         session_check_s=settings.session_check_s,
         typing_s=settings.typing_s,
+        per_session=settings.per_session,
     )
 
 
@@ -221,46 +224,45 @@ class DispatchAgent:
         )
 
     async def run(self, stream: faust.StreamT[Any]) -> None:
-        outputs = self.channels[DISPATCHES]
         transactions = (
             cast(SourcePartitionTransactions, self.app.consumer.transactions)
             if self.app.in_transaction
             else None
         )
         try:
-            async for event in processing.events(stream):
-                if not isinstance(event, SendApproved):
-                    continue  # SendRejected: nothing to send
-                current = current_event()
-                assert current is not None
-                message = current.message
-                partition = processing.current_partition()
-                book = await self.books.of(partition)
-                tenant = event.header.tenant_id
-                if book.is_finished(tenant, event.request_id):
-                    log.info("dispatch_skipped_already_done", request_id=event.request_id)
-                    continue
-                session = self.session_of(event)
-                outcome = await self._outcome(event, session, message, transactions)
-                if outcome is None:
-                    continue
-                for out in outcome_events(event, session, outcome, datetime.now(UTC)):
-                    book.apply(out)
-                    await outputs.send(key=tenant.encode(), value=out, partition=partition)
+            async for batch in processing.batches(stream, self.settings.batch, BATCH_WITHIN_S):
+                await self._handle(batch, transactions)
         finally:
             await self.client.close()
 
-    async def _outcome(
-        self,
-        approved: SendApproved,
-        session: str,
-        message: Any,
-        transactions: SourcePartitionTransactions | None,
-    ) -> Outcome | None:
-        """Dispatch, or reuse the result of an earlier dispatch of this approval on this worker;
-        None if the partition moved away meanwhile."""
-        key = DispatchBook.key(approved.header.tenant_id, approved.request_id)
-        outcome = self._recent.pop(key, None)
+    async def _handle(
+        self, batch: list[processing.Delivered], transactions: SourcePartitionTransactions | None
+    ) -> None:
+        """Dispatch a batch's approvals concurrently (by chat, `Dispatcher.dispatch_many`), then
+        write each one's outcome in the batch's order, in its own partition's transaction."""
+        todo: list[_Pending] = []
+        seen: set[str] = set()
+        for delivered in batch:
+            event = delivered.event
+            if not isinstance(event, SendApproved):
+                continue  # SendRejected: nothing to send
+            tenant = event.header.tenant_id
+            key = DispatchBook.key(tenant, event.request_id)
+            book = await self.books.of(delivered.partition)
+            if key in seen or book.is_finished(tenant, event.request_id):
+                log.info("dispatch_skipped_already_done", request_id=event.request_id)
+                continue
+            seen.add(key)
+            session = self.session_of(event)
+            pending = _Pending(delivered, event, session, key, self._recent.pop(key, None))
+            if pending.outcome is None:
+                try:
+                    pending.order = order_for(event, session)
+                except ValueError as exc:
+                    pending.outcome = Outcome(0, permanent=AttemptFailure(1, False, str(exc)))
+            todo.append(pending)
+        if not todo:
+            return
         rebalances = self.app.rebalancing_count
 
         def moved() -> bool:
@@ -272,32 +274,68 @@ class DispatchAgent:
                 or bool(self.app.should_stop)
             )
 
-        if outcome is None:
-            try:
-                order = order_for(approved, session)
-            except ValueError as exc:
-                return Outcome(0, permanent=AttemptFailure(1, False, str(exc)))
+        to_send = [p for p in todo if p.outcome is None and p.order is not None]
+        if to_send:
+            orders = [p.order for p in to_send if p.order is not None]
             if transactions is None:
-                outcome = await self.dispatcher.dispatch(order, abandoned=moved)
+                outcomes = await self.dispatcher.dispatch_many(orders, abandoned=moved)
             else:
-                async with transactions.released(message):
-                    outcome = await self.dispatcher.dispatch(order, abandoned=moved)
-        if outcome is not None and moved():
-            self._recent[key] = outcome
+                # Every event of the batch leaves the cut while WAHA is called, not only the
+                # approvals sent: a commit must not wait for this batch.
+                async with transactions.released_all([d.source.message for d in batch]):
+                    outcomes = await self.dispatcher.dispatch_many(orders, abandoned=moved)
+            for pending, outcome in zip(to_send, outcomes, strict=True):
+                pending.outcome = outcome
+        outputs = self.channels[DISPATCHES]
+        now = datetime.now(UTC)
+        for pending in todo:
+            await self._record(pending, outputs, transactions, moved(), now)
+
+    async def _record(
+        self,
+        pending: _Pending,
+        outputs: Any,
+        transactions: SourcePartitionTransactions | None,
+        moved: bool,
+        now: datetime,
+    ) -> None:
+        """Write one approval's outcome, or abandon it if its partition moved away meanwhile
+        (keeping a result WAHA gave, for when the approval comes back to this worker)."""
+        outcome, delivered = pending.outcome, pending.delivered
+        message = delivered.source.message
+        if outcome is not None and moved:
+            self._recent[pending.key] = outcome
             while len(self._recent) > _RECENT_MAX:
                 self._recent.popitem(last=False)
         if (
             outcome is None
-            or moved()
+            or moved
             or (transactions is not None and not transactions.is_admitted(message))
         ):
             log.warning(
                 "dispatch_abandoned",
-                request_id=approved.request_id,
+                request_id=pending.approved.request_id,
                 partition=message.tp.partition,
                 sent=outcome is not None and outcome.sent is not None,
             )
             if transactions is not None:
                 transactions.abandon(message)
-            return None
-        return outcome
+            return
+        tenant = pending.approved.header.tenant_id
+        book = await self.books.of(delivered.partition)
+        with processing.handling(delivered):
+            for out in outcome_events(pending.approved, pending.session, outcome, now):
+                book.apply(out)
+                await outputs.send(key=tenant.encode(), value=out, partition=delivered.partition)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One approval of a batch on its way: what to send, and how it ended."""
+
+    delivered: processing.Delivered
+    approved: SendApproved
+    session: str
+    key: str
+    outcome: Outcome | None = None
+    order: SendOrder | None = None

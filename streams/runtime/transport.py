@@ -308,6 +308,17 @@ class SourcePartitionTransactions(TransactionManager):
         # nothing will ever acknowledge (the next commit would wait for it forever).
         await self.admit(message)
 
+    @asynccontextmanager
+    async def released_all(self, messages: Sequence[Any]) -> AsyncIterator[None]:
+        """`released` for a batch (the dispatcher's in-flight approvals, docs/adr/0021): every
+        message of it leaves the cut, and on leaving they are admitted again together
+        (`admit_all`: all the admissible ones, after any commit in progress). Inside the block
+        the agent sends nothing for any of them; afterwards it checks `is_admitted` for each."""
+        for message in messages:
+            self._admitted.discard(message)
+        yield
+        await self.admit_all(messages)
+
     def abandon(self, message: Any) -> None:
         """The agent gives `message` up without output, because a rebalance is taking its
         partition away: no commit may cover its offset, so its next owner processes it again.
