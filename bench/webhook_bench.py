@@ -237,6 +237,11 @@ def main() -> None:
         help="record the receiver with py-spy into FILE (collapsed stacks) to see where time goes",
     )
     parser.add_argument(
+        "--cprofile",
+        metavar="FILE",
+        help="run the receiver under cProfile, stats into FILE (read with pstats) at the end",
+    )
+    parser.add_argument(
         "--compression", default="none", help="of the receiver's produce batches (none, gzip)"
     )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
@@ -303,7 +308,8 @@ def main() -> None:
                 )
             )
             spy = ["py-spy", "record", "--format", "raw", "-o", args.py_spy, "--"]
-            receive = [sys.executable, "-m", "streams.ops.cli", "waha", "receive"]
+            profile = ["-m", "cProfile", "-o", args.cprofile] if args.cprofile else []
+            receive = [sys.executable, *profile, "-m", "streams.ops.cli", "waha", "receive"]
             procs.append(
                 subprocess.Popen(
                     [*(spy if args.py_spy else []), *receive],

@@ -44,6 +44,7 @@ from connectors.waha.dispatcher import (
     SendOrder,
 )
 from connectors.waha.wire import link_key
+from schemas.codec import encode
 from schemas.events import (
     DispatchFailed,
     Event,
@@ -286,47 +287,80 @@ class DispatchAgent:
                     outcomes = await self.dispatcher.dispatch_many(orders, abandoned=moved)
             for pending, outcome in zip(to_send, outcomes, strict=True):
                 pending.outcome = outcome
-        outputs = self.channels[DISPATCHES]
         now = datetime.now(UTC)
+        gone = moved()
+        by_partition: dict[int, list[_Pending]] = {}
         for pending in todo:
-            await self._record(pending, outputs, transactions, moved(), now)
+            if not self._abandoned(pending, transactions, gone):
+                by_partition.setdefault(pending.delivered.partition, []).append(pending)
+        for partition, pendings in by_partition.items():
+            await self._write(partition, pendings, transactions, now)
 
-    async def _record(
+    def _abandoned(
         self,
         pending: _Pending,
-        outputs: Any,
         transactions: SourcePartitionTransactions | None,
         moved: bool,
-        now: datetime,
-    ) -> None:
-        """Write one approval's outcome, or abandon it if its partition moved away meanwhile
-        (keeping a result WAHA gave, for when the approval comes back to this worker)."""
-        outcome, delivered = pending.outcome, pending.delivered
-        message = delivered.source.message
-        if outcome is not None and moved:
+    ) -> bool:
+        """Whether the approval must be given up (its partition moved away, or is moving): no
+        commit may cover it, and a result WAHA gave is kept for when it comes back here."""
+        outcome, message = pending.outcome, pending.delivered.source.message
+        if (
+            outcome is not None
+            and not moved
+            and (transactions is None or transactions.is_admitted(message))
+        ):
+            return False
+        self._give_up(pending, transactions)
+        return True
+
+    def _give_up(self, pending: _Pending, transactions: SourcePartitionTransactions | None) -> None:
+        outcome, message = pending.outcome, pending.delivered.source.message
+        if outcome is not None:
             self._recent[pending.key] = outcome
             while len(self._recent) > _RECENT_MAX:
                 self._recent.popitem(last=False)
-        if (
-            outcome is None
-            or moved
-            or (transactions is not None and not transactions.is_admitted(message))
-        ):
-            log.warning(
-                "dispatch_abandoned",
-                request_id=pending.approved.request_id,
-                partition=message.tp.partition,
-                sent=outcome is not None and outcome.sent is not None,
-            )
-            if transactions is not None:
-                transactions.abandon(message)
-            return
-        tenant = pending.approved.header.tenant_id
-        book = await self.books.of(delivered.partition)
-        with processing.handling(delivered):
-            for out in outcome_events(pending.approved, pending.session, outcome, now):
+        log.warning(
+            "dispatch_abandoned",
+            request_id=pending.approved.request_id,
+            partition=message.tp.partition,
+            sent=outcome is not None and outcome.sent is not None,
+        )
+        if transactions is not None:
+            transactions.abandon(message)
+
+    async def _write(
+        self,
+        partition: int,
+        pendings: list[_Pending],
+        transactions: SourcePartitionTransactions | None,
+        now: datetime,
+    ) -> None:
+        """Write the outcomes of one partition's approvals, in their order, to that partition
+        of cobranca.dispatches, in its transaction: one produce batch (the ledger's fast path,
+        `send_encoded`) instead of one Faust send per event."""
+        book = await self.books.of(partition)
+        records: list[tuple[bytes, bytes]] = []
+        for pending in pendings:
+            assert pending.outcome is not None  # _abandoned let it through
+            key = pending.approved.header.tenant_id.encode()
+            for out in outcome_events(pending.approved, pending.session, pending.outcome, now):
                 book.apply(out)
-                await outputs.send(key=tenant.encode(), value=out, partition=delivered.partition)
+                if transactions is None:
+                    with processing.handling(pending.delivered):
+                        await self.channels[DISPATCHES].send(
+                            key=key, value=out, partition=partition
+                        )
+                else:
+                    records.append((key, encode(out.to_representation())))
+        if transactions is None or not records:
+            return
+        first = pendings[0].delivered.source.message
+        if not await transactions.send_encoded(first, DISPATCHES.name, partition, records):
+            # A rebalance took the partition before the sends: none of it may commit (the
+            # book, ahead of the log now, was forgotten with the revocation).
+            for pending in pendings:
+                self._give_up(pending, transactions)
 
 
 @dataclass(slots=True)
