@@ -175,23 +175,30 @@ class Dispatcher:
         *,
         abandoned: Callable[[], bool] = lambda: False,
         waiting: Callable[[], None] = lambda: None,
+        done: Callable[[int, Outcome | None], None] = lambda index, outcome: None,
     ) -> list[Outcome | None]:
         """Dispatch `orders` concurrently, one lane per chat (`lanes`), at most
         `policy.per_session` of one session at a time; the outcomes in the orders' order.
 
         Within a lane an order starts only after the one before it ended, so a chat receives
         its messages in the batch's order; an order after one that was abandoned (None) is not
-        sent either. A failure, even a permanent one, does not stop the others."""
+        sent either. A failure, even a permanent one, does not stop the others. `done(index,
+        outcome)` is called once per order as soon as it has ended (None: abandoned), so the
+        caller can record outcomes while the rest are in flight."""
         outcomes: list[Outcome | None] = [None] * len(orders)
 
         async def run(lane: list[int]) -> None:
-            for index in lane:
+            for n, index in enumerate(lane):
                 order = orders[index]
                 async with self._slots(order.session):
                     outcome = await self.dispatch(order, abandoned=abandoned, waiting=waiting)
                 outcomes[index] = outcome
+                done(index, outcome)
                 if outcome is None:
-                    return  # abandoned: the chat's later messages must not overtake it
+                    # Abandoned: the chat's later messages must not overtake it.
+                    for later in lane[n + 1 :]:
+                        done(later, None)
+                    return
 
         grouped = lanes(orders)
         if len(grouped) == 1:

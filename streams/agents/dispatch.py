@@ -24,8 +24,10 @@ See docs/adr/0006 for the choices and their limits.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -239,11 +241,15 @@ class DispatchAgent:
     async def _handle(
         self, batch: list[processing.Delivered], transactions: SourcePartitionTransactions | None
     ) -> None:
-        """Dispatch a batch's approvals concurrently (by chat, `Dispatcher.dispatch_many`), then
-        write each one's outcome in the batch's order, in its own partition's transaction."""
-        todo: list[_Pending] = []
+        """Dispatch a batch's approvals concurrently (by chat, `Dispatcher.dispatch_many`) and
+        write each outcome as soon as it and every event before it in its partition are done,
+        in that partition's transaction (docs/adr/0021)."""
+        items: list[_Item] = []
+        to_send: list[_Item] = []
         seen: set[str] = set()
         for delivered in batch:
+            item = _Item(delivered)
+            items.append(item)
             event = delivered.event
             if not isinstance(event, SendApproved):
                 continue  # SendRejected: nothing to send
@@ -255,15 +261,18 @@ class DispatchAgent:
                 continue
             seen.add(key)
             session = self.session_of(event)
-            pending = _Pending(delivered, event, session, key, self._recent.pop(key, None))
-            if pending.outcome is None:
+            item.pending = _Pending(event, session, key, self._recent.pop(key, None))
+            if item.pending.outcome is None:
                 try:
-                    pending.order = order_for(event, session)
+                    item.pending.order = order_for(event, session)
                 except ValueError as exc:
-                    pending.outcome = Outcome(0, permanent=AttemptFailure(1, False, str(exc)))
-            todo.append(pending)
-        if not todo:
-            return
+                    failure = AttemptFailure(1, False, str(exc))
+                    item.pending.outcome = Outcome(0, permanent=failure)
+            if item.pending.order is not None:
+                item.ended = False
+                to_send.append(item)
+        if all(item.pending is None for item in items):
+            return  # nothing to write: Faust acknowledges the batch as usual
         rebalances = self.app.rebalancing_count
 
         def moved() -> bool:
@@ -275,47 +284,93 @@ class DispatchAgent:
                 or bool(self.app.should_stop)
             )
 
-        to_send = [p for p in todo if p.outcome is None and p.order is not None]
-        if to_send:
-            orders = [p.order for p in to_send if p.order is not None]
-            if transactions is None:
-                outcomes = await self.dispatcher.dispatch_many(orders, abandoned=moved)
-            else:
-                # Every event of the batch leaves the cut while WAHA is called, not only the
-                # approvals sent: a commit must not wait for this batch.
-                async with transactions.released_all([d.source.message for d in batch]):
-                    outcomes = await self.dispatcher.dispatch_many(orders, abandoned=moved)
-            for pending, outcome in zip(to_send, outcomes, strict=True):
-                pending.outcome = outcome
-        now = datetime.now(UTC)
-        gone = moved()
-        by_partition: dict[int, list[_Pending]] = {}
-        for pending in todo:
-            if not self._abandoned(pending, transactions, gone):
-                by_partition.setdefault(pending.delivered.partition, []).append(pending)
-        for partition, pendings in by_partition.items():
-            await self._write(partition, pendings, transactions, now)
+        queues: dict[int, deque[_Item]] = {}
+        for item in items:
+            queues.setdefault(item.delivered.partition, deque()).append(item)
+        if transactions is not None:
+            # The whole batch leaves the cut while WAHA is called, not only the approvals sent:
+            # a commit must not wait for it. Each event comes back just before its outputs go.
+            transactions.release(item.delivered.source.message for item in items)
+        if not to_send:
+            await self._flush(queues, transactions, moved)
+            return
+        wake = asyncio.Event()
 
-    def _abandoned(
+        def done(index: int, outcome: Outcome | None) -> None:
+            item = to_send[index]
+            assert item.pending is not None
+            item.pending.outcome, item.ended = outcome, True
+            wake.set()
+
+        orders = [item.pending.order for item in to_send if item.pending and item.pending.order]
+        sending = asyncio.ensure_future(
+            self.dispatcher.dispatch_many(orders, abandoned=moved, done=done)
+        )
+        try:
+            while not sending.done():
+                await self._flush(queues, transactions, moved)
+                woken = asyncio.ensure_future(wake.wait())
+                try:
+                    await asyncio.wait((sending, woken), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
+                wake.clear()
+            await sending  # its error, if any, is the agent's
+        finally:
+            if not sending.done():
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+        await self._flush(queues, transactions, moved)
+
+    async def _flush(
+        self,
+        queues: dict[int, deque[_Item]],
+        transactions: SourcePartitionTransactions | None,
+        moved: Callable[[], bool],
+    ) -> None:
+        """Write, per partition, the events at the front of its queue that are done (the
+        approvals whose dispatch ended, and the events with nothing to send), in their order.
+
+        The committed offset of a partition is one past its highest acknowledged one, so an
+        event is acknowledged only with every event before it: a finished approval behind one
+        still in flight waits for it, sent but unrecorded."""
+        for partition, queue in queues.items():
+            ready: list[_Item] = []
+            while queue and queue[0].ended:
+                ready.append(queue.popleft())
+            if not ready:
+                continue
+            messages = [item.delivered.source.message for item in ready]
+            written = False
+            if transactions is None:
+                written = not moved() and await self._write(partition, ready, None)
+            elif not moved():
+                admitted = await transactions.admit_all(messages)
+                if len(admitted) == len(messages) and not moved():
+                    written = await self._write(partition, ready, transactions)
+                if written:
+                    for message in messages:
+                        transactions.acknowledge(message)
+                else:
+                    # Admitted but not written: out of the cut again, or a commit would wait
+                    # for their acknowledgement forever.
+                    transactions.release(admitted)
+            if not written:
+                for item in ready:
+                    if item.pending is not None:
+                        self._give_up(item.pending, item.delivered, transactions)
+
+    def _give_up(
         self,
         pending: _Pending,
+        delivered: processing.Delivered,
         transactions: SourcePartitionTransactions | None,
-        moved: bool,
-    ) -> bool:
-        """Whether the approval must be given up (its partition moved away, or is moving): no
-        commit may cover it, and a result WAHA gave is kept for when it comes back here."""
-        outcome, message = pending.outcome, pending.delivered.source.message
-        if (
-            outcome is not None
-            and not moved
-            and (transactions is None or transactions.is_admitted(message))
-        ):
-            return False
-        self._give_up(pending, transactions)
-        return True
-
-    def _give_up(self, pending: _Pending, transactions: SourcePartitionTransactions | None) -> None:
-        outcome, message = pending.outcome, pending.delivered.source.message
+    ) -> None:
+        """Give an approval up: its partition moved away (or is moving), so no commit may cover
+        it and its next owner processes it again; a result WAHA gave is kept, for when it comes
+        back to this worker."""
+        outcome, message = pending.outcome, delivered.source.message
         if outcome is not None:
             self._recent[pending.key] = outcome
             while len(self._recent) > _RECENT_MAX:
@@ -332,42 +387,54 @@ class DispatchAgent:
     async def _write(
         self,
         partition: int,
-        pendings: list[_Pending],
+        ready: list[_Item],
         transactions: SourcePartitionTransactions | None,
-        now: datetime,
-    ) -> None:
-        """Write the outcomes of one partition's approvals, in their order, to that partition
-        of cobranca.dispatches, in its transaction: one produce batch (the ledger's fast path,
-        `send_encoded`) instead of one Faust send per event."""
+    ) -> bool:
+        """Write the outcomes of one partition's finished approvals, in their order, to that
+        partition of cobranca.dispatches, in its transaction: one produce batch (the ledger's
+        fast path, `send_encoded`) instead of one Faust send per event. False, with nothing
+        sent, if a rebalance took the partition meanwhile."""
+        if any(item.pending is not None and item.pending.outcome is None for item in ready):
+            return False  # abandoned: a rebalance or a stop began; the caller gives them up
         book = await self.books.of(partition)
+        now = datetime.now(UTC)
         records: list[tuple[bytes, bytes]] = []
-        for pending in pendings:
-            assert pending.outcome is not None  # _abandoned let it through
+        first = None
+        for item in ready:
+            pending = item.pending
+            if pending is None or pending.outcome is None:
+                continue
+            first = first or item.delivered.source.message
             key = pending.approved.header.tenant_id.encode()
             for out in outcome_events(pending.approved, pending.session, pending.outcome, now):
                 book.apply(out)
                 if transactions is None:
-                    with processing.handling(pending.delivered):
+                    with processing.handling(item.delivered):
                         await self.channels[DISPATCHES].send(
                             key=key, value=out, partition=partition
                         )
                 else:
                     records.append((key, encode(out.to_representation())))
-        if transactions is None or not records:
-            return
-        first = pendings[0].delivered.source.message
-        if not await transactions.send_encoded(first, DISPATCHES.name, partition, records):
-            # A rebalance took the partition before the sends: none of it may commit (the
-            # book, ahead of the log now, was forgotten with the revocation).
-            for pending in pendings:
-                self._give_up(pending, transactions)
+        if transactions is None or first is None:
+            return True
+        # False: a rebalance took the partition before the sends; none of it may commit (the
+        # book, ahead of the log now, was forgotten with the revocation).
+        return await transactions.send_encoded(first, DISPATCHES.name, partition, records)
+
+
+@dataclass(slots=True)
+class _Item:
+    """One event of a batch: the approval to record, if any, and whether it is done."""
+
+    delivered: processing.Delivered
+    pending: _Pending | None = None
+    ended: bool = True
 
 
 @dataclass(slots=True)
 class _Pending:
     """One approval of a batch on its way: what to send, and how it ended."""
 
-    delivered: processing.Delivered
     approved: SendApproved
     session: str
     key: str

@@ -308,16 +308,20 @@ class SourcePartitionTransactions(TransactionManager):
         # nothing will ever acknowledge (the next commit would wait for it forever).
         await self.admit(message)
 
-    @asynccontextmanager
-    async def released_all(self, messages: Sequence[Any]) -> AsyncIterator[None]:
-        """`released` for a batch (the dispatcher's in-flight approvals, docs/adr/0021): every
-        message of it leaves the cut, and on leaving they are admitted again together
-        (`admit_all`: all the admissible ones, after any commit in progress). Inside the block
-        the agent sends nothing for any of them; afterwards it checks `is_admitted` for each."""
+    def release(self, messages: Iterable[Any]) -> None:
+        """`released` for a batch whose events finish one by one (the dispatcher's approvals in
+        flight, docs/adr/0021): they leave the cut now; the agent admits each again
+        (`admit_all`) just before it sends its outputs, and acknowledges it (`acknowledge`)
+        right after, in offset order within a partition."""
         for message in messages:
             self._admitted.discard(message)
-        yield
-        await self.admit_all(messages)
+
+    def acknowledge(self, message: Any) -> None:
+        """Acknowledge `message` now rather than when the agent asks for its next batch: its
+        outputs are sent, and every earlier event of its partition is acknowledged already
+        (the committed offset is one past the highest acknowledged one, so a partition's events
+        must be acknowledged in order). Faust's own acknowledgement later is a no-op."""
+        message.ack(self.app.consumer)
 
     def abandon(self, message: Any) -> None:
         """The agent gives `message` up without output, because a rebalance is taking its
