@@ -80,6 +80,9 @@ _RECENT_MAX: Final = 10_000
 #: How long a batch waits to fill up (COBRANCA_DISPATCH_BATCH approvals) before it goes: the
 #: delay a lone approval takes on its way to WAHA.
 BATCH_WITHIN_S: Final = 0.02
+#: How long outcomes that end about together wait for each other, to be written as one
+#: produce batch: next to a send's round trip to WAHA and a commit interval, nothing.
+FLUSH_EVERY_S: Final = 0.01
 
 
 def policy_from(settings: DispatchSettings) -> DispatchPolicy:
@@ -312,6 +315,9 @@ class DispatchAgent:
                 woken = asyncio.ensure_future(wake.wait())
                 try:
                     await asyncio.wait((sending, woken), return_when=asyncio.FIRST_COMPLETED)
+                    if not sending.done():
+                        # Let the outcomes finishing together be written together.
+                        await asyncio.wait((sending,), timeout=FLUSH_EVERY_S)
                 finally:
                     woken.cancel()
                 wake.clear()
