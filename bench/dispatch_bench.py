@@ -252,7 +252,7 @@ def main() -> None:
     parser.add_argument("--engine", default="WEBJS", choices=["WEBJS", "NOWEB", "GOWS"])
     parser.add_argument("--kafka", action="store_true", help="also measure the real worker")
     parser.add_argument(
-        "--batch", type=int, default=64, help="approvals in flight (COBRANCA_DISPATCH_BATCH)"
+        "--batch", type=int, default=256, help="approvals in flight (COBRANCA_DISPATCH_BATCH)"
     )
     parser.add_argument(
         "--profile-worker", metavar="FILE", help="run the worker under cProfile, stats into FILE"
@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument(
         "--per-session",
         type=int,
-        default=8,
+        default=16,
         help="sends of one session in flight (COBRANCA_DISPATCH_PER_SESSION)",
     )
     args = parser.parse_args()

@@ -120,7 +120,7 @@ def bodies(count: int) -> list[bytes]:
 # --- the bare server ----------------------------------------------------------------------
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, reuse_port: bool = False) -> None:
     from aiohttp import web
 
     async def handle(request: web.Request) -> web.Response:
@@ -129,7 +129,9 @@ def serve_bare(port: int) -> None:
 
     app = web.Application(client_max_size=1_000_000)
     app.router.add_post("/webhooks/waha", handle)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(
+        app, host="127.0.0.1", port=port, print=None, access_log=None, reuse_port=reuse_port
+    )
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -244,10 +246,20 @@ def main() -> None:
     parser.add_argument(
         "--compression", default="none", help="of the receiver's produce batches (none, gzip)"
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="receiver processes (--processes of the command)"
+    )
+    parser.add_argument(
+        "--bare-processes",
+        type=int,
+        default=1,
+        help="bare server processes on one port (SO_REUSEPORT), for a like-for-like ratio",
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare(args.serve_bare)
+        serve_bare(args.serve_bare, args.reuse_port)
         return
 
     from connectors.waha.signatures import sign_body
@@ -300,16 +312,27 @@ def main() -> None:
                 "COBRANCA_LOG_LEVEL": "WARNING",
                 "COBRANCA_LOG_FORMAT": "json",
             }
-            procs.append(
+            reuse = ["--reuse-port"] if args.bare_processes > 1 else []
+            procs.extend(
                 subprocess.Popen(
-                    [sys.executable, __file__, "--serve-bare", str(bare_port)],
+                    [sys.executable, __file__, "--serve-bare", str(bare_port), *reuse],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
+                for _ in range(args.bare_processes)
             )
             spy = ["py-spy", "record", "--format", "raw", "-o", args.py_spy, "--"]
             profile = ["-m", "cProfile", "-o", args.cprofile] if args.cprofile else []
-            receive = [sys.executable, *profile, "-m", "streams.ops.cli", "waha", "receive"]
+            receive = [
+                sys.executable,
+                *profile,
+                "-m",
+                "streams.ops.cli",
+                "waha",
+                "receive",
+                "--processes",
+                str(args.processes),
+            ]
             procs.append(
                 subprocess.Popen(
                     [*(spy if args.py_spy else []), *receive],
@@ -322,7 +345,11 @@ def main() -> None:
             bare_url = f"http://127.0.0.1:{bare_port}"
             receiver_url = f"http://127.0.0.1:{receiver_port}"
             wait_healthy(f"{bare_url}/healthz", procs[0])
-            wait_healthy(f"{receiver_url}/healthz", procs[1])
+            wait_healthy(f"{receiver_url}/healthz", procs[-1])
+            for _ in range(20 if args.processes > 1 else 0):
+                # Each check is a new connection, which the kernel hands to any of the
+                # processes: twenty healthy answers in a row, and every one is up.
+                wait_healthy(f"{receiver_url}/healthz", procs[-1])
             targets = {"bare": bare_url, "receiver": receiver_url}
             for name, url in targets.items():  # warm-up: connections, metadata, JIT-free caches
                 asyncio.run(load(name, f"{url}/webhooks/waha", signed, 2_000, args.concurrency))
@@ -343,7 +370,8 @@ def main() -> None:
             best = {name: max(rounds, key=lambda r: r.rate) for name, rounds in results.items()}
             print(
                 f"concurrency {args.concurrency}, best of {args.rounds} rounds each "
-                f"(receiver compression: {args.compression}):"
+                f"(receiver compression: {args.compression}, receiver processes "
+                f"{args.processes}, bare processes {args.bare_processes}):"
             )
             for result in best.values():
                 print(result.line())
@@ -357,7 +385,10 @@ def main() -> None:
                 f"{statistics.median(paired):.2f} median of {len(paired)} paired rounds "
                 "(goal >= 0.60)"
             )
-            print(group_commit_line(f"{receiver_url}/metrics"))
+            print(
+                group_commit_line(f"{receiver_url}/metrics"),
+                "(one process's)" if args.processes > 1 else "",
+            )
         finally:
             for proc in procs:
                 # SIGINT: py-spy writes its profile on it, the servers stop cleanly.

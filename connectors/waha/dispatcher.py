@@ -96,7 +96,7 @@ class DispatchPolicy:
     breaker_open_s: float = 30.0
     session_check_s: float = 5.0
     typing_s: float = 0.0
-    per_session: int = 8
+    per_session: int = 16
     """Sends of one session in flight at once in `dispatch_many` (different chats)."""
 
 

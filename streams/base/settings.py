@@ -127,10 +127,10 @@ class DispatchSettings:
     """How often a paused session's status is read (COBRANCA_DISPATCH_SESSION_CHECK_S)."""
     typing_s: float = 0.0
     """Show "typing..." this long before each send (COBRANCA_DISPATCH_TYPING_S); 0: never."""
-    batch: int = 64
+    batch: int = 256
     """Approvals a worker takes at once and keeps in flight (COBRANCA_DISPATCH_BATCH); 1: one
     at a time, as before docs/adr/0021."""
-    per_session: int = 8
+    per_session: int = 16
     """Sends of one session in flight at once, to different chats
     (COBRANCA_DISPATCH_PER_SESSION); the session's pacing holds whatever this is."""
 
