@@ -6,20 +6,29 @@ transaction that commits the approval's offset: under read_committed every appro
 one final outcome (MessageDispatched, or DispatchFailed with retryable false, which the ledger
 refunds), preceded by the retried failures worth recording (DispatchFailed, retryable true).
 
+Approvals are taken in batches (`COBRANCA_DISPATCH_BATCH`) and dispatched concurrently by
+`Dispatcher.dispatch_many`: one lane per chat (a chat's messages go one at a time, in the order
+approved), at most `COBRANCA_DISPATCH_PER_SESSION` sends of a session in flight, the session's
+pacing shared by all. An outcome is written as soon as it, and every event before it in its
+partition, is done; its event is then acknowledged, so a partition's events are acknowledged in
+offset order, which the transport's commits rely on (docs/adr/0021).
+
 The WAHA call itself is a side effect outside Kafka, so it is at-least-once: a crash after WAHA
-accepted a message and before the commit sends it again on restart. Three things narrow that:
+accepted a message and before the commit sends it again on restart (now at most the sends in
+flight and those of the last commit interval). Three things narrow that:
 
 - the agent keeps, per partition, the set of requests whose final outcome is on the log (a fold
   of its own outputs, streams/runtime/state.py), so an approval read again is never sent again;
-- while it waits for WAHA (retries, an open circuit, a paused session) it releases its event
-  from the commit cut (`SourcePartitionTransactions.released`), so the rest of the worker
-  keeps committing, and a long WAHA outage does not run the worker's open transactions into
-  their timeout;
-- when a rebalance or a shutdown starts during the wait, it abandons the event (no commit
-  covers its offset, so its next owner processes it) and keeps a sent message's result in
-  memory, so that if the approval comes back to this worker the message is not sent twice.
+- while it waits for WAHA (sends, retries, an open circuit, a paused session) the batch is
+  released from the commit cut (`SourcePartitionTransactions.release`), so the rest of the
+  worker keeps committing, and a long WAHA outage does not run the worker's open transactions
+  into their timeout;
+- when a rebalance or a shutdown starts during the wait, it abandons the events not yet written
+  (no commit covers their offsets, so their next owner processes them) and keeps a sent
+  message's result in memory, so that if the approval comes back to this worker the message is
+  not sent twice.
 
-See docs/adr/0006 for the choices and their limits.
+See docs/adr/0006 and docs/adr/0021 for the choices and their limits.
 """
 
 from __future__ import annotations
