@@ -26,8 +26,10 @@ commit is
   the agent asks for the next one); only then are the offsets taken and the transactions
   committed (aiokafka flushes a transaction's records before committing it);
 - the offset committed for a partition is one past the highest acknowledged offset: a
-  partition's events are delivered and acknowledged in order (agents run with concurrency 1),
-  so every delivered event below it is done, whatever holes the log has.
+  partition's events are delivered and acknowledged in order (agents run with concurrency 1;
+  the dispatcher, which keeps a batch of approvals in flight, acknowledges each as soon as it
+  and every event before it are written: `release`, `acknowledge`, docs/adr/0021), so every
+  delivered event below it is done, whatever holes the log has.
 
 The transactions of the source partitions are committed concurrently, not one after the
 other as Faust does: no event is admitted while they commit.
