@@ -23,7 +23,9 @@ time as the dispatcher used to send, and with as many in flight as the worker ke
 - ``worker`` (with ``--kafka``): approvals produced to cobranca.sends.decided on a local broker
   (started in a temp directory, stopped by PID) and dispatched by the real `cobranca worker`
   (exactly-once: each outcome commits in the approval's transaction): MessageDispatched/s from
-  the first to the last outcome.
+  the first to the last outcome, counted by a read_committed consumer that does not decode them
+  (--batch and --per-session set COBRANCA_DISPATCH_BATCH and _PER_SESSION; --profile-worker
+  runs it under cProfile).
 
 It prints one line per phase and the ratios to ``bare`` and ``bare-N`` measured in the same
 run.

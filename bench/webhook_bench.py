@@ -5,6 +5,8 @@ Run on demand (not a test):
 
     ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py
     ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py --requests 40000 --concurrency 128
+    ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py --processes 2 --bare-processes 2
+    ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py --rounds 1 --cprofile /tmp/r.prof
 
 It starts a local Kafka broker (infra/kafka) on free loopback ports in a temporary directory,
 creates the topics, configures a tenant owning the benchmark's session, and runs two servers,
@@ -21,6 +23,11 @@ requests/s and p50/p99 latency per server (best round) and the ratio receiver/ba
 best and the median over the paired rounds. The load
 generator shares the machine with the servers, so both figures are lower bounds; the ratio is
 the point. The broker is stopped by its PID at the end.
+
+``--processes N`` runs the receiver as `cobranca waha receive --processes N` (N processes on one
+port, SO_REUSEPORT); ``--bare-processes N`` runs the bare handler the same way, for a
+like-for-like ratio. ``--cprofile FILE`` runs the (single-process) receiver under cProfile and
+leaves its stats in FILE (`python -m pstats FILE`), since py-spy is not installed everywhere.
 """
 
 from __future__ import annotations
