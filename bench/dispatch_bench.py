@@ -272,8 +272,6 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="dispatch-bench-") as tmp:
         home = Path(tmp)
-        if os.environ.get("BENCH_HOME"):
-            home = Path(os.environ["BENCH_HOME"])
         sim = start_simulator_process(
             api_key=KEY,
             engine=args.engine,
