@@ -451,3 +451,59 @@ def test_a_worker_killed_with_approvals_in_flight_records_each_once(
     assert again <= in_flight + 40 * 0.2 + 2, again
     # Each MessageDispatched names a message WAHA accepted.
     assert {d["waha_message_id"] for d in dispatched} <= {link_key(s["message_id"]) for s in sends}
+
+
+def test_a_rebalance_with_approvals_in_flight_records_each_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A second worker joins the group while the first has approvals in flight, then leaves:
+    two rebalances. Every approval still ends with exactly one MessageDispatched. A message sent
+    but not yet committed when its partition moved is kept by its worker and recorded without
+    a second send if the approval comes back to it; if it goes to the other worker, that one
+    sends it again (WAHA sends are at-least-once): at most what was in flight, per rebalance."""
+    tenants = [_tenant() for _ in range(3)]
+    per_tenant, in_flight = 60, 4
+    env = {
+        "COBRANCA_DISPATCH_RATE": "20",
+        "COBRANCA_DISPATCH_BATCH": "32",
+        "COBRANCA_DISPATCH_PER_SESSION": str(in_flight),
+    }
+    with SimulatorThread(SimulatorConfig(api_key=API_KEY, engine="NOWEB", seed=17)) as sim:
+        for tenant in tenants:
+            approvals = [_chat_approval(tenant, i, i % 10) for i in range(per_tenant)]
+            asyncio.run(produce(kafka_bootstrap, approvals, tenant))
+
+        def done() -> int:
+            return sum(len(_dispatched(_outcomes(kafka_bootstrap, t))) for t in tenants)
+
+        first = _worker(kafka_bootstrap, tmp_path / "first", tenants[0], sim, **env)
+        second = _worker(kafka_bootstrap, tmp_path / "second", tenants[0], sim, **env)
+        first.start()
+        try:
+            wait_until(lambda: done() >= 20, timeout=180, what="20 outcomes", worker=first)
+            second.start()
+            wait_until(lambda: done() >= 80, timeout=180, what="80 outcomes", worker=first)
+            second.stop()
+            wait_until(
+                lambda: done() >= per_tenant * len(tenants),
+                timeout=180,
+                what="every outcome",
+                worker=first,
+            )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            second.stop()
+            first.stop()
+        sends = {tenant: _sends_for(sim.url, tenant) for tenant in tenants}
+
+    again = 0
+    for tenant in tenants:
+        dispatched = _dispatched(_outcomes(kafka_bootstrap, tenant))
+        assert Counter(d["request_id"] for d in dispatched) == {
+            f"req-{i}": 1 for i in range(per_tenant)
+        }
+        texts = Counter(s["text"] for s in sends[tenant])
+        assert set(texts) == {f"Olá! Lembrete {tenant} req-{i}" for i in range(per_tenant)}
+        again += sum(n - 1 for n in texts.values())
+    # Two rebalances, each at most the sends in flight and those of a commit interval.
+    assert again <= 2 * (in_flight + 20 * 0.2 + 2), again
