@@ -39,7 +39,7 @@ from streams.runtime.group_commit import GroupCommitProducer
 from streams.runtime.kafka_limits import record_bytes
 from streams.runtime.tenants import TenantDirectory
 
-__all__ = ["ProducerCounts", "serve", "supervise"]
+__all__ = ["ProducerCounts", "child_command", "serve", "supervise"]
 
 log = structlog.get_logger(__name__)
 
