@@ -28,6 +28,8 @@ the point. The broker is stopped by its PID at the end.
 port, SO_REUSEPORT); ``--bare-processes N`` runs the bare handler the same way, for a
 like-for-like ratio. ``--cprofile FILE`` runs the (single-process) receiver under cProfile and
 leaves its stats in FILE (`python -m pstats FILE`), since py-spy is not installed everywhere.
+``--handler-only`` measures the two handlers' CPU per request in this process, on mocked
+requests with a store that acknowledges at once: the receiver's own work, without the broker.
 """
 
 from __future__ import annotations
@@ -139,6 +141,84 @@ def serve_bare(port: int, reuse_port: bool = False) -> None:
     web.run_app(
         app, host="127.0.0.1", port=port, print=None, access_log=None, reuse_port=reuse_port
     )
+
+
+# --- the handler alone --------------------------------------------------------------------
+
+
+def handler_cost(count: int) -> None:
+    """CPU per request of the receiver's handler and of the bare one, in this process, on
+    mocked requests (no HTTP parsing, no sockets) with a store that acknowledges at once (no
+    Kafka): what the receiver's own work costs, apart from the broker and the network."""
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from connectors.waha.receiver import Receiver, ReceiverConfig
+    from connectors.waha.signatures import sign_body
+    from streams.domain.tenant_config import parse_tenant_config
+    from streams.runtime.kafka_limits import record_bytes
+
+    config = parse_tenant_config(
+        {
+            "tenant": TENANT,
+            "name": "Bench",
+            "waha": {"sessions": [{"name": SESSION}]},
+            "regua": {"steps": [{"when": "D0", "template": "Olá, {first_name}!"}]},
+        }
+    )
+
+    class Owners:
+        def owner_of(self, session: str) -> object:
+            return config if session == SESSION else None
+
+    class Stored:
+        async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
+            return None
+
+    receiver = Receiver(
+        Owners(),  # type: ignore[arg-type]
+        Stored(),
+        ReceiverConfig(default_hmac_key=KEY),
+        record_bytes=record_bytes,
+        env={},
+    )
+
+    async def bare(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"stored": "bare"})
+
+    signed = [
+        (
+            body,
+            {
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+                "X-Webhook-Hmac": sign_body(KEY, body),
+                "X-Webhook-Hmac-Algorithm": "sha512",
+            },
+        )
+        for body in bodies(2_000)
+    ]
+
+    async def per_request(handler: object) -> float:
+        requests = []
+        for n in range(count):
+            body, headers = signed[n % len(signed)]
+            request = make_mocked_request("POST", "/webhooks/waha", headers=headers)
+            request._read_bytes = body  # what read() returns
+            requests.append(request)
+        began = time.perf_counter()
+        for request in requests:
+            answer = await handler(request)  # type: ignore[operator]
+            assert answer.status == 200, answer.text
+        return (time.perf_counter() - began) / count * 1e6
+
+    async def rounds() -> None:
+        for _ in range(3):
+            for name, handler in (("bare", bare), ("receiver", receiver.webhook)):
+                print(f"{name:9s} {await per_request(handler):6.1f} µs per request (handler only)")
+
+    asyncio.run(rounds())
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -262,11 +342,19 @@ def main() -> None:
         default=1,
         help="bare server processes on one port (SO_REUSEPORT), for a like-for-like ratio",
     )
+    parser.add_argument(
+        "--handler-only",
+        action="store_true",
+        help="only the handlers' CPU per request, in process, without HTTP or Kafka",
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.serve_bare, args.reuse_port)
+        return
+    if args.handler_only:
+        handler_cost(args.requests)
         return
 
     from connectors.waha.signatures import sign_body
