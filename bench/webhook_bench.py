@@ -5,6 +5,8 @@ Run on demand (not a test):
 
     ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py
     ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py --requests 40000 --concurrency 128
+    ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py --processes 2 --bare-processes 2
+    ~/.cache/cobranca/venv/bin/python bench/webhook_bench.py --rounds 1 --cprofile /tmp/r.prof
 
 It starts a local Kafka broker (infra/kafka) on free loopback ports in a temporary directory,
 creates the topics, configures a tenant owning the benchmark's session, and runs two servers,
@@ -21,6 +23,13 @@ requests/s and p50/p99 latency per server (best round) and the ratio receiver/ba
 best and the median over the paired rounds. The load
 generator shares the machine with the servers, so both figures are lower bounds; the ratio is
 the point. The broker is stopped by its PID at the end.
+
+``--processes N`` runs the receiver as `cobranca waha receive --processes N` (N processes on one
+port, SO_REUSEPORT); ``--bare-processes N`` runs the bare handler the same way, for a
+like-for-like ratio. ``--cprofile FILE`` runs the (single-process) receiver under cProfile and
+leaves its stats in FILE (`python -m pstats FILE`), since py-spy is not installed everywhere.
+``--handler-only`` measures the two handlers' CPU per request in this process, on mocked
+requests with a store that acknowledges at once: the receiver's own work, without the broker.
 """
 
 from __future__ import annotations
@@ -53,18 +62,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def free_port_pair() -> int:
-    for _ in range(50):
-        port = free_port()
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two consecutive free ports")
 
 
 def bodies(count: int) -> list[bytes]:
@@ -120,7 +117,7 @@ def bodies(count: int) -> list[bytes]:
 # --- the bare server ----------------------------------------------------------------------
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, reuse_port: bool = False) -> None:
     from aiohttp import web
 
     async def handle(request: web.Request) -> web.Response:
@@ -129,7 +126,87 @@ def serve_bare(port: int) -> None:
 
     app = web.Application(client_max_size=1_000_000)
     app.router.add_post("/webhooks/waha", handle)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(
+        app, host="127.0.0.1", port=port, print=None, access_log=None, reuse_port=reuse_port
+    )
+
+
+# --- the handler alone --------------------------------------------------------------------
+
+
+def handler_cost(count: int) -> None:
+    """CPU per request of the receiver's handler and of the bare one, in this process, on
+    mocked requests (no HTTP parsing, no sockets) with a store that acknowledges at once (no
+    Kafka): what the receiver's own work costs, apart from the broker and the network."""
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from connectors.waha.receiver import Receiver, ReceiverConfig
+    from connectors.waha.signatures import sign_body
+    from streams.domain.tenant_config import parse_tenant_config
+    from streams.runtime.kafka_limits import record_bytes
+
+    config = parse_tenant_config(
+        {
+            "tenant": TENANT,
+            "name": "Bench",
+            "waha": {"sessions": [{"name": SESSION}]},
+            "regua": {"steps": [{"when": "D0", "template": "Olá, {first_name}!"}]},
+        }
+    )
+
+    class Owners:
+        def owner_of(self, session: str) -> object:
+            return config if session == SESSION else None
+
+    class Stored:
+        async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
+            return None
+
+    receiver = Receiver(
+        Owners(),  # type: ignore[arg-type]
+        Stored(),
+        ReceiverConfig(default_hmac_key=KEY),
+        record_bytes=record_bytes,
+        env={},
+    )
+
+    async def bare(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"stored": "bare"})
+
+    signed = [
+        (
+            body,
+            {
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+                "X-Webhook-Hmac": sign_body(KEY, body),
+                "X-Webhook-Hmac-Algorithm": "sha512",
+            },
+        )
+        for body in bodies(2_000)
+    ]
+
+    async def per_request(handler: object) -> float:
+        requests = []
+        for n in range(count):
+            body, headers = signed[n % len(signed)]
+            request = make_mocked_request("POST", "/webhooks/waha", headers=headers)
+            request._read_bytes = body  # what read() returns
+            requests.append(request)
+        began = time.perf_counter()
+        for request in requests:
+            answer = await handler(request)  # type: ignore[operator]
+            assert answer.status == 200, answer.text
+        return (time.perf_counter() - began) / count * 1e6
+
+    async def rounds() -> None:
+        for _ in range(3):
+            for name, handler in (("bare", bare), ("receiver", receiver.webhook)):
+                print(f"{name:9s} {await per_request(handler):6.1f} µs per request (handler only)")
+
+    asyncio.run(rounds())
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -237,12 +314,35 @@ def main() -> None:
         help="record the receiver with py-spy into FILE (collapsed stacks) to see where time goes",
     )
     parser.add_argument(
+        "--cprofile",
+        metavar="FILE",
+        help="run the receiver under cProfile, stats into FILE (read with pstats) at the end",
+    )
+    parser.add_argument(
         "--compression", default="none", help="of the receiver's produce batches (none, gzip)"
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="receiver processes (--processes of the command)"
+    )
+    parser.add_argument(
+        "--bare-processes",
+        type=int,
+        default=1,
+        help="bare server processes on one port (SO_REUSEPORT), for a like-for-like ratio",
+    )
+    parser.add_argument(
+        "--handler-only",
+        action="store_true",
+        help="only the handlers' CPU per request, in process, without HTTP or Kafka",
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare(args.serve_bare)
+        serve_bare(args.serve_bare, args.reuse_port)
+        return
+    if args.handler_only:
+        handler_cost(args.requests)
         return
 
     from connectors.waha.signatures import sign_body
@@ -268,9 +368,7 @@ def main() -> None:
     print(f"bodies: {len(signed)} distinct, {mean_size:.0f} bytes on average")
     with tempfile.TemporaryDirectory(prefix="webhook-bench-") as tmp:
         home = Path(tmp)
-        broker = LocalBroker.for_bootstrap(
-            f"127.0.0.1:{free_port_pair()}", cache=cache_home(), home=home / "kafka"
-        )
+        broker = LocalBroker.on_free_ports(cache=cache_home(), home=home / "kafka")
         broker.start(timeout=120)
         procs: list[subprocess.Popen[bytes]] = []
         try:
@@ -295,15 +393,27 @@ def main() -> None:
                 "COBRANCA_LOG_LEVEL": "WARNING",
                 "COBRANCA_LOG_FORMAT": "json",
             }
-            procs.append(
+            reuse = ["--reuse-port"] if args.bare_processes > 1 else []
+            procs.extend(
                 subprocess.Popen(
-                    [sys.executable, __file__, "--serve-bare", str(bare_port)],
+                    [sys.executable, __file__, "--serve-bare", str(bare_port), *reuse],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
+                for _ in range(args.bare_processes)
             )
             spy = ["py-spy", "record", "--format", "raw", "-o", args.py_spy, "--"]
-            receive = [sys.executable, "-m", "streams.ops.cli", "waha", "receive"]
+            profile = ["-m", "cProfile", "-o", args.cprofile] if args.cprofile else []
+            receive = [
+                sys.executable,
+                *profile,
+                "-m",
+                "streams.ops.cli",
+                "waha",
+                "receive",
+                "--processes",
+                str(args.processes),
+            ]
             procs.append(
                 subprocess.Popen(
                     [*(spy if args.py_spy else []), *receive],
@@ -316,7 +426,11 @@ def main() -> None:
             bare_url = f"http://127.0.0.1:{bare_port}"
             receiver_url = f"http://127.0.0.1:{receiver_port}"
             wait_healthy(f"{bare_url}/healthz", procs[0])
-            wait_healthy(f"{receiver_url}/healthz", procs[1])
+            wait_healthy(f"{receiver_url}/healthz", procs[-1])
+            for _ in range(20 if args.processes > 1 else 0):
+                # Each check is a new connection, which the kernel hands to any of the
+                # processes: twenty healthy answers in a row, and every one is up.
+                wait_healthy(f"{receiver_url}/healthz", procs[-1])
             targets = {"bare": bare_url, "receiver": receiver_url}
             for name, url in targets.items():  # warm-up: connections, metadata, JIT-free caches
                 asyncio.run(load(name, f"{url}/webhooks/waha", signed, 2_000, args.concurrency))
@@ -337,7 +451,8 @@ def main() -> None:
             best = {name: max(rounds, key=lambda r: r.rate) for name, rounds in results.items()}
             print(
                 f"concurrency {args.concurrency}, best of {args.rounds} rounds each "
-                f"(receiver compression: {args.compression}):"
+                f"(receiver compression: {args.compression}, receiver processes "
+                f"{args.processes}, bare processes {args.bare_processes}):"
             )
             for result in best.values():
                 print(result.line())
@@ -351,7 +466,10 @@ def main() -> None:
                 f"{statistics.median(paired):.2f} median of {len(paired)} paired rounds "
                 "(goal >= 0.60)"
             )
-            print(group_commit_line(f"{receiver_url}/metrics"))
+            print(
+                group_commit_line(f"{receiver_url}/metrics"),
+                "(one process's)" if args.processes > 1 else "",
+            )
         finally:
             for proc in procs:
                 # SIGINT: py-spy writes its profile on it, the servers stop cleanly.

@@ -15,6 +15,11 @@ The caller decides what a failure is worth recording (`Outcome.failures`) and ma
 wait (`abandoned`, checked at least once a second), e.g. when its Kafka partition moved away.
 No Kafka here; streams/agents/dispatch.py wraps it in an agent.
 
+`Dispatcher.dispatch_many(orders)` dispatches a batch concurrently: one lane per chat, each
+lane's orders one after the other in the batch's order, at most `per_session` sends of one
+session in flight (connectors/waha/dispatch/lanes.py; docs/adr/0021). The session's pacing,
+breaker and pause are shared by its lanes, so concurrency never sends faster than `rate_per_s`.
+
 401 is held like a transient failure although the issue lists it with the permanent 4xx: a
 wrong WAHA_API_KEY refuses every send, and refunding the whole queue for a configuration typo
 is worse than waiting for the operator to fix the key (docs/adr/0006).
@@ -25,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,6 +44,7 @@ from connectors.waha.dispatch import (
     CircuitBreaker,
     SessionGate,
     SessionRateLimiter,
+    lanes,
 )
 from connectors.waha.errors import (
     WahaCallError,
@@ -90,6 +96,8 @@ class DispatchPolicy:
     breaker_open_s: float = 30.0
     session_check_s: float = 5.0
     typing_s: float = 0.0
+    per_session: int = 16
+    """Sends of one session in flight at once in `dispatch_many` (different chats)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +135,8 @@ class Outcome:
 
 
 class Dispatcher:
-    """Dispatches orders one at a time; keeps per-session pacing, breakers and pauses."""
+    """Dispatches orders (one, or a batch concurrently by chat); keeps per-session pacing,
+    breakers and pauses."""
 
     def __init__(
         self,
@@ -152,6 +161,60 @@ class Dispatcher:
         self.chat_ids = ChatIdMemo()
         self.breakers: dict[str, CircuitBreaker] = {}
         self.max_failures_kept = max_failures_kept
+        self._in_flight: dict[str, asyncio.Semaphore] = {}
+        if self.policy.per_session < 1:
+            raise ValueError(f"per_session {self.policy.per_session} must be >= 1")
+
+    def _slots(self, session: str) -> asyncio.Semaphore:
+        slots = self._in_flight.get(session)
+        if slots is None:
+            slots = asyncio.Semaphore(self.policy.per_session)
+            self._in_flight[session] = slots
+        return slots
+
+    async def dispatch_many(
+        self,
+        orders: Sequence[SendOrder],
+        *,
+        abandoned: Callable[[], bool] = lambda: False,
+        waiting: Callable[[], None] = lambda: None,
+        done: Callable[[int, Outcome | None], None] = lambda index, outcome: None,
+    ) -> list[Outcome | None]:
+        """Dispatch `orders` concurrently, one lane per chat (`lanes`), at most
+        `policy.per_session` of one session at a time; the outcomes in the orders' order.
+
+        Within a lane an order starts only after the one before it ended, so a chat receives
+        its messages in the batch's order; an order after one that was abandoned (None) is not
+        sent either. A failure, even a permanent one, does not stop the others. `done(index,
+        outcome)` is called once per order as soon as it has ended (None: abandoned), so the
+        caller can record outcomes while the rest are in flight."""
+        outcomes: list[Outcome | None] = [None] * len(orders)
+
+        async def run(lane: list[int]) -> None:
+            for n, index in enumerate(lane):
+                order = orders[index]
+                async with self._slots(order.session):
+                    outcome = await self.dispatch(order, abandoned=abandoned, waiting=waiting)
+                outcomes[index] = outcome
+                done(index, outcome)
+                if outcome is None:
+                    # Abandoned: the chat's later messages must not overtake it.
+                    for later in lane[n + 1 :]:
+                        done(later, None)
+                    return
+
+        grouped = lanes(orders)
+        if len(grouped) == 1:
+            await run(grouped[0])
+            return outcomes
+        try:
+            # A lane that fails unexpectedly cancels the others: nothing is left sending.
+            async with asyncio.TaskGroup() as group:
+                for lane in grouped:
+                    group.create_task(run(lane))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from failed
+        return outcomes
 
     def breaker(self, session: str) -> CircuitBreaker:
         breaker = self.breakers.get(session)

@@ -48,7 +48,7 @@ class InvalidSignature(WahaError):
 
 
 class ReceiverConfigError(WahaError):
-    """The webhook receiver's settings disagree with what Kafka stores; it does not start."""
+    """The webhook receiver's settings are invalid or exceed what Kafka stores; it won't start."""
 
 
 # --- calls to WAHA's API (connectors/waha/client.py) -----------------------------------------

@@ -203,6 +203,11 @@ class ReceiverConfig:
     compression: str | None = None
     """COBRANCA_WEBHOOK_COMPRESSION: of the produce batches (none by default; gzip, or lz4 and
     zstd where aiokafka's codec library, cramjam, is installed for every reader of the topic)."""
+    processes: int = 1
+    """COBRANCA_WEBHOOK_PROCESSES: receiver processes sharing the port (SO_REUSEPORT, the
+    kernel spreads connections over them); about one per core (docs/adr/0021)."""
+    reuse_port: bool = False
+    """Bind with SO_REUSEPORT (set in each process of a `processes` > 1 receiver)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverConfig:
@@ -219,7 +224,23 @@ class ReceiverConfig:
             ),
             default_hmac_key=env.get("WAHA_HMAC_KEY") or None,
             compression=_compression(env.get("COBRANCA_WEBHOOK_COMPRESSION", "")),
+            processes=_processes(env.get("COBRANCA_WEBHOOK_PROCESSES", "")),
         )
+
+
+def _processes(value: str) -> int:
+    text = value.strip()
+    if not text:
+        return 1
+    try:
+        count = int(text)
+    except ValueError as exc:
+        raise ReceiverConfigError(
+            f"COBRANCA_WEBHOOK_PROCESSES={text!r} is not a whole number"
+        ) from exc
+    if count < 1:
+        raise ReceiverConfigError(f"COBRANCA_WEBHOOK_PROCESSES={count} must be 1 or more")
+    return count
 
 
 def _compression(value: str) -> str | None:

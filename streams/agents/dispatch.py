@@ -6,26 +6,37 @@ transaction that commits the approval's offset: under read_committed every appro
 one final outcome (MessageDispatched, or DispatchFailed with retryable false, which the ledger
 refunds), preceded by the retried failures worth recording (DispatchFailed, retryable true).
 
+Approvals are taken in batches (`COBRANCA_DISPATCH_BATCH`) and dispatched concurrently by
+`Dispatcher.dispatch_many`: one lane per chat (a chat's messages go one at a time, in the order
+approved), at most `COBRANCA_DISPATCH_PER_SESSION` sends of a session in flight, the session's
+pacing shared by all. An outcome is written as soon as it, and every event before it in its
+partition, is done; its event is then acknowledged, so a partition's events are acknowledged in
+offset order, which the transport's commits rely on (docs/adr/0021).
+
 The WAHA call itself is a side effect outside Kafka, so it is at-least-once: a crash after WAHA
-accepted a message and before the commit sends it again on restart. Three things narrow that:
+accepted a message and before the commit sends it again on restart (now at most the sends in
+flight and those of the last commit interval). Three things narrow that:
 
 - the agent keeps, per partition, the set of requests whose final outcome is on the log (a fold
   of its own outputs, streams/runtime/state.py), so an approval read again is never sent again;
-- while it waits for WAHA (retries, an open circuit, a paused session) it releases its event
-  from the commit cut (`SourcePartitionTransactions.released`), so the rest of the worker
-  keeps committing, and a long WAHA outage does not run the worker's open transactions into
-  their timeout;
-- when a rebalance or a shutdown starts during the wait, it abandons the event (no commit
-  covers its offset, so its next owner processes it) and keeps a sent message's result in
-  memory, so that if the approval comes back to this worker the message is not sent twice.
+- while it waits for WAHA (sends, retries, an open circuit, a paused session) the batch is
+  released from the commit cut (`SourcePartitionTransactions.release`), so the rest of the
+  worker keeps committing, and a long WAHA outage does not run the worker's open transactions
+  into their timeout;
+- when a rebalance or a shutdown starts during the wait, it abandons the events not yet written
+  (no commit covers their offsets, so their next owner processes them) and keeps a sent
+  message's result in memory, so that if the approval comes back to this worker the message is
+  not sent twice.
 
-See docs/adr/0006 for the choices and their limits.
+See docs/adr/0006 and docs/adr/0021 for the choices and their limits.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +44,6 @@ from typing import Any, Final, cast
 
 import faust
 import structlog
-from faust.streams import current_event
 
 from connectors.waha.client import FileToSend, WahaClient
 from connectors.waha.dispatch import Backoff
@@ -45,6 +55,7 @@ from connectors.waha.dispatcher import (
     SendOrder,
 )
 from connectors.waha.wire import link_key
+from schemas.codec import encode
 from schemas.events import (
     DispatchFailed,
     Event,
@@ -75,6 +86,12 @@ log = structlog.get_logger(__name__)
 SOURCE: Final = "streams.dispatch"
 DISPATCH_IDS: Final = uuid.UUID("8a0c8c52-9e4f-4d0b-9a57-3f1d0c5b7e21")
 _RECENT_MAX: Final = 10_000
+#: How long a batch waits to fill up (COBRANCA_DISPATCH_BATCH approvals) before it goes: the
+#: delay a lone approval takes on its way to WAHA.
+BATCH_WITHIN_S: Final = 0.02
+#: How long outcomes that end about together wait for each other, to be written as one
+#: produce batch: next to a send's round trip to WAHA and a commit interval, nothing.
+FLUSH_EVERY_S: Final = 0.01
 
 
 def policy_from(settings: DispatchSettings) -> DispatchPolicy:
@@ -86,6 +103,7 @@ def policy_from(settings: DispatchSettings) -> DispatchPolicy:
         breaker_open_s=settings.breaker_open_s,
         session_check_s=settings.session_check_s,
         typing_s=settings.typing_s,
+        per_session=settings.per_session,
     )
 
 
@@ -229,46 +247,52 @@ class DispatchAgent:
                 report(session, str(state))
 
     async def run(self, stream: faust.StreamT[Any]) -> None:
-        outputs = self.channels[DISPATCHES]
         transactions = (
             cast(SourcePartitionTransactions, self.app.consumer.transactions)
             if self.app.in_transaction
             else None
         )
         try:
-            async for event in processing.events(stream):
-                if not isinstance(event, SendApproved):
-                    continue  # SendRejected: nothing to send
-                current = current_event()
-                assert current is not None
-                message = current.message
-                partition = processing.current_partition()
-                book = await self.books.of(partition)
-                tenant = event.header.tenant_id
-                if book.is_finished(tenant, event.request_id):
-                    log.info("dispatch_skipped_already_done", request_id=event.request_id)
-                    continue
-                session = self.session_of(event)
-                outcome = await self._outcome(event, session, message, transactions)
-                if outcome is None:
-                    continue
-                for out in outcome_events(event, session, outcome, datetime.now(UTC)):
-                    book.apply(out)
-                    await outputs.send(key=tenant.encode(), value=out, partition=partition)
+            async for batch in processing.batches(stream, self.settings.batch, BATCH_WITHIN_S):
+                await self._handle(batch, transactions)
         finally:
             await self.client.close()
 
-    async def _outcome(
-        self,
-        approved: SendApproved,
-        session: str,
-        message: Any,
-        transactions: SourcePartitionTransactions | None,
-    ) -> Outcome | None:
-        """Dispatch, or reuse the result of an earlier dispatch of this approval on this worker;
-        None if the partition moved away meanwhile."""
-        key = DispatchBook.key(approved.header.tenant_id, approved.request_id)
-        outcome = self._recent.pop(key, None)
+    async def _handle(
+        self, batch: list[processing.Delivered], transactions: SourcePartitionTransactions | None
+    ) -> None:
+        """Dispatch a batch's approvals concurrently (by chat, `Dispatcher.dispatch_many`) and
+        write each outcome as soon as it and every event before it in its partition are done,
+        in that partition's transaction (docs/adr/0021)."""
+        items: list[_Item] = []
+        to_send: list[_Item] = []
+        seen: set[str] = set()
+        for delivered in batch:
+            item = _Item(delivered)
+            items.append(item)
+            event = delivered.event
+            if not isinstance(event, SendApproved):
+                continue  # SendRejected: nothing to send
+            tenant = event.header.tenant_id
+            key = DispatchBook.key(tenant, event.request_id)
+            book = await self.books.of(delivered.partition)
+            if key in seen or book.is_finished(tenant, event.request_id):
+                log.info("dispatch_skipped_already_done", request_id=event.request_id)
+                continue
+            seen.add(key)
+            session = self.session_of(event)
+            item.pending = _Pending(event, session, key, self._recent.pop(key, None))
+            if item.pending.outcome is None:
+                try:
+                    item.pending.order = order_for(event, session)
+                except ValueError as exc:
+                    failure = AttemptFailure(1, False, str(exc))
+                    item.pending.outcome = Outcome(0, permanent=failure)
+            if item.pending.order is not None:
+                item.ended = False
+                to_send.append(item)
+        if all(item.pending is None for item in items):
+            return  # nothing to write: Faust acknowledges the batch as usual
         rebalances = self.app.rebalancing_count
 
         def moved() -> bool:
@@ -280,32 +304,162 @@ class DispatchAgent:
                 or bool(self.app.should_stop)
             )
 
-        if outcome is None:
-            try:
-                order = order_for(approved, session)
-            except ValueError as exc:
-                return Outcome(0, permanent=AttemptFailure(1, False, str(exc)))
+        queues: dict[int, deque[_Item]] = {}
+        for item in items:
+            queues.setdefault(item.delivered.partition, deque()).append(item)
+        if transactions is not None:
+            # The whole batch leaves the cut while WAHA is called, not only the approvals sent:
+            # a commit must not wait for it. Each event comes back just before its outputs go.
+            transactions.release(item.delivered.source.message for item in items)
+        if not to_send:
+            await self._flush(queues, transactions, moved)
+            return
+        wake = asyncio.Event()
+
+        def done(index: int, outcome: Outcome | None) -> None:
+            item = to_send[index]
+            assert item.pending is not None
+            item.pending.outcome, item.ended = outcome, True
+            wake.set()
+
+        orders = [item.pending.order for item in to_send if item.pending and item.pending.order]
+        sending = asyncio.ensure_future(
+            self.dispatcher.dispatch_many(orders, abandoned=moved, done=done)
+        )
+        try:
+            while not sending.done():
+                await self._flush(queues, transactions, moved)
+                woken = asyncio.ensure_future(wake.wait())
+                try:
+                    await asyncio.wait((sending, woken), return_when=asyncio.FIRST_COMPLETED)
+                    if not sending.done():
+                        # Let the outcomes finishing together be written together.
+                        await asyncio.wait((sending,), timeout=FLUSH_EVERY_S)
+                finally:
+                    woken.cancel()
+                wake.clear()
+            await sending  # its error, if any, is the agent's
+        finally:
+            if not sending.done():
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+        await self._flush(queues, transactions, moved)
+
+    async def _flush(
+        self,
+        queues: dict[int, deque[_Item]],
+        transactions: SourcePartitionTransactions | None,
+        moved: Callable[[], bool],
+    ) -> None:
+        """Write, per partition, the events at the front of its queue that are done (the
+        approvals whose dispatch ended, and the events with nothing to send), in their order.
+
+        The committed offset of a partition is one past its highest acknowledged one, so an
+        event is acknowledged only with every event before it: a finished approval behind one
+        still in flight waits for it, sent but unrecorded."""
+        for partition, queue in queues.items():
+            ready: list[_Item] = []
+            while queue and queue[0].ended:
+                ready.append(queue.popleft())
+            if not ready:
+                continue
+            messages = [item.delivered.source.message for item in ready]
+            written = False
             if transactions is None:
-                outcome = await self.dispatcher.dispatch(order, abandoned=moved)
-            else:
-                async with transactions.released(message):
-                    outcome = await self.dispatcher.dispatch(order, abandoned=moved)
-        if outcome is not None and moved():
-            self._recent[key] = outcome
+                written = not moved() and await self._write(partition, ready, None)
+            elif not moved():
+                admitted = await transactions.admit_all(messages)
+                if len(admitted) == len(messages) and not moved():
+                    written = await self._write(partition, ready, transactions)
+                if written:
+                    for message in messages:
+                        transactions.acknowledge(message)
+                else:
+                    # Admitted but not written: out of the cut again, or a commit would wait
+                    # for their acknowledgement forever.
+                    transactions.release(admitted)
+            if not written:
+                for item in ready:
+                    if item.pending is not None:
+                        self._give_up(item.pending, item.delivered, transactions)
+
+    def _give_up(
+        self,
+        pending: _Pending,
+        delivered: processing.Delivered,
+        transactions: SourcePartitionTransactions | None,
+    ) -> None:
+        """Give an approval up: its partition moved away (or is moving), so no commit may cover
+        it and its next owner processes it again; a result WAHA gave is kept, for when it comes
+        back to this worker."""
+        outcome, message = pending.outcome, delivered.source.message
+        if outcome is not None:
+            self._recent[pending.key] = outcome
             while len(self._recent) > _RECENT_MAX:
                 self._recent.popitem(last=False)
-        if (
-            outcome is None
-            or moved()
-            or (transactions is not None and not transactions.is_admitted(message))
-        ):
-            log.warning(
-                "dispatch_abandoned",
-                request_id=approved.request_id,
-                partition=message.tp.partition,
-                sent=outcome is not None and outcome.sent is not None,
-            )
-            if transactions is not None:
-                transactions.abandon(message)
-            return None
-        return outcome
+        log.warning(
+            "dispatch_abandoned",
+            request_id=pending.approved.request_id,
+            partition=message.tp.partition,
+            sent=outcome is not None and outcome.sent is not None,
+        )
+        if transactions is not None:
+            transactions.abandon(message)
+
+    async def _write(
+        self,
+        partition: int,
+        ready: list[_Item],
+        transactions: SourcePartitionTransactions | None,
+    ) -> bool:
+        """Write the outcomes of one partition's finished approvals, in their order, to that
+        partition of cobranca.dispatches, in its transaction: one produce batch (the ledger's
+        fast path, `send_encoded`) instead of one Faust send per event. False, with nothing
+        sent, if a rebalance took the partition meanwhile."""
+        if any(item.pending is not None and item.pending.outcome is None for item in ready):
+            return False  # abandoned: a rebalance or a stop began; the caller gives them up
+        book = await self.books.of(partition)
+        now = datetime.now(UTC)
+        records: list[tuple[bytes, bytes]] = []
+        first = None
+        for item in ready:
+            pending = item.pending
+            if pending is None or pending.outcome is None:
+                continue
+            first = first or item.delivered.source.message
+            key = pending.approved.header.tenant_id.encode()
+            for out in outcome_events(pending.approved, pending.session, pending.outcome, now):
+                book.apply(out)
+                if transactions is None:
+                    with processing.handling(item.delivered):
+                        await self.channels[DISPATCHES].send(
+                            key=key, value=out, partition=partition
+                        )
+                else:
+                    records.append((key, encode(out.to_representation())))
+        if transactions is None or first is None:
+            return True
+        # False: a rebalance took the partition before the sends; none of it may commit (the
+        # book, ahead of the log now, was forgotten with the revocation).
+        return await transactions.send_encoded(first, DISPATCHES.name, partition, records)
+
+
+@dataclass(slots=True)
+class _Item:
+    """One event of a batch: the approval to record, if any, and whether it is done."""
+
+    delivered: processing.Delivered
+    pending: _Pending | None = None
+    ended: bool = True
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One approval of a batch on its way: what to send, and how it ended."""
+
+    approved: SendApproved
+    session: str
+    key: str
+    outcome: Outcome | None = None
+    order: SendOrder | None = None

@@ -127,6 +127,12 @@ class DispatchSettings:
     """How often a paused session's status is read (COBRANCA_DISPATCH_SESSION_CHECK_S)."""
     typing_s: float = 0.0
     """Show "typing..." this long before each send (COBRANCA_DISPATCH_TYPING_S); 0: never."""
+    batch: int = 256
+    """Approvals a worker takes at once and keeps in flight (COBRANCA_DISPATCH_BATCH); 1: one
+    at a time, as before docs/adr/0021."""
+    per_session: int = 16
+    """Sends of one session in flight at once, to different chats
+    (COBRANCA_DISPATCH_PER_SESSION); the session's pacing holds whatever this is."""
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> DispatchSettings:
@@ -147,7 +153,22 @@ class DispatchSettings:
             breaker_open_s=number("COBRANCA_DISPATCH_BREAKER_OPEN_S", defaults.breaker_open_s),
             session_check_s=number("COBRANCA_DISPATCH_SESSION_CHECK_S", defaults.session_check_s),
             typing_s=number("COBRANCA_DISPATCH_TYPING_S", defaults.typing_s),
+            batch=_at_least_one(env, "COBRANCA_DISPATCH_BATCH", defaults.batch),
+            per_session=_at_least_one(env, "COBRANCA_DISPATCH_PER_SESSION", defaults.per_session),
         )
+
+
+def _at_least_one(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={text!r} is not a whole number") from exc
+    if value < 1:
+        raise SettingsError(f"{name}={value} must be 1 or more")
+    return value
 
 
 def _instant(env: dict[str, str], name: str) -> datetime | None:

@@ -126,11 +126,27 @@ def normalize_command(files: tuple[Path, ...]) -> None:
     default=None,
     help="Larger bodies get 413 (default COBRANCA_WEBHOOK_MAX_BODY_BYTES or 1000000).",
 )
-def receive_command(host: str | None, port: int | None, max_body_bytes: int | None) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Receiver processes on the port, SO_REUSEPORT (default COBRANCA_WEBHOOK_PROCESSES "
+    "or 1; about one per core).",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True)
+def receive_command(
+    host: str | None,
+    port: int | None,
+    max_body_bytes: int | None,
+    processes: int | None,
+    reuse_port: bool,
+) -> None:
     """Serve WAHA's webhooks: POST /webhooks/waha, /healthz and /metrics, until Ctrl-C/SIGTERM.
 
     Each verified webhook is stored on Kafka as WahaCallbackReceived before it is answered 200;
-    Kafka down answers 503 (WAHA retries). Session keys: see connectors/waha/receiver.py.
+    Kafka down answers 503 (WAHA retries). Session keys: see connectors/waha/receiver.py. With
+    --processes N, N processes share the port (each its own producer; /metrics is the one
+    process that answers the scrape).
     """
     import asyncio
     import contextlib
@@ -140,15 +156,22 @@ def receive_command(host: str | None, port: int | None, max_body_bytes: int | No
     from connectors.waha.receiver import ReceiverConfig
     from streams.base.errors import CobrancaError
     from streams.base.settings import Settings
-    from streams.ops.waha_receiver import serve
+    from streams.ops.waha_receiver import child_command, serve, supervise
 
-    config = ReceiverConfig.from_env()
+    try:
+        config = ReceiverConfig.from_env()
+    except CobrancaError as exc:
+        raise click.ClickException(str(exc)) from exc
     config = dataclasses.replace(
         config,
         host=host or config.host,
         port=port or config.port,
         max_body_bytes=max_body_bytes or config.max_body_bytes,
+        processes=processes or config.processes,
+        reuse_port=reuse_port,
     )
+    if config.processes > 1:
+        raise SystemExit(supervise(config.processes, child_command()))
     settings = Settings.from_env()
 
     async def run() -> None:

@@ -5,13 +5,22 @@ tenants directory followed from Kafka answers who owns a session (`SessionOwners
 commit producer on cobranca.waha.callbacks stores the callbacks (`CallbackStore`), the topic's
 limits read from the broker bound the records (`check_record_limits`, `max_record_bytes`), and
 `record_bytes` counts them as Kafka does. `serve` runs the app with them until cancelled.
+
+`supervise` runs several receivers on one port (`cobranca waha receive --processes N`): each a
+process of its own with its own producer and tenants directory, bound with SO_REUSEPORT so the
+kernel spreads the connections over them. One Python process serves a few thousand webhooks a
+second on one core; this is how the receiver uses the others (docs/adr/0021).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
 
 import structlog
 from aiohttp import web
@@ -31,7 +40,7 @@ from streams.runtime.kafka_limits import record_bytes
 from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.tenants import TenantDirectory
 
-__all__ = ["ProducerCounts", "serve"]
+__all__ = ["ProducerCounts", "child_command", "serve", "supervise"]
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +111,7 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
             process_registry(registry)  # CPU, memory, open files, like every process
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
-            site = web.TCPSite(runner, config.host, config.port)
+            site = web.TCPSite(runner, config.host, config.port, reuse_port=config.reuse_port)
             await site.start()
             log.info("webhook_receiver_listening", host=config.host, port=config.port, path=PATH)
             try:
@@ -114,3 +123,50 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follower
+
+
+def supervise(count: int, command: Sequence[str], *, poll_s: float = 0.2) -> int:
+    """Run `count` receiver processes (`command`, which binds with SO_REUSEPORT) until SIGTERM
+    or Ctrl-C, which each of them is given in turn (in-flight requests finish); returns the exit
+    status. Fail-stop: when one exits on its own, the others are stopped and its status is
+    returned, so the supervisor (docker, systemd) restarts the whole receiver."""
+    children = [subprocess.Popen(list(command)) for _ in range(count)]
+    log.info("webhook_receiver_processes", processes=count, pids=[c.pid for c in children])
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    status = 0
+    try:
+        while not stopping:
+            ended = [c for c in children if c.poll() is not None]
+            if ended:
+                status = ended[0].returncode or 1
+                log.error(
+                    "webhook_receiver_process_exited", pid=ended[0].pid, status=ended[0].returncode
+                )
+                break
+            time.sleep(poll_s)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
+
+
+def child_command(argv: Sequence[str] | None = None) -> list[str]:
+    """The command line of one receiver process of a supervised set: this one's, told to bind
+    with SO_REUSEPORT as a single process."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return [sys.executable, "-m", "streams.ops.cli", *args, "--processes", "1", "--reuse-port"]

@@ -26,8 +26,10 @@ commit is
   the agent asks for the next one); only then are the offsets taken and the transactions
   committed (aiokafka flushes a transaction's records before committing it);
 - the offset committed for a partition is one past the highest acknowledged offset: a
-  partition's events are delivered and acknowledged in order (agents run with concurrency 1),
-  so every delivered event below it is done, whatever holes the log has.
+  partition's events are delivered and acknowledged in order (agents run with concurrency 1;
+  the dispatcher, which keeps a batch of approvals in flight, acknowledges each as soon as it
+  and every event before it are written: `release`, `acknowledge`, docs/adr/0021), so every
+  delivered event below it is done, whatever holes the log has.
 
 The transactions of the source partitions are committed concurrently, not one after the
 other as Faust does: no event is admitted while they commit.
@@ -307,6 +309,21 @@ class SourcePartitionTransactions(TransactionManager):
         # Not in a `finally`: a cancelled agent must not leave behind an admitted message that
         # nothing will ever acknowledge (the next commit would wait for it forever).
         await self.admit(message)
+
+    def release(self, messages: Iterable[Any]) -> None:
+        """`released` for a batch whose events finish one by one (the dispatcher's approvals in
+        flight, docs/adr/0021): they leave the cut now; the agent admits each again
+        (`admit_all`) just before it sends its outputs, and acknowledges it (`acknowledge`)
+        right after, in offset order within a partition."""
+        for message in messages:
+            self._admitted.discard(message)
+
+    def acknowledge(self, message: Any) -> None:
+        """Acknowledge `message` now rather than when the agent asks for its next batch: its
+        outputs are sent, and every earlier event of its partition is acknowledged already
+        (the committed offset is one past the highest acknowledged one, so a partition's events
+        must be acknowledged in order). Faust's own acknowledgement later is a no-op."""
+        message.ack(self.app.consumer)
 
     def abandon(self, message: Any) -> None:
         """The agent gives `message` up without output, because a rebalance is taking its

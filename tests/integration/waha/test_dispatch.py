@@ -337,3 +337,173 @@ def test_a_worker_stopped_while_waha_is_down_loses_nothing(
     assert len(approvals) == total
     assert Counter(d["request_id"] for d in dispatched) == dict.fromkeys(approvals, 1)
     assert len(sends) == total
+
+
+def _chat_approval(tenant: str, i: int, chat: int) -> SendApproved:
+    approved = _approval(tenant, i, phone=f"+5511{97000000 + chat * 1000 + len(tenant):08d}")
+    return approved
+
+
+def test_approvals_in_flight_keep_each_chats_order_and_go_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """docs/adr/0021: a worker keeps a batch of approvals in flight, one lane per chat. Three
+    tenants (three partitions' worth of keys), eight chats each, 40 approvals per tenant: every
+    approval has one outcome, WAHA took each message once, and every chat got its messages in
+    the order they were approved."""
+    tenants = [_tenant() for _ in range(3)]
+    per_tenant, chats = 40, 8
+    with SimulatorThread(SimulatorConfig(api_key=API_KEY, engine="NOWEB", seed=11)) as sim:
+        for tenant in tenants:
+            approvals = [_chat_approval(tenant, i, i % chats) for i in range(per_tenant)]
+            asyncio.run(produce(kafka_bootstrap, approvals, tenant))
+        worker = _worker(
+            kafka_bootstrap,
+            tmp_path,
+            tenants[0],
+            sim,
+            COBRANCA_DISPATCH_RATE="0",
+            COBRANCA_DISPATCH_BATCH="32",
+            COBRANCA_DISPATCH_PER_SESSION="4",
+        )
+        worker.start()
+        try:
+            for tenant in tenants:
+                wait_until(
+                    lambda tenant=tenant: len(_outcomes(kafka_bootstrap, tenant)) >= per_tenant,
+                    timeout=180,
+                    what=f"{per_tenant} outcomes of {tenant}",
+                    worker=worker,
+                )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            worker.stop()
+        sends = {tenant: _sends_for(sim.url, tenant) for tenant in tenants}
+
+    for tenant in tenants:
+        dispatched = _dispatched(_outcomes(kafka_bootstrap, tenant))
+        assert Counter(d["request_id"] for d in dispatched) == {
+            f"req-{i}": 1 for i in range(per_tenant)
+        }
+        assert len(sends[tenant]) == per_tenant
+        for chat in range(chats):
+            in_chat = [
+                s["text"]
+                for s in sends[tenant]
+                if f"{97000000 + chat * 1000 + len(tenant):08d}" in s["chat_id"]
+            ]
+            expected = [
+                f"Olá! Lembrete {tenant} req-{i}" for i in range(per_tenant) if i % chats == chat
+            ]
+            assert in_chat == expected, (tenant, chat)
+
+
+def test_a_worker_killed_with_approvals_in_flight_records_each_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """SIGKILL while a batch is in flight, then a new worker in the same group: every approval
+    ends with exactly one MessageDispatched on the log. WAHA sends stay at-least-once: the
+    messages sent but not yet committed at the kill go again, at most what was in flight."""
+    tenant, total, in_flight = _tenant(), 200, 8
+    with SimulatorThread(SimulatorConfig(api_key=API_KEY, engine="GOWS", seed=13)) as sim:
+        asyncio.run(
+            produce(
+                kafka_bootstrap, [_chat_approval(tenant, i, i % 50) for i in range(total)], tenant
+            )
+        )
+        env = {
+            "COBRANCA_DISPATCH_RATE": "40",
+            "COBRANCA_DISPATCH_BATCH": "64",
+            "COBRANCA_DISPATCH_PER_SESSION": str(in_flight),
+        }
+        first = _worker(kafka_bootstrap, tmp_path / "first", tenant, sim, **env)
+        first.start()
+        try:
+            wait_until(
+                lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= 40,
+                timeout=180,
+                what="40 MessageDispatched before the kill",
+                worker=first,
+            )
+        finally:
+            first.kill()
+        second = _worker(kafka_bootstrap, tmp_path / "second", tenant, sim, **env)
+        second.start()
+        try:
+            wait_until(
+                lambda: len(_dispatched(_outcomes(kafka_bootstrap, tenant))) >= total,
+                timeout=180,
+                what=f"all {total} MessageDispatched after the kill",
+                worker=second,
+            )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            second.stop()
+        sends = _sends_for(sim.url, tenant)
+
+    dispatched = _dispatched(_outcomes(kafka_bootstrap, tenant))
+    assert Counter(d["request_id"] for d in dispatched) == {f"req-{i}": 1 for i in range(total)}
+    texts = Counter(s["text"] for s in sends)
+    assert set(texts) == {f"Olá! Lembrete {tenant} req-{i}" for i in range(total)}
+    again = sum(n - 1 for n in texts.values())
+    # Sent but not committed at the kill: those in flight, and those sent within the last
+    # commit interval (0.2 s at 40/s).
+    assert again <= in_flight + 40 * 0.2 + 2, again
+    # Each MessageDispatched names a message WAHA accepted.
+    assert {d["waha_message_id"] for d in dispatched} <= {link_key(s["message_id"]) for s in sends}
+
+
+def test_a_rebalance_with_approvals_in_flight_records_each_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A second worker joins the group while the first has approvals in flight, then leaves:
+    two rebalances. Every approval still ends with exactly one MessageDispatched. A message sent
+    but not yet committed when its partition moved is kept by its worker and recorded without
+    a second send if the approval comes back to it; if it goes to the other worker, that one
+    sends it again (WAHA sends are at-least-once): at most what was in flight, per rebalance."""
+    tenants = [_tenant() for _ in range(3)]
+    per_tenant, in_flight = 60, 4
+    env = {
+        "COBRANCA_DISPATCH_RATE": "20",
+        "COBRANCA_DISPATCH_BATCH": "32",
+        "COBRANCA_DISPATCH_PER_SESSION": str(in_flight),
+    }
+    with SimulatorThread(SimulatorConfig(api_key=API_KEY, engine="NOWEB", seed=17)) as sim:
+        for tenant in tenants:
+            approvals = [_chat_approval(tenant, i, i % 10) for i in range(per_tenant)]
+            asyncio.run(produce(kafka_bootstrap, approvals, tenant))
+
+        def done() -> int:
+            return sum(len(_dispatched(_outcomes(kafka_bootstrap, t))) for t in tenants)
+
+        first = _worker(kafka_bootstrap, tmp_path / "first", tenants[0], sim, **env)
+        second = _worker(kafka_bootstrap, tmp_path / "second", tenants[0], sim, **env)
+        first.start()
+        try:
+            wait_until(lambda: done() >= 20, timeout=180, what="20 outcomes", worker=first)
+            second.start()
+            wait_until(lambda: done() >= 80, timeout=180, what="80 outcomes", worker=first)
+            second.stop()
+            wait_until(
+                lambda: done() >= per_tenant * len(tenants),
+                timeout=180,
+                what="every outcome",
+                worker=first,
+            )
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            second.stop()
+            first.stop()
+        sends = {tenant: _sends_for(sim.url, tenant) for tenant in tenants}
+
+    again = 0
+    for tenant in tenants:
+        dispatched = _dispatched(_outcomes(kafka_bootstrap, tenant))
+        assert Counter(d["request_id"] for d in dispatched) == {
+            f"req-{i}": 1 for i in range(per_tenant)
+        }
+        texts = Counter(s["text"] for s in sends[tenant])
+        assert set(texts) == {f"Olá! Lembrete {tenant} req-{i}" for i in range(per_tenant)}
+        again += sum(n - 1 for n in texts.values())
+    # Two rebalances, each at most the sends in flight and those of a commit interval.
+    assert again <= 2 * (in_flight + 20 * 0.2 + 2), again

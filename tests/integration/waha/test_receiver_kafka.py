@@ -217,3 +217,58 @@ def test_the_receiver_does_not_start_with_a_body_limit_kafka_cannot_store(
     said = " ".join(str(refused.value).split())  # the CLI's error, wrapped by the terminal
     assert "COBRANCA_WEBHOOK_MAX_BODY_BYTES=2,000,000" in said
     assert f"{TOPIC_SETTING} of {WAHA_CALLBACKS.name}" in said
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_receiver_processes_share_the_port_and_store_everything(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """`--processes 2` (COBRANCA_WEBHOOK_PROCESSES): two receivers bound with SO_REUSEPORT,
+    each with its own producer; every webhook answered 200 is stored once; SIGTERM to the
+    supervisor stops both (docs/adr/0021)."""
+    tenant = f"rcv-{uuid.uuid4().hex[:8]}"
+    session = f"{tenant}-s"
+    configure(kafka_bootstrap, tenant, [session])
+    receiver = ReceiverProcess(kafka_bootstrap, tmp_path, env={"COBRANCA_WEBHOOK_PROCESSES": "2"})
+    receiver.start()
+    assert receiver.proc is not None
+    children = _children(receiver.proc.pid)
+    try:
+        assert len(children) == 2
+        bodies = [
+            raw(
+                envelope(
+                    "message.ack",
+                    ack(1, "SERVER", id=f"true_55119{i:08d}@c.us_M{i}"),
+                    session=session,
+                    id=f"evt_{tenant}_{i}",
+                )
+            )
+            for i in range(600)
+        ]
+        # Each batch on fresh connections, which the kernel spreads over the two processes;
+        # one that is still reading the tenants answers 503, and WAHA would retry.
+        statuses = receiver.post(bodies[:300]) + receiver.post(bodies[300:])
+        retry = [b for b, s in zip(bodies, statuses, strict=True) if s == 503]
+        assert set(statuses) <= {200, 503}
+        assert receiver.post(retry) == [200] * len(retry)
+    finally:
+        receiver.stop()
+    assert receiver.proc.returncode == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    stored = callbacks_of(kafka_bootstrap, tenant)
+    assert sorted(e.header.correlation_id for e, _ in stored) == sorted(
+        f"evt_{tenant}_{i}" for i in range(600)
+    )

@@ -497,3 +497,13 @@ async def test_the_datum_is_what_the_record_and_encode_would_give() -> None:
     fast = encode_datum("WahaCallbackReceived", datum)
     assert fast == encode(record.to_representation())
     assert decode(fast)["received_at"] == received.replace(microsecond=123000)
+
+
+async def test_receiver_processes_come_from_the_environment() -> None:
+    from connectors.waha.errors import ReceiverConfigError
+    from connectors.waha.receiver import ReceiverConfig
+
+    assert ReceiverConfig.from_env({}).processes == 1
+    assert ReceiverConfig.from_env({"COBRANCA_WEBHOOK_PROCESSES": "2"}).processes == 2
+    with pytest.raises(ReceiverConfigError, match="COBRANCA_WEBHOOK_PROCESSES"):
+        ReceiverConfig.from_env({"COBRANCA_WEBHOOK_PROCESSES": "0"})

@@ -10,6 +10,7 @@ from connectors.waha.client import SentMessage
 from connectors.waha.dispatcher import AttemptFailure, Outcome
 from schemas.events import DispatchFailed, MessageDispatched, SendKind
 from streams.agents.dispatch import DispatchBook, order_for, outcome_events, policy_from
+from streams.base.errors import SettingsError
 from streams.base.settings import DispatchSettings, Settings
 from tests.factories import send_approved
 
@@ -92,3 +93,14 @@ def test_dispatch_settings_come_from_the_environment() -> None:
     assert (policy.rate_per_s, policy.breaker_failures, policy.breaker_open_s) == (0, 3, 2.5)
     assert Settings.from_env({}).dispatch == DispatchSettings()
     assert DispatchSettings().rate_per_s == 1.0
+
+
+def test_what_is_in_flight_comes_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {"COBRANCA_DISPATCH_BATCH": "32", "COBRANCA_DISPATCH_PER_SESSION": "4"}
+    )
+    assert (settings.dispatch.batch, policy_from(settings.dispatch).per_session) == (32, 4)
+    assert (DispatchSettings().batch, DispatchSettings().per_session) == (256, 16)
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(SettingsError, match="COBRANCA_DISPATCH_BATCH"):
+            Settings.from_env({"COBRANCA_DISPATCH_BATCH": bad})
