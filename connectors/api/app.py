@@ -49,7 +49,10 @@ from connectors.api.routes import ROUTES
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
 from connectors.imports.errors import BodyTooLarge, RequestRefused, UnsupportedFormat
+from connectors.schema_registry.app import PREFIX as REGISTRY_PREFIX
+from connectors.schema_registry.app import create_app as registry_app
 from schemas.events import ApiRequestAudited, new_header
+from schemas.registry import SchemaRegistry
 from streams.base.errors import ProduceFailed
 from streams.domain.identity import PLATFORM
 from streams.domain.tenant_config import TENANT_ID
@@ -274,11 +277,13 @@ def create_app(
     imports: Any | None = None,
     routes: Iterable[Route] = ROUTES,
     metrics: CollectorRegistry | None = None,
+    schema_registry: SchemaRegistry | None = None,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
     `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
     `imports` (an ImportService) runs debtor imports; `metrics`, when given, is served at
-    ``GET /metrics`` (Prometheus text)."""
+    ``GET /metrics`` (Prometheus text). Under ``/registry``, public and read-only, Confluent's
+    schema registry API over `schema_registry` (default: the pinned one; ADR 0025)."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
@@ -305,4 +310,5 @@ def create_app(
     if metrics is not None:
         app[METRICS] = metrics
         app.router.add_get("/metrics", _metrics)
+    app.add_subapp(REGISTRY_PREFIX, registry_app(schema_registry))
     return app
