@@ -349,6 +349,57 @@ def schemas_list(as_json: bool) -> None:
         click.echo(f"{subject}: {pins}")
 
 
+@schemas.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=8081, show_default=True, help="Port.")
+@friendly_errors
+def schemas_serve(host: str, port: int) -> None:
+    """Serve the pinned schemas as Confluent's schema registry API (read-only), at the root,
+    until SIGTERM or Ctrl-C. `cobranca api serve` serves the same under /registry."""
+    from aiohttp import web
+
+    from connectors.schema_registry.app import create_app
+
+    click.echo(f"schema registry API (read-only) on http://{host}:{port}", err=True)
+    web.run_app(create_app(), host=host, port=port, print=None, access_log=None)
+
+
+@schemas.command("push")
+@click.option(
+    "--registry-url",
+    required=True,
+    metavar="URL",
+    help="A Confluent schema registry (credentials in the URL if it needs them).",
+)
+@json_option
+@friendly_errors
+def schemas_push(registry_url: str, as_json: bool) -> None:
+    """Register every pinned version in a Confluent registry with its pinned id (IMPORT mode);
+    versions already there with the same id are left alone."""
+    from connectors.schema_registry.push import push_schemas
+    from schemas.registry import default_registry
+    from schemas.registry_api import import_requests
+
+    pushed = asyncio.run(push_schemas(registry_url, import_requests(default_registry())))
+    imported = [p for p in pushed if p.imported]
+    if as_json:
+        echo_json(
+            [
+                {
+                    "subject": p.subject,
+                    "version": p.version,
+                    "schema_id": p.schema_id,
+                    "imported": p.imported,
+                }
+                for p in pushed
+            ]
+        )
+        return
+    for p in imported:
+        click.echo(f"{p.subject} v{p.version} -> schema id {p.schema_id}")
+    click.echo(f"{len(imported)} versions imported, {len(pushed) - len(imported)} were there")
+
+
 # -- topics ------------------------------------------------------------------------------------
 
 
@@ -409,6 +460,51 @@ def topics_list(settings: Settings, as_json: bool) -> None:
             ", ".join(state.spec.events),
         )
     Console(width=200).print(table)
+
+
+@topics.command("tail")
+@click.argument("topic")
+@click.option("--from-beginning", is_flag=True, help="Start at each partition's first offset.")
+@click.option("--max", "max_records", type=click.IntRange(min=1), help="Stop after N records.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per line (position, key, event type, event) instead of text.",
+)
+@click.option("--unmasked", is_flag=True, help="Show phones, CPFs and CNPJs unmasked.")
+@click.pass_obj
+@friendly_errors
+def topics_tail(
+    settings: Settings,
+    topic: str,
+    from_beginning: bool,
+    max_records: int | None,
+    as_json: bool,
+    unmasked: bool,
+) -> None:
+    """Print TOPIC's committed records decoded, one a line, like kcat: new ones from the end
+    until Ctrl-C, or from the beginning; phones and documents masked unless --unmasked."""
+    from streams.ops.topics_tail import tail
+
+    def write(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(
+            tail(
+                settings.kafka_bootstrap,
+                topic,
+                write,
+                from_beginning=from_beginning,
+                as_json=as_json,
+                unmasked=unmasked,
+                max_records=max_records,
+            )
+        )
+    except KeyboardInterrupt:
+        pass
 
 
 # -- tenants -----------------------------------------------------------------------------------

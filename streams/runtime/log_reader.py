@@ -140,3 +140,26 @@ async def _read_to_end(
             )
     records.sort(key=lambda r: (r.topic, r.partition, r.offset))
     return records
+
+
+async def follow_topic(
+    bootstrap: str, topic: str, *, from_beginning: bool = False, poll_ms: int = 500
+) -> AsyncIterator[LogRecord]:
+    """The committed records of `topic` as they come, from its end as of now (or from each
+    partition's beginning), until the caller stops iterating. Records of one partition come in
+    offset order; partitions interleave as the broker hands them out."""
+    async with _consumer(bootstrap, "read_committed") as consumer:
+        partitions = await partitions_of(consumer, topic)
+        if not partitions:
+            raise LogReadError(f"topic {topic!r} does not exist on {bootstrap}")
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        else:
+            await consumer.seek_to_end(*tps)
+        while True:
+            batch = await consumer.getmany(*tps, timeout_ms=poll_ms)
+            for tp in sorted(batch, key=lambda tp: tp.partition):
+                for m in batch[tp]:
+                    yield LogRecord(m.topic, m.partition, m.offset, m.key, m.value)
