@@ -126,7 +126,7 @@ def subject_version(registry: SchemaRegistry, subject: str, version: str) -> Ans
                 422,
                 INVALID_VERSION,
                 f"The specified version '{version}' is not a valid version id. Allowed values "
-                f"are between [1, {_MAX_VERSION}] and the string \"latest\"",
+                f'are between [1, {_MAX_VERSION}] and the string "latest"',
             )
         entry = next((e for e in entries if e.version == number), None)
     if entry is None:

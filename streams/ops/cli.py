@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -491,7 +492,8 @@ def topics_tail(
         click.echo(line)
         sys.stdout.flush()
 
-    try:
+    # Ctrl-C is how a follow ends: quietly, like kcat.
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             tail(
                 settings.kafka_bootstrap,
@@ -503,8 +505,6 @@ def topics_tail(
                 max_records=max_records,
             )
         )
-    except KeyboardInterrupt:
-        pass
 
 
 # -- tenants -----------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def record_document(record: LogRecord, *, unmasked: bool = False) -> dict[str, A
         try:
             event = decode(record.value)
         except UndecodableEvent as exc:
-            error = str(exc)
+            schema = f" (schema id {exc.schema_id})" if exc.schema_id is not None else ""
+            error = f"{exc.reason}{schema}"
         else:
             event.pop(FAUST_KEY, None)
             header = event.get("header")

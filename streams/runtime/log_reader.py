@@ -4,7 +4,7 @@ what committed transactions wrote."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -144,7 +144,7 @@ async def _read_to_end(
 
 async def follow_topic(
     bootstrap: str, topic: str, *, from_beginning: bool = False, poll_ms: int = 500
-) -> AsyncIterator[LogRecord]:
+) -> AsyncGenerator[LogRecord, None]:
     """The committed records of `topic` as they come, from its end as of now (or from each
     partition's beginning), until the caller stops iterating. Records of one partition come in
     offset order; partitions interleave as the broker hands them out."""

@@ -12,7 +12,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -72,9 +71,7 @@ class ServedApp:
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The HTTP API's application (with no route called that needs its ports) at /registry."""
     none = cast(Any, None)
-    app = api_app(
-        ApiSettings(tmp_path_factory.mktemp("keys")), none, none, none, none, none
-    )
+    app = api_app(ApiSettings(tmp_path_factory.mktemp("keys")), none, none, none, none, none)
     with ServedApp(app) as served:
         yield f"http://127.0.0.1:{served.port}/registry"
 
@@ -162,7 +159,9 @@ def test_an_old_version_id_is_served_as_the_schema_that_wrote_it(registry_url: s
     assert schema.schema_type == "AVRO"
     assert json.loads(schema.schema_str) == first.schema
     versions = client.get_versions("cobranca.events.BalanceLow")
-    assert versions == [e.version for e in default_registry().versions("cobranca.events.BalanceLow")]
+    assert versions == [
+        e.version for e in default_registry().versions("cobranca.events.BalanceLow")
+    ]
 
 
 def _tail(bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -183,7 +182,13 @@ def test_topics_tail_prints_the_records_decoded(
     # --max: exactly what the topic holds now, so the command ends instead of following.
     held = len(asyncio.run(read_topic(kafka_bootstrap, CLIENTS.name)))
     done = _tail(
-        kafka_bootstrap, CLIENTS.name, "--from-beginning", "--json", "--unmasked", "--max", str(held)
+        kafka_bootstrap,
+        CLIENTS.name,
+        "--from-beginning",
+        "--json",
+        "--unmasked",
+        "--max",
+        str(held),
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]

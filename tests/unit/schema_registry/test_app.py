@@ -49,7 +49,11 @@ async def test_subjects_versions_and_latest() -> None:
         assert versions == [1, 2]
         latest = await client.get("/subjects/cobranca.events.BalanceLow/versions/latest")
         body = await latest.json(content_type=None)
-        assert (body["subject"], body["version"], body["id"]) == ("cobranca.events.BalanceLow", 2, 27)
+        assert (body["subject"], body["version"], body["id"]) == (
+            "cobranca.events.BalanceLow",
+            2,
+            27,
+        )
         missing = await client.get("/subjects/nope/versions")
         assert missing.status == 404
         assert (await missing.json(content_type=None))["error_code"] == 40401

@@ -76,7 +76,9 @@ async def test_every_pin_is_imported_with_its_id_and_version_then_again_nothing(
         assert json.loads(balance[1]["schema"]) == REGISTRY.by_id(27).schema  # type: ignore[union-attr]
         # IMPORT before the posts of a subject, READWRITE after them.
         subject_calls = [
-            (c[0], c[2]) for c in fake.calls if "cobranca.events.BalanceLow" in c[1] and c[0] != "GET"
+            (c[0], c[2])
+            for c in fake.calls
+            if "cobranca.events.BalanceLow" in c[1] and c[0] != "GET"
         ]
         assert subject_calls[0] == ("PUT", {"mode": "IMPORT"})
         assert subject_calls[-1] == ("PUT", {"mode": "READWRITE"})
