@@ -414,3 +414,17 @@ def test_the_api_serves_imports(services: dict[str, dict[str, Any]]) -> None:
     assert "COBRANCA_IMPORTS_MAX_BYTES" in env
     assert "/healthz" in " ".join(api["healthcheck"]["test"])
     assert f":{env['COBRANCA_API_PORT']}/healthz" in " ".join(api["healthcheck"]["test"])
+
+
+def test_kafka_ui_reads_the_topics_through_the_registry_api(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    ui = services["kafka-ui"]
+    assert ui["image"].startswith("provectuslabs/kafka-ui:v")
+    assert ui["profiles"] == ["tools"], "optional: started with --profile tools"
+    env = _environment(ui)
+    api_port = _environment(services["api"])["COBRANCA_API_PORT"]
+    assert env["KAFKA_CLUSTERS_0_SCHEMAREGISTRY"] == f"http://api:{api_port}/registry"
+    assert env["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == "kafka:9092"
+    assert env["KAFKA_CLUSTERS_0_READONLY"] == "true"
+    assert ui["depends_on"]["api"]["condition"] == "service_healthy"
