@@ -210,3 +210,40 @@ def test_topics_tail_prints_the_records_decoded(
         phone = event.phone_e164  # type: ignore[attr-defined]
         assert phone not in human.stdout and phone.lstrip("+") not in human.stdout
         assert phone in done.stdout
+
+
+def test_topics_tail_follows_new_records_from_the_end(kafka_bootstrap: str) -> None:
+    tenant = f"follow-{uuid.uuid4().hex[:8]}"
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "streams.ops.cli", "topics", "tail", CLIENTS.name, "--json"]
+        + ["--unmasked", "--max", "1"],
+        env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    async def send(n: int) -> None:
+        async with EventProducer(kafka_bootstrap) as producer:
+            await producer.send(client_imported(tenant, n, import_id=f"imp-{tenant}"), tenant)
+
+    try:
+        # The tail starts at the end as of when it is ready: send until one record reaches it.
+        for n in range(60):
+            asyncio.run(send(n))
+            try:
+                tail.wait(1.0)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        out, err = tail.communicate(timeout=10)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+            tail.wait()
+    assert tail.returncode == 0, err
+    (line,) = out.splitlines()
+    document = json.loads(line)
+    # A record sent after the tail started: the topic's older records were skipped.
+    assert document["key"] == tenant and document["event_type"] == "ClientImported"
+    assert document["event"]["header"]["tenant_id"] == tenant
