@@ -214,9 +214,9 @@ def test_topics_tail_prints_the_records_decoded(
 
 def test_topics_tail_follows_new_records_from_the_end(kafka_bootstrap: str) -> None:
     tenant = f"follow-{uuid.uuid4().hex[:8]}"
+    command = ["topics", "tail", CLIENTS.name, "--json", "--unmasked", "--max", "1"]
     tail = subprocess.Popen(
-        [sys.executable, "-m", "streams.ops.cli", "topics", "tail", CLIENTS.name, "--json"]
-        + ["--unmasked", "--max", "1"],
+        [sys.executable, "-m", "streams.ops.cli", *command],
         env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
