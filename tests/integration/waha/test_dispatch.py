@@ -427,6 +427,12 @@ def test_a_worker_killed_with_approvals_in_flight_records_each_once(
             )
         finally:
             first.kill()
+        # What may go twice: the messages WAHA accepted from the first worker whose outcome was
+        # not committed when it died (the killed transaction is aborted, so read_committed
+        # shows exactly the committed ones).
+        unrecorded = len(_sends_for(sim.url, tenant)) - len(
+            _dispatched(_outcomes(kafka_bootstrap, tenant))
+        )
         second = _worker(kafka_bootstrap, tmp_path / "second", tenant, sim, **env)
         second.start()
         try:
@@ -446,9 +452,9 @@ def test_a_worker_killed_with_approvals_in_flight_records_each_once(
     texts = Counter(s["text"] for s in sends)
     assert set(texts) == {f"Olá! Lembrete {tenant} req-{i}" for i in range(total)}
     again = sum(n - 1 for n in texts.values())
-    # Sent but not committed at the kill: those in flight, and those sent within the last
-    # commit interval (0.2 s at 40/s).
-    assert again <= in_flight + 40 * 0.2 + 2, again
+    # Only messages sent but not recorded at the kill go again: those in flight and those of
+    # the last commit interval (measured, not assumed: a loaded machine stretches the interval).
+    assert again <= unrecorded, (again, unrecorded)
     # Each MessageDispatched names a message WAHA accepted.
     assert {d["waha_message_id"] for d in dispatched} <= {link_key(s["message_id"]) for s in sends}
 
