@@ -1,0 +1,37 @@
+"""The two locks agree: the image's runtime lock pins exactly the versions the developers' lock
+pins, and carries none of the dev tools."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+_PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;]+)", re.M)
+
+
+def _pins(name: str) -> dict[str, str]:
+    text = (ROOT / name).read_text(encoding="utf-8")
+    return {m.group(1).lower().replace("_", "-"): m.group(2) for m in _PIN.finditer(text)}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_runtime_lock_is_the_developers_lock_without_the_dev_tools() -> None:
+    runtime, full = _pins("requirements-runtime.lock"), _pins("requirements.lock")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for package, version in runtime.items():
+        assert full.get(package) == version, f"{package}: {version} vs {full.get(package)}"
+    for requirement in project["dependencies"]:
+        assert _name(requirement) in runtime, f"{requirement} is not in the runtime lock"
+    for tool in ("pytest", "ruff", "mypy", "import-linter", "schemathesis"):
+        assert tool not in runtime, f"{tool} is a dev tool; the image must not carry it"
+
+
+def test_the_image_installs_from_the_runtime_lock_then_the_project_without_resolving() -> None:
+    lines = [ln.strip() for ln in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    assert any(ln.startswith("-r requirements-runtime.lock") for ln in lines)
+    assert any("pip install --no-deps ." in ln for ln in lines)
