@@ -88,7 +88,9 @@ async def _receivers() -> AsyncIterator[Receivers]:
         await runner.cleanup()
 
 
-async def _platform_token(bootstrap: str, api_base: str, session: aiohttp.ClientSession) -> str:
+async def _create_platform_admin(bootstrap: str) -> str:
+    """A platform admin on the identity topic, made before the API starts: an API reads the
+    topic to its end at start, and only follows it afterwards (within a fetch)."""
     email = f"admin-{uuid.uuid4().hex[:6]}@example.com"
     log = KafkaApiLog(bootstrap)
     await log.start(3)
@@ -100,6 +102,10 @@ async def _platform_token(bootstrap: str, api_base: str, session: aiohttp.Client
         await log.append([(event, record_key(event))])
     finally:
         await log.stop()
+    return email
+
+
+async def _platform_token(email: str, api_base: str, session: aiohttp.ClientSession) -> str:
     async with session.post(
         f"{api_base}/v1/auth/login", json={"email": email, "password": PASSWORD}
     ) as answer:
@@ -151,12 +157,13 @@ async def test_events_are_posted_signed_retried_isolated_and_survive_a_restart(
         policy=RetryPolicy((timedelta(seconds=0.5),), timedelta(minutes=10)),
         tick_s=0.1,
     )
+    admin = await _create_platform_admin(kafka_bootstrap)
     async with (
         _receivers() as hooks,
         running_api(settings, api),
         aiohttp.ClientSession() as session,
     ):
-        token = await _platform_token(kafka_bootstrap, base, session)
+        token = await _platform_token(admin, base, session)
 
         async def subscribe(tenant: str, path: str, events: list[str]) -> dict[str, Any]:
             async with session.post(
