@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,14 +45,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.harness import Call, Round, free_port, load, wait_healthy  # noqa: E402
+
 TENANT = "bench"
 PASSWORD = "bench password 1234"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def serve_bare(port: int) -> None:
@@ -74,77 +68,6 @@ def serve_bare(port: int) -> None:
     app.router.add_post("/bare", post)
     app.router.add_get("/healthz", get)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-@dataclass
-class Round:
-    name: str
-    requests: int
-    seconds: float
-    latencies: list[float]
-    errors: int
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    def line(self) -> str:
-        return (
-            f"{self.name:16s} {self.rate:8,.0f} req/s   p50 {self.pct(0.50):6.2f} ms   "
-            f"p99 {self.pct(0.99):6.2f} ms   ({self.requests:,} requests, {self.errors} failed)"
-        )
-
-
-async def load(
-    name: str,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    body: Callable[[int], bytes] | None,
-    total: int,
-    concurrency: int,
-    ok: int,
-) -> Round:
-    import aiohttp
-
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def worker() -> None:
-            nonlocal errors
-            for n in counter:
-                started = time.perf_counter()
-                data = body(n) if body else None
-                async with session.request(method, url, data=data, headers=headers) as response:
-                    await response.read()
-                    if response.status != ok:
-                        errors += 1
-                latencies.append(time.perf_counter() - started)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - began
-    return Round(name, total, seconds, latencies, errors)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} not healthy after {timeout:.0f}s")
 
 
 def call(method: str, url: str, token: str | None, body: object) -> dict[str, object]:
@@ -282,13 +205,30 @@ def main() -> None:
                     202,
                 ),
             }
+
+            def caller(
+                method: str, url: str, headers: dict[str, str], body: Callable[[int], bytes] | None
+            ) -> Callable[[int], Call]:
+                return lambda n: (method, url, headers, body(n) if body else None)
+
+            servers = {"bare": procs[0].pid, "api": procs[1].pid}
             for name, (method, url, headers, body, ok) in kinds.items():  # warm-up
-                asyncio.run(load(name, method, url, headers, body, 1_000, args.concurrency, ok))
+                asyncio.run(
+                    load(name, caller(method, url, headers, body), 1_000, args.concurrency, ok)
+                )
             results: dict[str, list[Round]] = {name: [] for name in kinds}
             for _ in range(args.rounds):
                 for name, (method, url, headers, body, ok) in kinds.items():
+                    pid = servers["bare" if name.startswith("bare") else "api"]
                     result = asyncio.run(
-                        load(name, method, url, headers, body, args.requests, args.concurrency, ok)
+                        load(
+                            name,
+                            caller(method, url, headers, body),
+                            args.requests,
+                            args.concurrency,
+                            ok,
+                            server_pid=pid,
+                        )
                     )
                     results[name].append(result)
                     print("  round:", result.line())
@@ -311,6 +251,18 @@ def main() -> None:
                     f"best to best, {statistics.median(paired):.2f} median of {len(paired)} rounds "
                     "(goal >= 0.50)"
                 )
+                cpu = [
+                    (b.cpu_us_per_request, a.cpu_us_per_request)
+                    for a, b in zip(results[api_kind], results[bare_kind], strict=True)
+                    if a.cpu_us_per_request and b.cpu_us_per_request
+                ]
+                if cpu:
+                    bare_us = statistics.median(b for b, _ in cpu)
+                    api_us = statistics.median(a for _, a in cpu)
+                    print(
+                        f"  server CPU per request: {api_us:.0f} µs against {bare_us:.0f} µs "
+                        f"bare, ratio {bare_us / api_us:.2f} (the rate ratio on an idle core)"
+                    )
             posted = best["POST messages"]
             print(
                 f"accepted sends: {posted.rate:,.0f}/s, p99 {posted.pct(0.99):.1f} ms "

@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.harness import cpu_seconds  # noqa: E402
+
 TENANTS = tuple(f"tenant-{n:02d}" for n in range(10))
 STEPS = ("D-3", "D0", "D+3", "D+7")
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
@@ -286,22 +288,11 @@ def insert_phase(client: Any, batches: list[Any]) -> dict[str, float]:
     return {"rows": rows, "bare_rows_per_s": rows / bare, "views_rows_per_s": rows / views}
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds a process (all its threads) has used so far, from /proc."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_split(pids: dict[str, int | None], fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
     """`fn()`'s result and the CPU seconds each process used meanwhile."""
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: cpu_seconds(pid) or 0.0 for name, pid in pids.items()}
     result = fn()
-    return result, {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    return result, {name: (cpu_seconds(pid) or 0.0) - before[name] for name, pid in pids.items()}
 
 
 def _cpu_text(cpu: dict[str, float]) -> str:

@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.harness import cpu_seconds  # noqa: E402
 from schemas.events import CreditRequested, SendKind, SendRequested, new_header  # noqa: E402
 from streams.agents import ledger as ledger_agent  # noqa: E402
 from streams.domain.ledger import LedgerBook, LedgerPolicy  # noqa: E402
@@ -152,15 +153,6 @@ class Watched:
         if self.cpu_first is None or self.cpu_last is None or total <= self.seen_first:
             return None
         return (self.cpu_last - self.cpu_first) / (total - self.seen_first)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process so far (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def watch_decisions(

@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,22 +45,18 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.harness import Call, Round, free_port, load, wait_healthy  # noqa: E402
+
 KEY = "bench-hmac-key"
 SESSION = "bench-session"
 TENANT = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def bodies(count: int) -> list[bytes]:
@@ -210,75 +205,6 @@ def handler_cost(count: int) -> None:
 
 
 # --- load ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Round:
-    name: str
-    requests: int
-    seconds: float
-    latencies: list[float]
-    errors: int
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    def line(self) -> str:
-        return (
-            f"{self.name:9s} {self.rate:9,.0f} req/s   p50 {self.pct(0.50):6.2f} ms   "
-            f"p99 {self.pct(0.99):6.2f} ms   ({self.requests:,} requests, "
-            f"{self.errors} not 200)"
-        )
-
-
-async def load(
-    name: str, url: str, signed: list[tuple[bytes, dict[str, str]]], total: int, concurrency: int
-) -> Round:
-    import aiohttp
-
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def worker() -> None:
-            nonlocal errors
-            for n in counter:
-                body, headers = signed[n % len(signed)]
-                started = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    if response.status != 200:
-                        errors += 1
-                latencies.append(time.perf_counter() - started)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - began
-    return Round(name, total, seconds, latencies, errors)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code != 503:
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} not healthy after {timeout:.0f}s")
 
 
 COUNTS = ("cobranca_webhook_produce_batches_total", "cobranca_webhook_records_stored_total")
@@ -432,18 +358,30 @@ def main() -> None:
                 # processes: twenty healthy answers in a row, and every one is up.
                 wait_healthy(f"{receiver_url}/healthz", procs[-1])
             targets = {"bare": bare_url, "receiver": receiver_url}
+
+            def posting(url: str) -> Callable[[int], Call]:
+                def call(n: int) -> Call:
+                    body, headers = signed[n % len(signed)]
+                    return ("POST", f"{url}/webhooks/waha", headers, body)
+
+                return call
+
+            # One server process each (the default): its CPU per request is measured too.
+            pids = {"bare": procs[0].pid if args.bare_processes == 1 else None}
+            pids["receiver"] = procs[-1].pid if args.processes == 1 and not args.py_spy else None
             for name, url in targets.items():  # warm-up: connections, metadata, JIT-free caches
-                asyncio.run(load(name, f"{url}/webhooks/waha", signed, 2_000, args.concurrency))
+                asyncio.run(load(name, posting(url), 2_000, args.concurrency, 200))
             results: dict[str, list[Round]] = {"bare": [], "receiver": []}
             for _ in range(args.rounds):
                 for name, url in targets.items():
                     result = asyncio.run(
                         load(
                             name,
-                            f"{url}/webhooks/waha",
-                            signed,
+                            posting(url),
                             args.requests,
                             args.concurrency,
+                            200,
+                            server_pid=pids[name],
                         )
                     )
                     results[name].append(result)

@@ -9,7 +9,8 @@ whether it changes state. The middlewares do, in order, for every request:
    failure (a 500 names the request id, never the exception);
 3. security headers, and CORS for the configured origins only;
 4. authentication, authorization on the route's tenant, the caller's rate limit (429 with
-   Retry-After), and an ApiRequestAudited event for each call that changes state.
+   Retry-After), and an ApiRequestAudited event for each call that changes state, stored in the
+   background (`connectors/api/audit.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
+from connectors.api.audit import AuditTrail
 from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
 from connectors.api.http import (
@@ -66,6 +68,7 @@ LIMITER: Final = web.AppKey("limiter", RateLimiter)
 SETTINGS: Final = web.AppKey("settings", ApiSettings)
 OPENAPI: Final = web.AppKey("openapi", dict)
 METRICS: Final = web.AppKey("metrics", CollectorRegistry)
+AUDIT: Final = web.AppKey("audit", AuditTrail)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _IMPORTS_MODULE: Final = "connectors.api.routes.imports"
 _SECURITY_HEADERS: Final = {
@@ -193,11 +196,7 @@ async def _audit(request: web.Request, route: Route, status: int) -> None:
         address=request.remote or "",
         target=request.match_info.get(route.target) if route.target else None,
     )
-    try:
-        await request.app[LOG].append([(event, actor)])
-    except ProduceFailed as exc:
-        # The call itself is done and stored; the answer stands, the missing record is loud.
-        log.error("audit record not stored", operation=route.operation, error=str(exc))
+    await request.app[AUDIT].record(event, actor)
 
 
 def _limit(request: web.Request, caller: str) -> None:
@@ -288,6 +287,7 @@ def create_app(
     app[SETTINGS] = settings
     app[IDENTITY] = identity
     app[LOG] = log_
+    app[AUDIT] = AuditTrail(log_)
     app[LEDGER] = ledger
     app[REPORTS] = reports
     app[WHATSAPP] = whatsapp
@@ -311,4 +311,9 @@ def create_app(
         app[METRICS] = metrics
         app.router.add_get("/metrics", _metrics)
     app.add_subapp(REGISTRY_PREFIX, registry_app(schema_registry))
+    app.on_cleanup.append(_drain_audit)
     return app
+
+
+async def _drain_audit(app: web.Application) -> None:
+    await app[AUDIT].drain()
