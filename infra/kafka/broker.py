@@ -1,4 +1,5 @@
-"""Fetch, format, start and stop a single-node Apache Kafka broker on loopback.
+"""Fetch, format, start and stop an Apache Kafka node on loopback: one broker alone, or one node
+of a local cluster (infra/kafka/cluster.py).
 
 The jars come from Maven Central (``pom.xml`` beside this file) into a cache shared by every
 clone; the broker's data, config, PID file and log live in a directory of their own that
@@ -52,6 +53,10 @@ class LocalBroker:
     """The broker's own directory: config, data, PID file, log."""
     host: str = "127.0.0.1"
     port: int = 19092
+    node_id: int = 1
+    voters: tuple[int, ...] = ()
+    """Controller ports of every node of its cluster, node 1 first; empty for a broker alone,
+    which is its own quorum."""
 
     @classmethod
     def for_bootstrap(cls, bootstrap: str, *, cache: Path, home: Path) -> LocalBroker:
@@ -84,6 +89,15 @@ class LocalBroker:
     @property
     def controller_port(self) -> int:
         return self.port + 1
+
+    @property
+    def cluster_size(self) -> int:
+        return len(self.voters) or 1
+
+    @property
+    def cluster_id_file(self) -> Path:
+        """One id for the whole cluster: beside the nodes' homes, or in a lone broker's own."""
+        return (self.home.parent if self.voters else self.home) / "cluster.id"
 
     @property
     def bootstrap(self) -> str:
@@ -163,21 +177,34 @@ class LocalBroker:
 
     def start(self, timeout: float = 60.0) -> BrokerStatus:
         """Start the broker unless it runs already, and wait until it answers."""
-        if self.pid() is None:
-            if _answers(self.host, self.port):
-                raise BrokerError(
-                    f"something else already listens on {self.bootstrap}; stop it or choose "
-                    "another "
-                    "port with COBRANCA_KAFKA_BOOTSTRAP"
-                )
-            self.fetch()
-            self._write_config()
-            self._format_storage()
-            proc: subprocess.Popen[bytes] | None = self._spawn()
-        else:
-            proc = None
-        self._wait_ready(timeout, proc)
+        self.wait_ready(timeout, self.launch())
         return self.status()
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Start the broker's process unless it runs already, without waiting for it (a node of
+        a cluster is ready only once a quorum of its peers runs too)."""
+        if self.pid() is not None:
+            return None
+        if _answers(self.host, self.port):
+            raise BrokerError(
+                f"something else already listens on {self.bootstrap}; stop it or choose "
+                "another port with COBRANCA_KAFKA_BOOTSTRAP"
+            )
+        self.fetch()
+        self._write_config()
+        self._format_storage()
+        return self._spawn()
+
+    def kill(self) -> bool:
+        """SIGKILL the broker (a crash, for fault tests); False when it was not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the broker by PID: SIGTERM for a clean shutdown, SIGKILL if it hangs."""
@@ -200,11 +227,21 @@ class LocalBroker:
     def _write_config(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.voters:
+            peers = ",".join(f"{n}@{self.host}:{p}" for n, p in enumerate(self.voters, start=1))
+            quorum = f"controller.quorum.voters={peers}"
+        else:
+            quorum = f"controller.quorum.bootstrap.servers={self.host}:{self.controller_port}"
+        replication = min(3, self.cluster_size)
         server = Template(_resource("server.properties")).substitute(
             host=self.host,
             port=self.port,
             controller_port=self.controller_port,
             log_dirs=self.data_dir,
+            node_id=self.node_id,
+            quorum=quorum,
+            replication=replication,
+            min_isr=2 if replication >= 3 else 1,
         )
         (self.home / "server.properties").write_text(server, encoding="utf-8")
         log4j = Template(_resource("log4j2.properties")).substitute(log_file=self.log_file)
@@ -230,7 +267,7 @@ class LocalBroker:
 
     def _format_storage(self) -> None:
         """Format the data dir once; `--ignore-formatted` keeps an existing log as it is."""
-        cluster_id_file = self.home / "cluster.id"
+        cluster_id_file = self.cluster_id_file
         if not cluster_id_file.exists():
             raw = "-"
             while raw.startswith("-"):  # StorageTool would read "-..." as an option, not the id
@@ -244,7 +281,8 @@ class LocalBroker:
             f"--cluster-id={cluster_id_file.read_text().strip()}",
             "-c",
             str(self.home / "server.properties"),
-            "--standalone",
+            # A lone broker is its own dynamic quorum; a cluster's nodes name their voters.
+            *(() if self.voters else ("--standalone",)),
             "--ignore-formatted",
         )
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -279,7 +317,9 @@ class LocalBroker:
         except (FileNotFoundError, ValueError):
             return False
 
-    def _wait_ready(self, timeout: float, proc: subprocess.Popen[bytes] | None) -> None:
+    def wait_ready(self, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+        """Wait until the broker answers and its log says it started; `proc` is the process
+        `launch` just made, if it made one."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             # Our own child is watched through its handle: right after the fork its command line
@@ -306,12 +346,21 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child still answers kill(0); reap it if it is ours.
+    # A zombie still answers kill(0): reap it if it is our child; if it is another process's
+    # (a node a test started, stopped by the CLI), it is dead all the same.
     try:
         reaped, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
+        return not _zombie(pid)
     return reaped == 0
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def _is_our_java(pid: int) -> bool:

@@ -68,9 +68,20 @@ def _local_broker(settings: Settings) -> Any:
     )
 
 
+def _local_cluster(settings: Settings, nodes: int | None = None) -> Any:
+    """The local cluster under the data dir: of `nodes` nodes, or the one `start` recorded."""
+    from infra.kafka.cluster import LocalCluster
+
+    home = settings.data_dir / "kafka-cluster"
+    bootstrap = settings.kafka_bootstrap
+    if nodes is None:
+        return LocalCluster.recorded(bootstrap, cache=cache_home(), home=home)
+    return LocalCluster.for_bootstrap(bootstrap, cache=cache_home(), home=home, nodes=nodes)
+
+
 @main.group()
 def broker() -> None:
-    """The local single-node Apache Kafka broker (KRaft, 127.0.0.1)."""
+    """The local Apache Kafka broker (KRaft, 127.0.0.1): one node, or a cluster of several."""
 
 
 @broker.command("fetch")
@@ -84,26 +95,43 @@ def broker_fetch(settings: Settings) -> None:
 
 @broker.command("start")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the broker.")
+@click.option(
+    "--nodes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 5),
+    help="More than 1: a local KRaft cluster, replication factor min(3, nodes), min ISR 2 "
+    "from 3 nodes (infra/kafka/cluster.py).",
+)
 @click.pass_obj
 @friendly_errors
-def broker_start(settings: Settings, timeout: float) -> None:
-    """Start the broker if it is not running, and wait until it answers."""
-    local = _local_broker(settings)
+def broker_start(settings: Settings, timeout: float, nodes: int) -> None:
+    """Start the broker (or the cluster's nodes) if not running, and wait until it answers."""
     began = time.monotonic()
-    status = local.start(timeout=timeout)
-    click.echo(
-        f"broker running: pid {status.pid}, {status.bootstrap} "
-        f"(ready in {time.monotonic() - began:.1f}s)\n"
-        f"  data: {status.data_dir}\n  logs: {status.log_file}"
-    )
+    if nodes == 1:
+        status = _local_broker(settings).start(timeout=timeout)
+        click.echo(
+            f"broker running: pid {status.pid}, {status.bootstrap} "
+            f"(ready in {time.monotonic() - began:.1f}s)\n"
+            f"  data: {status.data_dir}\n  logs: {status.log_file}"
+        )
+        return
+    cluster = _local_cluster(settings, nodes)
+    statuses = cluster.start(timeout=max(timeout, 90.0))
+    click.echo(f"cluster of {nodes} nodes running (ready in {time.monotonic() - began:.1f}s)")
+    for node, status in enumerate(statuses, start=1):
+        click.echo(f"  node {node}: pid {status.pid}, {status.bootstrap}, logs {status.log_file}")
+    click.echo(f"clients: COBRANCA_KAFKA_BOOTSTRAP={cluster.bootstrap}")
 
 
 @broker.command("stop")
 @click.pass_obj
 @friendly_errors
 def broker_stop(settings: Settings) -> None:
-    """Stop the broker by its PID (its data stays)."""
-    stopped = _local_broker(settings).stop()
+    """Stop the broker, and a cluster's nodes, by PID (their data stays)."""
+    cluster = _local_cluster(settings)
+    stopped = cluster.stop() if cluster is not None else False
+    stopped = _local_broker(settings).stop() or stopped
     click.echo("broker stopped" if stopped else "broker was not running")
 
 
@@ -112,10 +140,13 @@ def broker_stop(settings: Settings) -> None:
 @click.pass_obj
 @friendly_errors
 def broker_status(settings: Settings, as_json: bool) -> None:
-    """Say whether the broker runs, where, and where its logs are; exit 1 if it does not."""
-    status = _local_broker(settings).status()
+    """Say whether the broker (or each cluster node) runs, where, and where its logs are; exit 1
+    if one does not."""
+    cluster = _local_cluster(settings)
+    statuses = cluster.status() if cluster is not None else [_local_broker(settings).status()]
+    running = all(status.running for status in statuses)
     if as_json:
-        echo_json(
+        nodes = [
             {
                 "running": status.running,
                 "pid": status.pid,
@@ -123,16 +154,17 @@ def broker_status(settings: Settings, as_json: bool) -> None:
                 "data_dir": str(status.data_dir),
                 "log_file": str(status.log_file),
             }
-        )
-        if not status.running:
-            sys.exit(1)
-        return
-    state = f"running (pid {status.pid})" if status.running else "not running"
-    click.echo(
-        f"broker {state} at {status.bootstrap}\n"
-        f"  data: {status.data_dir}\n  logs: {status.log_file}"
-    )
-    if not status.running:
+            for status in statuses
+        ]
+        echo_json(nodes[0] if cluster is None else {"running": running, "nodes": nodes})
+    else:
+        for status in statuses:
+            state = f"running (pid {status.pid})" if status.running else "not running"
+            click.echo(
+                f"broker {state} at {status.bootstrap}\n"
+                f"  data: {status.data_dir}\n  logs: {status.log_file}"
+            )
+    if not running:
         sys.exit(1)
 
 

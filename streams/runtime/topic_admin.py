@@ -25,6 +25,14 @@ class TopicState:
     """Sum of the partitions' high watermarks: records ever written, markers included."""
 
 
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replication factor, min ISR) of a topic on a cluster of `brokers`: a copy on every broker
+    up to 3, and from 3 on, acks=all waits for 2 copies, so losing any one broker loses nothing
+    acknowledged and leaves the topic writable."""
+    factor = max(1, min(3, brokers))
+    return factor, 2 if factor >= 3 else 1
+
+
 async def create_topics(
     bootstrap: str, partitions: int, specs: tuple[TopicSpec, ...] = CATALOGUE
 ) -> list[str]:
@@ -36,8 +44,15 @@ async def create_topics(
         missing = [spec for spec in specs if spec.name not in existing]
         if not missing:
             return []
+        cluster = await admin.describe_cluster()
+        factor, min_isr = replication_for(len(cluster["brokers"]))
         new = [
-            NewTopic(spec.name, partitions, replication_factor=1, topic_configs=spec.config())
+            NewTopic(
+                spec.name,
+                partitions,
+                replication_factor=factor,
+                topic_configs={**spec.config(), "min.insync.replicas": str(min_isr)},
+            )
             for spec in missing
         ]
         # Another process may create them between our list and create: that is the goal too.
