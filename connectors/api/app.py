@@ -222,7 +222,7 @@ async def _access(request: web.Request, handler: Any) -> web.StreamResponse:
     caller = f"address:{request.remote}"
     if route.access != Access.PUBLIC:
         try:
-            principal = identity.principal(request.headers.get("Authorization"), request[NOW])
+            principal = await identity.principal(request.headers.get("Authorization"), request[NOW])
         except ApiError:
             # Guessing keys or tokens costs the address its rate like any public call.
             _limit(request, caller)

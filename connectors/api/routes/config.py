@@ -147,9 +147,7 @@ async def put_config(request: web.Request) -> web.Response:
             return answer(config_document(config), ETag=_etag(config))
         event = to_event(config, now=now_of(request))
         await log.append([(event, tenant)])
-    return answer(
-        config_document(config), ETag=_etag(config), **{"X-Event-Id": event.header.event_id}
-    )
+    return answer(config_document(config), ETag=_etag(config))
 
 
 def _template_of(body: dict[str, Any], config: TenantConfig | None) -> tuple[Template, str | None]:
