@@ -306,6 +306,12 @@ class IdentityService:
             raise self._locked(account.locked_until, now)
         stored = account.password_hash if account is not None else None
         good = await asyncio.to_thread(self.passwords.verify, stored, password)
+        if not good and account is not None and await self.catch_ups.wait():
+            # A password set or an invite accepted through another replica a moment ago.
+            newer = self.directory.account_by_email(address_of)
+            if newer is not None and newer.version != account.version:
+                account = newer
+                good = await asyncio.to_thread(self.passwords.verify, newer.password_hash, password)
         if not good or account is None or not account.active:
             raise await self._fail(address_of, address, now)
         self._account_failures.pop(address_of, None)
@@ -405,11 +411,7 @@ class IdentityService:
 
         # Unknown here, or invited again elsewhere a moment ago (a new invite, a new hash).
         account = await self._again(invited) if secret else None
-        if (
-            account is None
-            or account.invite_hash is None
-            or account.invite_hash != presented
-        ):
+        if account is None or account.invite_hash is None or account.invite_hash != presented:
             raise ApiError(400, "invalid_invite", "this invite token is not valid", field="token")
         hashed = await self._hash(password)
         try:
