@@ -18,10 +18,11 @@ import aiohttp
 import pytest
 import yaml
 
+from connectors.api.credentials import write_signing_key
 from connectors.api.http import IDENTITY
 from connectors.api.routes.config import MAX_CONFIG_BYTES
 from connectors.api.settings import ApiSettings
-from connectors.clickhouse import connect
+from connectors.clickhouse import apply_migrations, connect
 from streams.base.settings import Settings
 from streams.base.topics import API_AUDIT, TENANTS
 from streams.domain.errors import TenantConfigError
@@ -36,12 +37,26 @@ from tests.integration.api.test_api import (
     _settings,
     _tenant,
     _user,
-    analytics,  # noqa: F401  (a fixture of that module, used here too)
-    signing_keys,  # noqa: F401
 )
 from tests.kafka_helpers import read_committed, tenant_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest.fixture(scope="module")
+def analytics(clickhouse_settings: Settings) -> Settings:
+    """The session's local ClickHouse, with a migrated database of this module's own."""
+    database = f"config_{uuid.uuid4().hex[:8]}"
+    with connect(clickhouse_settings) as client:
+        apply_migrations(client, database)
+    return replace(clickhouse_settings, clickhouse_database=database)
+
+
+@pytest.fixture(scope="module")
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("signing")
+    write_signing_key(folder, "k1")
+    return folder
 
 
 @asynccontextmanager
@@ -199,7 +214,7 @@ async def _import(client: Api, tenant: Tenant, csv: str) -> None:
         assert r.status == 202, await r.text()
         location = r.headers["Location"]
     for _ in range(100):
-        status, body, _ = await client.call("GET", location, tenant.admin)
+        _, body, _ = await client.call("GET", location, tenant.admin)
         if body["state"] != "running":
             break
         await asyncio.sleep(0.1)
