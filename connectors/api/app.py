@@ -48,6 +48,7 @@ from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
 from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
 from connectors.api.routes import ROUTES
+from connectors.api.routes.config import CONFIG_LOCKS, config_locks
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
 from connectors.imports.errors import BodyTooLarge, RequestRefused, UnsupportedFormat
@@ -80,7 +81,7 @@ _SECURITY_HEADERS: Final = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Strict-Transport-Security": "max-age=31536000",
 }
-_CORS_HEADERS: Final = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
+_CORS_HEADERS: Final = "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id"
 
 
 def openapi_document() -> dict[str, Any]:
@@ -148,7 +149,7 @@ async def _envelope(request: web.Request, handler: Any) -> web.StreamResponse:
         if allowed:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = (
-                "X-Request-Id, Retry-After, Location"
+                "X-Request-Id, Retry-After, Location, ETag"
             )
             response.headers["Vary"] = "Origin"
     return response
@@ -220,7 +221,7 @@ async def _access(request: web.Request, handler: Any) -> web.StreamResponse:
     caller = f"address:{request.remote}"
     if route.access != Access.PUBLIC:
         try:
-            principal = identity.principal(request.headers.get("Authorization"), request[NOW])
+            principal = await identity.principal(request.headers.get("Authorization"), request[NOW])
         except ApiError:
             # Guessing keys or tokens costs the address its rate like any public call.
             _limit(request, caller)
@@ -293,6 +294,7 @@ def create_app(
     app[WHATSAPP] = whatsapp
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.rate_burst)
     app[OPENAPI] = openapi_document()
+    app[CONFIG_LOCKS] = config_locks()
     if imports is not None:
         app[IMPORTS] = imports
     table: dict[tuple[str, str], Route] = {}

@@ -8,12 +8,16 @@ they return on the log, and answers from the directory the log feeds. Every refu
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import structlog
 
 from connectors.api.credentials import (
     KEY_PREFIX,
@@ -49,7 +53,10 @@ from streams.domain.identity import (
 )
 from streams.domain.identity.logins import RefreshCheck, secret_hash
 
-__all__ = ["IdentityService", "Issued", "Tokens"]
+__all__ = ["CatchUps", "IdentityService", "Issued", "Tokens"]
+
+log = structlog.get_logger("cobranca.api")
+_T = TypeVar("_T")
 
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="cobranca"'}
 
@@ -96,6 +103,62 @@ def check(principal: Principal, permission: Permission, tenant: str | None = Non
         raise ApiError(403, "forbidden", f"this credential lacks {permission.value}")
 
 
+class CatchUps:
+    """Catch-ups of the identity topic after lookup misses, coalesced and spaced.
+
+    A replica sees another replica's identity writes within a fetch, so a lookup that misses
+    (a login right after an invite accepted elsewhere) asks the log to catch up and looks again,
+    once. Misses must not each cost a broker round trip (anyone can send unknown emails), so at
+    most one catch-up runs at a time; every miss that arrives before one begins shares it, and
+    one begins at least `spacing_s` after the previous one ended. A catch-up that begins after a
+    miss arrived covers it (it reads everything committed before it began). A miss waits at most
+    `wait_s`, then answers as a miss.
+    """
+
+    def __init__(
+        self, catch_up: Callable[[], Awaitable[bool]], *, spacing_s: float, wait_s: float
+    ) -> None:
+        self._catch_up = catch_up
+        self.spacing_s = spacing_s
+        self.wait_s = wait_s
+        self._pending: asyncio.Future[bool] | None = None
+        self._driver: asyncio.Task[None] | None = None
+        self._ended_at = -math.inf
+        self.runs = 0
+        """Catch-ups asked of the log so far."""
+
+    async def wait(self) -> bool:
+        """Return once a catch-up that began after this call has ended (True: it read to the
+        end), or after `wait_s` (False)."""
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().create_future()
+        pending = self._pending
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.create_task(self._drive(), name="identity catch-up")
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending), self.wait_s)
+        except TimeoutError:
+            return False
+
+    async def _drive(self) -> None:
+        while self._pending is not None:
+            delay = self._ended_at + self.spacing_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # Every miss so far shares this one; a miss from now on waits for the next.
+            waiting, self._pending = self._pending, None
+            self.runs += 1
+            try:
+                ok = await self._catch_up()
+            except Exception as exc:  # a lookup answers as a miss; the log says why
+                log.warning("identity_catch_up_failed", error=repr(exc))
+                ok = False
+            finally:
+                self._ended_at = time.monotonic()
+            if not waiting.done():
+                waiting.set_result(ok)
+
+
 class IdentityService:
     def __init__(
         self,
@@ -110,6 +173,19 @@ class IdentityService:
         self.passwords = passwords or Passwords()
         self._account_failures: dict[str, tuple[datetime, ...]] = defaultdict(tuple)
         self._address_failures: dict[str, tuple[datetime, ...]] = defaultdict(tuple)
+        self.catch_ups = CatchUps(
+            log.catch_up_identity,
+            spacing_s=settings.catch_up_spacing.total_seconds(),
+            wait_s=settings.catch_up_wait.total_seconds(),
+        )
+
+    async def _again(self, lookup: Callable[[], _T | None]) -> _T | None:
+        """`lookup()`; when it misses, once more after the identity topic caught up (another
+        replica may have written what is looked for a moment ago)."""
+        found = lookup()
+        if found is None and await self.catch_ups.wait():
+            found = lookup()
+        return found
 
     @property
     def directory(self) -> IdentityDirectory:
@@ -128,7 +204,7 @@ class IdentityService:
 
     # --- who is calling -----------------------------------------------------------------
 
-    def principal(self, authorization: str | None, now: datetime) -> Principal:
+    async def principal(self, authorization: str | None, now: datetime) -> Principal:
         """The caller of a request from its `Authorization` header: an API key or an access JWT."""
         if not authorization:
             raise unauthorized("send an Authorization: Bearer <access token or API key> header")
@@ -137,7 +213,8 @@ class IdentityService:
         if scheme.lower() != "bearer" or not credential:
             raise unauthorized("use the Bearer scheme: Authorization: Bearer <token>")
         if credential.startswith(KEY_PREFIX):
-            key = self.directory.key_by_hash(key_hash(credential))
+            hashed = key_hash(credential)
+            key = await self._again(lambda: self.directory.key_by_hash(hashed))
             if key is None or key.revoked:
                 raise unauthorized("this API key is unknown or revoked")
             return Principal.of_key(key.key_id, key.tenant, key.scopes)
@@ -145,8 +222,9 @@ class IdentityService:
             claims = self.signer.verify(credential)
         except TokenRefused as exc:
             raise unauthorized(f"the access token is not valid ({exc})") from None
+        # A login made through another replica a moment ago: its family may not be here yet.
+        family = await self._again(lambda: self.directory.family(claims.family_id))
         account = self.directory.account(claims.user_id)
-        family = self.directory.family(claims.family_id)
         if account is None or not account.active:
             raise unauthorized("this account is disabled or gone")
         if family is None or family.revoked or family.user_id != account.user_id:
@@ -222,12 +300,18 @@ class IdentityService:
             address_of = normalize_email(email)
         except IdentityError:
             address_of = email.strip().lower()[:254]
-        account = self.directory.account_by_email(address_of)
+        account = await self._again(lambda: self.directory.account_by_email(address_of))
         if account is not None and account.locked_at(now):
             assert account.locked_until is not None
             raise self._locked(account.locked_until, now)
         stored = account.password_hash if account is not None else None
         good = await asyncio.to_thread(self.passwords.verify, stored, password)
+        if not good and account is not None and await self.catch_ups.wait():
+            # A password set or an invite accepted through another replica a moment ago.
+            newer = self.directory.account_by_email(address_of)
+            if newer is not None and newer.version != account.version:
+                account = newer
+                good = await asyncio.to_thread(self.passwords.verify, newer.password_hash, password)
         if not good or account is None or not account.active:
             raise await self._fail(address_of, address, now)
         self._account_failures.pop(address_of, None)
@@ -235,7 +319,7 @@ class IdentityService:
 
     async def refresh(self, token: str, now: datetime) -> Tokens:
         family_id, _, secret = token.partition(".")
-        family = self.directory.family(family_id) if secret else None
+        family = await self._again(lambda: self.directory.family(family_id)) if secret else None
         if family is None:
             raise unauthorized("this refresh token is unknown")
         verdict = logins.check_refresh(family, secret_hash(secret), now)
@@ -319,12 +403,15 @@ class IdentityService:
 
     async def accept_invite(self, token: str, password: str, now: datetime) -> Tokens:
         user_id, _, secret = token.partition(".")
-        account = self.directory.account(user_id) if secret else None
-        if (
-            account is None
-            or account.invite_hash is None
-            or account.invite_hash != secret_hash(secret)
-        ):
+        presented = secret_hash(secret)
+
+        def invited() -> Account | None:
+            found = self.directory.account(user_id)
+            return found if found is not None and found.invite_hash == presented else None
+
+        # Unknown here, or invited again elsewhere a moment ago (a new invite, a new hash).
+        account = await self._again(invited) if secret else None
+        if account is None or account.invite_hash is None or account.invite_hash != presented:
             raise ApiError(400, "invalid_invite", "this invite token is not valid", field="token")
         hashed = await self._hash(password)
         try:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from schemas.events import Event
+from schemas.events import ClientImported, Event
 from streams.domain.identity import IdentityDirectory
+from streams.domain.tenant_config import TenantConfig
 from streams.domain.webhooks import SubscriptionBook
 
-__all__ = ["EventLog", "LedgerView", "Reports", "WhatsApp"]
+__all__ = ["EventLog", "LedgerView", "Reports", "TenantConfigs", "WhatsApp"]
+
+
+class TenantConfigs(Protocol):
+    """Every tenant's configuration in force (the tenants topic, followed)."""
+
+    def get(self, tenant: str) -> TenantConfig | None: ...
+
+    @property
+    def configs(self) -> Mapping[str, TenantConfig]: ...
 
 
 class EventLog(Protocol):
@@ -27,9 +37,20 @@ class EventLog(Protocol):
         """Every webhook subscription on the log so far, this replica's own writes included."""
         ...
 
+    @property
+    def tenants(self) -> TenantConfigs:
+        """Every tenant's configuration on the log so far."""
+        ...
+
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
         """Store `(event, key)` pairs, each on its event type's topic; identity events are in
-        `identity` once this returns. Raises `ProduceFailed` when the log does not answer."""
+        `identity`, and a TenantConfigured in `tenants`, once this returns. Raises
+        `ProduceFailed` when the log does not answer."""
+        ...
+
+    async def catch_up_identity(self) -> bool:
+        """Return once `identity` holds every identity event committed before the call (another
+        replica's writes included); False when the log did not answer in time."""
         ...
 
 
@@ -60,6 +81,11 @@ class Reports(Protocol):
     ) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
         """One analytics view's columns and rows for a tenant and São Paulo days; 404 for a
         view that does not exist."""
+        ...
+
+    async def imported_client(self, tenant: str, client_id: str | None) -> ClientImported | None:
+        """The latest ClientImported of `tenant` (of `client_id`, when given), as the log holds
+        it: the store says where it is, the log has the whole event (names included)."""
         ...
 
     async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:

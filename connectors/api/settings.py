@@ -49,6 +49,11 @@ class ApiSettings:
     """Failed logins from one client address within `login_window` that lock the address."""
     login_window: timedelta = timedelta(minutes=15)
     login_lock: timedelta = timedelta(minutes=15)
+    catch_up_spacing: timedelta = timedelta(milliseconds=50)
+    """Least time between two catch-ups of the identity topic after lookup misses (an unknown
+    email, invite, refresh token or key): misses meanwhile share the next one."""
+    catch_up_wait: timedelta = timedelta(seconds=2)
+    """Longest a request whose lookup missed waits for the catch-up before answering as a miss."""
     webhook_loopback_http: bool = False
     """Accept webhook URLs on 127.0.0.1/localhost over http (COBRANCA_API_WEBHOOK_LOOPBACK_HTTP=1):
     development and tests only; production subscriptions must be public https URLs."""

@@ -16,7 +16,15 @@ from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
 from connectors.clickhouse.errors import QueryFailed
 
-__all__ = ["ANALYTICS", "LedgerEntry", "UsageDay", "analytics", "ledger_page", "usage"]
+__all__ = [
+    "ANALYTICS",
+    "LedgerEntry",
+    "UsageDay",
+    "analytics",
+    "imported_client_position",
+    "ledger_page",
+    "usage",
+]
 
 MAX_PAGE: Final = 500
 
@@ -113,6 +121,27 @@ def ledger_page(
         )
         for r in rows
     ]
+
+
+def imported_client_position(
+    client: Client, database: str, tenant: str, client_id: str | None
+) -> tuple[int, int] | None:
+    """(partition, offset) on `cobranca.clients` of the latest ClientImported of `tenant` (of
+    `client_id`, when given); None when there is none. ClickHouse keeps no names (privacy.py),
+    so the caller reads the event itself from the log at that position."""
+    where = "" if client_id is None else "AND client_id = {client_id:String}"
+    sql = f"""
+        SELECT kafka_partition, kafka_offset
+        FROM {database}.raw_clients
+        WHERE tenant_id = {{tenant:String}} AND event_type = 'ClientImported' {where}
+        ORDER BY occurred_at DESC, kafka_offset DESC
+        LIMIT 1
+    """
+    params: dict[str, Any] = {"tenant": tenant}
+    if client_id is not None:
+        params["client_id"] = client_id
+    rows = _rows(client, sql, params)
+    return (int(rows[0][0]), int(rows[0][1])) if rows else None
 
 
 def usage(client: Client, database: str, tenant: str, start: date, end: date) -> list[UsageDay]:

@@ -32,6 +32,13 @@ class ConfigProblem:
     source: str
     path: str
     message: str
+    message_pt: str = ""
+    """The same problem in Portuguese, for a console to show beside the field (the CLI prints
+    `message`)."""
+
+    @property
+    def text_pt(self) -> str:
+        return self.message_pt or self.message
 
     def __str__(self) -> str:
         return f"{self.source}: {self.path or '(top level)'}: {self.message}"
@@ -48,6 +55,10 @@ class TenantConfigError(CobrancaError):
 
 class TemplateError(CobrancaError):
     """A template that cannot render every client's message."""
+
+    def __init__(self, message: str, message_pt: str = "") -> None:
+        super().__init__(message)
+        self.message_pt = message_pt or message
 
 
 class HandoffError(CobrancaError):

@@ -58,6 +58,7 @@ from streams.domain.brazil.states import UF_ZONES, zone_for
 from streams.domain.chat_keys import chat_key
 from streams.domain.contact_windows import local_instant, next_open_slot
 from streams.domain.formatting import safe_name
+from streams.domain.templates import Template
 from streams.domain.tenant_config import ReguaStep, TenantConfig
 
 SOURCE: Final = "streams.regua"
@@ -229,6 +230,12 @@ def template_values(debt: Debt, config: TenantConfig) -> dict[str, str | None]:
 
 def render(step: ReguaStep, debt: Debt, config: TenantConfig) -> str:
     return step.template.render(template_values(debt, config))
+
+
+def preview(template: Template, client: ClientImported, config: TenantConfig) -> str:
+    """The message `template` makes for an imported client, exactly as the régua would send it
+    under `config` (the console's preview)."""
+    return template.render(template_values(debt_of(client), config))
 
 
 def on_due(

@@ -79,10 +79,11 @@ class Template:
 def parse_template(source: str) -> Template:
     """Check `source` and parse it; raises TemplateError saying what is wrong and where."""
     if not source.strip():
-        raise TemplateError("the template is empty")
+        raise TemplateError("the template is empty", "o modelo está vazio")
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateError(
-            f"the template has {len(source)} characters; at most {MAX_TEMPLATE_CHARS}"
+            f"the template has {len(source)} characters; at most {MAX_TEMPLATE_CHARS}",
+            f"o modelo tem {len(source)} caracteres; o máximo é {MAX_TEMPLATE_CHARS}",
         )
     lines = []
     for number, text in enumerate(source.strip().splitlines(), start=1):
@@ -92,7 +93,10 @@ def parse_template(source: str) -> Template:
         raise TemplateError(
             f"every line uses an optional field ({', '.join(optional)}); a client without "
             "them would get an empty message. Add a line that uses only literal text or "
-            f"{', '.join(REQUIRED_FIELDS)}"
+            f"{', '.join(REQUIRED_FIELDS)}",
+            f"toda linha usa um campo opcional ({', '.join(optional)}); um devedor sem eles "
+            "receberia uma mensagem vazia. Inclua uma linha só com texto ou com "
+            f"{', '.join(REQUIRED_FIELDS)}",
         )
     return Template(source, tuple(lines))
 
@@ -109,7 +113,8 @@ def _parse_line(text: str, number: int) -> Line:
         pieces = list(Formatter().parse(text))
     except ValueError as exc:
         raise TemplateError(
-            f"line {number}: {exc} (write {{{{ and }}}} for literal braces)"
+            f"line {number}: {exc} (write {{{{ and }}}} for literal braces)",
+            f"linha {number}: chaves desbalanceadas (escreva {{{{ e }}}} para chaves literais)",
         ) from None
     parts: list[str] = []
     literal_run = ""  # Formatter splits escaped braces into separate literal pieces
@@ -120,12 +125,16 @@ def _parse_line(text: str, number: int) -> Line:
         if name not in FIELDS:
             hint = "" if name.isidentifier() else " (a placeholder is a plain field name)"
             raise TemplateError(
-                f"line {number}: unknown field {{{name}}}{hint}; known fields: {', '.join(FIELDS)}"
+                f"line {number}: unknown field {{{name}}}{hint}; known fields: {', '.join(FIELDS)}",
+                f"linha {number}: campo desconhecido {{{name}}}; campos conhecidos: "
+                f"{', '.join(FIELDS)}",
             )
         if spec or conversion:
             raise TemplateError(
                 f"line {number}: {{{name}}} has a format ({'!' + conversion if conversion else ''}"
-                f"{':' + spec if spec else ''}); fields are formatted already, write {{{name}}}"
+                f"{':' + spec if spec else ''}); fields are formatted already, write {{{name}}}",
+                f"linha {number}: {{{name}}} tem formatação; os campos já vêm formatados, "
+                f"escreva {{{name}}}",
             )
         parts += [literal_run, name]
         literal_run = ""

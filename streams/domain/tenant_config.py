@@ -163,8 +163,16 @@ def _file_problem(source: str, message: str) -> TenantConfigError:
     return TenantConfigError([ConfigProblem(source, "", message)])
 
 
-def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:
-    """Validate parsed YAML/TOML data; raises TenantConfigError listing every problem."""
+def parse_tenant_config(
+    data: Any, *, source: str = "<config>", others: Mapping[str, TenantConfig] | None = None
+) -> TenantConfig:
+    """Validate parsed YAML/TOML/JSON data; raises TenantConfigError listing every problem.
+
+    The one validation of a configuration: `cobranca tenants apply` (through
+    `parse_tenant_text`) and the HTTP API's `PUT /v1/tenants/{t}/config` both call it. With
+    `others` (every tenant's configuration in force), a WAHA session another tenant owns is a
+    problem too (`session_conflicts`, which `apply_config` checks again against the topic).
+    """
     problems = _Problems(source)
     top = problems.mapping(data, "")
     if top is None:
@@ -190,6 +198,8 @@ def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:
             "tenant",
             f"{tenant_id!r} is not a tenant id: lowercase letters, digits, '.', '_' and '-', "
             "starting with a letter or digit, at most 63 characters",
+            f"{tenant_id!r} não é um id de cliente: letras minúsculas, dígitos, '.', '_' e '-', "
+            "começando por letra ou dígito, no máximo 63 caracteres",
         )
     display_name = problems.string(top.get("name"), "name", required=True)
     sessions = _sessions(top.get("waha"), problems)
@@ -208,7 +218,7 @@ def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:
     assert tenant_id and display_name and threshold is not None and allow_landlines is not None
     assert require_document is not None
     assert prices is not None and contact is not None
-    return TenantConfig(
+    config = TenantConfig(
         tenant_id=tenant_id,
         display_name=display_name,
         sessions=sessions,
@@ -220,6 +230,52 @@ def parse_tenant_config(data: Any, *, source: str = "<config>") -> TenantConfig:
         source_file=source,
         require_document=require_document,
     )
+    conflicts = [] if others is None else session_conflicts(config, others)
+    if conflicts:
+        raise TenantConfigError(conflicts)
+    return config
+
+
+def config_document(config: TenantConfig, *, with_key_refs: bool = True) -> dict[str, Any]:
+    """`config` in the shape of a tenant file (what `parse_tenant_config` reads): JSON-ready,
+    every default spelled out, each step with its own time, so that reading it back gives the
+    same configuration (the same `digest`). Without `with_key_refs`, the sessions leave out
+    where their webhook HMAC keys are."""
+
+    def window(w: Window | None) -> str:
+        return "closed" if w is None else str(w)
+
+    def week(w: WeeklyWindows) -> dict[str, str]:
+        return {"weekdays": window(w.weekdays), "saturday": window(w.saturday)}
+
+    sessions: list[dict[str, str]] = []
+    for session in config.sessions:
+        entry = {"name": session.name}
+        if with_key_refs and session.webhook_hmac_key_ref is not None:
+            entry["webhook_hmac_key"] = session.webhook_hmac_key_ref
+        sessions.append(entry)
+    windows = {"default": week(config.contact.default)}
+    windows |= {uf: week(w) for uf, w in sorted(config.contact.by_uf.items())}
+    return {
+        "tenant": config.tenant_id,
+        "name": config.display_name,
+        "waha": {"sessions": sessions},
+        "prices": {
+            "text": config.prices.text,
+            "file": config.prices.file,
+            "per_extra_recipient": config.prices.per_extra_recipient,
+        },
+        "low_balance_threshold": config.low_balance_threshold,
+        "allow_landlines": config.allow_landlines,
+        "imports": {"require_document": config.require_document},
+        "contact": {"state_holidays": config.contact.state_holidays, "windows": windows},
+        "regua": {
+            "steps": [
+                {"when": s.label, "at": format_minutes(s.send_at), "template": s.template.source}
+                for s in config.steps
+            ]
+        },
+    }
 
 
 def _sessions(node: Any, problems: _Problems) -> tuple[WahaSession, ...]:
@@ -231,7 +287,11 @@ def _sessions(node: Any, problems: _Problems) -> tuple[WahaSession, ...]:
     if items is None:
         return ()
     if not items:
-        problems.add("waha.sessions", "list at least one WAHA session")
+        problems.add(
+            "waha.sessions",
+            "list at least one WAHA session",
+            "informe pelo menos uma sessão do WAHA",
+        )
     sessions: list[WahaSession] = []
     for i, item in enumerate(items):
         path = f"waha.sessions[{i}]"
@@ -242,16 +302,24 @@ def _sessions(node: Any, problems: _Problems) -> tuple[WahaSession, ...]:
         name = problems.string(entry.get("name"), f"{path}.name", required=True)
         if name and not SESSION_NAME.fullmatch(name):
             problems.add(
-                f"{path}.name", f"{name!r}: a WAHA session name is letters, digits, _ and -"
+                f"{path}.name",
+                f"{name!r}: a WAHA session name is letters, digits, _ and -",
+                f"{name!r}: o nome de uma sessão do WAHA tem só letras, dígitos, _ e -",
             )
         elif name and any(s.name == name for s in sessions):
-            problems.add(f"{path}.name", f"session {name!r} is listed twice")
+            problems.add(
+                f"{path}.name",
+                f"session {name!r} is listed twice",
+                f"a sessão {name!r} aparece duas vezes",
+            )
         ref = problems.string(entry.get("webhook_hmac_key"), f"{path}.webhook_hmac_key")
         if ref is not None and not KEY_REF.fullmatch(ref):
             problems.add(
                 f"{path}.webhook_hmac_key",
                 "write where the key is, as env:VARIABLE_NAME (secrets come from the "
                 "environment, never from a configuration file)",
+                "indique onde está a chave, como env:NOME_DA_VARIAVEL (segredos vêm do "
+                "ambiente, nunca de um arquivo de configuração)",
             )
         if name:
             sessions.append(WahaSession(name, ref))
@@ -308,7 +376,11 @@ def _contact(node: Any, problems: _Problems) -> ContactRules | None:
         for key, value in (windows or {}).items():
             path = f"contact.windows.{key}"
             if key != "default" and key not in UF_ZONES:
-                problems.add(path, f"{key!r} is neither 'default' nor a UF ({', '.join(UF_ZONES)})")
+                problems.add(
+                    path,
+                    f"{key!r} is neither 'default' nor a UF ({', '.join(UF_ZONES)})",
+                    f"{key!r} não é 'default' nem uma UF ({', '.join(UF_ZONES)})",
+                )
                 continue
             week = _week(value, path, problems)
             if week is None:
@@ -327,7 +399,11 @@ def _week(node: Any, path: str, problems: _Problems) -> WeeklyWindows | None:
     if days is None:
         return None
     if "sunday" in days:
-        problems.add(f"{path}.sunday", "debtors are never contacted on Sundays")
+        problems.add(
+            f"{path}.sunday",
+            "debtors are never contacted on Sundays",
+            "devedores nunca são contatados aos domingos",
+        )
     problems.known_keys(days, path, {"weekdays", "saturday", "sunday"})
     weekdays_ok, weekdays = _window(days.get("weekdays"), f"{path}.weekdays", problems)
     saturday_ok, saturday = _window(days.get("saturday"), f"{path}.saturday", problems)
@@ -335,7 +411,11 @@ def _week(node: Any, path: str, problems: _Problems) -> WeeklyWindows | None:
         return None
     week = WeeklyWindows(weekdays, saturday)
     if not week.ever_open:
-        problems.add(path, 'no day opens: give weekdays or saturday a window like "08:00-20:00"')
+        problems.add(
+            path,
+            'no day opens: give weekdays or saturday a window like "08:00-20:00"',
+            'nenhum dia abre: dê a weekdays ou saturday uma janela como "08:00-20:00"',
+        )
         return None
     return week
 
@@ -345,7 +425,11 @@ def _window(node: Any, path: str, problems: _Problems) -> tuple[bool, Window | N
     if node is None or node == "closed":
         return True, None
     if not isinstance(node, str):
-        problems.add(path, f'expected "HH:MM-HH:MM" or closed, got {_shown(node)}')
+        problems.add(
+            path,
+            f'expected "HH:MM-HH:MM" or closed, got {_shown(node)}',
+            f'esperava "HH:MM-HH:MM" ou closed, veio {_shown(node)}',
+        )
         return False, None
     opens_text, sep, closes_text = node.partition("-")
     try:
@@ -353,7 +437,12 @@ def _window(node: Any, path: str, problems: _Problems) -> tuple[bool, Window | N
             raise ValueError(f'{node!r} is not a window; write "08:00-20:00" or closed')
         return True, Window(parse_minutes(opens_text), parse_minutes(closes_text))
     except ValueError as exc:
-        problems.add(path, str(exc))
+        problems.add(
+            path,
+            str(exc),
+            f'{node!r} não é uma janela válida; escreva "08:00-20:00" (abre antes de fechar, '
+            "no mesmo dia) ou closed",
+        )
         return False, None
 
 
@@ -369,7 +458,11 @@ def _steps(node: Any, problems: _Problems) -> tuple[ReguaStep, ...]:
     if items is None:
         return ()
     if not items:
-        problems.add("regua.steps", "list at least one step, e.g. when: D0")
+        problems.add(
+            "regua.steps",
+            "list at least one step, e.g. when: D0",
+            "informe pelo menos uma etapa, por exemplo when: D0",
+        )
     steps: list[ReguaStep] = []
     seen: set[int] = set()
     for i, item in enumerate(items):
@@ -384,10 +477,16 @@ def _steps(node: Any, problems: _Problems) -> tuple[ReguaStep, ...]:
             offset = parse_step_label(when)
             if offset is None:
                 problems.add(
-                    f"{path}.when", f"{when!r}: write D-N, D0 or D+N (days from the due date)"
+                    f"{path}.when",
+                    f"{when!r}: write D-N, D0 or D+N (days from the due date)",
+                    f"{when!r}: escreva D-N, D0 ou D+N (dias a partir do vencimento)",
                 )
             elif offset in seen:
-                problems.add(f"{path}.when", f"{step_label(offset)} is already a step")
+                problems.add(
+                    f"{path}.when",
+                    f"{step_label(offset)} is already a step",
+                    f"{step_label(offset)} já é uma etapa",
+                )
             else:
                 seen.add(offset)
         at = problems.time(entry.get("at"), f"{path}.at")
@@ -397,7 +496,7 @@ def _steps(node: Any, problems: _Problems) -> tuple[ReguaStep, ...]:
             try:
                 template = parse_template(source)
             except TemplateError as exc:
-                problems.add(f"{path}.template", str(exc))
+                problems.add(f"{path}.template", str(exc), exc.message_pt)
         if offset is not None and template is not None:
             steps.append(
                 ReguaStep(step_label(offset), offset, send_at if at is None else at, template)
@@ -421,6 +520,7 @@ def session_conflicts(
             config.source_file or config.tenant_id,
             f"waha.sessions[{i}].name",
             f"session {session.name!r} belongs to tenant {owners[session.name]!r}",
+            f"a sessão {session.name!r} pertence a outro cliente",
         )
         for i, session in enumerate(config.sessions)
         if session.name in owners
@@ -556,57 +656,88 @@ class _Problems:
         self.source = source
         self.found: list[ConfigProblem] = []
 
-    def add(self, path: str, message: str) -> None:
-        self.found.append(ConfigProblem(self.source, path, message))
+    def add(self, path: str, message: str, message_pt: str) -> None:
+        self.found.append(ConfigProblem(self.source, path, message, message_pt))
 
     def known_keys(self, node: Mapping[str, Any], path: str, known: set[str]) -> None:
         for key in node:
             if key not in known:
                 where = f"{path}.{key}" if path else str(key)
-                self.add(where, f"unknown key; expected one of: {', '.join(sorted(known))}")
+                self.add(
+                    where,
+                    f"unknown key; expected one of: {', '.join(sorted(known))}",
+                    f"chave desconhecida; as conhecidas são: {', '.join(sorted(known))}",
+                )
 
     def mapping(self, node: Any, path: str, *, required: bool = False) -> Mapping[str, Any] | None:
         if node is None:
             if required or not path:
-                self.add(path, "missing" if path else "the file is empty")
+                if path:
+                    self.add(path, "missing", "campo obrigatório")
+                else:
+                    self.add(path, "the file is empty", "a configuração está vazia")
             return None
         if not isinstance(node, Mapping):
-            self.add(path, f"expected a table of keys, got {_shown(node)}")
+            self.add(
+                path,
+                f"expected a table of keys, got {_shown(node)}",
+                f"esperava um objeto com chaves, veio {_shown(node)}",
+            )
             return None
         return node
 
     def sequence(self, node: Any, path: str, *, required: bool = False) -> list[Any] | None:
         if node is None:
             if required:
-                self.add(path, "missing")
+                self.add(path, "missing", "campo obrigatório")
             return None
         if not isinstance(node, list):
-            self.add(path, f"expected a list, got {_shown(node)}")
+            self.add(
+                path,
+                f"expected a list, got {_shown(node)}",
+                f"esperava uma lista, veio {_shown(node)}",
+            )
             return None
         return node
 
     def string(self, node: Any, path: str, *, required: bool = False) -> str | None:
         if node is None:
             if required:
-                self.add(path, "missing")
+                self.add(path, "missing", "campo obrigatório")
             return None
         if not isinstance(node, str) or not node.strip():
-            self.add(path, f"expected text, got {_shown(node)}")
+            self.add(
+                path,
+                f"expected text, got {_shown(node)}",
+                f"esperava um texto, veio {_shown(node)}",
+            )
             return None
         return node.strip() if "\n" not in node else node
 
     def integer(self, node: Any, path: str, *, minimum: int) -> int | None:
         if isinstance(node, bool) or not isinstance(node, int):
-            self.add(path, f"expected a whole number, got {_shown(node)}")
+            self.add(
+                path,
+                f"expected a whole number, got {_shown(node)}",
+                f"esperava um número inteiro, veio {_shown(node)}",
+            )
             return None
         if node < minimum:
-            self.add(path, f"{node} is below the minimum, {minimum}")
+            self.add(
+                path,
+                f"{node} is below the minimum, {minimum}",
+                f"{node} é menor que o mínimo, {minimum}",
+            )
             return None
         return node
 
     def boolean(self, node: Any, path: str) -> bool | None:
         if not isinstance(node, bool):
-            self.add(path, f"expected true or false, got {_shown(node)}")
+            self.add(
+                path,
+                f"expected true or false, got {_shown(node)}",
+                f"esperava true ou false, veio {_shown(node)}",
+            )
             return None
         return node
 
@@ -615,7 +746,11 @@ class _Problems:
             return None
         if isinstance(node, time_of_day):  # TOML's local time: 09:00:00
             if node.second or node.microsecond:
-                self.add(path, f"{node.isoformat()}: give whole minutes")
+                self.add(
+                    path,
+                    f"{node.isoformat()}: give whole minutes",
+                    f"{node.isoformat()}: use minutos inteiros",
+                )
                 return None
             return node.hour * 60 + node.minute
         if isinstance(node, int) and not isinstance(node, bool):
@@ -623,18 +758,29 @@ class _Problems:
                 path,
                 f'got the number {node}: write times in quotes, e.g. "09:00" '
                 "(YAML reads 09:00 unquoted as a number of minutes)",
+                f'veio o número {node}: escreva horários entre aspas, por exemplo "09:00"',
             )
             return None
         if not isinstance(node, str):
-            self.add(path, f'expected a time like "09:00", got {_shown(node)}')
+            self.add(
+                path,
+                f'expected a time like "09:00", got {_shown(node)}',
+                f'esperava um horário como "09:00", veio {_shown(node)}',
+            )
             return None
         try:
             minutes = parse_minutes(node)
         except ValueError as exc:
-            self.add(path, str(exc))
+            self.add(
+                path, str(exc), f'{node!r} não é um horário; escreva HH:MM, por exemplo "09:00"'
+            )
             return None
         if minutes >= 24 * 60:
-            self.add(path, f"{node!r}: a step is due at a time before 24:00")
+            self.add(
+                path,
+                f"{node!r}: a step is due at a time before 24:00",
+                f"{node!r}: uma etapa vence num horário antes de 24:00",
+            )
             return None
         return minutes
 

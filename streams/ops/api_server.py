@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from connectors.api.app import create_app
 from connectors.api.credentials import TokenSigner
@@ -32,15 +33,17 @@ from connectors.imports.server import ImportService, ServiceSettings
 from connectors.waha.client import WahaClient
 from connectors.waha.errors import WahaCallError
 from schemas.codec import encode
-from schemas.events import Event
+from schemas.events import ClientImported, Event
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
 from streams.base.topics import (
     API_AUDIT,
+    CLIENTS,
     CREDIT_REQUESTS,
     IDENTITY,
     LEDGER,
     SEND_REQUESTS,
+    TENANTS,
     WEBHOOK_SUBSCRIPTIONS,
     topic_for_event,
 )
@@ -48,9 +51,10 @@ from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
 from streams.domain.webhooks import SubscriptionBook
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
-from streams.runtime.errors import FollowerError, TenantDirectoryError
+from streams.runtime.errors import FollowerError, LogReadError, TenantDirectoryError
 from streams.runtime.follower import TopicFollower
 from streams.runtime.group_commit import GroupCommitProducer
+from streams.runtime.log_reader import event_from, read_record
 from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.tenants import TenantDirectory
 from streams.runtime.topic_admin import create_topics
@@ -84,6 +88,7 @@ class KafkaApiLog:
                 (SEND_REQUESTS, 2),
                 (API_AUDIT, 2),
                 (WEBHOOK_SUBSCRIPTIONS, 1),
+                (TENANTS, 1),
             )
         }
         self._followers = (
@@ -118,7 +123,7 @@ class KafkaApiLog:
         """Create the API's topics if missing, start producing, and read the identity and
         ledger topics to their ends before returning."""
         await create_topics(
-            self._bootstrap, partitions, (IDENTITY, API_AUDIT, WEBHOOK_SUBSCRIPTIONS)
+            self._bootstrap, partitions, (IDENTITY, API_AUDIT, WEBHOOK_SUBSCRIPTIONS, TENANTS)
         )
         for group in self._groups.values():
             await group.__aenter__()
@@ -150,15 +155,27 @@ class KafkaApiLog:
         for group in self._groups.values():
             await group.__aexit__(None, None, None)
 
+    async def catch_up_identity(self) -> bool:
+        return await self._followers[0].catch_up()
+
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
         stores = []
-        for event, key in events:
-            name = topic_for_event(event.header.event_type).name
-            group = self._groups.get(name)
-            if group is None:
-                raise ProduceFailed(f"the API does not write {name} (an {event.header.event_type})")
-            stores.append(group.send(key.encode(), encode(event.to_representation())))
-        await asyncio.gather(*stores)
+        async with contextlib.AsyncExitStack() as read_back:
+            for event, key in events:
+                name = topic_for_event(event.header.event_type).name
+                group = self._groups.get(name)
+                if group is None:
+                    raise ProduceFailed(
+                        f"the API does not write {name} (an {event.header.event_type})"
+                    )
+                if name == TENANTS.name:
+                    # Applied when the directory reads it back: in the topic's order, so a
+                    # newer configuration another replica wrote is never overwritten here.
+                    await read_back.enter_async_context(
+                        self.tenants.awaiting(event.header.event_id)
+                    )
+                stores.append(group.send(key.encode(), encode(event.to_representation())))
+            await asyncio.gather(*stores)
         for event, _ in events:
             topic = topic_for_event(event.header.event_type)
             if topic is IDENTITY:
@@ -211,6 +228,32 @@ class ClickHouseReports:
         columns = reports.ANALYTICS[view][0]
         rows = await asyncio.to_thread(self._rows, reports.analytics, view, tenant, start, end)
         return columns, rows
+
+    async def imported_client(self, tenant: str, client_id: str | None) -> ClientImported | None:
+        def position(client: Any, database: str) -> list[Any]:
+            found = reports.imported_client_position(client, database, tenant, client_id)
+            return [] if found is None else [found]
+
+        found = await asyncio.to_thread(self._rows, position)
+        if not found:
+            return None
+        partition, offset = found[0]
+        try:
+            record = await read_record(
+                self._settings.kafka_bootstrap, CLIENTS.name, partition, offset
+            )
+        except (LogReadError, KafkaError, TimeoutError) as exc:
+            log.error("the log does not answer", error=repr(exc))
+            raise ApiError(
+                503,
+                "unavailable",
+                "the event log does not answer; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+        if record is None or record.value is None:
+            return None
+        event = event_from(record.value)
+        return event if isinstance(event, ClientImported) else None
 
     async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
         def timeline(client: Any, database: str) -> list[Any]:

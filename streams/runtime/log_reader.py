@@ -4,6 +4,7 @@ what committed transactions wrote."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -87,6 +88,30 @@ async def read_partitions(bootstrap: str, partitions: Sequence[tuple[str, int]])
     offset order within each partition."""
     async with _consumer(bootstrap, "read_committed") as consumer:
         return await _read_to_end(consumer, [TopicPartition(t, p) for t, p in partitions])
+
+
+async def read_record(
+    bootstrap: str, topic: str, partition: int, offset: int, *, timeout_s: float = 10.0
+) -> LogRecord | None:
+    """The committed record at `topic[partition]@offset`; None when the log no longer (or
+    not yet) holds it."""
+    async with _consumer(bootstrap, "read_committed") as consumer:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        begins = await consumer.beginning_offsets([tp])
+        ends = await consumer.end_offsets([tp])
+        if not begins[tp] <= offset < ends[tp]:
+            return None
+        consumer.seek(tp, offset)
+        async with asyncio.timeout(timeout_s):
+            while await consumer.position(tp) <= offset:
+                batch = await consumer.getmany(tp, timeout_ms=500)
+                for m in batch.get(tp, []):
+                    if m.offset == offset:
+                        return LogRecord(m.topic, m.partition, m.offset, m.key, m.value)
+                    if m.offset > offset:
+                        return None
+        return None
 
 
 @asynccontextmanager

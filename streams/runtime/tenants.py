@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
+from types import MappingProxyType
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -33,15 +35,22 @@ from streams.runtime.producer import EventProducer
 log = structlog.get_logger(__name__)
 
 
-def _config_of(value: bytes | None, where: str) -> TenantConfig | None:
-    """The configuration a record carries; None (logged) when it cannot be used."""
+def _event_of(value: bytes | None, where: str) -> tuple[str, TenantConfig] | None:
+    """(event id, the configuration) a record carries; None (logged) when it cannot be used."""
     if value is None:
         return None
     try:
-        return config_from_event(TenantConfigured.from_data(decode(value)))
+        event = TenantConfigured.from_data(decode(value))
+        return event.header.event_id, config_from_event(event)
     except (UndecodableEvent, TenantConfigError, TypeError, ValueError) as exc:
         log.warning("tenant_config_unusable", position=where, error=str(exc))
         return None
+
+
+def _config_of(value: bytes | None, where: str) -> TenantConfig | None:
+    """The configuration a record carries; None (logged) when it cannot be used."""
+    found = _event_of(value, where)
+    return None if found is None else found[1]
 
 
 async def read_configs(bootstrap: str) -> dict[str, TenantConfig]:
@@ -79,10 +88,33 @@ class TenantDirectory:
         self._bootstrap = bootstrap
         self._configs: dict[str, TenantConfig] = {}
         self._session_owners: dict[str, str] = {}
+        self._awaited: dict[str, asyncio.Future[None]] = {}
         self.ready = asyncio.Event()
 
     def get(self, tenant: str) -> TenantConfig | None:
         return self._configs.get(tenant)
+
+    @property
+    def configs(self) -> Mapping[str, TenantConfig]:
+        """Every tenant's configuration in force, as read so far."""
+        return MappingProxyType(self._configs)
+
+    @contextlib.asynccontextmanager
+    async def awaiting(self, event_id: str, timeout_s: float = 10.0) -> AsyncIterator[None]:
+        """Around the write of TenantConfigured `event_id`: on leaving, wait (up to
+        `timeout_s`) until the directory has read it back, so a writer that follows the topic
+        reads its own write, in the topic's order. Registered before the write, so a read-back
+        faster than the writer's acknowledgement is not missed."""
+        seen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._awaited[event_id] = seen
+        try:
+            yield
+            try:
+                await asyncio.wait_for(asyncio.shield(seen), timeout_s)
+            except TimeoutError:
+                log.warning("tenant_config_not_read_back", event_id=event_id, timeout_s=timeout_s)
+        finally:
+            self._awaited.pop(event_id, None)
 
     def owner_of(self, session: str) -> TenantConfig | None:
         """The configuration of the tenant that owns WAHA `session`, or None."""
@@ -101,6 +133,11 @@ class TenantDirectory:
             # `apply_config` refuses a session another tenant owns; should the topic hold one
             # anyway (written around it), the latest configuration wins.
             self._session_owners[session.name] = config.tenant_id
+
+    def _read_back(self, event_id: str) -> None:
+        seen = self._awaited.get(event_id)
+        if seen is not None and not seen.done():
+            seen.set_result(None)
 
     async def run(self) -> None:
         """Follow the topic until cancelled."""
@@ -126,9 +163,10 @@ class TenantDirectory:
                 batch = await consumer.getmany(timeout_ms=1000)
                 for messages in batch.values():
                     for m in messages:
-                        config = _config_of(m.value, f"{m.topic}[{m.partition}]@{m.offset}")
-                        if config is not None:
-                            self.put(config)
+                        found = _event_of(m.value, f"{m.topic}[{m.partition}]@{m.offset}")
+                        if found is not None:
+                            self.put(found[1])
+                            self._read_back(found[0])
                 if not self.ready.is_set() and all(
                     [await consumer.position(tp) >= ends[tp] for tp in tps]
                 ):

@@ -6,6 +6,7 @@ from connectors.api.http import Route
 from connectors.api.routes import (
     analytics,
     auth,
+    config,
     imports,
     keys,
     messages,
@@ -27,4 +28,5 @@ ROUTES: tuple[Route, ...] = (
     *analytics.ROUTES,
     *whatsapp.ROUTES,
     *webhooks.ROUTES,
+    *config.ROUTES,
 )

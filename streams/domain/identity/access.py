@@ -45,6 +45,9 @@ class Permission(enum.StrEnum):
 
     USERS_MANAGE = "users:manage"
     KEYS_MANAGE = "keys:manage"
+    CONFIG_READ = "config:read"
+    """The tenant's configuration in force (without where its secrets live, unless
+    config:write too)."""
     CONFIG_WRITE = "config:write"
     IMPORTS_WRITE = "imports:write"
     IMPORTS_READ = "imports:read"
@@ -72,6 +75,7 @@ _READ: Final = frozenset(
         Permission.REPORTS_READ,
         Permission.TOKENS_READ,
         Permission.SESSIONS_READ,
+        Permission.CONFIG_READ,
     }
 )
 _OPERATE: Final = _READ | {

@@ -318,8 +318,18 @@ _ADMIN_OPS = {
     "listWebhooks",
     "createWebhook",
     "deleteWebhook",
+    "putTenantConfig",
+    "previewTemplate",
 }
-_READERS = {"getImport", "getBalance", "listLedger", "getUsage", "getAnalytics", "listSessions"}
+_READERS = {
+    "getImport",
+    "getBalance",
+    "listLedger",
+    "getUsage",
+    "getAnalytics",
+    "listSessions",
+    "getTenantConfig",
+}
 _OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
     "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
@@ -327,7 +337,7 @@ _ALLOWED = {
     "operator": _OPERATORS,
     "viewer": _READERS | {"getMessage"},
     # The matrix's key has imports:write, imports:read, sends:write, reports:read, tokens:read.
-    "key": _READERS - {"listSessions"} | {"createImport", "sendMessages"},
+    "key": _READERS - {"listSessions", "getTenantConfig"} | {"createImport", "sendMessages"},
 }
 _BODIES: dict[str, Any] = {
     "inviteUser": lambda: {"email": f"m-{uuid.uuid4().hex[:8]}@example.com", "roles": ["viewer"]},
@@ -336,6 +346,8 @@ _BODIES: dict[str, Any] = {
     "creditTokens": lambda: {"amount": 1, "reference": "matrix"},
     "sendMessages": lambda: {"to": "+5511987654321", "text": "matrix"},
     "createWebhook": lambda: {"url": "https://hooks.example.com/in", "events": ["balance.low"]},
+    "putTenantConfig": lambda: {"name": "matrix"},  # refused as invalid (422) when allowed
+    "previewTemplate": lambda: {"template": "Olá, {first_name}"},  # no debtor: 404
 }
 
 

@@ -261,3 +261,68 @@ def test_require_document_round_trips_and_keeps_older_digests() -> None:
     # the key changes the digest only when set: configurations applied before it keep theirs
     assert required.digest != plain.digest
     assert explicit_default.digest == plain.digest
+
+
+def test_the_document_of_a_configuration_reads_back_as_the_same_configuration() -> None:
+    from streams.domain.tenant_config import config_document
+
+    config = load_tenant_file(EXAMPLE)
+    document = config_document(config)
+
+    again = parse_tenant_config(document, source="PUT")
+    assert again.digest == config.digest
+    assert document["waha"]["sessions"][0]["webhook_hmac_key"] == "env:ACME_WAHA_HMAC_KEY"
+    hidden = config_document(config, with_key_refs=False)
+    assert hidden["waha"]["sessions"] == [{"name": s.name} for s in config.sessions]
+    # JSON on the wire: what json gives back is what was answered.
+    import json
+
+    assert json.loads(json.dumps(document)) == document
+
+
+def test_every_problem_has_a_portuguese_message_too() -> None:
+    broken = {
+        "tenant": "Loja 1",
+        "name": 7,
+        "extra": 1,
+        "waha": {"sessions": [{"name": "a b", "webhook_hmac_key": "segredo"}, {"name": "a b"}]},
+        "prices": {"text": 0, "file": "2"},
+        "low_balance_threshold": -1,
+        "allow_landlines": "sim",
+        "imports": {"require_document": 1},
+        "contact": {
+            "state_holidays": 1,
+            "windows": {
+                "XX": {},
+                "SP": {"weekdays": "20:00-08:00", "sunday": "08:00-12:00"},
+                "RJ": {"weekdays": 8},
+                "MG": {"weekdays": "closed"},
+            },
+        },
+        "regua": {
+            "send_at": 540,
+            "steps": [
+                {"when": "D+x", "template": "Olá {nome}"},
+                {"when": "D0", "at": "25:00", "template": "{pix_code}"},
+                {"when": "D0", "template": ""},
+                "D+3",
+            ],
+        },
+    }
+    with pytest.raises(TenantConfigError) as caught:
+        parse_tenant_config(broken, source="t.yaml")
+    problems = caught.value.problems
+    assert len(problems) >= 20
+    for problem in problems:
+        assert problem.message_pt and problem.message_pt != problem.message, problem
+
+
+def test_a_session_another_tenant_owns_is_a_problem_when_the_others_are_given() -> None:
+    other = parse_tenant_config(minimal() | {"tenant": "loja-2"}, source="loja-2.yaml")
+
+    parse_tenant_config(minimal(), source="t.yaml", others={})
+    with pytest.raises(TenantConfigError) as caught:
+        parse_tenant_config(minimal(), source="t.yaml", others={"loja-2": other})
+    [problem] = caught.value.problems
+    assert problem.path == "waha.sessions[0].name" and "loja-2" in problem.message
+    assert problem.message_pt == "a sessão 'loja-1' pertence a outro cliente"
