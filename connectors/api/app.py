@@ -31,6 +31,7 @@ from prometheus_client.exposition import generate_latest
 from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
 from connectors.api.http import (
+    CONVERSATIONS,
     IDENTITY,
     LEDGER,
     LOG,
@@ -44,7 +45,7 @@ from connectors.api.http import (
 )
 from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
-from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
+from connectors.api.ports import Conversations, EventLog, LedgerView, Reports, WhatsApp
 from connectors.api.routes import ROUTES
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
@@ -54,6 +55,7 @@ from connectors.schema_registry.app import create_app as registry_app
 from schemas.events import ApiRequestAudited, new_header
 from schemas.registry import SchemaRegistry
 from streams.base.errors import ProduceFailed
+from streams.base.logs import mask
 from streams.domain.identity import PLATFORM
 from streams.domain.tenant_config import TENANT_ID
 
@@ -68,6 +70,7 @@ OPENAPI: Final = web.AppKey("openapi", dict)
 METRICS: Final = web.AppKey("metrics", CollectorRegistry)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _IMPORTS_MODULE: Final = "connectors.api.routes.imports"
+_CONVERSATIONS_MODULE: Final = "connectors.api.routes.conversations"
 _SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -188,7 +191,7 @@ async def _audit(request: web.Request, route: Route, status: int) -> None:
         actor=actor,
         operation=route.operation,
         method=request.method,
-        path=request.path,
+        path=mask(request.path) if route.personal else request.path,
         status=status,
         address=request.remote or "",
         target=request.match_info.get(route.target) if route.target else None,
@@ -278,12 +281,14 @@ def create_app(
     routes: Iterable[Route] = ROUTES,
     metrics: CollectorRegistry | None = None,
     schema_registry: SchemaRegistry | None = None,
+    conversations: Conversations | None = None,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
     `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
     `imports` (an ImportService) runs debtor imports; `metrics`, when given, is served at
     ``GET /metrics`` (Prometheus text). Under ``/registry``, public and read-only, Confluent's
-    schema registry API over `schema_registry` (default: the pinned one; ADR 0025)."""
+    schema registry API over `schema_registry` (default: the pinned one; ADR 0025).
+    `conversations` serves the conversation routes (ADR 0026); without it they are not served."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
@@ -295,9 +300,13 @@ def create_app(
     app[OPENAPI] = openapi_document()
     if imports is not None:
         app[IMPORTS] = imports
+    if conversations is not None:
+        app[CONVERSATIONS] = conversations
     table: dict[tuple[str, str], Route] = {}
     for route in routes:
         if imports is None and route.handler.__module__ == _IMPORTS_MODULE:
+            continue
+        if conversations is None and route.handler.__module__ == _CONVERSATIONS_MODULE:
             continue
         resource = app.router.add_route(route.method, route.path, route.handler)
         table[(route.method, resource.resource.canonical if resource.resource else route.path)] = (

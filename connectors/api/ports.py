@@ -7,10 +7,11 @@ from datetime import date
 from typing import Any, Protocol
 
 from schemas.events import Event
+from streams.domain.conversations import ConversationBook
 from streams.domain.identity import IdentityDirectory
 from streams.domain.webhooks import SubscriptionBook
 
-__all__ = ["EventLog", "LedgerView", "Reports", "WhatsApp"]
+__all__ = ["Conversations", "EventLog", "LedgerView", "Reports", "WhatsApp"]
 
 
 class EventLog(Protocol):
@@ -31,6 +32,14 @@ class EventLog(Protocol):
         """Store `(event, key)` pairs, each on its event type's topic; identity events are in
         `identity` once this returns. Raises `ProduceFailed` when the log does not answer."""
         ...
+
+
+class Conversations(Protocol):
+    """Every tenant's conversations, folded from the topics a thread needs as they are committed
+    (docs/adr/0026-conversation-threads.md); `EventLog.append` applies the API's own writes."""
+
+    @property
+    def conversations(self) -> ConversationBook: ...
 
 
 class LedgerView(Protocol):

@@ -6,6 +6,7 @@ from connectors.api.http import Route
 from connectors.api.routes import (
     analytics,
     auth,
+    conversations,
     imports,
     keys,
     messages,
@@ -24,6 +25,7 @@ ROUTES: tuple[Route, ...] = (
     *imports.ROUTES,
     *tokens.ROUTES,
     *messages.ROUTES,
+    *conversations.ROUTES,
     *analytics.ROUTES,
     *whatsapp.ROUTES,
     *webhooks.ROUTES,
