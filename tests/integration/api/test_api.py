@@ -320,7 +320,16 @@ _ADMIN_OPS = {
     "deleteWebhook",
 }
 _READERS = {"getImport", "getBalance", "listLedger", "getUsage", "getAnalytics", "listSessions"}
-_OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
+# Conversations are message texts: operators and admins, never viewers, nor the matrix's key.
+_CONVERSATION_OPS = {
+    "listConversations",
+    "getConversation",
+    "correctIntent",
+    "replyToConversation",
+    "listHandoffs",
+    "resolveHandoff",
+}
+_OPERATORS = _READERS | _CONVERSATION_OPS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
     "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
     "admin": _ADMIN_OPS | _OPERATORS,
@@ -336,6 +345,9 @@ _BODIES: dict[str, Any] = {
     "creditTokens": lambda: {"amount": 1, "reference": "matrix"},
     "sendMessages": lambda: {"to": "+5511987654321", "text": "matrix"},
     "createWebhook": lambda: {"url": "https://hooks.example.com/in", "events": ["balance.low"]},
+    "correctIntent": lambda: {"message_id": "unknown-message", "label": "other"},
+    "replyToConversation": lambda: {"text": "matrix"},
+    "resolveHandoff": lambda: {"label": "other"},
 }
 
 
@@ -350,6 +362,8 @@ def _path(template: str, tenant: str) -> str:
         .replace("{view}", "funnel")
         .replace("{session}", "unknown-session")
         .replace("{subscription_id}", "whs_unknown")
+        .replace("{chat}", "5511900000000")
+        .replace("{handoff_id}", "unknown-handoff")
     )
 
 
