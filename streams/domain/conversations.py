@@ -103,6 +103,26 @@ class _Message:
     author: str | None = None
     """Who asked for a send (its header's source, e.g. `api user:<id>`)."""
     request_id: str | None = None
+    rank: tuple[float, str] = field(init=False)
+    """Where it sits in its thread: time, then id (comparing aware datetimes is slow)."""
+
+    def __post_init__(self) -> None:
+        self.rank = (self.at.timestamp(), self.message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Intent:
+    """What a thread shows of an IntentClassified (the event itself is larger)."""
+
+    label: str
+    confidence: float
+    promised_date: str | None
+    amount_centavos: int | None
+
+    @classmethod
+    def of(cls, event: IntentClassified) -> _Intent:
+        promised = None if event.promised_date is None else event.promised_date.isoformat()
+        return cls(event.label, event.confidence, promised, event.amount_centavos)
 
 
 @dataclass(slots=True)
@@ -113,7 +133,7 @@ class _Chat:
     session: str | None = None
     """The session the debtor last wrote to: where a person's reply goes out."""
     messages: dict[str, _Message] = field(default_factory=dict)
-    intents: dict[str, IntentClassified] = field(default_factory=dict)
+    intents: dict[str, _Intent] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
     """waha id → the label an operator gave it last (resolution or correction)."""
     statuses: dict[str, SendStatus] = field(default_factory=dict)
@@ -126,6 +146,8 @@ class _Chat:
         default_factory=dict
     )
     """hand-off id → [its request, its first resolution] (either may come first)."""
+    summary: ChatSummary | None = None
+    """The chat's line in the list, until the chat changes."""
 
     def add(self, message: _Message, tenant: _Tenant) -> None:
         known = self.messages.get(message.message_id)
@@ -138,7 +160,7 @@ class _Chat:
             if pending is not None:
                 self._advance(message.request_id, pending)
         if len(self.messages) > MAX_MESSAGES:
-            oldest = min(self.messages.values(), key=lambda m: (m.at, m.message_id))
+            oldest = min(self.messages.values(), key=lambda m: m.rank)
             self._forget(oldest, tenant)
 
     def _forget(self, message: _Message, tenant: _Tenant) -> None:
@@ -182,7 +204,7 @@ class _Chat:
     def last(self) -> _Message | None:
         if not self.messages:
             return None
-        return max(self.messages.values(), key=lambda m: (m.at, m.message_id))
+        return max(self.messages.values(), key=lambda m: m.rank)
 
     def label_of(self, waha_message_id: str) -> tuple[str, float] | None:
         intent = self.intents.get(waha_message_id)
@@ -211,6 +233,7 @@ class _Tenant:
                     self.handoffs.pop(handoff_id, None)
         else:
             self.chats.move_to_end(key)
+            chat.summary = None  # whoever asks for the chat changes it
         return chat
 
     def advance(self, request_id: str, status: SendStatus | None) -> None:
@@ -321,7 +344,7 @@ class ConversationBook:
         elif isinstance(event, IntentClassified):
             chat = tenant.chat(chat_key(event.chat_id))
             chat.client_id = event.client_id or chat.client_id
-            _put(chat.intents, event.waha_message_id, event, 2 * MAX_MESSAGES)
+            _put(chat.intents, event.waha_message_id, _Intent.of(event), 2 * MAX_MESSAGES)
         elif isinstance(event, IntentCorrected):
             chat = tenant.chat(chat_key(event.chat_id))
             _put(chat.corrections, event.waha_message_id, event.label, 2 * MAX_MESSAGES)
@@ -422,7 +445,7 @@ class ConversationBook:
             return None
         inbound = [m for m in chat.messages.values() if m.direction == "inbound"]
         labelled = [m for m in inbound if m.message_id in chat.intents]
-        latest = max(labelled, key=lambda m: (m.at, m.message_id)) if labelled else None
+        latest = max(labelled, key=lambda m: m.rank) if labelled else None
         intent = None if latest is None else chat.intents[latest.message_id]
         return ChatSummary(
             chat=chat.key,
@@ -443,7 +466,12 @@ class ConversationBook:
         found = self._tenants.get(tenant)
         if found is None:
             return []
-        rows = [s for s in map(self._summary, found.chats.values()) if s is not None]
+        rows = []
+        for chat in found.chats.values():
+            if chat.summary is None:
+                chat.summary = self._summary(chat)
+            if chat.summary is not None:
+                rows.append(chat.summary)
         return sorted(rows, key=lambda s: (s.last_at, s.chat), reverse=True)
 
     def thread(self, tenant: str, chat: str) -> Thread | None:
@@ -453,7 +481,7 @@ class ConversationBook:
         if found is None or summary is None:
             return None
         messages = []
-        for m in sorted(found.messages.values(), key=lambda m: (m.at, m.message_id)):
+        for m in sorted(found.messages.values(), key=lambda m: m.rank):
             if m.direction == "inbound":
                 intent = found.intents.get(m.message_id)
                 messages.append(
@@ -466,9 +494,7 @@ class ConversationBook:
                         label=None if intent is None else intent.label,
                         confidence=None if intent is None else intent.confidence,
                         corrected_label=found.corrections.get(m.message_id),
-                        promised_date=None
-                        if intent is None or intent.promised_date is None
-                        else intent.promised_date.isoformat(),
+                        promised_date=None if intent is None else intent.promised_date,
                         amount_centavos=None if intent is None else intent.amount_centavos,
                     )
                 )
