@@ -76,6 +76,7 @@ __all__ = [
     "ImportRejected",
     "InboundMessage",
     "IntentClassified",
+    "IntentCorrected",
     "MessageDispatched",
     "OptedOut",
     "PaymentClaimed",
@@ -561,6 +562,18 @@ class HandoffResolved(Event, namespace="cobranca.events.HandoffResolved"):
     note: str | None = None
 
 
+class IntentCorrected(Event, namespace="cobranca.events.IntentCorrected"):
+    """An operator corrected the label of an inbound message outside a hand-off."""
+
+    chat_id: str
+    waha_message_id: str
+    label: str
+    classified_label: str | None = None
+    client_id: str | None = None
+    operator: str | None = None
+    note: str | None = None
+
+
 # --- tenants and the régua ----------------------------------------------------------------
 
 
@@ -820,6 +833,7 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = MappingProxyType(
             DebtIndexed,
             ConversationStateChanged,
             HandoffResolved,
+            IntentCorrected,
             TenantConfigured,
             RemindersScheduled,
             ClockTicked,

@@ -33,6 +33,7 @@ from connectors.api.audit import AuditTrail
 from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
 from connectors.api.http import (
+    CONVERSATIONS,
     IDENTITY,
     LEDGER,
     LOG,
@@ -46,7 +47,7 @@ from connectors.api.http import (
 )
 from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
-from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
+from connectors.api.ports import Conversations, EventLog, LedgerView, Reports, WhatsApp
 from connectors.api.routes import ROUTES
 from connectors.api.routes.config import CONFIG_LOCKS, config_locks
 from connectors.api.routes.imports import IMPORTS
@@ -57,6 +58,7 @@ from connectors.schema_registry.app import create_app as registry_app
 from schemas.events import ApiRequestAudited, new_header
 from schemas.registry import SchemaRegistry
 from streams.base.errors import ProduceFailed
+from streams.base.logs import mask
 from streams.domain.identity import PLATFORM
 from streams.domain.tenant_config import TENANT_ID
 
@@ -72,6 +74,7 @@ METRICS: Final = web.AppKey("metrics", CollectorRegistry)
 AUDIT: Final = web.AppKey("audit", AuditTrail)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _IMPORTS_MODULE: Final = "connectors.api.routes.imports"
+_CONVERSATIONS_MODULE: Final = "connectors.api.routes.conversations"
 _SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -192,7 +195,7 @@ async def _audit(request: web.Request, route: Route, status: int) -> None:
         actor=actor,
         operation=route.operation,
         method=request.method,
-        path=request.path,
+        path=mask(request.path) if route.personal else request.path,
         status=status,
         address=request.remote or "",
         target=request.match_info.get(route.target) if route.target else None,
@@ -278,12 +281,14 @@ def create_app(
     routes: Iterable[Route] = ROUTES,
     metrics: CollectorRegistry | None = None,
     schema_registry: SchemaRegistry | None = None,
+    conversations: Conversations | None = None,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
     `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
     `imports` (an ImportService) runs debtor imports; `metrics`, when given, is served at
     ``GET /metrics`` (Prometheus text). Under ``/registry``, public and read-only, Confluent's
-    schema registry API over `schema_registry` (default: the pinned one; ADR 0025)."""
+    schema registry API over `schema_registry` (default: the pinned one; ADR 0025).
+    `conversations` serves the conversation routes (ADR 0026); without it they are not served."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
@@ -297,9 +302,13 @@ def create_app(
     app[CONFIG_LOCKS] = config_locks()
     if imports is not None:
         app[IMPORTS] = imports
+    if conversations is not None:
+        app[CONVERSATIONS] = conversations
     table: dict[tuple[str, str], Route] = {}
     for route in routes:
         if imports is None and route.handler.__module__ == _IMPORTS_MODULE:
+            continue
+        if conversations is None and route.handler.__module__ == _CONVERSATIONS_MODULE:
             continue
         resource = app.router.add_route(route.method, route.path, route.handler)
         table[(route.method, resource.resource.canonical if resource.resource else route.path)] = (

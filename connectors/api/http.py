@@ -15,10 +15,11 @@ from aiohttp import web
 
 from connectors.api.errors import ApiError
 from connectors.api.identity import IdentityService
-from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
+from connectors.api.ports import Conversations, EventLog, LedgerView, Reports, WhatsApp
 from streams.domain.identity import Permission, Principal
 
 __all__ = [
+    "CONVERSATIONS",
     "IDENTITY",
     "LEDGER",
     "LOG",
@@ -45,6 +46,7 @@ LOG: Final = web.AppKey("log", EventLog)
 LEDGER: Final = web.AppKey("ledger", LedgerView)
 REPORTS: Final = web.AppKey("reports", Reports)
 WHATSAPP: Final = web.AppKey("whatsapp", WhatsApp)
+CONVERSATIONS: Final = web.AppKey("conversations", Conversations)
 SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
 NOW: Final = web.RequestKey("now", datetime)
@@ -79,6 +81,8 @@ class Route:
     """Recorded as an ApiRequestAudited on the log when it is called."""
     target: str | None = None
     """The path parameter naming what the call acts on, for the audit record."""
+    personal: bool = False
+    """Its path names a person (a chat key is a phone): the audit record masks the path."""
 
 
 def principal_of(request: web.Request) -> Principal:

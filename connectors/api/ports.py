@@ -7,11 +7,12 @@ from datetime import date
 from typing import Any, Protocol
 
 from schemas.events import ClientImported, Event
+from streams.domain.conversations import ConversationBook
 from streams.domain.identity import IdentityDirectory
 from streams.domain.tenant_config import TenantConfig
 from streams.domain.webhooks import SubscriptionBook
 
-__all__ = ["EventLog", "LedgerView", "Reports", "TenantConfigs", "WhatsApp"]
+__all__ = ["Conversations", "EventLog", "LedgerView", "Reports", "TenantConfigs", "WhatsApp"]
 
 
 class TenantConfigs(Protocol):
@@ -52,6 +53,14 @@ class EventLog(Protocol):
         """Return once `identity` holds every identity event committed before the call (another
         replica's writes included); False when the log did not answer in time."""
         ...
+
+
+class Conversations(Protocol):
+    """Every tenant's conversations, folded from the topics a thread needs as they are committed
+    (docs/adr/0026-conversation-threads.md); `EventLog.append` applies the API's own writes."""
+
+    @property
+    def conversations(self) -> ConversationBook: ...
 
 
 class LedgerView(Protocol):

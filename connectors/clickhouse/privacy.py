@@ -164,6 +164,7 @@ FIELD_POLICY: Final[Mapping[str, Policy]] = {
             "previous",
             "waha_event_id",
             "label",
+            "classified_label",
             "confidence",
             "model_version",
             "promised_date",

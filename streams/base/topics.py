@@ -94,8 +94,15 @@ WAHA_CALLBACKS = _audit(
 CONVERSATIONS = _audit(
     "cobranca.conversations",
     "tenant_id:chat_key (tenant_id:session for session statuses)",
-    ("InboundMessage", "DeliveryStatusChanged", "SessionStatusChanged", "HandoffResolved"),
-    "Normalized, deduplicated WhatsApp traffic, and operators' resolutions of hand-offs. The "
+    (
+        "InboundMessage",
+        "DeliveryStatusChanged",
+        "SessionStatusChanged",
+        "HandoffResolved",
+        "IntentCorrected",
+    ),
+    "Normalized, deduplicated WhatsApp traffic, and operators' resolutions of hand-offs and "
+    "corrections of intents. The "
     "chat key is streams.domain.chat_keys.chat_key(chat_id), so a chat and its debt share a "
     "partition; the normalizer writes in the partition of the callback that caused it (the "
     "receiver keys callbacks the same way), with the callback's key.",

@@ -4,8 +4,9 @@ A hand-off is a HandoffRequested on cobranca.actions (its event_id is the hand-o
 operator resolves it with a HandoffResolved on cobranca.conversations, keyed like the chat, so
 the conversation agent sees it in order with the chat's messages: it closes the chat's hand-off
 and, unless the operator keeps the client paused, emits CollectionResumed. The label the
-operator gives is a correction of the classifier: `corrections` turns the resolutions into
-training rows, with the text of the message from the same topic.
+operator gives is a correction of the classifier: `corrections` turns the resolutions, and the
+IntentCorrected an operator writes for any other classified message (the API's "correct the
+label"), into training rows, with the text of the message from the same topic.
 
 Pure: functions over events. `cobranca handoffs …` reads the log and produces through
 streams/ops/handoffs.py.
@@ -22,6 +23,7 @@ from schemas.events import (
     HandoffRequested,
     HandoffResolved,
     InboundMessage,
+    IntentCorrected,
     new_header,
 )
 from streams.domain.errors import HandoffError
@@ -123,14 +125,16 @@ def resolution_for(
 def corrections(
     conversations: Iterable[Event], *, tenant: str | None = None
 ) -> list[dict[str, str]]:
-    """Training rows {"text", "label"} from operators' resolutions: one per message (its latest
-    resolution), in the order messages were first resolved; resolutions of messages without
-    text are left out."""
+    """Training rows {"text", "label"} from operators' resolutions and corrections: one per
+    message (its latest word, in log order), in the order messages were first corrected;
+    messages without text are left out."""
     events = list(conversations)
     texts = _texts(events)
     rows: dict[tuple[str, str], dict[str, str]] = {}
     for event in events:
-        if not isinstance(event, HandoffResolved) or event.waha_message_id is None:
+        if not isinstance(event, HandoffResolved | IntentCorrected):
+            continue
+        if event.waha_message_id is None:
             continue
         if tenant is not None and event.header.tenant_id != tenant:
             continue

@@ -20,8 +20,10 @@ Rules (DESIGN.md flow 3):
 - an opt-out or wrong number blocks the phone for the tenant, and an opt-out its client too;
   the opt-out's own confirmation (the conversation agent's reply to the opting-out message,
   `reply_request_id`) still goes out, once;
-- a pause blocks the client's automated reminders (requests with a régua step) until a
-  CollectionResumed lifts it; conversation replies (no step) are not reminders and pass.
+- a pause blocks the client's automated reminders (requests with a step) until a
+  CollectionResumed lifts it; conversation replies (no step) and a person's replies (step
+  `operator`, the API's conversation replies) are not reminders and pass: a hand-off pauses the
+  client precisely so that a person answers.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from schemas.events import (
     WrongNumberReported,
     caused_by,
 )
+from streams.domain.messages import OPERATOR_STEP
 from streams.domain.reply_policy import reply_request_id
 
 SOURCE = "streams.ledger"
@@ -296,7 +299,7 @@ class LedgerBook:
             phone_block_key(tenant, request.phone_e164),
             opted_out_client_key(tenant, request.client_id),
         ]
-        if request.step is not None:  # a pause holds reminders, not replies
+        if request.step not in (None, OPERATOR_STEP):  # a pause holds reminders, not replies
             keys.append(client_block_key(tenant, request.client_id))
         for key in keys:
             reason = self.blocks.get(key)

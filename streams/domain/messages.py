@@ -2,7 +2,9 @@
 SendRequested it becomes, and where a send stands given the events about it.
 
 An API send is priced and decided by the ledger like any other send; it is a SendRequested
-with `step` = `api` so reports tell it from the régua's and the bot's.
+with `step` = `api` so reports tell it from the régua's and the bot's. A person's reply in a
+conversation (the API's `…/conversations/{chat}/replies`) has `step` = `operator`: priced the
+same, and let through a hand-off's pause like the bot's replies (streams/domain/ledger.py).
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ __all__ = [
     "API_STEP",
     "MAX_BATCH",
     "MAX_TEXT",
+    "OPERATOR_STEP",
     "MessageDraft",
     "SendStatus",
+    "further",
     "parse_messages",
     "send_request",
     "send_status",
+    "status_of",
 ]
 
 API_STEP: Final = "api"
+OPERATOR_STEP: Final = "operator"
+"""A person's reply in a conversation, written through the API."""
 MAX_BATCH: Final = 1000
 MAX_TEXT: Final = 4096
 """WhatsApp's own limit for a text message."""
@@ -165,7 +172,8 @@ _RANK: Final = {
 }
 
 
-def _status_of(event_type: str, fields: Mapping[str, Any]) -> SendStatus | None:
+def status_of(event_type: str, fields: Mapping[str, Any]) -> SendStatus | None:
+    """Where one event about a send puts it (None: the event says nothing about that)."""
     if event_type == "SendRequested":
         return SendStatus.REQUESTED
     if event_type == "SendDeferred":
@@ -192,7 +200,12 @@ def send_status(events: Iterable[tuple[str, Mapping[str, Any]]]) -> SendStatus |
     delivery report after a failure still means delivered: WAHA's word on the message wins."""
     best: SendStatus | None = None
     for event_type, fields in events:
-        status = _status_of(event_type, fields)
-        if status is not None and (best is None or _RANK[status] > _RANK[best]):
-            best = status
+        best = further(best, status_of(event_type, fields))
     return best
+
+
+def further(a: SendStatus | None, b: SendStatus | None) -> SendStatus | None:
+    """The further of two statuses (None counts as no status)."""
+    if a is None or (b is not None and _RANK[b] > _RANK[a]):
+        return b
+    return a

@@ -5,6 +5,10 @@ keeps an `IdentityDirectory` fed by a follower of `cobranca.identity` from its b
 replica started or restarted at any time knows every user, key and login, and one replica's
 writes reach the others within a fetch. Its own writes are applied as soon as Kafka acknowledges
 them, so a caller reads what it just wrote on the replica it wrote through.
+
+It is also the `Conversations` port: a `ConversationBook` fed the same way by followers of the
+topics a thread needs (ADR 0026). cobranca.sends.requested is read to its end before the topics
+whose events name only a request id, so at start few statuses wait for their request.
 """
 
 from __future__ import annotations
@@ -37,16 +41,22 @@ from schemas.events import ClientImported, Event
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
 from streams.base.topics import (
+    ACTIONS,
     API_AUDIT,
     CLIENTS,
+    CONVERSATIONS,
     CREDIT_REQUESTS,
+    DISPATCHES,
     IDENTITY,
+    INTENTS,
     LEDGER,
+    SEND_DECISIONS,
     SEND_REQUESTS,
     TENANTS,
     WEBHOOK_SUBSCRIPTIONS,
     topic_for_event,
 )
+from streams.domain.conversations import ConversationBook
 from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
 from streams.domain.webhooks import SubscriptionBook
@@ -67,15 +77,21 @@ log = structlog.get_logger("cobranca.api")
 _MOVEMENTS = frozenset({"TokensCredited", "TokensDebited", "TokensRefunded"})
 
 
+_THREAD_TOPICS = (SEND_REQUESTS, CONVERSATIONS, INTENTS, ACTIONS, SEND_DECISIONS, DISPATCHES)
+"""What a thread is folded from; the first is read to its end before the others start."""
+
+
 class KafkaApiLog:
-    """The API's `EventLog` and `LedgerView` on Kafka: the identity topic, the ledger's
-    balances and the webhook subscriptions, each read from its beginning and followed."""
+    """The API's `EventLog`, `LedgerView` and `Conversations` on Kafka: the identity topic, the
+    ledger's balances, the webhook subscriptions and the conversations, each read from its
+    beginning and followed."""
 
     def __init__(self, bootstrap: str, *, ready_timeout_s: float = 60.0) -> None:
         self._bootstrap = bootstrap
         self._directory = IdentityDirectory()
         self._balances: dict[str, tuple[int, int]] = {}
         self._webhooks = SubscriptionBook()
+        self._conversations = ConversationBook()
         # One group-commit producer per topic the API writes: concurrent requests share one
         # produce request per partition instead of queueing their own batches behind each other
         # (an idempotent producer keeps one batch in flight per partition). Identity and credits
@@ -89,12 +105,17 @@ class KafkaApiLog:
                 (API_AUDIT, 2),
                 (WEBHOOK_SUBSCRIPTIONS, 1),
                 (TENANTS, 1),
+                (CONVERSATIONS, 1),
             )
         }
         self._followers = (
             TopicFollower(bootstrap, IDENTITY.name, self._directory.apply),
             TopicFollower(bootstrap, LEDGER.name, self._apply_ledger),
             TopicFollower(bootstrap, WEBHOOK_SUBSCRIPTIONS.name, self._webhooks.apply),
+        )
+        self._thread_followers = tuple(
+            TopicFollower(bootstrap, spec.name, self._conversations.apply)
+            for spec in _THREAD_TOPICS
         )
         self.tenants = TenantDirectory(bootstrap)
         """Every tenant's configuration in force (its WhatsApp sessions)."""
@@ -119,6 +140,10 @@ class KafkaApiLog:
     def webhooks(self) -> SubscriptionBook:
         return self._webhooks
 
+    @property
+    def conversations(self) -> ConversationBook:
+        return self._conversations
+
     async def start(self, partitions: int) -> None:
         """Create the API's topics if missing, start producing, and read the identity and
         ledger topics to their ends before returning."""
@@ -127,9 +152,20 @@ class KafkaApiLog:
         )
         for group in self._groups.values():
             await group.__aenter__()
-        for follower in self._followers:
-            self._tasks.append(asyncio.create_task(follower.run(), name=f"follow {follower.topic}"))
-        for follower, task in zip(self._followers, self._tasks, strict=True):
+        first, *rest = self._thread_followers
+        await self._follow((*self._followers, first))
+        await self._follow(rest)
+        self._tasks.append(asyncio.create_task(self.tenants.run(), name="follow tenants"))
+        await asyncio.wait_for(self.tenants.ready.wait(), self._ready_timeout_s)
+
+    async def _follow(self, followers: Sequence[TopicFollower]) -> None:
+        """Start following each topic, and return once each is read to its end."""
+        tasks = [
+            asyncio.create_task(follower.run(), name=f"follow {follower.topic}")
+            for follower in followers
+        ]
+        self._tasks.extend(tasks)
+        for follower, task in zip(followers, tasks, strict=True):
             ready = asyncio.create_task(follower.ready.wait())
             done, _ = await asyncio.wait(
                 {ready, task}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED
@@ -144,8 +180,6 @@ class KafkaApiLog:
                     f"{self._ready_timeout_s:.0f} s"
                 )
             log.info("topic loaded", topic=follower.topic, events=follower.applied)
-        self._tasks.append(asyncio.create_task(self.tenants.run(), name="follow tenants"))
-        await asyncio.wait_for(self.tenants.ready.wait(), self._ready_timeout_s)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -182,6 +216,8 @@ class KafkaApiLog:
                 self._directory.apply(event)
             elif topic is WEBHOOK_SUBSCRIPTIONS:
                 self._webhooks.apply(event)
+            if topic in _THREAD_TOPICS:
+                self._conversations.apply(event)
 
 
 class ClickHouseReports:
@@ -358,7 +394,17 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
     identity = IdentityService(api, api_log, TokenSigner(api.signing_keys, api.active_kid))
     whatsapp = WahaSessions(settings, api_log.tenants)
     reports_ = ClickHouseReports(settings)
-    app = create_app(api, identity, api_log, api_log, reports_, whatsapp, imports, metrics=registry)
+    app = create_app(
+        api,
+        identity,
+        api_log,
+        api_log,
+        reports_,
+        whatsapp,
+        imports,
+        metrics=registry,
+        conversations=api_log,
+    )
     runner = web.AppRunner(app, access_log=None)
     try:
         await runner.setup()

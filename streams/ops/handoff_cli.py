@@ -122,7 +122,8 @@ def resolve_command(
 )
 @click.pass_obj
 def export_corrections_command(settings: Settings, tenant: str | None, output: Path | None) -> None:
-    """Operators' resolutions of hand-offs as training rows: JSONL {"text", "label"}."""
+    """Operators' resolutions of hand-offs and corrections of labels (the API's IntentCorrected)
+    as training rows: JSONL {"text", "label"}."""
     from streams.ops.handoffs import export_corrections
 
     try:

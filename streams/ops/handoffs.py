@@ -75,5 +75,6 @@ async def resolve(
 async def export_corrections(
     bootstrap: str, *, tenant: str | None = None, track: Track | None = None
 ) -> list[dict[str, str]]:
-    """`corrections` of the committed cobranca.conversations topic."""
+    """`corrections` of the committed cobranca.conversations topic: hand-off resolutions and
+    IntentCorrected events alike."""
     return corrections(await _read(bootstrap, CONVERSATIONS.name, track), tenant=tenant)

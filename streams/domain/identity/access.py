@@ -71,14 +71,15 @@ _READ: Final = frozenset(
     {
         Permission.IMPORTS_READ,
         Permission.SENDS_READ,
-        Permission.CONVERSATIONS_READ,
         Permission.REPORTS_READ,
         Permission.TOKENS_READ,
         Permission.SESSIONS_READ,
         Permission.CONFIG_READ,
     }
 )
+# Conversations are message texts, personal data: an operator's, not a viewer's (ADR 0026).
 _OPERATE: Final = _READ | {
+    Permission.CONVERSATIONS_READ,
     Permission.IMPORTS_WRITE,
     Permission.SENDS_WRITE,
     Permission.CONVERSATIONS_WRITE,

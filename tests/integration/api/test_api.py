@@ -330,7 +330,16 @@ _READERS = {
     "listSessions",
     "getTenantConfig",
 }
-_OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
+# Conversations are message texts: operators and admins, never viewers, nor the matrix's key.
+_CONVERSATION_OPS = {
+    "listConversations",
+    "getConversation",
+    "correctIntent",
+    "replyToConversation",
+    "listHandoffs",
+    "resolveHandoff",
+}
+_OPERATORS = _READERS | _CONVERSATION_OPS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
     "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
     "admin": _ADMIN_OPS | _OPERATORS,
@@ -348,6 +357,9 @@ _BODIES: dict[str, Any] = {
     "createWebhook": lambda: {"url": "https://hooks.example.com/in", "events": ["balance.low"]},
     "putTenantConfig": lambda: {"name": "matrix"},  # refused as invalid (422) when allowed
     "previewTemplate": lambda: {"template": "Olá, {first_name}"},  # no debtor: 404
+    "correctIntent": lambda: {"message_id": "unknown-message", "label": "other"},
+    "replyToConversation": lambda: {"text": "matrix"},
+    "resolveHandoff": lambda: {"label": "other"},
 }
 
 
@@ -362,6 +374,8 @@ def _path(template: str, tenant: str) -> str:
         .replace("{view}", "funnel")
         .replace("{session}", "unknown-session")
         .replace("{subscription_id}", "whs_unknown")
+        .replace("{chat}", "5511900000000")
+        .replace("{handoff_id}", "unknown-handoff")
     )
 
 

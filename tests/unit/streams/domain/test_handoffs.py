@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.events import Event
+from streams.domain.conversations import correction_for
 from streams.domain.errors import HandoffError
 from streams.domain.handoffs import corrections, handoffs_from, resolution_for
 from tests.factories import handoff_requested, handoff_resolved, inbound_message
@@ -76,3 +77,38 @@ def test_corrections_are_text_and_label_rows_the_latest_label_winning() -> None:
     ]
     assert corrections(conversations, tenant="beta") == []
     assert json.loads(json.dumps(rows[1], ensure_ascii=False)) == rows[1]
+
+
+def test_corrections_include_intent_corrections_the_latest_word_winning() -> None:
+    _, conversations = _story()
+    conversations.append(
+        correction_for(
+            "acme",
+            "5511987654321@c.us",
+            "m2",
+            "promise_to_pay",
+            classified_label="other",
+            client_id="c1",
+            operator="user:ana",
+            note=None,
+            now=T0,
+        )
+    )
+    assert corrections(conversations) == [
+        {"text": "isso não é meu", "label": "dispute"},
+        {"text": "hmm talvez 🤔", "label": "promise_to_pay"},
+    ]
+    conversations.append(handoff_resolved("acme", "h-y", label="negotiate", message_id="m2"))
+    assert corrections(conversations)[1] == {"text": "hmm talvez 🤔", "label": "negotiate"}
+    with pytest.raises(HandoffError, match="unknown label"):
+        correction_for(
+            "acme",
+            "c",
+            "m2",
+            "nope",
+            classified_label=None,
+            client_id=None,
+            operator=None,
+            note=None,
+            now=T0,
+        )

@@ -17,13 +17,17 @@ from tests.factories import (
 PHONE = "+5511987654321"
 
 
-def test_a_pause_holds_reminders_but_not_replies_until_resumed() -> None:
+def test_a_pause_holds_reminders_but_not_replies_nor_a_persons_until_resumed() -> None:
     book = LedgerBook()
     book.apply(collection_paused("acme", "c1"))
     reminder = send_requested("acme", "r1", client_id="c1", step="D0")
     reply = send_requested("acme", "r2", client_id="c1", step=None)
+    person = send_requested("acme", "r3", client_id="c1", step="operator")
+    api_send = send_requested("acme", "r4", client_id="c1", step="api")
     assert book.block(reminder) is SendRejectReason.PAUSED
+    assert book.block(api_send) is SendRejectReason.PAUSED  # a tenant's systems are automated
     assert book.block(reply) is None
+    assert book.block(person) is None  # a hand-off pauses the client so that a person answers
     assert book.block(send_requested("other", "r1", client_id="c1", step="D0")) is None
     book.apply(collection_resumed("acme", "c1"))
     assert book.block(reminder) is None

@@ -23,6 +23,7 @@ def test_a_viewer_reads_but_never_writes_nor_sees_personal_data() -> None:
         Permission.IMPORTS_WRITE,
         Permission.USERS_MANAGE,
         Permission.PERSONAL_DATA_READ,
+        Permission.CONVERSATIONS_READ,  # message texts are personal data
     ):
         assert authorize(viewer, permission, "acme") is Decision.MISSING_PERMISSION
 
