@@ -48,6 +48,7 @@ from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
 from connectors.api.routes import ROUTES
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
+from connectors.api.static import add_console
 from connectors.imports.errors import BodyTooLarge, RequestRefused, UnsupportedFormat
 from connectors.schema_registry.app import PREFIX as REGISTRY_PREFIX
 from connectors.schema_registry.app import create_app as registry_app
@@ -283,7 +284,8 @@ def create_app(
     `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
     `imports` (an ImportService) runs debtor imports; `metrics`, when given, is served at
     ``GET /metrics`` (Prometheus text). Under ``/registry``, public and read-only, Confluent's
-    schema registry API over `schema_registry` (default: the pinned one; ADR 0025)."""
+    schema registry API over `schema_registry` (default: the pinned one; ADR 0025). At ``/``, the
+    operator console's files (ADR 0027)."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
@@ -311,4 +313,5 @@ def create_app(
         app[METRICS] = metrics
         app.router.add_get("/metrics", _metrics)
     app.add_subapp(REGISTRY_PREFIX, registry_app(schema_registry))
+    add_console(app)  # the operator console at / (ADR 0027)
     return app
