@@ -53,8 +53,10 @@ export function figures(views, balance, range) {
   }
   // The current rate: tokens used a day over the last 7 days of the range (or all of it).
   const recent = used.slice(-7);
-  const rate = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
-  const daysLeft = balance !== null && rate > 0 ? Math.floor(balance / rate) : null;
+  const recentUse = recent.reduce((a, b) => a + b, 0);
+  const rate = recent.length ? recentUse / recent.length : 0;
+  // In integers (balance × days ÷ tokens), so 95 tokens at 5 a week are 133 days, not 132.99….
+  const daysLeft = balance !== null && recentUse > 0 ? Math.floor((balance * recent.length) / recentUse) : null;
   const replies = views.response_times.filter((r) => r.replied > 0 && r.read_to_reply_s?.length);
   const lastReply = replies[replies.length - 1] || null;
   return {
@@ -92,7 +94,7 @@ function options(fig, views, range, balance) {
   const projection = [];
   const future = [];
   if (balance !== null && fig.rate > 0) {
-    const horizon = Math.min(fig.daysLeft + 1, 90);
+    const horizon = Math.min(fig.daysLeft + 1, 366);  // until it reaches zero, a year at most
     for (let k = 1; k <= horizon; k += 1) {
       future.push(today(k));
       projection.push(Math.max(0, Math.round(balance - fig.rate * k)));
