@@ -5,6 +5,7 @@
 export const TIME_ZONE = 'America/Sao_Paulo';
 
 const integer = new Intl.NumberFormat('pt-BR');
+const decimal = new Intl.NumberFormat('pt-BR', { maximumFractionDigits: 1 });
 const money = new Intl.NumberFormat('pt-BR', { style: 'currency', currency: 'BRL' });
 const moment = new Intl.DateTimeFormat('pt-BR', {
   timeZone: TIME_ZONE, day: '2-digit', month: '2-digit', year: 'numeric',
@@ -18,6 +19,11 @@ const isoDay = new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE });  // en
 /** 1234 → "1.234" */
 export function count(n) {
   return n === null || n === undefined ? '—' : integer.format(n);
+}
+
+/** 0.714 → "0,7" (rates, averages) */
+export function decimalCount(n) {
+  return n === null || n === undefined ? '—' : decimal.format(n);
 }
 
 /** 123456 centavos → "R$ 1.234,56". Formatted from the exact decimal text, never a float. */

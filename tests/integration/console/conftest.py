@@ -78,7 +78,8 @@ class Served:
         return answer.json() if answer.content else None
 
     def login(self, email: str) -> str:
-        return str(self.call("POST", "/v1/auth/login", body={"email": email, "password": PASSWORD})["access_token"])
+        body = {"email": email, "password": PASSWORD}
+        return str(self.call("POST", "/v1/auth/login", body=body)["access_token"])
 
     def user(self, tenant: str, role: str) -> str:
         """A user of `tenant` with `role`, invited by the platform admin, password set."""

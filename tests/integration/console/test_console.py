@@ -73,9 +73,7 @@ def _nav(page: Any) -> list[str]:
     return names
 
 
-def test_log_in_log_out_and_recover_from_an_expired_access_token(
-    served: Served, page: Any
-) -> None:
+def test_log_in_log_out_and_recover_from_an_expired_access_token(served: Served, page: Any) -> None:
     tenant = _tenant()
     email = served.user(tenant, "tenant_admin")
     page.goto(served.base + "/")
@@ -298,6 +296,17 @@ def test_a_viewer_cannot_reach_the_users_page(served: Served, page: Any) -> None
     audit(page, "sem-permissao")
 
 
+async def _drain(served: Served, tenant: str) -> None:
+    """The sink, as `cobranca sink --drain` runs it, into the API's ClickHouse database."""
+    config = SinkConfig(
+        bootstrap=served.bootstrap,
+        database=served.analytics.clickhouse_database,
+        group_id=f"sink-{tenant}",
+    )
+    with connect(served.analytics) as client:
+        await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
+
+
 def _seed(served: Served, tenant: str) -> dict[str, Any]:
     """A day of the pipeline's events for `tenant`, as the agents write them, sunk into
     ClickHouse: what the overview must show."""
@@ -327,17 +336,7 @@ def _seed(served: Served, tenant: str) -> dict[str, Any]:
         f.payment_claimed(tenant, "c0", message_id="false_k0", at=start + timedelta(minutes=30)),
     ]
     run(produce(served.bootstrap, events, tenant))
-    config = SinkConfig(
-        bootstrap=served.bootstrap,
-        database=served.analytics.clickhouse_database,
-        group_id=f"sink-{tenant}",
-    )
-
-    async def drain() -> None:
-        with connect(served.analytics) as client:
-            await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
-
-    run(drain())
+    run(_drain(served, tenant))
     return {
         "funnel": [5, 4, 3, 2],
         "intents": (["Promessa de pagamento", "Já pagou"], [2, 1]),
@@ -404,17 +403,10 @@ def test_the_overview_charts_show_the_seeded_data(served: Served, page: Any) -> 
     audit(page, "visao-geral")
 
     # The page refreshes itself: new events show without a click within 30 s.
-    run(produce(served.bootstrap, f.send_story(tenant, "r9", at=datetime.now(UTC), phone="+5511987650099", client_id="c9", reached="dispatched"), tenant))
-
-    async def drain() -> None:
-        config = SinkConfig(
-            bootstrap=served.bootstrap,
-            database=served.analytics.clickhouse_database,
-            group_id=f"sink-{tenant}",
-        )
-        with connect(served.analytics) as client:
-            await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
-
-    run(drain())
+    another = f.send_story(
+        tenant, "r9", at=datetime.now(UTC), phone="+5511987650099", reached="dispatched"
+    )
+    run(produce(served.bootstrap, another, tenant))
+    run(_drain(served, tenant))
     page.locator("#kpi-sent .value").get_by_text("6", exact=True).wait_for(timeout=40_000)
     assert _option(page, "chart-funnel")["series"][0]["data"][0] == 6

@@ -2,7 +2,7 @@
 // (GET …/tokens) for a range of São Paulo days, refreshed every 30 s while the page is open.
 import { request } from '../api.js';
 import { alertBox, field, fill, h } from '../dom.js';
-import { INTENTS, brl, count, day, duration, now, parseDay, today } from '../format.js';
+import { INTENTS, brl, count, day, decimalCount, duration, now, parseDay, today } from '../format.js';
 
 const REFRESH_MS = 30000;
 const COLORS = ['#0b5cad', '#2a9d8f', '#e9a23b', '#a4161a', '#6a4c93', '#577590', '#4a4a4a'];
@@ -202,7 +202,7 @@ export async function show(main, { me, tenant, title }) {
       const range = days(start, end);
       const balance = balanceBody ? balanceBody.balance : null;
       const fig = figures(views, balance, range);
-      const rate = fig.rate ? `${count(Math.round(fig.rate))} por dia` : 'sem consumo recente';
+      const rate = fig.rate ? `${decimalCount(fig.rate)} por dia` : 'sem consumo recente';
       fill(kpis,
         kpi('Enviadas', count(fig.sent.dispatched), 'kpi-sent'),
         kpi('Entregues', count(fig.sent.delivered), 'kpi-delivered'),
