@@ -33,7 +33,7 @@ export async function show(main, { me, tenant, title }) {
       const body = await request('GET', `${base}/${encodeURIComponent(session)}/qr`);
       fill(qr, h('h2', {}, `Parear a sessão ${session}`),
         h('p', {}, 'No celular: WhatsApp → Aparelhos conectados → Conectar um aparelho, e aponte para o código.'),
-        h('img', { src: `data:${body.mimetype};base64,${body.data}`, alt: `QR code para parear a sessão ${session}`, width: 256, height: 256 }));
+        h('img', { class: 'qr', src: `data:${body.mimetype};base64,${body.data}`, alt: `QR code para parear a sessão ${session}`, width: 256, height: 256 }));
     } catch (problem) {
       fill(qr);
       fill(message, alertBox('error', problem.message));
