@@ -410,3 +410,18 @@ def test_the_overview_charts_show_the_seeded_data(served: Served, page: Any) -> 
     run(_drain(served, tenant))
     page.locator("#kpi-sent .value").get_by_text("6", exact=True).wait_for(timeout=40_000)
     assert _option(page, "chart-funnel")["series"][0]["data"][0] == 6
+
+    # The same events on the Tokens page (the sixth send spent one more token): the balance,
+    # the ledger's movements, the usage CSV.
+    page.get_by_role("link", name="Tokens").click()
+    _heading(page, "Tokens")
+    page.get_by_text("Saldo: 94 tokens").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_role("cell", name="Crédito", exact=True).wait_for(timeout=TIMEOUT_MS)
+    assert page.get_by_role("cell", name="Débito", exact=True).count() == 6
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Baixar CSV de uso").click()
+    csv = Path(downloading.value.path()).read_text("utf-8").splitlines()
+    assert csv[0] == "day,credited,debited,refunded,sends,send_tokens"
+    assert sum(int(line.split(",")[1]) for line in csv[1:]) == 100
+    assert sum(int(line.split(",")[2]) for line in csv[1:]) == 6
+    audit(page, "tokens")
