@@ -404,7 +404,12 @@ def test_the_overview_charts_show_the_seeded_data(served: Served, page: Any) -> 
 
     # The page refreshes itself: new events show without a click within 30 s.
     another = f.send_story(
-        tenant, "r9", at=datetime.now(UTC), phone="+5511987650099", reached="dispatched"
+        tenant,
+        "r9",
+        at=datetime.now(UTC),
+        phone="+5511987650099",
+        reached="dispatched",
+        balance_after=94,
     )
     run(produce(served.bootstrap, another, tenant))
     run(_drain(served, tenant))
