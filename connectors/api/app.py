@@ -52,6 +52,7 @@ from connectors.api.routes import ROUTES
 from connectors.api.routes.config import CONFIG_LOCKS, config_locks
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
+from connectors.api.static import add_console
 from connectors.imports.errors import BodyTooLarge, RequestRefused, UnsupportedFormat
 from connectors.schema_registry.app import PREFIX as REGISTRY_PREFIX
 from connectors.schema_registry.app import create_app as registry_app
@@ -288,7 +289,8 @@ def create_app(
     `imports` (an ImportService) runs debtor imports; `metrics`, when given, is served at
     ``GET /metrics`` (Prometheus text). Under ``/registry``, public and read-only, Confluent's
     schema registry API over `schema_registry` (default: the pinned one; ADR 0025).
-    `conversations` serves the conversation routes (ADR 0026); without it they are not served."""
+    `conversations` serves the conversation routes (ADR 0026); without it they are not served.
+    At ``/``, the operator console's files (ADR 0027)."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
@@ -322,6 +324,7 @@ def create_app(
         app[METRICS] = metrics
         app.router.add_get("/metrics", _metrics)
     app.add_subapp(REGISTRY_PREFIX, registry_app(schema_registry))
+    add_console(app)  # the operator console at / (ADR 0027)
     app.on_cleanup.append(_drain_audit)
     return app
 
