@@ -33,7 +33,7 @@ from connectors.clickhouse.privacy import Pseudonymizer
 from connectors.clickhouse.raw_tables import RAW_TABLES
 from streams.base.logs import mask
 
-__all__ = ["Timeline", "TraceEvent", "phone_e164", "trace"]
+__all__ = ["Timeline", "TraceEvent", "phone_e164", "trace", "trace_pseudonym"]
 
 # Columns each raw table has, beyond the common ones (see migration 0003).
 _COLUMNS: Final[dict[str, frozenset[str]]] = {
@@ -141,6 +141,14 @@ def trace(
         events = _trace_phone(client, database, pseudonymizer.phone(phone), tenant)
         return Timeline("phone", mask(phone), events)
     return Timeline("request", what, _trace_request(client, database, what, tenant))
+
+
+def trace_pseudonym(
+    client: Client, database: str, pseudonym: str, tenant: str | None
+) -> list[TraceEvent]:
+    """The timeline of the phone whose pseudonym is `pseudonym` (as `trace` of a phone), for a
+    caller that holds the pseudonym already (a debtor's, from raw_clients)."""
+    return _trace_phone(client, database, pseudonym, tenant)
 
 
 def _trace_request(
