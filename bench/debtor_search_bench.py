@@ -35,7 +35,8 @@ LAST = ["silva", "santos", "oliveira", "souza", "rodrigues", "ferreira", "alves"
         "lima", "gomes", "costa", "ribeiro", "martins", "carvalho", "almeida", "lopes", "soares",
         "fernandes", "vieira", "barbosa", "rocha", "dias", "nascimento", "andrade", "moreira",
         "nunes", "marques", "machado", "mendes", "freitas", "cardoso", "ramos", "goncalves",
-        "santana", "teixeira", "conceicao", "araujo", "cavalcanti", "bezerra", "quaresma"]  # fmt: skip
+        "santana", "teixeira", "conceicao", "araujo", "cavalcanti", "bezerra",
+        "quaresma"]  # fmt: skip
 
 
 def main() -> None:

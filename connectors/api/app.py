@@ -31,6 +31,7 @@ from prometheus_client.exposition import generate_latest
 from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
 from connectors.api.http import (
+    DEBTORS,
     IDENTITY,
     LEDGER,
     LOG,
@@ -38,13 +39,14 @@ from connectors.api.http import (
     PRINCIPAL,
     REPORTS,
     REQUEST_ID,
+    TENANT_CONFIGS,
     WHATSAPP,
     Access,
     Route,
 )
 from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
-from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
+from connectors.api.ports import Debtors, EventLog, LedgerView, Reports, TenantConfigs, WhatsApp
 from connectors.api.routes import ROUTES
 from connectors.api.routes.imports import IMPORTS
 from connectors.api.settings import ApiSettings
@@ -278,12 +280,17 @@ def create_app(
     routes: Iterable[Route] = ROUTES,
     metrics: CollectorRegistry | None = None,
     schema_registry: SchemaRegistry | None = None,
+    *,
+    debtors: Debtors | None = None,
+    tenants: TenantConfigs | None = None,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
     `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
     `imports` (an ImportService) runs debtor imports; `metrics`, when given, is served at
     ``GET /metrics`` (Prometheus text). Under ``/registry``, public and read-only, Confluent's
-    schema registry API over `schema_registry` (default: the pinned one; ADR 0025)."""
+    schema registry API over `schema_registry` (default: the pinned one; ADR 0025). `debtors`
+    searches debtors and their timelines, `tenants` knows each tenant's configuration; the
+    routes that need one answer 503 without it."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
     app[IDENTITY] = identity
@@ -291,6 +298,10 @@ def create_app(
     app[LEDGER] = ledger
     app[REPORTS] = reports
     app[WHATSAPP] = whatsapp
+    if debtors is not None:
+        app[DEBTORS] = debtors
+    if tenants is not None:
+        app[TENANT_CONFIGS] = tenants
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.rate_burst)
     app[OPENAPI] = openapi_document()
     if imports is not None:

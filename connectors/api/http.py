@@ -15,10 +15,11 @@ from aiohttp import web
 
 from connectors.api.errors import ApiError
 from connectors.api.identity import IdentityService
-from connectors.api.ports import EventLog, LedgerView, Reports, WhatsApp
+from connectors.api.ports import Debtors, EventLog, LedgerView, Reports, TenantConfigs, WhatsApp
 from streams.domain.identity import Permission, Principal
 
 __all__ = [
+    "DEBTORS",
     "IDENTITY",
     "LEDGER",
     "LOG",
@@ -26,6 +27,7 @@ __all__ = [
     "PRINCIPAL",
     "REPORTS",
     "REQUEST_ID",
+    "TENANT_CONFIGS",
     "WHATSAPP",
     "Access",
     "Route",
@@ -45,6 +47,8 @@ LOG: Final = web.AppKey("log", EventLog)
 LEDGER: Final = web.AppKey("ledger", LedgerView)
 REPORTS: Final = web.AppKey("reports", Reports)
 WHATSAPP: Final = web.AppKey("whatsapp", WhatsApp)
+DEBTORS: Final = web.AppKey("debtors", Debtors)
+TENANT_CONFIGS: Final = web.AppKey("tenant_configs", TenantConfigs)
 SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
 NOW: Final = web.RequestKey("now", datetime)

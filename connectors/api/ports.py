@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any, Protocol
 
 from schemas.events import Event
+from streams.domain.debtors import DebtorQuery
 from streams.domain.identity import IdentityDirectory
+from streams.domain.tenant_config import TenantConfig
 from streams.domain.webhooks import SubscriptionBook
 
-__all__ = ["EventLog", "LedgerView", "Reports", "WhatsApp"]
+__all__ = ["Debtors", "EventLog", "LedgerView", "Reports", "TenantConfigs", "WhatsApp"]
 
 
 class EventLog(Protocol):
@@ -83,3 +85,30 @@ class WhatsApp(Protocol):
     async def start(self, tenant: str, session: str) -> dict[str, Any]: ...
 
     async def stop(self, tenant: str, session: str) -> dict[str, Any]: ...
+
+
+class Debtors(Protocol):
+    """A tenant's imported debtors: found in the analytics store, their names, phones and
+    documents read back from the log (ClickHouse holds none in clear). Values come unmasked;
+    the handler masks them for the caller. A store that does not answer is 503."""
+
+    async def search(
+        self, tenant: str, query: DebtorQuery, after: str, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The debtors answering `query` after client id `after` (client id order), each
+        `client_id`, `name`, `phone`, `document`, `amount_centavos`, `due_date`,
+        `last_imported_at`, `imports`; and the cursor of the next page (None: none)."""
+        ...
+
+    async def timeline(
+        self, tenant: str, client_id: str, *, texts: bool
+    ) -> list[dict[str, Any]] | None:
+        """What happened to the debtor, oldest first (`streams.domain.debtors.TimelineEntry`),
+        with the replies' texts when `texts`; None for a client the tenant never imported."""
+        ...
+
+
+class TenantConfigs(Protocol):
+    """Every tenant's configuration in force (the tenants topic, followed)."""
+
+    def get(self, tenant: str) -> TenantConfig | None: ...

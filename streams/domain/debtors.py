@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 from streams.domain.brazil.calendar import format_date_br
 from streams.domain.brazil.documents import normalize_document
+from streams.domain.brazil.errors import InvalidValue
 from streams.domain.brazil.money import format_brl
 from streams.domain.brazil.phones import normalize_phone
-from streams.domain.brazil.errors import InvalidValue
 from streams.domain.errors import InvalidDebtorQuery
 
 __all__ = [

@@ -91,7 +91,7 @@ class IdentityConflict(IdentityError):
 
 
 class InvalidDebtorQuery(CobrancaError):
-    """A debtor search text that is neither a name nor a phone nor a CPF/CNPJ; says why, in pt-BR."""
+    """A debtor search text that is no name, phone or CPF/CNPJ; says why, in pt-BR."""
 
 
 class InvalidMessage(CobrancaError):

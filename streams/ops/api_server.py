@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -25,6 +26,7 @@ from connectors.api.identity import IdentityService
 from connectors.api.settings import ApiSettings
 from connectors.clickhouse import reports
 from connectors.clickhouse.client import connect
+from connectors.clickhouse.debtors import client_events, search_candidates
 from connectors.clickhouse.errors import ClickHouseError
 from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
 from connectors.clickhouse.trace import trace
@@ -32,7 +34,7 @@ from connectors.imports.server import ImportService, ServiceSettings
 from connectors.waha.client import WahaClient
 from connectors.waha.errors import WahaCallError
 from schemas.codec import encode
-from schemas.events import Event
+from schemas.events import ClientImported, Event, InboundMessage, TenantConfigured
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
 from streams.base.topics import (
@@ -41,21 +43,32 @@ from streams.base.topics import (
     IDENTITY,
     LEDGER,
     SEND_REQUESTS,
+    TENANTS,
     WEBHOOK_SUBSCRIPTIONS,
     topic_for_event,
 )
+from streams.domain.debtors import DebtorQuery, fold_timeline, matches
 from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
+from streams.domain.tenant_config import config_from_event
 from streams.domain.webhooks import SubscriptionBook
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
-from streams.runtime.errors import FollowerError, TenantDirectoryError
+from streams.runtime.errors import FollowerError, LogReadError, TenantDirectoryError
 from streams.runtime.follower import TopicFollower
 from streams.runtime.group_commit import GroupCommitProducer
+from streams.runtime.log_reader import Position, PositionReader
 from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.tenants import TenantDirectory
 from streams.runtime.topic_admin import create_topics
 
-__all__ = ["ClickHouseReports", "KafkaApiLog", "WahaSessions", "running_api", "serve"]
+__all__ = [
+    "ClickHouseDebtors",
+    "ClickHouseReports",
+    "KafkaApiLog",
+    "WahaSessions",
+    "running_api",
+    "serve",
+]
 
 log = structlog.get_logger("cobranca.api")
 
@@ -84,6 +97,7 @@ class KafkaApiLog:
                 (SEND_REQUESTS, 2),
                 (API_AUDIT, 2),
                 (WEBHOOK_SUBSCRIPTIONS, 1),
+                (TENANTS, 1),
             )
         }
         self._followers = (
@@ -165,6 +179,9 @@ class KafkaApiLog:
                 self._directory.apply(event)
             elif topic is WEBHOOK_SUBSCRIPTIONS:
                 self._webhooks.apply(event)
+            elif topic is TENANTS and isinstance(event, TenantConfigured):
+                # Read your write: the directory follows the topic too, and gets the same.
+                self.tenants.put(config_from_event(event))
 
 
 class ClickHouseReports:
@@ -225,6 +242,88 @@ class ClickHouseReports:
             return found.events
 
         return await asyncio.to_thread(self._run, timeline)
+
+
+class ClickHouseDebtors(ClickHouseReports):
+    """The API's `Debtors`: candidates from ClickHouse (connectors/clickhouse/debtors.py), and
+    what ClickHouse does not hold (names, phones, documents, reply texts) read back from the log
+    at the positions it names (`PositionReader`), then checked against the query."""
+
+    def __init__(self, settings: Settings, reader: PositionReader, key: bytes) -> None:
+        super().__init__(settings)
+        self._reader = reader
+        self._key = key
+
+    async def _events(self, positions: Sequence[Position]) -> dict[Position, Event]:
+        try:
+            return await self._reader.read(positions)
+        except LogReadError as exc:
+            log.error("log unavailable", error=str(exc))
+            raise ApiError(
+                503,
+                "log_unavailable",
+                "the event log does not answer; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+
+    async def search(
+        self, tenant: str, query: DebtorQuery, after: str, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        candidates = await asyncio.to_thread(
+            self._rows,
+            lambda c, db: search_candidates(
+                c, db, tenant, query, self._key, after=after, limit=limit
+            ),
+        )
+        events = await self._events([c.position for c in candidates])
+        found = []
+        for candidate in candidates:
+            event = events.get(candidate.position)
+            if not isinstance(event, ClientImported) or not matches(
+                query, event.name, event.phone_e164, event.document
+            ):
+                continue  # another number with these last digits, name pieces in another order
+            found.append(
+                {
+                    "client_id": candidate.client_id,
+                    "name": event.name,
+                    "phone": event.phone_e164,
+                    "document": event.document,
+                    "amount_centavos": candidate.amount_centavos,
+                    "due_date": candidate.due_date.isoformat(),
+                    "last_imported_at": candidate.last_imported_at.isoformat(),
+                    "imports": candidate.imports,
+                }
+            )
+        following = candidates[-1].client_id if len(candidates) == limit else None
+        return found, following
+
+    async def timeline(
+        self, tenant: str, client_id: str, *, texts: bool
+    ) -> list[dict[str, Any]] | None:
+        found = await asyncio.to_thread(
+            self._rows, lambda c, db: [client_events(c, db, tenant, client_id)]
+        )
+        events = found[0]
+        if events is None:
+            return None
+        where = {
+            f"{e.topic}[{e.partition}]@{e.offset}": (e.topic, e.partition, e.offset) for e in events
+        }
+        entries = fold_timeline(
+            (e.occurred_at, e.event_type, f"{e.topic}[{e.partition}]@{e.offset}", e.fields)
+            for e in events
+        )
+        if texts:
+            replies = [where[e.position] for e in entries if e.event_type == "InboundMessage"]
+            read = await self._events(replies)
+            entries = [
+                dataclasses.replace(entry, text=message.body or "")
+                if isinstance(message := read.get(where[entry.position]), InboundMessage)
+                else entry
+                for entry in entries
+            ]
+        return [entry.as_dict() for entry in entries]
 
 
 class WahaSessions:
@@ -315,7 +414,20 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
     identity = IdentityService(api, api_log, TokenSigner(api.signing_keys, api.active_kid))
     whatsapp = WahaSessions(settings, api_log.tenants)
     reports_ = ClickHouseReports(settings)
-    app = create_app(api, identity, api_log, api_log, reports_, whatsapp, imports, metrics=registry)
+    reader = PositionReader(settings.kafka_bootstrap)
+    debtors = ClickHouseDebtors(settings, reader, pseudonym_key())
+    app = create_app(
+        api,
+        identity,
+        api_log,
+        api_log,
+        reports_,
+        whatsapp,
+        imports,
+        metrics=registry,
+        debtors=debtors,
+        tenants=api_log.tenants,
+    )
     runner = web.AppRunner(app, access_log=None)
     try:
         await runner.setup()
@@ -329,6 +441,7 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
             await runner.cleanup()
         imports.close()
         await whatsapp.close()
+        await reader.stop()
         await api_log.stop()
 
 

@@ -247,9 +247,7 @@ class PositionReader:
                 batch = await consumer.getmany(tp, timeout_ms=min(left_ms, 1000))
                 for message in batch.get(tp, []):
                     if message.offset in offsets and message.value is not None:
-                        found[(tp.topic, tp.partition, message.offset)] = event_from(
-                            message.value
-                        )
+                        found[(tp.topic, tp.partition, message.offset)] = event_from(message.value)
                 # Transaction markers and aborted records take offsets and never come: what
                 # the position passed is done, read or not.
                 position = await consumer.position(tp)

@@ -6,6 +6,7 @@ from connectors.api.http import Route
 from connectors.api.routes import (
     analytics,
     auth,
+    debtors,
     imports,
     keys,
     messages,
@@ -25,6 +26,7 @@ ROUTES: tuple[Route, ...] = (
     *tokens.ROUTES,
     *messages.ROUTES,
     *analytics.ROUTES,
+    *debtors.ROUTES,
     *whatsapp.ROUTES,
     *webhooks.ROUTES,
 )
