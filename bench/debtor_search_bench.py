@@ -1,11 +1,12 @@
-"""Debtor search figures: one tenant's ~1M imported debtors in raw_clients (chDB, in-process).
+"""Debtor search figures: one tenant's ~1M imported debtors (chDB, in-process).
 
 Run on demand (not a test):
 
     ~/.cache/cobranca/venv/bin/python bench/debtor_search_bench.py [--rows 1000000]
 
 Migrates a fresh database (0001-0015), generates `--rows` ClientImported rows of one tenant
-(plus as many of another tenant) inside ClickHouse with INSERT ... SELECT, computing
+(plus as many of another tenant) into raw_clients with INSERT ... SELECT (its view fills
+debtor_search), computing
 `name_grams` and `phone_last4` with the sink's own SQL (`raw_tables.name_grams_sql`), then times
 `connectors.clickhouse.debtors.search_candidates` (median of 5 runs, after one warm-up) for a
 rare name piece, a common one, a phone's last digits, a whole phone and a CPF, and a debtor's
@@ -90,21 +91,24 @@ def main() -> None:
                 parameters={"name_key0": k0, "name_key1": k1},
             )
         print(f"generated 2 x {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
-        client.command("OPTIMIZE TABLE bench.raw_clients FINAL")
+        for table in ("raw_clients", "debtor_search"):
+            client.command(f"OPTIMIZE TABLE bench.{table} FINAL")
 
         # The row whose phone and document the number searches look for.
         n = args.rows // 2 + 12345
         target_phone = f"+55119{n:08d}"
         pseudonyms = Pseudonymizer(key)
-        client.command(
-            "ALTER TABLE bench.raw_clients UPDATE phone_e164 = {p:String}, document = {d:String} "
-            "WHERE tenant_id = 'acme' AND client_id = {c:String} SETTINGS mutations_sync = 1",
-            parameters={
-                "p": pseudonyms.phone(target_phone),
-                "d": pseudonyms.pseudonym("52998224725"),
-                "c": f"c{n:08d}",
-            },
-        )
+        for table in ("raw_clients", "debtor_search"):
+            client.command(
+                f"ALTER TABLE bench.{table} UPDATE phone_e164 = {{p:String}}, "
+                "document = {d:String} WHERE tenant_id = 'acme' AND client_id = {c:String} "
+                "SETTINGS mutations_sync = 1",
+                parameters={
+                    "p": pseudonyms.phone(target_phone),
+                    "d": pseudonyms.pseudonym("52998224725"),
+                    "c": f"c{n:08d}",
+                },
+            )
 
         cases = {
             "name, rare piece ('quaresmão')": "Quaresmão",
@@ -121,7 +125,7 @@ def main() -> None:
             runs, found = [], 0
             for i in range(6):
                 t0 = time.perf_counter()
-                found = len(search_candidates(client, "bench", "acme", query, key, limit=20))
+                found = len(search_candidates(client, "bench", "acme", query, key, limit=20)[0])
                 if i:
                     runs.append((time.perf_counter() - t0) * 1000)
             print(f"{label:45} {statistics.median(runs):10.1f} {max(runs):9.1f} {found:6}")

@@ -8,9 +8,9 @@ and of the document. The answer is candidates, each with its latest import's pos
 really match (`streams.domain.debtors.matches`); pieces in another order, or another number
 with the same last four digits, are dropped there.
 
-Fast among a million debtors of a tenant: the ordering key (tenant_id, event_type, …) reads
-only the tenant's ClientImported rows, and the bloom filters skip granules without the hashes
-asked for; the page is then grouped per client (`client_id`'s bloom filter).
+Fast among a million debtors of a tenant: `debtor_search` (migration 0015) is ordered by
+(tenant_id, client_id), so a page in client id order reads the tenant's debtors in that order
+and stops at the page's end; its bloom filters skip granules without what is asked for.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from streams.domain.debtors import DebtorQuery, QueryKind
 __all__ = ["MAX_PAGE", "DebtorCandidate", "client_events", "search_candidates"]
 
 MAX_PAGE: Final = 100
+_ROWS_PER_CLIENT: Final = 4
+"""Rows read per client asked for: a client has a row per import of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +71,10 @@ def search_candidates(
     *,
     after: str = "",
     limit: int = 20,
-) -> list[DebtorCandidate]:
+) -> tuple[list[DebtorCandidate], str | None]:
     """Up to `limit` clients of `tenant` after client id `after`, in client id order, whose
-    imports may answer `query` (pseudonyms and name pieces keyed with `key`)."""
+    imports may answer `query` (pseudonyms and name pieces keyed with `key`), and the client id
+    the next page starts after (None: there is no more)."""
     pseudonyms = Pseudonymizer(key)
     name_key0, name_key1 = name_gram_keys(key)
     params: dict[str, Any] = {
@@ -85,37 +88,58 @@ def search_candidates(
         match = f"hasAll(name_grams, {name_grams_sql('{q:String}')})"
         params["q"] = query.text
     else:
-        conditions = ["phone_last4 = {last4:String}"]
-        params["last4"] = query.phone_suffix
+        # A whole phone or a valid CPF/CNPJ is found by its pseudonym; other digits by the
+        # phone's last four (a whole number's end is its last four too: no need to ask twice).
+        conditions = []
         if query.phone_e164 is not None:
             conditions.append("phone_e164 = {phone:String}")
             params["phone"] = pseudonyms.phone(query.phone_e164)
         if query.document is not None:
             conditions.append("document = {document:String}")
             params["document"] = pseudonyms.pseudonym(query.document)
+        if not conditions:
+            conditions.append("phone_last4 = {last4:String}")
+            params["last4"] = query.phone_suffix
         match = f"({' OR '.join(conditions)})"
-    own = (
-        f"FROM {database}.raw_clients "
-        "WHERE tenant_id = {tenant:String} AND event_type = 'ClientImported' "
+    table = f"{database}.debtor_search"
+    # The page's clients: the matching rows read in the table's order (tenant_id, client_id)
+    # and no further than needed. (DISTINCT or LIMIT BY here would read every match first.) A
+    # client imported many times has a row per import: read a few pages' worth of rows.
+    page = params["limit"]
+    params["rows"] = page * _ROWS_PER_CLIENT
+    ids: list[str] = []
+    rows = _rows(
+        client,
+        f"""SELECT client_id FROM {table}
+            WHERE tenant_id = {{tenant:String}} AND client_id > {{after:String}} AND {match}
+            ORDER BY client_id
+            LIMIT {{rows:UInt32}}""",
+        params,
     )
-    sql = f"""
-        SELECT client_id,
-               argMax(amount_centavos, (occurred_at, kafka_partition, kafka_offset)),
-               argMax(due_date, (occurred_at, kafka_partition, kafka_offset)),
-               max(occurred_at),
-               count(),
-               argMax(kafka_partition, (occurred_at, kafka_partition, kafka_offset)),
-               argMax(kafka_offset, (occurred_at, kafka_partition, kafka_offset))
-        {own}
-          AND client_id IN (
-              SELECT DISTINCT client_id {own}
-                AND {match} AND client_id > {{after:String}}
-              ORDER BY client_id LIMIT {{limit:UInt32}}
-          )
-        GROUP BY client_id
-        ORDER BY client_id
-    """
-    return [
+    for (client_id,) in rows:
+        if not ids or ids[-1] != client_id:
+            ids.append(str(client_id))
+    if not ids:
+        return [], None
+    more = len(ids) > page or len(rows) == params["rows"]
+    # Each one's latest import, found by the primary key.
+    details = _rows(
+        client,
+        f"""SELECT client_id,
+                   argMax(amount_centavos, (occurred_at, kafka_partition, kafka_offset)),
+                   argMax(due_date, (occurred_at, kafka_partition, kafka_offset)),
+                   max(occurred_at),
+                   count(),
+                   argMax(kafka_partition, (occurred_at, kafka_partition, kafka_offset)),
+                   argMax(kafka_offset, (occurred_at, kafka_partition, kafka_offset))
+            FROM {table}
+            WHERE tenant_id = {{tenant:String}}
+              AND client_id IN (SELECT arrayJoin({{ids:Array(String)}}))
+            GROUP BY client_id
+            ORDER BY client_id""",
+        {"tenant": tenant, "ids": ids[:page]},
+    )
+    candidates = [
         DebtorCandidate(
             client_id=str(r[0]),
             amount_centavos=int(r[1]),
@@ -125,8 +149,9 @@ def search_candidates(
             partition=int(r[5]),
             offset=int(r[6]),
         )
-        for r in _rows(client, sql, params)
+        for r in details
     ]
+    return candidates, (ids[:page][-1] if more else None)
 
 
 def client_events(

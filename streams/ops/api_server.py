@@ -269,11 +269,11 @@ class ClickHouseDebtors(ClickHouseReports):
     async def search(
         self, tenant: str, query: DebtorQuery, after: str, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
-        candidates = await asyncio.to_thread(
+        [(candidates, following)] = await asyncio.to_thread(
             self._rows,
-            lambda c, db: search_candidates(
-                c, db, tenant, query, self._key, after=after, limit=limit
-            ),
+            lambda c, db: [
+                search_candidates(c, db, tenant, query, self._key, after=after, limit=limit)
+            ],
         )
         events = await self._events([c.position for c in candidates])
         found = []
@@ -295,7 +295,6 @@ class ClickHouseDebtors(ClickHouseReports):
                     "imports": candidate.imports,
                 }
             )
-        following = candidates[-1].client_id if len(candidates) == limit else None
         return found, following
 
     async def timeline(

@@ -9,16 +9,18 @@
 --   phone_last4  the phone's last four digits: a search by the end of a number. The whole
 --                number's pseudonym (phone_e164) finds a whole number; document's finds a CPF/CNPJ.
 --
--- The sink computes both inside its insert (raw_tables.py), from fields it does not store.
--- Rows written before this migration have neither: `cobranca replay` rebuilds raw_clients
--- from the log with them.
+-- The sink computes both inside its insert into raw_clients (raw_tables.py), from fields it
+-- does not store. debtor_search holds each ClientImported's searchable columns ordered by
+-- (tenant_id, client_id): a page of a search in client id order reads one tenant's debtors in
+-- that order and stops at the page's end, and the bloom filters skip the granules without
+-- what is asked for. Measured with bench/debtor_search_bench.py (README).
 --
--- Skip indexes keep a search fast among a tenant's million debtors: the ordering key
--- (tenant_id, event_type, ...) narrows the read to one tenant's ClientImported rows, and
--- each bloom filter skips the granules without the hashes asked for.
+-- Rows written before this migration have no name pieces or last digits: `cobranca replay`
+-- rebuilds raw_clients (and this table) from the log with them.
 --
--- The read-only role (0012) may not read name_grams: hashes of name pieces are pseudonyms, but
--- counting them over a whole tenant says more about names than analysts need.
+-- The read-only role (0012) may read neither name_grams nor debtor_search: hashes of name
+-- pieces are pseudonyms, but counting them over a whole tenant says more about names than
+-- analysts need.
 
 ALTER TABLE {database}.raw_clients
     ADD COLUMN IF NOT EXISTS name_grams Array(UInt64) AFTER document_kind;
@@ -26,13 +28,60 @@ ALTER TABLE {database}.raw_clients
 ALTER TABLE {database}.raw_clients
     ADD COLUMN IF NOT EXISTS phone_last4 LowCardinality(Nullable(String)) AFTER name_grams;
 
-ALTER TABLE {database}.raw_clients
-    ADD INDEX IF NOT EXISTS name_grams_bf name_grams TYPE bloom_filter(0.01) GRANULARITY 1;
+CREATE TABLE IF NOT EXISTS {database}.debtor_search
+(
+    tenant_id       LowCardinality(String),
+    client_id       String,
+    occurred_at     DateTime64(3, 'UTC'),
+    kafka_partition UInt16,
+    kafka_offset    UInt64,
+    name_grams      Array(UInt64),
+    phone_last4     LowCardinality(String),
+    phone_e164      String,
+    document        Nullable(String),
+    amount_centavos Int64,
+    due_date        Date,
+    INDEX name_grams_bf name_grams TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX phone_last4_bf phone_last4 TYPE bloom_filter GRANULARITY 1,
+    INDEX phone_e164_bf phone_e164 TYPE bloom_filter GRANULARITY 1,
+    INDEX document_bf document TYPE bloom_filter GRANULARITY 1
+)
+ENGINE = MergeTree
+ORDER BY (tenant_id, client_id, occurred_at, kafka_partition, kafka_offset)
+SETTINGS non_replicated_deduplication_window = 10000;
 
-ALTER TABLE {database}.raw_clients
-    ADD INDEX IF NOT EXISTS phone_last4_bf phone_last4 TYPE bloom_filter GRANULARITY 1;
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.debtor_search_mv TO {database}.debtor_search AS
+SELECT
+    tenant_id,
+    assumeNotNull(client_id) AS client_id,
+    occurred_at,
+    kafka_partition,
+    kafka_offset,
+    name_grams,
+    ifNull(phone_last4, '') AS phone_last4,
+    ifNull(phone_e164, '') AS phone_e164,
+    document,
+    ifNull(amount_centavos, 0) AS amount_centavos,
+    ifNull(due_date, toDate(0)) AS due_date
+FROM {database}.raw_clients
+WHERE event_type = 'ClientImported' AND client_id IS NOT NULL;
 
-ALTER TABLE {database}.raw_clients
-    ADD INDEX IF NOT EXISTS document_bf document TYPE bloom_filter GRANULARITY 1;
+INSERT INTO {database}.debtor_search
+SELECT
+    tenant_id,
+    assumeNotNull(client_id),
+    occurred_at,
+    kafka_partition,
+    kafka_offset,
+    name_grams,
+    ifNull(phone_last4, ''),
+    ifNull(phone_e164, ''),
+    document,
+    ifNull(amount_centavos, 0),
+    ifNull(due_date, toDate(0))
+FROM {database}.raw_clients
+WHERE event_type = 'ClientImported' AND client_id IS NOT NULL;
 
 REVOKE SELECT(name_grams) ON {database}.raw_clients FROM {database}_reader;
+
+REVOKE SELECT ON {database}.debtor_search FROM {database}_reader;

@@ -66,6 +66,9 @@ def test_a_server_that_stores_users_gets_the_role_select_only_and_the_hash() -> 
         f"CREATE USER IF NOT EXISTS grafana IDENTIFIED WITH sha256_hash BY '{digest}' "
         "DEFAULT DATABASE cobranca SETTINGS readonly = 2",
         "GRANT cobranca_reader TO grafana",
+        # 0015: the debtor search's name piece hashes are not for analysts.
+        "REVOKE SELECT(name_grams) ON cobranca.raw_clients FROM cobranca_reader",
+        "REVOKE SELECT ON cobranca.debtor_search FROM cobranca_reader",
     ]
     assert not any(PASSWORD in sql for sql in client.commands)
 
