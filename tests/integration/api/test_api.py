@@ -318,8 +318,19 @@ _ADMIN_OPS = {
     "listWebhooks",
     "createWebhook",
     "deleteWebhook",
+    "setLowBalanceThreshold",
 }
-_READERS = {"getImport", "getBalance", "listLedger", "getUsage", "getAnalytics", "listSessions"}
+_READERS = {
+    "getImport",
+    "getBalance",
+    "listLedger",
+    "getUsage",
+    "getAnalytics",
+    "listSessions",
+    "searchDebtors",
+    "getDebtorTimeline",
+    "getLowBalanceThreshold",
+}
 _OPERATORS = _READERS | {"createImport", "sendMessages", "getMessage"}
 _ALLOWED = {
     "platform": _ADMIN_OPS | _OPERATORS | {"creditTokens"},
@@ -327,7 +338,7 @@ _ALLOWED = {
     "operator": _OPERATORS,
     "viewer": _READERS | {"getMessage"},
     # The matrix's key has imports:write, imports:read, sends:write, reports:read, tokens:read.
-    "key": _READERS - {"listSessions"} | {"createImport", "sendMessages"},
+    "key": _READERS - {"listSessions", "getDebtorTimeline"} | {"createImport", "sendMessages"},
 }
 _BODIES: dict[str, Any] = {
     "inviteUser": lambda: {"email": f"m-{uuid.uuid4().hex[:8]}@example.com", "roles": ["viewer"]},
@@ -336,10 +347,13 @@ _BODIES: dict[str, Any] = {
     "creditTokens": lambda: {"amount": 1, "reference": "matrix"},
     "sendMessages": lambda: {"to": "+5511987654321", "text": "matrix"},
     "createWebhook": lambda: {"url": "https://hooks.example.com/in", "events": ["balance.low"]},
+    "setLowBalanceThreshold": lambda: {"threshold_tokens": 50},
 }
 
 
 def _path(template: str, tenant: str) -> str:
+    if template.endswith("/debtors"):
+        template += "?q=maria"  # a real search, answered 200 to whoever may make it
     return (
         template.replace("{tenant}", tenant)
         .replace("{user_id}", "00000000-0000-0000-0000-000000000000")
@@ -350,6 +364,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{view}", "funnel")
         .replace("{session}", "unknown-session")
         .replace("{subscription_id}", "whs_unknown")
+        .replace("{client_id}", "c-unknown")
     )
 
 
