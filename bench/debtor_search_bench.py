@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -43,100 +44,113 @@ LAST = ["silva", "santos", "oliveira", "souza", "rodrigues", "ferreira", "alves"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", help="a folder to keep the database in (reused if there)")
     args = parser.parse_args()
 
     import clickhouse_connect
 
-    from connectors.clickhouse.debtors import client_events, search_candidates
     from connectors.clickhouse.migrations import apply_migrations
-    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
-    from connectors.clickhouse.raw_tables import name_gram_keys, name_grams_sql
-    from streams.domain.debtors import parse_debtor_query
 
-    key = DEV_PSEUDONYM_KEY
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = args.keep or temporary
+        reused = Path(f"{folder}/db").exists()
         client = clickhouse_connect.get_client(interface="chdb", path=f"{folder}/db")
         apply_migrations(client, "bench")
-        k0, k1 = name_gram_keys(key)
-        first = "[" + ",".join(f"'{n}'" for n in FIRST) + "]"
-        last = "[" + ",".join(f"'{n}'" for n in LAST) + "]"
-        # Names from 40 x 40 x 40 pieces; phones +5511 9 + 8 digits of the row; CPF-like
-        # documents; 3 months of imports.
-        name = (
-            f"concat({first}[number % 40 + 1], ' ', {last}[intDiv(number, 40) % 40 + 1], ' ', "
-            f"{last}[intDiv(number, 1600) % 40 + 1], if(number % 97 = 0, ' quaresmão', ''))"
-        )
-        phone = "concat('+55119', leftPad(toString(number), 8, '0'))"
-        pseudonym = "concat('p:', lower(hex(SHA256(concat('k', {phone})))))"
-        started = time.perf_counter()
-        for tenant, rows in (("acme", args.rows), ("other", args.rows)):
-            client.command(
-                f"""
-                INSERT INTO bench.raw_clients
-                  (kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version,
-                   tenant_id, occurred_at, correlation_id, source, import_id, `row`, client_id,
-                   phone_e164, document, document_kind, name_grams, phone_last4,
-                   amount_centavos, due_date, payload)
-                SELECT number % 3, number, 1, toString(generateUUIDv4()), 'ClientImported', 2,
-                       '{tenant}',
-                       toDateTime64('2026-09-01 12:00:00', 3, 'UTC') + toIntervalSecond(number * 7),
-                       'imp', 'bench', concat('imp-', toString(intDiv(number, 50000))), number,
-                       concat('c', leftPad(toString(number), 8, '0')),
-                       {pseudonym.format(phone=phone)},
-                       concat('p:', lower(hex(SHA256(toString(number))))), 'CPF',
-                       {name_grams_sql(name)}, right({phone}, 4),
-                       10000 + number % 100000, toDate('2026-12-05') + number % 60, '{{}}'
-                FROM numbers({rows})
-                """,
-                parameters={"name_key0": k0, "name_key1": k1},
-            )
-        print(f"generated 2 x {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
-        for table in ("raw_clients", "debtor_search"):
-            client.command(f"OPTIMIZE TABLE bench.{table} FINAL")
-
-        # The row whose phone and document the number searches look for.
         n = args.rows // 2 + 12345
-        target_phone = f"+55119{n:08d}"
-        pseudonyms = Pseudonymizer(key)
-        for table in ("raw_clients", "debtor_search"):
-            client.command(
-                f"ALTER TABLE bench.{table} UPDATE phone_e164 = {{p:String}}, "
-                "document = {d:String} WHERE tenant_id = 'acme' AND client_id = {c:String} "
-                "SETTINGS mutations_sync = 1",
-                parameters={
-                    "p": pseudonyms.phone(target_phone),
-                    "d": pseudonyms.pseudonym("52998224725"),
-                    "c": f"c{n:08d}",
-                },
-            )
-
-        cases = {
-            "name, rare piece ('quaresmão')": "Quaresmão",
-            "name, two common pieces ('maria silva')": "maria silva",
-            "name, first and last ('cavalcanti bezerra')": "cavalcanti bezerra",
-            "phone, last 4 digits": target_phone[-4:],
-            "phone, whole ((11) 9xxxx-xxxx)": f"({target_phone[3:5]}) {target_phone[5:10]}-"
-            f"{target_phone[10:]}",
-            "CPF": "529.982.247-25",
-        }
-        print(f"{'query':45} {'median ms':>10} {'p max ms':>9} {'found':>6}")
-        for label, text in cases.items():
-            query = parse_debtor_query(text)
-            runs, found = [], 0
-            for i in range(6):
-                t0 = time.perf_counter()
-                found = len(search_candidates(client, "bench", "acme", query, key, limit=20)[0])
-                if i:
-                    runs.append((time.perf_counter() - t0) * 1000)
-            print(f"{label:45} {statistics.median(runs):10.1f} {max(runs):9.1f} {found:6}")
-        runs = []
-        for i in range(6):
-            t0 = time.perf_counter()
-            client_events(client, "bench", "acme", f"c{n:08d}")
-            if i:
-                runs.append((time.perf_counter() - t0) * 1000)
-        print(f"{'timeline (client_events)':45} {statistics.median(runs):10.1f} {max(runs):9.1f}")
+        if not reused:
+            _generate(client, args.rows, n)
+        _measure(client, n)
         client.close()
+
+
+def _generate(client: Any, rows: int, n: int) -> None:
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY, Pseudonymizer
+    from connectors.clickhouse.raw_tables import name_gram_keys, name_grams_sql
+
+    k0, k1 = name_gram_keys(DEV_PSEUDONYM_KEY)
+    first = "[" + ",".join(f"'{x}'" for x in FIRST) + "]"
+    last = "[" + ",".join(f"'{x}'" for x in LAST) + "]"
+    # Names from 40 x 40 x 40 pieces (1 in 97 also 'quaresmão'); phones +55119 and 8 digits of
+    # the row; CPF-like documents; imports 7 s apart.
+    name = (
+        f"concat({first}[number % 40 + 1], ' ', {last}[intDiv(number, 40) % 40 + 1], ' ', "
+        f"{last}[intDiv(number, 1600) % 40 + 1], if(number % 97 = 0, ' quaresmão', ''))"
+    )
+    phone = "concat('+55119', leftPad(toString(number), 8, '0'))"
+    pseudonym = f"concat('p:', lower(hex(SHA256(concat('k', {phone})))))"
+    started = time.perf_counter()
+    for tenant in ("acme", "other"):
+        client.command(
+            f"""
+            INSERT INTO bench.raw_clients
+              (kafka_partition, kafka_offset, schema_id, event_id, event_type, schema_version,
+               tenant_id, occurred_at, correlation_id, source, import_id, `row`, client_id,
+               phone_e164, document, document_kind, name_grams, phone_last4,
+               amount_centavos, due_date, payload)
+            SELECT number % 3, number, 1, toString(generateUUIDv4()), 'ClientImported', 2,
+                   '{tenant}',
+                   toDateTime64('2026-09-01 12:00:00', 3, 'UTC') + toIntervalSecond(number * 7),
+                   'imp', 'bench', concat('imp-', toString(intDiv(number, 50000))), number,
+                   concat('c', leftPad(toString(number), 8, '0')), {pseudonym},
+                   concat('p:', lower(hex(SHA256(toString(number))))), 'CPF',
+                   {name_grams_sql(name)}, right({phone}, 4),
+                   10000 + number % 100000, toDate('2026-12-05') + number % 60, '{{}}'
+            FROM numbers({rows})
+            """,
+            parameters={"name_key0": k0, "name_key1": k1},
+        )
+    print(f"generated 2 x {rows:,} rows in {time.perf_counter() - started:.1f} s")
+    for table in ("raw_clients", "debtor_search"):
+        client.command(f"OPTIMIZE TABLE bench.{table} FINAL")
+    # The row the whole-number searches look for.
+    pseudonyms = Pseudonymizer(DEV_PSEUDONYM_KEY)
+    for table in ("raw_clients", "debtor_search"):
+        client.command(
+            f"ALTER TABLE bench.{table} UPDATE phone_e164 = {{p:String}}, "
+            "document = {d:String} WHERE tenant_id = 'acme' AND client_id = {c:String} "
+            "SETTINGS mutations_sync = 1",
+            parameters={
+                "p": pseudonyms.phone(f"+55119{n:08d}"),
+                "d": pseudonyms.pseudonym("52998224725"),
+                "c": f"c{n:08d}",
+            },
+        )
+
+
+def _timed(run: Any) -> tuple[float, float, Any]:
+    """Median and max ms of 5 runs after a warm-up, and the last answer."""
+    runs, answer = [], None
+    for i in range(6):
+        t0 = time.perf_counter()
+        answer = run()
+        if i:
+            runs.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(runs), max(runs), answer
+
+
+def _measure(client: Any, n: int) -> None:
+    from connectors.clickhouse.debtors import client_events, search_candidates
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from streams.domain.debtors import parse_debtor_query
+
+    phone = f"+55119{n:08d}"
+    cases = {
+        "name, rare piece ('quaresmão')": "Quaresmão",
+        "name, two common pieces ('maria silva')": "maria silva",
+        "name, first and last ('cavalcanti bezerra')": "cavalcanti bezerra",
+        "phone, last 4 digits": phone[-4:],
+        "phone, whole ((11) 9xxxx-xxxx)": f"({phone[3:5]}) {phone[5:10]}-{phone[10:]}",
+        "CPF": "529.982.247-25",
+    }
+    print(f"{'query':45} {'median ms':>10} {'max ms':>9} {'found':>6}")
+    for label, text in cases.items():
+        query = parse_debtor_query(text)
+        median, most, (found, _) = _timed(
+            lambda q=query: search_candidates(client, "bench", "acme", q, DEV_PSEUDONYM_KEY)
+        )
+        print(f"{label:45} {median:10.1f} {most:9.1f} {len(found):6}")
+    median, most, events = _timed(lambda: client_events(client, "bench", "acme", f"c{n:08d}"))
+    print(f"{'timeline (client_events)':45} {median:10.1f} {most:9.1f} {len(events or []):6}")
 
 
 if __name__ == "__main__":

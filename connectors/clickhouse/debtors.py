@@ -10,7 +10,8 @@ with the same last four digits, are dropped there.
 
 Fast among a million debtors of a tenant: `debtor_search` (migration 0015) is ordered by
 (tenant_id, client_id), so a page in client id order reads the tenant's debtors in that order
-and stops at the page's end; its bloom filters skip granules without what is asked for.
+and stops at the page's end; its bloom filters skip granules without what is asked for, and a
+projection orders the phones' last four digits (spread over every granule otherwise).
 """
 
 from __future__ import annotations
@@ -25,15 +26,13 @@ from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 from connectors.clickhouse.errors import QueryFailed
 from connectors.clickhouse.privacy import Pseudonymizer
 from connectors.clickhouse.raw_tables import name_gram_keys, name_grams_sql
-from connectors.clickhouse.trace import TraceEvent, trace_pseudonym
+from connectors.clickhouse.trace import TraceEvent, trace_client
 from streams.base.topics import CLIENTS
 from streams.domain.debtors import DebtorQuery, QueryKind
 
 __all__ = ["MAX_PAGE", "DebtorCandidate", "client_events", "search_candidates"]
 
 MAX_PAGE: Final = 100
-_ROWS_PER_CLIENT: Final = 4
-"""Rows read per client asked for: a client has a row per import of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +53,12 @@ class DebtorCandidate:
         return (CLIENTS.name, self.partition, self.offset)
 
 
-def _rows(client: Client, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _rows(
+    client: Client, sql: str, params: dict[str, Any], settings: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
     try:
-        return [tuple(row) for row in client.query(sql, parameters=params).result_rows]
+        answer = client.query(sql, parameters=params, settings=settings)
+        return [tuple(row) for row in answer.result_rows]
     except DriverError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         raise QueryFailed(f"ClickHouse rejected a debtor query: {first}") from exc
@@ -84,10 +86,15 @@ def search_candidates(
         "name_key0": name_key0,
         "name_key1": name_key1,
     }
+    settings: dict[str, Any] = {}
     if query.kind is QueryKind.NAME:
         match = f"hasAll(name_grams, {name_grams_sql('{q:String}')})"
         params["q"] = query.text
     else:
+        # Numbers match few rows: find them all (the last four digits through the projection,
+        # pseudonyms through their bloom filters) and sort those, rather than reading the
+        # tenant's debtors in order up to the page's end.
+        settings["optimize_read_in_order"] = 0
         # A whole phone or a valid CPF/CNPJ is found by its pseudonym; other digits by the
         # phone's last four (a whole number's end is its last four too: no need to ask twice).
         conditions = []
@@ -104,9 +111,10 @@ def search_candidates(
     table = f"{database}.debtor_search"
     # The page's clients: the matching rows read in the table's order (tenant_id, client_id)
     # and no further than needed. (DISTINCT or LIMIT BY here would read every match first.) A
-    # client imported many times has a row per import: read a few pages' worth of rows.
+    # client imported many times has a row per import: a page may hold fewer clients than
+    # asked for, and says where the next one starts.
     page = params["limit"]
-    params["rows"] = page * _ROWS_PER_CLIENT
+    params["rows"] = page + 1
     ids: list[str] = []
     rows = _rows(
         client,
@@ -115,6 +123,7 @@ def search_candidates(
             ORDER BY client_id
             LIMIT {{rows:UInt32}}""",
         params,
+        settings,
     )
     for (client_id,) in rows:
         if not ids or ids[-1] != client_id:
@@ -164,19 +173,14 @@ def client_events(
     params = {"tenant": tenant, "id": client_id}
     phones = _rows(
         client,
-        f"SELECT DISTINCT assumeNotNull(phone_e164) FROM {database}.raw_clients "
-        "WHERE tenant_id = {tenant:String} AND event_type = 'ClientImported' "
-        "AND client_id = {id:String} AND phone_e164 IS NOT NULL",
+        f"SELECT DISTINCT phone_e164 FROM {database}.debtor_search "
+        "WHERE tenant_id = {tenant:String} AND client_id = {id:String}",
         params,
     )
     if not phones:
         return None
-    events: dict[tuple[str, int, int], TraceEvent] = {}
-    for (pseudonym,) in phones:
-        try:
-            found = trace_pseudonym(client, database, str(pseudonym), tenant)
-        except DriverError as exc:
-            raise QueryFailed(f"ClickHouse rejected a debtor timeline query: {exc}") from exc
-        for event in found:
-            events[(event.topic, event.partition, event.offset)] = event
-    return sorted(events.values(), key=lambda e: (e.occurred_at, e.topic, e.partition, e.offset))
+    try:
+        return trace_client(client, database, tenant, client_id, [str(p) for (p,) in phones])
+    except DriverError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise QueryFailed(f"ClickHouse rejected a debtor timeline query: {first}") from exc
