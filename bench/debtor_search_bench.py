@@ -138,6 +138,7 @@ def _measure(client: Any, n: int) -> None:
         "name, rare piece ('quaresmão')": "Quaresmão",
         "name, two common pieces ('maria silva')": "maria silva",
         "name, first and last ('cavalcanti bezerra')": "cavalcanti bezerra",
+        "name, no one (common pieces, worst case)": "silva quaresmão andrade",
         "phone, last 4 digits": phone[-4:],
         "phone, whole ((11) 9xxxx-xxxx)": f"({phone[3:5]}) {phone[5:10]}-{phone[10:]}",
         "CPF": "529.982.247-25",
