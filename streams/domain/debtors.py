@@ -243,6 +243,8 @@ def _entry(event_type: str, fields: Mapping[str, Any]) -> tuple[str, str] | None
         case "DeliveryStatusChanged":
             return _ACKS.get(str(fields.get("ack_name") or "").upper())
         case "InboundMessage":
+            if fields.get("from_me"):  # written on the tenant's phone itself
+                return "mensagem_do_atendente", "Mensagem escrita no aparelho do tenant"
             return "resposta", "Resposta do devedor"
         case "IntentClassified":
             label = str(fields.get("label") or "")

@@ -247,7 +247,8 @@ class ClickHouseReports:
 class ClickHouseDebtors(ClickHouseReports):
     """The API's `Debtors`: candidates from ClickHouse (connectors/clickhouse/debtors.py), and
     what ClickHouse does not hold (names, phones, documents, reply texts) read back from the log
-    at the positions it names (`PositionReader`), then checked against the query."""
+    at the positions it names (`PositionReader`), then checked against the query: a debtor is
+    found by what its latest import says (a name since changed by a new import is not)."""
 
     def __init__(self, settings: Settings, reader: PositionReader, key: bytes) -> None:
         super().__init__(settings)

@@ -105,6 +105,8 @@ def test_the_timeline_keeps_what_concerns_the_debt_in_time_order_each_once() -> 
     assert entries[6].label == "Promessa de pagamento para 10/12/2026 R$ 50,00"
     assert entries[4].as_dict()["position"] == "cobranca.conversations[0]@9"
     assert "text" not in entries[4].as_dict()
+    [own] = fold_timeline([at(1, "InboundMessage", "cobranca.conversations[0]@1", from_me=True)])
+    assert own.kind == "mensagem_do_atendente"
 
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "infra" / "tenants" / "acme-cobrancas.yaml"
