@@ -93,7 +93,7 @@ def test_a_position_reader_reads_the_records_analytics_points_at(kafka_bootstrap
         try:
             wanted = [(topic, 0, 3), (topic, 0, 10), (topic, 0, 699), (topic, 1, 2), (topic, 0, 3)]
             found = await reader.read(wanted)
-            assert {position: e.client_id for position, e in found.items()} == {  # type: ignore[attr-defined]
+            assert {position: e.client_id for position, e in found.items()} == {
                 (topic, 0, 3): "c000003",
                 (topic, 0, 10): "c000010",
                 (topic, 0, 699): "c000699",
@@ -103,7 +103,7 @@ def test_a_position_reader_reads_the_records_analytics_points_at(kafka_bootstrap
             with pytest.raises(LogReadError, match=rf"{topic}\[1\]@50 was not read"):
                 await reader.read([(topic, 1, 50)])  # past the end: never comes
             again = await reader.read([(topic, 0, 1)])  # still usable after a timeout
-            assert [e.client_id for e in again.values()] == ["c000001"]  # type: ignore[attr-defined]
+            assert [e.client_id for e in again.values()] == ["c000001"]
         finally:
             await reader.stop()
 
