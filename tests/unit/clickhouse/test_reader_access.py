@@ -99,7 +99,11 @@ def test_the_local_server_declares_the_reader_with_select_on_its_database(
     analyst = users.find("users/analyst")
     assert analyst is not None
     assert analyst.findtext("password_sha256_hex") == hashlib.sha256(PASSWORD.encode()).hexdigest()
-    assert [q.text for q in analyst.findall("grants/query")] == ["GRANT SELECT ON analytics.*"]
+    assert [q.text for q in analyst.findall("grants/query")] == [
+        "GRANT SELECT ON analytics.*",
+        "REVOKE SELECT(name_grams) ON analytics.raw_clients",
+        "REVOKE SELECT ON analytics.debtor_search",
+    ]
     assert analyst.findtext("profile") == "reader"
     assert users.findtext("profiles/reader/readonly") == "2"
     assert PASSWORD not in server.users_xml() and PASSWORD not in repr(server)
