@@ -34,6 +34,7 @@ from connectors.api.docs import render
 from connectors.api.errors import ApiError, error_body
 from connectors.api.http import (
     CONVERSATIONS,
+    DEBTORS,
     IDENTITY,
     LEDGER,
     LOG,
@@ -47,7 +48,7 @@ from connectors.api.http import (
 )
 from connectors.api.identity import IdentityService, check
 from connectors.api.limits import RateLimiter
-from connectors.api.ports import Conversations, EventLog, LedgerView, Reports, WhatsApp
+from connectors.api.ports import Conversations, Debtors, EventLog, LedgerView, Reports, WhatsApp
 from connectors.api.routes import ROUTES
 from connectors.api.routes.config import CONFIG_LOCKS, config_locks
 from connectors.api.routes.imports import IMPORTS
@@ -283,6 +284,8 @@ def create_app(
     metrics: CollectorRegistry | None = None,
     schema_registry: SchemaRegistry | None = None,
     conversations: Conversations | None = None,
+    *,
+    debtors: Debtors | None = None,
 ) -> web.Application:
     """The application: `identity` answers who is calling, `log_` stores what they change,
     `ledger` knows balances, `reports` reads analytics, `whatsapp` reaches WAHA's sessions,
@@ -290,6 +293,7 @@ def create_app(
     ``GET /metrics`` (Prometheus text). Under ``/registry``, public and read-only, Confluent's
     schema registry API over `schema_registry` (default: the pinned one; ADR 0025).
     `conversations` serves the conversation routes (ADR 0026); without it they are not served.
+    `debtors` searches debtors and their timelines; without it those routes answer 503.
     At ``/``, the operator console's files (ADR 0027)."""
     app = web.Application(middlewares=[_envelope, _access], client_max_size=settings.max_json_bytes)
     app[SETTINGS] = settings
@@ -299,6 +303,8 @@ def create_app(
     app[LEDGER] = ledger
     app[REPORTS] = reports
     app[WHATSAPP] = whatsapp
+    if debtors is not None:
+        app[DEBTORS] = debtors
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.rate_burst)
     app[OPENAPI] = openapi_document()
     app[CONFIG_LOCKS] = config_locks()

@@ -15,11 +15,12 @@ from aiohttp import web
 
 from connectors.api.errors import ApiError
 from connectors.api.identity import IdentityService
-from connectors.api.ports import Conversations, EventLog, LedgerView, Reports, WhatsApp
+from connectors.api.ports import Conversations, Debtors, EventLog, LedgerView, Reports, WhatsApp
 from streams.domain.identity import Permission, Principal
 
 __all__ = [
     "CONVERSATIONS",
+    "DEBTORS",
     "IDENTITY",
     "LEDGER",
     "LOG",
@@ -47,6 +48,7 @@ LEDGER: Final = web.AppKey("ledger", LedgerView)
 REPORTS: Final = web.AppKey("reports", Reports)
 WHATSAPP: Final = web.AppKey("whatsapp", WhatsApp)
 CONVERSATIONS: Final = web.AppKey("conversations", Conversations)
+DEBTORS: Final = web.AppKey("debtors", Debtors)
 SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
 NOW: Final = web.RequestKey("now", datetime)

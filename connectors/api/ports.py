@@ -8,11 +8,20 @@ from typing import Any, Protocol
 
 from schemas.events import ClientImported, Event
 from streams.domain.conversations import ConversationBook
+from streams.domain.debtors import DebtorQuery
 from streams.domain.identity import IdentityDirectory
 from streams.domain.tenant_config import TenantConfig
 from streams.domain.webhooks import SubscriptionBook
 
-__all__ = ["Conversations", "EventLog", "LedgerView", "Reports", "TenantConfigs", "WhatsApp"]
+__all__ = [
+    "Conversations",
+    "Debtors",
+    "EventLog",
+    "LedgerView",
+    "Reports",
+    "TenantConfigs",
+    "WhatsApp",
+]
 
 
 class TenantConfigs(Protocol):
@@ -118,3 +127,24 @@ class WhatsApp(Protocol):
     async def start(self, tenant: str, session: str) -> dict[str, Any]: ...
 
     async def stop(self, tenant: str, session: str) -> dict[str, Any]: ...
+
+
+class Debtors(Protocol):
+    """A tenant's imported debtors: found in the analytics store, their names, phones and
+    documents read back from the log (ClickHouse holds none in clear). Values come unmasked;
+    the handler masks them for the caller. A store that does not answer is 503."""
+
+    async def search(
+        self, tenant: str, query: DebtorQuery, after: str, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The debtors answering `query` after client id `after` (client id order), each
+        `client_id`, `name`, `phone`, `document`, `amount_centavos`, `due_date`,
+        `last_imported_at`, `imports`; and the cursor of the next page (None: none)."""
+        ...
+
+    async def timeline(
+        self, tenant: str, client_id: str, *, texts: bool
+    ) -> list[dict[str, Any]] | None:
+        """What happened to the debtor, oldest first (`streams.domain.debtors.TimelineEntry`),
+        with the replies' texts when `texts`; None for a client the tenant never imported."""
+        ...

@@ -6,7 +6,10 @@ replays, so analysts can still count, join and trace per person without seeing w
 Everything that identifies a phone is pseudonymized the same way: a WhatsApp chat id
 `5511987654321@c.us` gets the pseudonym of `+5511987654321`, so a chat joins to the debtor's
 phone. Free-text diagnostics are masked (`streams.base.logs.mask`); names, e-mail addresses, message
-texts and raw bodies are left out (the Kafka log keeps them for auditors).
+texts and raw bodies are left out (the Kafka log keeps them for auditors). For the API's debtor
+search, the sink also derives, from a ClientImported's name and phone, the keyed hashes of the
+name's 3-letter pieces and the phone's last four digits (`raw_tables._DERIVED`, migration 0015);
+the name and the phone themselves stay out as this policy says.
 
 `FIELD_POLICY` classifies every field of every event schema; a test fails when a schema gains a
 field nobody classified, and at run time an unclassified field is left out (fail closed).

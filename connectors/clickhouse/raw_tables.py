@@ -51,6 +51,8 @@ __all__ = [
     "frame_schema",
     "hmac_pads",
     "insert_statement",
+    "name_gram_keys",
+    "name_grams_sql",
     "raw_table_for",
     "schema_registry_base",
 ]
@@ -128,6 +130,7 @@ class RawTableWriter:
     ) -> None:
         self._registry = registry or default_registry()
         self._pads = hmac_pads(key)
+        self._name_keys = name_gram_keys(key)
         self._registry_base = registry_base or schema_registry_base()
         self._prefixes = {
             b"\0" + schema.schema_id.to_bytes(4, "big"): _frame_prefix(schema.schema_id)
@@ -201,6 +204,8 @@ class RawTableWriter:
                 "partition": batch.partition,
                 "hmac_inner": self._pads[0],
                 "hmac_outer": self._pads[1],
+                "name_key0": self._name_keys[0],
+                "name_key1": self._name_keys[1],
             },
             data=b"".join(rows),
             settings={
@@ -321,6 +326,40 @@ class _Field:
     policy: Policy
 
 
+def name_gram_keys(key: bytes) -> tuple[int, int]:
+    """The two 64-bit SipHash keys of the name pieces' hashes, derived from the pseudonym key
+    (so one secret keys every pseudonym, and the pieces' hashes are not the pseudonyms')."""
+    digest = hashlib.sha256(b"cobranca name grams\0" + key).digest()
+    return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:16], "little")
+
+
+NAME_NORMALIZED: Final = (
+    "trimBoth(replaceRegexpAll(lowerUTF8(replaceRegexpAll(normalizeUTF8NFD({expr}), "
+    "'\\\\p{{Mn}}', '')), '\\\\s+', ' '))"
+)
+"""A name lower-cased, without accents, runs of spaces as one: ClickHouse's spelling of
+`streams.domain.debtors.normalize_name`."""
+
+
+def name_grams_sql(expr: str) -> str:
+    """The keyed hashes of every 3-character piece of the normalized name `expr` (an SQL
+    String expression; NULL has none). Keys are the query parameters name_key0/1."""
+    normalized = NAME_NORMALIZED.format(expr=f"ifNull({expr}, '')")
+    return (
+        "arrayDistinct(arrayMap(g -> sipHash64Keyed(({name_key0:UInt64}, {name_key1:UInt64}), g), "
+        f"ngrams({normalized}, 3)))"
+    )
+
+
+_DERIVED: Final[Mapping[str, tuple[str, Any]]] = {
+    "name_grams": ("name", name_grams_sql),
+    "phone_last4": ("phone_e164", lambda expr: f"right({expr}, 4)"),
+}
+"""Columns a raw table may have (migration 0015) computed from an event field before privacy
+applies to it: column → (field, SQL of the value from the field's input expression). The
+field itself is stored only as its policy says (a name: never)."""
+
+
 def insert_statement(
     table: str, columns: Sequence[str], schemas: Sequence[RegisteredSchema]
 ) -> str:
@@ -329,6 +368,9 @@ def insert_statement(
     Pure: the SQL is a function of the table's columns and the schemas (tested directly).
     """
     fields: dict[str, _Field] = {}
+    sources: dict[str, str] = {}
+    """Fields read only to derive a column (`_DERIVED`), with their ClickHouse types."""
+    wanted = {field for column, (field, _) in _DERIVED.items() if column in columns}
     per_schema: dict[int, list[str]] = {}
     for schema in schemas:
         kept = []
@@ -337,8 +379,10 @@ def insert_statement(
             if name == "header":
                 continue
             policy = FIELD_POLICY.get(name, Policy.DROP)
+            if name in wanted:
+                sources[name] = _nullable(_clickhouse_type(avro_field["type"]))
             if policy is Policy.DROP:
-                continue  # not in the input structure: ClickHouse skips it
+                continue  # not in the input structure (unless a column derives from it)
             ch_type = _nullable(_clickhouse_type(avro_field["type"]))
             known = fields.get(name)
             if known is not None and known.avro_type != ch_type:
@@ -358,6 +402,7 @@ def insert_statement(
             "`kafka_offset` FixedString(8)",
             *header,
             *(f"`{f.name}` {f.avro_type}" for f in fields.values()),
+            *(f"`{name}` {t}" for name, t in sources.items() if name not in fields),
         ]
     )
     redacted = {name: _redact(f"i.`{name}`", f.policy) for name, f in fields.items()}
@@ -368,6 +413,11 @@ def insert_statement(
         **{name: f"i.`header.{name}`" for name in _HEADER_TYPES},
         "correlation_id": _correlation("i.`header.correlation_id`"),
         **redacted,
+        **{
+            column: derive(f"i.`{field}`")
+            for column, (field, derive) in _DERIVED.items()
+            if column in columns and field in sources
+        },
     }
     branches = []
     for schema_id, kept in per_schema.items():

@@ -303,7 +303,7 @@ class LocalClickHouse:
         reader = ""
         if self.reader is not None:
             validate_database_name(self.database)
-            # Grants as migration 0012 gives the role on clickhouse-server: SELECT on the
+            # Grants as migrations 0012 and 0015 give the role on clickhouse-server: SELECT on the
             # database, nothing else. readonly=2 also refuses writes, yet lets clients set
             # query settings (Grafana's plugin does).
             reader = (
@@ -315,6 +315,9 @@ class LocalClickHouse:
                 f"      <default_database>{self.database}</default_database>\n"
                 "      <grants>\n"
                 f"        <query>GRANT SELECT ON {self.database}.*</query>\n"
+                # 0015: the debtor search's name piece hashes are not for analysts.
+                f"        <query>REVOKE SELECT(name_grams) ON {self.database}.raw_clients</query>\n"
+                f"        <query>REVOKE SELECT ON {self.database}.debtor_search</query>\n"
                 "      </grants>\n"
                 f"    </{self.reader.user}>\n"
             )

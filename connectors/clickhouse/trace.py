@@ -33,7 +33,7 @@ from connectors.clickhouse.privacy import Pseudonymizer
 from connectors.clickhouse.raw_tables import RAW_TABLES
 from streams.base.logs import mask
 
-__all__ = ["Timeline", "TraceEvent", "phone_e164", "trace"]
+__all__ = ["Timeline", "TraceEvent", "phone_e164", "trace", "trace_client"]
 
 # Columns each raw table has, beyond the common ones (see migration 0003).
 _COLUMNS: Final[dict[str, frozenset[str]]] = {
@@ -141,6 +141,47 @@ def trace(
         events = _trace_phone(client, database, pseudonymizer.phone(phone), tenant)
         return Timeline("phone", mask(phone), events)
     return Timeline("request", what, _trace_request(client, database, what, tenant))
+
+
+def trace_client(
+    client: Client, database: str, tenant: str, client_id: str, pseudonyms: list[str]
+) -> list[TraceEvent]:
+    """Every event of `tenant` about its client `client_id`, whose phones' pseudonyms are
+    `pseudonyms`: what a trace of those phones finds, narrowed to the tenant and to this
+    client's id where an event names one; each event once, oldest first."""
+    params: dict[str, Any] = {"tenant": tenant, "id": client_id, "phones": pseudonyms}
+    requests = _strings(
+        client,
+        f"SELECT DISTINCT request_id FROM {database}.raw_sends_requested "
+        "WHERE tenant_id = {tenant:String} "
+        "AND (client_id = {id:String} OR phone_e164 IN {phones:Array(String)}) "
+        f"UNION DISTINCT SELECT DISTINCT request_id FROM {database}.raw_dispatches "
+        "WHERE tenant_id = {tenant:String} AND chat_id IN {phones:Array(String)}",
+        params,
+    )
+    parts = []
+    for table, columns in _COLUMNS.items():
+        conditions = ["correlation_id IN {phones:Array(String)}"]
+        conditions += [
+            f"{column} IN {{phones:Array(String)}}"
+            for column in _PHONE_COLUMNS
+            if column in columns
+        ]
+        if "client_id" in columns:
+            conditions.append("client_id = {id:String}")
+        if "request_id" in columns:
+            conditions.append("request_id IN {requests:Array(String)}")
+        # One SELECT per condition: each reads through its own bloom filter, where one OR of
+        # them reads most granules (measured: 600 ms against 5-30 ms at 1M rows).
+        parts += [
+            _select(database, table, [condition]).replace(
+                "({tenant:String} = '' OR tenant_id = {tenant:String})",
+                "tenant_id = {tenant:String}",
+            )
+            for condition in conditions
+        ]
+    found = _timeline(client, parts, {**params, "requests": requests})
+    return list({(e.topic, e.partition, e.offset): e for e in found}.values())
 
 
 def _trace_request(

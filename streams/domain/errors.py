@@ -12,6 +12,7 @@ __all__ = [
     "IdentityConflict",
     "IdentityError",
     "InvalidAck",
+    "InvalidDebtorQuery",
     "InvalidIdentity",
     "InvalidMessage",
     "InvalidWebhook",
@@ -98,6 +99,10 @@ class IdentityConflict(IdentityError):
     """A change that contradicts the account or key as it stands (exists, disabled, revoked)."""
 
     code = "conflict"
+
+
+class InvalidDebtorQuery(CobrancaError):
+    """A debtor search text that is no name, phone or CPF/CNPJ; says why, in pt-BR."""
 
 
 class InvalidMessage(CobrancaError):

@@ -42,7 +42,7 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from datetime import time as time_of_day
 from pathlib import PurePath
@@ -78,6 +78,8 @@ SESSION_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 KEY_REF: Final = re.compile(r"env:[A-Z_][A-Z0-9_]*")
 STEP_LABEL: Final = re.compile(r"D(?:0|([+-])(\d{1,3}))")
 DEFAULT_SEND_AT: Final = 9 * 60
+MAX_LOW_BALANCE_THRESHOLD: Final = 10**12
+"""The largest alert threshold a tenant may set, in tokens (the largest credit the API takes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +543,27 @@ def parse_step_label(text: str) -> int | None:
 def step_label(offset_days: int) -> str:
     """The one spelling of a step: D-3, D0, D+7."""
     return "D0" if offset_days == 0 else f"D{offset_days:+d}"
+
+
+def with_low_balance_threshold(config: TenantConfig, threshold: object) -> TenantConfig:
+    """`config` with only its low-balance threshold changed (BalanceLow fires when a debit takes
+    the balance below it); `TenantConfigError` unless it is a whole number of tokens from 0 to
+    `MAX_LOW_BALANCE_THRESHOLD`. The result came from no file, so it names none."""
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int)
+        or not 0 <= threshold <= MAX_LOW_BALANCE_THRESHOLD
+    ):
+        raise TenantConfigError(
+            [
+                ConfigProblem(
+                    config.tenant_id,
+                    "low_balance_threshold",
+                    f"a whole number of tokens from 0 to {MAX_LOW_BALANCE_THRESHOLD}",
+                )
+            ]
+        )
+    return replace(config, low_balance_threshold=threshold, source_file=None)
 
 
 # --- the event ------------------------------------------------------------------------------

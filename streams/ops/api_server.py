@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -30,6 +31,7 @@ from connectors.api.identity import IdentityService
 from connectors.api.settings import ApiSettings
 from connectors.clickhouse import reports
 from connectors.clickhouse.client import connect
+from connectors.clickhouse.debtors import client_events, search_candidates
 from connectors.clickhouse.errors import ClickHouseError
 from connectors.clickhouse.privacy import Pseudonymizer, pseudonym_key
 from connectors.clickhouse.trace import trace
@@ -37,7 +39,7 @@ from connectors.imports.server import ImportService, ServiceSettings
 from connectors.waha.client import WahaClient
 from connectors.waha.errors import WahaCallError
 from schemas.codec import encode
-from schemas.events import ClientImported, Event
+from schemas.events import ClientImported, Event, InboundMessage
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
 from streams.base.topics import (
@@ -57,6 +59,7 @@ from streams.base.topics import (
     topic_for_event,
 )
 from streams.domain.conversations import ConversationBook
+from streams.domain.debtors import DebtorQuery, fold_timeline, matches
 from streams.domain.identity import IdentityDirectory
 from streams.domain.ledger import apply as apply_ledger
 from streams.domain.webhooks import SubscriptionBook
@@ -64,12 +67,19 @@ from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSetting
 from streams.runtime.errors import FollowerError, LogReadError, TenantDirectoryError
 from streams.runtime.follower import TopicFollower
 from streams.runtime.group_commit import GroupCommitProducer
-from streams.runtime.log_reader import event_from, read_record
+from streams.runtime.log_reader import Position, PositionReader
 from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.tenants import TenantDirectory
 from streams.runtime.topic_admin import create_topics
 
-__all__ = ["ClickHouseReports", "KafkaApiLog", "WahaSessions", "running_api", "serve"]
+__all__ = [
+    "ClickHouseDebtors",
+    "ClickHouseReports",
+    "KafkaApiLog",
+    "WahaSessions",
+    "running_api",
+    "serve",
+]
 
 log = structlog.get_logger("cobranca.api")
 
@@ -224,8 +234,9 @@ class ClickHouseReports:
     """The API's `Reports` on ClickHouse (connectors/clickhouse/reports.py), queried in worker
     threads; a ClickHouse that does not answer is a 503 with the reason in the log."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, reader: PositionReader) -> None:
         self._settings = settings
+        self._reader = reader
         self._client: Any = None
 
     def _run(self, query: Callable[..., list[Any]], *args: Any) -> list[dict[str, Any]]:
@@ -274,10 +285,9 @@ class ClickHouseReports:
         if not found:
             return None
         partition, offset = found[0]
+        at: Position = (CLIENTS.name, int(partition), int(offset))
         try:
-            record = await read_record(
-                self._settings.kafka_bootstrap, CLIENTS.name, partition, offset
-            )
+            events = await self._reader.read([at])
         except (LogReadError, KafkaError, TimeoutError) as exc:
             log.error("the log does not answer", error=repr(exc))
             raise ApiError(
@@ -286,9 +296,7 @@ class ClickHouseReports:
                 "the event log does not answer; try again shortly",
                 headers={"Retry-After": "5"},
             ) from exc
-        if record is None or record.value is None:
-            return None
-        event = event_from(record.value)
+        event = events.get(at)
         return event if isinstance(event, ClientImported) else None
 
     async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
@@ -304,6 +312,87 @@ class ClickHouseReports:
             return found.events
 
         return await asyncio.to_thread(self._run, timeline)
+
+
+class ClickHouseDebtors(ClickHouseReports):
+    """The API's `Debtors`: candidates from ClickHouse (connectors/clickhouse/debtors.py), and
+    what ClickHouse does not hold (names, phones, documents, reply texts) read back from the log
+    at the positions it names (`PositionReader`), then checked against the query: a debtor is
+    found by what its latest import says (a name since changed by a new import is not)."""
+
+    def __init__(self, settings: Settings, reader: PositionReader, key: bytes) -> None:
+        super().__init__(settings, reader)
+        self._key = key
+
+    async def _events(self, positions: Sequence[Position]) -> dict[Position, Event]:
+        try:
+            return await self._reader.read(positions)
+        except LogReadError as exc:
+            log.error("log unavailable", error=str(exc))
+            raise ApiError(
+                503,
+                "log_unavailable",
+                "the event log does not answer; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+
+    async def search(
+        self, tenant: str, query: DebtorQuery, after: str, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        [(candidates, following)] = await asyncio.to_thread(
+            self._rows,
+            lambda c, db: [
+                search_candidates(c, db, tenant, query, self._key, after=after, limit=limit)
+            ],
+        )
+        events = await self._events([c.position for c in candidates])
+        found = []
+        for candidate in candidates:
+            event = events.get(candidate.position)
+            if not isinstance(event, ClientImported) or not matches(
+                query, event.name, event.phone_e164, event.document
+            ):
+                continue  # another number with these last digits, name pieces in another order
+            found.append(
+                {
+                    "client_id": candidate.client_id,
+                    "name": event.name,
+                    "phone": event.phone_e164,
+                    "document": event.document,
+                    "amount_centavos": candidate.amount_centavos,
+                    "due_date": candidate.due_date.isoformat(),
+                    "last_imported_at": candidate.last_imported_at.isoformat(),
+                    "imports": candidate.imports,
+                }
+            )
+        return found, following
+
+    async def timeline(
+        self, tenant: str, client_id: str, *, texts: bool
+    ) -> list[dict[str, Any]] | None:
+        found = await asyncio.to_thread(
+            self._rows, lambda c, db: [client_events(c, db, tenant, client_id)]
+        )
+        events = found[0]
+        if events is None:
+            return None
+        where = {
+            f"{e.topic}[{e.partition}]@{e.offset}": (e.topic, e.partition, e.offset) for e in events
+        }
+        entries = fold_timeline(
+            (e.occurred_at, e.event_type, f"{e.topic}[{e.partition}]@{e.offset}", e.fields)
+            for e in events
+        )
+        if texts:
+            replies = [where[e.position] for e in entries if e.event_type == "InboundMessage"]
+            read = await self._events(replies)
+            entries = [
+                dataclasses.replace(entry, text=message.body or "")
+                if isinstance(message := read.get(where[entry.position]), InboundMessage)
+                else entry
+                for entry in entries
+            ]
+        return [entry.as_dict() for entry in entries]
 
 
 class WahaSessions:
@@ -393,7 +482,10 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
     )
     identity = IdentityService(api, api_log, TokenSigner(api.signing_keys, api.active_kid))
     whatsapp = WahaSessions(settings, api_log.tenants)
-    reports_ = ClickHouseReports(settings)
+    # One consumer reads the records ClickHouse points at (names and texts it does not hold).
+    reader = PositionReader(settings.kafka_bootstrap)
+    reports_ = ClickHouseReports(settings, reader)
+    debtors = ClickHouseDebtors(settings, reader, pseudonym_key())
     app = create_app(
         api,
         identity,
@@ -404,6 +496,7 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
         imports,
         metrics=registry,
         conversations=api_log,
+        debtors=debtors,
     )
     runner = web.AppRunner(app, access_log=None)
     try:
@@ -418,6 +511,7 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
             await runner.cleanup()
         imports.close()
         await whatsapp.close()
+        await reader.stop()
         await api_log.stop()
 
 

@@ -1,11 +1,12 @@
 """Read a topic from its beginning to its end as of now: how auditors, the CLI and tests see
 the log. With read_committed, the end is the last stable offset, so what is read is exactly
-what committed transactions wrote."""
+what committed transactions wrote. `PositionReader` reads single records where analytics
+says they are."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -90,30 +91,6 @@ async def read_partitions(bootstrap: str, partitions: Sequence[tuple[str, int]])
         return await _read_to_end(consumer, [TopicPartition(t, p) for t, p in partitions])
 
 
-async def read_record(
-    bootstrap: str, topic: str, partition: int, offset: int, *, timeout_s: float = 10.0
-) -> LogRecord | None:
-    """The committed record at `topic[partition]@offset`; None when the log no longer (or
-    not yet) holds it."""
-    async with _consumer(bootstrap, "read_committed") as consumer:
-        tp = TopicPartition(topic, partition)
-        consumer.assign([tp])
-        begins = await consumer.beginning_offsets([tp])
-        ends = await consumer.end_offsets([tp])
-        if not begins[tp] <= offset < ends[tp]:
-            return None
-        consumer.seek(tp, offset)
-        async with asyncio.timeout(timeout_s):
-            while await consumer.position(tp) <= offset:
-                batch = await consumer.getmany(tp, timeout_ms=500)
-                for m in batch.get(tp, []):
-                    if m.offset == offset:
-                        return LogRecord(m.topic, m.partition, m.offset, m.key, m.value)
-                    if m.offset > offset:
-                        return None
-        return None
-
-
 @asynccontextmanager
 async def _consumer(bootstrap: str, isolation_level: str) -> AsyncIterator[AIOKafkaConsumer]:
     consumer = AIOKafkaConsumer(
@@ -188,3 +165,92 @@ async def follow_topic(
             for tp in sorted(batch, key=lambda tp: tp.partition):
                 for m in batch[tp]:
                     yield LogRecord(m.topic, m.partition, m.offset, m.key, m.value)
+
+
+Position = tuple[str, int, int]
+"""(topic, partition, offset): where the log holds one record."""
+
+
+class PositionReader:
+    """Reads records at known positions (an analytics row names its record's position) with one
+    consumer kept open, for callers that need what analytics leaves out (names, texts) of a few
+    records at a time. Reads are serialized: one consumer, one caller at a time.
+    """
+
+    def __init__(self, bootstrap: str, *, timeout_s: float = 5.0, gap: int = 500) -> None:
+        self._bootstrap = bootstrap
+        self._timeout_s = timeout_s
+        self._gap = gap
+        """Offsets read through rather than sought over when the next wanted one is that close."""
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=256 * 1024,
+        )
+        try:
+            await consumer.start()
+        except KafkaConnectionError as exc:
+            await consumer.stop()
+            raise LogReadError(f"no Kafka broker answers at {self._bootstrap}") from exc
+        self._consumer = consumer
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def read(self, positions: Iterable[Position]) -> dict[Position, Event]:
+        """The events at `positions` (duplicates read once). `LogReadError` when the log does not
+        hand them out within the timeout (a position past a partition's end never comes)."""
+        wanted: dict[TopicPartition, set[int]] = {}
+        for topic, partition, offset in positions:
+            wanted.setdefault(TopicPartition(topic, partition), set()).add(offset)
+        if not wanted:
+            return {}
+        if self._consumer is None:
+            await self.start()
+        consumer = self._consumer
+        assert consumer is not None
+        found: dict[Position, Event] = {}
+        async with self._lock:
+            consumer.assign(list(wanted))
+            deadline = asyncio.get_running_loop().time() + self._timeout_s
+            for tp, offsets in wanted.items():
+                await self._read_partition(consumer, tp, offsets, found, deadline)
+        return found
+
+    async def _read_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        offsets: set[int],
+        found: dict[Position, Event],
+        deadline: float,
+    ) -> None:
+        pending = sorted(offsets)
+        loop = asyncio.get_running_loop()
+        while pending:
+            consumer.seek(tp, pending[0])
+            while pending:
+                left_ms = int((deadline - loop.time()) * 1000)
+                if left_ms <= 0:
+                    raise LogReadError(
+                        f"{tp.topic}[{tp.partition}]@{pending[0]} was not read within "
+                        f"{self._timeout_s:.0f} s"
+                    )
+                batch = await consumer.getmany(tp, timeout_ms=min(left_ms, 1000))
+                for message in batch.get(tp, []):
+                    if message.offset in offsets and message.value is not None:
+                        found[(tp.topic, tp.partition, message.offset)] = event_from(message.value)
+                # Transaction markers and aborted records take offsets and never come: what
+                # the position passed is done, read or not.
+                position = await consumer.position(tp)
+                pending = [o for o in pending if o >= position]
+                if pending and pending[0] - position > self._gap:
+                    break  # seek to the next one instead of reading up to it

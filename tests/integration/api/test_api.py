@@ -320,6 +320,7 @@ _ADMIN_OPS = {
     "deleteWebhook",
     "putTenantConfig",
     "previewTemplate",
+    "setLowBalanceThreshold",
 }
 _READERS = {
     "getImport",
@@ -329,6 +330,9 @@ _READERS = {
     "getAnalytics",
     "listSessions",
     "getTenantConfig",
+    "searchDebtors",
+    "getDebtorTimeline",
+    "getLowBalanceThreshold",
 }
 # Conversations are message texts: operators and admins, never viewers, nor the matrix's key.
 _CONVERSATION_OPS = {
@@ -360,10 +364,13 @@ _BODIES: dict[str, Any] = {
     "correctIntent": lambda: {"message_id": "unknown-message", "label": "other"},
     "replyToConversation": lambda: {"text": "matrix"},
     "resolveHandoff": lambda: {"label": "other"},
+    "setLowBalanceThreshold": lambda: {"threshold_tokens": 50},
 }
 
 
 def _path(template: str, tenant: str) -> str:
+    if template.endswith("/debtors"):
+        template += "?q=maria"  # a real search, answered 200 to whoever may make it
     return (
         template.replace("{tenant}", tenant)
         .replace("{user_id}", "00000000-0000-0000-0000-000000000000")
@@ -376,6 +383,7 @@ def _path(template: str, tenant: str) -> str:
         .replace("{subscription_id}", "whs_unknown")
         .replace("{chat}", "5511900000000")
         .replace("{handoff_id}", "unknown-handoff")
+        .replace("{client_id}", "c-unknown")
     )
 
 

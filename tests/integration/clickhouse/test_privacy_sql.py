@@ -118,3 +118,41 @@ def test_a_record_clickhouse_cannot_decode_is_left_out_and_the_rest_inserted_onc
         f"SELECT kafka_offset, request_id FROM {migrated}.raw_sends_requested ORDER BY kafka_offset"
     ).result_rows
     assert [tuple(row) for row in got] == [(0, "r1"), (2, "r2")]
+
+
+def test_a_debtors_name_reaches_clickhouse_only_as_keyed_piece_hashes(
+    client: Client, migrated: str
+) -> None:
+    from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+    from connectors.clickhouse.raw_tables import name_gram_keys, name_grams_sql
+    from streams.domain.debtors import normalize_name
+
+    base = f.client_imported("acme", 1, phone="+5511987654321")
+    _insert(client, migrated, "cobranca.clients", [_with(base, name="José  da CONCEIÇÃO")])
+    row = client.query(
+        f"SELECT name_grams, phone_last4, phone_e164, document, payload FROM {migrated}.raw_clients"
+    ).result_rows[0]
+    grams, last4, phone, document, payload = row
+    assert last4 == "4321" and phone == PSEUDONYMS.phone("+5511987654321")
+    assert document == PSEUDONYMS.pseudonym("52998224725")
+    assert "jos" not in payload.lower() and "CONCEI" not in payload and "name" not in payload
+    # As many distinct pieces as the normalized name has; hashes, not the pieces.
+    pieces = {normalize_name("José  da CONCEIÇÃO")[i : i + 3] for i in range(15)}
+    assert len(grams) == len(pieces) and all(isinstance(g, int) for g in grams)
+    k0, k1 = name_gram_keys(DEV_PSEUDONYM_KEY)
+    keys = {"name_key0": k0, "name_key1": k1}
+
+    def found(text: str) -> int:
+        sql = f"SELECT count() FROM {migrated}.debtor_search WHERE hasAll(name_grams, "
+        sql += f"{name_grams_sql('{q:String}')})"
+        return int(
+            client.query(sql, parameters={**keys, "q": normalize_name(text)}).result_rows[0][0]
+        )
+
+    assert found("conceição") == found("DA CONCEI") == 1
+    assert found("souza") == 0
+    other = name_gram_keys(b"another key")
+    sql = f"SELECT count() FROM {migrated}.debtor_search WHERE hasAll(name_grams, "
+    sql += f"{name_grams_sql('{q:String}')})"
+    params = {"name_key0": other[0], "name_key1": other[1], "q": "conceicao"}
+    assert client.query(sql, parameters=params).result_rows[0][0] == 0  # keyed

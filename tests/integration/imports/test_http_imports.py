@@ -35,6 +35,7 @@ from streams.domain.identity import Permission, record_key
 from streams.domain.identity.keys import issue_key, key_hash
 from streams.ops.api_server import ClickHouseReports, KafkaApiLog, WahaSessions
 from streams.ops.imports_server import KafkaEventStore
+from streams.runtime.log_reader import PositionReader
 from tests.kafka_helpers import read_committed
 from tests.unit.imports.sample import EXPECTED_ROWS, EXPECTED_SUMMARY, MIXED
 from tests.unit.imports.workbooks import Cell, xlsx_bytes
@@ -152,7 +153,7 @@ async def _api(
     )
     identity = IdentityService(settings, log, TokenSigner(folder))
     # Never asked: no route these tests call reads analytics or WhatsApp.
-    reports = ClickHouseReports(Settings.from_env({}))
+    reports = ClickHouseReports(Settings.from_env({}), PositionReader(bootstrap))
     whatsapp = WahaSessions(Settings.from_env({}), log.tenants)
     app = create_app(
         settings, identity, log, log, reports, whatsapp, service, metrics=service.registry

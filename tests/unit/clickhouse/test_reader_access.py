@@ -66,6 +66,9 @@ def test_a_server_that_stores_users_gets_the_role_select_only_and_the_hash() -> 
         f"CREATE USER IF NOT EXISTS grafana IDENTIFIED WITH sha256_hash BY '{digest}' "
         "DEFAULT DATABASE cobranca SETTINGS readonly = 2",
         "GRANT cobranca_reader TO grafana",
+        # 0015: the debtor search's name piece hashes are not for analysts.
+        "REVOKE SELECT(name_grams) ON cobranca.raw_clients FROM cobranca_reader",
+        "REVOKE SELECT ON cobranca.debtor_search FROM cobranca_reader",
     ]
     assert not any(PASSWORD in sql for sql in client.commands)
 
@@ -96,7 +99,11 @@ def test_the_local_server_declares_the_reader_with_select_on_its_database(
     analyst = users.find("users/analyst")
     assert analyst is not None
     assert analyst.findtext("password_sha256_hex") == hashlib.sha256(PASSWORD.encode()).hexdigest()
-    assert [q.text for q in analyst.findall("grants/query")] == ["GRANT SELECT ON analytics.*"]
+    assert [q.text for q in analyst.findall("grants/query")] == [
+        "GRANT SELECT ON analytics.*",
+        "REVOKE SELECT(name_grams) ON analytics.raw_clients",
+        "REVOKE SELECT ON analytics.debtor_search",
+    ]
     assert analyst.findtext("profile") == "reader"
     assert users.findtext("profiles/reader/readonly") == "2"
     assert PASSWORD not in server.users_xml() and PASSWORD not in repr(server)
