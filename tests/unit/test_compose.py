@@ -7,6 +7,7 @@ No Docker here: these tests read the files. `docker-compose --env-file infra/com
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,78 @@ def test_kafka_ui_reads_the_topics_through_the_registry_api(
     assert env["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == "kafka:9092"
     assert env["KAFKA_CLUSTERS_0_READONLY"] == "true"
     assert ui["depends_on"]["api"]["condition"] == "service_healthy"
+
+
+# --- the 3-node cluster overlay (docker-compose.cluster.yml) -----------------------------------
+
+CLUSTER = ROOT / "docker-compose.cluster.yml"
+NODES = ("kafka", "kafka-2", "kafka-3")
+THREE = "kafka:9092,kafka-2:9092,kafka-3:9092"
+
+
+def _overlaid(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The services as Compose merges an overlay: keys replaced, `environment` merged."""
+    merged = {name: dict(service) for name, service in base["services"].items()}
+    for name, service in overlay["services"].items():
+        target = merged.setdefault(name, {})
+        for key, value in service.items():
+            if key == "environment":
+                target[key] = {**_environment(target), **_environment(service)}
+            else:
+                target[key] = value
+    return merged
+
+
+def test_the_cluster_overlay_runs_three_nodes_with_the_same_settings(
+    compose: dict[str, Any],
+) -> None:
+    overlay = _load_yaml(CLUSTER)
+    services = _overlaid(compose, overlay)
+    envs = {name: _environment(services[name]) for name in NODES}
+    assert [envs[n]["KAFKA_NODE_ID"] for n in NODES] == ["1", "2", "3"]
+    assert {services[n].get("image") for n in NODES} == {services["kafka"]["image"]}
+    per_node = {"KAFKA_NODE_ID", "KAFKA_LISTENERS", "KAFKA_ADVERTISED_LISTENERS"}
+    shared = [{k: v for k, v in env.items() if k not in per_node} for env in envs.values()]
+    assert shared[0] == shared[1] == shared[2]  # the same settings on every node
+    settings = shared[0]
+    assert settings["KAFKA_CONTROLLER_QUORUM_VOTERS"] == (
+        "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"
+    )
+    for key in (
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        "KAFKA_DEFAULT_REPLICATION_FACTOR",
+    ):
+        assert settings[key] == "3", key
+    assert settings["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+    assert settings["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+    external = [env["KAFKA_ADVERTISED_LISTENERS"].split("EXTERNAL://")[1] for env in envs.values()]
+    assert external == ["127.0.0.1:19092", "127.0.0.1:19094", "127.0.0.1:19096"]
+    for node in ("kafka-2", "kafka-3"):
+        assert services[node]["profiles"] == ["cluster"]
+        (volume,) = services[node]["volumes"]
+        assert volume.split(":")[0] in overlay["volumes"]
+    for name in (*LONG_RUNNING, "topics-init"):
+        assert _environment(services[name])["COBRANCA_KAFKA_BOOTSTRAP"] == THREE, name
+
+
+@pytest.mark.parametrize("overlays", [(), (CLUSTER,)], ids=["single", "cluster"])
+def test_docker_compose_accepts_the_files(overlays: tuple[Path, ...]) -> None:
+    import shutil
+    import subprocess
+
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        message = "docker-compose is not installed (infra/bootstrap.sh installs it as root)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI=true: the compose files must be validated)")
+        pytest.skip(message)
+    files = [arg for path in (COMPOSE, *overlays) for arg in ("-f", str(path))]
+    done = subprocess.run(
+        [binary, "--env-file", str(ENV_EXAMPLE), *files, "--profile", "cluster", "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
