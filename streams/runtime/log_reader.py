@@ -114,6 +114,35 @@ async def read_record(
         return None
 
 
+async def read_offsets(
+    bootstrap: str, topic: str, partition: int, offsets: Sequence[int], *, timeout_s: float = 20.0
+) -> dict[int, LogRecord]:
+    """The committed records at `offsets` of `topic[partition]`, read in one pass from the
+    lowest to the highest (one consumer, not one per record); offsets the log no longer (or not
+    yet) holds are missing from the answer."""
+    wanted = set(offsets)
+    found: dict[int, LogRecord] = {}
+    if not wanted:
+        return found
+    async with _consumer(bootstrap, "read_committed") as consumer:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        begins = await consumer.beginning_offsets([tp])
+        ends = await consumer.end_offsets([tp])
+        wanted = {o for o in wanted if begins[tp] <= o < ends[tp]}
+        if not wanted:
+            return found
+        last = max(wanted)
+        consumer.seek(tp, min(wanted))
+        async with asyncio.timeout(timeout_s):
+            while await consumer.position(tp) <= last:
+                batch = await consumer.getmany(tp, timeout_ms=500)
+                for m in batch.get(tp, []):
+                    if m.offset in wanted:
+                        found[m.offset] = LogRecord(m.topic, m.partition, m.offset, m.key, m.value)
+    return found
+
+
 @asynccontextmanager
 async def _consumer(bootstrap: str, isolation_level: str) -> AsyncIterator[AIOKafkaConsumer]:
     consumer = AIOKafkaConsumer(

@@ -323,6 +323,7 @@ _ADMIN_OPS = {
 }
 _READERS = {
     "getImport",
+    "getImportRejected",
     "getBalance",
     "listLedger",
     "getUsage",
