@@ -116,12 +116,19 @@ def test_a_template_is_edited_with_its_preview_and_errors_beside_their_fields(
     template = page.get_by_label("Mensagem", exact=True).first
     template.fill("Olá, {first_name}! Pague {amount} até {due_date}.\n{company}")
     preview = page.locator("#preview")
-    preview.get_by_text("Olá, João! Pague R$ 150,00 até 20/12/2026.").wait_for(timeout=TIMEOUT_MS)
-    assert preview.inner_text().endswith(f"Credora {tenant}")
-    page.get_by_label("Código do cliente (vazio: o último importado)").fill("m1")
-    preview.get_by_text("Olá, Maria! Pague R$ 1.234,56 até 05/12/2026.").wait_for(
-        timeout=TIMEOUT_MS
+    maria = "Olá, Maria! Pague R$ 1.234,56 até 05/12/2026."
+    joao = "Olá, João! Pague R$ 150,00 até 20/12/2026."
+    page.wait_for_function(
+        "texts => texts.some(t => document.getElementById('preview').textContent.startsWith(t))",
+        arg=[maria, joao],
+        timeout=TIMEOUT_MS,
     )
+    assert preview.inner_text().endswith(f"Credora {tenant}")
+    page.get_by_label("Código do cliente (vazio: o último importado)").fill("j2")
+    preview.get_by_text(joao).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_label("Código do cliente (vazio: o último importado)").fill("m1")
+    preview.get_by_text(maria).wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("#preview-note").inner_text() == "Etapa D-30, para o cliente m1."
     audit(page, "regua")
 
     # A field the régua does not know: the preview says so beside the template.
@@ -142,6 +149,7 @@ def test_a_template_is_edited_with_its_preview_and_errors_beside_their_fields(
     assert page.get_by_label("Segunda a sexta — Padrão").get_attribute("aria-invalid") == "true"
     page.get_by_text("A configuração tem problemas").wait_for()
     assert page.evaluate("() => document.activeElement.name") == "when"  # the first problem
+    preview.get_by_text("Olá, Maria! Sua fatura vence em 05/12/2026.").wait_for(timeout=TIMEOUT_MS)
     audit(page, "regua-erros")
 
     # Fixed, and saved with the keyboard; then GET answers what the form showed.

@@ -186,8 +186,8 @@ export async function show(main, { me, tenant, title }) {
       const elsewhere = errors.filter((e) => !showError(e.field, e.message));
       fill(message, alertBox('error', problem.message,
         elsewhere.length ? h('ul', {}, elsewhere.map((e) => h('li', {}, `${e.field}: ${e.message}`))) : null));
-      const first = errors.map((e) => controls.get(e.field)).find(Boolean);
-      if (first) first.focus();
+      // Focus goes to the first field with a problem, in the order the form reads.
+      form.querySelector('[aria-invalid="true"]')?.focus();
     }
   }
   form.addEventListener('submit', save);
