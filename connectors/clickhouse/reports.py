@@ -18,11 +18,11 @@ from connectors.clickhouse.errors import QueryFailed
 
 __all__ = [
     "ANALYTICS",
+    "ImportRejections",
     "LedgerEntry",
+    "RejectedRow",
     "UsageDay",
     "analytics",
-    "ImportRejections",
-    "RejectedRow",
     "import_rejections",
     "imported_client_position",
     "ledger_page",
@@ -196,7 +196,9 @@ def import_rejections(
     )
     return ImportRejections(
         rows=[
-            RejectedRow(int(r[0]), int(r[1]), int(r[2] or 0), str(r[3] or ""), r[4], str(r[5] or ""))
+            RejectedRow(
+                int(r[0]), int(r[1]), int(r[2] or 0), str(r[3] or ""), r[4], str(r[5] or "")
+            )
             for r in rows
         ],
         completed_rejected=int(completed[0][0] or 0) if completed else None,

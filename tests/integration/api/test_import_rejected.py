@@ -23,7 +23,14 @@ from connectors.clickhouse.raw_tables import RawTableWriter
 from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from streams.base.settings import Settings
 from streams.ops.api_server import running_api
-from tests.integration.api.test_api import Api, Tenant, _create_admin, _free_port, _settings, _tenant
+from tests.integration.api.test_api import (
+    Api,
+    Tenant,
+    _create_admin,
+    _free_port,
+    _settings,
+    _tenant,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

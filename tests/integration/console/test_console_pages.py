@@ -324,9 +324,7 @@ def test_the_rejected_rows_of_an_import_are_downloaded(
     download = info.value
     assert download.suggested_filename.startswith("rejeitadas-")
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert [(r["row"], r["reason"], r["field"]) for r in rows] == [
-        ("3", "invalid_phone", "phone")
-    ]
+    assert [(r["row"], r["reason"], r["field"]) for r in rows] == [("3", "invalid_phone", "phone")]
     assert rows[0]["raw_row"] == "x3;Xavier Bento;123;R$ 10,00;2026-12-20"
     assert rows[0]["message"].startswith("telefone '123'")
     audit(page, "devedores-e-importacoes")
