@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Final
 
 from aiohttp import web
@@ -72,13 +73,13 @@ async def get_rejected(request: web.Request) -> web.Response:
     for r in rows:
         raw = r.raw_row or ""
         writer.writerow([r.row, r.reason, r.message, r.field or "", raw if unmasked else mask(raw)])
+    # The import id may be the caller's own (?import_id=): only safe characters in the header.
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", import_id)
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
         charset="utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="rejeitadas-{import_id}.csv"',
-        },
+        headers={"Content-Disposition": f'attachment; filename="rejeitadas-{name}.csv"'},
     )
 
 
