@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ __all__ = [
     "Debtors",
     "EventLog",
     "LedgerView",
+    "RejectedRow",
     "Reports",
     "TenantConfigs",
     "WhatsApp",
@@ -80,6 +82,20 @@ class LedgerView(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """One rejected row of an import (an ImportRejected): its number, why, and the row as read."""
+
+    row: int
+    reason: str
+    message: str
+    """In Portuguese, the offending value already masked where it is personal data."""
+    field: str | None
+    raw_row: str | None
+    """The row as the source had it (personal data unmasked); None when the log no longer
+    holds the event."""
+
+
 class Reports(Protocol):
     """Reports from the analytics store (ClickHouse in production), as JSON-ready rows."""
 
@@ -104,6 +120,13 @@ class Reports(Protocol):
     async def imported_client(self, tenant: str, client_id: str | None) -> ClientImported | None:
         """The latest ClientImported of `tenant` (of `client_id`, when given), as the log holds
         it: the store says where it is, the log has the whole event (names included)."""
+        ...
+
+    async def import_rejections(
+        self, tenant: str, import_id: str
+    ) -> tuple[list[RejectedRow], int | None]:
+        """The rejected rows of one import, by row number, and how many its ImportCompleted
+        counts (None before the store has it): fewer rows than that means the store lags."""
         ...
 
     async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:

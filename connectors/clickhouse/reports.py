@@ -18,9 +18,12 @@ from connectors.clickhouse.errors import QueryFailed
 
 __all__ = [
     "ANALYTICS",
+    "ImportRejections",
     "LedgerEntry",
+    "RejectedRow",
     "UsageDay",
     "analytics",
+    "import_rejections",
     "imported_client_position",
     "ledger_page",
     "usage",
@@ -142,6 +145,64 @@ def imported_client_position(
         params["client_id"] = client_id
     rows = _rows(client, sql, params)
     return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """One ImportRejected as ClickHouse keeps it: without the row's text (privacy.py drops
+    `raw_row`), but with where the log holds the whole event."""
+
+    partition: int
+    offset: int
+    row: int
+    reason: str
+    field: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRejections:
+    rows: list[RejectedRow]
+    """The import's rejected rows, by row number."""
+    completed_rejected: int | None
+    """How many rows its ImportCompleted says were rejected; None before it is stored."""
+
+
+def import_rejections(
+    client: Client, database: str, tenant: str, import_id: str
+) -> ImportRejections:
+    """The rejected rows of one import of `tenant`, and its ImportCompleted's count (a caller
+    compares them to tell a sink that has not caught up from an import without rejections)."""
+    params = {"tenant": tenant, "import_id": import_id}
+    where = (
+        f"FROM {database}.raw_clients WHERE tenant_id = {{tenant:String}} "
+        "AND import_id = {import_id:String}"
+    )
+    # DISTINCT: the sink writes at least once; a record's position names it.
+    rows = _rows(
+        client,
+        f"""
+        SELECT DISTINCT kafka_partition, kafka_offset, `row`, reason, field, message
+        {where} AND event_type = 'ImportRejected'
+        ORDER BY `row`, kafka_offset
+        """,
+        params,
+    )
+    completed = _rows(
+        client,
+        f"SELECT rejected {where} AND event_type = 'ImportCompleted' "
+        "ORDER BY kafka_offset DESC LIMIT 1",
+        params,
+    )
+    return ImportRejections(
+        rows=[
+            RejectedRow(
+                int(r[0]), int(r[1]), int(r[2] or 0), str(r[3] or ""), r[4], str(r[5] or "")
+            )
+            for r in rows
+        ],
+        completed_rejected=int(completed[0][0] or 0) if completed else None,
+    )
 
 
 def usage(client: Client, database: str, tenant: str, start: date, end: date) -> list[UsageDay]:

@@ -28,6 +28,7 @@ from connectors.api.app import create_app
 from connectors.api.credentials import TokenSigner
 from connectors.api.errors import ApiError
 from connectors.api.identity import IdentityService
+from connectors.api.ports import RejectedRow
 from connectors.api.settings import ApiSettings
 from connectors.clickhouse import reports
 from connectors.clickhouse.client import connect
@@ -39,7 +40,7 @@ from connectors.imports.server import ImportService, ServiceSettings
 from connectors.waha.client import WahaClient
 from connectors.waha.errors import WahaCallError
 from schemas.codec import encode
-from schemas.events import ClientImported, Event, InboundMessage
+from schemas.events import ClientImported, Event, ImportRejected, InboundMessage
 from streams.base.errors import ProduceFailed
 from streams.base.settings import Settings
 from streams.base.topics import (
@@ -298,6 +299,46 @@ class ClickHouseReports:
             ) from exc
         event = events.get(at)
         return event if isinstance(event, ClientImported) else None
+
+    async def import_rejections(
+        self, tenant: str, import_id: str
+    ) -> tuple[list[RejectedRow], int | None]:
+        def query(client: Any, database: str) -> list[Any]:
+            return [reports.import_rejections(client, database, tenant, import_id)]
+
+        (found,) = await asyncio.to_thread(self._rows, query)
+        # ClickHouse drops the rows' texts (privacy.py); the log has them. An import's
+        # rejections share its key, so they are one partition's records: read in one pass each.
+        texts: dict[tuple[int, int], str | None] = {}
+        positions: list[Position] = [(CLIENTS.name, r.partition, r.offset) for r in found.rows]
+        try:
+            events = await self._reader.read(positions)
+        except (LogReadError, KafkaError, TimeoutError) as exc:
+            log.error("the log does not answer", error=repr(exc))
+            raise ApiError(
+                503,
+                "unavailable",
+                "the event log does not answer; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+        for (_, partition, offset), event in events.items():
+            if (
+                isinstance(event, ImportRejected)
+                and event.header.tenant_id == tenant
+                and event.import_id == import_id
+            ):
+                texts[(partition, offset)] = event.raw_row
+        rows = [
+            RejectedRow(
+                row=r.row,
+                reason=r.reason,
+                message=r.message,
+                field=r.field,
+                raw_row=texts.get((r.partition, r.offset)),
+            )
+            for r in found.rows
+        ]
+        return rows, found.completed_rejected
 
     async def send_events(self, tenant: str, request_id: str) -> list[dict[str, Any]]:
         def timeline(client: Any, database: str) -> list[Any]:

@@ -173,13 +173,26 @@ def broker_status(settings: Settings, as_json: bool) -> None:
 
 @main.command("demo")
 @click.option("--clients", default=24, show_default=True, help="How many debtors to import.")
-@click.pass_obj
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="Then serve the API and the operator console until Ctrl-C.",
+)
+@click.pass_context
 @friendly_errors
-def demo(settings: Settings, clients: int) -> None:
-    """Run the main job on the local stack: import, worker, ClickHouse views."""
-    from streams.ops.demo import run_demo
+def demo(ctx: click.Context, clients: int, serve: bool) -> None:
+    """Run the main job on the local stack: import, worker, ClickHouse views; then the console."""
+    from streams.ops.api_cli import serve_command
+    from streams.ops.demo import DEMO_EMAIL, DEMO_PASSWORD, console_url, run_demo
 
-    run_demo(settings, count=clients)
+    run_demo(ctx.obj, count=clients)
+    url = console_url()
+    if not serve:
+        click.echo(f"\nConsole: `cobranca api serve`, then {url} ({DEMO_EMAIL} / {DEMO_PASSWORD})")
+        return
+    click.echo(f"\nConsole: {url}  login {DEMO_EMAIL} / {DEMO_PASSWORD}  (Ctrl-C stops it)")
+    ctx.invoke(serve_command)
 
 
 # -- worker ------------------------------------------------------------------------------------

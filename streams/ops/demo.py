@@ -7,6 +7,10 @@ and the WAHA simulator (whose debtors answer in Portuguese), credits the tenant'
 its debtors, and runs the worker until the régua has scheduled every debtor, every approved send
 went through WAHA, and every reply was classified and acted on. Then it sinks the audit log into
 ClickHouse and shows the views. Each run is a new import, so the views grow run after run.
+
+It ends with the operator console: a demo login (a tenant admin of the demo tenant, made once)
+and the console's URL; `cobranca demo` then serves the API and the console until Ctrl-C
+(`--no-serve` ends there instead; docs/adr/0027-operator-console.md says why).
 """
 
 from __future__ import annotations
@@ -61,6 +65,10 @@ DEMO_CONTACT = ContactRules(WeeklyWindows(ALL_DAY, ALL_DAY), by_uf={})
 """Open all day, Monday to Saturday, so the loop can be seen at any hour; Sundays and national
 holidays stay closed (contact_windows.py does not let anyone open them), so on those days the
 régua runs on a simulated clock (`demo_clock_start`)."""
+DEMO_EMAIL = "demo@acme-cobrancas.example"
+DEMO_PASSWORD = "demo cobranca 2026"
+"""The demo login, printed by every run: a tenant admin of the demo tenant, on the local stack
+only (the password is in this file, so it is never a real account's)."""
 TOKENS_PER_DEBTOR = 10
 """Enough for the reminders due now and the replies the conversation sends."""
 QUIET_S = 5.0
@@ -205,6 +213,53 @@ def run_demo(settings: Settings, *, count: int = 24, console: Console | None = N
         "\nThe broker and ClickHouse keep running (`cobranca broker stop`, `cobranca db stop`); "
         f"data lives in {settings.data_dir}."
     )
+    made = asyncio.run(ensure_demo_login(settings))
+    console.print(
+        f"[green]✓[/] demo login {DEMO_EMAIL} / {DEMO_PASSWORD!r} "
+        f"({'made now' if made else 'made by an earlier run'}; a tenant admin of {TENANT})"
+    )
+
+
+def console_url() -> str:
+    """Where `cobranca api serve` serves the console (COBRANCA_API_HOST/PORT)."""
+    from connectors.api.settings import ApiSettings
+
+    api = ApiSettings.from_env()
+    return f"http://{api.host}:{api.port}/"
+
+
+async def ensure_demo_login(settings: Settings) -> bool:
+    """The demo tenant's admin, active with DEMO_PASSWORD, as an invite and its acceptance on
+    the identity topic (what the console's invite flow writes); False when it exists already."""
+    from connectors.api.credentials import Passwords
+    from streams.domain.identity import Role, accounts, record_key
+    from streams.ops.api_server import KafkaApiLog
+
+    log = KafkaApiLog(settings.kafka_bootstrap)
+    await log.start(settings.topic_partitions)
+    try:
+        if log.identity.account_by_email(DEMO_EMAIL) is not None:
+            return False
+        now = datetime.now(UTC)
+        invited = accounts.invite(
+            DEMO_EMAIL,
+            TENANT,
+            [Role.TENANT_ADMIN],
+            invite_hash=uuid.uuid4().hex,  # never presented: accepted right here
+            expires_at=now + timedelta(minutes=5),
+            actor=SOURCE,
+            now=now,
+            existing=None,
+        )
+        await log.append([(invited, record_key(invited))])
+        account = log.identity.account_by_email(DEMO_EMAIL)
+        assert account is not None  # appended above: the directory holds it
+        hashed = await asyncio.to_thread(Passwords().hash, DEMO_PASSWORD)
+        accepted = accounts.accept_invite(account, hashed, now=now)
+        await log.append([(accepted, record_key(accepted))])
+        return True
+    finally:
+        await log.stop()
 
 
 def _credit(import_id: str, amount: int) -> CreditRequested:

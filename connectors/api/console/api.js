@@ -53,12 +53,21 @@ const MESSAGES = {
   too_many_imports: 'Há importações demais em andamento. Tente de novo em instantes.',
   too_many_imports_for_tenant: 'Este tenant já tem uma importação em andamento.',
   internal: 'Algo falhou no servidor.',
+  precondition_failed: 'Outra pessoa mudou a configuração depois que você a abriu.',
+  invalid_config: 'A configuração tem problemas; veja cada um ao lado do campo.',
+  invalid_template: 'A mensagem tem um problema.',
+  unknown_step: 'A régua em vigor não tem essa etapa.',
+  no_debtor: 'Nenhum devedor importado com esse código: importe devedores para ver a prévia.',
+  handoff_resolved: 'Este atendimento já foi resolvido por outra pessoa.',
+  import_running: 'A importação ainda está em andamento.',
+  not_yet_stored: 'As linhas rejeitadas ainda estão sendo gravadas. Tente de novo em instantes.',
 };
 
 const FIELDS = {
   email: 'email', password: 'senha', roles: 'papéis', role: 'papel', name: 'nome',
   scopes: 'escopos', amount: 'quantidade', reference: 'referência', token: 'convite',
   new_password: 'nova senha', from: 'data inicial', to: 'data final',
+  client_id: 'código do cliente', label: 'intenção', text: 'mensagem', template: 'mensagem',
 };
 
 /** A refusal or failure of the API, said in Portuguese; `code` and `details` as the API gave. */
@@ -118,7 +127,8 @@ async function renewed(sentToken) {
 }
 
 /**
- * Call the API. `body` is sent as JSON; `as` is 'json' (default), 'blob' or 'text'.
+ * Call the API. `body` is sent as JSON; `as` is 'json' (default), 'blob', 'text' or 'response'
+ * (the fetch Response itself, for its headers).
  * Resolves with the parsed answer (null for 204); rejects with an ApiProblem.
  */
 export async function request(method, path, { body, headers = {}, as = 'json' } = {}) {
@@ -139,6 +149,7 @@ export async function request(method, path, { body, headers = {}, as = 'json' } 
   }
   if (!response.ok) throw await problemOf(response);
   if (response.status === 204) return null;
+  if (as === 'response') return response;  // the caller needs headers too (ETag)
   if (as === 'blob') return response.blob();
   if (as === 'text') return response.text();
   return response.json();

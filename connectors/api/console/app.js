@@ -9,8 +9,8 @@ import { ROLES } from './format.js';
 const PAGES = [
   { path: 'visao-geral', title: 'Visão geral', permission: 'reports:read', load: () => import('./pages/overview.js') },
   { path: 'devedores', title: 'Devedores e importações', permission: 'imports:write', load: () => import('./pages/imports.js') },
-  { path: 'regua', title: 'Régua e mensagens', permission: 'config:write', soon: true },
-  { path: 'conversas', title: 'Conversas', permission: 'conversations:read', soon: true },
+  { path: 'regua', title: 'Régua e mensagens', permission: 'config:read', load: () => import('./pages/regua.js') },
+  { path: 'conversas', title: 'Conversas', permission: 'conversations:read', load: () => import('./pages/conversations.js') },
   { path: 'tokens', title: 'Tokens', permission: 'tokens:read', load: () => import('./pages/tokens.js') },
   { path: 'whatsapp', title: 'WhatsApp', permission: 'sessions:read', load: () => import('./pages/whatsapp.js') },
   { path: 'usuarios', title: 'Usuários e chaves', permission: 'users:manage', load: () => import('./pages/users.js') },
@@ -48,7 +48,7 @@ function tenant() {
 function navigation(current) {
   const items = PAGES.filter(allowed).map((page) => h('li', {},
     h('a', { href: `#/${page.path}`, 'aria-current': page.path === current ? 'page' : null },
-      page.title, page.soon ? h('span', { class: 'soon' }, ' (em breve)') : null)));
+      page.title)));
   const nav = document.getElementById('nav');
   fill(nav, h('ul', {}, items));
   if (!me.tenant) {
@@ -105,10 +105,6 @@ async function render() {
   if (!allowed(page)) {
     fill(main, h('h1', {}, 'Sem permissão'),
       h('p', {}, `Seu papel não permite abrir “${page.title}”. Peça acesso a um administrador do tenant.`));
-    return focusMain();
-  }
-  if (page.soon) {
-    fill(main, h('h1', {}, page.title), h('p', {}, 'Em breve: esta página ainda está sendo construída.'));
     return focusMain();
   }
   if (!tenant()) {

@@ -324,6 +324,7 @@ _ADMIN_OPS = {
 }
 _READERS = {
     "getImport",
+    "getImportRejected",
     "getBalance",
     "listLedger",
     "getUsage",

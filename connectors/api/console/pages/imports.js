@@ -1,7 +1,8 @@
 // Devedores e importações: upload a debtors' file (CSV, JSON, NDJSON or a spreadsheet) with a
 // progress bar (XMLHttpRequest's upload events), then follow the import until it ends and show
-// its counts per reason. Searching debtors and their timelines come with their API routes.
-import { request, upload } from '../api.js';
+// its counts per reason, and a download of the rejected rows (CSV, to fix and send again).
+// Searching debtors and their timelines come with their API routes.
+import { download, request, upload } from '../api.js';
 import { alertBox, field, fill, h, table } from '../dom.js';
 import { count } from '../format.js';
 
@@ -57,7 +58,24 @@ export async function show(main, { tenant, title }) {
         ['Motivo', ([reason]) => REASONS[reason] || reason],
         ['Linhas', ([, n]) => count(n), { num: true }],
       ], reasons, 'Nenhuma linha rejeitada.'),
+      status.state !== 'running' && status.rejected > 0 ? h('p', {},
+        h('button', { type: 'button', class: 'secondary', id: 'download-rejected',
+          onclick: () => downloadRejected(status.import_id) }, 'Baixar linhas rejeitadas (CSV)')) : null,
       status.error ? alertBox('error', `A importação não terminou: ${status.error.message}`) : null);
+  }
+
+  // The CSV comes from the analytics store, a second or so behind the import: while it says
+  // "not yet", ask again a few times before showing the message.
+  async function downloadRejected(importId) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        fill(message);
+        return await download(`${base}/${encodeURIComponent(importId)}/rejected`, `rejeitadas-${importId}.csv`);
+      } catch (problem) {
+        if (problem.code !== 'not_yet_stored' || attempt >= 10) return fill(message, alertBox('error', problem.message));
+        await new Promise((resolve) => { setTimeout(resolve, 1000); });
+      }
+    }
   }
 
   async function follow(location) {
