@@ -55,3 +55,14 @@ def test_the_dev_install_keeps_the_train_extra() -> None:
     }
     full = _pins("requirements.lock")
     assert {"torch", "sentence-transformers", "onnx", "onnxscript", "onnxruntime"} <= set(full)
+
+
+def test_only_the_encoder_stage_has_torch_and_the_image_gets_its_onnx_folder() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    stages = text.split("\nFROM ")[1:]
+    final = stages[-1]
+    assert "requirements.lock" not in final and "requirements.lock" not in stages[-2]
+    encoder = next(s for s in stages if s.split()[2] == "encoder")
+    assert "-r requirements.lock" in encoder and "cobranca model provision" in encoder
+    assert "COPY --from=encoder /opt/encoder /opt/cobranca-models" in final
+    assert "COBRANCA_MODELS_DIR=/opt/cobranca-models" in final
