@@ -67,13 +67,15 @@ def mean_pool(
     weights = mask.astype(np.float32)[:, :, None]
     summed = (hidden.astype(np.float32) * weights).sum(axis=1)
     counts = np.maximum(weights.sum(axis=1), 1e-9)
-    return (summed / counts).astype(np.float32)
+    pooled: Embeddings = (summed / counts).astype(np.float32)
+    return pooled
 
 
 def l2_normalize(vectors: npt.NDArray[np.floating[Any]]) -> Embeddings:
     """Each row scaled to unit length; a zero row stays zero (torch's F.normalize, eps 1e-12)."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    unit: Embeddings = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,7 +167,10 @@ def export_onnx(
             hidden: torch.Tensor = out.last_hidden_state
             return hidden
 
-    wrapper = LastHiddenState(model[0].auto_model).eval()
+    transformer = model[0].auto_model
+    if not isinstance(transformer, torch.nn.Module):
+        raise ProvisionError(f"{source}: the Transformer module holds no torch model")
+    wrapper = LastHiddenState(transformer).eval()
     # A padded example, so the traced graph takes the masked path for any batch.
     ids = torch.tensor([[0, 6, 7, 8, 2], [0, 9, 2, 1, 1]], dtype=torch.int64)
     mask = (ids != config["pad_id"]).to(torch.int64)

@@ -130,7 +130,8 @@ def softmax(logits: Matrix) -> Matrix:
     """Row-wise softmax, shifted by each row's maximum so large logits cannot overflow."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    probabilities: Matrix = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return probabilities
 
 
 class IntentClassifier:
@@ -179,7 +180,8 @@ class IntentClassifier:
     def probabilities(self, embeddings: Matrix) -> Matrix:
         """The head's softmax over the labels, one row per embedding."""
         inputs = np.asarray(embeddings, dtype=np.float32) * np.float32(self.artifact.input_scale)
-        return softmax(inputs @ self._weight_t + self._bias)
+        logits: Matrix = (inputs @ self._weight_t + self._bias).astype(np.float32)
+        return softmax(logits)
 
     def classify(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> list[Prediction]:
         """One prediction per text, in order."""
