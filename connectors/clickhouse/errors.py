@@ -95,7 +95,8 @@ class SinkInsertFailed(SinkError):
         super().__init__(message)
         self.unreachable = unreachable
         """Nothing answered (connection refused, reset, no response): ClickHouse is down or
-        restarting, not refusing these rows. The sink waits for it (`SinkConfig.clickhouse_wait_s`)."""
+        restarting, not refusing these rows. The sink waits for it
+        (`SinkConfig.clickhouse_wait_s`)."""
 
 
 class ReplayError(ClickHouseError):

@@ -112,8 +112,8 @@ def test_clickhouse_down_for_a_while_the_sink_waits_then_writes_every_event_once
         down_at = time.monotonic()
         asyncio.run(produce(kafka_bootstrap, during))  # the log keeps taking events
         time.sleep(max(0.0, outage_s - (time.monotonic() - down_at)))
-        assert sink.proc.poll() is None, "the sink exited while ClickHouse was down\n" + (
-            log.read_text()[-3000:]
+        assert sink.proc.poll() is None, (
+            "the sink exited while ClickHouse was down\n" + (log.read_text()[-3000:])
         )
         assert "sink waits for ClickHouse" in log.read_text(), log.read_text()[-3000:]
         server.start(DB_SERVE, timeout=90)
