@@ -41,15 +41,14 @@ class FaultReport:
 def tally(
     fault: str, expected: Iterable[Hashable], seen: Iterable[Hashable], **extra: object
 ) -> FaultReport:
-    """The report of a case: `expected` the identities that went in, `seen` one identity per
-    output (repeated if it came out twice). An output nobody expected counts as a duplicate
-    too: something came out that should not have."""
+    """The report of a case: `expected` the identities that went in (an identity that went in
+    twice, a retried request, may come out twice), `seen` one identity per output. An output
+    beyond what went in is a duplicate (an output nobody expected too); an identity that went
+    in and came out fewer times is lost."""
     wanted = Counter(expected)
     got = Counter(seen)
-    duplicates = sum(n - 1 for n in got.values() if n > 1) + sum(
-        n for key, n in got.items() if key not in wanted
-    )
-    lost = sum(1 for key in wanted if key not in got)
+    duplicates = sum(max(0, n - wanted.get(key, 0)) for key, n in got.items())
+    lost = sum(max(0, n - got.get(key, 0)) for key, n in wanted.items())
     return FaultReport(
         fault,
         events_in=sum(wanted.values()),

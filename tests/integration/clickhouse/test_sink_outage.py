@@ -18,10 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse import apply_migrations, connect
-from connectors.clickhouse.raw_tables import RAW_TABLES
 from connectors.clickhouse.server import LocalClickHouse
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
@@ -30,6 +28,7 @@ from tests.integration.clickhouse.test_sink import (
     SINK_ARGS,
     SinkProcess,
     duplicated_positions,
+    event_ids,
     produce,
     tenant_counts,
     traffic,
@@ -48,18 +47,6 @@ def own_clickhouse(tmp_path: Path) -> Iterator[tuple[LocalClickHouse, Settings]]
         yield server, settings
     finally:
         server.stop()
-
-
-def _event_ids(client: Client, database: str, tenant: str) -> list[str]:
-    """One event id per row of the tenant in every raw table (twice if a row went in twice)."""
-    ids: list[str] = []
-    for table in RAW_TABLES.values():
-        rows = client.query(
-            f"SELECT event_id FROM {database}.{table} WHERE tenant_id = {{t:String}}",
-            parameters={"t": tenant},
-        ).result_rows
-        ids += [str(row[0]) for row in rows]
-    return ids
 
 
 def _sigkill(server: LocalClickHouse) -> None:
@@ -120,13 +107,13 @@ def test_clickhouse_down_for_a_while_the_sink_waits_then_writes_every_event_once
         up_at = time.monotonic()
         with connect(settings) as client:
             deadline = time.monotonic() + 180
-            while len(_event_ids(client, database, tenant)) < len(events):
+            while len(event_ids(client, database, tenant)) < len(events):
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 assert sink.proc.poll() is None, log.read_text()[-3000:]
                 time.sleep(0.2)
             caught_up_s = time.monotonic() - up_at
             time.sleep(2.0)  # a row written twice would show now
-            ids = _event_ids(client, database, tenant)
+            ids = event_ids(client, database, tenant)
             positions_twice = duplicated_positions(client, database)
     finally:
         sink.proc.send_signal(signal.SIGTERM)

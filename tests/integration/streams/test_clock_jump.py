@@ -4,8 +4,8 @@ contact windows, and sends nothing twice.
 The régua reads the time from the worker's clock (streams/runtime/clock.py): the real one, or a
 simulated one that starts at COBRANCA_CLOCK_START and runs in real time from there. The jump is
 deterministic: a worker plans the clients' schedules on Tuesday 05:00 (São Paulo), nothing due
-yet; it stops, and the next worker of the same group starts a day later, at Wednesday 08:59 São
-Paulo time (07:59 in Manaus), as a host whose clock was off by a day and got corrected would.
+yet; it stops, and the next worker of the same group starts a day later, at Wednesday 08:59:30
+São Paulo time (07:59:30 in Manaus), as a host whose clock was off by a day and got corrected would.
 
 Every client has two steps jumped over: D-2 (Tuesday 07:00, their local time) and D-1
 (Wednesday 07:00). The régua's catch-up rule sends only the latest due step and supersedes the
@@ -38,9 +38,9 @@ from tests.kafka_helpers import WorkerProcess, count_for, for_tenant, read_commi
 
 pytestmark = pytest.mark.integration
 SP = ZoneInfo("America/Sao_Paulo")
-#: Tuesday 2026-12-08, before any window opens; the jump lands on Wednesday 08:59 (São Paulo).
+#: Tuesday 2026-12-08, before any window opens; the jump lands on Wednesday 08:59:30 (São Paulo).
 BEFORE = datetime(2026, 12, 8, 5, 0, tzinfo=SP)
-AFTER = datetime(2026, 12, 9, 8, 59, tzinfo=SP)
+AFTER = datetime(2026, 12, 9, 8, 59, 30, tzinfo=SP)
 UFS = ("SP", "AM")  # America/Sao_Paulo and America/Manaus (one hour behind)
 
 
@@ -157,7 +157,7 @@ def test_a_day_jumped_over_is_caught_up_inside_the_contact_windows_once(
     # Manaus was closed at the first ticks after the jump when the worker came up well before
     # 09:00 São Paulo time (it takes seconds): its reminders were deferred, not sent, then.
     first = min(d["header"]["occurred_at"] for d in requested)
-    if first < AFTER + timedelta(seconds=30):
+    if first < AFTER + timedelta(seconds=15):
         assert deferred, first
     for client_id, schedule in latest.items():
         status = {step["step"]: step["status"] for step in schedule["steps"]}
