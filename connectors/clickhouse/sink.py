@@ -18,7 +18,10 @@ runs, up to `read_ahead_rows`. Batches are cut by size and time, or, when the si
 log, all at once as soon as ClickHouse is free (ADR 0012).
 
 Operator action: the sink is safe to SIGKILL and restart at any time; several sinks with the same
-group share the partitions. To rebuild ClickHouse from the log, use `cobranca replay`, not a reset
+group share the partitions. While ClickHouse does not answer at all (down, restarting), an insert
+waits for it, retrying its batch every 5 s at most, for up to `clickhouse_wait_s` (600 s,
+`cobranca sink --clickhouse-wait`) before the sink exits for its supervisor; nothing is committed
+meanwhile, so either way every row arrives once (issue 16 §5). To rebuild ClickHouse from the log, use `cobranca replay`, not a reset
 of this group's offsets (re-inserting old ranges into the live tables is deduplicated only within
 the tables' deduplication window).
 """
