@@ -21,9 +21,11 @@ Operator action: the sink is safe to SIGKILL and restart at any time; several si
 group share the partitions. While ClickHouse does not answer at all (down, restarting), an insert
 waits for it, retrying its batch every 5 s at most, for up to `clickhouse_wait_s` (600 s,
 `cobranca sink --clickhouse-wait`) before the sink exits for its supervisor; nothing is committed
-meanwhile, so either way every row arrives once (issue 16 §5). To rebuild ClickHouse from the log, use `cobranca replay`, not a reset
-of this group's offsets (re-inserting old ranges into the live tables is deduplicated only within
-the tables' deduplication window).
+meanwhile, so either way every row arrives once (issue 16 §5).
+
+To rebuild ClickHouse from the log, use `cobranca replay`, not a reset of this group's offsets
+(re-inserting old ranges into the live tables is deduplicated only within the tables'
+deduplication window).
 """
 
 from __future__ import annotations

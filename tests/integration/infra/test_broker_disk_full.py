@@ -4,7 +4,8 @@ A broker of its own whose data directory is a 64 MB tmpfs (root only: `mount -t 
 is skipped elsewhere), filled with a file up to the last megabytes. The webhook receiver, the
 process that stores what WAHA sends, takes webhooks until the disk is full. Kafka cannot append
 (`java.io.IOException: No space left on device`), takes its only log directory offline and stops;
-the receiver answers 503 with its reason and Retry-After, never 200 for something not stored.
+the receiver answers 503 with its reason and Retry-After, never 200 for something not stored, and
+`cobranca broker status` says the data disk is full.
 Space is freed, the broker starts again (recovering its log after the unclean stop), and every
 webhook that was answered 200 is on the log, readable, exactly once; the ones answered 503 are
 stored when WAHA retries them.
@@ -17,6 +18,8 @@ import base64
 import json
 import os
 import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,8 +138,26 @@ def test_a_full_data_disk_gives_a_clear_error_and_no_corruption(
         answer = asyncio.run(_post_raw(receiver, refused))
         assert answer[0] == 503 and answer[1] == "2", answer
         assert "not stored" in json.loads(answer[2])["error"], answer
-        # ... and the broker's log says why it stopped appending.
+        # ... and the broker, once stopped, says why: `cobranca broker status` exits 1 with it.
         assert "No space left on device" in broker.log_file.read_text(errors="replace")
+        deadline = time.monotonic() + 60
+        while broker.pid() is not None:
+            assert time.monotonic() < deadline, "the broker kept running on a full disk"
+            time.sleep(0.2)
+        status = subprocess.run(
+            [sys.executable, "-m", "streams.ops.cli", "broker", "status"],
+            env={
+                **os.environ,
+                "COBRANCA_DATA_DIR": str(tmp_path),
+                "COBRANCA_KAFKA_BOOTSTRAP": broker.bootstrap,
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert status.returncode == 1, status
+        assert "problem: the broker's data disk is full" in status.stdout, status.stdout
 
         # Space is freed; the broker comes back (a supervisor's restart) and recovers its log.
         filler.unlink()
