@@ -144,7 +144,7 @@ def test_a_full_data_disk_gives_a_clear_error_and_no_corruption(
         while broker.pid() is not None:
             assert time.monotonic() < deadline, "the broker kept running on a full disk"
             time.sleep(0.2)
-        status = subprocess.run(
+        said = subprocess.run(
             [sys.executable, "-m", "streams.ops.cli", "broker", "status"],
             env={
                 **os.environ,
@@ -156,8 +156,8 @@ def test_a_full_data_disk_gives_a_clear_error_and_no_corruption(
             timeout=60,
             check=False,
         )
-        assert status.returncode == 1, status
-        assert "problem: the broker's data disk is full" in status.stdout, status.stdout
+        assert said.returncode == 1, said
+        assert "problem: the broker's data disk is full" in said.stdout, said.stdout
 
         # Space is freed; the broker comes back (a supervisor's restart) and recovers its log.
         filler.unlink()
