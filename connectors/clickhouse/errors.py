@@ -91,6 +91,13 @@ class SinkError(ClickHouseError):
 class SinkInsertFailed(SinkError):
     """ClickHouse refused a batch of rows; nothing of it was committed to Kafka."""
 
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+        """Nothing answered (connection refused, reset, no response): ClickHouse is down or
+        restarting, not refusing these rows. The sink waits for it
+        (`SinkConfig.clickhouse_wait_s`)."""
+
 
 class ReplayError(ClickHouseError):
     """`cobranca replay` could not rebuild the database, or its comparison could not run."""

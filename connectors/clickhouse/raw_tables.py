@@ -34,6 +34,7 @@ from typing import Any, Final
 import structlog
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
+from clickhouse_connect.driver.exceptions import OperationalError
 
 from connectors.clickhouse.batches import Batch
 from connectors.clickhouse.client import deduplicated_insert_settings
@@ -193,7 +194,9 @@ class RawTableWriter:
             )
             raise SinkInsertFailed(
                 f"ClickHouse refused batch {batch.token} ({len(batch.rows)} rows) into {table}: "
-                f"{first}. Its offsets were not committed; the sink retries the same range.{hint}"
+                f"{first}. Its offsets were not committed; the sink retries the same range.{hint}",
+                # clickhouse-connect's answer to a refused, reset or unanswered connection.
+                unreachable=isinstance(exc, OperationalError),
             ) from exc
 
     def _send(self, client: Client, database: str, batch: Batch, rows: list[bytes]) -> None:

@@ -18,9 +18,14 @@ runs, up to `read_ahead_rows`. Batches are cut by size and time, or, when the si
 log, all at once as soon as ClickHouse is free (ADR 0012).
 
 Operator action: the sink is safe to SIGKILL and restart at any time; several sinks with the same
-group share the partitions. To rebuild ClickHouse from the log, use `cobranca replay`, not a reset
-of this group's offsets (re-inserting old ranges into the live tables is deduplicated only within
-the tables' deduplication window).
+group share the partitions. While ClickHouse does not answer at all (down, restarting), an insert
+waits for it, retrying its batch every 5 s at most, for up to `clickhouse_wait_s` (600 s,
+`cobranca sink --clickhouse-wait`) before the sink exits for its supervisor; nothing is committed
+meanwhile, so either way every row arrives once (issue 16 §5).
+
+To rebuild ClickHouse from the log, use `cobranca replay`, not a reset of this group's offsets
+(re-inserting old ranges into the live tables is deduplicated only within the tables'
+deduplication window).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from clickhouse_connect.driver.client import Client
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from connectors.clickhouse.batches import Batch, PartitionBuffer, parse_plan, plan_metadata
-from connectors.clickhouse.errors import ClickHouseError, SinkError
+from connectors.clickhouse.errors import ClickHouseError, SinkError, SinkInsertFailed
 from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
 
 __all__ = ["ClickHouseSink", "SinkConfig", "SinkMetrics", "SinkStats"]
@@ -55,6 +60,8 @@ __all__ = ["ClickHouseSink", "SinkConfig", "SinkMetrics", "SinkStats"]
 log = structlog.get_logger(__name__)
 
 _INSERT_ATTEMPTS = 5
+_RETRY_CAP_S = 5.0
+"""The longest pause between two attempts while ClickHouse does not answer."""
 # What a commit raises once the group has moved on (or is moving on) without this member.
 _GROUP_MOVED_ON = (
     CommitFailedError,
@@ -92,6 +99,10 @@ class SinkConfig:
     than Kafka clients' usual 10 s: on a busy machine ClickHouse's insert threads can starve this
     process of CPU for several seconds (measured: up to 10 s at load 12 on 2 cores), and an
     evicted member must start its ranges over."""
+    clickhouse_wait_s: float = 600.0
+    """How long an insert keeps retrying while ClickHouse does not answer at all (down or
+    restarting), before the sink gives up and exits for its supervisor. A refused insert (an
+    answer) is retried `_INSERT_ATTEMPTS` times whatever this says."""
 
     def __post_init__(self) -> None:
         if (
@@ -466,20 +477,46 @@ class ClickHouseSink:
         self.stats.batches += len(batches)
 
     async def _insert(self, batch: Batch) -> None:
-        delay = 0.5
-        for attempt in range(1, _INSERT_ATTEMPTS + 1):
+        """Insert one batch, retrying with its token (a retry ClickHouse already took is dropped
+        as a duplicate). While nothing answers, keep waiting up to `clickhouse_wait_s`: the
+        flush holds its partitions' commits, reading stops at `read_ahead_rows`, and the rows
+        go in once ClickHouse is back (issue 16 §5: ClickHouse down for 60 s)."""
+        delay, refused, down_since = 0.5, 0, None
+        while True:
             try:
                 await asyncio.to_thread(
                     self.writer.insert, self.client, self.config.database, batch
                 )
+                if down_since is not None:
+                    log.info(
+                        "sink reaches ClickHouse again",
+                        token=batch.token,
+                        waited_s=round(time.monotonic() - down_since, 1),
+                    )
                 return
             except ClickHouseError as exc:
-                if attempt == _INSERT_ATTEMPTS:
-                    raise SinkError(f"{exc} (gave up after {attempt} attempts)") from exc
+                now = time.monotonic()
+                if isinstance(exc, SinkInsertFailed) and exc.unreachable:
+                    down_since = now if down_since is None else down_since
+                    if now - down_since >= self.config.clickhouse_wait_s:
+                        raise SinkError(
+                            f"{exc} (ClickHouse did not answer for "
+                            f"{self.config.clickhouse_wait_s:g} s)"
+                        ) from exc
+                    log.warning(
+                        "sink waits for ClickHouse",
+                        token=batch.token,
+                        down_s=round(now - down_since, 1),
+                        error=str(exc),
+                    )
+                else:
+                    refused += 1
+                    if refused == _INSERT_ATTEMPTS:
+                        raise SinkError(f"{exc} (gave up after {refused} attempts)") from exc
+                    log.warning("sink insert failed, retrying", token=batch.token, error=str(exc))
                 self.metrics.insert_retries.inc()
-                log.warning("sink insert failed, retrying", token=batch.token, error=str(exc))
                 await asyncio.sleep(delay)
-                delay *= 2
+                delay = min(delay * 2, _RETRY_CAP_S)
 
     # -- rebalances -----------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ class BrokerStatus:
     bootstrap: str
     log_file: Path
     data_dir: Path
+    problem: str | None = None
+    """Why a broker that is not running stopped, when its log says (a full data disk)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +169,34 @@ class LocalBroker:
 
     def status(self) -> BrokerStatus:
         pid = self.pid()
+        running = pid is not None and _answers(self.host, self.port)
         return BrokerStatus(
-            running=pid is not None and _answers(self.host, self.port),
+            running=running,
             pid=pid,
             bootstrap=self.bootstrap,
             log_file=self.log_file,
             data_dir=self.data_dir,
+            problem=None if running else self.disk_full(),
+        )
+
+    def disk_full(self) -> str | None:
+        """What to tell the operator when the broker's log, since its last start, says it could
+        not write its data (Kafka takes a log directory it cannot append to offline, and a
+        broker whose only one is offline stops); None otherwise."""
+        try:
+            offset = int(self._start_mark.read_text())
+            with self.log_file.open("rb") as f:
+                if self.log_file.stat().st_size >= offset:
+                    f.seek(offset)
+                found = _DISK_FULL in f.read()
+        except (FileNotFoundError, ValueError):
+            return None
+        if not found:
+            return None
+        return (
+            f"the broker's data disk is full: Kafka could not write to {self.data_dir} "
+            f"(No space left on device) and stopped; free space there, then start it again "
+            f"(it recovers its log on start). See {self.log_file}"
         )
 
     def start(self, timeout: float = 60.0) -> BrokerStatus:
@@ -327,7 +351,8 @@ class LocalBroker:
             exited = proc.poll() is not None if proc is not None else self.pid() is None
             if exited:
                 raise BrokerError(
-                    f"the broker exited during start-up; see {self.log_file} and "
+                    self.disk_full()
+                    or f"the broker exited during start-up; see {self.log_file} and "
                     f"{self.log_file.parent / 'stdout.log'}"
                 )
             if _answers(self.host, self.port) and self._log_says_started():
@@ -337,6 +362,9 @@ class LocalBroker:
             f"the broker did not answer on {self.bootstrap} within {timeout:.0f}s; "
             f"see {self.log_file}"
         )
+
+
+_DISK_FULL = b"No space left on device"
 
 
 def _alive(pid: int) -> bool:

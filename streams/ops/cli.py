@@ -153,6 +153,7 @@ def broker_status(settings: Settings, as_json: bool) -> None:
                 "bootstrap": status.bootstrap,
                 "data_dir": str(status.data_dir),
                 "log_file": str(status.log_file),
+                "problem": status.problem,
             }
             for status in statuses
         ]
@@ -164,6 +165,8 @@ def broker_status(settings: Settings, as_json: bool) -> None:
                 f"broker {state} at {status.bootstrap}\n"
                 f"  data: {status.data_dir}\n  logs: {status.log_file}"
             )
+            if status.problem:
+                click.echo(f"  problem: {status.problem}")
     if not running:
         sys.exit(1)
 

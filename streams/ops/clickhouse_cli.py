@@ -211,12 +211,23 @@ def _cell(value: Any) -> str:
     help="Seconds the group waits for a silent sink before handing its partitions to another.",
 )
 @click.option(
+    "--clickhouse-wait",
+    default=600.0,
+    show_default=True,
+    help="Seconds an insert waits for a ClickHouse that does not answer before the sink exits.",
+)
+@click.option(
     "--drain", is_flag=True, help="Stop once every partition is caught up, instead of on SIGTERM."
 )
 @click.pass_context
 @friendly_errors
 def sink_command(
-    ctx: click.Context, max_rows: int, max_wait: float, session_timeout: float, drain: bool
+    ctx: click.Context,
+    max_rows: int,
+    max_wait: float,
+    session_timeout: float,
+    clickhouse_wait: float,
+    drain: bool,
 ) -> None:
     """Write every audit topic into ClickHouse's raw tables, exactly once, until SIGTERM."""
     from streams.base import logs
@@ -231,6 +242,7 @@ def sink_command(
                 max_rows=max_rows,
                 max_wait=max_wait,
                 session_timeout=session_timeout,
+                clickhouse_wait=clickhouse_wait,
                 drain=drain,
                 on_progress=task("draining the audit topics into ClickHouse") if drain else None,
             )
@@ -256,6 +268,7 @@ async def _run_sink(
     session_timeout: float,
     drain: bool,
     on_progress: Advance | None,
+    clickhouse_wait: float = 600.0,
 ) -> Any:
     from connectors.clickhouse import connect
     from connectors.clickhouse.privacy import pseudonym_key
@@ -285,6 +298,7 @@ async def _run_sink(
                 max_rows=max_rows,
                 max_wait_s=max_wait,
                 session_timeout_s=session_timeout,
+                clickhouse_wait_s=clickhouse_wait,
             ),
             client,
             RawTableWriter(pseudonym_key()),

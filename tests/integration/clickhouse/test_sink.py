@@ -32,6 +32,7 @@ from streams.runtime.log_reader import partitions_of
 from streams.runtime.metrics_endpoint import MetricsEndpoint, process_registry
 from streams.runtime.producer import EventProducer
 from tests import factories as f
+from tests.faults import report as fault_report
 from tests.kafka_helpers import committed_offsets
 
 pytestmark = pytest.mark.integration
@@ -111,6 +112,18 @@ def duplicated_positions(client: Client, database: str) -> int:
         )
         for table in RAW_TABLES.values()
     )
+
+
+def event_ids(client: Client, database: str, tenant: str) -> list[str]:
+    """One event id per row of the tenant in every raw table (twice if a row went in twice)."""
+    ids: list[str] = []
+    for table in RAW_TABLES.values():
+        rows = client.query(
+            f"SELECT event_id FROM {database}.{table} WHERE tenant_id = {{t:String}}",
+            parameters={"t": tenant},
+        ).result_rows
+        ids += [str(row[0]) for row in rows]
+    return ids
 
 
 def sink_config(bootstrap: str, database: str, **kwargs: object) -> SinkConfig:
@@ -330,6 +343,13 @@ def test_a_sink_killed_mid_batch_and_restarted_leaves_every_count_exact(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    fault_report(
+        "sink_sigkill_mid_batch",
+        [e.header.event_id for e in events],
+        event_ids(client, migrated, tenant),
+        kills=kills,
+        mid_batch_kills=mid_batch_kills,
+    )
     assert tenant_counts(client, migrated, tenant) == expected_counts(events)
     assert duplicated_positions(client, migrated) == 0
 

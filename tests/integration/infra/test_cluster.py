@@ -25,6 +25,7 @@ from streams.base.settings import cache_home
 from streams.base.topics import LEDGER, SEND_DECISIONS, SEND_REQUESTS
 from streams.runtime.topic_admin import create_topics
 from tests.factories import credit_requested, send_requested
+from tests.faults import report
 from tests.kafka_helpers import (
     TEST_PARTITIONS,
     WorkerProcess,
@@ -173,6 +174,12 @@ def test_killing_the_leader_of_the_busy_partition_mid_stream_loses_and_repeats_n
     ledger = for_tenant(asyncio.run(read_committed(bootstrap, LEDGER.name)), tenant)
     approved = [d for d in decisions if d["header"]["event_type"] == "SendApproved"]
     debits = [e for e in ledger if e["header"]["event_type"] == "TokensDebited"]
+    report(
+        "cluster_leader_sigkill",
+        [f"r{i}" for i in range(total)],
+        [d["request_id"] for d in decisions],
+        debits=len(debits),
+    )
     assert Counter(d["request_id"] for d in decisions) == {f"r{i}": 1 for i in range(total)}
     assert len(approved) == total
     assert Counter(d["request_id"] for d in debits) == {f"r{i}": 1 for i in range(total)}

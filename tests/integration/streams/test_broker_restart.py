@@ -22,6 +22,7 @@ from streams.base.settings import cache_home
 from streams.base.topics import LEDGER, SEND_DECISIONS
 from streams.runtime.topic_admin import create_topics
 from tests.factories import credit_requested, send_requested
+from tests.faults import report
 from tests.kafka_helpers import (
     TEST_PARTITIONS,
     WorkerProcess,
@@ -99,6 +100,12 @@ def test_a_broker_restart_mid_stream_decides_every_request_once(
     ledger = for_tenant(asyncio.run(read_committed(bootstrap, LEDGER.name)), tenant)
     approved = [d for d in decisions if d["header"]["event_type"] == "SendApproved"]
     debits = [e for e in ledger if e["header"]["event_type"] == "TokensDebited"]
+    report(
+        "broker_restart",
+        [f"r{i}" for i in range(total)],
+        [d["request_id"] for d in decisions],
+        worker_restarts=restarts,
+    )
     assert Counter(d["request_id"] for d in decisions) == {f"r{i}": 1 for i in range(total)}
     assert len(approved) == total  # the credit covers every request
     assert Counter(d["request_id"] for d in debits) == {f"r{i}": 1 for i in range(total)}

@@ -29,6 +29,7 @@ from streams.domain.reply_policy import reply_request_id
 from streams.ops import handoffs
 from streams.runtime.producer import EventProducer
 from tests.factories import client_imported, credit_requested, inbound_message
+from tests.faults import report
 from tests.kafka_helpers import (
     WorkerProcess,
     configure_tenant,
@@ -316,6 +317,11 @@ def test_batches_stay_exactly_once_across_sigkills(kafka_bootstrap: str, tmp_pat
     finally:
         worker.stop()
     intents = _events(kafka_bootstrap, INTENTS.name, tenant)
+    report(
+        "worker_sigkill_conversation",
+        {m.waha_message_id for m in messages},  # 300: the 30 delivered twice count once
+        [i["waha_message_id"] for i in intents],
+    )
     assert len(intents) == len({i["waha_message_id"] for i in intents}) == 300
     assert {i["label"] for i in intents} == {"request_payment_info"}
     assert all(i["client_id"] is not None for i in intents)  # every chat found its debt

@@ -18,6 +18,7 @@ from streams.domain.audit import audit_ledger
 from streams.domain.ledger import Charge, LedgerPolicy, decide_send
 from streams.runtime.log_reader import read_events
 from tests.factories import credit_requested, dispatch_failed, send_requested
+from tests.faults import report as fault_report
 from tests.kafka_helpers import (
     WorkerProcess,
     count_for,
@@ -149,6 +150,12 @@ def test_ledger_is_exact_across_sigkills_and_equals_its_replay(
     debits = [e for e in ledger if e["header"]["event_type"] == "TokensDebited"]
     credits = [e for e in ledger if e["header"]["event_type"] == "TokensCredited"]
 
+    fault_report(
+        "worker_sigkill_ledger",
+        [r.request_id for r in requests],
+        [d["request_id"] for d in decisions],
+        debits=len(debits),
+    )
     assert len(decisions) == total, "every request decided exactly once"
     assert len(credits) == 1, "one credit id, credited once"
     debited_ids = Counter(d["request_id"] for d in debits)

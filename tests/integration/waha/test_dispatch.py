@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 import uuid
 from collections import Counter
@@ -23,6 +24,7 @@ from schemas.codec import decode
 from schemas.events import SendApproved, SendKind, new_header
 from streams.base.topics import DISPATCHES, LEDGER, SEND_DECISIONS
 from streams.runtime.log_reader import read_topic
+from tests.faults import report
 from tests.kafka_helpers import (
     WorkerProcess,
     committed_offsets,
@@ -237,6 +239,12 @@ def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_c
     dispatched = _dispatched(outcomes)
     failures = [o for o in outcomes if o["header"]["event_type"] == "DispatchFailed"]
     # Nothing lost, nothing dispatched twice, nothing sent twice.
+    report(
+        "waha_5xx_30s",
+        [f"req-{i}" for i in range(total)],
+        [d["request_id"] for d in dispatched],
+        waha_sends=len(sends),
+    )
     assert Counter(d["request_id"] for d in dispatched) == {f"req-{i}": 1 for i in range(total)}
     assert len(sends) == total
     assert len({s["message_id"] for s in sends}) == total
@@ -250,6 +258,78 @@ def test_an_outage_loses_nothing_sends_nothing_twice_and_the_circuit_opens_and_c
     assert "circuit_closed" in log[log.index("circuit_opened") :], log[-20:]
     # The failed session paused its sends (a 422 each time a send found it not WORKING).
     assert "session_paused" in log or stats.get("sends_not_working", 0) == 0
+
+
+@pytest.mark.parametrize(
+    "total",
+    [pytest.param(48, id="short"), pytest.param(400, id="long", marks=pytest.mark.chaos)],
+)
+def test_a_slow_waha_keeps_sends_in_flight_loses_nothing_and_keeps_the_circuit_closed(
+    kafka_bootstrap: str, tmp_path: Path, total: int
+) -> None:
+    """Issue 16 §5: WAHA answers every call in about 2 s (1 to 3 s, jittered), under the
+    client's timeout (WAHA_TIMEOUT_S, 10 s). A slow answer is an answer (ADR 0006: only 5xx,
+    timeouts and network errors count for the breaker), so the circuit stays closed; the
+    in-flight window (ADR 0021: `COBRANCA_DISPATCH_PER_SESSION` sends of a session at a time,
+    one lane per chat) keeps several sends waiting on WAHA at once instead of one after the
+    other; every approval is dispatched once and WAHA accepts each message once."""
+    tenant, in_flight, latency_s = _tenant(), 8, 2.0
+    config = SimulatorConfig(api_key=API_KEY, engine="NOWEB", seed=19)
+    with SimulatorThread(config) as sim:
+        _post(f"{sim.url}/_sim/faults", {"latency_ms": latency_s * 1000})
+        approvals = [_chat_approval(tenant, i, i) for i in range(total)]  # a chat each
+        worker = _worker(
+            kafka_bootstrap,
+            tmp_path,
+            tenant,
+            sim,
+            COBRANCA_DISPATCH_RATE="0",
+            COBRANCA_DISPATCH_BATCH="64",
+            COBRANCA_DISPATCH_PER_SESSION=str(in_flight),
+            WAHA_TIMEOUT_S="10",
+        )
+        worker.start()
+        try:
+            asyncio.run(produce(kafka_bootstrap, approvals[:1], tenant))
+            wait_until(
+                lambda: len(_outcomes(kafka_bootstrap, tenant)) >= 1,
+                timeout=180,
+                what="the first outcome (the worker is up)",
+                worker=worker,
+            )
+            began = time.monotonic()
+            asyncio.run(produce(kafka_bootstrap, approvals[1:], tenant))
+            wait_until(
+                lambda: len(_outcomes(kafka_bootstrap, tenant)) >= total,
+                timeout=60 + total * latency_s,
+                what=f"{total} outcomes with WAHA slow",
+                worker=worker,
+            )
+            took = time.monotonic() - began
+            asyncio.run(asyncio.sleep(1.0))
+        finally:
+            worker.stop()
+        sends = _sends_for(sim.url, tenant)
+        stats = _get(f"{sim.url}/_sim/stats")["stats"]
+
+    outcomes = _outcomes(kafka_bootstrap, tenant)
+    dispatched = _dispatched(outcomes)
+    report(
+        "waha_slow_2s",
+        [f"req-{i}" for i in range(total)],
+        [d["request_id"] for d in dispatched],
+        waha_sends=len(sends),
+        seconds=round(took, 1),
+        serial_seconds=round((total - 1) * latency_s, 1),
+    )
+    assert len(outcomes) == total  # no DispatchFailed: a slow answer is not a failure
+    assert len(sends) == total and len({s["message_id"] for s in sends}) == total
+    assert stats.get("sends_failed", 0) == 0
+    # The window kept several sends at WAHA at once: one at a time would take about
+    # (total - 1) * 2 s; allow for a loaded machine, but not for sending one by one.
+    assert took < (total - 1) * latency_s / 2, (took, total)
+    log = [e.get("event") for e in _log_events(worker)]
+    assert "circuit_opened" not in log, log[-20:]
 
 
 def test_a_worker_stopped_while_waha_is_down_loses_nothing(
@@ -448,10 +528,17 @@ def test_a_worker_killed_with_approvals_in_flight_records_each_once(
         sends = _sends_for(sim.url, tenant)
 
     dispatched = _dispatched(_outcomes(kafka_bootstrap, tenant))
-    assert Counter(d["request_id"] for d in dispatched) == {f"req-{i}": 1 for i in range(total)}
     texts = Counter(s["text"] for s in sends)
-    assert set(texts) == {f"Olá! Lembrete {tenant} req-{i}" for i in range(total)}
     again = sum(n - 1 for n in texts.values())
+    report(
+        "dispatch_worker_sigkill",
+        [f"req-{i}" for i in range(total)],
+        [d["request_id"] for d in dispatched],
+        waha_resent=again,
+        waha_resent_bound=unrecorded,
+    )
+    assert Counter(d["request_id"] for d in dispatched) == {f"req-{i}": 1 for i in range(total)}
+    assert set(texts) == {f"Olá! Lembrete {tenant} req-{i}" for i in range(total)}
     # Only messages sent but not recorded at the kill go again: those in flight and those of
     # the last commit interval (measured, not assumed: a loaded machine stretches the interval).
     assert again <= unrecorded, (again, unrecorded)

@@ -74,5 +74,6 @@ def test_broker_status_json_keeps_the_exit_code() -> None:
     document = json.loads(done.stdout)
     assert document["running"] is False and document["pid"] is None
     assert document["bootstrap"] == "127.0.0.1:1"
-    assert set(document) == {"running", "pid", "bootstrap", "data_dir", "log_file"}
+    assert set(document) == {"running", "pid", "bootstrap", "data_dir", "log_file", "problem"}
+    assert document["problem"] is None
     assert done.stderr == ""  # no progress, no log noise in a pipe
