@@ -240,6 +240,20 @@ class ClickHouseReports:
         self._reader = reader
         self._client: Any = None
 
+    async def _events(self, positions: Sequence[Position]) -> dict[Position, Event]:
+        """The events at `positions` (what ClickHouse does not hold: names, texts); a log that
+        does not answer is a 503."""
+        try:
+            return await self._reader.read(positions)
+        except (LogReadError, KafkaError, TimeoutError) as exc:
+            log.error("the log does not answer", error=repr(exc))
+            raise ApiError(
+                503,
+                "unavailable",
+                "the event log does not answer; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+
     def _run(self, query: Callable[..., list[Any]], *args: Any) -> list[dict[str, Any]]:
         return [row.as_dict() for row in self._rows(query, *args)]
 
@@ -287,17 +301,7 @@ class ClickHouseReports:
             return None
         partition, offset = found[0]
         at: Position = (CLIENTS.name, int(partition), int(offset))
-        try:
-            events = await self._reader.read([at])
-        except (LogReadError, KafkaError, TimeoutError) as exc:
-            log.error("the log does not answer", error=repr(exc))
-            raise ApiError(
-                503,
-                "unavailable",
-                "the event log does not answer; try again shortly",
-                headers={"Retry-After": "5"},
-            ) from exc
-        event = events.get(at)
+        event = (await self._events([at])).get(at)
         return event if isinstance(event, ClientImported) else None
 
     async def import_rejections(
@@ -311,17 +315,7 @@ class ClickHouseReports:
         # rejections share its key, so they are one partition's records: read in one pass each.
         texts: dict[tuple[int, int], str | None] = {}
         positions: list[Position] = [(CLIENTS.name, r.partition, r.offset) for r in found.rows]
-        try:
-            events = await self._reader.read(positions)
-        except (LogReadError, KafkaError, TimeoutError) as exc:
-            log.error("the log does not answer", error=repr(exc))
-            raise ApiError(
-                503,
-                "unavailable",
-                "the event log does not answer; try again shortly",
-                headers={"Retry-After": "5"},
-            ) from exc
-        for (_, partition, offset), event in events.items():
+        for (_, partition, offset), event in (await self._events(positions)).items():
             if (
                 isinstance(event, ImportRejected)
                 and event.header.tenant_id == tenant
@@ -364,18 +358,6 @@ class ClickHouseDebtors(ClickHouseReports):
     def __init__(self, settings: Settings, reader: PositionReader, key: bytes) -> None:
         super().__init__(settings, reader)
         self._key = key
-
-    async def _events(self, positions: Sequence[Position]) -> dict[Position, Event]:
-        try:
-            return await self._reader.read(positions)
-        except LogReadError as exc:
-            log.error("log unavailable", error=str(exc))
-            raise ApiError(
-                503,
-                "log_unavailable",
-                "the event log does not answer; try again shortly",
-                headers={"Retry-After": "5"},
-            ) from exc
 
     async def search(
         self, tenant: str, query: DebtorQuery, after: str, limit: int

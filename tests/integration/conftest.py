@@ -5,7 +5,6 @@ end. Starting it costs a few seconds, so only tests that ask for it pay.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +13,7 @@ import pytest
 from connectors.clickhouse.server import LocalClickHouse
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.ports import free_port
 
 
 def server_settings(data_dir: Path, port: int, **extra: str) -> Settings:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,35 +12,25 @@ from pathlib import Path
 import pytest
 
 from streams.base.settings import Settings
+from tests.cli import cobranca
 
 pytestmark = pytest.mark.integration
 
 
-def _cobranca(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.ops.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_topics_create_is_idempotent_and_list_shows_end_offsets(kafka_bootstrap: str) -> None:
     env = {"COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap}
-    first = _cobranca("topics", "create", env=env)
+    first = cobranca("topics", "create", env=env)
     assert first.returncode == 0, first.stderr
-    again = _cobranca("topics", "create", env=env)
+    again = cobranca("topics", "create", env=env)
     assert again.returncode == 0, again.stderr
     assert "0 topics created" in again.stdout
-    listing = _cobranca("topics", "list", env=env)
+    listing = cobranca("topics", "list", env=env)
     assert listing.returncode == 0, listing.stderr
     for name in ("cobranca.clients", "cobranca.ledger", "cobranca.dead-letters"):
         assert name in listing.stdout
     assert "missing" not in listing.stdout
 
-    as_json = _cobranca("topics", "list", "--json", env=env)
+    as_json = cobranca("topics", "list", "--json", env=env)
     assert as_json.returncode == 0, as_json.stderr
     document = json.loads(as_json.stdout)
     assert {t["topic"] for t in document} >= {"cobranca.clients", "cobranca.ledger"}
@@ -53,7 +40,7 @@ def test_topics_create_is_idempotent_and_list_shows_end_offsets(kafka_bootstrap:
 
 
 def test_topics_without_a_broker_say_what_to_do() -> None:
-    done = _cobranca("topics", "list", env={"COBRANCA_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    done = cobranca("topics", "list", env={"COBRANCA_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
     assert done.returncode == 1
     assert "cobranca broker start" in done.stderr
     assert "Traceback" not in done.stderr
@@ -69,16 +56,16 @@ def _clickhouse_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 def test_db_migrate_is_idempotent(clickhouse_settings: Settings) -> None:
     env = _clickhouse_env(clickhouse_settings)
-    first = _cobranca("db", "migrate", env=env)
+    first = cobranca("db", "migrate", env=env)
     assert first.returncode == 0, first.stderr
     assert "applied 0003_raw_tables" in first.stdout
-    again = _cobranca("db", "migrate", env=env)
+    again = cobranca("db", "migrate", env=env)
     assert again.returncode == 0, again.stderr
     assert "up to date" in again.stdout
-    status = _cobranca("db", "status", env=env)
+    status = cobranca("db", "status", env=env)
     assert "0006_delivery_funnel: applied" in status.stdout
 
-    as_json = _cobranca(
+    as_json = cobranca(
         "--clickhouse-url", env.pop("CLICKHOUSE_URL"), "db", "status", "--json", env=env
     )
     assert as_json.returncode == 0, as_json.stderr
@@ -93,18 +80,18 @@ def test_db_migrate_is_idempotent(clickhouse_settings: Settings) -> None:
 
 def test_db_query_prints_a_table_or_json(clickhouse_settings: Settings) -> None:
     env = _clickhouse_env(clickhouse_settings)
-    assert _cobranca("db", "migrate", env=env).returncode == 0
-    as_json = _cobranca(
+    assert cobranca("db", "migrate", env=env).returncode == 0
+    as_json = cobranca(
         "db", "query", "SELECT 1 AS one, 'São Paulo' AS city, toDate('2026-11-20') AS day",
         "--format", "json", env=env,
     )  # fmt: skip
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == [{"one": 1, "city": "São Paulo", "day": "2026-11-20"}]
     # Unqualified names resolve in CLICKHOUSE_DATABASE.
-    table = _cobranca("db", "query", "SELECT count() AS rows FROM raw_ledger", env=env)
+    table = cobranca("db", "query", "SELECT count() AS rows FROM raw_ledger", env=env)
     assert table.returncode == 0, table.stderr
     assert "rows" in table.stdout and "0" in table.stdout
-    wrong = _cobranca("db", "query", "SELEC 1", env=env)
+    wrong = cobranca("db", "query", "SELEC 1", env=env)
     assert wrong.returncode == 1
     assert "ClickHouse rejected the query" in wrong.stderr and "SYNTAX_ERROR" in wrong.stderr
     assert "Traceback" not in wrong.stderr
@@ -114,7 +101,7 @@ def test_db_commands_without_a_server_say_how_to_start_one() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = _cobranca("db", "query", "SELECT 1", env={"CLICKHOUSE_URL": f"http://127.0.0.1:{port}"})
+    done = cobranca("db", "query", "SELECT 1", env={"CLICKHOUSE_URL": f"http://127.0.0.1:{port}"})
     assert done.returncode == 1
     assert "cobranca db start" in done.stderr
     assert "Traceback" not in done.stderr
@@ -145,12 +132,12 @@ def test_sink_trace_and_replay_from_the_command_line(
         COBRANCA_KAFKA_BOOTSTRAP=kafka_bootstrap,
         COBRANCA_APP_ID=f"cli-{uuid.uuid4().hex[:6]}",
     )
-    assert _cobranca("db", "migrate", env=env).returncode == 0
-    sunk = _cobranca("sink", "--drain", "--max-wait", "0.2", env=env)
+    assert cobranca("db", "migrate", env=env).returncode == 0
+    sunk = cobranca("sink", "--drain", "--max-wait", "0.2", env=env)
     assert sunk.returncode == 0, sunk.stderr[-3000:]
     assert json.loads(sunk.stdout.strip().splitlines()[-1])["rows"] >= len(events)
 
-    request = _cobranca("trace", f"{tenant}-r1", "--tenant", tenant, env=env)
+    request = cobranca("trace", f"{tenant}-r1", "--tenant", tenant, env=env)
     assert request.returncode == 0, request.stderr
     assert request.stdout.startswith(f"trace of request {tenant}-r1: 7 events")
     for event_type in ("SendRequested", "TokensDebited", "SendApproved", "MessageDispatched",
@@ -158,7 +145,7 @@ def test_sink_trace_and_replay_from_the_command_line(
         assert event_type in request.stdout
     assert "cobranca.sends.requested[" in request.stdout
 
-    person = _cobranca("trace", "(21) 99887-7665", "--json", env=env)
+    person = cobranca("trace", "(21) 99887-7665", "--json", env=env)
     assert person.returncode == 0, person.stderr
     timeline = [json.loads(line) for line in person.stdout.splitlines()]
     types = [event["event_type"] for event in timeline]
@@ -169,7 +156,7 @@ def test_sink_trace_and_replay_from_the_command_line(
     assert "998877665" not in person.stdout  # pseudonyms only
 
     replay_db = f"{env['CLICKHOUSE_DATABASE']}_replay"
-    replayed = _cobranca("replay", "--into", replay_db, "--compare", env=env)
+    replayed = cobranca("replay", "--into", replay_db, "--compare", env=env)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr[-2000:]
     assert replayed.stdout.strip().endswith("equal")
     assert "raw_sends_requested" in replayed.stdout
@@ -177,7 +164,7 @@ def test_sink_trace_and_replay_from_the_command_line(
 
 def test_broker_status_exits_nonzero_when_stopped(tmp_path: Path) -> None:
     env = {"COBRANCA_DATA_DIR": str(tmp_path), "COBRANCA_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
-    done = _cobranca("broker", "status", env=env)
+    done = cobranca("broker", "status", env=env)
     assert done.returncode == 1
     assert "not running" in done.stdout
     assert str(tmp_path / "kafka" / "logs" / "server.log") in done.stdout

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -28,16 +27,11 @@ from streams.base.topics import API_AUDIT
 from streams.domain.identity import accounts, record_key
 from streams.ops.api_server import KafkaApiLog, running_api
 from tests.kafka_helpers import read_committed
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 PASSWORD = "correct horse battery staple"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -130,7 +124,7 @@ async def _running(
     waha_url: str = "http://127.0.0.1:9",
     **options: Any,
 ) -> AsyncIterator[Api]:
-    api_settings = replace(ApiSettings(signing_keys), port=_free_port(), **options)
+    api_settings = replace(ApiSettings(signing_keys), port=free_port(), **options)
     settings = _settings(bootstrap, analytics, waha_url)
     async with running_api(settings, api_settings), aiohttp.ClientSession() as session:
         yield Api(f"http://127.0.0.1:{api_settings.port}", session, api_settings)

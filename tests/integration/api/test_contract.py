@@ -5,10 +5,6 @@ always answers as the document says (status, content type, body schema)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -26,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from connectors.api.app import openapi_document
 from connectors.clickhouse import apply_migrations, connect
 from streams.base.settings import Settings
+from tests.api_process import serving_api
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +36,6 @@ def _as_text(ctx: object, value: object) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(
     kafka_bootstrap: str, clickhouse_settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -53,7 +44,6 @@ def served(
     database = f"contract_{uuid.uuid4().hex[:8]}"
     with connect(clickhouse_settings) as client:
         apply_migrations(client, database)
-    port = _free_port()
     env = {
         **os.environ,
         "COBRANCA_KAFKA_BOOTSTRAP": kafka_bootstrap,
@@ -64,41 +54,12 @@ def served(
         "CLICKHOUSE_DATABASE": database,
     }
     email = f"contract-{uuid.uuid4().hex[:6]}@example.com"
-    subprocess.run(
-        [sys.executable, "-m", "streams.ops.cli", "users", "create-admin", email],
-        input=PASSWORD.encode(),
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    with open(home / "api.log", "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.ops.cli", "api", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (home / "api.log").read_text()
-            try:
-                if requests.get(base + "/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "the API did not start in 90 s"
-            time.sleep(0.2)
+    with serving_api(env, home, email, PASSWORD) as base:
         login = requests.post(
             base + "/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10
         )
         assert login.status_code == 200, login.text
         yield base, login.json()["access_token"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @schema.parametrize()

@@ -25,8 +25,9 @@ from streams.ops.api_server import running_api
 from streams.ops.handoffs import export_corrections
 from streams.runtime.producer import EventProducer
 from tests.factories import handoff_requested, inbound_message, intent_classified
-from tests.integration.api.test_api import Api, Tenant, _create_admin, _free_port, _tenant
+from tests.integration.api.test_api import Api, Tenant, _create_admin, _tenant
 from tests.kafka_helpers import read_committed
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -48,7 +49,7 @@ async def api(
     write_signing_key(keys, "k1")
     await _create_admin(kafka_bootstrap, admin_email)
     api_settings = replace(
-        ApiSettings(Path(keys)), port=_free_port(), rate_burst=10_000, rate_per_s=10_000.0
+        ApiSettings(Path(keys)), port=free_port(), rate_burst=10_000, rate_per_s=10_000.0
     )
     # Nothing here reads analytics or WAHA: the defaults are never called.
     settings = replace(Settings.from_env({}), kafka_bootstrap=kafka_bootstrap)

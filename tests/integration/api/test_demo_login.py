@@ -13,7 +13,8 @@ from connectors.api.settings import ApiSettings
 from streams.base.settings import Settings
 from streams.ops.api_server import running_api
 from streams.ops.demo import DEMO_EMAIL, DEMO_PASSWORD, TENANT, ensure_demo_login
-from tests.integration.api.test_api import Api, _free_port
+from tests.integration.api.test_api import Api
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -26,7 +27,7 @@ async def test_the_demo_login_is_made_once_and_logs_in(
     assert await ensure_demo_login(settings) is False  # a second run keeps it
     keys = tmp_path_factory.mktemp("signing")
     write_signing_key(keys, "k1")
-    api_settings = replace(ApiSettings(keys), port=_free_port())
+    api_settings = replace(ApiSettings(keys), port=free_port())
     async with running_api(settings, api_settings), aiohttp.ClientSession() as session:
         api = Api(f"http://127.0.0.1:{api_settings.port}", session, api_settings)
         tokens = await api.login(DEMO_EMAIL, DEMO_PASSWORD)

@@ -27,9 +27,10 @@ from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from streams.base.settings import Settings
 from streams.ops.api_server import running_api
 from streams.runtime.tenants import apply_config
-from tests.integration.api.test_api import Api, _create_admin, _free_port
+from tests.integration.api.test_api import Api, _create_admin
 from tests.integration.waha.receiver_process import HMAC_KEY, ReceiverProcess
 from tests.kafka_helpers import WorkerProcess, tenant_config
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -92,7 +93,7 @@ async def test_login_import_send_delivered_balance_and_usage(
         env={"WAHA_API_KEY": WAHA_KEY, "COBRANCA_DISPATCH_RATE": "0"},
     )
     write_signing_key(tmp_path / "keys", "k1")
-    api_settings = replace(ApiSettings(tmp_path / "keys"), port=_free_port())
+    api_settings = replace(ApiSettings(tmp_path / "keys"), port=free_port())
     settings = replace(analytics, kafka_bootstrap=kafka_bootstrap, waha_api_key=WAHA_KEY)
     sink = SinkConfig(
         bootstrap=kafka_bootstrap,

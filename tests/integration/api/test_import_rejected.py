@@ -27,10 +27,10 @@ from tests.integration.api.test_api import (
     Api,
     Tenant,
     _create_admin,
-    _free_port,
     _settings,
     _tenant,
 )
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -53,7 +53,7 @@ async def api(
     email = f"admin-{uuid.uuid4().hex[:6]}@example.com"
     await _create_admin(kafka_bootstrap, email)
     api_settings = replace(
-        ApiSettings(keys), port=_free_port(), rate_burst=10_000, rate_per_s=10_000.0
+        ApiSettings(keys), port=free_port(), rate_burst=10_000, rate_per_s=10_000.0
     )
     async with (
         running_api(_settings(kafka_bootstrap, analytics), api_settings),

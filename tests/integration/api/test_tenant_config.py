@@ -33,12 +33,12 @@ from tests.integration.api.test_api import (
     Api,
     Tenant,
     _create_admin,
-    _free_port,
     _settings,
     _tenant,
     _user,
 )
 from tests.kafka_helpers import read_committed, tenant_config
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -65,7 +65,7 @@ async def _replica(
 ) -> AsyncIterator[tuple[Api, Any]]:
     """One API replica, listening; yields it and its aiohttp application."""
     api_settings = replace(
-        ApiSettings(signing_keys), port=_free_port(), rate_burst=10_000, rate_per_s=10_000.0
+        ApiSettings(signing_keys), port=free_port(), rate_burst=10_000, rate_per_s=10_000.0
     )
     async with (
         running_api(_settings(bootstrap, analytics), api_settings) as (runner, _),

@@ -20,7 +20,8 @@ from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
 from tests.integration.clickhouse.events import FakeLog, sink
 from tests.integration.clickhouse.test_views import every_event_type
-from tests.integration.conftest import free_port, server_settings
+from tests.integration.conftest import server_settings
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,8 @@ from connectors.clickhouse import ClickHouseUnavailable, LocalServerError, conne
 from connectors.clickhouse.server import KEEP_ALIVE_TIMEOUT_S, LocalClickHouse
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
-from tests.integration.conftest import free_port, server_settings
+from tests.integration.conftest import server_settings
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

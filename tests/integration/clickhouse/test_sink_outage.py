@@ -33,7 +33,8 @@ from tests.integration.clickhouse.test_sink import (
     tenant_counts,
     traffic,
 )
-from tests.integration.conftest import free_port, server_settings
+from tests.integration.conftest import server_settings
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

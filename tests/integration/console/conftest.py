@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +24,7 @@ from connectors.api.static import CONSOLE_DIR, VENDOR
 from connectors.clickhouse import apply_migrations, connect
 from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from streams.base.settings import Settings
-from tests.integration.conftest import free_port
+from tests.api_process import serving_api
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = CONSOLE_DIR / "node_modules/axe-core/axe.min.js"
@@ -109,7 +106,6 @@ def served(
     database = f"console_{uuid.uuid4().hex[:8]}"
     with connect(clickhouse_settings) as client:
         apply_migrations(client, database)
-    port = free_port()
     with SimulatorThread(SimulatorConfig(api_key=WAHA_KEY, sessions=())) as waha:
         env = {
             **os.environ,
@@ -124,38 +120,9 @@ def served(
             "WAHA_API_KEY": WAHA_KEY,
         }
         email = f"console-{uuid.uuid4().hex[:6]}@example.com"
-        subprocess.run(
-            [sys.executable, "-m", "streams.ops.cli", "users", "create-admin", email],
-            input=PASSWORD.encode(),
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        with open(home / "api.log", "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.ops.cli", "api", "serve", "--port", str(port)],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                assert proc.poll() is None, (home / "api.log").read_text()
-                try:
-                    if requests.get(base + "/healthz", timeout=1).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                assert time.monotonic() < deadline, "the API did not start in 90 s"
-                time.sleep(0.2)
+        with serving_api(env, home, email, PASSWORD) as base:
             analytics = replace(clickhouse_settings, clickhouse_database=database)
             yield Served(base, email, kafka_bootstrap, analytics, waha.url)
-        finally:
-            proc.terminate()  # this process, by its PID
-            proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

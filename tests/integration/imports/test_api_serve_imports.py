@@ -26,28 +26,15 @@ from typing import Any
 import pytest
 
 from streams.base.topics import CLIENTS
-from tests.integration.conftest import free_port
+from tests.cli import cobranca
 from tests.kafka_helpers import read_committed
+from tests.ports import free_port
 from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "a long enough password"
 SCOPES = ["imports:write", "imports:read"]
-
-
-def _cli(
-    *args: str, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.ops.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _call(
@@ -129,7 +116,7 @@ def served(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> It
         "COBRANCA_LOG_FORMAT": "json",
     }
     email = f"ops-{uuid.uuid4().hex[:6]}@example.com"
-    made = _cli("users", "create-admin", email, env=env, stdin=PASSWORD + "\n")
+    made = cobranca("users", "create-admin", email, env=env, stdin=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
     server = subprocess.Popen(
         [sys.executable, "-m", "streams.ops.cli", "api", "serve"],
@@ -194,7 +181,7 @@ def test_an_old_keys_file_is_migrated_and_its_keys_keep_working(
     me = f"{served.base}/v1/auth/me"
     assert _call(me, key=key)[0] == 401
 
-    migrated = _cli("api", "import-keys", str(keys_file), env=served.env)
+    migrated = cobranca("api", "import-keys", str(keys_file), env=served.env)
     assert migrated.returncode == 0, migrated.stderr
     assert "1 key(s) migrated, 0 already present" in migrated.stdout
     assert "'Acme@Corp'" in migrated.stderr
@@ -206,11 +193,11 @@ def test_an_old_keys_file_is_migrated_and_its_keys_keep_working(
     assert final["state"] == "completed"
     assert {k: final[k] for k in EXPECTED_SUMMARY} == EXPECTED_SUMMARY
 
-    again = _cli("api", "import-keys", str(keys_file), env=served.env)
+    again = cobranca("api", "import-keys", str(keys_file), env=served.env)
     assert again.returncode == 0 and "0 key(s) migrated, 1 already present" in again.stdout
     broken = tmp_path / "broken.toml"
     broken.write_text('[keys]\n"cbk_plainkeyplainkey" = "acme"\n', encoding="utf-8")
-    refused = _cli("api", "import-keys", str(broken), env=served.env)
+    refused = cobranca("api", "import-keys", str(broken), env=served.env)
     assert refused.returncode == 1 and "never the keys themselves" in refused.stderr
 
 

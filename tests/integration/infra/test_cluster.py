@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -24,6 +21,7 @@ from infra.kafka.cluster import LocalCluster
 from streams.base.settings import cache_home
 from streams.base.topics import LEDGER, SEND_DECISIONS, SEND_REQUESTS
 from streams.runtime.topic_admin import create_topics
+from tests.cli import cobranca
 from tests.factories import credit_requested, send_requested
 from tests.faults import report
 from tests.kafka_helpers import (
@@ -39,24 +37,13 @@ from tests.kafka_helpers import (
 pytestmark = pytest.mark.integration
 
 
-def _cobranca(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.ops.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """Started, checked and stopped through the CLI, as an engineer would."""
     data = tmp_path_factory.mktemp("cluster")
     first = LocalCluster.on_free_ports(cache=cache_home(), home=data, nodes=3).nodes[0]
     env = {"COBRANCA_DATA_DIR": str(data), "COBRANCA_KAFKA_BOOTSTRAP": first.bootstrap}
-    started = _cobranca("broker", "start", "--nodes", "3", "--timeout", "180", env=env)
+    started = cobranca("broker", "start", "--nodes", "3", "--timeout", "180", env=env, timeout=300)
     assert started.returncode == 0, started.stderr
     cluster = LocalCluster.recorded(
         first.bootstrap, cache=cache_home(), home=data / "kafka-cluster"
@@ -64,14 +51,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     assert cluster is not None
     try:
         assert f"COBRANCA_KAFKA_BOOTSTRAP={cluster.bootstrap}" in started.stdout
-        status = _cobranca("broker", "status", "--json", env=env)
+        status = cobranca("broker", "status", "--json", env=env)
         assert status.returncode == 0, status.stderr
         nodes = json.loads(status.stdout)["nodes"]
         assert [n["bootstrap"] for n in nodes] == cluster.bootstrap.split(",")
         asyncio.run(create_topics(cluster.bootstrap, TEST_PARTITIONS))
         yield cluster
     finally:
-        stopped = _cobranca("broker", "stop", env=env)
+        stopped = cobranca("broker", "stop", env=env, timeout=300)
         assert stopped.returncode == 0, stopped.stderr
     assert all(pid is None for pid in (node.pid() for node in cluster.nodes))
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from streams.domain.chat_keys import chat_key
 from streams.domain.reply_policy import reply_request_id
 from streams.ops import handoffs
 from streams.runtime.producer import EventProducer
+from tests.cli import cobranca
 from tests.factories import client_imported, credit_requested, inbound_message
 from tests.faults import report
 from tests.kafka_helpers import (
@@ -40,6 +39,11 @@ from tests.kafka_helpers import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+def _cobranca(*args: str, bootstrap: str) -> subprocess.CompletedProcess[str]:
+    return cobranca(*args, env={"COBRANCA_KAFKA_BOOTSTRAP": bootstrap}, check=True)
+
 
 MINAS = "+5531987654321"  # DDD 31: WhatsApp's chat id lacks the 9th digit
 PAULO = "+5511987650000"
@@ -64,17 +68,6 @@ async def _produce(bootstrap: str, events: list[tuple[Event, str]]) -> None:
 def _conversation(tenant: str, message: InboundMessage) -> tuple[Event, str]:
     """Keyed as the normalizer must key cobranca.conversations: tenant_id:chat_key."""
     return message, f"{tenant}:{chat_key(message.chat_id)}"
-
-
-def _cobranca(*args: str, bootstrap: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.ops.cli", *args],
-        env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": bootstrap},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
 
 
 def _events(bootstrap: str, topic: str, tenant: str) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from streams.runtime.metrics import PrometheusSensor
 from streams.runtime.producer import EventProducer
 from tests.factories import client_imported
 from tests.kafka_helpers import WorkerProcess, configure_tenant, count_for, wait_until
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +29,6 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 IMPORTS = 12
 AGENT = "regua"
 LEDGER_EVENTS = {"topic": SEND_REQUESTS.name, "agent": "ledger"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(port: int) -> str | None:
@@ -69,7 +64,7 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
     tenant = f"t-{uuid.uuid4().hex[:8]}"
     configure_tenant(kafka_bootstrap, tenant)
     asyncio.run(_produce_clients(kafka_bootstrap, tenant, IMPORTS))
-    port = _free_port()
+    port = free_port()
     worker = WorkerProcess(
         kafka_bootstrap,
         tmp_path,
@@ -145,7 +140,7 @@ def test_a_taken_port_names_the_setting_that_moves_it() -> None:
 
 
 def test_the_endpoint_serves_its_registry_and_closes_with_the_worker() -> None:
-    port = _free_port()
+    port = free_port()
     sensor = PrometheusSensor(endpoint=("127.0.0.1", port))
     sensor.rebalances.inc()
 

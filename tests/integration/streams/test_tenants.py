@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,23 +14,20 @@ import yaml
 from streams.base.topics import TENANTS
 from streams.ops.tenant_files import load_tenant_file
 from streams.runtime.tenants import TenantDirectory, apply_config, read_configs
+from tests.cli import cobranca
 from tests.kafka_helpers import for_tenant, read_committed
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "infra" / "tenants" / "acme-cobrancas.yaml"
-
 
 def _cobranca(bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.ops.cli", *args],
-        env={**os.environ, "COBRANCA_KAFKA_BOOTSTRAP": bootstrap, "COBRANCA_LOG_FORMAT": "json"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return cobranca(
+        *args, env={"COBRANCA_KAFKA_BOOTSTRAP": bootstrap, "COBRANCA_LOG_FORMAT": "json"}
     )
+
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "infra" / "tenants" / "acme-cobrancas.yaml"
 
 
 def _tenant_file(

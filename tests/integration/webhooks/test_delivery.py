@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -34,16 +33,11 @@ from streams.ops.webhook_delivery import DeliverySettings, WebhookDeliveryAgent
 from streams.runtime.log_reader import read_events
 from streams.runtime.producer import EventProducer
 from tests import factories as f
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 PASSWORD = "correct horse battery staple"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -67,7 +61,7 @@ class Receivers:
 
 @contextlib.asynccontextmanager
 async def _receivers() -> AsyncIterator[Receivers]:
-    port = _free_port()
+    port = free_port()
     receivers = Receivers(f"http://127.0.0.1:{port}")
 
     async def receive(request: web.Request) -> web.Response:
@@ -148,7 +142,7 @@ async def test_events_are_posted_signed_retried_isolated_and_survive_a_restart(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     write_signing_key(tmp_path, "k1")
-    api = replace(ApiSettings(tmp_path), port=_free_port(), webhook_loopback_http=True)
+    api = replace(ApiSettings(tmp_path), port=free_port(), webhook_loopback_http=True)
     settings = replace(Settings.from_env(), kafka_bootstrap=kafka_bootstrap, topic_partitions=3)
     base = f"http://127.0.0.1:{api.port}"
     acme, beta = f"a{uuid.uuid4().hex[:6]}", f"b{uuid.uuid4().hex[:6]}"

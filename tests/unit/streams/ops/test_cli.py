@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from importlib.metadata import version
+
+from tests.cli import cobranca
 
 
 def _cobranca(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.ops.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return cobranca(*args, env=env)
 
 
 def test_version_is_the_installed_distributions_on_one_line() -> None:
