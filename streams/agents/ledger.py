@@ -29,7 +29,17 @@ import faust
 import structlog
 
 from schemas.codec import encode
-from schemas.events import CreditRequested, DispatchFailed, Event, SendRequested
+from schemas.events import (
+    CreditRequested,
+    DispatchFailed,
+    Event,
+    SendApproved,
+    SendRejected,
+    SendRequested,
+    TokensCredited,
+    TokensDebited,
+    TokensRefunded,
+)
 from streams.base.settings import Settings
 from streams.base.topics import ACTIONS, LEDGER, topic_for_event
 from streams.domain.ledger import (
@@ -62,6 +72,9 @@ YIELD_EVERY: Final = 50
 """Events decided between two yields to the event loop, so the fetcher refills the feed while a
 batch is being decided."""
 
+NO_REASON: Final = "none"
+"""The reason label of an approved send."""
+
 PolicyOf = Callable[[str], LedgerPolicy]
 
 
@@ -73,6 +86,10 @@ class Outbox:
     """Topic → (key, value) records."""
     ledger_events: Counter[str] = field(default_factory=Counter)
     """Ledger events among them, by type (for the metrics: BalanceLow alerts)."""
+    sends: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Send decisions among them, by (outcome, reason) (for the metrics)."""
+    tokens: Counter[str] = field(default_factory=Counter)
+    """Tokens they move, by movement: debited, refunded, credited (for the metrics)."""
 
 
 class LedgerAgent:
@@ -149,19 +166,49 @@ async def _decide(
         if partition not in outboxes:
             outboxes[partition] = (fed, Outbox())
         handle(book, fed.event, policy_of, now, outboxes[partition][1])
-    sent: Counter[str] = Counter()
+    sent = Outbox()
     for first, outbox in outboxes.values():
         if await _send(transactions, first, outbox):
-            sent.update(outbox.ledger_events)
-    if sent:
-        report_ledger_events(feed.app, sent)
+            sent.ledger_events.update(outbox.ledger_events)
+            sent.sends.update(outbox.sends)
+            sent.tokens.update(outbox.tokens)
+    report(feed.app, sent)
+
+
+def report(app: Any, sent: Outbox) -> None:
+    """What a batch sent, to the sensors that count it (`PrometheusSensor`): ledger events by
+    type, send decisions by outcome and reason, tokens by movement."""
+    if sent.ledger_events:
+        report_ledger_events(app, sent.ledger_events)
+    for hook, counts in (("on_sends", sent.sends), ("on_tokens", sent.tokens)):
+        if counts:
+            _report(app, hook, counts)
 
 
 def report_ledger_events(app: Any, counts: Counter[str]) -> None:
     """Ledger events sent, by type, to the sensors that count them (`PrometheusSensor`)."""
+    _report(app, "on_ledger_events", counts)
+
+
+def _report(app: Any, hook: str, counts: Any) -> None:
     for sensor in app.sensors:
-        if (report := getattr(sensor, "on_ledger_events", None)) is not None:
-            report(counts)
+        if (found := getattr(sensor, hook, None)) is not None:
+            found(counts)
+
+
+def count(out: Event, outbox: Outbox) -> None:
+    """`out`'s share of the metrics: a send decision, tokens moved."""
+    match out:
+        case SendApproved():
+            outbox.sends["approved", NO_REASON] += 1
+        case SendRejected():
+            outbox.sends["rejected", str(out.reason)] += 1
+        case TokensDebited():
+            outbox.tokens["debited"] += out.amount
+        case TokensRefunded():
+            outbox.tokens["refunded"] += out.amount
+        case TokensCredited():
+            outbox.tokens["credited"] += out.amount
 
 
 async def _warm(feed: BatchFeed, books: PartitionState[LedgerBook], partitions: set[int]) -> None:
@@ -188,6 +235,7 @@ def handle(
         if event_type in LEDGER.events:
             out = seal(out, book.heads.get(tenant, ""))
             outbox.ledger_events[event_type] += 1
+        count(out, outbox)
         book.apply(out)
         topic = topic_for_event(event_type).name
         outbox.records.setdefault(topic, []).append((key, encode(out.to_representation())))

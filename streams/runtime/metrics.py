@@ -9,12 +9,23 @@ It starts with the app (sensors are the first services Faust starts and the last
 stops with it.
 
 Labels stay few and bounded: the topic, the agent (a stream's name), the partition for lag, the
-exception class for send errors, the ledger event type, the WAHA session of a circuit breaker
-(a few per tenant). Tenants, keys and offsets never become labels.
+exception class for send errors, the ledger event type, a send's outcome and rejection reason
+(the SendRejectReason enum), a token movement, a WAHA ack name (mapped onto the known six, else
+OTHER), an intent label (the classifier's LABELS, else other), the WAHA session of a circuit breaker (a few
+per tenant). Tenants, keys, ids and offsets never become labels.
 
 The agents report business events through duck-typed hooks (`on_batch_processed`,
-`on_ledger_events`, `on_circuit_change`), found with `getattr` on the app's sensors, so an agent
-never imports this module.
+`on_ledger_events`, `on_sends`, `on_tokens`, `on_deliveries`, `on_intents`, `on_open_handoffs`,
+`on_circuit_change`), found with `getattr` on the app's sensors, so an agent never imports this
+module. The business counts are taken as the agent sends, inside transactions that may still
+abort (the worker then redoes the work and counts it again): they are rates to watch, not a
+ledger; ClickHouse holds the exact figures.
+
+Open hand-offs are a gauge per worker, set by the conversation agent from the conversation state
+it holds (a hand-off opened counts +1, its resolution -1): the sum over the workers is the total.
+Every rebalance sets it to 0, and it comes back as the agent rebuilds its partitions' state
+(lazily, on each partition's first event), so after a restart or a rebalance it may read low
+until conversations flow again.
 
 Consumer lag is taken at every commit round (COBRANCA_COMMIT_INTERVAL_S), in offsets a record
 could take: those the fetcher has not read yet (the partition's end as last seen by a fetch, the
@@ -45,6 +56,7 @@ from faust.types.tuples import PendingMessage, RecordMetadata
 from prometheus_client import Counter, Gauge, Histogram
 
 from streams.base.topics import DEAD_LETTERS
+from streams.domain.intent import LABELS
 from streams.runtime.metrics_endpoint import MetricsEndpoint, process_registry
 
 UNNAMED_STREAM = "unnamed"
@@ -53,6 +65,11 @@ UNNAMED_STREAM = "unnamed"
 EVENT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 COMMIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 REBALANCE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+ACK_NAMES = frozenset({"ERROR", "PENDING", "SERVER", "DEVICE", "READ", "PLAYED"})
+"""WAHA's ack names (`DeliveryStatusChanged.ack_name`); any other counts as OTHER."""
+NO_REASON = "none"
+"""The reason label of an approved send."""
 
 
 class PrometheusSensor(faust.Sensor):
@@ -161,6 +178,44 @@ class PrometheusSensor(faust.Sensor):
         # first event would show no increase (infra/prometheus/rules/cobranca.yml).
         self.ledger_events.labels("BalanceLow")
         self.records_sent.labels(DEAD_LETTERS.name)
+        self.sends = Counter(
+            "cobranca_sends_decided",
+            "Send requests the ledger decided, by outcome (approved, rejected) and reason (the "
+            "SendRejectReason of a rejection, none for an approval), inside transactions that "
+            "may still abort.",
+            ["outcome", "reason"],
+            registry=registry,
+        )
+        self.tokens = Counter(
+            "cobranca_ledger_tokens",
+            "Tokens the ledger moved (not events), by movement: debited, refunded, credited; "
+            "inside transactions that may still abort.",
+            ["movement"],
+            registry=registry,
+        )
+        for movement in ("debited", "refunded", "credited"):
+            self.tokens.labels(movement)
+        self.deliveries = Counter(
+            "cobranca_delivery_statuses",
+            "Delivery acknowledgements (DeliveryStatusChanged) the normalizer emitted, by WAHA "
+            "ack name (SERVER, DEVICE, READ, PLAYED, PENDING, ERROR, OTHER), inside "
+            "transactions that may still abort.",
+            ["ack"],
+            registry=registry,
+        )
+        self.intents = Counter(
+            "cobranca_intents_classified",
+            "Replies the conversation agent classified (IntentClassified), by intent label, "
+            "inside transactions that may still abort.",
+            ["intent"],
+            registry=registry,
+        )
+        self.open_handoffs = Gauge(
+            "cobranca_open_handoffs",
+            "Hand-offs open in the conversation state this worker holds (sum over workers for "
+            "the total); 0 after a rebalance until the agent rebuilds its partitions' state.",
+            registry=registry,
+        )
         self.circuit_open = Gauge(
             "cobranca_waha_circuit_open",
             "1 while a WAHA session's circuit breaker is not closed (open, or half-open waiting "
@@ -280,6 +335,31 @@ class PrometheusSensor(faust.Sensor):
         for event_type, count in counts.items():
             self.ledger_events.labels(event_type).inc(count)
 
+    def on_sends(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Send decisions of one batch, by (outcome, reason) (`streams.agents.ledger`)."""
+        for (outcome, reason), count in counts.items():
+            self.sends.labels(outcome, reason).inc(count)
+
+    def on_tokens(self, amounts: Mapping[str, int]) -> None:
+        """Tokens of one batch, by movement (debited, refunded, credited)."""
+        for movement, amount in amounts.items():
+            self.tokens.labels(movement).inc(amount)
+
+    def on_deliveries(self, counts: Mapping[str, int]) -> None:
+        """DeliveryStatusChanged sent, by WAHA ack name (`streams.agents.normalizer`)."""
+        for ack, count in counts.items():
+            name = ack.upper()
+            self.deliveries.labels(name if name in ACK_NAMES else "OTHER").inc(count)
+
+    def on_intents(self, counts: Mapping[str, int]) -> None:
+        """IntentClassified sent, by label (`streams.agents.conversation`)."""
+        for intent, count in counts.items():
+            self.intents.labels(intent if intent in LABELS else "other").inc(count)
+
+    def on_open_handoffs(self, count: int) -> None:
+        """Hand-offs open in the conversation state this worker holds now."""
+        self.open_handoffs.set(count)
+
     def on_circuit_change(self, session: str, state: str) -> None:
         """A WAHA session's breaker moved to `state` (closed, open, half_open)."""
         self.circuit_open.labels(session).set(0 if state == "closed" else 1)
@@ -325,6 +405,7 @@ class PrometheusSensor(faust.Sensor):
         self.rebalances.inc()
         # Partitions may move away: their lag is no longer this worker's to report.
         self.consumer_lag.clear()
+        self.open_handoffs.set(0)  # the state is forgotten too (streams/runtime/state.py)
         return {"time_start": self.clock()}
 
     def on_rebalance_end(self, app: AppT, state: dict[str, Any]) -> None:
