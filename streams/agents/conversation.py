@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -162,6 +163,7 @@ async def run(
 ) -> None:
     """The agent's loop (see the module docstring)."""
     async for batch in processing.batches(stream, BATCH_MAX, BATCH_WITHIN):
+        intents: Counter[str] = Counter()
         to_classify = [
             d.event
             for d in batch
@@ -196,6 +198,23 @@ async def run(
                 else:
                     continue  # delivery and session statuses, groups, own messages
                 await emit(channels, outcome, delivered.partition)
+                intents.update(intent_labels(outcome.events))
+        report(books.app, intents, sum(book.open_handoffs for book in books.held()))
+
+
+def intent_labels(events: Iterable[Event]) -> Iterable[str]:
+    """The labels of the IntentClassified among `events`."""
+    return (e.label for e in events if isinstance(e, IntentClassified))
+
+
+def report(app: Any, intents: Counter[str], open_handoffs: int) -> None:
+    """A batch's classifications by label and the hand-offs open in the state this worker holds,
+    to the sensors that count them (`PrometheusSensor.on_intents`, `on_open_handoffs`)."""
+    for sensor in app.sensors:
+        if intents and (on_intents := getattr(sensor, "on_intents", None)) is not None:
+            on_intents(intents)
+        if (on_open := getattr(sensor, "on_open_handoffs", None)) is not None:
+            on_open(open_handoffs)
 
 
 async def emit(channels: Channels, outcome: Outcome, partition: int) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
+from collections.abc import Iterable
 from functools import partial
 from typing import Any, Final, cast
 
@@ -21,7 +23,7 @@ from faust.streams import current_event
 
 from connectors.waha.errors import WahaError
 from connectors.waha.normalize import WAHA_IDS, read_webhook
-from schemas.events import DeliveryStatusChanged, WahaCallbackReceived
+from schemas.events import DeliveryStatusChanged, Event, WahaCallbackReceived
 from streams.base.settings import Settings
 from streams.base.topics import CONVERSATIONS, DEAD_LETTERS, DISPATCHES
 from streams.domain import normalization
@@ -33,7 +35,7 @@ from streams.runtime.follower import TopicFollower
 from streams.runtime.state import PartitionState
 from streams.runtime.transport import SourcePartitionTransactions
 
-__all__ = ["LINK_WAIT_S", "NormalizerAgent"]
+__all__ = ["LINK_WAIT_S", "NormalizerAgent", "report_deliveries"]
 
 LINK_WAIT_S: Final = 15.0
 """How long after its webhook came in an ack may wait for its MessageDispatched to commit."""
@@ -85,6 +87,7 @@ class NormalizerAgent:
             for out in outcome.events:
                 book.apply(out)
                 await conversations.send(key=key, value=out, partition=partition)
+            report_deliveries(self.app, outcome.events)
 
     async def _linked(
         self,
@@ -138,3 +141,14 @@ class NormalizerAgent:
         await self.channels[DEAD_LETTERS].send(
             key=message.topic.encode(), value=dead_letter_for(message, error, original)
         )
+
+
+def report_deliveries(app: Any, sent: Iterable[Event]) -> None:
+    """The DeliveryStatusChanged among `sent`, by ack name, to the sensors that count them
+    (`PrometheusSensor.on_deliveries`)."""
+    counts = Counter(e.ack_name for e in sent if isinstance(e, DeliveryStatusChanged))
+    if not counts:
+        return
+    for sensor in app.sensors:
+        if (report := getattr(sensor, "on_deliveries", None)) is not None:
+            report(counts)

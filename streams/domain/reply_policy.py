@@ -358,13 +358,19 @@ class ConversationBook:
     """(tenant, chat key) → the chat's latest state."""
     classified: set[tuple[str, str]] = field(default_factory=set)
     """(tenant, WAHA message id) of every message classified."""
+    open_handoffs: int = 0
+    """Chats whose latest state has an open hand-off (for the metrics)."""
 
     def apply(self, event: Event) -> None:
         tenant = event.header.tenant_id
         if isinstance(event, DebtIndexed):
             self.debts[(tenant, event.chat_key)] = event
         elif isinstance(event, ConversationStateChanged):
-            self.states[(tenant, event.chat_key)] = event
+            key = (tenant, event.chat_key)
+            before = self.states.get(key)
+            was_open = before is not None and before.open_handoff is not None
+            self.open_handoffs += int(event.open_handoff is not None) - int(was_open)
+            self.states[key] = event
         elif isinstance(event, IntentClassified):
             self.classified.add((tenant, event.waha_message_id))
 

@@ -11,8 +11,8 @@ stops with it.
 Labels stay few and bounded: the topic, the agent (a stream's name), the partition for lag, the
 exception class for send errors, the ledger event type, a send's outcome and rejection reason
 (the SendRejectReason enum), a token movement, a WAHA ack name (mapped onto the known six, else
-OTHER), an intent label (the classifier's LABELS, else other), the WAHA session of a circuit breaker (a few
-per tenant). Tenants, keys, ids and offsets never become labels.
+OTHER), an intent label (the classifier's LABELS, else other), the WAHA session of a circuit
+breaker (a few per tenant). Tenants, keys, ids and offsets never become labels.
 
 The agents report business events through duck-typed hooks (`on_batch_processed`,
 `on_ledger_events`, `on_sends`, `on_tokens`, `on_deliveries`, `on_intents`, `on_open_handoffs`,

@@ -72,6 +72,11 @@ class PartitionState(Generic[S]):
             self._states[partition] = state
         return state
 
+    def held(self) -> list[S]:
+        """The states this worker has rebuilt since its last assignment (none after a
+        rebalance until each partition's first event)."""
+        return list(self._states.values())
+
     async def _rebuild(self, partition: int) -> S:
         records = await read_partitions(self.bootstrap, [(t.name, partition) for t in self.topics])
         state = self._initial()

@@ -226,7 +226,7 @@ def test_every_pipeline_metric_is_prefixed_and_explained(sensor: PrometheusSenso
         for family in sensor.registry.collect()
         if not family.name.startswith(("process_", "python_"))
     ]
-    assert len(ours) == 15
+    assert len(ours) == 20
     for family in ours:
         assert family.name.startswith("cobranca_"), family.name
         assert len(family.documentation) > 20, family.name
@@ -287,3 +287,49 @@ def test_a_circuit_is_open_until_it_closes_and_its_openings_are_counted(
     sensor.on_circuit_change("acme-1", "closed")
     assert sample(sensor, "cobranca_waha_circuit_open", session="acme-1") == 0
     assert sample(sensor, "cobranca_waha_circuit_opened_total", session="acme-1") == 2
+
+
+def test_sends_are_counted_by_outcome_and_reason(sensor: PrometheusSensor) -> None:
+    sensor.on_sends({("approved", "none"): 4, ("rejected", "opted_out"): 1})
+    sensor.on_sends({("rejected", "opted_out"): 2})
+    assert sample(sensor, "cobranca_sends_decided_total", outcome="approved", reason="none") == 4
+    rejected = {"outcome": "rejected", "reason": "opted_out"}
+    assert sample(sensor, "cobranca_sends_decided_total", **rejected) == 3
+
+
+def test_tokens_are_counted_in_tokens_by_movement_from_zero(sensor: PrometheusSensor) -> None:
+    for movement in ("debited", "refunded", "credited"):
+        assert sample(sensor, "cobranca_ledger_tokens_total", movement=movement) == 0
+    sensor.on_tokens({"debited": 5, "credited": 100})
+    sensor.on_tokens({"debited": 2, "refunded": 1})
+    assert sample(sensor, "cobranca_ledger_tokens_total", movement="debited") == 7
+    assert sample(sensor, "cobranca_ledger_tokens_total", movement="refunded") == 1
+    assert sample(sensor, "cobranca_ledger_tokens_total", movement="credited") == 100
+
+
+def test_deliveries_are_counted_by_a_bounded_ack_name(sensor: PrometheusSensor) -> None:
+    sensor.on_deliveries({"SERVER": 2, "READ": 1})
+    sensor.on_deliveries({"read": 1, "SOMETHING_NEW": 3})
+    assert sample(sensor, "cobranca_delivery_statuses_total", ack="SERVER") == 2
+    assert sample(sensor, "cobranca_delivery_statuses_total", ack="READ") == 2
+    assert sample(sensor, "cobranca_delivery_statuses_total", ack="OTHER") == 3
+    assert sample(sensor, "cobranca_delivery_statuses_total", ack="SOMETHING_NEW") is None
+
+
+def test_intents_are_counted_by_a_known_label(sensor: PrometheusSensor) -> None:
+    sensor.on_intents({"promise_to_pay": 2, "not-a-label": 1})
+    assert sample(sensor, "cobranca_intents_classified_total", intent="promise_to_pay") == 2
+    assert sample(sensor, "cobranca_intents_classified_total", intent="other") == 1
+    assert sample(sensor, "cobranca_intents_classified_total", intent="not-a-label") is None
+
+
+def test_open_handoffs_follow_the_agent_and_drop_to_zero_at_a_rebalance(
+    sensor: PrometheusSensor,
+) -> None:
+    sensor.on_open_handoffs(3)
+    assert sample(sensor, "cobranca_open_handoffs") == 3
+    sensor.on_open_handoffs(2)
+    assert sample(sensor, "cobranca_open_handoffs") == 2
+    app: Any = SimpleNamespace(consumer=ConsumerOffsets({}, {}))
+    sensor.on_rebalance_end(app, sensor.on_rebalance_start(app))
+    assert sample(sensor, "cobranca_open_handoffs") == 0
