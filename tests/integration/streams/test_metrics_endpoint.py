@@ -1,6 +1,7 @@
-"""The worker's Prometheus endpoint on the real broker: what it processed shows up in /metrics;
-the endpoint listens on loopback, says which setting to change when its port is taken, and
-closes with the worker."""
+"""The worker's Prometheus endpoint on the real broker: what it processed shows up in /metrics,
+the ledger's business series (sends by outcome and reason, tokens debited) included; the
+endpoint listens on loopback, says which setting to change when its port is taken, and closes
+with the worker."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.base.topics import CLIENTS, SEND_REQUESTS
+from streams.base.topics import CLIENTS, LEDGER, SEND_DECISIONS, SEND_REQUESTS
 from streams.runtime.errors import MetricsEndpointUnavailable
 from streams.runtime.metrics import PrometheusSensor
 from streams.runtime.producer import EventProducer
-from tests.factories import client_imported
-from tests.kafka_helpers import WorkerProcess, configure_tenant, count_for, wait_until
+from tests.factories import client_imported, credit_requested, send_requested
+from tests.kafka_helpers import WorkerProcess, configure_tenant, count_for, produce, wait_until
 from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -29,6 +30,9 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 IMPORTS = 12
 AGENT = "regua"
 LEDGER_EVENTS = {"topic": SEND_REQUESTS.name, "agent": "ledger"}
+CREDIT = 5
+REQUESTS = 8
+"""A second tenant's requests, past its credit: CREDIT approved, the rest rejected."""
 
 
 def _get(port: int) -> str | None:
@@ -64,6 +68,9 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
     tenant = f"t-{uuid.uuid4().hex[:8]}"
     configure_tenant(kafka_bootstrap, tenant)
     asyncio.run(_produce_clients(kafka_bootstrap, tenant, IMPORTS))
+    payer = f"p-{uuid.uuid4().hex[:8]}"  # requests of its own, no imports: its sends are ours
+    configure_tenant(kafka_bootstrap, payer)
+    asyncio.run(produce(kafka_bootstrap, [credit_requested(payer, CREDIT)], payer))
     port = free_port()
     worker = WorkerProcess(
         kafka_bootstrap,
@@ -94,6 +101,21 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
         return bool(lags) and sum(lags) == 0 and decided >= IMPORTS
 
     try:
+        # Credits and requests are separate topics: the credit is decided before they come.
+        wait_until(
+            lambda: count_for(kafka_bootstrap, LEDGER.name, payer) == 1,
+            timeout=90,
+            what="the credit",
+            worker=worker,
+        )
+        requests = [send_requested(payer, f"m-{i}") for i in range(REQUESTS)]
+        asyncio.run(produce(kafka_bootstrap, requests, payer))
+        wait_until(
+            lambda: count_for(kafka_bootstrap, SEND_DECISIONS.name, payer) == REQUESTS,
+            timeout=90,
+            what=f"{REQUESTS} send decisions",
+            worker=worker,
+        )
         wait_until(
             lambda: count_for(kafka_bootstrap, SEND_REQUESTS.name, tenant) >= IMPORTS,
             timeout=90,
@@ -125,6 +147,14 @@ def test_worker_metrics_count_the_events_it_processed(kafka_bootstrap: str, tmp_
     # The session's broker has 3 partitions per topic, and this worker is the group's only one.
     assert _value(samples, "cobranca_assigned_partitions", topic=CLIENTS.name) == 3
     assert _value(samples, "process_cpu_seconds_total") > 0
+    # Business series: the group read every tenant's history, so at least the payer's.
+    approved = {"outcome": "approved", "reason": "none"}
+    assert _value(samples, "cobranca_sends_decided_total", **approved) >= CREDIT
+    rejected = {"outcome": "rejected", "reason": "insufficient_tokens"}
+    assert _value(samples, "cobranca_sends_decided_total", **rejected) >= REQUESTS - CREDIT
+    assert _value(samples, "cobranca_ledger_tokens_total", movement="debited") >= CREDIT
+    assert _value(samples, "cobranca_ledger_tokens_total", movement="credited") >= CREDIT
+    assert "# HELP cobranca_sends_decided_total Send requests the ledger decided" in text
     assert _value(samples, "process_resident_memory_bytes") > 0
 
 
