@@ -1,18 +1,22 @@
 """The conversation agent on the real broker, with the keyword classifier of tests/intent_rules:
 an imported client's replies, as the WAHA normalizer writes them, become intents, actions and
 pt-BR replies the ledger decides, exactly once across a SIGKILL; an opt-out stops the client's
-next reminder; an operator's resolution resumes a paused client."""
+next reminder; an operator's resolution resumes a paused client. The worker's /metrics counts
+the intents and the open hand-off, which the resolution closes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import subprocess
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import Event, InboundMessage
 from streams.base.topics import (
@@ -37,6 +41,7 @@ from tests.kafka_helpers import (
     read_committed,
     wait_until,
 )
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +54,23 @@ MINAS = "+5531987654321"  # DDD 31: WhatsApp's chat id lacks the 9th digit
 PAULO = "+5511987650000"
 MINAS_CHAT = "553187654321@c.us"
 PAULO_CHAT = "5511987650000@c.us"
+
+
+def _metric(port: int, name: str, **labels: str) -> float | None:
+    """The sum of `name`'s series with `labels` on the worker's /metrics; None while it is not
+    served yet."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except (urllib.error.URLError, ConnectionError):
+        return None
+    wanted = labels.items()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and wanted <= s.labels.items()
+    )
 
 
 def _message(tenant: str, chat: str, n: int, body: str, **changes: Any) -> InboundMessage:
@@ -109,7 +131,12 @@ def test_replies_become_intents_actions_and_replies_exactly_once(
             ],
         )
     )
-    env = {"COBRANCA_INTENT_CLASSIFIER": "tests.intent_rules:classifier"}
+    port = free_port()
+    env = {
+        "COBRANCA_INTENT_CLASSIFIER": "tests.intent_rules:classifier",
+        "COBRANCA_METRICS_PORT": str(port),
+        "COBRANCA_METRICS_HOST": "127.0.0.1",
+    }
     worker = WorkerProcess(kafka_bootstrap, tmp_path, app_id=f"conv-{tenant}", env=env)
     worker.start()
     try:
@@ -159,6 +186,19 @@ def test_replies_become_intents_actions_and_replies_exactly_once(
             worker=worker,
         )
 
+        # The hand-off is open in the state the (restarted) worker rebuilt and keeps. The group
+        # read the log from the start, so other tests' chats may count too: at least ours.
+        wait_until(
+            lambda: (_metric(port, "cobranca_open_handoffs") or 0) >= 1,
+            timeout=60,
+            what="the open hand-off in /metrics",
+            worker=worker,
+        )
+        open_before = _metric(port, "cobranca_open_handoffs")
+        assert open_before is not None
+        negotiate = _metric(port, "cobranca_intents_classified_total", intent="negotiate")
+        assert negotiate is not None and negotiate >= 1
+
         # An operator resolves the hand-off: the client's reminders resume.
         listing = _cobranca(
             "handoffs", "list", "--tenant", tenant, "--json", bootstrap=kafka_bootstrap
@@ -182,6 +222,12 @@ def test_replies_become_intents_actions_and_replies_exactly_once(
             ),
             timeout=120,
             what="CollectionResumed",
+            worker=worker,
+        )
+        wait_until(
+            lambda: (_metric(port, "cobranca_open_handoffs") or 0) == open_before - 1,
+            timeout=30,
+            what="the resolved hand-off off /metrics",
             worker=worker,
         )
         asyncio.run(asyncio.sleep(3))  # a duplicate would show within a few commits
