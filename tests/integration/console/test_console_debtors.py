@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 
+from tests import factories as f
 from tests.integration.console.conftest import Served, audit, run
 from tests.integration.console.test_console_pages import _drain, _heading, _log_in, _tab_to
+from tests.kafka_helpers import produce
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +60,23 @@ def _import(served: Served, tenant: str, token: str) -> None:
     run(_drain(served, tenant))
 
 
+def _reminded(served: Served, tenant: str) -> None:
+    """After her import, a reminder to Maria with its whole story up to her reply, the intent
+    read and a promise, as the agents write them; sunk into ClickHouse."""
+    at = datetime.now(UTC).replace(microsecond=0)
+    story = f.send_story(tenant, "r-maria-1", at=at, phone=MARIA_PHONE, client_id="m1")
+    reply_id = f"false_{f.chat_of(MARIA_PHONE)}_r-maria-1"
+    later = at + timedelta(minutes=20)  # the reply comes 10 minutes after the request
+    understood = [
+        f.intent_classified(
+            tenant, phone=MARIA_PHONE, message_id=reply_id, client_id="m1", at=later
+        ),
+        f.payment_promised(tenant, "m1", message_id=reply_id, at=later + timedelta(seconds=30)),
+    ]
+    run(produce(served.bootstrap, [*story, *understood], tenant))
+    run(_drain(served, tenant))
+
+
 def _search(page: Any, text: str) -> None:
     box = page.get_by_label("Nome, telefone ou CPF/CNPJ")
     box.fill(text)
@@ -66,7 +86,7 @@ def _search(page: Any, text: str) -> None:
 def _rows(page: Any) -> list[list[str]]:
     rows: list[list[str]] = page.eval_on_selector_all(
         "#debtor-results tbody tr",
-        "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))",
+        "rows => rows.map(r => [...r.cells].map(c => c.textContent.replace(/\\s+/g, ' ').trim()))",
     )
     return rows
 
@@ -83,6 +103,7 @@ def test_debtors_are_searched_by_name_and_phone_and_a_timeline_opened_with_the_k
     tenant = f"d{uuid.uuid4().hex[:6]}"
     operator = served.user(tenant, "operator")
     _import(served, tenant, served.login(operator))
+    _reminded(served, tenant)
     _log_in(page, served, operator)
     _open_devedores(page)
 
@@ -131,6 +152,14 @@ def test_debtors_are_searched_by_name_and_phone_and_a_timeline_opened_with_the_k
     )
     assert imported.locator("time").inner_text()[2] == "/"
     assert "Importação:" in imported.inner_text()
+    kinds = page.eval_on_selector_all("#timeline li", "items => items.map(i => i.dataset.kind)")
+    assert kinds[0] == "importado" and kinds[-3:] == ["resposta", "intencao", "promessa"], kinds
+    reply = page.locator("#timeline li[data-kind='resposta']")
+    assert reply.locator("blockquote").inner_text() == "vou pagar sexta"
+    assert (
+        "Intenção: Promessa de pagamento"
+        in page.locator("#timeline li[data-kind='intencao']").inner_text()
+    )
     audit(page, "devedor-linha-do-tempo")
 
     # Back to the search it came from, searched again.

@@ -122,6 +122,7 @@ function importSection(tenant) {
 
 const PAGE_SIZE = 20;
 const EMPTY_PAGES = 10;  // a page may come back empty with more after it: follow a few at most
+// What each detail the API gives is called here (the ones a label already says are left out).
 const DETAILS = {
   import_id: ['Importação', String],
   step: ['Etapa', String],
@@ -134,8 +135,6 @@ const DETAILS = {
   confidence: ['Confiança', (v) => `${Math.round(v * 100)}%`],
   reason: ['Motivo', String],
   until: ['Até', dateTime],
-  ack_name: ['Status do WhatsApp', String],
-  kind: ['Tipo', String],
   invoice_id: ['Fatura', String],
 };
 const SKIPPED = new Set(['amount_centavos', 'due_date']);  // already in the label of an import
@@ -166,8 +165,7 @@ async function timelineView(main, { tenant, title, clientId, q }) {
       answer.texts_shown ? null : h('p', { class: 'muted' }, 'O texto das respostas não é mostrado ao seu papel.'),
       answer.entries.length ? h('ol', { class: 'timeline', 'aria-label': 'Acontecimentos, do mais antigo ao mais recente' },
         answer.entries.map((entry) => h('li', { dataset: { kind: entry.kind } },
-          h('p', { class: 'meta' }, h('time', { datetime: entry.occurred_at }, dateTime(entry.occurred_at)),
-            ` · ${entry.kind.replaceAll('_', ' ')}`),
+          h('p', { class: 'meta' }, h('time', { datetime: entry.occurred_at }, dateTime(entry.occurred_at))),
           h('p', { class: 'what' }, entry.label),
           details(entry),
           answer.texts_shown && entry.text ? h('blockquote', { class: 'reply' }, entry.text) : null,
