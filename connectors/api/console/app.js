@@ -8,7 +8,7 @@ import { ROLES } from './format.js';
 // checks on its routes; hiding is for clarity, the API still refuses), and its module.
 const PAGES = [
   { path: 'visao-geral', title: 'Visão geral', permission: 'reports:read', load: () => import('./pages/overview.js') },
-  { path: 'devedores', title: 'Devedores e importações', permission: 'imports:write', load: () => import('./pages/imports.js') },
+  { path: 'devedores', title: 'Devedores e importações', permission: 'imports:read', load: () => import('./pages/imports.js') },
   { path: 'regua', title: 'Régua e mensagens', permission: 'config:read', load: () => import('./pages/regua.js') },
   { path: 'conversas', title: 'Conversas', permission: 'conversations:read', load: () => import('./pages/conversations.js') },
   { path: 'tokens', title: 'Tokens', permission: 'tokens:read', load: () => import('./pages/tokens.js') },
