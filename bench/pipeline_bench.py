@@ -92,7 +92,10 @@ PARTITIONS = 6
 QUIET_S = 5.0
 """Nothing new in ClickHouse for this long, with every count complete: the run is settled."""
 WARM_UP = 12
-"""Debtors that go through before the measured import (spread over the partitions)."""
+"""Debtors that go through before the measured import (spread over the partitions); each then
+writes one message, so every worker has loaded its classifier before the clock starts."""
+WARM_UP_FIRST = 9_000_000
+WARM_UP_TEXT = "Oi, pode me mandar o pix de novo?"
 READ_RATE = 0.5
 """Share of delivered messages the simulated debtors read; they answer only what they read."""
 GOALS = {
@@ -117,7 +120,9 @@ regua:
   steps:
     - when: D0
       at: "00:00"
-      template: "Olá, {{first_name}}! {{amount}} vencem hoje, {{due_date}}. Pix: {{pix_code}}"
+      template: |
+        Olá, {{first_name}}! {{amount}} vencem hoje, {{due_date}}.
+        Pix copia e cola: {{pix_code}}
 """
 RAW_TABLES = (
     "raw_clients",
@@ -269,6 +274,21 @@ class Stack:
             "COBRANCA_CLOCK_START": self.clock_start.isoformat(),
         }
 
+    def inbound(self, chats: Sequence[str]) -> None:
+        """Debtors write first (the simulator's /_sim/inbound): a webhook each, as a reply."""
+        import urllib.request
+
+        for chat in chats:
+            body = json.dumps({"session": SESSION, "chat_id": chat, "text": WARM_UP_TEXT})
+            call = urllib.request.Request(
+                f"{self.sim_url}/_sim/inbound",
+                data=body.encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(call, timeout=10) as answer:
+                answer.read()
+
     def cli(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "streams.ops.cli", *args],
@@ -336,6 +356,14 @@ def clock_start(now: datetime) -> datetime:
     return demo_clock_start(now) or now
 
 
+def _phone(n: int) -> str:
+    return f"55119{n:07d}1"
+
+
+def _chat(n: int) -> str:
+    return f"{_phone(n)}@c.us"
+
+
 def write_debtors(path: Path, first: int, count: int, due: datetime) -> None:
     """`count` debtors as the CSV a collection team exports, numbered from `first`; phones are
     unique mobiles (none ends in 0000, which the simulator treats as unregistered)."""
@@ -346,7 +374,7 @@ def write_debtors(path: Path, first: int, count: int, due: datetime) -> None:
         for n in range(first, first + count):
             reais = 150 + rng.randrange(2000)
             out.write(
-                f"cli-{n:07d};Maria {n} Souza;(11) 9{n:07d}1;{reais},00;{day};NF-{n};SP;"
+                f"cli-{n:07d};Maria {n} Souza;+{_phone(n)};{reais},00;{day};NF-{n};SP;"
                 f"00020126580014br.gov.bcb.pix0136{uuid.UUID(int=n)}\n"
             )
 
@@ -406,12 +434,13 @@ def _pcts(values: Sequence[float]) -> dict[str, float]:
 
 def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> None:
     """Every figure of `result` from ClickHouse's raw tables (see the module docstring)."""
-    ours = f"import_id = '{import_id}'"
+    ours = f"import_id = '{import_id}' AND event_type = 'ClientImported'"
+    since = f"toDateTime64('{began:%Y-%m-%d %H:%M:%S.%f}', 3, 'UTC')"
     reminders = (
         "SELECT r.request_id AS request_id, c.occurred_at AS imported_at "
         "FROM {db}.raw_sends_requested AS r "
         "INNER JOIN (SELECT client_id, occurred_at FROM {db}.raw_clients "
-        f"  WHERE event_type = 'ClientImported' AND {ours}) AS c ON r.client_id = c.client_id "
+        f"  WHERE {ours}) AS c ON r.client_id = c.client_id "
         "WHERE r.event_type = 'SendRequested' AND r.step IS NOT NULL"
     )
     sent = reader.rows(
@@ -434,7 +463,7 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
         result.seconds = round((last - began).total_seconds(), 3)
         result.sends_per_s = round(result.delivered / result.seconds, 1)
 
-    replies = "event_type = 'InboundMessage' AND NOT from_me"
+    replies = f"event_type = 'InboundMessage' AND NOT from_me AND occurred_at >= {since}"
     result.replies = int(
         reader.one(f"SELECT count() FROM {{db}}.raw_conversations WHERE {replies}")
     )
@@ -463,8 +492,7 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
     for table in RAW_TABLES:
         rows = reader.rows(
             "SELECT dateDiff('millisecond', occurred_at, ingested_at) / 1000 "
-            f"FROM {{db}}.{table} WHERE ingested_at >= toDateTime64('{began:%Y-%m-%d %H:%M:%S}', "
-            "3, 'UTC') AND source != 'streams.regua'"
+            f"FROM {{db}}.{table} WHERE ingested_at >= {since} AND source != 'streams.regua'"
         )
         values = [float(r[0]) for r in rows]
         if values:
@@ -479,8 +507,9 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
                 "SELECT count() FROM (SELECT c.client_id, countIf(r.request_id != '') AS n "
                 "FROM {db}.raw_clients AS c LEFT JOIN (SELECT client_id, request_id FROM "
                 "{db}.raw_sends_requested WHERE event_type = 'SendRequested' AND step IS NOT "
-                f"NULL) AS r ON r.client_id = c.client_id WHERE c.{ours} "
-                "AND c.event_type = 'ClientImported' GROUP BY c.client_id) WHERE n != 1"
+                "NULL) AS r ON r.client_id = c.client_id "
+                f"WHERE c.import_id = '{import_id}' AND c.event_type = 'ClientImported' "
+                "GROUP BY c.client_id) WHERE n != 1"
             )
         ),
         "requests_not_decided_once": int(
@@ -521,10 +550,13 @@ def run_round(debtors: int, workers: int, reply_share: float, timeout: float) ->
             reader = Reader(stack.env)
             try:
                 warm = home / "warm-up.csv"
-                write_debtors(warm, 9_000_000, WARM_UP, start)
+                write_debtors(warm, WARM_UP_FIRST, WARM_UP, start)
                 stack.cli("tokens", "credit", TENANT, str(10 * (debtors + WARM_UP)))
                 stack.cli("import", str(warm), "--tenant", TENANT, "--import-id", "warm-up")
                 _wait(stack, reader, "warm-up", WARM_UP, WARM_UP, timeout=180, quiet_s=1.0)
+                warm_replies = reader.progress("warm-up")["replies"] + WARM_UP
+                stack.inbound([_chat(n) for n in range(WARM_UP_FIRST, WARM_UP_FIRST + WARM_UP)])
+                _wait(stack, reader, "warm-up", WARM_UP, WARM_UP, 180, 1.0, warm_replies)
                 print(f"  stack ready ({workers} worker(s)); importing {debtors:,} debtors")
 
                 file = home / "debtors.csv"
@@ -564,6 +596,7 @@ def _wait(
     reminders: int,
     timeout: float,
     quiet_s: float = QUIET_S,
+    replies: int = 0,
 ) -> None:
     """Until ClickHouse has the import's `imported` rows and `reminders` reminders in all, every
     approval dispatched and delivered, every reply classified, and nothing new for `quiet_s`."""
@@ -578,7 +611,7 @@ def _wait(
             and seen["reminders"] >= reminders
             and seen["dispatched"] >= seen["approved"]
             and seen["delivered"] >= seen["dispatched"]
-            and seen["classified"] >= seen["replies"]
+            and seen["classified"] >= seen["replies"] >= replies
         )
         if seen != last:
             last, quiet_since = seen, time.monotonic()
