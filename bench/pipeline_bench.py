@@ -26,9 +26,9 @@ process is stopped by its PID; the data lives in a temporary directory, removed 
 The figures, all read from ClickHouse's raw tables after the run (one row per Kafka record, so
 they are what an analyst would see):
 
-- sends/s end to end: the debtors' reminders that have a delivered ack in raw_conversations,
-  divided by the time from the start of `cobranca import` to the last such ack's `ingested_at`
-  (the sink's insert time, DEFAULT now64(3)).
+- sends/s end to end: the debtors' reminders that have a delivered ack (DEVICE, or READ, which
+  implies it) in raw_conversations, divided by the time from the start of `cobranca import` to
+  the last reminder's first such ack's `ingested_at` (the sink's insert time, DEFAULT now64(3)).
 - replies handled/s: debtors' messages (InboundMessage, not from_me) that were classified,
   divided by the time from the first reply's occurred_at to the last IntentClassified's.
 - import → sent: ClientImported.occurred_at (written by `cobranca import`) to the
@@ -104,6 +104,9 @@ WARM_UP_FIRST = 9_000_000
 WARM_UP_TEXT = "Oi, pode me mandar o pix de novo?"
 READ_RATE = 0.5
 """Share of delivered messages the simulated debtors read; they answer only what they read."""
+DELIVERED = "('DEVICE', 'READ')"
+"""Acks that say a message was delivered: READ too, since the normalizer drops a DEVICE ack that
+arrives after the READ one (a status never goes back), and webhooks race."""
 GOALS = {
     "sends_per_s": 1000.0,
     "answer_p95_s": 2.0,
@@ -261,7 +264,7 @@ class Stack:
                 "--reply-delay",
                 "0.5",
                 "--ack-delays",
-                "0.02,0.05,0.1",
+                "0.05,0.3,0.8",
                 "--seed",
                 "16",
             ],
@@ -413,8 +416,8 @@ class Reader:
             "(SELECT count() FROM {db}.raw_clients WHERE event_type = 'ClientImported' "
             f"  AND import_id = '{import_id}'), "
             "(SELECT count() FROM {db}.raw_dispatches WHERE event_type = 'MessageDispatched'), "
-            "(SELECT count() FROM {db}.raw_conversations WHERE event_type = "
-            "  'DeliveryStatusChanged' AND ack_name = 'DEVICE'), "
+            "(SELECT uniqExact(waha_message_id) FROM {db}.raw_conversations WHERE event_type = "
+            f"  'DeliveryStatusChanged' AND ack_name IN {DELIVERED}), "
             "(SELECT count() FROM {db}.raw_conversations WHERE event_type = 'InboundMessage' "
             "  AND NOT from_me), "
             "(SELECT count() FROM {db}.raw_intents), "
@@ -459,11 +462,12 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
     result.sends = len(sent)
     result.import_to_sent_s = _pcts([float(r[0]) for r in sent])
     delivered = reader.rows(
-        "SELECT count(), max(a.ingested_at) FROM {db}.raw_conversations AS a "
-        "WHERE a.event_type = 'DeliveryStatusChanged' AND a.ack_name = 'DEVICE' "
-        "AND a.waha_message_id IN (SELECT d.waha_message_id "
+        "SELECT count(), max(first) FROM (SELECT waha_message_id, min(ingested_at) AS first "
+        "FROM {db}.raw_conversations WHERE event_type = 'DeliveryStatusChanged' "
+        f"AND ack_name IN {DELIVERED} AND waha_message_id IN (SELECT d.waha_message_id "
         f"FROM ({reminders}) AS m INNER JOIN {{db}}.raw_dispatches AS d "
-        "ON d.request_id = m.request_id WHERE d.event_type = 'MessageDispatched')"
+        "ON d.request_id = m.request_id WHERE d.event_type = 'MessageDispatched') "
+        "GROUP BY waha_message_id)"
     )
     result.delivered = int(delivered[0][0])
     if result.delivered:
@@ -562,10 +566,10 @@ def run_round(debtors: int, workers: int, reply_share: float, timeout: float) ->
                 write_debtors(warm, WARM_UP_FIRST, WARM_UP, start)
                 stack.cli("tokens", "credit", TENANT, str(10 * (debtors + WARM_UP)))
                 stack.cli("import", str(warm), "--tenant", TENANT, "--import-id", "warm-up")
-                _wait(stack, reader, "warm-up", WARM_UP, WARM_UP, timeout=180, quiet_s=1.0)
+                _wait(stack, reader, "warm-up", WARM_UP, WARM_UP, timeout, quiet_s=1.0)
                 warm_replies = reader.progress("warm-up")["replies"] + WARM_UP
                 stack.inbound([_chat(n) for n in range(WARM_UP_FIRST, WARM_UP_FIRST + WARM_UP)])
-                _wait(stack, reader, "warm-up", WARM_UP, WARM_UP, 180, 1.0, warm_replies)
+                _wait(stack, reader, "warm-up", WARM_UP, WARM_UP, timeout, 1.0, warm_replies)
                 print(
                     f"  {workers} worker(s): stack up and warmed in {time.monotonic() - t0:.0f} s "
                     f"(regua clock starts at {start.astimezone(SAO_PAULO):%a %d/%m/%Y %H:%M} São "
@@ -605,8 +609,10 @@ def run_round(debtors: int, workers: int, reply_share: float, timeout: float) ->
                 )
             finally:
                 reader.close()
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    except BaseException:
+        print(f"  the round failed; its logs and data stay in {home}", file=sys.stderr)
+        raise
+    shutil.rmtree(home, ignore_errors=True)
     return result
 
 

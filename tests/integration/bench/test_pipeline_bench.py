@@ -18,7 +18,7 @@ DEBTORS = 300
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_a_tiny_run_is_exactly_once_and_reports_every_stage(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     done = subprocess.run(
@@ -32,14 +32,14 @@ def test_a_tiny_run_is_exactly_once_and_reports_every_stage(tmp_path: Path) -> N
             "--reply-share",
             "0.2",
             "--timeout",
-            "200",
+            "400",
             "--json",
             str(out),
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=580,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     (run,) = json.loads(out.read_text())["rounds"]
