@@ -165,6 +165,8 @@ class Round:
     answer_s: dict[str, float] = field(default_factory=dict)
     clickhouse_s: dict[str, float] = field(default_factory=dict)
     clickhouse_by_table_p99_s: dict[str, float] = field(default_factory=dict)
+    clickhouse_rows: int = 0
+    """Rows the sink wrote into the raw tables during the measured part (what a send costs it)."""
     cpu_ms_per_send: dict[str, float] = field(default_factory=dict)
     bench_cpu_ms_per_send: float = 0.0
     """The bench's own polling of ClickHouse (its queries' cost shows in clickhouse's CPU)."""
@@ -405,7 +407,7 @@ class Reader:
         self.db = self.settings.clickhouse_database
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return list(self.client.query(sql.format(db=self.db)).result_rows)
+        return [tuple(row) for row in self.client.query(sql.format(db=self.db)).result_rows]
 
     def one(self, sql: str) -> Any:
         return self.rows(sql)[0][0]
@@ -501,6 +503,10 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
     result.answer_s = _pcts([float(r[0]) for r in answers])
 
     lags: list[float] = []
+    result.clickhouse_rows = sum(
+        int(reader.one(f"SELECT count() FROM {{db}}.{table} WHERE ingested_at >= {since}"))
+        for table in RAW_TABLES
+    )
     for table in RAW_TABLES:
         rows = reader.rows(
             "SELECT dateDiff('millisecond', occurred_at, ingested_at) / 1000 "
@@ -674,7 +680,8 @@ def report(result: Round) -> str:
         f"{_mark(goals['answer_p95_s'])}",
         f"event → ClickHouse   p50 {ch.get('p50', 0):7.3f} s   p99 {ch.get('p99', 0):7.3f} s   "
         f"goal p99 < {GOALS['clickhouse_p99_s']:.0f} s: {_mark(goals['clickhouse_p99_s'])}",
-        "  p99 by table: "
+        f"  {result.clickhouse_rows:,} raw rows "
+        f"({result.clickhouse_rows / max(result.sends, 1):.1f} per send); p99 by table: "
         + ", ".join(f"{t[4:]} {v:.2f}" for t, v in result.clickhouse_by_table_p99_s.items()),
         "CPU ms per send      "
         + ", ".join(f"{name} {ms:.3f}" for name, ms in sorted(result.cpu_ms_per_send.items()))
