@@ -241,6 +241,24 @@ def test_whatsapp_sessions_qr_start_and_stop(served: Served, page: Any) -> None:
     page.get_by_role("button", name=f"Parar {session}").click()
     page.get_by_role("cell", name="Parada").wait_for(timeout=TIMEOUT_MS)
 
+    # The same tenant admin sets the low-balance threshold on the Tokens page.
+    page.get_by_role("link", name="Tokens").click()
+    _heading(page, "Tokens")
+    threshold = page.get_by_label("Avisar quando o saldo ficar abaixo de (tokens)")
+    page.wait_for_function(
+        "() => document.querySelector('form[aria-label=\"Limite de saldo baixo\"] input').value"
+    )
+    threshold.fill("250")
+    page.get_by_role("button", name="Salvar limite").click()
+    page.get_by_text("Limite de saldo baixo: 250 tokens.").wait_for(timeout=TIMEOUT_MS)
+    page.reload()
+    _heading(page, "Tokens")
+    page.wait_for_function(
+        "() => document.querySelector('form[aria-label=\"Limite de saldo baixo\"] input')"
+        ".value === '250'",
+        timeout=TIMEOUT_MS,
+    )
+
 
 def test_an_import_is_uploaded_and_its_counts_are_shown(
     served: Served, page: Any, tmp_path: Path

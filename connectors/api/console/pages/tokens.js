@@ -1,5 +1,6 @@
 // Tokens: the balance, the ledger's history page by page (newest first, each movement with its
-// place in the hash chain), the usage report as CSV, and, for the platform admin, credits.
+// place in the hash chain), the usage report as CSV, the low-balance threshold (set by admins),
+// and, for the platform admin, credits.
 import { download, request } from '../api.js';
 import { alertBox, field, fill, h, table } from '../dom.js';
 import { count, dateTime, day, parseDay, today } from '../format.js';
@@ -66,12 +67,41 @@ export async function show(main, { me, tenant, title }) {
   });
 
   const sections = [h('h1', {}, title), message, balance,
-    h('h2', {}, 'Relatório de uso'), usage];
+    h('h2', {}, 'Relatório de uso'), usage, ...thresholdForm(base, message, me)];
   if (me.permissions.includes('tokens:credit')) sections.push(...creditForm(base, message, loadBalance));
   sections.push(h('h2', {}, 'Histórico'), history, more);
   fill(main, ...sections);
   await Promise.all([loadBalance(), loadPage()]);
   return null;
+}
+
+// BalanceLow fires when the balance crosses below this threshold; it lives in the tenant's
+// configuration, and a PUT writes a new configuration with only it changed.
+function thresholdForm(base, message, me) {
+  const value = h('input', { type: 'number', min: 0, step: 1, required: true, inputmode: 'numeric' });
+  const canSet = me.permissions.includes('config:write');
+  value.disabled = !canSet;
+  const form = h('form', { class: 'inline', 'aria-label': 'Limite de saldo baixo' },
+    field('Avisar quando o saldo ficar abaixo de (tokens)', value),
+    canSet ? h('button', { type: 'submit' }, 'Salvar limite') : null);
+  request('GET', `${base}/threshold`)
+    .then((body) => { value.value = String(body.threshold_tokens); })
+    .catch((problem) => { value.placeholder = problem.status === 404 ? 'sem configuração' : '—'; });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const tokens = Number(value.value);
+    if (!Number.isInteger(tokens) || tokens < 0) {
+      fill(message, alertBox('error', 'O limite é um número inteiro de tokens, a partir de 0.'));
+      return value.focus();
+    }
+    try {
+      await request('PUT', `${base}/threshold`, { body: { threshold_tokens: tokens } });
+      fill(message, alertBox('ok', `Limite de saldo baixo: ${count(tokens)} tokens.`));
+    } catch (problem) {
+      fill(message, alertBox('error', problem.message));
+    }
+  });
+  return [h('h2', {}, 'Saldo baixo'), form];
 }
 
 function creditForm(base, message, reload) {
