@@ -32,6 +32,7 @@ from schemas.events import (
     ImportRejected,
     InboundMessage,
     IntentClassified,
+    IntentCorrected,
     MessageDispatched,
     OptedOut,
     PaymentClaimed,
@@ -740,6 +741,25 @@ def handoff_resolved(
         client_id=client_id,
         waha_message_id=message_id,
         operator="ana",
+    )
+
+
+def intent_corrected(
+    tenant: str,
+    *,
+    label: str = "promise_to_pay",
+    phone: str = "+5511987654321",
+    message_id: str = "false_5511987654321@c.us_IN1",
+    at: datetime | None = None,
+) -> IntentCorrected:
+    return IntentCorrected(
+        header=_header("IntentCorrected", tenant, chat_of(phone), at, source="api"),
+        chat_id=chat_of(phone),
+        waha_message_id=message_id,
+        label=label,
+        classified_label="other",
+        client_id="c1",
+        operator="user:ana",
     )
 
 

@@ -55,6 +55,7 @@ def every_event_type() -> list[Event]:
         f.collection_paused("acme", "c1", at=T0),
         f.collection_resumed("acme", "c1", handoff_id="h1", at=T0),
         f.handoff_resolved("acme", "h1", phone=PHONE, at=T0),
+        f.intent_corrected("acme", phone=PHONE, at=T0),
         f.dead_lettered("acme", at=T0),
         f.api_request_audited("acme", at=T0),
         f.webhook_attempted("acme", at=T0),
