@@ -162,6 +162,7 @@ class WebhookDeliveryAgent:
         self._producer = EventProducer(bootstrap)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._in_flight: set[tuple[str, str]] = set()
+        self._attempts: set[asyncio.Task[None]] = set()
         self._prefixes = _source_prefixes()
         self.registry = registry or CollectorRegistry()
         self._metrics = _Metrics(self.registry)
@@ -210,6 +211,17 @@ class WebhookDeliveryAgent:
                         raise failure
             finally:
                 await _cancel(loops)
+                await self._drain()
+
+    async def _drain(self) -> None:
+        """Let attempts already started reach their record before the producer closes."""
+        if not self._attempts:
+            return
+        done, _ = await asyncio.wait(set(self._attempts), timeout=self._settings.timeout_s + 5)
+        for task in done:
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                log.warning("webhook_attempt_failed_at_stop", error=repr(failure))
 
     # --- new events -------------------------------------------------------------------------
 
@@ -274,7 +286,12 @@ class WebhookDeliveryAgent:
         self._in_flight.add(key)
         try:
             async with self._slots:
-                await self._attempt_now(delivery, attempt)
+                # A stop does not cut an attempt between its POST and its record: a POST
+                # made and not recorded would be made again under the same number.
+                task = asyncio.create_task(self._attempt_now(delivery, attempt))
+                self._attempts.add(task)
+                task.add_done_callback(self._attempts.discard)
+                await asyncio.shield(task)
         finally:
             self._in_flight.discard(key)
 
