@@ -57,6 +57,7 @@ from streams.base.topics import (
     SEND_REQUESTS,
     TENANTS,
     WEBHOOK_SUBSCRIPTIONS,
+    TopicSpec,
     topic_for_event,
 )
 from streams.domain.conversations import ConversationBook
@@ -204,31 +205,50 @@ class KafkaApiLog:
         return await self._followers[0].catch_up()
 
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
-        stores = []
-        async with contextlib.AsyncExitStack() as read_back:
-            for event, key in events:
-                name = topic_for_event(event.header.event_type).name
-                group = self._groups.get(name)
-                if group is None:
-                    raise ProduceFailed(
-                        f"the API does not write {name} (an {event.header.event_type})"
-                    )
-                if name == TENANTS.name:
-                    # Applied when the directory reads it back: in the topic's order, so a
-                    # newer configuration another replica wrote is never overwritten here.
-                    await read_back.enter_async_context(
-                        self.tenants.awaiting(event.header.event_id)
-                    )
-                stores.append(group.send(key.encode(), encode(event.to_representation())))
-            await asyncio.gather(*stores)
-        for event, _ in events:
-            topic = topic_for_event(event.header.event_type)
+        topics = [topic_for_event(event.header.event_type) for event, _ in events]
+        if any(topic is TENANTS for topic in topics):
+            await self._append_configurations(events)
+        else:
+            await self._store(events, topics)
+        for (event, _), topic in zip(events, topics, strict=True):
             if topic is IDENTITY:
                 self._directory.apply(event)
             elif topic is WEBHOOK_SUBSCRIPTIONS:
                 self._webhooks.apply(event)
             if topic in _THREAD_TOPICS:
                 self._conversations.apply(event)
+
+    async def _append_configurations(self, events: Sequence[tuple[Event, str]]) -> None:
+        """A configuration is applied when the directory reads it back: in the topic's order,
+        so a newer one another replica wrote is never overwritten here."""
+        async with contextlib.AsyncExitStack() as read_back:
+            for event, _ in events:
+                if topic_for_event(event.header.event_type) is TENANTS:
+                    await read_back.enter_async_context(
+                        self.tenants.awaiting(event.header.event_id)
+                    )
+            await self._store(events, [topic_for_event(e.header.event_type) for e, _ in events])
+
+    async def _store(
+        self, events: Sequence[tuple[Event, str]], topics: Sequence[TopicSpec]
+    ) -> None:
+        stores: list[asyncio.Future[None]] = []
+        try:
+            for (event, key), topic in zip(events, topics, strict=True):
+                group = self._groups.get(topic.name)
+                if group is None:
+                    raise ProduceFailed(
+                        f"the API does not write {topic.name} (an {event.header.event_type})"
+                    )
+                stores.append(group.submit(key.encode(), encode(event.to_representation())))
+        except BaseException:
+            for store in stores:  # all or none: a cancelled record is skipped by its flush
+                store.cancel()
+            raise
+        if len(stores) == 1:
+            await stores[0]
+        else:
+            await asyncio.gather(*stores)
 
 
 class ClickHouseReports:

@@ -159,16 +159,22 @@ class GroupCommitProducer:
         """Store one record; raises ProduceFailed when Kafka did not acknowledge it, or not
         within `timeout_s` (checked every 0.1 s by one sweeper, not a timer per record), and
         RecordTooLarge at once for a record over `max_record_bytes`."""
+        await self.submit(key, value, timeout_s)
+
+    def submit(self, key: bytes, value: bytes, timeout_s: float = 30.0) -> asyncio.Future[None]:
+        """`send` without its coroutine: the future resolves once the record is stored. Callers
+        storing several records await their futures together, with no task per record."""
         if len(value) + len(key) > self.max_record_bytes - 100:  # 100: overhead and varints
             size = record_bytes(key, value)
             if size > self.max_record_bytes:
                 raise too_large_record(self.topic, size, self.max_record_bytes, self._setting())
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.append((key, value, future, loop.time() + timeout_s))
-        self._waiting.append((future, loop.time() + timeout_s))
+        deadline = loop.time() + timeout_s
+        self._queue.append((key, value, future, deadline))
+        self._waiting.append((future, deadline))
         self._wakeup.set()
-        await future
+        return future
 
     async def _sweep_forever(self) -> None:
         loop = asyncio.get_running_loop()
