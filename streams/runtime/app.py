@@ -31,10 +31,12 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 6, 0.5),
         broker_commit_interval=settings.commit_interval_s,
-        # An event's outputs are a few small records; with no linger every send became its own
-        # produce request (a socket write per record was the worker's largest cost). A commit
-        # flushes its transaction first, so lingering never delays what is committed.
-        producer_linger=0.005,
+        # Records linger until their transaction commits: a commit closes the open batches and
+        # wakes the sender (aiokafka's flush_for_commit), and read_committed consumers see
+        # nothing before it, so waiting costs no latency. A shorter linger sent a produce request
+        # per source partition every few milliseconds, and the socket writes were the worker's
+        # largest cost (docs/performance.md).
+        producer_linger=settings.commit_interval_s,
         producer_max_batch_size=512 * 1024,
         # Bounded fetch batches keep Faust's flow control ahead of an agent that stops consuming
         # (the dispatcher while WAHA is down): a buffer that fills up blocks the fetcher of every
