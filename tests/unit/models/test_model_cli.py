@@ -58,7 +58,7 @@ def test_training_reports_each_step(onnx_dir: Path, tmp_path: Path) -> None:
     small.write_text("\n".join(lines) + "\n", encoding="utf-8")
     steps: list[tuple[int, int]] = []
     train(
-        small,
+        [small],
         small,
         TrainConfig(epochs=1),
         encoder=encoder_name(),
