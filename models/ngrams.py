@@ -41,8 +41,8 @@ Vector = npt.NDArray[np.float32]
 class NgramSpec:
     """Which n-grams, into how many buckets."""
 
-    min_n: int = 2
-    max_n: int = 5
+    min_n: int = 1
+    max_n: int = 4
     buckets: int = 16384
 
 
@@ -57,10 +57,10 @@ class SparseRow:
 def normalize(text: str) -> str:
     """Lowercase, accents dropped, spaces collapsed, one space at each end: "Já PAGUEI" and
     "ja paguei" are the same text, and a word's first and last letters make their own n-grams
-    (" pa", "ei ")."""
+    (" pa", "ei "). A blank text stays empty: no n-grams, not a lone "  "."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " " + " ".join(bare.split()) + " "
+    words = "".join(c for c in decomposed if not unicodedata.combining(c)).split()
+    return f" {' '.join(words)} " if words else ""
 
 
 def hashed_counts(text: str, spec: NgramSpec) -> Counter[int]:
