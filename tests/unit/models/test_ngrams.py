@@ -80,7 +80,9 @@ def test_tfidf_rows_are_unit_length_and_fold_spelling_variants_together() -> Non
 
 def _ngram_head(mix: float) -> NgramHead:
     targets = torch.tensor([i % len(LABELS) for i in range(len(TEXTS))])
-    config = TrainConfig(epochs=3, ngram_max_n=3, ngram_buckets=SPEC.buckets)
+    config = TrainConfig(
+        epochs=3, ngram_min_n=SPEC.min_n, ngram_max_n=SPEC.max_n, ngram_buckets=SPEC.buckets
+    )
     idf, weight, bias = fit_ngram_head(TEXTS, targets, config)
     return NgramHead(config.ngram_spec(), idf, weight, bias, config.input_scale, mix)
 
@@ -120,7 +122,7 @@ def test_the_ensemble_artifact_writes_the_same_bytes_and_reads_back_the_same_mod
     assert one.read_bytes() == two.read_bytes()
     loaded = Artifact.load(one)
     assert loaded.ngram is not None and loaded.ngram.mix == 0.4
-    assert loaded.ngram.spec == NgramSpec(2, 3, SPEC.buckets)
+    assert loaded.ngram.spec == SPEC
 
     embeddings = np.random.default_rng(1).standard_normal((3, 8)).astype(np.float32)
     texts = TEXTS[:3]
