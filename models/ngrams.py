@@ -39,11 +39,11 @@ Vector = npt.NDArray[np.float32]
 
 @dataclass(frozen=True, slots=True)
 class NgramSpec:
-    """Which n-grams, into how many buckets."""
+    """Which n-grams, into how many buckets (the defaults are TrainConfig's)."""
 
-    min_n: int = 1
-    max_n: int = 4
-    buckets: int = 16384
+    min_n: int
+    max_n: int
+    buckets: int
 
 
 @dataclass(frozen=True, slots=True)
