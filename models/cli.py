@@ -84,31 +84,46 @@ def provision_command(verify: bool) -> None:
 
 
 @model.command("train")
-@click.option("--train-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--train-file",
+    "train_files",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Training rows (repeatable); default train.jsonl and handwritten.jsonl.",
+)
 @click.option("--eval-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Artifact path.")
 @click.option("--seed", type=int, default=None, help="Override the config's seed.")
+@click.option(
+    "--head-only", is_flag=True, help="No character n-gram model: the encoder's head alone."
+)
 @click.option("--threads", type=int, default=2, show_default=True, help="CPU threads.")
 def train_command(
-    train_file: Path | None,
+    train_files: tuple[Path, ...],
     eval_file: Path | None,
     out: Path | None,
     seed: int | None,
+    head_only: bool,
     threads: int,
 ) -> None:
-    """Train the head on train.jsonl, calibrate the threshold on eval.jsonl, write the artifact."""
+    """Train on train.jsonl + handwritten.jsonl, tune on eval.jsonl, write the artifact.
+
+    The head on the frozen encoder and a character n-gram model are averaged with the share
+    that scores best on eval.jsonl, where the threshold is calibrated too (ADR 0029)."""
     from dataclasses import replace
 
-    from models.dataset import EVAL_FILE, TRAIN_FILE
+    from models.dataset import EVAL_FILE, TRAIN_FILES
     from models.encoder import encoder_name
     from models.intent import DEFAULT_ARTIFACT
     from models.training import TrainConfig, train
 
     config = TrainConfig() if seed is None else replace(TrainConfig(), seed=seed)
+    if head_only:
+        config = replace(config, ensemble=False)
     try:
         with progress("steps") as task:
             artifact, evaluation = train(
-                train_file or TRAIN_FILE,
+                train_files or TRAIN_FILES,
                 eval_file or EVAL_FILE,
                 config,
                 encoder=encoder_name(),
@@ -119,26 +134,42 @@ def train_command(
         raise _fail(exc) from exc
     target = out or DEFAULT_ARTIFACT
     artifact.save(target)
-    click.echo(f"wrote {target} ({artifact.version}, threshold {artifact.threshold})")
+    mix = f", n-gram share {artifact.ngram.mix}" if artifact.ngram else ""
+    click.echo(f"wrote {target} ({artifact.version}, threshold {artifact.threshold}{mix})")
     _print_evaluation(evaluation)
 
 
 @model.command("eval")
 @click.option("--eval-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--artifact", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--unseen",
+    is_flag=True,
+    help="Only rows whose text (folded) is in no training file and, for another file, not in "
+    "eval.jsonl either.",
+)
 @click.option("--threads", type=int, default=2, show_default=True, help="CPU threads.")
 @json_option
 def eval_command(
-    eval_file: Path | None, artifact: Path | None, threads: int, as_json: bool
+    eval_file: Path | None, artifact: Path | None, unseen: bool, threads: int, as_json: bool
 ) -> None:
     """Per-label precision/recall/F1, macro-F1 and the confusion matrix on eval.jsonl."""
-    from models.dataset import EVAL_FILE, load_examples
+    from models.dataset import EVAL_FILE, TRAIN_FILES, fold, load_examples
     from models.intent import DEFAULT_ARTIFACT, IntentClassifier
     from models.training import evaluate
 
     try:
         classifier = IntentClassifier.load(artifact or DEFAULT_ARTIFACT, threads=threads)
         examples = load_examples(eval_file or EVAL_FILE)
+        if unseen:
+            # A text the model was trained on (or tuned on) says nothing of how it generalizes.
+            others = [
+                p
+                for p in (*TRAIN_FILES, EVAL_FILE)
+                if p.resolve() != (eval_file or EVAL_FILE).resolve()
+            ]
+            seen = {fold(e.text) for path in others for e in load_examples(path)}
+            examples = [e for e in examples if fold(e.text) not in seen]
     except ModelError as exc:
         raise _fail(exc) from exc
     evaluation = evaluate(classifier, examples)

@@ -18,8 +18,10 @@ from models.errors import DataError
 __all__ = [
     "DATA_DIR",
     "EVAL_FILE",
+    "HANDWRITTEN_FILE",
     "LABELS",
     "TRAIN_FILE",
+    "TRAIN_FILES",
     "Example",
     "fold",
     "load_examples",
@@ -41,6 +43,9 @@ LABELS: Final = (
 DATA_DIR: Final = Path(__file__).with_name("data")
 TRAIN_FILE: Final = DATA_DIR / "train.jsonl"
 EVAL_FILE: Final = DATA_DIR / "eval.jsonl"
+HANDWRITTEN_FILE: Final = DATA_DIR / "handwritten.jsonl"
+TRAIN_FILES: Final = (TRAIN_FILE, HANDWRITTEN_FILE)
+"""What `cobranca model train` trains on: the generated rows and the hand-written ones."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
-"""The intent classifier: a sentence encoder (frozen) and a linear head trained in torch.
+"""The intent classifier: a sentence encoder (frozen) and a linear head trained in torch,
+optionally averaged with a linear model over character n-grams (models.ngrams, ADR 0029).
 
-At run time both are numpy and ONNX Runtime (models.encoder, ADR 0028): no torch.
+At run time all of it is numpy and ONNX Runtime (models.encoder, ADR 0028): no torch.
 
 The API the conversation agent uses:
 
@@ -27,6 +28,7 @@ import numpy.typing as npt
 from models.dataset import LABELS
 from models.encoder import OnnxEncoder, encoder_name, load_encoder
 from models.errors import ArtifactError
+from models.ngrams import NgramHead, NgramSpec
 
 Matrix = npt.NDArray[np.float32]
 
@@ -69,6 +71,8 @@ class Artifact:
     """Embeddings are unit vectors; the head sees them times this (a fixed temperature)."""
     info: dict[str, Any] = field(default_factory=dict)
     """Config, data hashes and eval figures, for people and `cobranca model eval`."""
+    ngram: NgramHead | None = None
+    """The ensemble's second model; None: the head alone decides."""
 
     def save(self, path: Path) -> None:
         from safetensors.numpy import save_file
@@ -82,13 +86,25 @@ class Artifact:
             "input_scale": self.input_scale,
             "info": self.info,
         }
-        # One metadata key: safetensors writes its metadata map in no fixed order, and the same
-        # training run must write the same bytes.
-        metadata = {"cobranca": json.dumps(fields, sort_keys=True)}
         tensors = {
             "head.weight": np.ascontiguousarray(self.weight, dtype=np.float32),
             "head.bias": np.ascontiguousarray(self.bias, dtype=np.float32),
         }
+        if self.ngram is not None:
+            spec = self.ngram.spec
+            fields["ngram"] = {
+                "min_n": spec.min_n,
+                "max_n": spec.max_n,
+                "buckets": spec.buckets,
+                "input_scale": self.ngram.input_scale,
+                "mix": self.ngram.mix,
+            }
+            tensors["ngram.weight"] = np.ascontiguousarray(self.ngram.weight, dtype=np.float32)
+            tensors["ngram.bias"] = np.ascontiguousarray(self.ngram.bias, dtype=np.float32)
+            tensors["ngram.idf"] = np.ascontiguousarray(self.ngram.idf, dtype=np.float32)
+        # One metadata key: safetensors writes its metadata map in no fixed order, and the same
+        # training run must write the same bytes.
+        metadata = {"cobranca": json.dumps(fields, sort_keys=True)}
         save_file(tensors, str(path), metadata=metadata)
 
     @classmethod
@@ -101,7 +117,18 @@ class Artifact:
             with safe_open(str(path), framework="numpy") as fh:
                 meta = fh.metadata() or {}
                 weight, bias = fh.get_tensor("head.weight"), fh.get_tensor("head.bias")
-            fields = json.loads(meta["cobranca"])
+                fields = json.loads(meta["cobranca"])
+                ngram = None
+                if "ngram" in fields:
+                    n = fields["ngram"]
+                    ngram = NgramHead(
+                        spec=NgramSpec(int(n["min_n"]), int(n["max_n"]), int(n["buckets"])),
+                        idf=fh.get_tensor("ngram.idf"),
+                        weight=fh.get_tensor("ngram.weight"),
+                        bias=fh.get_tensor("ngram.bias"),
+                        input_scale=float(n["input_scale"]),
+                        mix=float(n["mix"]),
+                    )
             artifact = cls(
                 weight=weight,
                 bias=bias,
@@ -111,6 +138,7 @@ class Artifact:
                 threshold=float(fields["threshold"]),
                 input_scale=float(fields["input_scale"]),
                 info=dict(fields.get("info", {})),
+                ngram=ngram,
             )
         except (KeyError, ValueError, OSError) as exc:
             raise ArtifactError(f"{path}: not a readable intent artifact ({exc})") from exc
@@ -177,17 +205,25 @@ class IntentClassifier:
     def embed(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> Matrix:
         return embed_texts(self.encoder, texts, batch_size)
 
-    def probabilities(self, embeddings: Matrix) -> Matrix:
-        """The head's softmax over the labels, one row per embedding."""
+    def probabilities(self, embeddings: Matrix, texts: Sequence[str]) -> Matrix:
+        """The label probabilities, one row per text (`embeddings` are the texts'): the head's
+        softmax, averaged with the n-gram model's when the artifact has one."""
         inputs = np.asarray(embeddings, dtype=np.float32) * np.float32(self.artifact.input_scale)
         logits: Matrix = (inputs @ self._weight_t + self._bias).astype(np.float32)
-        return softmax(logits)
+        head = softmax(logits)
+        ngram = self.artifact.ngram
+        if ngram is None:
+            return head
+        mixed: Matrix = (
+            (1.0 - ngram.mix) * head + ngram.mix * softmax(ngram.logits(texts))
+        ).astype(np.float32)
+        return mixed
 
     def classify(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> list[Prediction]:
         """One prediction per text, in order."""
         if not texts:
             return []
-        return self.predict(self.probabilities(self.embed(texts, batch_size)))
+        return self.predict(self.probabilities(self.embed(texts, batch_size), texts))
 
     def predict(self, probabilities: Matrix) -> list[Prediction]:
         """Predictions from `probabilities` rows."""

@@ -1,10 +1,14 @@
-"""Train, evaluate and calibrate the intent head.
+"""Train, evaluate and calibrate the intent head, and the ensemble's n-gram model.
 
 The encoder stays frozen: its embeddings of the training rows are computed once (by the ONNX
 encoder everything else uses, ADR 0028) and a linear head is fitted on them in torch (the train
 extra) with AdamW (seeded data order and initialization, CPU, deterministic
 algorithms), so a run on the same data, config and encoder writes the same artifact. On two
-shared cores that is well under a minute after the encoder has read the 2,070 rows.
+shared cores that is well under a minute after the encoder has read the training rows.
+
+The ensemble (ADR 0029) adds a linear model over hashed character n-grams (models.ngrams),
+fitted the same way, and averages the two models' probabilities with the n-gram share that
+scores best on the eval split; the threshold is then calibrated on the average.
 
 LoRA on the encoder was tried in an earlier attempt (macro-F1 0.873 on its data); the frozen
 encoder with this data scores higher, trains in seconds and keeps the encoder shareable with
@@ -18,25 +22,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from models.dataset import LABELS, Example, load_examples
-from models.intent import Artifact, IntentClassifier, Matrix, embed_texts
+from models.intent import Artifact, IntentClassifier, Matrix, embed_texts, softmax
+from models.ngrams import NgramHead, NgramSpec, densify, fit_idf, tfidf_rows
 
 if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "MIXES",
     "LabelScores",
     "Report",
     "TrainConfig",
     "calibrate_threshold",
+    "choose_mix",
     "evaluate",
     "fit_head",
+    "fit_ngram_head",
     "report",
     "train",
 ]
@@ -56,6 +64,22 @@ class TrainConfig:
     target_precision: float = 0.95
     """The threshold is the lowest confidence at which the eval messages the model keeps are
     still this precise; below it, a person decides."""
+    ensemble: bool = True
+    """Also fit a linear model on character n-grams and average it with the head (ADR 0029)."""
+    ngram_min_n: int = 1
+    ngram_max_n: int = 4
+    """1-4: single characters carry the emoji ("👍", "🙏"); on eval.jsonl 1-4 scored above
+    2-5, 3-5 and 2-6 with the first 674 hand-written rows and tied them with all 854 (ADR 0029)."""
+    ngram_buckets: int = 16384
+    """2^14 for the ~12,000 distinct 1-4-grams of the training rows: a 0.6 MB model; on
+    eval.jsonl 2^12 scored lower and 2^16 no higher (ADR 0029)."""
+
+    def ngram_spec(self) -> NgramSpec:
+        return NgramSpec(self.ngram_min_n, self.ngram_max_n, self.ngram_buckets)
+
+
+MIXES: Final = tuple(i / 20 for i in range(21))
+"""The n-gram model's shares of the ensemble tried on the eval split (0: the head alone)."""
 
 
 def fit_head(
@@ -183,7 +207,8 @@ def evaluate(classifier: IntentClassifier, examples: Sequence[Example]) -> Evalu
 def _evaluation(
     classifier: IntentClassifier, embeddings: Matrix, examples: Sequence[Example]
 ) -> Evaluation:
-    predictions = classifier.predict(classifier.probabilities(embeddings))
+    texts = [e.text for e in examples]
+    predictions = classifier.predict(classifier.probabilities(embeddings, texts))
     rep = report([e.label for e in examples], [p.label for p in predictions])
     kept = [(p, e) for p, e in zip(predictions, examples, strict=True) if not p.needs_human]
     kept_ok = sum(p.label == e.label for p, e in kept)
@@ -195,9 +220,39 @@ def _evaluation(
     )
 
 
-def _version(train_bytes: bytes, config: TrainConfig, encoder: str) -> str:
+def fit_ngram_head(
+    texts: Sequence[str], targets: torch.Tensor, config: TrainConfig
+) -> tuple[Matrix, Matrix, Matrix]:
+    """The n-gram model: idf from `texts`, then a linear model fitted on their TF-IDF rows
+    exactly as the head is fitted on embeddings (seeded, same optimizer). Returns idf, weight
+    [labels, buckets] and bias."""
+    import torch
+
+    spec = config.ngram_spec()
+    idf = fit_idf(texts, spec)
+    features = torch.from_numpy(densify(tfidf_rows(texts, idf, spec), spec.buckets))
+    weight, bias = fit_head(features, targets, config)
+    return idf, weight.numpy().astype(np.float32), bias.numpy().astype(np.float32)
+
+
+def choose_mix(
+    head: Matrix, ngram: Matrix, truth: Sequence[str], mixes: Sequence[float] = MIXES
+) -> float:
+    """The n-gram share whose averaged probabilities score the best macro-F1 on `truth`; a tie
+    goes to the smaller share (closer to the head alone)."""
+    best, best_f1 = 0.0, -1.0
+    for mix in sorted(mixes):
+        index = ((1.0 - mix) * head + mix * ngram).argmax(axis=-1)
+        f1 = report(truth, [LABELS[i] for i in index.tolist()]).macro_f1
+        if f1 > best_f1 + 1e-12:
+            best, best_f1 = mix, f1
+    return best
+
+
+def _version(train_files: Sequence[tuple[str, bytes]], config: TrainConfig, encoder: str) -> str:
     digest = hashlib.sha256()
-    digest.update(train_bytes)
+    for name, data in train_files:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     digest.update(json.dumps(asdict(config), sort_keys=True).encode())
     digest.update(encoder.encode())
     return "intent-" + digest.hexdigest()[:12]
@@ -208,7 +263,7 @@ TRAIN_STEPS = 5
 
 
 def train(
-    train_file: Path,
+    train_files: Sequence[Path],
     eval_file: Path,
     config: TrainConfig,
     *,
@@ -216,58 +271,73 @@ def train(
     threads: int | None = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> tuple[Artifact, Evaluation]:
-    """Fit the head on `train_file`, calibrate the threshold on `eval_file`, report on it.
+    """Fit the head (and the n-gram model, for an ensemble) on the rows of `train_files`,
+    choose the ensemble's mix and calibrate the threshold on `eval_file`, report on it.
 
     `on_step(done, TRAIN_STEPS)` hears each of the steps (load the encoder, embed the training
-    rows, fit the head, embed the evaluation rows, evaluate) as it ends: minutes on a CPU.
+    rows, fit, embed the evaluation rows, evaluate) as it ends: minutes on a CPU.
     """
     import torch
 
     from models.encoder import load_encoder
 
     step = on_step or (lambda done, total: None)
-    train_rows = load_examples(train_file)
+    train_rows = [row for path in train_files for row in load_examples(path)]
     eval_rows = load_examples(eval_file)
     if threads:
         torch.set_num_threads(threads)
     model = load_encoder(encoder, threads=threads)
     step(1, TRAIN_STEPS)
-    embeddings = embed_texts(model, [e.text for e in train_rows])
+    train_texts = [e.text for e in train_rows]
+    embeddings = embed_texts(model, train_texts)
     step(2, TRAIN_STEPS)
     targets = torch.tensor([LABELS.index(e.label) for e in train_rows])
     fitted = fit_head(torch.from_numpy(embeddings), targets, config)
     weight, bias = (t.numpy().astype(np.float32) for t in fitted)
+    ngram = None
+    if config.ensemble:
+        idf, ngram_weight, ngram_bias = fit_ngram_head(train_texts, targets, config)
+        ngram = NgramHead(
+            spec=config.ngram_spec(), idf=idf, weight=ngram_weight, bias=ngram_bias,
+            input_scale=config.input_scale, mix=0.0,  # chosen on the eval split below
+        )  # fmt: skip
     step(3, TRAIN_STEPS)
 
     draft = Artifact(
         weight=weight, bias=bias, labels=LABELS, version="", encoder=encoder, threshold=0.0,
         input_scale=config.input_scale,
     )  # fmt: skip
-    classifier = IntentClassifier(model, draft)
-    eval_embeddings = embed_texts(model, [e.text for e in eval_rows])
+    eval_texts = [e.text for e in eval_rows]
+    eval_embeddings = embed_texts(model, eval_texts)
     step(4, TRAIN_STEPS)
-    probs = classifier.probabilities(eval_embeddings)
+    probs = IntentClassifier(model, draft).probabilities(eval_embeddings, eval_texts)
+    if ngram is not None:
+        ngram_probs = softmax(ngram.logits(eval_texts))
+        mix = choose_mix(probs, ngram_probs, [e.label for e in eval_rows])
+        ngram = replace(ngram, mix=mix)
+        probs = ((1.0 - mix) * probs + mix * ngram_probs).astype(np.float32)
     index = probs.argmax(axis=-1)
     confidence = probs[np.arange(len(index)), index]
     correct = [LABELS[i] == e.label for i, e in zip(index.tolist(), eval_rows, strict=True)]
     threshold = calibrate_threshold(confidence.tolist(), correct, config.target_precision)
 
-    train_bytes = train_file.read_bytes()
+    files = [(path.name, path.read_bytes()) for path in train_files]
     artifact = Artifact(
         weight=weight,
         bias=bias,
         labels=LABELS,
-        version=_version(train_bytes, config, encoder),
+        version=_version(files, config, encoder),
         encoder=encoder,
         threshold=round(threshold, 4),
         input_scale=config.input_scale,
         info={
             "config": asdict(config),
             "train_rows": len(train_rows),
-            "train_sha256": hashlib.sha256(train_bytes).hexdigest(),
+            "train_files": {name: hashlib.sha256(data).hexdigest() for name, data in files},
             "eval_rows": len(eval_rows),
             "eval_sha256": hashlib.sha256(eval_file.read_bytes()).hexdigest(),
         },
+        ngram=ngram,
     )
     evaluation = _evaluation(IntentClassifier(model, artifact), eval_embeddings, eval_rows)
     artifact.info["eval"] = evaluation.report.as_dict()

@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
-from models.dataset import EVAL_FILE, LABELS, TRAIN_FILE, fold, load_examples
+from models.dataset import EVAL_FILE, LABELS, TRAIN_FILE, TRAIN_FILES, fold, load_examples
 
 BLIND_FILE = TRAIN_FILE.with_name("blind.jsonl")
 FROZEN_OVERLAP = 63
@@ -52,10 +52,11 @@ def test_every_row_has_its_gold_entities_and_an_aware_time() -> None:
 def test_the_training_data_takes_nothing_more_from_it() -> None:
     # Written apart, 63 of its rows still equal a train or eval row after folding: the short
     # replies everyone writes ("ok", "stop", "já paguei"). Figures are reported on all rows and
-    # on the unseen ones; new training data must not add any of its texts.
-    seen = {fold(e.text) for e in load_examples(TRAIN_FILE) + load_examples(EVAL_FILE)}
-    overlap = [e.text for e in load_examples(BLIND_FILE) if fold(e.text) in seen]
-    assert len(overlap) <= FROZEN_OVERLAP, overlap
+    # on the unseen ones; new training data (handwritten.jsonl too) must not add any of its
+    # texts. Only the count is reported: the blind texts are not to be read, even by a failure.
+    seen = {fold(e.text) for path in (*TRAIN_FILES, EVAL_FILE) for e in load_examples(path)}
+    overlap = sum(fold(e.text) in seen for e in load_examples(BLIND_FILE))
+    assert overlap <= FROZEN_OVERLAP, f"{overlap} blind rows are in the training or eval data"
 
 
 def test_training_never_reads_it() -> None:

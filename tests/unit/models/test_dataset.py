@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from models.data.generate import generate
-from models.dataset import EVAL_FILE, LABELS, TRAIN_FILE, fold, load_examples
+from models.dataset import (
+    EVAL_FILE,
+    HANDWRITTEN_FILE,
+    LABELS,
+    TRAIN_FILE,
+    TRAIN_FILES,
+    fold,
+    load_examples,
+)
 from models.errors import DataError
 
 
@@ -22,9 +30,20 @@ def test_every_label_has_at_least_150_training_rows_and_40_eval_rows() -> None:
 
 
 def test_no_eval_row_is_a_training_row() -> None:
-    train = {fold(e.text) for e in load_examples(TRAIN_FILE)}
+    train = {fold(e.text) for path in TRAIN_FILES for e in load_examples(path)}
     overlap = [e.text for e in load_examples(EVAL_FILE) if fold(e.text) in train]
     assert overlap == []
+
+
+def test_the_handwritten_rows_are_70_of_every_label_and_new() -> None:
+    handwritten = load_examples(HANDWRITTEN_FILE)
+    counts = Counter(e.label for e in handwritten)
+    assert set(counts) == set(LABELS)
+    assert min(counts.values()) >= 70, counts
+    folded = [fold(e.text) for e in handwritten]
+    assert len(set(folded)) == len(folded)  # no row twice
+    generated = {fold(e.text) for e in load_examples(TRAIN_FILE)}
+    assert [e.text for e in handwritten if fold(e.text) in generated] == []
 
 
 def test_train_file_is_what_the_seeded_generator_writes() -> None:

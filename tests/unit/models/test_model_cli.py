@@ -58,7 +58,7 @@ def test_training_reports_each_step(onnx_dir: Path, tmp_path: Path) -> None:
     small.write_text("\n".join(lines) + "\n", encoding="utf-8")
     steps: list[tuple[int, int]] = []
     train(
-        small,
+        [small],
         small,
         TrainConfig(epochs=1),
         encoder=encoder_name(),
@@ -66,3 +66,26 @@ def test_training_reports_each_step(onnx_dir: Path, tmp_path: Path) -> None:
         on_step=lambda done, total: steps.append((done, total)),
     )
     assert steps == [(n, TRAIN_STEPS) for n in range(1, TRAIN_STEPS + 1)]
+
+
+def test_eval_unseen_leaves_out_rows_the_model_was_trained_or_tuned_on(
+    onnx_dir: Path, tmp_path: Path
+) -> None:
+    trained = load_examples(TRAIN_FILE)[0]
+    tuned = load_examples(EVAL_FILE)[0]
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "\n".join(
+            json.dumps({"text": text, "label": label}, ensure_ascii=False)
+            for text, label in [
+                (trained.text.upper() + "!", trained.label),  # the same text, folded
+                (tuned.text, tuned.label),
+                ("uma frase que ninguém escreveu antes, juro", "other"),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = _cobranca("model", "eval", "--eval-file", str(rows), "--unseen", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["rows"] == 1

@@ -119,9 +119,9 @@ def test_the_head_predicts_the_same_labels_on_eval_from_either_encoder(
     reference: Any, classifier: IntentClassifier
 ) -> None:
     texts = [e.text for e in load_examples(EVAL_FILE)]
-    ours = classifier.predict(classifier.probabilities(classifier.embed(texts)))
+    ours = classifier.predict(classifier.probabilities(classifier.embed(texts), texts))
     theirs_embeddings = reference.encode(texts, batch_size=32, normalize_embeddings=True)
-    theirs = classifier.predict(classifier.probabilities(theirs_embeddings))
+    theirs = classifier.predict(classifier.probabilities(theirs_embeddings, texts))
     assert [p.label for p in ours] == [p.label for p in theirs]
     assert max(abs(a.confidence - b.confidence) for a, b in zip(ours, theirs, strict=True)) < 1e-3
 
@@ -173,7 +173,7 @@ def test_inference_imports_neither_torch_nor_sentence_transformers(onnx_dir: Pat
         "c = IntentClassifier.load(threads=2)\n"
         "print(c.classify(['já paguei ontem'])[0].label)\n"
         "print(round(evaluate(c, load_examples(EVAL_FILE)[:40]).report.accuracy, 3))\n"
-        "heavy = ['torch', 'sentence_transformers', 'transformers']\n"
+        "heavy = ['torch', 'sentence_transformers', 'transformers', 'sklearn']\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print('heavy', heavy)\n"
     )
