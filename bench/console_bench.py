@@ -10,10 +10,11 @@ It starts, in a temporary directory and on free loopback ports, a Kafka broker, 
 ClickHouse (`cobranca db serve`, migrated) and `cobranca api serve`, makes a platform admin, and
 configures two tenants. Then, for each size:
 
-- ``small``: the tenant as a demo leaves it, a few hundred sends and debtors;
+- ``small``: the tenant as a demo leaves it: 300 debtors imported by `cobranca import` and
+  sunk by `cobranca sink --drain`;
 - ``large``: ClickHouse filled inside the engine (INSERT ... SELECT, every view fed as the sink
-  feeds it) with `--rows` raw rows spread over ten tenants and 120 days up to today (the event mix
-  of bench/clickhouse_bench.py) and `--debtors` imported debtors of the measured tenant.
+  feeds it) with `--rows` raw rows spread over ten tenants and the 119 days up to yesterday (the
+  event mix of bench/clickhouse_bench.py) and `--debtors` imported debtors of the measured tenant.
 
 Chromium (Debian's, driven by Playwright) logs in and opens every page in the navigation,
 `--repeat` times. For each page it reads the browser's Resource Timing of the page's calls to
@@ -46,7 +47,9 @@ if str(ROOT) not in sys.path:
 
 from bench.clickhouse_bench import GENERATE_SQL  # noqa: E402
 from bench.harness import free_port, wait_healthy  # noqa: E402
+from bench.pipeline_bench import write_debtors  # noqa: E402
 
+SMALL_DEBTORS = 300
 TENANT = "tenant-3"  # one of GENERATE_SQL's ten tenants
 PASSWORD = "bench password 1234"
 ADMIN = "bench@example.com"
@@ -93,7 +96,9 @@ def _fill(client: Any, database: str, rows: int, debtors: int) -> float:
     began = time.perf_counter()
     start = datetime.now(UTC) - timedelta(days=120)
     sends = max(rows * 100 // 515, 1)
-    seconds = int(timedelta(days=120).total_seconds())
+    # Ending a day ago: the tenant's latest import stays the real one of the small size, whose
+    # events are in the log (generated rows name positions the log does not have).
+    seconds = int(timedelta(days=119).total_seconds())
     # GENERATE_SQL spaces sends one second apart; spread them over the 120 days instead.
     t0 = f"toDateTime64('{start:%Y-%m-%d %H:%M:%S}', 3, 'UTC')"
     for sql in GENERATE_SQL:
@@ -233,6 +238,22 @@ def main() -> None:
                 capture_output=True,
             )
             _small_tenant(broker.bootstrap)
+            # Real debtors, imported and sunk as in production: the pages that read a debtor
+            # back from the log (the régua's preview, a timeline) do their real work.
+            debtors = work / "debtors.csv"
+            write_debtors(debtors, 1, SMALL_DEBTORS, datetime.now(UTC) + timedelta(days=3))
+            subprocess.run(
+                [*cli, "import", str(debtors), "--tenant", TENANT],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [*cli, "sink", "--drain", "--max-wait", "0.2"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             log = (work / "api.log").open("ab")
             api = subprocess.Popen(
                 [*cli, "api", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
