@@ -233,8 +233,10 @@ def usage(client: Client, database: str, tenant: str, start: date, end: date) ->
 
 
 # The analytics views the API serves, each as one query per tenant and São Paulo day range:
-# name → (columns, SQL with {db}, and the parameters tenant, start, end). Live views are used
-# where a refreshed table exists, so an answer is never up to 30 s older than the sink.
+# name → (columns, SQL with {db}, and the parameters tenant, start, end). The funnel and the
+# response times come from their tables refreshed every 30 s: the live views aggregate every
+# request of the tenant on each call (250-350 ms at a million debtors, docs/adr/0027), and the
+# console that reads them refreshes every 30 s anyway.
 ANALYTICS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
     "billing": (
         ("day", "credited", "debited", "refunded", "credits", "debits", "refunds"),
@@ -262,12 +264,12 @@ ANALYTICS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
         ),
         """SELECT day, step, requested, approved, rejected, deferred, dispatched, delivered,
                   `read`, replied
-           FROM {db}.delivery_funnel_live WHERE {where} ORDER BY day, step""",
+           FROM {db}.delivery_funnel WHERE {where} ORDER BY day, step""",
     ),
     "response_times": (
         ("day", "dispatched", "read", "replied", "dispatch_to_read_s", "read_to_reply_s"),
         """SELECT day, dispatched, `read`, replied, dispatch_to_read_s, read_to_reply_s
-           FROM {db}.response_times_live WHERE {where} ORDER BY day""",
+           FROM {db}.response_times WHERE {where} ORDER BY day""",
     ),
     "intents": (
         ("day", "label", "classified", "mean_confidence"),

@@ -22,6 +22,10 @@ import requests
 
 from connectors.api.static import CONSOLE_DIR, VENDOR
 from connectors.clickhouse import apply_migrations, connect
+from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
+from connectors.clickhouse.raw_tables import RawTableWriter
+from connectors.clickhouse.replay import refresh_views
+from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from connectors.waha.simulator import SimulatorConfig, SimulatorThread
 from streams.base.settings import Settings
 from tests.api_process import serving_api
@@ -174,6 +178,23 @@ def run(coroutine: Any) -> Any:
     thread of its own: Playwright's sync API keeps an event loop running in the test's."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def drain(served: Served, tenant: str) -> None:
+    """What `cobranca sink` does all the time, done now: the log sunk into the API's ClickHouse
+    database (one sink group per tenant, so a second drain goes on where the first stopped),
+    then the views ClickHouse refreshes every 30 s refreshed (the funnel, the response times)."""
+    database = served.analytics.clickhouse_database
+
+    async def sink() -> None:
+        config = SinkConfig(
+            bootstrap=served.bootstrap, database=database, group_id=f"sink-{tenant}"
+        )
+        with connect(served.analytics) as client:
+            await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
+            refresh_views(client, database)
+
+    run(sink())
 
 
 def copy_screenshots(into: Path) -> None:

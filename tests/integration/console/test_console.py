@@ -14,10 +14,6 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.clickhouse import connect
-from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
-from connectors.clickhouse.raw_tables import RawTableWriter
-from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from streams.runtime.tenants import apply_config
 from tests import factories as f
 from tests.integration.console.conftest import (
@@ -26,6 +22,7 @@ from tests.integration.console.conftest import (
     WAHA_KEY,
     Served,
     audit,
+    drain,
     run,
 )
 from tests.kafka_helpers import produce, tenant_config
@@ -310,17 +307,6 @@ def test_a_viewer_cannot_reach_the_users_page(served: Served, page: Any) -> None
     audit(page, "sem-permissao")
 
 
-async def _drain(served: Served, tenant: str) -> None:
-    """The sink, as `cobranca sink --drain` runs it, into the API's ClickHouse database."""
-    config = SinkConfig(
-        bootstrap=served.bootstrap,
-        database=served.analytics.clickhouse_database,
-        group_id=f"sink-{tenant}",
-    )
-    with connect(served.analytics) as client:
-        await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
-
-
 def _seed(served: Served, tenant: str) -> dict[str, Any]:
     """A day of the pipeline's events for `tenant`, as the agents write them, sunk into
     ClickHouse: what the overview must show."""
@@ -350,7 +336,7 @@ def _seed(served: Served, tenant: str) -> dict[str, Any]:
         f.payment_claimed(tenant, "c0", message_id="false_k0", at=start + timedelta(minutes=30)),
     ]
     run(produce(served.bootstrap, events, tenant))
-    run(_drain(served, tenant))
+    drain(served, tenant)
     return {
         "funnel": [5, 4, 3, 2],
         "intents": (["Promessa de pagamento", "Já pagou"], [2, 1]),
@@ -426,7 +412,7 @@ def test_the_overview_charts_show_the_seeded_data(served: Served, page: Any) -> 
         balance_after=94,
     )
     run(produce(served.bootstrap, another, tenant))
-    run(_drain(served, tenant))
+    drain(served, tenant)
     page.locator("#kpi-sent .value").get_by_text("6", exact=True).wait_for(timeout=40_000)
     assert _option(page, "chart-funnel")["series"][0]["data"][0] == 6
 

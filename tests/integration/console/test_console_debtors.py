@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from tests import factories as f
-from tests.integration.console.conftest import Served, audit, run
-from tests.integration.console.test_console_pages import _drain, _heading, _log_in, _tab_to
+from tests.integration.console.conftest import Served, audit, drain, run
+from tests.integration.console.test_console_pages import _heading, _log_in, _tab_to
 from tests.kafka_helpers import produce
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def _import(served: Served, tenant: str, token: str) -> None:
             break
         time.sleep(0.1)
     assert status["state"] == "completed" and status["accepted"] == 2 + SILVAS, status
-    run(_drain(served, tenant))
+    drain(served, tenant)
 
 
 def _reminded(served: Served, tenant: str) -> None:
@@ -74,7 +74,7 @@ def _reminded(served: Served, tenant: str) -> None:
         f.payment_promised(tenant, "m1", message_id=reply_id, at=later + timedelta(seconds=30)),
     ]
     run(produce(served.bootstrap, [*story, *understood], tenant))
-    run(_drain(served, tenant))
+    drain(served, tenant)
 
 
 def _search(page: Any, text: str) -> None:

@@ -17,16 +17,12 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.clickhouse import connect
-from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
-from connectors.clickhouse.raw_tables import RawTableWriter
-from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from streams.base.topics import CONVERSATIONS
 from streams.domain.chat_keys import record_key
 from streams.runtime.log_reader import read_events
 from streams.runtime.tenants import apply_config
 from tests import factories as f
-from tests.integration.console.conftest import PASSWORD, Served, audit, run
+from tests.integration.console.conftest import PASSWORD, Served, audit, drain, run
 from tests.kafka_helpers import produce_keyed, tenant_config
 
 pytestmark = pytest.mark.integration
@@ -63,16 +59,6 @@ def _nav(page: Any) -> list[str]:
     return names
 
 
-async def _drain(served: Served, tenant: str) -> None:
-    config = SinkConfig(
-        bootstrap=served.bootstrap,
-        database=served.analytics.clickhouse_database,
-        group_id=f"sink-{tenant}-{uuid.uuid4().hex[:4]}",
-    )
-    with connect(served.analytics) as client:
-        await ClickHouseSink(config, client, RawTableWriter(DEV_PSEUDONYM_KEY)).run(drain=True)
-
-
 def _import(served: Served, tenant: str, token: str) -> None:
     """The debtors, imported through the API, then sunk into ClickHouse (where the preview
     finds the latest one)."""
@@ -89,7 +75,7 @@ def _import(served: Served, tenant: str, token: str) -> None:
             break
         time.sleep(0.1)
     assert status["state"] == "completed" and status["accepted"] == 2, status
-    run(_drain(served, tenant))
+    drain(served, tenant)
 
 
 def _tab_to(page: Any, selector: str, limit: int = 80) -> None:
@@ -318,7 +304,7 @@ def test_the_rejected_rows_of_an_import_are_downloaded(
     )
     page.get_by_role("button", name="Importar").click()
     page.locator("#import-state").get_by_text("Concluída").wait_for(timeout=60_000)
-    run(_drain(served, tenant))  # what `cobranca sink` does all the time
+    drain(served, tenant)  # what `cobranca sink` does all the time
     with page.expect_download(timeout=TIMEOUT_MS) as info:
         page.get_by_role("button", name="Baixar linhas rejeitadas (CSV)").click()
     download = info.value
