@@ -136,7 +136,7 @@ def train_command(
     target = out or DEFAULT_ARTIFACT
     artifact.save(target)
     mix = f", n-gram share {artifact.ngram.mix}" if artifact.ngram else ""
-    click.echo(f"wrote {target} ({artifact.version}, threshold {artifact.threshold}{mix})")
+    click.echo(f"wrote {target} ({artifact.version}, threshold {artifact.threshold:.4f}{mix})")
     _print_evaluation(evaluation)
 
 
