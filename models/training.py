@@ -4,7 +4,8 @@ The encoder stays frozen: its embeddings of the training rows are computed once 
 encoder everything else uses, ADR 0028) and a linear head is fitted on them in torch (the train
 extra) with AdamW (seeded data order and initialization, CPU, deterministic
 algorithms), so a run on the same data, config and encoder writes the same artifact. On two
-shared cores that is well under a minute after the encoder has read the training rows.
+shared cores the fits take a few minutes after the encoder has read the training rows: the
+final fit, and one per calibration fold.
 
 The ensemble (ADR 0029) adds a linear model over hashed character n-grams (models.ngrams),
 fitted the same way, and averages the two models' probabilities.
