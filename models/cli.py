@@ -137,6 +137,12 @@ def train_command(
     artifact.save(target)
     mix = f", n-gram share {artifact.ngram.mix}" if artifact.ngram else ""
     click.echo(f"wrote {target} ({artifact.version}, threshold {artifact.threshold:.4f}{mix})")
+    calibration = artifact.info["calibration"]
+    click.echo(
+        f"calibrated out of fold on {calibration['rows']} rows: macro-F1 "
+        f"{calibration['macro_f1']:.3f}, {calibration['kept_share']:.1%} handled automatically "
+        f"at {calibration['kept_accuracy']:.1%} accuracy"
+    )
     _print_evaluation(evaluation)
 
 
