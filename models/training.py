@@ -4,11 +4,17 @@ The encoder stays frozen: its embeddings of the training rows are computed once 
 encoder everything else uses, ADR 0028) and a linear head is fitted on them in torch (the train
 extra) with AdamW (seeded data order and initialization, CPU, deterministic
 algorithms), so a run on the same data, config and encoder writes the same artifact. On two
-shared cores that is well under a minute after the encoder has read the training rows.
+shared cores the fits take a few minutes after the encoder has read the training rows: the
+final fit, and one per calibration fold.
 
 The ensemble (ADR 0029) adds a linear model over hashed character n-grams (models.ngrams),
-fitted the same way, and averages the two models' probabilities with the n-gram share that
-scores best on the eval split; the threshold is then calibrated on the average.
+fitted the same way, and averages the two models' probabilities.
+
+The n-gram share and the hand-off threshold are chosen on out-of-fold predictions (ADR 0029,
+"Calibration"): the hand-written training rows are split into seeded stratified folds, both
+models are refitted without each fold and predict it, and the share and threshold are picked on
+the pooled predictions, which no model that made them was fitted on. The eval split is only
+reported on: a threshold picked on the rows a model is scored on is optimistic.
 
 LoRA on the encoder was tried in an earlier attempt (macro-F1 0.873 on its data); the frozen
 encoder with this data scores higher, trains in seconds and keeps the encoder shareable with
@@ -27,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from models.dataset import LABELS, Example, load_examples
 from models.intent import Artifact, IntentClassifier, Matrix, embed_texts, softmax
@@ -37,15 +44,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIXES",
+    "Calibration",
     "LabelScores",
     "Report",
     "TrainConfig",
+    "calibrate",
     "calibrate_threshold",
     "choose_mix",
     "evaluate",
     "fit_head",
     "fit_ngram_head",
+    "out_of_fold",
     "report",
+    "stratified_folds",
     "train",
 ]
 
@@ -62,8 +73,14 @@ class TrainConfig:
     label_smoothing: float = 0.0
     input_scale: float = 10.0
     target_precision: float = 0.95
-    """The threshold is the lowest confidence at which the eval messages the model keeps are
-    still this precise; below it, a person decides."""
+    """The threshold is the lowest confidence at which the out-of-fold predictions the model
+    keeps are still this precise; below it, a person decides."""
+    calibration_folds: int = 5
+    calibration_held_out: str = "handwritten.jsonl"
+    """The training file whose rows are held out in turn for calibration; the other files' rows
+    are in every fold's fit. train.jsonl's templated rows are near copies of one another, so a
+    fold of them is predicted almost perfectly by a model fitted on the rest and would make the
+    threshold optimistic again (ADR 0029). Without such a file, every row is held out in turn."""
     ensemble: bool = True
     """Also fit a linear model on character n-grams and average it with the head (ADR 0029)."""
     ngram_min_n: int = 1
@@ -79,7 +96,7 @@ class TrainConfig:
 
 
 MIXES: Final = tuple(i / 20 for i in range(21))
-"""The n-gram model's shares of the ensemble tried on the eval split (0: the head alone)."""
+"""The n-gram model's shares of the ensemble tried in calibration (0: the head alone)."""
 
 
 def fit_head(
@@ -249,6 +266,96 @@ def choose_mix(
     return best
 
 
+Index = npt.NDArray[np.int64]
+
+
+def stratified_folds(truth: Sequence[str], folds: int, seed: int) -> Index:
+    """Each row's fold, 0 to folds - 1: every label's rows shuffled (seeded) and dealt in turn,
+    the deal going on from label to label, so each fold holds every label's share (±1 row) and
+    the folds' sizes differ by at most one."""
+    rng = np.random.default_rng(seed)
+    labels = np.array(truth, dtype=object)
+    assignment = np.empty(len(truth), dtype=np.int64)
+    dealt = 0
+    for label in LABELS:
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        assignment[rows] = (dealt + np.arange(len(rows))) % folds
+        dealt += len(rows)
+    return assignment
+
+
+def out_of_fold(
+    truth: Sequence[str],
+    held_out: Sequence[bool],
+    folds: int,
+    seed: int,
+    fit_predict: Callable[[Index, Index], tuple[Matrix, ...]],
+) -> tuple[Index, tuple[Matrix, ...]]:
+    """Predictions for the `held_out` rows, each made by models fitted without its fold.
+
+    The held-out rows are split by `stratified_folds`; for each fold, `fit_predict(fit_rows,
+    predict_rows)` fits on every other row (the rows never held out included) and returns one
+    probability matrix per model for `predict_rows`. Returns the held-out rows' indices,
+    ascending, and each model's probabilities for them in that order."""
+    candidates = np.flatnonzero(np.asarray(held_out, dtype=bool))
+    fold = np.full(len(truth), -1, dtype=np.int64)
+    fold[candidates] = stratified_folds([truth[i] for i in candidates.tolist()], folds, seed)
+    pooled: list[list[Matrix]] = []
+    order: list[Index] = []
+    for k in range(folds):
+        predict_rows = np.flatnonzero(fold == k)
+        if not len(predict_rows):
+            continue
+        outputs = fit_predict(np.flatnonzero(fold != k), predict_rows)
+        pooled = pooled or [[] for _ in outputs]
+        for model, probabilities in zip(pooled, outputs, strict=True):
+            model.append(probabilities)
+        order.append(predict_rows)
+    rows = np.concatenate(order)
+    ascending = np.argsort(rows, kind="stable")
+    return rows[ascending], tuple(np.concatenate(m)[ascending] for m in pooled)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """The ensemble's share and the hand-off threshold, and how they do on the rows chosen on."""
+
+    mix: float
+    threshold: float
+    rows: int
+    macro_f1: float
+    kept_share: float
+    kept_accuracy: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: round(value, 4) for name, value in asdict(self).items()}
+
+
+def calibrate(
+    truth: Sequence[str], head: Matrix, ngram: Matrix | None, target_precision: float
+) -> Calibration:
+    """The n-gram share of best macro-F1 (`choose_mix`; none without an n-gram model), then the
+    threshold on the averaged probabilities (`calibrate_threshold`)."""
+    mix = choose_mix(head, ngram, truth) if ngram is not None else 0.0
+    probs = head if ngram is None else (1.0 - mix) * head + mix * ngram
+    index = probs.argmax(axis=-1)
+    confidence = probs[np.arange(len(index)), index].tolist()
+    predicted = [LABELS[i] for i in index.tolist()]
+    correct = [p == t for p, t in zip(predicted, truth, strict=True)]
+    # Not rounded: a threshold rounded up past the lowest confidence it was cut at would send
+    # those messages to a person, and the figures below would not be the artifact's.
+    threshold = calibrate_threshold(confidence, correct, target_precision)
+    kept = [ok for c, ok in zip(confidence, correct, strict=True) if c >= threshold]
+    return Calibration(
+        mix=mix,
+        threshold=threshold,
+        rows=len(truth),
+        macro_f1=report(truth, predicted).macro_f1,
+        kept_share=len(kept) / len(truth) if truth else 0.0,
+        kept_accuracy=sum(kept) / len(kept) if kept else 0.0,
+    )
+
+
 def _version(train_files: Sequence[tuple[str, bytes]], config: TrainConfig, encoder: str) -> str:
     digest = hashlib.sha256()
     for name, data in train_files:
@@ -258,7 +365,7 @@ def _version(train_files: Sequence[tuple[str, bytes]], config: TrainConfig, enco
     return "intent-" + digest.hexdigest()[:12]
 
 
-TRAIN_STEPS = 5
+TRAIN_STEPS = 6
 """The steps `train` reports through `on_step`."""
 
 
@@ -272,73 +379,91 @@ def train(
     on_step: Callable[[int, int], None] | None = None,
 ) -> tuple[Artifact, Evaluation]:
     """Fit the head (and the n-gram model, for an ensemble) on the rows of `train_files`,
-    choose the ensemble's mix and calibrate the threshold on `eval_file`, report on it.
+    choose the ensemble's share and the threshold on out-of-fold predictions (`out_of_fold`
+    over the rows of the `config.calibration_held_out` file), report on `eval_file`.
 
     `on_step(done, TRAIN_STEPS)` hears each of the steps (load the encoder, embed the training
-    rows, fit, embed the evaluation rows, evaluate) as it ends: minutes on a CPU.
+    rows, fit, calibrate, embed the evaluation rows, evaluate) as it ends: minutes on a CPU.
     """
     import torch
 
     from models.encoder import load_encoder
 
     step = on_step or (lambda done, total: None)
-    train_rows = [row for path in train_files for row in load_examples(path)]
+    loaded = [(path.name, load_examples(path)) for path in train_files]
+    train_rows = [row for _, rows in loaded for row in rows]
     eval_rows = load_examples(eval_file)
     if threads:
         torch.set_num_threads(threads)
     model = load_encoder(encoder, threads=threads)
     step(1, TRAIN_STEPS)
     train_texts = [e.text for e in train_rows]
+    # Embedded once: the folds' fits below reuse these rows, the encoder being frozen.
     embeddings = embed_texts(model, train_texts)
     step(2, TRAIN_STEPS)
     targets = torch.tensor([LABELS.index(e.label) for e in train_rows])
-    fitted = fit_head(torch.from_numpy(embeddings), targets, config)
-    weight, bias = (t.numpy().astype(np.float32) for t in fitted)
-    ngram = None
-    if config.ensemble:
-        idf, ngram_weight, ngram_bias = fit_ngram_head(train_texts, targets, config)
+
+    def fit(rows: Index) -> tuple[Artifact, NgramHead | None]:
+        """Both models fitted on `rows`; the artifact holds the head, not yet calibrated."""
+        selected = torch.from_numpy(rows)
+        fitted = fit_head(torch.from_numpy(embeddings[rows]), targets[selected], config)
+        weight, bias = (t.numpy().astype(np.float32) for t in fitted)
+        head = Artifact(
+            weight=weight, bias=bias, labels=LABELS, version="", encoder=encoder, threshold=0.0,
+            input_scale=config.input_scale,
+        )  # fmt: skip
+        if not config.ensemble:
+            return head, None
+        texts = [train_texts[i] for i in rows.tolist()]
+        idf, ngram_weight, ngram_bias = fit_ngram_head(texts, targets[selected], config)
         ngram = NgramHead(
             spec=config.ngram_spec(), idf=idf, weight=ngram_weight, bias=ngram_bias,
-            input_scale=config.input_scale, mix=0.0,  # chosen on the eval split below
+            input_scale=config.input_scale, mix=0.0,  # chosen by calibration below
         )  # fmt: skip
-    step(3, TRAIN_STEPS)
+        return head, ngram
 
-    draft = Artifact(
-        weight=weight, bias=bias, labels=LABELS, version="", encoder=encoder, threshold=0.0,
-        input_scale=config.input_scale,
-    )  # fmt: skip
-    eval_texts = [e.text for e in eval_rows]
-    eval_embeddings = embed_texts(model, eval_texts)
+    def fit_predict(fit_rows: Index, predict_rows: Index) -> tuple[Matrix, ...]:
+        head, ngram = fit(fit_rows)
+        texts = [train_texts[i] for i in predict_rows.tolist()]
+        head_probs = IntentClassifier(model, head).probabilities(embeddings[predict_rows], texts)
+        return (head_probs,) if ngram is None else (head_probs, softmax(ngram.logits(texts)))
+
+    draft, ngram = fit(np.arange(len(train_rows)))
+    step(3, TRAIN_STEPS)
+    sources = [name for name, rows in loaded for _ in rows]
+    everything = config.calibration_held_out not in sources
+    held_out_rows, oof = out_of_fold(
+        [e.label for e in train_rows],
+        [everything or name == config.calibration_held_out for name in sources],
+        config.calibration_folds,
+        config.seed,
+        fit_predict,
+    )
+    calibration = calibrate(
+        [train_rows[i].label for i in held_out_rows.tolist()],
+        oof[0],
+        oof[1] if ngram is not None else None,
+        config.target_precision,
+    )
     step(4, TRAIN_STEPS)
-    probs = IntentClassifier(model, draft).probabilities(eval_embeddings, eval_texts)
-    if ngram is not None:
-        ngram_probs = softmax(ngram.logits(eval_texts))
-        mix = choose_mix(probs, ngram_probs, [e.label for e in eval_rows])
-        ngram = replace(ngram, mix=mix)
-        probs = ((1.0 - mix) * probs + mix * ngram_probs).astype(np.float32)
-    index = probs.argmax(axis=-1)
-    confidence = probs[np.arange(len(index)), index]
-    correct = [LABELS[i] == e.label for i, e in zip(index.tolist(), eval_rows, strict=True)]
-    threshold = calibrate_threshold(confidence.tolist(), correct, config.target_precision)
 
     files = [(path.name, path.read_bytes()) for path in train_files]
-    artifact = Artifact(
-        weight=weight,
-        bias=bias,
-        labels=LABELS,
+    artifact = replace(
+        draft,
         version=_version(files, config, encoder),
-        encoder=encoder,
-        threshold=round(threshold, 4),
-        input_scale=config.input_scale,
+        threshold=calibration.threshold,
         info={
             "config": asdict(config),
             "train_rows": len(train_rows),
             "train_files": {name: hashlib.sha256(data).hexdigest() for name, data in files},
+            "calibration": calibration.as_dict(),
             "eval_rows": len(eval_rows),
             "eval_sha256": hashlib.sha256(eval_file.read_bytes()).hexdigest(),
         },
-        ngram=ngram,
+        ngram=None if ngram is None else replace(ngram, mix=calibration.mix),
     )
+    eval_embeddings = embed_texts(model, [e.text for e in eval_rows])
+    step(5, TRAIN_STEPS)
     evaluation = _evaluation(IntentClassifier(model, artifact), eval_embeddings, eval_rows)
     artifact.info["eval"] = evaluation.report.as_dict()
     step(TRAIN_STEPS, TRAIN_STEPS)
