@@ -242,8 +242,10 @@ def test_whatsapp_sessions_qr_start_and_stop(served: Served, page: Any) -> None:
     page.get_by_role("link", name="Tokens").click()
     _heading(page, "Tokens")
     threshold = page.get_by_label("Avisar quando o saldo ficar abaixo de (tokens)")
+    # `?.`: the page renders the form after its heading; until then the predicate is false.
     page.wait_for_function(
-        "() => document.querySelector('form[aria-label=\"Limite de saldo baixo\"] input').value"
+        "() => document.querySelector('form[aria-label=\"Limite de saldo baixo\"] input')?.value",
+        timeout=TIMEOUT_MS,
     )
     threshold.fill("250")
     page.get_by_role("button", name="Salvar limite").click()
@@ -252,7 +254,7 @@ def test_whatsapp_sessions_qr_start_and_stop(served: Served, page: Any) -> None:
     _heading(page, "Tokens")
     page.wait_for_function(
         "() => document.querySelector('form[aria-label=\"Limite de saldo baixo\"] input')"
-        ".value === '250'",
+        "?.value === '250'",
         timeout=TIMEOUT_MS,
     )
 

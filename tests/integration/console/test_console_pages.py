@@ -163,7 +163,7 @@ def test_a_template_is_edited_with_its_preview_and_errors_beside_their_fields(
     page.get_by_text("Outra pessoa mudou a configuração").wait_for(timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Recarregar a configuração").click()
     page.wait_for_function(
-        "() => document.querySelector('input[type=number]').value === '300'", timeout=TIMEOUT_MS
+        "() => document.querySelector('input[type=number]')?.value === '300'", timeout=TIMEOUT_MS
     )
 
 
