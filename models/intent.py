@@ -52,7 +52,8 @@ class Prediction:
 
     label: str
     confidence: float
-    """The head's softmax probability of `label`, 0.0-1.0."""
+    """The probability of `label`, 0.0-1.0: the head's, averaged with the n-gram model's when
+    the artifact has one (docs/adr/0029)."""
     needs_human: bool
     """Confidence below the calibrated threshold: route the message to a person."""
 
