@@ -163,6 +163,13 @@ def softmax(logits: Matrix) -> Matrix:
     return probabilities
 
 
+def blend(head: Matrix, ngram: Matrix, mix: float) -> Matrix:
+    """The ensemble's probabilities: the head's and the n-gram model's, averaged with the n-gram
+    model's share `mix` (ADR 0029)."""
+    blended: Matrix = ((1.0 - mix) * head + mix * ngram).astype(np.float32)
+    return blended
+
+
 class IntentClassifier:
     """Load once, classify batches. Thread-compatible, not thread-safe (the encoder's state)."""
 
@@ -215,10 +222,7 @@ class IntentClassifier:
         ngram = self.artifact.ngram
         if ngram is None:
             return head
-        mixed: Matrix = (
-            (1.0 - ngram.mix) * head + ngram.mix * softmax(ngram.logits(texts))
-        ).astype(np.float32)
-        return mixed
+        return blend(head, softmax(ngram.logits(texts)), ngram.mix)
 
     def classify(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> list[Prediction]:
         """One prediction per text, in order."""

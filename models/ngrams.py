@@ -123,7 +123,7 @@ class NgramHead:
     input_scale: float
     """The features are unit vectors; the model sees them times this, like the head."""
     mix: float
-    """The ensemble's probabilities: (1 - mix) * the head's + mix * this model's."""
+    """This model's share of the ensemble's probabilities (`models.intent.blend`)."""
 
     def logits(self, texts: Sequence[str]) -> Vector:
         """One row of label logits per text; only the buckets a text has are read."""

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.dataset import LABELS, Example, load_examples
-from models.intent import Artifact, IntentClassifier, Matrix, embed_texts, softmax
+from models.intent import Artifact, IntentClassifier, Matrix, blend, embed_texts, softmax
 from models.ngrams import NgramHead, NgramSpec, densify, fit_idf, tfidf_rows
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ def choose_mix(
     goes to the smaller share (closer to the head alone)."""
     best, best_f1 = 0.0, -1.0
     for mix in sorted(mixes):
-        index = ((1.0 - mix) * head + mix * ngram).argmax(axis=-1)
+        index = blend(head, ngram, mix).argmax(axis=-1)
         f1 = report(truth, [LABELS[i] for i in index.tolist()]).macro_f1
         if f1 > best_f1 + 1e-12:
             best, best_f1 = mix, f1
@@ -337,7 +337,7 @@ def calibrate(
     """The n-gram share of best macro-F1 (`choose_mix`; none without an n-gram model), then the
     threshold on the averaged probabilities (`calibrate_threshold`)."""
     mix = choose_mix(head, ngram, truth) if ngram is not None else 0.0
-    probs = head if ngram is None else (1.0 - mix) * head + mix * ngram
+    probs = head if ngram is None else blend(head, ngram, mix)
     index = probs.argmax(axis=-1)
     confidence = probs[np.arange(len(index)), index].tolist()
     predicted = [LABELS[i] for i in index.tolist()]

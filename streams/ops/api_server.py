@@ -206,8 +206,8 @@ class KafkaApiLog:
 
     async def append(self, events: Sequence[tuple[Event, str]]) -> None:
         topics = [topic_for_event(event.header.event_type) for event, _ in events]
-        if any(topic is TENANTS for topic in topics):
-            await self._append_configurations(events)
+        if TENANTS in topics:
+            await self._append_configurations(events, topics)
         else:
             await self._store(events, topics)
         for (event, _), topic in zip(events, topics, strict=True):
@@ -218,16 +218,18 @@ class KafkaApiLog:
             if topic in _THREAD_TOPICS:
                 self._conversations.apply(event)
 
-    async def _append_configurations(self, events: Sequence[tuple[Event, str]]) -> None:
+    async def _append_configurations(
+        self, events: Sequence[tuple[Event, str]], topics: Sequence[TopicSpec]
+    ) -> None:
         """A configuration is applied when the directory reads it back: in the topic's order,
         so a newer one another replica wrote is never overwritten here."""
         async with contextlib.AsyncExitStack() as read_back:
-            for event, _ in events:
-                if topic_for_event(event.header.event_type) is TENANTS:
+            for (event, _), topic in zip(events, topics, strict=True):
+                if topic is TENANTS:
                     await read_back.enter_async_context(
                         self.tenants.awaiting(event.header.event_id)
                     )
-            await self._store(events, [topic_for_event(e.header.event_type) for e, _ in events])
+            await self._store(events, topics)
 
     async def _store(
         self, events: Sequence[tuple[Event, str]], topics: Sequence[TopicSpec]
@@ -245,10 +247,7 @@ class KafkaApiLog:
             for store in stores:  # all or none: a cancelled record is skipped by its flush
                 store.cancel()
             raise
-        if len(stores) == 1:
-            await stores[0]
-        else:
-            await asyncio.gather(*stores)
+        await asyncio.gather(*stores)
 
 
 class ClickHouseReports:
