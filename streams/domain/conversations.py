@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, NamedTuple, TypeVar
 
 from schemas.events import (
     DeliveryStatusChanged,
@@ -88,8 +88,15 @@ def _put(table: MutableMapping[_K, _V], key: _K, value: _V, limit: int) -> None:
         del table[next(iter(table))]
 
 
-@dataclass(slots=True)
-class _Message:
+class _Message(NamedTuple):
+    """A message of a thread, made by `_message`. A chat stores it as a plain tuple (`_Chat.rows`):
+    the garbage collector stops tracking a tuple of plain values, never an object or a named
+    tuple, and a book of 50,000 chats made of objects is scanned on every full collection
+    (pauses of 100-400 ms in the API under load)."""
+
+    timestamp: float
+    """`at` as a POSIX timestamp: a thread is ordered by it, then by id (`rank`); first, so the
+    stored tuples order the same way (comparing aware datetimes is slow)."""
     message_id: str
     """The WAHA id of an inbound message or of one typed on the phone; a send's request id."""
     direction: Direction
@@ -97,22 +104,34 @@ class _Message:
     text: str | None
     kind: str
     """text, file or media (inbound with media)."""
-    step: str | None = None
+    step: str | None
     """A send's step (D0, api, operator; None for the bot's replies); `phone` for a message a
     person typed on the account's phone."""
-    author: str | None = None
+    author: str | None
     """Who asked for a send (its header's source, e.g. `api user:<id>`)."""
-    request_id: str | None = None
-    rank: tuple[float, str] = field(init=False)
-    """Where it sits in its thread: time, then id (comparing aware datetimes is slow)."""
+    request_id: str | None
 
-    def __post_init__(self) -> None:
-        self.rank = (self.at.timestamp(), self.message_id)
+    @property
+    def rank(self) -> tuple[float, str]:
+        return (self.timestamp, self.message_id)
 
 
-@dataclass(frozen=True, slots=True)
-class _Intent:
-    """What a thread shows of an IntentClassified (the event itself is larger)."""
+def _message(
+    message_id: str,
+    direction: Direction,
+    at: datetime,
+    text: str | None,
+    kind: str,
+    step: str | None = None,
+    author: str | None = None,
+    request_id: str | None = None,
+) -> _Message:
+    return _Message(at.timestamp(), message_id, direction, at, text, kind, step, author, request_id)
+
+
+class _Intent(NamedTuple):
+    """What a thread shows of an IntentClassified (the event itself is larger); a tuple for the
+    same reason as `_Message`."""
 
     label: str
     confidence: float
@@ -132,7 +151,8 @@ class _Chat:
     client_id: str | None = None
     session: str | None = None
     """The session the debtor last wrote to: where a person's reply goes out."""
-    messages: dict[str, _Message] = field(default_factory=dict)
+    rows: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    """message id → its `_Message` as a plain tuple (read through `message` and `messages`)."""
     intents: dict[str, _Intent] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
     """waha id → the label an operator gave it last (resolution or correction)."""
@@ -149,22 +169,28 @@ class _Chat:
     summary: ChatSummary | None = None
     """The chat's line in the list, until the chat changes."""
 
+    def message(self, message_id: str) -> _Message | None:
+        row = self.rows.get(message_id)
+        return None if row is None else _Message._make(row)
+
+    def messages(self) -> list[_Message]:
+        return [_Message._make(row) for row in self.rows.values()]
+
     def add(self, message: _Message, tenant: _Tenant) -> None:
-        known = self.messages.get(message.message_id)
-        if known is not None:
+        if message.message_id in self.rows:
             return
-        self.messages[message.message_id] = message
+        self.rows[message.message_id] = tuple(message)
         if message.request_id is not None:
             tenant.requests[message.request_id] = self.key
             pending = tenant.pending.pop(message.request_id, None)
             if pending is not None:
                 self._advance(message.request_id, pending)
-        if len(self.messages) > MAX_MESSAGES:
-            oldest = min(self.messages.values(), key=lambda m: m.rank)
-            self._forget(oldest, tenant)
+        if len(self.rows) > MAX_MESSAGES:
+            # A row starts with its rank (timestamp, then the unique id): tuples order by it.
+            self._forget(_Message._make(min(self.rows.values())), tenant)
 
     def _forget(self, message: _Message, tenant: _Tenant) -> None:
-        del self.messages[message.message_id]
+        del self.rows[message.message_id]
         self.intents.pop(message.message_id, None)
         self.corrections.pop(message.message_id, None)
         self.acks.pop(message.message_id, None)
@@ -202,9 +228,9 @@ class _Chat:
         return max(opened, key=lambda h: h.header.occurred_at) if opened else None
 
     def last(self) -> _Message | None:
-        if not self.messages:
+        if not self.rows:
             return None
-        return max(self.messages.values(), key=lambda m: m.rank)
+        return _Message._make(max(self.rows.values()))
 
     def label_of(self, waha_message_id: str) -> tuple[str, float] | None:
         intent = self.intents.get(waha_message_id)
@@ -227,7 +253,7 @@ class _Tenant:
             chat = self.chats[key] = _Chat(key)
             while len(self.chats) > MAX_CHATS:
                 _, evicted = self.chats.popitem(last=False)
-                for message in list(evicted.messages.values()):
+                for message in evicted.messages():
                     evicted._forget(message, self)
                 for handoff_id in evicted.handoffs:
                     self.handoffs.pop(handoff_id, None)
@@ -402,7 +428,7 @@ class ConversationBook:
                 return
             kind, step = "media" if event.has_media else "text", "phone"
             chat.add(
-                _Message(
+                _message(
                     event.waha_message_id, "outbound", event.timestamp, event.body, kind, step
                 ),
                 tenant,
@@ -411,7 +437,7 @@ class ConversationBook:
         chat.session = event.session
         kind = "media" if event.has_media else "text"
         chat.add(
-            _Message(event.waha_message_id, "inbound", event.timestamp, event.body, kind), tenant
+            _message(event.waha_message_id, "inbound", event.timestamp, event.body, kind), tenant
         )
 
     @staticmethod
@@ -419,7 +445,7 @@ class ConversationBook:
         chat = tenant.chat(chat_key(event.phone_e164))
         chat.client_id = chat.client_id or event.client_id
         kind = "file" if event.kind is SendKind.FILE else "text"
-        message = _Message(
+        message = _message(
             event.request_id,
             "outbound",
             event.header.occurred_at,
@@ -443,7 +469,7 @@ class ConversationBook:
         last = chat.last()
         if last is None:
             return None
-        inbound = [m for m in chat.messages.values() if m.direction == "inbound"]
+        inbound = [m for m in chat.messages() if m.direction == "inbound"]
         labelled = [m for m in inbound if m.message_id in chat.intents]
         latest = max(labelled, key=lambda m: m.rank) if labelled else None
         intent = None if latest is None else chat.intents[latest.message_id]
@@ -481,7 +507,7 @@ class ConversationBook:
         if found is None or summary is None:
             return None
         messages = []
-        for m in sorted(found.messages.values(), key=lambda m: m.rank):
+        for m in sorted(found.messages(), key=lambda m: m.rank):
             if m.direction == "inbound":
                 intent = found.intents.get(m.message_id)
                 messages.append(
@@ -540,7 +566,7 @@ class ConversationBook:
         if chat is None or pair is None or not isinstance(pair[0], HandoffRequested):
             return None
         request, resolution = pair[0], pair[1]
-        message = chat.messages.get(request.waha_message_id or "")
+        message = chat.message(request.waha_message_id or "")
         return Handoff(
             request,
             None if message is None else message.text,
@@ -564,7 +590,7 @@ class ConversationBook:
         """(chat id, classified label) of a classified inbound message of the chat; raises
         HandoffError when the book holds no such classified message."""
         found = self._chat(tenant, chat)
-        message = None if found is None else found.messages.get(waha_message_id)
+        message = None if found is None else found.message(waha_message_id)
         if found is None or message is None or message.direction != "inbound":
             raise HandoffError(f"no inbound message {waha_message_id!r} in chat {chat!r}")
         label = found.label_of(waha_message_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -560,4 +561,8 @@ async def running_api(settings: Settings, api: ApiSettings):  # type: ignore[no-
 async def serve(settings: Settings, api: ApiSettings, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (SIGINT/SIGTERM in `cobranca api serve`) or cancelled."""
     async with running_api(settings, api):
+        # What start-up loaded (modules, the state replayed from the topics) lives as long as the
+        # process: out of the collector's full scans, which would otherwise pause every request
+        # in flight for as long as they take.
+        gc.freeze()
         await (stop or asyncio.Event()).wait()

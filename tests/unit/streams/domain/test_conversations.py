@@ -3,6 +3,7 @@ dispatch topics, in any order → threads, the list of chats, open hand-offs."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -233,6 +234,23 @@ def test_a_permanent_failure_read_before_its_request_is_kept_for_it() -> None:
     book.apply(send_requested("acme", "r1", phone=PHONE, at=T0))
     thread = book.thread("acme", PHONE)
     assert thread is not None and thread.messages[0].status == "failed"
+
+
+def test_the_collector_stops_tracking_the_messages_a_book_keeps() -> None:
+    # A replica holds up to 50,000 chats per tenant: every object in them is scanned on each of
+    # the collector's full passes, and those pauses are the API's slowest answers.
+    book = _book(
+        [
+            inbound_message("acme", phone=PHONE, message_id="m1", body="oi", at=T0),
+            send_requested("acme", "r1", phone=PHONE, at=T0 + timedelta(seconds=1)),
+        ]
+    )
+    gc.collect()
+    chat = book._tenants["acme"].chats[next(iter(book._tenants["acme"].chats))]
+    assert len(chat.rows) == 2
+    assert not any(gc.is_tracked(row) for row in chat.rows.values())
+    thread = book.thread("acme", PHONE)
+    assert thread is not None and [m.text for m in thread.messages] == ["oi", "Olá!"]
 
 
 def test_a_chat_keeps_its_last_messages_only() -> None:
