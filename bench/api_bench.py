@@ -23,8 +23,8 @@ ratios are the point. Those closed-loop rounds keep `--concurrency` requests in 
 p99 is the queue at saturation. The goal "2,000 sends/s with p99 under 50 ms" is a latency at an
 offered rate, measured last by paced rounds (`bench.harness.paced`): `--paced-sends` sends/s
 offered open loop for `--paced-seconds`, as POSTs of each size in `--paced-batches`, each
-latency counted from when its POST was due. JWT verification is timed alone (ES256, the API's own `TokenSigner`).
-The broker and the servers are stopped by PID at the end.
+latency counted from when its POST was due. JWT verification is timed alone (ES256, the API's
+own `TokenSigner`). The broker and the servers are stopped by PID at the end.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,32 +103,16 @@ async def load(
 ) -> Round:
     """`total` calls, `concurrency` at a time, each next one sent as soon as one answers; a call
     answered with another status than `ok` counts as failed."""
-    import aiohttp
-
-    latencies: list[float] = []
-    errors = 0
     counter = iter(range(total))
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
 
+    async def drive(send: _Send) -> None:
         async def worker() -> None:
-            nonlocal errors
             for n in counter:
-                method, url, headers, body = call(n)
-                started = time.perf_counter()
-                async with session.request(method, url, data=body, headers=headers) as response:
-                    await response.read()
-                    if response.status != ok:
-                        errors += 1
-                latencies.append(time.perf_counter() - started)
+                await send(n, time.perf_counter())
 
-        cpu_before = cpu_seconds(server_pid)
-        began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - began
-        cpu_after = cpu_seconds(server_pid)
-    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-    return Round(name, total, seconds, latencies, errors, cpu)
+
+    return await _round(name, call, total, ok, server_pid, concurrency, drive)
 
 
 async def paced(
@@ -147,23 +131,8 @@ async def paced(
     runs from when it was due, not when it went out: a server that falls behind shows it in the
     tail instead of slowing the generator down (coordinated omission). A call still waiting for
     a connection after `max_in_flight` others counts its wait too."""
-    import aiohttp
 
-    latencies: list[float] = []
-    errors = 0
-    connector = aiohttp.TCPConnector(limit=max_in_flight)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def one(n: int, due: float) -> None:
-            nonlocal errors
-            method, url, headers, body = call(n)
-            async with session.request(method, url, data=body, headers=headers) as response:
-                await response.read()
-                if response.status != ok:
-                    errors += 1
-            latencies.append(time.perf_counter() - due)
-
-        cpu_before = cpu_seconds(server_pid)
+    async def drive(send: _Send) -> None:
         began = time.perf_counter()
         tasks = []
         for n in range(total):
@@ -171,8 +140,44 @@ async def paced(
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(n, due)))
+            tasks.append(asyncio.create_task(send(n, due)))
         await asyncio.gather(*tasks)
+
+    return await _round(name, call, total, ok, server_pid, max_in_flight, drive)
+
+
+_Send = Callable[[int, float], Awaitable[None]]
+"""Make call n and record its latency from the given start."""
+
+
+async def _round(
+    name: str,
+    call: Callable[[int], Call],
+    total: int,
+    ok: int,
+    server_pid: int | None,
+    connections: int,
+    drive: Callable[[_Send], Awaitable[None]],
+) -> Round:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def send(n: int, started: float) -> None:
+            nonlocal errors
+            method, url, headers, body = call(n)
+            async with session.request(method, url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status != ok:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+        cpu_before = cpu_seconds(server_pid)
+        began = time.perf_counter()
+        await drive(send)
         seconds = time.perf_counter() - began
         cpu_after = cpu_seconds(server_pid)
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
