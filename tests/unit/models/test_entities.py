@@ -212,10 +212,10 @@ def test_a_naive_ref_time_is_sao_paulo_wall_time() -> None:
         ("hoje não consigo, pago amanhã", date(2026, 3, 14)),
         ("nao consigo pagar hoje so amanha", date(2026, 3, 14)),
         ("se nao der hoje pago amanha", date(2026, 3, 14)),
-        # a receipt date is still the best guess when nothing else is said
-        ("recebo sexta", date(2026, 3, 20)),
+        # a receipt date is the best guess when the message also says the debtor pays
+        ("recebo sexta, aí pago", date(2026, 3, 20)),
         ("quando receber dia 5 eu pago", date(2026, 4, 5)),
-        # a negated date is the last resort, not nothing
+        # a "não" after a payment verb and its date is about what follows
         ("pago sexta nao se preocupa", date(2026, 3, 20)),
         # a date inside other words and emojis
         ("oi td bem? consigo pagar R$ 150,00 ate sexta 👍", date(2026, 3, 20)),
