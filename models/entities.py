@@ -192,13 +192,14 @@ _PAST_CUE_RE = re.compile(
 _OTHER_CUE_RE = re.compile(
     r"\b(?:respond\w*|retorn\w*|convers\w*|vejo|ver|vendo|olho|olhar|lig(?:o|a|ar|am|acao)"
     r"|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
-    r"|consulta|medic[oa]|anos|aniversario|vcs|voces|cobram|cobrando|cobraram|mandam)\b",
+    r"|consulta|medic[oa]|anos|aniversario|cobram|cobrando|cobraram|mandam"
+    r"|(?<!pra\s)(?<!para\s)(?<!pro\s)(?:vcs|voces))\b",
     re.ASCII,
 )
 _PAYMENT_CUE_RE = re.compile(
     r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|deposit(?:o|a|ar|arei)"
     r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
-    r"|esper(?:a|ar|am))\b",
+    r"|esper(?:a|ar|am)|faco)\b",
     re.ASCII,
 )
 # Payment nouns count only in a clause without a verb cue: "fiz o pix hj" is past.
@@ -382,6 +383,9 @@ def _cues(clause: str) -> list[tuple[int, int, str]]:
         for m in regex.finditer(clause):
             if all(m.end() <= s or m.start() >= e for s, e, _ in found):
                 found.append((m.start(), m.end(), kind))
+    if any(kind == "payment" for _, _, kind in found):
+        # "qdo voltar na terça eu pago": a payment verb outweighs the other action
+        found = [cue for cue in found if cue[2] != "other"]
     if not found:
         found = [(m.start(), m.end(), "payment") for m in _PAYMENT_NOUN_RE.finditer(clause)]
     return found
@@ -504,7 +508,8 @@ _NOT_MONEY_UNITS = frozenset(
      "vezes", "x", "parcela", "parcelas", "prestacao", "prestacoes", "boleto", "boletos",
      "fatura", "faturas", "mensalidade", "mensalidades", "pessoa", "pessoas", "filho", "filhos",
      "km", "kg", "g", "m", "ml", "l", "desculpas", "mensagem", "mensagens", "ligacao",
-     "ligacoes", "numero", "numeros", "porcento", "andar"}
+     "ligacoes", "numero", "numeros", "porcento", "andar", "cartao", "cartoes", "conta", "contas",
+     "compra", "compras", "digitos"}
 )  # fmt: skip
 # A number right after one of these is a day, a time or an identifier, not money.
 _NOT_MONEY_BEFORE = frozenset(
@@ -512,24 +517,31 @@ _NOT_MONEY_BEFORE = frozenset(
      "cep", "rg", "protocolo", "codigo", "cod", "pedido", "contrato", "tel", "telefone", "cel",
      "celular", "fone", "whats", "whatsapp", "zap", "ramal", "agencia", "ag", "apto",
      "apartamento", "casa", "rua", "lote", "quadra", "nota", "nf", "nfe", "senha", "cartao",
-     "final", "em"}
+     "final", "em", "desde", "erro"}
 )  # fmt: skip
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "cobr", "divid", "valor", "debit",
-    "ofere", "propo", "entrad", "descont", "devend",
+    "ofere", "propo", "entrad", "descont", "devend", "consegu", "faz", "fas",
 )  # fmt: skip
 _CONTEXT_WORDS = frozenset(
     {"pix", "consigo", "posso", "pode", "podemos", "dou", "dar", "mando", "mandar", "mandei",
      "faco", "fazer", "fiz", "tenho", "total", "saldo", "devo", "deve", "x", "fecha", "fechar",
-     "fechamos", "custa", "ficou", "fica", "vista", "avista"}
+     "fechamos", "fecho", "custa", "ficou", "fica", "vista", "avista", "aceita", "aceitam",
+     "aceito", "aceitaria", "aceitariam", "topa", "topam", "topo", "serve", "tal", "passo",
+     "passar"}
 )  # fmt: skip
 _CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix"})
+_APPROXIMATE_AFTER = ["e", "pouco"]
+_PRICE_VERBS = (["fecha"], ["fechar"], ["fecho"], ["fechamos"])  # "fecha em 400"  # "200 e pouco"
 # An amount said in a clause with one of these is the one the debtor offers or pays.
-_OFFER_PREFIXES = ("pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "entrad")
+_OFFER_PREFIXES = (
+    "pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "entrad", "consegu", "faz",
+    "fas",
+)  # fmt: skip
 _OFFER_WORDS = frozenset(
     {"pix", "consigo", "posso", "podemos", "dou", "dar", "mando", "mandar", "mandei", "faco",
-     "fazer", "fiz", "tenho"}
+     "fazer", "fiz", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam"}
 )  # fmt: skip
 
 # Dates, times, phone numbers and documents are masked before amounts are read.
@@ -715,6 +727,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     after = [t.text for t in tokens[end : end + 2]]
     if after == ["por", "cento"]:
         return None  # "10 por cento"
+    if nxt is not None and nxt.kind == "cur":
+        return centavos, end + 1  # "200 R$", "200$"
     if nxt is not None and nxt.kind == "word":
         # "3 parcelas", "2 meses", "1 dia" are counts; but "150 dia 10" is 150 on day 10
         counted = nxt.text in _NOT_MONEY_UNITS or (nxt.text == "dia" and centavos == 100)
@@ -738,7 +752,9 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
                 return centavos + cents.centavos // 100, cents.end + 1
         return centavos, end
     words_before = [t.text for t in tokens[:i] if t.kind in ("word", "num")][-4:]
-    if words_before and words_before[-1] in _NOT_MONEY_BEFORE:
+    # "fecha em 400", "fechamos em 400": the price, not a year
+    price = words_before[-1:] == ["em"] and words_before[-2:-1] in _PRICE_VERBS
+    if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
     if first.text == "cento" and words_before and words_before[-1] == "por":
         return None
@@ -749,6 +765,18 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     alone = all(t.kind in ("sym", "cur") for t in tokens[:i] + tokens[end:])
     words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(words_after):
+        return centavos, end
+    if words_after == _APPROXIMATE_AFTER:
+        return centavos, end
+    # "500 eu pago", "setecentos eu consigo": a payment verb right after, in the same clause;
+    # digits up to 31 could be a day ("o dia 25 eu faço"), so they need more than that
+    near = tokens[end : end + 2]
+    day_like = not phrase.words_only and centavos <= 31 * 100
+    if (
+        not day_like
+        and any(t.kind == "word" and _is_offer(t.text) for t in near)
+        and not any(t.kind == "sym" for t in near)
+    ):
         return centavos, end
     return None
 
@@ -762,24 +790,32 @@ def amount_brl(text: str) -> int | None:
     "mil e quinhentos", "dois mil e trezentos e cinquenta", "cinquenta conto", "um milhão".
 
     Which numbers count (decision):
-    - always, with a currency sign before ("R$", "$", "rs", "BRL") or a money word after
-      (reais, real, conto(s), pila(s), pau(s), centavos);
+    - always, with a currency sign before ("R$", "$", "rs", "BRL") or after ("200 R$", "200$"),
+      or a money word after (reais, real, conto(s), pila(s), pau(s), centavos);
     - without one, when written like money (a decimal comma or a thousands dot: "150,00",
       "1.500") or with a scale ("mil e quinhentos", "1,5 mil", "2k");
     - a bare number ("150", "duzentos") only next to payment words: pagar/pago/paguei, valor,
-      dívida, parcela(s), entrada, pix, consigo, posso, dou, mando, faço, tenho, devo, total,
-      "10x de" (within the 4 words before), or "de entrada"/"à vista"/"no pix" after; or when
-      the number is the whole message ("150", "150 👍"). Spelled numbers below ten ("um",
-      "duas") never count without a money word: they are articles and counts.
+      dívida, parcela(s), entrada, pix, consigo/consegue, posso, dou, mando, passo, faço/faz,
+      tenho, devo, total, a counter-offer's aceita/topa/serve/"que tal"/"fecha em", "10x de"
+      (within the 4 words before), or "de entrada"/"à vista"/"no pix"/"e pouco" after, or a
+      payment verb within the 2 words after ("500 eu pago", "setecentos eu consigo"; not for
+      digits up to 31, which may be a day: "o dia 25 eu faço"); or when the number is the whole
+      message ("150", "150 👍"). Spelled numbers below ten ("um", "duas") never count without
+      a money word: they are articles and counts.
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
     phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
-    identifiers after "pedido", "protocolo", "cpf", "número"..., and a bare number after "em"
-    ("em 2027").
+    identifiers after "pedido", "protocolo", "cpf", "número", "erro"..., a bare number after
+    "em" ("em 2027"; but "fecha em 400") or "desde" ("desde 2019"), and counts of things ("2
+    cartões", "3 contas").
 
-    Several amounts: the first one in a clause where the debtor pays or offers (pago, consigo,
-    posso, dou, mando, entrada, parcela...) wins, else the first one: "a dívida é 500 mas só
-    consigo 200" → 200 reais; "cobraram 500, era 300" → 500 reais.
+    Several amounts: the offer wins. In the first clause with an offer word (pago, consigo,
+    posso, dou, mando, passo, faço, tenho, aceita, entrada, parcela...; not negated: "não tenho",
+    "não consigo pagar"), the first amount after the offer word, else the last one before it:
+    "a dívida é 500 mas só consigo 200" → 200 reais; "de 1.200 eu pago 600" → 600 reais;
+    "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of "600 de 1.200" / "500 dos 900"
+    is never the offer. Without an offer, the first amount the debtor did not refuse: "não
+    consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era 300" → 500 reais.
     """
     normalized = _normalize(text)
     for mask in _MASKS:
@@ -802,11 +838,60 @@ def amount_brl(text: str) -> int | None:
         centavos, end = judged
         mentions.append(_Mention(token.start, tokens[end - 1].end, centavos))
         i = end
+    refused: list[_Mention] = []
     for mention in mentions:
         left, right = _clause(normalized, mention.start, mention.end)
-        if any(map(_is_offer, _WORD_RE.findall(normalized[left:right]))):
-            return mention.centavos
-    return mentions[0].centavos if mentions else None
+        offers, negated = _offer_positions(normalized, left, right)
+        if negated and not offers:
+            refused.append(mention)
+        if not offers:
+            continue
+        # In the offer's clause: the first amount after an offer word ("de 1.200 eu pago 600"),
+        # else the last one before it ("cobrança de 1.100, 500 eu pago"); never the total of
+        # "600 de 1.200".
+        inside = [
+            m
+            for m in mentions
+            if left <= m.start and m.end <= right and not _of_total(normalized, mentions, m)
+        ]
+        after = [m for m in inside if m.start >= offers[0]]
+        before = [m for m in inside if m.end <= offers[-1]]
+        if after or before:
+            return (after[0] if after else before[-1]).centavos
+    # No offer: the first amount, unless the debtor refused it ("não consigo pagar os 800, só 300")
+    kept = [m for m in mentions if m not in refused]
+    return (kept or mentions)[0].centavos if mentions else None
+
+
+_LEAST_PART = 10 * 100  # "3 de 400" is three instalments of 400, not 3 reais of 400
+_OF_RE = re.compile(r"\s*(?:d[eoa]s?)\s*$", re.ASCII)
+
+
+def _of_total(text: str, mentions: list[_Mention], mention: _Mention) -> bool:
+    """True for the total in "600 de 1.200", "500 dos 900": an amount "de" right after another."""
+    return any(
+        other.end <= mention.start
+        and other.centavos >= _LEAST_PART
+        and _OF_RE.fullmatch(text, other.end, mention.start)
+        for other in mentions
+    )
+
+
+def _offer_positions(text: str, left: int, right: int) -> tuple[list[int], bool]:
+    """Where the offer words of text[left:right] end, and whether a negated one was seen.
+
+    A negated offer word ("não tenho", "não consigo pagar") is no offer."""
+    positions = []
+    negated_seen = False
+    words = list(_WORD_RE.finditer(text, left, right))
+    for k, word in enumerate(words):
+        if not _is_offer(word.group()):
+            continue
+        if any(w.group() in _NEGATION for w in words[max(0, k - 2) : k]):
+            negated_seen = True
+        else:
+            positions.append(word.end())
+    return positions, negated_seen
 
 
 def centavos_to_reais(centavos: int) -> float:
