@@ -6,8 +6,8 @@ never a float in cobranca; `centavos_to_reais` exists only for the JSON output b
 
 Real replies are written on a phone keyboard, so every rule runs on a normalized copy of the
 text: case folded, accents stripped ("amanhâ", "AMANHÃ" → "amanha", "terça" → "terca",
-"2ª" → "2a"), emojis ignored; "é" standing alone (is) becomes "eh", so that it does not fold into
-"e" (and), which splits clauses. Abbreviations understood: hj/hje (hoje), amn/amnh/amanh
+"2ª" → "2a"), emojis ignored; "é" standing alone (is) becomes "eh", so that it does not fold
+into "e" (and), which splits clauses. Abbreviations understood: hj/hje (hoje), amn/amnh/amanh
 (amanhã), dps/dispois (depois), seg/ter/qua/qui/sex/sab/dom (weekdays), pgto (pagamento).
 
 Public API (`__all__`): `promised_date`, `amount_brl`, `centavos_to_reais`, `local_today`,
@@ -190,8 +190,8 @@ _PAST_CUE_RE = re.compile(
 )
 # Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
 _OTHER_CUE_RE = re.compile(
-    r"\b(?:respond\w*|retorn\w*|convers\w*|vejo|ver|vendo|olho|olhar|lig(?:o|a|ar|am|acao)"
-    r"|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
+    r"\b(?:respond\w*|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
+    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
     r"|consulta|medic[oa]|anos|aniversario|cobram|cobrando|cobraram|mandam"
     r"|(?<!pra\s)(?<!para\s)(?<!pro\s)(?:vcs|voces))\b",
     re.ASCII,
@@ -458,7 +458,7 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
       paga dia 5", "cai o pagamento") → a receipt date, the worst that is kept;
     - never a promise: a past or due date (paguei, mandei, fiz, foi feito, consegui, tinha,
       venceu, vencimento, desde, "sexta passada": any first-person preterite in -ei, not the
-      future -arei/-erei/-irei); a date for something other than paying (respondo, vejo,
+      future -arei/-erei/-irei); a date for something other than paying (respondo, aviso, vejo,
       ligo, falo, conversa, viajando, volto, abrem, atendo, consulta, Procon, "faz 15 anos",
       or the creditor as subject: vcs, vocês, cobram, mandam); a negated date ("não", "nem"
       within 3 words before, or 2 after unless a payment verb came before the date: "hoje não
@@ -858,7 +858,7 @@ def amount_brl(text: str) -> int | None:
         before = [m for m in inside if m.end <= offers[-1]]
         if after or before:
             return (after[0] if after else before[-1]).centavos
-    # No offer: the first amount, unless the debtor refused it ("não consigo pagar os 800, só 300")
+    # No offer: the first amount the debtor did not refuse ("não consigo pagar os 800, só 300")
     kept = [m for m in mentions if m not in refused]
     return (kept or mentions)[0].centavos if mentions else None
 
@@ -880,14 +880,15 @@ def _of_total(text: str, mentions: list[_Mention], mention: _Mention) -> bool:
 def _offer_positions(text: str, left: int, right: int) -> tuple[list[int], bool]:
     """Where the offer words of text[left:right] end, and whether a negated one was seen.
 
-    A negated offer word ("não tenho", "não consigo pagar") is no offer."""
+    A negated offer word ("não tenho", "não dá pra pagar": "não" within the 3 words before)
+    is no offer."""
     positions = []
     negated_seen = False
     words = list(_WORD_RE.finditer(text, left, right))
     for k, word in enumerate(words):
         if not _is_offer(word.group()):
             continue
-        if any(w.group() in _NEGATION for w in words[max(0, k - 2) : k]):
+        if any(w.group() in _NEGATION for w in words[max(0, k - 3) : k]):
             negated_seen = True
         else:
             positions.append(word.end())

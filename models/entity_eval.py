@@ -4,7 +4,7 @@ A row is `{"text", "sent_at", "promised_date", "amount_centavos", "style"}` (mod
 "Entity sets"). Reading the file is the only I/O; a bad row is a `DataError` naming file and line.
 
 Scoring (decision): `amount_brl` is scored on every row; `promised_date` on every row too,
-unless the file carries an intent `label` (as blind.jsonl does), in which case only on the
+unless the file carries an intent `label` (the intent sets do), in which case only on the
 `promise_to_pay` rows, as the product asks it (`all_dates=True` scores every row regardless).
 
 - A row with a gold value is *right* when the function returns exactly it, *wrong* when it
