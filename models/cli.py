@@ -1,4 +1,4 @@
-"""`cobranca model provision|train|eval` and `cobranca classify`.
+"""`cobranca model provision|train|eval|entities` and `cobranca classify`.
 
 Mounted in streams/ops/cli.py with `main.add_command(model)` and
 `main.add_command(classify_command)`.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -28,6 +28,7 @@ from models.errors import ModelError
 from streams.base.cli_output import echo_json, json_option, progress
 
 if TYPE_CHECKING:
+    from models.entity_eval import FieldScore
     from models.training import Evaluation
 
 __all__ = [
@@ -192,6 +193,87 @@ def eval_command(
         return
     click.echo(f"{classifier.version} on {eval_file or EVAL_FILE} ({len(examples)} rows)")
     _print_evaluation(evaluation)
+
+
+@model.command("entities")
+@click.option(
+    "--eval-file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Rows with gold promised_date and amount_centavos; default entities_dev.jsonl.",
+)
+@click.option("--failures", is_flag=True, help="List every row where a function was not right.")
+@click.option(
+    "--all-dates",
+    is_flag=True,
+    help="Score promised_date on every row even when the file has intent labels.",
+)
+@json_option
+def entities_command(
+    eval_file: Path | None, failures: bool, all_dates: bool, as_json: bool
+) -> None:
+    """How right promised_date and amount_brl are: right, wrong, missed, spurious, per style.
+
+    A value returned where the gold is null is spurious. amount_brl is scored on every row,
+    promised_date too unless the file has intent labels: then on promise_to_pay rows only, as
+    the product asks it (models/entity_eval.py)."""
+    from models.entity_eval import DEV_FILE, evaluate_entities, load_entity_rows
+
+    path = eval_file or DEV_FILE
+    try:
+        scores = evaluate_entities(load_entity_rows(path), all_dates=all_dates)
+    except ModelError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        echo_json(
+            {
+                "eval_file": str(path),
+                "rows": scores.rows,
+                "promised_date": _field_document(scores.dates),
+                "amount_brl": _field_document(scores.amounts),
+                "by_style": {
+                    style: {"promised_date": _field_document(d), "amount_brl": _field_document(a)}
+                    for style, (d, a) in sorted(scores.by_style.items())
+                },
+                "failures": [asdict(f) for f in scores.failures] if failures else None,
+            }
+        )
+        return
+    click.echo(f"entities on {path} ({scores.rows} rows)")
+    for name, score in (("promised_date", scores.dates), ("amount_brl", scores.amounts)):
+        click.echo(
+            f"{name:<13}  right {score.right}/{score.gold} ({score.accuracy:.1%})   "
+            f"wrong {score.wrong}   missed {score.missed}   "
+            f"spurious {score.spurious}/{score.null} ({score.spurious_rate:.1%})"
+        )
+    width = max(len("style"), *map(len, scores.by_style))
+    click.echo(
+        f"\n{'style':<{width}}  {'date right':>10}  {'spur':>6}  {'amount right':>12}  {'spur':>6}"
+    )
+    for style, (d, a) in sorted(scores.by_style.items()):
+        click.echo(
+            f"{style:<{width}}  {f'{d.right}/{d.gold}':>10}  {f'{d.spurious}/{d.null}':>6}  "
+            f"{f'{a.right}/{a.gold}':>12}  {f'{a.spurious}/{a.null}':>6}"
+        )
+    if failures:
+        click.echo(f"\nfailures ({len(scores.failures)})")
+        for f in scores.failures:
+            click.echo(
+                f"{path.name}:{f.line} {f.field} {f.kind} [{f.style}] gold={f.gold} got={f.got}"
+                f"  {f.text!r}"
+            )
+
+
+def _field_document(score: FieldScore) -> dict[str, Any]:
+    return {
+        "gold": score.gold,
+        "right": score.right,
+        "wrong": score.wrong,
+        "missed": score.missed,
+        "null": score.null,
+        "spurious": score.spurious,
+        "accuracy": score.accuracy,
+        "spurious_rate": score.spurious_rate,
+    }
 
 
 def _evaluation_document(evaluation: Evaluation) -> dict[str, Any]:

@@ -6,8 +6,9 @@ never a float in cobranca; `centavos_to_reais` exists only for the JSON output b
 
 Real replies are written on a phone keyboard, so every rule runs on a normalized copy of the
 text: case folded, accents stripped ("amanhâ", "AMANHÃ" → "amanha", "terça" → "terca",
-"2ª" → "2a"), emojis ignored. Abbreviations understood: hj/hje (hoje), amn/amnh/amanh (amanhã),
-dps (depois).
+"2ª" → "2a"), emojis ignored; "é" standing alone (is) becomes "eh", so that it does not fold
+into "e" (and), which splits clauses. Abbreviations understood: hj/hje (hoje), amn/amnh/amanh
+(amanhã), dps/dispois (depois), seg/ter/qua/qui/sex/sab/dom (weekdays), pgto (pagamento).
 
 Public API (`__all__`): `promised_date`, `amount_brl`, `centavos_to_reais`, `local_today`,
 `SAO_PAULO`.
@@ -33,10 +34,15 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 # ---------------------------------------------------------------------------------------------
 
 
+_IS_RE = re.compile(r"(?<!\w)é(?!\w)")
+
+
 def _normalize(text: str) -> str:
     """Lower case, no accents: "AMANHÃ às 10h 🙏" → "amanha as 10h 🙏"."""
     text = text.replace("°", "o")  # "1°" typed for the ordinal "1º"
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # "é" (is) on its own is spelled "eh", so that folding it does not make it "e" (and).
+    text = _IS_RE.sub("eh", unicodedata.normalize("NFC", text.casefold()))
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -97,6 +103,14 @@ def _day_number(token: str) -> int:
 _WEEKDAYS = {
     "segunda": 0, "terca": 1, "quarta": 2, "quinta": 3, "sexta": 4, "sabado": 5, "domingo": 6,
 }  # fmt: skip
+# Abbreviations and frequent misspellings: "seg", "qua", "qui", "sex", "sab", "dom", "sesta",
+# "tersa", "sabdo"; "ter" only after "na" or "ou" ("na ter", "seg ou ter"), as it is the verb too.
+_WEEKDAY_SPELLINGS = {
+    **_WEEKDAYS, "seg": 0, "ter": 1, "tersa": 1, "qua": 2, "qui": 3, "sex": 4, "sesta": 4,
+    "sab": 5, "sabdo": 5, "dom": 6,
+}  # fmt: skip
+_TER_BEFORE_RE = re.compile(r"\b(?:na|ou)\s+$")
+_TER_AFTER_RE = re.compile(r"\s+(?:que|de)\b")
 _ORDINAL_WEEKDAYS = {"2": 0, "3": 1, "4": 2, "5": 3, "6": 4}  # "2ª feira" → "2a feira"
 _MONTHS = {
     "janeiro": 1, "jan": 1, "fevereiro": 2, "fev": 2, "marco": 3, "mar": 3, "abril": 4, "abr": 4,
@@ -108,7 +122,7 @@ _MONTH_ALT = _alternation(_MONTHS)
 
 _AMANHA = r"(?:a+m+a*n+h*a*|amanah)"  # amanha, amanhaa, amanh, amnh, amn, amnha, amanah
 _WEEKDAY = (
-    rf"(?:(?P<wd>{_alternation(_WEEKDAYS)})(?:\s*-?\s*feira)?"
+    rf"(?:(?P<wd>{_alternation(_WEEKDAY_SPELLINGS)})(?:\s*-?\s*feira)?"
     r"|(?P<ord>[2-6])\s*a?\s*-?\s*feira)"
 )
 # "segunda via", "quinta parcela", "pela segunda vez": ordinals, not weekdays.
@@ -120,7 +134,11 @@ _ORDINAL_NOUN = (
 _NEXT_WEEK = r"(?:semana\s+que\s+vem|proxima\s+semana|outra\s+semana|semana\s+seguinte)"
 
 _HOJE_RE = re.compile(r"\b(?:hoje+|hj|hje|hoj)\b(?!\s+em\s+dia)", re.ASCII)
-_DEPOIS_RE = re.compile(rf"\b(?:depois|dps|dpois|dpss)\s+(?:de?\s+)?{_AMANHA}\b", re.ASCII)
+_DEPOIS_RE = re.compile(
+    rf"\b(?:depois|dps|dpois|dpss|dispois|despois)\s+(?:d[eia]?\s+)?{_AMANHA}\b", re.ASCII
+)
+# "depois do dia 10", "após o dia 10": a lower bound, not a date.
+_AFTER_BOUND_RE = re.compile(r"\b(?:depois|dps|apos)\s+(?:(?:de|do|da|o|a)\s+)?$", re.ASCII)
 _AMANHA_RE = re.compile(rf"\b{_AMANHA}\b", re.ASCII)
 _WEEKDAY_RE = re.compile(
     rf"\b{_WEEKDAY}\b{_ORDINAL_NOUN}(?P<nw>\s+(?:(?:da|na|de)\s+)?{_NEXT_WEEK})?", re.ASCII
@@ -158,20 +176,36 @@ _IN_DAYS_RE = re.compile(
 # Words around a date that say whose date it is (see `promised_date`, "several dates").
 _RECEIPT_CUE_RE = re.compile(
     r"\b(?:receb\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
-    r"|(?:sai|cai)\s+o\s+pagamento|me\s+pagam|me\s+pagar\w*)\b",
+    r"|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
+    r"|bolsa\s+familia|(?:patrao|chefe|empresa|firma)(?:\s+\w+){0,2}?\s+paga[mr]?)\b",
     re.ASCII,
 )
 _PAST_CUE_RE = re.compile(
-    r"\b(?:paguei|pagou|pagaram|fiz|transferi|depositei|mandei|enviei|quitei|acertei|recebi"
-    r"|venceu|vencia|vence|vencimento|venc|vencido|vencida|comprei|caiu)\b",
+    r"\b(?:pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
+    r"|vencida|caiu|consegui|esqueci|fui|foi|feito|feita|tive|teve|tava|estava|tinha|desde"
+    r"|passad[oa]|retrasad[oa]"
+    # a first-person preterite: paguei, mandei, comprei, liguei (not the future: pagarei)
+    r"|[a-z]{3,}ei(?<!arei)(?<!erei)(?<!irei))\b",
+    re.ASCII,
+)
+# Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
+_OTHER_CUE_RE = re.compile(
+    r"\b(?:respond\w*|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
+    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
+    r"|consulta|medic[oa]|anos|aniversario|cobram|cobrando|cobraram|mandam"
+    r"|(?<!pra\s)(?<!para\s)(?<!pro\s)(?:vcs|voces))\b",
     re.ASCII,
 )
 _PAYMENT_CUE_RE = re.compile(
-    r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amento|to|amos)|pix|deposit(?:o|a|ar|arei)"
-    r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*)\b",
+    r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|deposit(?:o|a|ar|arei)"
+    r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
+    r"|esper(?:a|ar|am)|faco)\b",
     re.ASCII,
 )
+# Payment nouns count only in a clause without a verb cue: "fiz o pix hj" is past.
+_PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto)\b", re.ASCII)
 _NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
+_CAPAZ = "capaz"  # gaúcho "no way" when it opens a clause: "capaz que eu pague hoje!"
 _CLAUSE_BREAK_RE = re.compile(
     r"[!?;\n]+|(?<![0-9])[.,]|[.,](?![0-9])|\b(?:e|mas|ai|entao|porem|so\s+que)\b", re.ASCII
 )
@@ -183,8 +217,7 @@ class _Tier(IntEnum):
 
     PAYMENT = 0  # "pago dia 10", "sexta eu pago"
     NEUTRAL = 1  # "sexta sem falta", "amanha"
-    RECEIPT = 2  # "recebo dia 5" (the debtor will likely pay then; better than nothing)
-    NEGATED = 3  # "hoje nao consigo"
+    RECEIPT = 2  # "recebo dia 5, aí pago" (the debtor will likely pay then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,15 +280,23 @@ def _explicit_date(year: int, month: int, day: int) -> date | None:
 
 def _weekday_of(match: re.Match[str]) -> int:
     if match["wd"]:
-        return _WEEKDAYS[match["wd"]]
+        return _WEEKDAY_SPELLINGS[match["wd"]]
     return _ORDINAL_WEEKDAYS[match["ord"]]
+
+
+def _plausible_weekday(text: str, match: re.Match[str]) -> bool:
+    """False for "ter" (to have) unless after "na"/"ou" and not before "que"/"de"."""
+    if match["wd"] != "ter":
+        return True
+    start, end = match.span("wd")
+    return bool(_TER_BEFORE_RE.search(text, 0, start)) and not _TER_AFTER_RE.match(text, end)
 
 
 def _date_spans(text: str, today: date) -> list[_Span]:
     spans: list[_Span] = []
 
     def add(match: re.Match[str], day: date | None) -> None:
-        if day is not None:
+        if day is not None and not _AFTER_BOUND_RE.search(text, 0, match.start()):
             spans.append(_Span(match.start(), match.end(), day))
 
     for m in _HOJE_RE.finditer(text):
@@ -265,9 +306,13 @@ def _date_spans(text: str, today: date) -> list[_Span]:
     for m in _DEPOIS_RE.finditer(text):
         add(m, today + timedelta(days=2))
     for m in _WEEKDAY_RE.finditer(text):
+        if not _plausible_weekday(text, m):
+            continue
         wd = _weekday_of(m)
         add(m, _weekday_next_week(today, wd) if m["nw"] else _next_weekday(today, wd))
     for m in _NEXT_WEEK_WEEKDAY_RE.finditer(text):
+        if not _plausible_weekday(text, m):
+            continue
         add(m, _weekday_next_week(today, _weekday_of(m)))
     for m in _IN_DAYS_RE.finditer(text):
         count = _day_number(m["n"])
@@ -327,14 +372,22 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _cues(clause: str) -> list[tuple[int, int, str]]:
+    """Cue words in a clause, (start, end, kind); an earlier kind wins an overlap."""
     found: list[tuple[int, int, str]] = []
-    for kind, regex in (("receipt", _RECEIPT_CUE_RE), ("past", _PAST_CUE_RE)):
+    for kind, regex in (
+        ("receipt", _RECEIPT_CUE_RE),
+        ("past", _PAST_CUE_RE),
+        ("other", _OTHER_CUE_RE),
+        ("payment", _PAYMENT_CUE_RE),
+    ):
         for m in regex.finditer(clause):
             if all(m.end() <= s or m.start() >= e for s, e, _ in found):
                 found.append((m.start(), m.end(), kind))
-    for m in _PAYMENT_CUE_RE.finditer(clause):
-        if all(m.end() <= s or m.start() >= e for s, e, _ in found):
-            found.append((m.start(), m.end(), "payment"))
+    if any(kind == "payment" for _, _, kind in found):
+        # "qdo voltar na terça eu pago": a payment verb outweighs the other action
+        found = [cue for cue in found if cue[2] != "other"]
+    if not found:
+        found = [(m.start(), m.end(), "payment") for m in _PAYMENT_NOUN_RE.finditer(clause)]
     return found
 
 
@@ -348,12 +401,17 @@ def _tier(text: str, span: _Span) -> _Tier | None:
     after = [c for c in cues if c[0] >= end]
     nearest = max(before, key=lambda c: c[1]) if before else min(after, default=None)
     kind = nearest[2] if nearest else None
-    if kind == "past":
+    if kind in ("past", "other"):
         return None
     words_before = _WORD_RE.findall(clause[:start])[-3:]
-    words_after = _WORD_RE.findall(clause[end:])[:2]
-    if _NEGATION.intersection(words_before + words_after):
-        return _Tier.NEGATED
+    # A "não" after the date belongs to what follows once a payment verb came before it:
+    # "pago sexta, não se preocupa" is still a promise.
+    paid_before = bool(before) and kind == "payment"
+    words_after = [] if paid_before else _WORD_RE.findall(clause[end:])[:2]
+    if _NEGATION.intersection(words_before + words_after) or (
+        _WORD_RE.findall(clause)[:1] == [_CAPAZ]
+    ):
+        return None
     if kind == "payment":
         return _Tier.PAYMENT
     return _Tier.RECEIPT if kind == "receipt" else _Tier.NEUTRAL
@@ -368,7 +426,9 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     - "hoje"/"hj" → today; "amanhã"/"amanha"/"amn"/"amnh" → +1; "depois de amanhã"/"dps de
       amanha" → +2; "daqui a 10 dias", "em 2 semanas" → +10, +14.
     - A weekday ("sexta", "sexta-feira", "6ª feira", "sabado") → the next such day strictly after
-      today, 1 to 7 days ahead: "sexta" said on a Friday is 7 days later.
+      today, 1 to 7 days ahead: "sexta" said on a Friday is 7 days later. Abbreviated ("seg",
+      "qua", "qui", "sex", "sab", "dom"; "ter" only after "na" or "ou" and not before "que"/"de",
+      since it is also the verb) and misspelled ("sesta", "tersa", "sabdo") the same.
     - Decision: "segunda que vem", "na próxima segunda", "essa segunda" follow that same rule
       (the nearest Monday after today). It is what the words most often mean, one rule is
       predictable, and for collection an early follow-up costs one message while a late one
@@ -383,16 +443,32 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     - "10/12" (DD/MM) → this year, or next year if already past (an impossible date like
       "31/02" is no date). "15/12/2026", "15/12/26", "15-12-2026", "15.12.2026", "2026-12-15" →
       that date, even if past (it is what was written; the policy may reject it).
-    - Vague ("semana que vem", "fim do mês", "mês que vem", "quando receber", "logo") → None.
+    - Vague ("semana que vem", "fim do mês", "mês que vem", "quando receber", "logo") → None;
+      so is a lower bound: "depois do dia 10", "após o dia 25" (but "dá pra esperar até dia 20?"
+      is dia 20).
 
-    Several dates: the first one said as the debtor's own payment date wins. Each date gets a
-    tier from the nearest cue word in its clause (clauses break at punctuation and at e, mas, aí,
-    então, porém, só que; the nearest cue before the date, else the nearest after it):
-    a payment verb (pago, pagar, pix, deposito, transfiro, quito, acerto) beats no cue, which
-    beats a receipt cue (recebo, salário, "me pagam", cai, sai), which beats a negated date
-    ("não", "nem" within 3 words before or 2 after: "hoje não consigo, pago amanhã" → amanhã).
-    A date of something past or due ("paguei dia 5", "venceu dia 10") is never a promise.
-    Within the best tier the earliest in the text wins: "hoje ou amanha" → hoje.
+    Which date is the promise: each date takes the kind of the nearest cue word in its clause
+    (clauses break at punctuation and at e, mas, aí, então, porém, só que; the nearest cue
+    before the date, else the nearest after it):
+    - a payment verb (pago, pagar, deposito, transfiro, quito, acerto, mando, consigo, esperar;
+      the nouns pix, pagamento, pgto only in a clause with no verb cue, so "fiz o pix hj" is
+      past) → a payment date, the best;
+    - no cue → a neutral date ("sexta sem falta", "amanhã!");
+    - a receipt cue (recebo, salário, aposentadoria, benefício, "me paga(m)", "meu patrão só
+      paga dia 5", "cai o pagamento") → a receipt date, the worst that is kept;
+    - never a promise: a past or due date (paguei, mandei, fiz, foi feito, consegui, tinha,
+      venceu, vencimento, desde, "sexta passada": any first-person preterite in -ei, not the
+      future -arei/-erei/-irei); a date for something other than paying (respondo, aviso, vejo,
+      ligo, falo, conversa, viajando, volto, abrem, atendo, consulta, Procon, "faz 15 anos",
+      or the creditor as subject: vcs, vocês, cobram, mandam); a negated date ("não", "nem"
+      within 3 words before, or 2 after unless a payment verb came before the date: "hoje não
+      consigo, pago amanhã" → amanhã, "pago sexta não se preocupa" → sexta; gaúcho "capaz"
+      opening the clause: "capaz que eu pague hoje! só amanhã" → amanhã).
+    The best kind wins, then the earliest in the text: "hoje ou amanha" → hoje. A receipt date
+    counts only when the message has a payment word somewhere ("recebo dia 5, aí te pago" →
+    dia 5; "meu salário só cai dia 5." → None), and a neutral one is dropped when the message
+    has no payment word but a cue of something else ("amanhã eu vejo isso, hoje tô cansado" →
+    None).
 
     Numbers that are money ("150,00", "R$ 10", "dia 10 reais"), times ("10h", "10:30"),
     phone numbers and the fractions 1/2, 1/3, 2/3, 1/4, 3/4 ("pago 1/2 agora"; but "dia 1/2" is
@@ -405,7 +481,16 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
         tier = _tier(normalized, span)
         if tier is not None and (best is None or (tier, span.start) < best[:2]):
             best = (tier, span.start, span.day)
-    return best[2] if best else None
+    if best is None or best[0] == _Tier.PAYMENT:
+        return best[2] if best else None
+    # Without a payment cue of its own, a date needs the message to be about paying: a receipt
+    # date needs a payment word somewhere ("recebo dia 5, aí te pago"); a date with no cue
+    # is dropped when the message speaks of something else and never of paying ("amanhã eu
+    # vejo isso, hoje tô cansado").
+    pays = bool(_PAYMENT_CUE_RE.search(normalized) or _PAYMENT_NOUN_RE.search(normalized))
+    if pays or (best[0] == _Tier.NEUTRAL and not _OTHER_CUE_RE.search(normalized)):
+        return best[2]
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,7 +508,8 @@ _NOT_MONEY_UNITS = frozenset(
      "vezes", "x", "parcela", "parcelas", "prestacao", "prestacoes", "boleto", "boletos",
      "fatura", "faturas", "mensalidade", "mensalidades", "pessoa", "pessoas", "filho", "filhos",
      "km", "kg", "g", "m", "ml", "l", "desculpas", "mensagem", "mensagens", "ligacao",
-     "ligacoes", "numero", "numeros", "porcento", "andar"}
+     "ligacoes", "numero", "numeros", "porcento", "andar", "cartao", "cartoes", "conta", "contas",
+     "compra", "compras", "digitos"}
 )  # fmt: skip
 # A number right after one of these is a day, a time or an identifier, not money.
 _NOT_MONEY_BEFORE = frozenset(
@@ -431,24 +517,31 @@ _NOT_MONEY_BEFORE = frozenset(
      "cep", "rg", "protocolo", "codigo", "cod", "pedido", "contrato", "tel", "telefone", "cel",
      "celular", "fone", "whats", "whatsapp", "zap", "ramal", "agencia", "ag", "apto",
      "apartamento", "casa", "rua", "lote", "quadra", "nota", "nf", "nfe", "senha", "cartao",
-     "final", "em"}
+     "final", "em", "desde", "erro"}
 )  # fmt: skip
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "cobr", "divid", "valor", "debit",
-    "ofere", "propo", "entrad", "descont", "devend",
+    "ofere", "propo", "entrad", "descont", "devend", "consegu", "faz", "fas",
 )  # fmt: skip
 _CONTEXT_WORDS = frozenset(
     {"pix", "consigo", "posso", "pode", "podemos", "dou", "dar", "mando", "mandar", "mandei",
      "faco", "fazer", "fiz", "tenho", "total", "saldo", "devo", "deve", "x", "fecha", "fechar",
-     "fechamos", "custa", "ficou", "fica", "vista", "avista"}
+     "fechamos", "fecho", "custa", "ficou", "fica", "vista", "avista", "aceita", "aceitam",
+     "aceito", "aceitaria", "aceitariam", "topa", "topam", "topo", "serve", "tal", "passo",
+     "passar"}
 )  # fmt: skip
 _CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix"})
+_APPROXIMATE_AFTER = ["e", "pouco"]
+_PRICE_VERBS = (["fecha"], ["fechar"], ["fecho"], ["fechamos"])  # "fecha em 400"  # "200 e pouco"
 # An amount said in a clause with one of these is the one the debtor offers or pays.
-_OFFER_PREFIXES = ("pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "entrad")
+_OFFER_PREFIXES = (
+    "pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "entrad", "consegu", "faz",
+    "fas",
+)  # fmt: skip
 _OFFER_WORDS = frozenset(
     {"pix", "consigo", "posso", "podemos", "dou", "dar", "mando", "mandar", "mandei", "faco",
-     "fazer", "fiz", "tenho"}
+     "fazer", "fiz", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam"}
 )  # fmt: skip
 
 # Dates, times, phone numbers and documents are masked before amounts are read.
@@ -634,6 +727,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     after = [t.text for t in tokens[end : end + 2]]
     if after == ["por", "cento"]:
         return None  # "10 por cento"
+    if nxt is not None and nxt.kind == "cur":
+        return centavos, end + 1  # "200 R$", "200$"
     if nxt is not None and nxt.kind == "word":
         # "3 parcelas", "2 meses", "1 dia" are counts; but "150 dia 10" is 150 on day 10
         counted = nxt.text in _NOT_MONEY_UNITS or (nxt.text == "dia" and centavos == 100)
@@ -657,7 +752,9 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
                 return centavos + cents.centavos // 100, cents.end + 1
         return centavos, end
     words_before = [t.text for t in tokens[:i] if t.kind in ("word", "num")][-4:]
-    if words_before and words_before[-1] in _NOT_MONEY_BEFORE:
+    # "fecha em 400", "fechamos em 400": the price, not a year
+    price = words_before[-1:] == ["em"] and words_before[-2:-1] in _PRICE_VERBS
+    if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
     if first.text == "cento" and words_before and words_before[-1] == "por":
         return None
@@ -668,6 +765,18 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     alone = all(t.kind in ("sym", "cur") for t in tokens[:i] + tokens[end:])
     words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(words_after):
+        return centavos, end
+    if words_after == _APPROXIMATE_AFTER:
+        return centavos, end
+    # "500 eu pago", "setecentos eu consigo": a payment verb right after, in the same clause;
+    # digits up to 31 could be a day ("o dia 25 eu faço"), so they need more than that
+    near = tokens[end : end + 2]
+    day_like = not phrase.words_only and centavos <= 31 * 100
+    if (
+        not day_like
+        and any(t.kind == "word" and _is_offer(t.text) for t in near)
+        and not any(t.kind == "sym" for t in near)
+    ):
         return centavos, end
     return None
 
@@ -681,24 +790,32 @@ def amount_brl(text: str) -> int | None:
     "mil e quinhentos", "dois mil e trezentos e cinquenta", "cinquenta conto", "um milhão".
 
     Which numbers count (decision):
-    - always, with a currency sign before ("R$", "$", "rs", "BRL") or a money word after
-      (reais, real, conto(s), pila(s), pau(s), centavos);
+    - always, with a currency sign before ("R$", "$", "rs", "BRL") or after ("200 R$", "200$"),
+      or a money word after (reais, real, conto(s), pila(s), pau(s), centavos);
     - without one, when written like money (a decimal comma or a thousands dot: "150,00",
       "1.500") or with a scale ("mil e quinhentos", "1,5 mil", "2k");
     - a bare number ("150", "duzentos") only next to payment words: pagar/pago/paguei, valor,
-      dívida, parcela(s), entrada, pix, consigo, posso, dou, mando, faço, tenho, devo, total,
-      "10x de" (within the 4 words before), or "de entrada"/"à vista"/"no pix" after; or when
-      the number is the whole message ("150", "150 👍"). Spelled numbers below ten ("um",
-      "duas") never count without a money word: they are articles and counts.
+      dívida, parcela(s), entrada, pix, consigo/consegue, posso, dou, mando, passo, faço/faz,
+      tenho, devo, total, a counter-offer's aceita/topa/serve/"que tal"/"fecha em", "10x de"
+      (within the 4 words before), or "de entrada"/"à vista"/"no pix"/"e pouco" after, or a
+      payment verb within the 2 words after ("500 eu pago", "setecentos eu consigo"; not for
+      digits up to 31, which may be a day: "o dia 25 eu faço"); or when the number is the whole
+      message ("150", "150 👍"). Spelled numbers below ten ("um", "duas") never count without
+      a money word: they are articles and counts.
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
     phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
-    identifiers after "pedido", "protocolo", "cpf", "número"..., and a bare number after "em"
-    ("em 2027").
+    identifiers after "pedido", "protocolo", "cpf", "número", "erro"..., a bare number after
+    "em" ("em 2027"; but "fecha em 400") or "desde" ("desde 2019"), and counts of things ("2
+    cartões", "3 contas").
 
-    Several amounts: the first one in a clause where the debtor pays or offers (pago, consigo,
-    posso, dou, mando, entrada, parcela...) wins, else the first one: "a dívida é 500 mas só
-    consigo 200" → 200 reais; "cobraram 500, era 300" → 500 reais.
+    Several amounts: the offer wins. In the first clause with an offer word (pago, consigo,
+    posso, dou, mando, passo, faço, tenho, aceita, entrada, parcela...; not negated: "não tenho",
+    "não consigo pagar"), the first amount after the offer word, else the last one before it:
+    "a dívida é 500 mas só consigo 200" → 200 reais; "de 1.200 eu pago 600" → 600 reais;
+    "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of "600 de 1.200" / "500 dos 900"
+    is never the offer. Without an offer, the first amount the debtor did not refuse: "não
+    consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era 300" → 500 reais.
     """
     normalized = _normalize(text)
     for mask in _MASKS:
@@ -721,11 +838,61 @@ def amount_brl(text: str) -> int | None:
         centavos, end = judged
         mentions.append(_Mention(token.start, tokens[end - 1].end, centavos))
         i = end
+    refused: list[_Mention] = []
     for mention in mentions:
         left, right = _clause(normalized, mention.start, mention.end)
-        if any(map(_is_offer, _WORD_RE.findall(normalized[left:right]))):
-            return mention.centavos
-    return mentions[0].centavos if mentions else None
+        offers, negated = _offer_positions(normalized, left, right)
+        if negated and not offers:
+            refused.append(mention)
+        if not offers:
+            continue
+        # In the offer's clause: the first amount after an offer word ("de 1.200 eu pago 600"),
+        # else the last one before it ("cobrança de 1.100, 500 eu pago"); never the total of
+        # "600 de 1.200".
+        inside = [
+            m
+            for m in mentions
+            if left <= m.start and m.end <= right and not _of_total(normalized, mentions, m)
+        ]
+        after = [m for m in inside if m.start >= offers[0]]
+        before = [m for m in inside if m.end <= offers[-1]]
+        if after or before:
+            return (after[0] if after else before[-1]).centavos
+    # No offer: the first amount the debtor did not refuse ("não consigo pagar os 800, só 300")
+    kept = [m for m in mentions if m not in refused]
+    return (kept or mentions)[0].centavos if mentions else None
+
+
+_LEAST_PART = 10 * 100  # "3 de 400" is three instalments of 400, not 3 reais of 400
+_OF_RE = re.compile(r"\s*(?:d[eoa]s?)\s*$", re.ASCII)
+
+
+def _of_total(text: str, mentions: list[_Mention], mention: _Mention) -> bool:
+    """True for the total in "600 de 1.200", "500 dos 900": an amount "de" right after another."""
+    return any(
+        other.end <= mention.start
+        and other.centavos >= _LEAST_PART
+        and _OF_RE.fullmatch(text, other.end, mention.start)
+        for other in mentions
+    )
+
+
+def _offer_positions(text: str, left: int, right: int) -> tuple[list[int], bool]:
+    """Where the offer words of text[left:right] end, and whether a negated one was seen.
+
+    A negated offer word ("não tenho", "não dá pra pagar": "não" within the 3 words before)
+    is no offer."""
+    positions = []
+    negated_seen = False
+    words = list(_WORD_RE.finditer(text, left, right))
+    for k, word in enumerate(words):
+        if not _is_offer(word.group()):
+            continue
+        if any(w.group() in _NEGATION for w in words[max(0, k - 3) : k]):
+            negated_seen = True
+        else:
+            positions.append(word.end())
+    return positions, negated_seen
 
 
 def centavos_to_reais(centavos: int) -> float:

@@ -212,10 +212,10 @@ def test_a_naive_ref_time_is_sao_paulo_wall_time() -> None:
         ("hoje não consigo, pago amanhã", date(2026, 3, 14)),
         ("nao consigo pagar hoje so amanha", date(2026, 3, 14)),
         ("se nao der hoje pago amanha", date(2026, 3, 14)),
-        # a receipt date is still the best guess when nothing else is said
-        ("recebo sexta", date(2026, 3, 20)),
+        # a receipt date is the best guess when the message also says the debtor pays
+        ("recebo sexta, aí pago", date(2026, 3, 20)),
         ("quando receber dia 5 eu pago", date(2026, 4, 5)),
-        # a negated date is the last resort, not nothing
+        # a "não" after a payment verb and its date is about what follows
         ("pago sexta nao se preocupa", date(2026, 3, 20)),
         # a date inside other words and emojis
         ("oi td bem? consigo pagar R$ 150,00 ate sexta 👍", date(2026, 3, 20)),
@@ -529,3 +529,120 @@ def test_exported_members() -> None:
         and member.__module__ == models.entities.__name__
     }
     assert defined_here == set(models.entities.__all__) - {"SAO_PAULO"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15 §4: the failure kinds the field reported (own examples; dates on Friday 13 March)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # abbreviated and misspelled weekdays, no accents
+        ("pago seg", date(2026, 3, 16)),
+        ("qua eu faco o pix", date(2026, 3, 18)),
+        ("na qui sem falta", date(2026, 3, 19)),
+        ("sex te mando", date(2026, 3, 20)),
+        ("sab cedo pago", date(2026, 3, 14)),
+        ("pago dom", date(2026, 3, 15)),
+        ("pago na ter", date(2026, 3, 17)),
+        ("pago qua ou qui", date(2026, 3, 18)),
+        ("pago na sesta", date(2026, 3, 20)),
+        ("tersa eu pago", date(2026, 3, 17)),
+        ("pgto sabdo", date(2026, 3, 14)),
+        ("dispois di amanha eu acerto", date(2026, 3, 15)),
+        ("depois da amanha pago", date(2026, 3, 15)),
+        # a payment verb outweighs another action in its clause
+        ("quando eu voltar na quarta eu pago", date(2026, 3, 18)),
+        ("avisa o gerente que segunda eu pago", date(2026, 3, 16)),
+        ("hj a noite faço o pix pra vcs", date(2026, 3, 13)),
+        # a receipt date is kept when the message says the debtor pays
+        ("a firma só paga dia 20, aí dia 21 eu quito", date(2026, 3, 21)),
+        ("ele me paga na terça, na quarta eu deposito", date(2026, 3, 18)),
+        ("a aposentadoria cai dia 25, pode ser dia 26?", date(2026, 3, 26)),
+        # gaúcho "capaz" opening a clause is "no way"
+        ("capaz que eu consigo hoje! so segunda", date(2026, 3, 16)),
+        # "é" stays a word: it does not split the clause as "e" (and) does
+        ("a data que eu pago é dia 20", date(2026, 3, 20)),
+    ],
+)
+def test_field_failure_kinds_dates(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vou ter que ver isso",  # "ter" is the verb
+        "o vencimento é dia 20, certo?",  # due, not promised ("é" no longer splits the clause)
+        "minha aposentadoria só cai dia 25",  # a receipt date alone is no promise
+        "depois do dia 15 eu pago",  # a lower bound
+        "após o dia 15 a gente vê",
+        "amanha eu te respondo",  # something other than paying
+        "sexta eu ligo pra vcs",
+        "segunda tenho médico, depois vejo isso",
+        "minha filha faz 10 anos dia 22",
+        "vcs me mandaram msg 3 vezes hj",  # the creditor as subject
+        "hoje voces cobram de novo?",
+        "fiz o pix hj de manha",  # a payment noun after a past verb
+        "o deposito foi feito dia 11",
+        "desde o dia 2 tento pagar",
+        "fui no banco quinta passada",
+        "hoje nao da",  # a negated date is no promise
+        "amanha nao consigo",
+        "amanha eu vejo isso, hoje to sem cabeça",  # no payment word, another action
+    ],
+)
+def test_field_failure_kinds_no_date(text: str) -> None:
+    assert promised_date(text, FRI) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        # "dia N" and an amount in one message: the day is never the amount
+        ("dia 12 mando 180", 18000),
+        ("mando 180 no dia 12", 18000),
+        ("no dia 3 faço 95", 9500),
+        # a counter-offer without a currency word
+        ("aceita 350?", 35000),
+        ("topa 280 a vista?", 28000),
+        ("que tal 420?", 42000),
+        ("fecha em 600?", 60000),
+        ("serve 150?", 15000),
+        ("te passo 230 sexta", 23000),
+        ("740 eu consigo", 74000),
+        ("trezentos e vinte eu pago", 32000),
+        ("uns 90 e pouco", 9000),
+        ("da pra fazer 330?", 33000),
+        ("ele consegue 410 agora", 41000),
+        ("300 R$ amanha", 30000),
+        # the offer next to the quoted total
+        ("de 2.400 eu pago 900", 90000),
+        ("de 1.750 faço 800 à vista", 80000),
+        ("conta de 640 → ofereço 300", 30000),
+        ("R$ 450 de 1.300 eu consigo", 45000),
+        ("pago 500 dos 1.100", 50000),
+        ("taxa de 1.050?? absurdo. 400 eu pago", 40000),
+        ("nao tenho 1.600, tenho 700", 70000),
+        ("2 mil eu não consigo mas novecentos eu consigo", 90000),
+        ("não dá pra pagar os 980, só 450", 45000),
+    ],
+)
+def test_field_failure_kinds_amounts(text: str, centavos: int) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tenho 3 cartões de vcs",  # a count of things
+        "isso é de 2018, desde 2018 vcs cobram",  # a year
+        "o site da erro quinhentos",  # an error code
+        "o dia 25 eu faço",  # digits up to 31 before a verb may be a day
+        "vou pagar em 2027",
+    ],
+)
+def test_field_failure_kinds_not_amounts(text: str) -> None:
+    assert amount_brl(text) is None
