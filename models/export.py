@@ -49,6 +49,7 @@ __all__ = [
     "TOKENIZER_FILE",
     "default_onnx_dir",
     "export_onnx",
+    "onnx_dir",
     "onnx_ok",
     "provision_onnx",
 ]
@@ -63,9 +64,14 @@ EXPORT_STEPS: Final = 3
 """The steps `export_onnx` reports through `on_step`: load, export, write the folder."""
 
 
+def onnx_dir(name: str) -> Path:
+    """`<models>/<name>-onnx`: the named encoder's ONNX folder (COBRANCA_MODELS_DIR)."""
+    return models_home() / f"{name}-onnx"
+
+
 def default_onnx_dir() -> Path:
     """`<models>/<name>-onnx`: the default encoder's ONNX folder (COBRANCA_MODELS_DIR)."""
-    return models_home() / f"{DEFAULT_ENCODER_NAME}-onnx"
+    return onnx_dir(DEFAULT_ENCODER_NAME)
 
 
 def _sha256(path: Path) -> str:

@@ -1,0 +1,86 @@
+"""The encoder's contrastive fine-tuning: seeded, balanced pairs; a name that hashes what shapes
+the weights; a few real steps that move the transformer layers, the same way twice."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models.dataset import LABELS
+from models.fine_tune import FineTuneConfig, fine_tune_model, fine_tuned_name, sample_pairs
+from models.provision import DEFAULT_ENCODER_NAME
+
+LABELLED = [LABELS[i % len(LABELS)] for i in range(9 * 5)] + ["other"] * 3
+"""Five rows per label, eight for other: unbalanced on purpose."""
+
+
+def test_pairs_are_seeded() -> None:
+    assert sample_pairs(LABELLED, seed=1) == sample_pairs(LABELLED, seed=1)
+    assert sample_pairs(LABELLED, seed=1) != sample_pairs(LABELLED, seed=2)
+
+
+def test_each_batch_holds_one_pair_of_every_label() -> None:
+    batches = sample_pairs(LABELLED, seed=3)
+    assert len(batches) == 8  # the largest label's rows: each is an anchor once
+    for batch in batches:
+        assert sorted(LABELLED[a] for a, _ in batch) == sorted(LABELS)
+        for anchor, positive in batch:
+            assert anchor != positive
+            assert LABELLED[anchor] == LABELLED[positive]
+
+
+def test_every_row_is_an_anchor_each_epoch() -> None:
+    anchors = Counter(a for batch in sample_pairs(LABELLED, seed=4, epochs=2) for a, _ in batch)
+    assert set(anchors) == set(range(len(LABELLED)))
+    others = [i for i, label in enumerate(LABELLED) if label == "other"]
+    assert all(anchors[i] == 2 for i in others)  # the largest label: exactly `epochs` times
+    assert sum(anchors.values()) == 16 * len(LABELS)
+
+
+def test_a_label_with_one_row_makes_no_pairs() -> None:
+    assert sorted(sample_pairs(["opt_out", "other", "other"], seed=5)) == [[(1, 2)], [(2, 1)]]
+    assert sample_pairs(["opt_out"], seed=5) == []
+
+
+def test_the_name_hashes_base_data_and_config() -> None:
+    files = [("train.jsonl", b"a"), ("handwritten.jsonl", b"b")]
+    name = fine_tuned_name("base", files, FineTuneConfig())
+    assert name.startswith(f"{DEFAULT_ENCODER_NAME}-ft-")
+    assert name == fine_tuned_name("base", files, FineTuneConfig())
+    assert name != fine_tuned_name("other base", files, FineTuneConfig())
+    assert name != fine_tuned_name("base", [("train.jsonl", b"a2"), files[1]], FineTuneConfig())
+    assert name != fine_tuned_name("base", files, replace(FineTuneConfig(), learning_rate=1e-5))
+
+
+def test_a_few_steps_move_the_layers_not_the_token_embeddings(encoder_dir: Path) -> None:
+    """Two real steps on the provisioned encoder, twice from the same weights: the same losses
+    and weights each time (seeded pairs and dropout, deterministic algorithms)."""
+    torch = pytest.importorskip("torch")
+    from sentence_transformers import SentenceTransformer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(2)
+    model = SentenceTransformer(str(encoder_dir), device="cpu")
+    transformer: Any = model[0].auto_model
+    layers = transformer.encoder.layer
+    start = {k: v.clone() for k, v in layers.state_dict().items()}
+    tokens = transformer.get_input_embeddings().weight.clone()
+    texts = [f"{label} resposta {i}" for i, label in enumerate(LABELLED)]
+    config = replace(FineTuneConfig(), max_length=16, learning_rate=1e-4)
+
+    first = fine_tune_model(model, texts, LABELLED, config, max_steps=2)
+    after_first = {k: v.clone() for k, v in layers.state_dict().items()}
+    layers.load_state_dict(start)
+    second = fine_tune_model(model, texts, LABELLED, config, max_steps=2)
+
+    assert len(first) == 2 and first == second
+    key = "11.output.dense.weight"
+    assert not torch.equal(after_first[key], start[key])
+    assert all(torch.equal(after_first[k], v) for k, v in layers.state_dict().items())
+    assert torch.equal(transformer.get_input_embeddings().weight, tokens)
+    assert model.max_seq_length == 512 and not model.training
