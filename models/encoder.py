@@ -188,10 +188,13 @@ def load_encoder(name: str | None = None, *, threads: int | None = None) -> Onnx
             folder = provision_onnx(folder).path
     else:
         folder = Path(name).expanduser()
-        if not folder.is_dir() and onnx_ok(onnx_dir(name)):
+        if not folder.is_dir():
             # A name, not a path: an encoder exported under COBRANCA_MODELS_DIR, such as a
-            # fine-tuned one (`cobranca model train --fine-tune`, models.fine_tune).
+            # fine-tuned one (`cobranca model train --fine-tune`, models.fine_tune), checked
+            # against its manifest like the default one.
             folder = onnx_dir(name)
+            if not onnx_ok(folder):
+                raise missing_encoder(folder)
         if not (folder / MODEL_FILE).is_file() or not (folder / ENCODER_CONFIG).is_file():
             raise missing_encoder(folder)
     return OnnxEncoder(folder, threads=threads)

@@ -84,3 +84,24 @@ def test_a_few_steps_move_the_layers_not_the_token_embeddings(encoder_dir: Path)
     assert all(torch.equal(after_first[k], v) for k, v in layers.state_dict().items())
     assert torch.equal(transformer.get_input_embeddings().weight, tokens)
     assert model.max_seq_length == 512 and not model.training
+
+
+def test_an_encoder_is_found_by_name_under_the_models_dir(
+    onnx_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an artifact trained on a fine-tuned encoder records is a name; the encoder loads it
+    from `<COBRANCA_MODELS_DIR>/<name>-onnx` when that folder is complete, else says how."""
+    from models.encoder import load_encoder
+    from models.errors import ProvisionError
+    from models.export import onnx_dir as named_onnx_dir
+    from models.provision import MODELS_DIR_ENV
+
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
+    name = f"{DEFAULT_ENCODER_NAME}-ft-000000000000"
+    with pytest.raises(ProvisionError, match="no ONNX encoder"):
+        load_encoder(name)
+    folder = named_onnx_dir(name)
+    folder.mkdir()
+    for source in onnx_dir.iterdir():
+        (folder / source.name).symlink_to(source)
+    assert load_encoder(name).folder == folder
