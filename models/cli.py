@@ -105,6 +105,13 @@ def provision_command(verify: bool) -> None:
     help="Fine-tune the encoder first (contrastive, on the rows of every training file but "
     "handwritten.jsonl: ADR 0031) and train on it; cached under COBRANCA_MODELS_DIR by name.",
 )
+@click.option(
+    "--fine-tune-all",
+    is_flag=True,
+    help="With --fine-tune: fine-tune on handwritten.jsonl too. The calibration folds are then "
+    "no longer out of fold for the encoder: its threshold is optimistic (for measurement). "
+    "Implies --fine-tune.",
+)
 @click.option("--threads", type=int, default=2, show_default=True, help="CPU threads.")
 def train_command(
     train_files: tuple[Path, ...],
@@ -113,6 +120,7 @@ def train_command(
     seed: int | None,
     head_only: bool,
     fine_tune: bool,
+    fine_tune_all: bool,
     threads: int,
 ) -> None:
     """Train on train.jsonl + handwritten.jsonl, write the artifact, report on eval.jsonl.
@@ -132,12 +140,15 @@ def train_command(
         config = replace(config, ensemble=False)
     files = train_files or TRAIN_FILES
     encoder = encoder_name()
+    fine_tune = fine_tune or fine_tune_all
     try:
         with progress("steps") as task:
             if fine_tune:
                 from models.fine_tune import FineTuneConfig, provision_fine_tuned
 
                 fine_config = FineTuneConfig() if seed is None else FineTuneConfig(seed=seed)
+                if fine_tune_all:
+                    fine_config = replace(fine_config, held_out="")
                 tuned = provision_fine_tuned(
                     files,
                     fine_config,
