@@ -14,6 +14,7 @@ classified, and the exit code is 1 if any line was bad. Blank lines are skipped.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -141,6 +142,10 @@ def train_command(
     files = train_files or TRAIN_FILES
     encoder = encoder_name()
     fine_tune = fine_tune or fine_tune_all
+    # Before torch loads its OpenMP runtime: on cores shared with other jobs, threads that
+    # spin while they wait made a fine-tuning step 4-5 times slower (ADR 0031). Numerics are
+    # unchanged.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         with progress("steps") as task:
             if fine_tune:
