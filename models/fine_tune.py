@@ -74,7 +74,7 @@ FINE_TUNER_VERSION: Final = 1
 class FineTuneConfig:
     """Everything that shapes the fine-tuned encoder; hashed into its name.
 
-    Chosen before any measurement (none on eval.jsonl or blind.jsonl): SetFit's learning rate
+    Chosen before any measurement (nothing measured on any evaluation set): SetFit's learning rate
     (2e-5) and warm-up share, sentence-transformers' loss scale (20), one epoch of anchors, a
     max length above every training reply's (58 tokens at most with the prompt, 14 the
     median) but far below 512, which bounds a batch's padding."""
