@@ -10,9 +10,9 @@ fitted on the fine-tuned encoder's embeddings by `models.training.train`, as on 
   so no in-batch negative ever shares the anchor's label; every row is an anchor once per
   epoch (each label's rows shuffled and walked in turn; a smaller label's walk starts over),
   its positive drawn at random among the other rows of its label.
-- **What is fine-tuned**: the transformer layers; the 250,000-token embedding matrix stays
+- **What is fine-tuned**: all but the 250,037-token embedding matrix, which stays
   frozen (96 M of the 118 M weights: with a few thousand short replies most of its rows would
-  never see a gradient, and AdamW's update over all of them is most of a step's time).
+  never see a gradient, and AdamW would update all of them at every step).
 - **Which rows**: those of the training files other than `FineTuneConfig.held_out`
   (`handwritten.jsonl`), so the out-of-fold calibration of ADR 0029 stays out of fold: no model
   that predicts a hand-written fold (encoder, head or n-gram model) has seen it. Fine-tuning on
