@@ -3,6 +3,7 @@ the weights; a few real steps that move the transformer layers, the same way twi
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from dataclasses import replace
@@ -12,7 +13,13 @@ from typing import Any
 import pytest
 
 from models.dataset import LABELS
-from models.fine_tune import FineTuneConfig, fine_tune_model, fine_tuned_name, sample_pairs
+from models.fine_tune import (
+    FINE_TUNE_STEPS,
+    FineTuneConfig,
+    fine_tune_model,
+    fine_tuned_name,
+    sample_pairs,
+)
 from models.provision import DEFAULT_ENCODER_NAME
 
 LABELLED = [LABELS[i % len(LABELS)] for i in range(9 * 5)] + ["other"] * 3
@@ -107,3 +114,32 @@ def test_an_encoder_is_found_by_name_under_the_models_dir(
     for source in onnx_dir.iterdir():
         (folder / source.name).symlink_to(source)
     assert load_encoder(name).folder == folder
+
+
+def test_a_fine_tuned_encoder_in_place_is_not_built_again(
+    encoder_dir: Path, onnx_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name hashes everything that shapes the weights, so a complete `<name>-onnx` folder
+    is the same encoder: `provision_fine_tuned` returns it without loading torch's model."""
+    from models.export import onnx_dir as named_onnx_dir
+    from models.fine_tune import provision_fine_tuned
+    from models.provision import MANIFEST, MODELS_DIR_ENV
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / DEFAULT_ENCODER_NAME).symlink_to(encoder_dir)
+    monkeypatch.setenv(MODELS_DIR_ENV, str(models))
+    rows = tmp_path / "train.jsonl"
+    rows.write_text('{"text": "já paguei", "label": "already_paid"}\n', encoding="utf-8")
+    base = hashlib.sha256((encoder_dir / MANIFEST).read_bytes()).hexdigest()
+    name = fine_tuned_name(base, [(rows.name, rows.read_bytes())], FineTuneConfig())
+    folder = named_onnx_dir(name)
+    folder.mkdir()
+    for source in onnx_dir.iterdir():
+        (folder / source.name).symlink_to(source)
+    steps: list[tuple[int, int]] = []
+    tuned = provision_fine_tuned(
+        [rows], FineTuneConfig(), on_step=lambda done, total: steps.append((done, total))
+    )
+    assert (tuned.name, tuned.onnx_path, tuned.built) == (name, folder, False)
+    assert steps == [(FINE_TUNE_STEPS, FINE_TUNE_STEPS)]
