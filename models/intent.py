@@ -16,6 +16,7 @@ encoder it was trained on) and committed; the encoder comes from `models.encoder
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from models.dataset import LABELS
 from models.encoder import OnnxEncoder, encoder_name, load_encoder
 from models.errors import ArtifactError
 from models.ngrams import NgramHead, NgramSpec
+from models.provision import MANIFEST
 
 Matrix = npt.NDArray[np.float32]
 
@@ -196,7 +198,23 @@ class IntentClassifier:
                 f"configured encoder is {name!r} (COBRANCA_ENCODER): retrain with "
                 "`cobranca model train` for this encoder, or unset COBRANCA_ENCODER"
             )
-        return cls(load_encoder(name, threads=threads), artifact)
+        encoder_ = load_encoder(name, threads=threads)
+        pinned = artifact.info.get("encoder_manifest_sha256")
+        if pinned is not None:
+            # A fine-tuned encoder's artifact pins the ONNX folder's manifest (every file's
+            # SHA-256): the same name with other weights is refused (docs/adr/0031).
+            manifest = encoder_.folder / MANIFEST
+            try:
+                actual = hashlib.sha256(manifest.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise ArtifactError(f"{artifact_path}: cannot read {manifest} ({exc})") from exc
+            if actual != pinned:
+                raise ArtifactError(
+                    f"{artifact_path} pins encoder manifest {pinned[:12]}…, but {manifest} is "
+                    f"{actual[:12]}…: rebuild the encoder with `cobranca model train "
+                    "--fine-tune` (same data and config) or retrain the artifact"
+                )
+        return cls(encoder_, artifact)
 
     @property
     def version(self) -> str:

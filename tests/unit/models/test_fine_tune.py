@@ -143,3 +143,18 @@ def test_a_fine_tuned_encoder_in_place_is_not_built_again(
     )
     assert (tuned.name, tuned.onnx_path, tuned.built) == (name, folder, False)
     assert steps == [(FINE_TUNE_STEPS, FINE_TUNE_STEPS)]
+
+
+def test_an_artifact_refuses_an_encoder_whose_manifest_it_does_not_pin(
+    onnx_dir: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace as replaced
+
+    from models.errors import ArtifactError
+    from models.intent import DEFAULT_ARTIFACT, Artifact, IntentClassifier
+
+    pinned = tmp_path / "pinned.safetensors"
+    artifact = Artifact.load(DEFAULT_ARTIFACT)
+    replaced(artifact, info={"encoder_manifest_sha256": "0" * 64}).save(pinned)
+    with pytest.raises(ArtifactError, match="pins encoder manifest 000000000000"):
+        IntentClassifier.load(pinned, threads=1)
