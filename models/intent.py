@@ -33,6 +33,7 @@ from models.ngrams import NgramHead, NgramSpec
 Matrix = npt.NDArray[np.float32]
 
 __all__ = [
+    "CACHE_SIZE",
     "DEFAULT_ARTIFACT",
     "Artifact",
     "IntentClassifier",
@@ -44,6 +45,9 @@ __all__ = [
 DEFAULT_ARTIFACT: Final = Path(__file__).parent / "artifacts" / "intent.safetensors"
 ENCODE_BATCH: Final = 32
 """Texts per encoder forward pass: measured fastest on 2 cores (bench/classify_bench.py)."""
+CACHE_SIZE: Final = 4096
+"""Distinct texts whose embeddings the loaded classifier keeps (~1.5 KiB each, ~6 MiB):
+replies like "ok" and "obrigado" repeat across debtors (ADR 0030)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +190,10 @@ class IntentClassifier:
         *,
         encoder: str | None = None,
         threads: int | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> IntentClassifier:
-        """The committed artifact with the configured encoder; they must match."""
+        """The committed artifact with the configured encoder; they must match. `cache_size`:
+        distinct texts whose embeddings are kept (0: none)."""
         artifact = Artifact.load(artifact_path)
         name = encoder or encoder_name()
         if name != artifact.encoder:
@@ -196,7 +202,7 @@ class IntentClassifier:
                 f"configured encoder is {name!r} (COBRANCA_ENCODER): retrain with "
                 "`cobranca model train` for this encoder, or unset COBRANCA_ENCODER"
             )
-        return cls(load_encoder(name, threads=threads), artifact)
+        return cls(load_encoder(name, threads=threads, cache_size=cache_size), artifact)
 
     @property
     def version(self) -> str:
