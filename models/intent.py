@@ -8,10 +8,12 @@ The API the conversation agent uses:
     classifier = IntentClassifier.load()          # once: encoder + committed artifact
     for p in classifier.classify(["já paguei", "me manda o pix"]):
         p.label, p.confidence, p.needs_human      # needs_human: confidence below the threshold
-    classifier.version                            # "intent-<hash>", goes into IntentClassified
+    classifier.version                            # "intent-<hash>-int8", goes into IntentClassified
 
 The artifact is small (the head, the label list, the calibrated threshold, the version and the
-encoder it was trained on) and committed; the encoder comes from `models.encoder`.
+encoder it was trained on) and committed; the encoder comes from `models.encoder`, by default
+the int8 quantization of the one the artifact was trained on (ADR 0030), and then the
+classifier's version is the artifact's with "-int8".
 """
 
 from __future__ import annotations
@@ -26,8 +28,15 @@ import numpy as np
 import numpy.typing as npt
 
 from models.dataset import LABELS
-from models.encoder import OnnxEncoder, encoder_name, load_encoder
+from models.encoder import (
+    OnnxEncoder,
+    encoder_name,
+    encoder_precision,
+    load_encoder,
+    runtime_encoder,
+)
 from models.errors import ArtifactError
+from models.export import INT8_SUFFIX
 from models.ngrams import NgramHead, NgramSpec
 
 Matrix = npt.NDArray[np.float32]
@@ -182,6 +191,10 @@ class IntentClassifier:
         self.artifact = artifact
         self._weight_t = np.ascontiguousarray(np.asarray(artifact.weight, dtype=np.float32).T)
         self._bias = np.asarray(artifact.bias, dtype=np.float32)
+        # The artifact's head on its encoder's int8 quantization answers a little differently
+        # from the same head on the float encoder (ADR 0030): the events say which ran.
+        quantized = encoder.name == artifact.encoder + INT8_SUFFIX
+        self.version = artifact.version + (INT8_SUFFIX if quantized else "")
 
     @classmethod
     def load(
@@ -189,11 +202,13 @@ class IntentClassifier:
         artifact_path: Path = DEFAULT_ARTIFACT,
         *,
         encoder: str | None = None,
+        precision: str | None = None,
         threads: int | None = None,
         cache_size: int = CACHE_SIZE,
     ) -> IntentClassifier:
-        """The committed artifact with the configured encoder; they must match. `cache_size`:
-        distinct texts whose embeddings are kept (0: none)."""
+        """The committed artifact with the configured encoder; they must match. `precision`
+        (default COBRANCA_ENCODER_PRECISION, else int8) picks the provisioned encoder's int8 or
+        float folder; `cache_size`: distinct texts whose embeddings are kept (0: none)."""
         artifact = Artifact.load(artifact_path)
         name = encoder or encoder_name()
         if name != artifact.encoder:
@@ -202,11 +217,8 @@ class IntentClassifier:
                 f"configured encoder is {name!r} (COBRANCA_ENCODER): retrain with "
                 "`cobranca model train` for this encoder, or unset COBRANCA_ENCODER"
             )
-        return cls(load_encoder(name, threads=threads, cache_size=cache_size), artifact)
-
-    @property
-    def version(self) -> str:
-        return self.artifact.version
+        runtime = runtime_encoder(name, precision or encoder_precision())
+        return cls(load_encoder(runtime, threads=threads, cache_size=cache_size), artifact)
 
     @property
     def threshold(self) -> float:

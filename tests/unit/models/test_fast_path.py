@@ -16,11 +16,12 @@ from models.encoder import (
     INT8_ENCODER_NAME,
     OnnxEncoder,
     encoder_name,
+    encoder_precision,
     load_encoder,
 )
-from models.errors import ArtifactError
+from models.errors import ProvisionError
 from models.export import ENCODER_CONFIG, MODEL_FILE, int8_ok, provision_int8
-from models.intent import DEFAULT_ARTIFACT, IntentClassifier
+from models.intent import IntentClassifier
 from models.provision import MANIFEST
 from models.training import report
 
@@ -39,11 +40,23 @@ def int8_encoder(int8_dir: Path) -> OnnxEncoder:
     return load_encoder(INT8_ENCODER_NAME, threads=2)
 
 
-def test_the_int8_encoder_is_the_default_and_the_artifacts(int8_encoder: OnnxEncoder) -> None:
-    assert encoder_name({}) == INT8_ENCODER_NAME
-    assert int8_encoder.name == INT8_ENCODER_NAME
-    with pytest.raises(ArtifactError, match="configured encoder"):
-        IntentClassifier.load(DEFAULT_ARTIFACT, encoder=FLOAT_ENCODER_NAME)
+def test_the_int8_encoder_runs_by_default_and_says_so_in_the_version(
+    classifier: IntentClassifier,
+) -> None:
+    assert encoder_precision({}) == "int8"
+    assert classifier.encoder.name == INT8_ENCODER_NAME
+    # The artifact is trained on the float encoder; its int8 quantization runs it.
+    assert classifier.artifact.encoder == encoder_name({}) == FLOAT_ENCODER_NAME
+    assert classifier.version == classifier.artifact.version + "-int8"
+    on_float = IntentClassifier.load(precision="float", threads=2, cache_size=0)
+    assert on_float.encoder.name == FLOAT_ENCODER_NAME
+    assert on_float.version == classifier.artifact.version
+
+
+def test_an_unknown_precision_is_refused() -> None:
+    with pytest.raises(ProvisionError, match="COBRANCA_ENCODER_PRECISION='int4'"):
+        encoder_precision({"COBRANCA_ENCODER_PRECISION": "int4"})
+    assert encoder_precision({"COBRANCA_ENCODER_PRECISION": " Float "}) == "float"
 
 
 def test_int8_embeddings_are_close_to_the_float_ones(
