@@ -7,9 +7,11 @@ Run on demand (not a test):
     ~/.cache/cobranca/venv/bin/python bench/classify_bench.py --messages 1000 --repeat-share 0.5
 
 Loads the committed classifier twice (ADR 0030): ``float``, its artifact on the float32 ONNX
-export it was trained on (ADR 0028), and ``fast``, the same artifact on that export's int8
-quantization (the default). On `--messages` replies drawn from the evaluation split (repeated
-to size), each path measures:
+export it was trained on, with ADR 0028's settings (idle threads spinning), and ``fast``, the
+same artifact as `IntentClassifier.load` runs it by default: on that export's int8
+quantization, idle threads sleeping. `--float-spin off` runs the float model with sleeping
+threads too, to tell the two changes apart. On `--messages` replies drawn from the evaluation
+split (repeated to size), each path measures:
 
 - ``encoder``: the bare encoder on the texts, batch 32;
 - ``classify``: `IntentClassifier.classify`, batch 32: encoder, head, n-gram model, blend;
@@ -89,6 +91,12 @@ def main() -> None:
     parser.add_argument("--latency-calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--float-spin",
+        choices=("on", "off"),
+        default="on",
+        help="the float model's idle threads spin (ADR 0028's setting) or sleep",
+    )
+    parser.add_argument(
         "--repeat-share",
         type=float,
         default=0.3,
@@ -98,6 +106,8 @@ def main() -> None:
 
     from models.cli import classify_lines
     from models.dataset import EVAL_FILE, load_examples
+    from models.encoder import OnnxEncoder
+    from models.export import default_onnx_dir
     from models.intent import CACHE_SIZE, IntentClassifier, embed_texts
 
     print(f"cores {os.cpu_count()}, {load()} at the start, threads {args.threads}")
@@ -105,11 +115,16 @@ def main() -> None:
     fast = IntentClassifier.load(precision="int8", threads=args.threads, cache_size=0)
     fast_load = time.perf_counter() - start
     start = time.perf_counter()
-    slow = IntentClassifier.load(precision="float", threads=args.threads, cache_size=0)
+    # The float model as ADR 0028 ran it: float weights, idle threads spinning.
+    float_encoder = OnnxEncoder(
+        default_onnx_dir(), threads=args.threads, spin=args.float_spin == "on"
+    )
+    slow = IntentClassifier(float_encoder, fast.artifact)
     float_load = time.perf_counter() - start
     print(
         f"load: fast {fast_load:.1f} s ({fast.encoder.name}, {fast.version}), "
-        f"float {float_load:.1f} s ({slow.encoder.name}, {slow.version})"
+        f"float {float_load:.1f} s ({slow.encoder.name}, {slow.version}, "
+        f"spinning {args.float_spin})"
     )
 
     rows = load_examples(EVAL_FILE)

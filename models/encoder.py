@@ -154,12 +154,22 @@ class OnnxEncoder:
     tokenizer's padding state and the cache are per instance); the worker calls it from one
     thread.
 
+    `spin` lets ONNX Runtime's idle threads busy-wait for the next run (its default; ADR 0028's
+    setting), which wins a little on an idle machine and loses much on a shared one.
+
     With `cache_size` > 0, the embeddings of that many distinct texts are kept, the least
     recently used dropped first. An int8 encoder's embedding of a text moves slightly with the
     batch it is computed in (activations are quantized with one scale per batch; ADR 0030), so
     a cached text answers as in the batch that first computed it."""
 
-    def __init__(self, folder: Path, *, threads: int | None = None, cache_size: int = 0) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        threads: int | None = None,
+        cache_size: int = 0,
+        spin: bool = False,
+    ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -174,6 +184,10 @@ class OnnxEncoder:
         options.inter_op_num_threads = 1
         if threads:
             options.intra_op_num_threads = threads
+        if not spin:
+            # Idle pool threads otherwise spin for work and take a core from whatever else runs:
+            # on two shared cores that halved the throughput of two threads (ADR 0030).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )

@@ -160,3 +160,11 @@ def test_the_float_encoder_with_a_cache_embeds_as_without(float_encoder: OnnxEnc
     cached = OnnxEncoder(float_encoder.folder, threads=2, cache_size=4)
     for _ in range(2):
         np.testing.assert_allclose(cached.embed(texts), float_encoder.embed(texts), atol=1e-5)
+
+
+def test_idle_threads_sleep_unless_asked_to_spin(int8_dir: Path) -> None:
+    key = "session.intra_op.allow_spinning"
+    sleeping = OnnxEncoder(int8_dir, threads=2).session.get_session_options()
+    assert sleeping.get_session_config_entry(key) == "0"
+    spinning = OnnxEncoder(int8_dir, threads=2, spin=True).session.get_session_options()
+    assert not spinning.has_session_config_entry(key)  # ONNX Runtime's default: spin
