@@ -167,4 +167,5 @@ def test_idle_threads_sleep_unless_asked_to_spin(int8_dir: Path) -> None:
     sleeping = OnnxEncoder(int8_dir, threads=2).session.get_session_options()
     assert sleeping.get_session_config_entry(key) == "0"
     spinning = OnnxEncoder(int8_dir, threads=2, spin=True).session.get_session_options()
-    assert not spinning.has_session_config_entry(key)  # ONNX Runtime's default: spin
+    with pytest.raises(RuntimeError):  # unset: ONNX Runtime's default, spinning
+        spinning.get_session_config_entry(key)
