@@ -191,10 +191,6 @@ class IntentClassifier:
         self.artifact = artifact
         self._weight_t = np.ascontiguousarray(np.asarray(artifact.weight, dtype=np.float32).T)
         self._bias = np.asarray(artifact.bias, dtype=np.float32)
-        # The artifact's head on its encoder's int8 quantization answers a little differently
-        # from the same head on the float encoder (ADR 0030): the events say which ran.
-        quantized = encoder.name == artifact.encoder + INT8_SUFFIX
-        self.version = artifact.version + (INT8_SUFFIX if quantized else "")
 
     @classmethod
     def load(
@@ -219,6 +215,14 @@ class IntentClassifier:
             )
         runtime = runtime_encoder(name, precision or encoder_precision())
         return cls(load_encoder(runtime, threads=threads, cache_size=cache_size), artifact)
+
+    @property
+    def version(self) -> str:
+        """The artifact's version, plus "-int8" when it runs on its encoder's int8 quantization:
+        the same head answers a little differently there (ADR 0030), and events say which ran."""
+        name = getattr(self.encoder, "name", None)  # tests score probabilities with no encoder
+        quantized = name == self.artifact.encoder + INT8_SUFFIX
+        return self.artifact.version + (INT8_SUFFIX if quantized else "")
 
     @property
     def threshold(self) -> float:
