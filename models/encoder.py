@@ -264,8 +264,9 @@ def missing_encoder(folder: Path) -> ProvisionError:
 def load_encoder(
     name: str | None = None, *, threads: int | None = None, cache_size: int = 0
 ) -> OnnxEncoder:
-    """The named encoder (default: the configured one) on CPU. `threads` caps ONNX Runtime's
-    intra-op threads; `cache_size` bounds the cache of embedded texts (0: none).
+    """The named encoder (default: COBRANCA_ENCODER's, as exported; `runtime_encoder` names
+    its int8 quantization) on CPU. `threads` caps ONNX Runtime's intra-op threads;
+    `cache_size` bounds the cache of embedded texts (0: none).
 
     The default encoders' folders (int8 and float) are checked against their manifests; a
     missing or damaged one is provisioned, exported and quantized when torch is installed (the

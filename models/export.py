@@ -314,8 +314,8 @@ def quantize_onnx(
         out.mkdir()
         fused = Path(tmp) / "fused.onnx"
         # Fused before quantizing: the quantizer then sees the fused nodes, which measured
-        # 1.1-1.4x as fast as quantizing the exported graph (ADR 0030). Attention itself does not fuse
-        # (the dynamo export's pattern), which costs nothing at these sequence lengths.
+        # 1.1-1.4x as fast as quantizing the exported graph (ADR 0030). Attention itself does
+        # not fuse (the dynamo export's pattern); at 12-20 tokens it is little of the work.
         root = logging.getLogger()
         level = root.level
         with warnings.catch_warnings():
