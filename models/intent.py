@@ -8,10 +8,12 @@ The API the conversation agent uses:
     classifier = IntentClassifier.load()          # once: encoder + committed artifact
     for p in classifier.classify(["já paguei", "me manda o pix"]):
         p.label, p.confidence, p.needs_human      # needs_human: confidence below the threshold
-    classifier.version                            # "intent-<hash>", goes into IntentClassified
+    classifier.version                            # "intent-<hash>-int8", goes into IntentClassified
 
 The artifact is small (the head, the label list, the calibrated threshold, the version and the
-encoder it was trained on) and committed; the encoder comes from `models.encoder`.
+encoder it was trained on) and committed; the encoder comes from `models.encoder`, by default
+the int8 quantization of the one the artifact was trained on (ADR 0030), and then the
+classifier's version is the artifact's with "-int8".
 """
 
 from __future__ import annotations
@@ -27,14 +29,22 @@ import numpy as np
 import numpy.typing as npt
 
 from models.dataset import LABELS
-from models.encoder import OnnxEncoder, encoder_name, load_encoder
+from models.encoder import (
+    OnnxEncoder,
+    encoder_name,
+    encoder_precision,
+    load_encoder,
+    runtime_encoder,
+)
 from models.errors import ArtifactError
+from models.export import INT8_SUFFIX
 from models.ngrams import NgramHead, NgramSpec
 from models.provision import MANIFEST
 
 Matrix = npt.NDArray[np.float32]
 
 __all__ = [
+    "CACHE_SIZE",
     "DEFAULT_ARTIFACT",
     "Artifact",
     "IntentClassifier",
@@ -46,6 +56,9 @@ __all__ = [
 DEFAULT_ARTIFACT: Final = Path(__file__).parent / "artifacts" / "intent.safetensors"
 ENCODE_BATCH: Final = 32
 """Texts per encoder forward pass: measured fastest on 2 cores (bench/classify_bench.py)."""
+CACHE_SIZE: Final = 4096
+"""Distinct texts whose embeddings the loaded classifier keeps (~1.5 KiB each, ~6 MiB):
+replies like "ok" and "obrigado" repeat across debtors (ADR 0030)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +200,13 @@ class IntentClassifier:
         artifact_path: Path = DEFAULT_ARTIFACT,
         *,
         encoder: str | None = None,
+        precision: str | None = None,
         threads: int | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> IntentClassifier:
-        """The committed artifact with the configured encoder; they must match."""
+        """The committed artifact with the configured encoder; they must match. `precision`
+        (default COBRANCA_ENCODER_PRECISION, else int8) picks the provisioned encoder's int8 or
+        float folder; `cache_size`: distinct texts whose embeddings are kept (0: none)."""
         artifact = Artifact.load(artifact_path)
         name = encoder or encoder_name()
         if name != artifact.encoder:
@@ -198,7 +215,8 @@ class IntentClassifier:
                 f"configured encoder is {name!r} (COBRANCA_ENCODER): retrain with "
                 "`cobranca model train` for this encoder, or unset COBRANCA_ENCODER"
             )
-        encoder_ = load_encoder(name, threads=threads)
+        runtime = runtime_encoder(name, precision or encoder_precision())
+        encoder_ = load_encoder(runtime, threads=threads, cache_size=cache_size)
         pinned = artifact.info.get("encoder_manifest_sha256")
         if pinned is not None:
             # A fine-tuned encoder's artifact pins the ONNX folder's manifest (every file's
@@ -218,7 +236,11 @@ class IntentClassifier:
 
     @property
     def version(self) -> str:
-        return self.artifact.version
+        """The artifact's version, plus "-int8" when it runs on its encoder's int8 quantization:
+        the same head answers a little differently there (ADR 0030), and events say which ran."""
+        name = getattr(self.encoder, "name", None)  # tests score probabilities with no encoder
+        quantized = name == self.artifact.encoder + INT8_SUFFIX
+        return self.artifact.version + (INT8_SUFFIX if quantized else "")
 
     @property
     def threshold(self) -> float:

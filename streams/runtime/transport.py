@@ -378,8 +378,8 @@ class SourcePartitionTransactions(TransactionManager):
         self, source: Any, topic: str, partition: int, records: Sequence[tuple[bytes, bytes]]
     ) -> bool:
         """Send encoded (key, value) records to `topic[partition]`, in order, in the transaction
-        of `source`'s partition, as few produce batches: the fast path for an agent that
-        decides many events at once (streams/agents/ledger.py).
+        of `source`'s partition, straight to aiokafka: the fast path for an agent that decides
+        many events at once (streams/agents/ledger.py), without Faust's work per record.
 
         False, with nothing sent, when a rebalance has taken `source`'s partition: its new
         owner processes the events again. The producer is taken once, before any wait, so no
@@ -395,14 +395,13 @@ class SourcePartitionTransactions(TransactionManager):
             return False  # stopped at a revocation
         try:
             async with faust_producer._trn_locks[tid]:
-                batch = producer.create_batch()
+                # Appended to the partition's open batch, which lingers until the commit. A
+                # batch of our own (`send_batch`) would first wait for that one to drain, up to
+                # the linger (the commit interval), holding the lock that every other agent
+                # sending in this transaction waits for: the normalizer's sends took up to
+                # 0.5 s each behind the ledger's and dispatch's (docs/performance.md).
                 for key, value in records:
-                    if batch.append(key=key, value=value, timestamp=None) is None:
-                        await producer.send_batch(batch, topic, partition=partition)
-                        batch = producer.create_batch()
-                        if batch.append(key=key, value=value, timestamp=None) is None:
-                            raise ValueError(f"a {len(value)}-byte record exceeds a batch")
-                await producer.send_batch(batch, topic, partition=partition)
+                    await producer.send(topic, value, key=key, partition=partition)
         except ProducerClosed:
             return False  # stopped at a revocation while we waited
         except Exception as exc:

@@ -64,5 +64,7 @@ def test_only_the_encoder_stage_has_torch_and_the_image_gets_its_onnx_folder() -
     assert "requirements.lock" not in final and "requirements.lock" not in stages[-2]
     encoder = next(s for s in stages if s.split()[2] == "encoder")
     assert "-r requirements.lock" in encoder and "cobranca model provision" in encoder
+    # The runtime runs the int8 encoder (ADR 0030): the image carries that folder.
+    assert "mv /opt/models/*-onnx-int8 /opt/encoder/" in encoder
     assert "COPY --from=encoder /opt/encoder /opt/cobranca-models" in final
     assert "COBRANCA_MODELS_DIR=/opt/cobranca-models" in final

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from models.export import provision_onnx
+from models.export import provision_int8, provision_onnx
 from models.intent import IntentClassifier
 from models.provision import default_encoder_dir, provision_encoder
 
@@ -30,5 +30,11 @@ def onnx_dir(encoder_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def classifier(onnx_dir: Path) -> IntentClassifier:
+def int8_dir(onnx_dir: Path) -> Path:
+    """The int8 encoder folder (quantized from the ONNX one): the default encoder."""
+    return provision_int8().path
+
+
+@pytest.fixture(scope="session")
+def classifier(int8_dir: Path) -> IntentClassifier:
     return IntentClassifier.load(threads=2)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from models.dataset import EVAL_FILE, load_examples
-from models.encoder import OnnxEncoder, l2_normalize, load_encoder, mean_pool
+from models.encoder import FLOAT_ENCODER_NAME, OnnxEncoder, l2_normalize, load_encoder, mean_pool
 from models.export import EXPORT_STEPS, MODEL_FILE, onnx_ok, provision_onnx
 from models.intent import IntentClassifier
 from models.provision import MANIFEST, PROVISION_STEPS, default_encoder_dir
@@ -97,7 +97,8 @@ def reference() -> Any:
 
 @pytest.fixture(scope="module")
 def onnx_encoder(onnx_dir: Path) -> OnnxEncoder:
-    return load_encoder(threads=2)
+    """The float export: the one that must compute what sentence-transformers computes."""
+    return load_encoder(FLOAT_ENCODER_NAME, threads=2)
 
 
 def test_onnx_embeddings_are_sentence_transformers_embeddings(
@@ -116,9 +117,10 @@ def test_onnx_embeddings_are_sentence_transformers_embeddings(
 
 
 def test_the_head_predicts_the_same_labels_on_eval_from_either_encoder(
-    reference: Any, classifier: IntentClassifier
+    reference: Any, onnx_encoder: OnnxEncoder, classifier: IntentClassifier
 ) -> None:
     texts = [e.text for e in load_examples(EVAL_FILE)]
+    classifier = IntentClassifier(onnx_encoder, classifier.artifact)
     ours = classifier.predict(classifier.probabilities(classifier.embed(texts), texts))
     theirs_embeddings = reference.encode(texts, batch_size=32, normalize_embeddings=True)
     theirs = classifier.predict(classifier.probabilities(theirs_embeddings, texts))
