@@ -28,7 +28,6 @@ cached and verified the same way, tied to the float folder's manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -45,6 +44,7 @@ from models.provision import (
     MANIFEST,
     Provisioned,
     default_encoder_dir,
+    file_sha256,
     models_home,
     provision_encoder,
 )
@@ -99,14 +99,6 @@ def default_int8_dir() -> Path:
     return models_home() / f"{DEFAULT_ENCODER_NAME}-onnx{INT8_SUFFIX}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def onnx_ok(folder: Path, *, deep: bool = False, source_sha256: str | None = None) -> bool:
     """The folder is a complete export by this exporter version: every file of its manifest in
     place with its size (and, `deep`, its SHA-256), made from `source_sha256`'s folder if given."""
@@ -137,7 +129,7 @@ def _folder_ok(
         path = folder / name
         if not path.is_file() or path.stat().st_size != meta["size"]:
             return False
-        if deep and _sha256(path) != meta["sha256"]:
+        if deep and file_sha256(path) != meta["sha256"]:
             return False
     return {MODEL_FILE, TOKENIZER_FILE, ENCODER_CONFIG} <= set(files)
 
@@ -245,27 +237,40 @@ def export_onnx(
                 raise ProvisionError("torch.onnx.export returned no program")
             program.save(str(out / MODEL_FILE), external_data=False)
         step(2, EXPORT_STEPS)
-        shutil.copyfile(source / TOKENIZER_FILE, out / TOKENIZER_FILE)
-        (out / ENCODER_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        files = {
-            p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
-            for p in sorted(out.iterdir())
-            if p.is_file()
-        }
-        manifest = {
-            **(extra_manifest or {}),
-            "source": str(source.name),
-            "exporter": EXPORTER_VERSION,
-            "opset": OPSET,
-            "torch": torch.__version__,
-            "files": files,
-        }
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(out, target)
+        _complete(
+            out,
+            target,
+            source,
+            config,
+            {
+                **(extra_manifest or {}),
+                "exporter": EXPORTER_VERSION,
+                "opset": OPSET,
+                "torch": torch.__version__,
+            },
+        )
     step(EXPORT_STEPS, EXPORT_STEPS)
     return target
+
+
+def _complete(
+    out: Path, target: Path, source: Path, config: dict[str, Any], built_by: dict[str, Any]
+) -> None:
+    """Finish an encoder folder built in `out` beside `target`: the tokenizer and config, a
+    manifest of every file's size and hash (what `onnx_ok` checks) with what built it, then
+    `out` renamed to `target` in one step."""
+    shutil.copyfile(source / TOKENIZER_FILE, out / TOKENIZER_FILE)
+    (out / ENCODER_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    files = {
+        p.name: {"size": p.stat().st_size, "sha256": file_sha256(p)}
+        for p in sorted(out.iterdir())
+        if p.is_file()
+    }
+    manifest = {**built_by, "source": str(source.name), "files": files}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(out, target)
 
 
 def provision_onnx(
@@ -279,7 +284,7 @@ def provision_onnx(
     export of that very folder is in place (`verify` re-hashes every file of both)."""
     target = target or default_onnx_dir()
     source = provision_encoder(default_encoder_dir(), verify=verify, on_step=on_provision_step)
-    source_sha = _sha256(source.path / MANIFEST)
+    source_sha = file_sha256(source.path / MANIFEST)
     step = on_export_step or (lambda done, total: None)
     if onnx_ok(target, deep=verify, source_sha256=source_sha):
         step(EXPORT_STEPS, EXPORT_STEPS)
@@ -342,24 +347,17 @@ def quantize_onnx(
                 )
             finally:
                 root.setLevel(level)
-        shutil.copyfile(source / TOKENIZER_FILE, out / TOKENIZER_FILE)
-        (out / ENCODER_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        files = {
-            p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
-            for p in sorted(out.iterdir())
-            if p.is_file()
-        }
-        manifest = {
-            **(extra_manifest or {}),
-            "source": str(source.name),
-            "quantizer": QUANTIZER_VERSION,
-            "onnxruntime": onnxruntime.__version__,
-            "files": files,
-        }
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(out, target)
+        _complete(
+            out,
+            target,
+            source,
+            config,
+            {
+                **(extra_manifest or {}),
+                "quantizer": QUANTIZER_VERSION,
+                "onnxruntime": onnxruntime.__version__,
+            },
+        )
     return target
 
 
@@ -376,7 +374,7 @@ def provision_int8(
     source = provision_onnx(
         verify=verify, on_provision_step=on_provision_step, on_export_step=on_export_step
     )
-    source_sha = _sha256(source.path / MANIFEST)
+    source_sha = file_sha256(source.path / MANIFEST)
     if int8_ok(target, deep=verify, source_sha256=source_sha):
         return Provisioned(target, built=False)
     quantize_onnx(source.path, target, extra_manifest={"source_manifest_sha256": source_sha})

@@ -49,6 +49,7 @@ from models.provision import (
     DEFAULT_ENCODER_NAME,
     MANIFEST,
     default_encoder_dir,
+    file_sha256,
     models_home,
     provision_encoder,
 )
@@ -221,17 +222,9 @@ class FineTuned:
     built: bool
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _files(folder: Path) -> dict[str, dict[str, Any]]:
     return {
-        str(p.relative_to(folder)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+        str(p.relative_to(folder)): {"size": p.stat().st_size, "sha256": file_sha256(p)}
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != MANIFEST
     }
@@ -250,7 +243,7 @@ def provision_fine_tuned(
     everything that shapes it) is in place with its files' sizes (`models.export.onnx_ok`)."""
     step = on_step or (lambda done, total: None)
     base = provision_encoder(default_encoder_dir())
-    base_sha = _sha256(base.path / MANIFEST)
+    base_sha = file_sha256(base.path / MANIFEST)
     files = [(path.name, path.read_bytes()) for path in train_files]
     name = fine_tuned_name(base_sha, files, config)
     target = onnx_dir(name)
@@ -308,7 +301,7 @@ def provision_fine_tuned(
         target,
         name=name,
         extra_manifest={
-            "source_manifest_sha256": _sha256(folder / MANIFEST),
+            "source_manifest_sha256": file_sha256(folder / MANIFEST),
             "fine_tuned_from": DEFAULT_ENCODER_NAME,
         },
     )

