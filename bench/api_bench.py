@@ -49,7 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import Call, Round, free_port, load, paced, wait_healthy  # noqa: E402
+from bench.harness import Call, Round, load, paced, wait_healthy  # noqa: E402
+from streams.base.ports import free_port  # noqa: E402
 
 TENANT = "bench"
 BATCH = 50

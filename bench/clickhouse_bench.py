@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -50,6 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.harness import cpu_seconds  # noqa: E402
+from streams.base.ports import free_port  # noqa: E402
 
 TENANTS = tuple(f"tenant-{n:02d}" for n in range(10))
 STEPS = ("D-3", "D0", "D+3", "D+7")
@@ -473,20 +473,6 @@ def _median_ms(client: Any, sql: str, runs: int = 5) -> float:
 # --- orchestration -----------------------------------------------------------------------------
 
 
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the log")
@@ -512,7 +498,7 @@ def main() -> None:
             {
                 "COBRANCA_DATA_DIR": str(work),
                 "COBRANCA_KAFKA_BOOTSTRAP": broker.bootstrap,
-                "CLICKHOUSE_URL": f"http://127.0.0.1:{_free_port_pair()}",
+                "CLICKHOUSE_URL": f"http://127.0.0.1:{free_port()}",
                 "CLICKHOUSE_DATABASE": "bench_sink",
             }
         )

@@ -46,8 +46,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.clickhouse_bench import GENERATE_SQL  # noqa: E402
-from bench.harness import free_port, wait_healthy  # noqa: E402
+from bench.harness import wait_healthy  # noqa: E402
 from bench.pipeline_bench import write_debtors  # noqa: E402
+from streams.base.ports import free_port  # noqa: E402
 
 SMALL_DEBTORS = 300
 TENANT = "tenant-3"  # one of GENERATE_SQL's ten tenants

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,16 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Call", "Round", "cpu_seconds", "free_port", "load", "wait_healthy"]
+__all__ = ["Call", "Round", "cpu_seconds", "load", "wait_healthy"]
 
 Call = tuple[str, str, dict[str, str], bytes | None]
 """One request: method, URL, headers, body."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def cpu_seconds(pid: int | None) -> float | None:

@@ -81,7 +81,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import cpu_seconds, free_port, wait_healthy  # noqa: E402
+from bench.harness import cpu_seconds, wait_healthy  # noqa: E402
+from streams.base.ports import free_port  # noqa: E402
 
 TENANT = "bench-cobrancas"
 SESSION = "bench-principal"

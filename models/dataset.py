@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from models.errors import DataError
 
@@ -24,6 +25,7 @@ __all__ = [
     "TRAIN_FILES",
     "Example",
     "fold",
+    "jsonl_objects",
     "load_examples",
 ]
 
@@ -56,9 +58,9 @@ class Example:
     label: str
 
 
-def load_examples(path: Path) -> list[Example]:
-    """Every row of a JSONL file of `{"text", "label"}` objects, in file order."""
-    examples: list[Example] = []
+def jsonl_objects(path: Path, fields: str) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """Each non-blank line of a JSONL file as (where, line number, object), in file order;
+    `fields` names what an object should hold, for the error when a line is not one."""
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
@@ -69,13 +71,20 @@ def load_examples(path: Path) -> list[Example]:
             except ValueError as exc:
                 raise DataError(f"{where}: not JSON ({exc})") from exc
             if not isinstance(row, dict):
-                raise DataError(f"{where}: expected an object with text and label")
-            text, label = row.get("text"), row.get("label")
-            if not isinstance(text, str) or not text.strip():
-                raise DataError(f"{where}: text must be a non-empty string, got {text!r}")
-            if label not in LABELS:
-                raise DataError(f"{where}: unknown label {label!r}; labels: {', '.join(LABELS)}")
-            examples.append(Example(text, label))
+                raise DataError(f"{where}: expected an object with {fields}")
+            yield where, number, row
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Every row of a JSONL file of `{"text", "label"}` objects, in file order."""
+    examples: list[Example] = []
+    for where, _, row in jsonl_objects(path, "text and label"):
+        text, label = row.get("text"), row.get("label")
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: text must be a non-empty string, got {text!r}")
+        if label not in LABELS:
+            raise DataError(f"{where}: unknown label {label!r}; labels: {', '.join(LABELS)}")
+        examples.append(Example(text, label))
     return examples
 
 

@@ -21,14 +21,13 @@ date is never a promise; a vague one is None).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
-from models.dataset import DATA_DIR
+from models.dataset import DATA_DIR, jsonl_objects
 from models.entities import amount_brl, promised_date
 from models.errors import DataError
 
@@ -123,50 +122,36 @@ class EntityScores:
     failures: list[Failure] = field(default_factory=list)
 
 
-def _where(path: Path, number: int) -> str:
-    return f"{path}:{number}"
-
-
 def load_entity_rows(path: Path) -> list[EntityRow]:
     """Every row of an entity JSONL file, in file order."""
     rows: list[EntityRow] = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = _where(path, number)
-            try:
-                raw = json.loads(line)
-            except ValueError as exc:
-                raise DataError(f"{where}: not JSON ({exc})") from exc
-            if not isinstance(raw, dict):
-                raise DataError(f"{where}: expected an object with text and sent_at")
-            text, sent_at = raw.get("text"), raw.get("sent_at")
-            if not isinstance(text, str):
-                raise DataError(f"{where}: text must be a string, got {text!r}")
-            try:
-                moment = datetime.fromisoformat(str(sent_at))
-                gold_date = raw.get("promised_date")
-                day = None if gold_date is None else date.fromisoformat(str(gold_date))
-            except ValueError as exc:
-                raise DataError(f"{where}: {exc}") from exc
-            if moment.utcoffset() is None:
-                raise DataError(f"{where}: sent_at {sent_at!r} has no UTC offset")
-            amount = raw.get("amount_centavos")
-            if amount is not None and (type(amount) is not int or amount <= 0):
-                raise DataError(f"{where}: amount_centavos must be a positive integer or null")
-            style, label = raw.get("style"), raw.get("label")
-            rows.append(
-                EntityRow(
-                    number,
-                    text,
-                    moment,
-                    day,
-                    amount,
-                    str(style or "-"),
-                    None if label is None else str(label),
-                )
+    for where, number, raw in jsonl_objects(path, "text and sent_at"):
+        text, sent_at = raw.get("text"), raw.get("sent_at")
+        if not isinstance(text, str):
+            raise DataError(f"{where}: text must be a string, got {text!r}")
+        try:
+            moment = datetime.fromisoformat(str(sent_at))
+            gold_date = raw.get("promised_date")
+            day = None if gold_date is None else date.fromisoformat(str(gold_date))
+        except ValueError as exc:
+            raise DataError(f"{where}: {exc}") from exc
+        if moment.utcoffset() is None:
+            raise DataError(f"{where}: sent_at {sent_at!r} has no UTC offset")
+        amount = raw.get("amount_centavos")
+        if amount is not None and (type(amount) is not int or amount <= 0):
+            raise DataError(f"{where}: amount_centavos must be a positive integer or null")
+        style, label = raw.get("style"), raw.get("label")
+        rows.append(
+            EntityRow(
+                number,
+                text,
+                moment,
+                day,
+                amount,
+                str(style or "-"),
+                None if label is None else str(label),
             )
+        )
     return rows
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import requests
 
+from streams.base.ports import free_port
 from tests.cli import cobranca
-from tests.ports import free_port
 
 __all__ = ["serving_api"]
 

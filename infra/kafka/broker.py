@@ -22,6 +22,7 @@ from pathlib import Path
 from string import Template
 
 from infra.kafka.errors import BrokerError, BrokerStartTimeout, JarsMissing
+from streams.base.ports import free_consecutive_ports
 
 KAFKA_VERSION = "4.1.2"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
@@ -76,17 +77,11 @@ class LocalBroker:
     def on_free_ports(cls, *, cache: Path, home: Path) -> LocalBroker:
         """A broker on two consecutive free loopback ports (listener and controller), for tests
         and benchmarks that start a broker of their own."""
-        for _ in range(50):
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = int(probe.getsockname()[1])
-            try:
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return cls.for_bootstrap(f"127.0.0.1:{port}", cache=cache, home=home)
-        raise BrokerError("no two consecutive free ports on 127.0.0.1 for a local broker")
+        try:
+            port = free_consecutive_ports(2)
+        except OSError as error:
+            raise BrokerError(f"{error} for a local broker") from error
+        return cls.for_bootstrap(f"127.0.0.1:{port}", cache=cache, home=home)
 
     @property
     def controller_port(self) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from infra.kafka.broker import KAFKA_VERSION, BrokerStatus, LocalBroker
 from infra.kafka.errors import BrokerError
+from streams.base.ports import free_consecutive_ports
 
 __all__ = ["LocalCluster"]
 
@@ -58,20 +59,11 @@ class LocalCluster:
     @classmethod
     def on_free_ports(cls, *, cache: Path, home: Path, nodes: int = 3) -> LocalCluster:
         """A cluster on 2 x `nodes` consecutive free loopback ports, for tests."""
-        import socket
-
-        for _ in range(50):
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = int(probe.getsockname()[1])
-            try:
-                for offset in range(1, 2 * nodes):
-                    with socket.socket() as probe:
-                        probe.bind(("127.0.0.1", port + offset))
-            except OSError:
-                continue
-            return cls.for_bootstrap(f"127.0.0.1:{port}", cache=cache, home=home, nodes=nodes)
-        raise BrokerError(f"no {2 * nodes} consecutive free ports on 127.0.0.1 for a cluster")
+        try:
+            port = free_consecutive_ports(2 * nodes)
+        except OSError as error:
+            raise BrokerError(f"{error} for a cluster of {nodes}") from error
+        return cls.for_bootstrap(f"127.0.0.1:{port}", cache=cache, home=home, nodes=nodes)
 
     @classmethod
     def recorded(cls, bootstrap: str, *, cache: Path, home: Path) -> LocalCluster | None:

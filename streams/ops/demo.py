@@ -35,6 +35,7 @@ from rich.table import Table
 
 from schemas.events import ClientImported, CreditRequested, DocumentKind, Event, new_header
 from streams.base.logs import mask
+from streams.base.ports import free_port
 from streams.base.settings import Settings, cache_home
 from streams.base.topics import (
     ACTIONS,
@@ -332,7 +333,7 @@ class _Services:
         self.simulator: Any = None
 
     def __enter__(self) -> _Services:
-        from connectors.waha.simulator.runner import free_port, start_simulator_process
+        from connectors.waha.simulator.runner import start_simulator_process
 
         self.logs.mkdir(parents=True, exist_ok=True)
         port = free_port()

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from connectors.clickhouse.server import LocalClickHouse
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
-from tests.ports import free_port
 
 
 def server_settings(data_dir: Path, port: int, **extra: str) -> Settings:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,20 +20,14 @@ from typing import Any
 from connectors.waha.errors import SimulatorDidNotStart
 from connectors.waha.simulator.config import DEFAULT_API_KEY, SimulatorConfig
 from connectors.waha.simulator.server import Simulator
+from streams.base.ports import free_port
 
 __all__ = [
     "SimulatorDidNotStart",
     "SimulatorProcess",
     "SimulatorThread",
-    "free_port",
     "start_simulator_process",
 ]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 class SimulatorThread:

@@ -22,12 +22,12 @@ from connectors.api.routes import ROUTES
 from connectors.api.settings import ApiSettings
 from connectors.clickhouse import apply_migrations, connect
 from connectors.waha.simulator import SimulatorConfig, SimulatorThread
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.base.topics import API_AUDIT
 from streams.domain.identity import accounts, record_key
 from streams.ops.api_server import KafkaApiLog, running_api
 from tests.kafka_helpers import read_committed
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

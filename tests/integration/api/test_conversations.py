@@ -18,6 +18,7 @@ import pytest
 from connectors.api.credentials import write_signing_key
 from connectors.api.settings import ApiSettings
 from schemas.events import Event
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.base.topics import API_AUDIT, CONVERSATIONS, SEND_REQUESTS
 from streams.domain.chat_keys import record_key
@@ -27,7 +28,6 @@ from streams.runtime.producer import EventProducer
 from tests.factories import handoff_requested, inbound_message, intent_classified
 from tests.integration.api.test_api import Api, Tenant, _create_admin, _tenant
 from tests.kafka_helpers import read_committed
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -10,11 +10,11 @@ import pytest
 
 from connectors.api.credentials import write_signing_key
 from connectors.api.settings import ApiSettings
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.api_server import running_api
 from streams.ops.demo import DEMO_EMAIL, DEMO_PASSWORD, TENANT, ensure_demo_login
 from tests.integration.api.test_api import Api
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

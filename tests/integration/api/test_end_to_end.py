@@ -24,13 +24,13 @@ from connectors.clickhouse.raw_tables import RawTableWriter
 from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
 from connectors.waha.receiver import PATH
 from connectors.waha.simulator import SimulatorConfig, SimulatorThread
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.api_server import running_api
 from streams.runtime.tenants import apply_config
 from tests.integration.api.test_api import Api, _create_admin
 from tests.integration.waha.receiver_process import HMAC_KEY, ReceiverProcess
 from tests.kafka_helpers import WorkerProcess, tenant_config
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

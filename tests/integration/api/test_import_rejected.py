@@ -21,6 +21,7 @@ from connectors.clickhouse import apply_migrations, connect
 from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
 from connectors.clickhouse.raw_tables import RawTableWriter
 from connectors.clickhouse.sink import ClickHouseSink, SinkConfig
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.api_server import running_api
 from tests.integration.api.test_api import (
@@ -30,7 +31,6 @@ from tests.integration.api.test_api import (
     _settings,
     _tenant,
 )
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

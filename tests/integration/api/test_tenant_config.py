@@ -23,6 +23,7 @@ from connectors.api.http import IDENTITY
 from connectors.api.routes.config import MAX_CONFIG_BYTES
 from connectors.api.settings import ApiSettings
 from connectors.clickhouse import apply_migrations, connect
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.base.topics import API_AUDIT, TENANTS
 from streams.domain.errors import TenantConfigError
@@ -38,7 +39,6 @@ from tests.integration.api.test_api import (
     _user,
 )
 from tests.kafka_helpers import read_committed, tenant_config
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

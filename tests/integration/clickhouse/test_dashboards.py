@@ -25,12 +25,12 @@ from connectors.clickhouse import apply_migrations, connect
 from connectors.clickhouse.replay import refresh_views
 from connectors.clickhouse.server import LocalClickHouse
 from schemas.events import Event
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
 from tests import factories as f
 from tests.integration.clickhouse.events import FakeLog, sink
 from tests.integration.conftest import server_settings
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

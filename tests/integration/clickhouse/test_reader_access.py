@@ -16,12 +16,12 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from connectors.clickhouse import apply_migrations, connect
 from connectors.clickhouse.server import LocalClickHouse
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
 from tests.integration.clickhouse.events import FakeLog, sink
 from tests.integration.clickhouse.test_views import every_event_type
 from tests.integration.conftest import server_settings
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

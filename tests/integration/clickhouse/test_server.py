@@ -17,10 +17,10 @@ from clickhouse_connect.driver.client import Client
 
 from connectors.clickhouse import ClickHouseUnavailable, LocalServerError, connect
 from connectors.clickhouse.server import KEEP_ALIVE_TIMEOUT_S, LocalClickHouse
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
 from tests.integration.conftest import server_settings
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

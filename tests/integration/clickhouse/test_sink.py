@@ -174,7 +174,7 @@ def test_the_sink_serves_rows_per_table_and_its_lag_on_metrics(
 
     from prometheus_client.parser import text_string_to_metric_families
 
-    from tests.ports import free_port
+    from streams.base.ports import free_port
 
     tenant = f"t{uuid.uuid4().hex[:6]}"
     events = [*traffic(tenant, 20), f.dead_lettered(tenant)]

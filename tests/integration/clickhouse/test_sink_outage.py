@@ -21,6 +21,7 @@ import pytest
 
 from connectors.clickhouse import apply_migrations, connect
 from connectors.clickhouse.server import LocalClickHouse
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.ops.clickhouse_cli import DB_SERVE
 from tests.faults import report
@@ -34,7 +35,6 @@ from tests.integration.clickhouse.test_sink import (
     traffic,
 )
 from tests.integration.conftest import server_settings
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
+from streams.base.ports import free_port
 from streams.base.topics import CLIENTS
 from tests.cli import cobranca
 from tests.kafka_helpers import read_committed
-from tests.ports import free_port
 from tests.unit.imports.sample import EXPECTED_SUMMARY, MIXED
 
 pytestmark = pytest.mark.integration

@@ -19,6 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import Event, InboundMessage
+from streams.base.ports import free_port
 from streams.base.topics import (
     ACTIONS,
     CONVERSATION_DEBTS,
@@ -41,7 +42,6 @@ from tests.kafka_helpers import (
     read_committed,
     wait_until,
 )
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.base.ports import free_port
 from streams.base.topics import CLIENTS, LEDGER, SEND_DECISIONS, SEND_REQUESTS
 from streams.runtime.errors import MetricsEndpointUnavailable
 from streams.runtime.metrics import PrometheusSensor
 from streams.runtime.producer import EventProducer
 from tests.factories import client_imported, credit_requested, send_requested
 from tests.kafka_helpers import WorkerProcess, configure_tenant, count_for, produce, wait_until
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import aiohttp
 
 from connectors.waha.receiver import PATH
 from connectors.waha.signatures import sign_body
-from tests.ports import free_port
+from streams.base.ports import free_port
 
 HMAC_KEY = "integration-hmac-key"
 

@@ -24,6 +24,7 @@ from connectors.api.credentials import Passwords, write_signing_key
 from connectors.api.settings import ApiSettings
 from connectors.webhooks import WebhookSender
 from schemas.events import WebhookAttempted, WebhookDeadLettered
+from streams.base.ports import free_port
 from streams.base.settings import Settings
 from streams.base.topics import WEBHOOK_DELIVERIES
 from streams.domain.identity import accounts, record_key
@@ -33,7 +34,6 @@ from streams.ops.webhook_delivery import DeliverySettings, WebhookDeliveryAgent
 from streams.runtime.log_reader import read_events
 from streams.runtime.producer import EventProducer
 from tests import factories as f
-from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
