@@ -49,6 +49,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import IO, Final, NamedTuple, cast
 
 import numpy as np
+import numpy.typing as npt
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from connectors.imports.errors import UnreadableSource
@@ -69,7 +70,8 @@ _OLE2: Final = b"\xd0\xcf\x11\xe0"
 _ENCRYPTED: Final = "EncryptedPackage".encode("utf-16-le")
 #: Most cells in the rectangle of a sheet's used cells: calamine holds every one (ADR 0019).
 MAX_SHEET_CELLS: Final = 20_000_000
-_CELL_REF: Final = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
+#: The bytes read for a cell position: 3 letters and 7 digits at most (XFD1048576), its quote.
+_POSITION_BYTES: Final = 11
 _AFTER_CELL_NAME: Final = np.frombuffer(b" \t\r\n>/", np.uint8)
 _PREFIXED_CELL: Final = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
 _PREFIXED_REF: Final = re.compile(rb'<[A-Za-z_][\w.-]*:c r="([A-Z]{1,3}[0-9]{1,7})"')
@@ -229,14 +231,16 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
                 text = rest + chunk
                 cut = text.rfind(b">") + 1  # whole tags only; the rest goes with the next
                 rest = text[cut:]
-                found = _CELL_REF.findall(text, 0, cut)
+                opened, windows = _cells_in(text, cut)
+                cells += opened
                 if b":c" in text:  # x:c, as .NET writes
                     cells += len(_PREFIXED_CELL.findall(text, 0, cut))
-                    found += _PREFIXED_REF.findall(text, 0, cut)
-                if found:
-                    refs += len(found)
-                    spans.append(_span(found))
-                cells += _cells_in(text, cut)
+                    if found := _PREFIXED_REF.findall(text, 0, cut):
+                        windows = np.concatenate((windows, _padded(found)))
+                placed, span = _span(windows)
+                refs += placed
+                if span is not None:
+                    spans.append(span)
     if cells > refs:
         raise UnreadableSource(
             f"{cells - refs:,} cells of the first sheet do not start with their position "
@@ -262,33 +266,57 @@ def _check_xlsx_area(data: bytes, name: str) -> None:
         )
 
 
-def _cells_in(text: bytes, end: int) -> int:
+def _cells_in(text: bytes, end: int) -> tuple[int, npt.NDArray[np.uint8]]:
     """How many ``<c`` elements `text[:end]` opens (``<c``, then a space, tab, line end, ``>``
-    or ``/``), found column-wise like `_span`'s positions."""
+    or ``/``), and the bytes after `` r="`` of those that go on so: a row of
+    `_POSITION_BYTES` each, for `_span`. Found column-wise: a sheet has millions."""
     data = np.frombuffer(text, np.uint8, count=end)
     opens = np.flatnonzero(data[:-2] == 60)  # <
     opens = opens[data[opens + 1] == 99]  # c
-    after = data[opens + 2]
-    return int(np.count_nonzero(np.isin(after, _AFTER_CELL_NAME)))
+    opens = opens[np.isin(data[opens + 2], _AFTER_CELL_NAME)]
+    # The window may read past `end`, into zeros: never a position.
+    padded = np.concatenate((data, np.zeros(_POSITION_BYTES + 4, np.uint8)))
+    placed = np.ones(len(opens), bool)
+    for offset, byte in enumerate(b' r="', start=2):
+        placed &= padded[opens + offset] == byte
+    starts = opens[placed] + 6
+    return len(opens), padded[starts[:, None] + np.arange(_POSITION_BYTES)]
 
 
-def _span(refs: list[bytes]) -> tuple[int, int, int, int]:
-    """The first and last row and column numbers of cell positions (``B7``: 1-3 letters then
-    1-7 digits, as `_CELL_REF` found them), computed column-wise: a sheet has millions."""
-    text = np.array(refs, dtype="S10").view(np.uint8).reshape(len(refs), 10).astype(np.int32)
-    letters = (text >= 65) & (text <= 90)  # leading, 1-3 of them
-    digits = (text >= 48) & (text <= 57)  # after them; the array pads with NUL
-    count = letters.sum(axis=1)
-    value = text[:, :3] - 64
-    column = np.where(
-        count == 1,
-        value[:, 0],
-        np.where(count == 2, value[:, 0] * 26 + value[:, 1], value @ np.array([676, 26, 1])),
+def _padded(refs: list[bytes]) -> npt.NDArray[np.uint8]:
+    """Positions a regex found, closed by their quote, as `_span` reads them."""
+    quoted = [ref + b'"' for ref in refs]
+    width = f"S{_POSITION_BYTES}"
+    return np.array(quoted, dtype=width).view(np.uint8).reshape(len(refs), _POSITION_BYTES)
+
+
+def _span(window: npt.NDArray[np.uint8]) -> tuple[int, tuple[int, int, int, int] | None]:
+    """How many rows of `window` start with a cell position (``B7``: 1-3 capitals, 1-7
+    digits, then the closing quote), and the first and last row and column numbers of those
+    (None if none do), computed column-wise."""
+    every = np.arange(len(window))
+    letters = np.argmin((window[:, :4] >= 65) & (window[:, :4] <= 90), axis=1)  # 4 gives 0
+    after = letters[:, None] + np.arange(8)
+    rest = window[every[:, None], after]
+    digits = np.argmin((rest >= 48) & (rest <= 57), axis=1)  # 8 gives 0
+    valid = (letters > 0) & (digits > 0) & (rest[every, digits] == 34)
+    if not valid.any():
+        return 0, None
+    letters, digits, rest, head = (
+        letters[valid],
+        digits[valid],
+        rest[valid].astype(np.int64) - 48,
+        window[valid, :3].astype(np.int64) - 64,
     )
-    row = np.zeros(len(refs), np.int32)
-    for at in range(1, 10):
-        row = np.where(digits[:, at], row * 10 + text[:, at] - 48, row)
-    return int(row.min()), int(row.max()), int(column.min()), int(column.max())
+    column = np.where(
+        letters == 1,
+        head[:, 0],
+        np.where(letters == 2, head[:, 0] * 26 + head[:, 1], head @ np.array([676, 26, 1])),
+    )
+    row = np.zeros(len(rest), np.int64)
+    for at in range(7):
+        row = np.where(at < digits, row * 10 + rest[:, at], row)
+    return len(row), (int(row.min()), int(row.max()), int(column.min()), int(column.max()))
 
 
 def _first_sheet_part(archive: zipfile.ZipFile) -> str | None:

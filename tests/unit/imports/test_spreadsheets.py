@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -15,6 +16,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.imports.errors import UnreadableSource
 from connectors.imports.formats import (
@@ -26,7 +29,12 @@ from connectors.imports.formats import (
     workbook_format,
 )
 from connectors.imports.importer import dry_run, import_rows
-from connectors.imports.spreadsheets import MAX_WORKBOOK_BYTES, cell_text
+from connectors.imports.spreadsheets import (
+    MAX_SHEET_CELLS,
+    MAX_WORKBOOK_BYTES,
+    _check_xlsx_area,
+    cell_text,
+)
 from connectors.imports.uploads import format_of
 from connectors.imports.validation import Rejection
 from schemas.events import ClientImported
@@ -376,3 +384,58 @@ def test_a_sheet_without_documents_is_accepted_unless_the_tenant_requires_them(k
         io.BytesIO(empty_cells), tenant_id="acme", import_id="i1", require_document=True
     )
     assert dry_run(required).by_reason == {"missing_field": 1, "invalid_document": 1}
+
+
+_CELL = re.compile(rb"<c[ \t\r\n>/]")
+_POSITION = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _area_by_regex(xml: bytes) -> str | None:
+    """What the area check should say of a sheet, worked out the slow, obvious way."""
+    positions = _POSITION.findall(xml)
+    if len(_CELL.findall(xml)) > len(positions):
+        return "do not start with their position"
+    if not positions:
+        return None
+    columns = [
+        sum((letter - 64) * 26**power for power, letter in enumerate(reversed(letters)))
+        for letters, _ in positions
+    ]
+    rows = [int(digits) for _, digits in positions]
+    area = (max(rows) - min(rows) + 1) * (max(columns) - min(columns) + 1)
+    return f"spans {area:,} cells" if area > MAX_SHEET_CELLS else None
+
+
+_tags = st.one_of(
+    st.tuples(
+        st.text(alphabet="ABCXYZ", min_size=1, max_size=4),
+        st.text(alphabet="0123456789", min_size=1, max_size=8),
+    ).map(lambda p: f'<c r="{p[0]}{p[1]}"><v>1</v></c>'),
+    st.sampled_from(
+        [
+            '<c r="a1"><v>1</v></c>',
+            "<c><v>1</v></c>",
+            '<c\nr="B2"/>',
+            '<c r="B2 "/>',
+            "<c/>",
+            '<cols r="A1"/>',
+            '<c r="XFD1048576"/>',
+            '<c r="A1048576"/>',
+            '<c r=""/>',
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_tags, min_size=1, max_size=30), st.integers(0, 3000))
+def test_the_area_check_reads_positions_as_the_regex_does(tags: list[str], filler: int) -> None:
+    # Filler before the cells moves them across the scan's 1 MiB chunks.
+    xml = f'<row r="1">{" " * filler * 400}{"".join(tags)}</row>'
+    expected = _area_by_regex(xml.encode())
+    data = _xlsx_with_sheet(xml)
+    if expected is None:
+        _check_xlsx_area(data, "t.xlsx")
+        return
+    with pytest.raises(UnreadableSource, match=expected):
+        _check_xlsx_area(data, "t.xlsx")
