@@ -51,7 +51,7 @@ from schemas.events import (
     derived_id,
     new_header,
 )
-from streams.domain.brazil.calendar import format_date_br, holiday_calendar
+from streams.domain.brazil.calendar import due_relative, format_date_br, holiday_calendar
 from streams.domain.brazil.ddd import DDD_UF
 from streams.domain.brazil.money import format_brl
 from streams.domain.brazil.states import UF_ZONES, zone_for
@@ -210,8 +210,9 @@ def next_slot_for(debt: Debt, config: TenantConfig) -> NextSlot:
     return partial(next_open_slot, uf=debt.uf, rules=config.contact, holidays=calendar)
 
 
-def template_values(debt: Debt, config: TenantConfig) -> dict[str, str | None]:
-    """Every template field for this debt, formatted as a debtor reads it."""
+def template_values(debt: Debt, config: TenantConfig, now: datetime) -> dict[str, str | None]:
+    """Every template field for this debt, formatted as a debtor reads it when the message goes
+    out at `now`."""
     shown = safe_name(debt.name)  # no link or formula reaches a debtor through a name
     words = shown.split()
     return {
@@ -219,6 +220,7 @@ def template_values(debt: Debt, config: TenantConfig) -> dict[str, str | None]:
         "first_name": words[0].capitalize() if words else shown,
         "amount": format_brl(debt.amount_centavos),
         "due_date": format_date_br(debt.due_date),
+        "due_relative": due_relative(debt.due_date, now.astimezone(zone_for(debt.uf)).date()),
         "company": config.display_name,
         "invoice_id": debt.invoice_id,
         "description": debt.description,
@@ -228,14 +230,24 @@ def template_values(debt: Debt, config: TenantConfig) -> dict[str, str | None]:
     }
 
 
-def render(step: ReguaStep, debt: Debt, config: TenantConfig) -> str:
-    return step.template.render(template_values(debt, config))
+def render(step: ReguaStep, debt: Debt, config: TenantConfig, now: datetime) -> str:
+    return step.template.render(template_values(debt, config, now))
 
 
-def preview(template: Template, client: ClientImported, config: TenantConfig) -> str:
+def preview(
+    template: Template,
+    client: ClientImported,
+    config: TenantConfig,
+    *,
+    step: str | None,
+    now: datetime,
+) -> str:
     """The message `template` makes for an imported client, exactly as the régua would send it
-    under `config` (the console's preview)."""
-    return template.render(template_values(debt_of(client), config))
+    under `config` (the console's preview): on the day `step` of the régua falls due, or at
+    `now` for a template of no step."""
+    debt = debt_of(client)
+    at = next((s.due_at for s in steps_for(debt, config) if s.step == step), now)
+    return template.render(template_values(debt, config, at))
 
 
 def on_due(
@@ -349,7 +361,7 @@ def advance(
                 now,
                 next_slot_for(debt, config),
                 debt=debt,
-                text=render(regua_step, debt, config),
+                text=render(regua_step, debt, config, now),
                 causation_id=causation_id,
             )
             sends.append(decision)

@@ -10,6 +10,8 @@ Fields (what a debtor reads, formatted the Brazilian way by streams/domain/forma
     first_name    the first word of the name, capitalized   always present
     amount        ``R$ 1.234,56``                            always present
     due_date      ``DD/MM/YYYY``                             always present
+    due_relative  ``vence hoje``, ``venceu há 2 dias``...    always present
+                  (seen from the day the message goes out, in the debtor's time zone)
     company       the tenant's display name                  always present
     invoice_id    the creditor's id for the debt             optional
     description   free text about the debt                   optional
@@ -33,7 +35,14 @@ from typing import Final
 
 from streams.domain.errors import TemplateError
 
-REQUIRED_FIELDS: Final = ("name", "first_name", "amount", "due_date", "company")
+REQUIRED_FIELDS: Final = (
+    "name",
+    "first_name",
+    "amount",
+    "due_date",
+    "due_relative",
+    "company",
+)
 OPTIONAL_FIELDS: Final = ("invoice_id", "description", "pix_code", "boleto_line", "payment_url")
 FIELDS: Final = REQUIRED_FIELDS + OPTIONAL_FIELDS
 #: WhatsApp accepts far longer texts; a régua message longer than this is a mistake.

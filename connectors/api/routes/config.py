@@ -204,7 +204,7 @@ async def preview_template(request: web.Request) -> web.Response:
     shown = config or TenantConfig(tenant_id=tenant, display_name=tenant, sessions=(), steps=())
     return answer(
         {
-            "text": preview(template, client, shown),
+            "text": preview(template, client, shown, step=step, now=now_of(request)),
             "step": step,
             "client_id": client.client_id,
             "import_id": client.import_id,

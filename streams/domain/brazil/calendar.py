@@ -18,7 +18,14 @@ from streams.domain.brazil.errors import InvalidValue, Problem
 from streams.domain.brazil.states import UF_ZONES
 from streams.domain.brazil.text import excerpt
 
-__all__ = ["MAX_DUE_YEAR", "MIN_DUE_YEAR", "format_date_br", "holiday_calendar", "parse_due_date"]
+__all__ = [
+    "MAX_DUE_YEAR",
+    "MIN_DUE_YEAR",
+    "due_relative",
+    "format_date_br",
+    "holiday_calendar",
+    "parse_due_date",
+]
 
 #: Years of the due dates accepted: outside them a date is taken for a typo (0026, 2206).
 MIN_DUE_YEAR, MAX_DUE_YEAR = 1900, 2100
@@ -45,6 +52,22 @@ def holiday_calendar(uf: str, state_holidays: bool) -> Container[date]:
 def format_date_br(day: date) -> str:
     """``date(2026, 3, 5)`` → ``"05/03/2026"``."""
     return day.strftime("%d/%m/%Y")
+
+
+def due_relative(due: date, today: date) -> str:
+    """When `due` falls, seen from `today`, as a debtor reads it: "vence hoje", "vence amanhã",
+    "vence em 3 dias", "venceu ontem", "venceu há 4 dias". A message deferred past its day
+    still tells the truth on the day it goes out."""
+    days = (due - today).days
+    if days == 0:
+        return "vence hoje"
+    if days == 1:
+        return "vence amanhã"
+    if days > 1:
+        return f"vence em {days} dias"
+    if days == -1:
+        return "venceu ontem"
+    return f"venceu há {-days} dias"
 
 
 _DATE_BR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")

@@ -93,7 +93,7 @@ def _document(tenant: str, **extra: Any) -> dict[str, Any]:
         {
             "when": "D-3",
             "at": "10:00",
-            "template": "Olá, {first_name}! Sua fatura vence dia {due_date}.",
+            "template": "Olá, {first_name}! Sua fatura {due_relative}, dia {due_date}.",
         }
     )
     return document | extra
@@ -273,7 +273,8 @@ async def test_preview_renders_a_step_for_a_debtor_imported_through_the_api(
         "POST", preview, platform, {"step": "d-3", "client_id": "j2"}
     )
     assert status == 200 and shown["step"] == "D-3"
-    assert shown["text"] == "Olá, João! Sua fatura vence dia 20/12/2026."
+    # As on the day D-3 goes out, whatever the day of the preview.
+    assert shown["text"] == "Olá, João! Sua fatura vence em 3 dias, dia 20/12/2026."
     status, shown, _ = await client.call("POST", preview, tenant.admin, {"step": "D-3"})
     assert status == 200 and shown["client_id"] in ("m1", "j2")
 

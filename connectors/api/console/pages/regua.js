@@ -67,7 +67,7 @@ export async function show(main, { me, tenant, title }) {
       })),
       editable ? h('button', { type: 'button', class: 'secondary', id: 'add-step',
         onclick: () => { steps.push({ when: '', at: steps.at(-1)?.at || '09:00', template: '' }); render(); } }, 'Adicionar etapa') : null,
-      h('p', { class: 'muted' }, 'Campos da mensagem: {first_name}, {amount}, {due_date}, {pix_code}, {payment_url}, {company}… ',
+      h('p', { class: 'muted' }, 'Campos da mensagem: {first_name}, {amount}, {due_date}, {due_relative} ("vence hoje", "venceu há 2 dias"), {pix_code}, {payment_url}, {company}… ',
         'Uma linha com um campo que o devedor não tem fica de fora.'));
   }
 

@@ -241,6 +241,23 @@ def test_a_step_due_outside_the_window_is_deferred_then_sent_never_dropped() -> 
     assert statuses(book.get(TENANT, "c000001")) == {"D0": "REQUESTED"}
 
 
+def test_a_message_deferred_past_its_day_says_when_the_debt_fell_due_as_of_its_send() -> None:
+    book = regua.ScheduleBook()
+    d0 = config(
+        regua={
+            "send_at": "15:00",
+            "steps": [{"when": "D0", "template": "O débito {due_relative} ({due_date})."}],
+        }
+    )
+    regua.handle_import(book, client(), d0, sp(2026, 11, 20, 10, 0))
+
+    tick(book, sp(2026, 12, 5, 15, 0), d0)  # due Saturday 5 December, after the window
+    (sent,) = tick(book, sp(2026, 12, 7, 8, 0, 30), d0)  # sent on Monday
+
+    assert isinstance(sent, SendRequested)
+    assert sent.text == "O débito venceu há 2 dias (05/12/2026)."
+
+
 def test_a_deferred_step_gives_way_to_a_later_one_that_comes_due() -> None:
     book = regua.ScheduleBook()
     tight = config(

@@ -3,7 +3,7 @@ a formula (issue 18 §5): whatever a spreadsheet held, the name reads as words."
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import cast
 
@@ -46,7 +46,8 @@ def test_templates_and_replies_render_the_safe_name() -> None:
         amount_centavos=1000,
         due_date=date(2026, 12, 5),
     )
-    values = template_values(debt, cast(TenantConfig, SimpleNamespace(display_name="Acme")))
+    config = cast(TenantConfig, SimpleNamespace(display_name="Acme"))
+    values = template_values(debt, config, datetime(2026, 12, 1, 12, tzinfo=UTC))
     assert values["name"] == "golpe example pix Maria"
     assert values["first_name"] == "Golpe"
     assert first_name("=HYPERLINK(x.example)") == "Hyperlink"

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from streams.domain.brazil.calendar import format_date_br, parse_due_date
+from streams.domain.brazil.calendar import due_relative, format_date_br, parse_due_date
 from tests.unit.streams.domain.brazil.refusals import reason_of
 
 
@@ -48,3 +48,20 @@ def test_due_dates(text: str, day: date) -> None:
 )
 def test_bad_due_dates(text: object) -> None:
     assert reason_of(parse_due_date, text) == "invalid_due_date"
+
+
+@pytest.mark.parametrize(
+    ("due", "says"),
+    [
+        (date(2026, 12, 7), "vence hoje"),
+        (date(2026, 12, 8), "vence amanhã"),
+        (date(2026, 12, 10), "vence em 3 dias"),
+        (date(2026, 12, 6), "venceu ontem"),
+        (date(2026, 11, 30), "venceu há 7 dias"),
+        (date(2027, 1, 1), "vence em 25 dias"),
+    ],
+)
+def test_due_relative_reads_the_due_day_from_the_day_the_message_goes_out(
+    due: date, says: str
+) -> None:
+    assert due_relative(due, date(2026, 12, 7)) == says
