@@ -9,6 +9,9 @@ text: case folded, accents stripped ("amanhâ", "AMANHÃ" → "amanha", "terça"
 "2ª" → "2a"), emojis ignored; "é" standing alone (is) becomes "eh", so that it does not fold
 into "e" (and), which splits clauses. Abbreviations understood: hj/hje (hoje), amn/amnh/amanh
 (amanhã), dps/dispois (depois), seg/ter/qua/qui/sex/sab/dom (weekdays), pgto (pagamento).
+For dates, a key word typed one keystroke off ("segnda", "quinat", "depoiss", "salaro") is read
+as meant unless it is a word of its own ("quarto", "cerca", "manhã"), "d'amanhã" is "de
+amanhã", and "dai 10" is "dia 10".
 
 Public API (`__all__`): `promised_date`, `amount_brl`, `centavos_to_reais`, `local_today`,
 `SAO_PAULO`.
@@ -123,7 +126,7 @@ _MONTH_ALT = _alternation(_MONTHS)
 _AMANHA = r"(?:a+m+a*n+h*a*|amanah)"  # amanha, amanhaa, amanh, amnh, amn, amnha, amanah
 _WEEKDAY = (
     rf"(?:(?P<wd>{_alternation(_WEEKDAY_SPELLINGS)})(?:\s*-?\s*feira)?"
-    r"|(?P<ord>[2-6])\s*a?\s*-?\s*feira)"
+    r"|(?P<ord>[2-6])\s*(?:a?\s*-?\s*feira|a(?![a-z0-9])))"
 )
 # "segunda via", "quinta parcela", "pela segunda vez": ordinals, not weekdays.
 _ORDINAL_NOUN = (
@@ -137,8 +140,10 @@ _HOJE_RE = re.compile(r"\b(?:hoje+|hj|hje|hoj)\b(?!\s+em\s+dia)", re.ASCII)
 _DEPOIS_RE = re.compile(
     rf"\b(?:depois|dps|dpois|dpss|dispois|despois)\s+(?:d[eia]?\s+)?{_AMANHA}\b", re.ASCII
 )
-# "depois do dia 10", "após o dia 10": a lower bound, not a date.
-_AFTER_BOUND_RE = re.compile(r"\b(?:depois|dps|apos)\s+(?:(?:de|do|da|o|a)\s+)?$", re.ASCII)
+# "depois do dia 10", "após o dia 10", "a partir de quinta": a lower bound, not a date.
+_AFTER_BOUND_RE = re.compile(
+    r"\b(?:depois|dps|apos|a\s+partir)\s+(?:(?:de|do|da|o|a)\s+)?$", re.ASCII
+)
 _AMANHA_RE = re.compile(rf"\b{_AMANHA}\b", re.ASCII)
 _WEEKDAY_RE = re.compile(
     rf"\b{_WEEKDAY}\b{_ORDINAL_NOUN}(?P<nw>\s+(?:(?:da|na|de)\s+)?{_NEXT_WEEK})?", re.ASCII
@@ -152,6 +157,11 @@ _DIA_RE = re.compile(
     rf"\bdia\s+(?:(?:de|do)\s+)?(?P<n>{_DAY_NUM})\b(?!\s?[/.-]\s?[0-9]){_NOT_MONEY_AFTER}"
     rf"(?:\s+(?:de|do)\s+(?P<month>{_MONTH_ALT})\b(?:\s+de\s+(?P<y>[0-9]{{4}})\b)?"
     r"|\s+(?P<next>(?:(?:do|no|de)\s+)?(?:mes\s+que\s+vem|proximo\s+mes|outro\s+mes)))?",
+    re.ASCII,
+)
+_NEXT_MONTH_DAY_RE = re.compile(
+    rf"\b(?:mes\s+que\s+vem|proximo\s+mes|outro\s+mes)\s*,?\s*(?:(?:no|em|pelo|la\s+pelo)\s+)?"
+    rf"dia\s+(?P<n>{_DAY_NUM})\b(?!\s?[/.-]\s?[0-9]){_NOT_MONEY_AFTER}",
     re.ASCII,
 )
 _DAY_OF_MONTH_RE = re.compile(
@@ -181,9 +191,14 @@ _RECEIPT_CUE_RE = re.compile(
     re.ASCII,
 )
 _PAST_CUE_RE = re.compile(
-    r"\b(?:pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
-    r"|vencida|caiu|consegui|esqueci|fui|foi|feito|feita|tive|teve|tava|estava|tinha|desde"
-    r"|passad[oa]|retrasad[oa]"
+    # "pago" after tinha/foi is the participle, not "I pay": first, so it wins over "tinha";
+    # "ia pagar", "iria pagar": an intent that was, not a promise
+    r"\b(?:(?:tinha|havia|foi|foram)\s+pag[oa]s?|(?:ia|iria)\s+[a-z]+|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
+    r"|vencida|caiu|consegui|esqueci|fui|foi|tive|teve|tava|estava|tinha|desde"
+    r"|passad[oa]|retrasad[oa]|debitad[oa]|ia|iria|era"
+    r"|(?<!sera\s)(?<!ser\s)feit[oa]"  # "feito", not "será feito"
+    # a third-person preterite: cobrou, mandou, ligou (not estou)
+    r"|[a-z]{3,}ou(?<!estou)"
     # a first-person preterite: paguei, mandei, comprei, liguei (not the future: pagarei)
     r"|[a-z]{3,}ei(?<!arei)(?<!erei)(?<!irei))\b",
     re.ASCII,
@@ -192,8 +207,8 @@ _PAST_CUE_RE = re.compile(
 _OTHER_CUE_RE = re.compile(
     r"\b(?:respond\w*|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
     r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
-    r"|consulta|medic[oa]|anos|aniversario|cobram|cobrando|cobraram|mandam"
-    r"|(?<!pra\s)(?<!para\s)(?<!pro\s)(?:vcs|voces))\b",
+    r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam"
+    r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?:vcs|voces))\b",
     re.ASCII,
 )
 _PAYMENT_CUE_RE = re.compile(
@@ -202,6 +217,7 @@ _PAYMENT_CUE_RE = re.compile(
     r"|esper(?:a|ar|am)|faco)\b",
     re.ASCII,
 )
+_PARTICIPLE_RE = re.compile(r"\b(?:tinha|havia|foi|foram)\s+pag[oa]s?\b", re.ASCII)
 # Payment nouns count only in a clause without a verb cue: "fiz o pix hj" is past.
 _PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto)\b", re.ASCII)
 _NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
@@ -210,6 +226,54 @@ _CLAUSE_BREAK_RE = re.compile(
     r"[!?;\n]+|(?<![0-9])[.,]|[.,](?![0-9])|\b(?:e|mas|ai|entao|porem|so\s+que)\b", re.ASCII
 )
 _WORD_RE = re.compile(r"[a-z0-9]+", re.ASCII)
+
+
+# Key words of dates typed one keystroke off ("segnda", "quinat", "depoiss", "salaro"): within
+# one edit (a letter added, dropped, changed, or two swapped) of one of these, and not a word of
+# its own (`_REAL_WORDS`), a word is read as the key word.
+_KEY_WORDS = (
+    "segunda", "terca", "quarta", "quinta", "sexta", "sabado", "domingo", "amanha", "depois",
+    "salario",
+)  # fmt: skip
+_REAL_WORDS = frozenset(
+    {"segundo", "segundos", "segundas", "terco", "cerca", "perca", "certa", "quarto", "quartos",
+     "quartas", "quanta", "quantas", "quinto", "quintos", "quintas", "quintal", "quina", "sexto",
+     "sextas", "seita", "sabados", "domingos", "depor", "salarios", "salaria", "amanhas",
+     "festa", "testa", "cesta", "besta", "pesta", "quita", "quitar", "manha", "manhas"}
+)  # fmt: skip
+_LONG_WORD_RE = re.compile(r"[a-z]{5,}", re.ASCII)
+_DAI_DAY_RE = re.compile(r"\bdai\s+(?=[0-9])", re.ASCII)  # "pago dai 10": dia
+_ELIDED_DE_RE = re.compile(r"\bd['\u2019]\s*(?=[a-z])", re.ASCII)
+
+
+def _one_edit(word: str, key: str) -> bool:
+    """Whether `word` is one insertion, deletion, substitution or swap of neighbours from `key`."""
+    if word == key or abs(len(word) - len(key)) > 1:
+        return False
+    if len(word) == len(key):
+        diff = [i for i, (a, b) in enumerate(zip(word, key, strict=True)) if a != b]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == key[diff[1]]
+            and word[diff[1]] == key[diff[0]]
+        )
+    short, long = (word, key) if len(word) < len(key) else (key, word)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _respelled(text: str) -> str:
+    """`text` (normalized) with key date words typed one keystroke off read as meant, "d'"
+    (d'amanhã) as "de ", and "dai" before a number as "dia"."""
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group()
+        if word in _REAL_WORDS:
+            return word
+        return next((key for key in _KEY_WORDS if _one_edit(word, key)), word)
+
+    text = _DAI_DAY_RE.sub("dia ", _ELIDED_DE_RE.sub("de ", text))
+    return _LONG_WORD_RE.sub(fix, text)
 
 
 class _Tier(IntEnum):
@@ -331,6 +395,10 @@ def _date_spans(text: str, today: date) -> list[_Span]:
             add(m, _clamped(*_add_months(today, 1), n))
         else:
             add(m, _day_of_month(today, n))
+    for m in _NEXT_MONTH_DAY_RE.finditer(text):  # "mês que vem, dia 5"
+        n = _day_number(m["n"])
+        if 1 <= n <= 31:
+            add(m, _clamped(*_add_months(today, 1), n))
     for m in _DAY_OF_MONTH_RE.finditer(text):
         n = _day_number(m["n"])
         if not 1 <= n <= 31:
@@ -391,7 +459,7 @@ def _cues(clause: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def _tier(text: str, span: _Span) -> _Tier | None:
+def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
     """The span's tier, or None when it is a past or due date ("paguei dia 5", "venceu dia 10")."""
     left, right = _clause(text, span.start, span.end)
     clause = text[left:right]
@@ -403,7 +471,10 @@ def _tier(text: str, span: _Span) -> _Tier | None:
     kind = nearest[2] if nearest else None
     if kind in ("past", "other"):
         return None
-    words_before = _WORD_RE.findall(clause[:start])[-3:]
+    # The words since the clause's previous date: "não consigo pagar hoje, só amanhã" and "se
+    # não der hoje pago amanhã" negate hoje, not amanhã.
+    since = max(previous_end - left, 0)
+    words_before = _WORD_RE.findall(clause[since:start])[-5:]
     # A "não" after the date belongs to what follows once a payment verb came before it:
     # "pago sexta, não se preocupa" is still a promise.
     paid_before = bool(before) and kind == "payment"
@@ -425,8 +496,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
 
     - "hoje"/"hj" → today; "amanhã"/"amanha"/"amn"/"amnh" → +1; "depois de amanhã"/"dps de
       amanha" → +2; "daqui a 10 dias", "em 2 semanas" → +10, +14.
-    - A weekday ("sexta", "sexta-feira", "6ª feira", "sabado") → the next such day strictly after
-      today, 1 to 7 days ahead: "sexta" said on a Friday is 7 days later. Abbreviated ("seg",
+    - A weekday ("sexta", "sexta-feira", "6ª feira", "6ª", "sabado") → the next such day strictly
+      after today, 1 to 7 days ahead: "sexta" said on a Friday is 7 days later. Abbreviated ("seg",
       "qua", "qui", "sex", "sab", "dom"; "ter" only after "na" or "ou" and not before "que"/"de",
       since it is also the verb) and misspelled ("sesta", "tersa", "sabdo") the same.
     - Decision: "segunda que vem", "na próxima segunda", "essa segunda" follow that same rule
@@ -443,9 +514,10 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     - "10/12" (DD/MM) → this year, or next year if already past (an impossible date like
       "31/02" is no date). "15/12/2026", "15/12/26", "15-12-2026", "15.12.2026", "2026-12-15" →
       that date, even if past (it is what was written; the policy may reject it).
+    - "mês que vem, no dia 5" → the 5th of next month, like "dia 5 do mês que vem".
     - Vague ("semana que vem", "fim do mês", "mês que vem", "quando receber", "logo") → None;
-      so is a lower bound: "depois do dia 10", "após o dia 25" (but "dá pra esperar até dia 20?"
-      is dia 20).
+      so is a lower bound: "depois do dia 10", "após o dia 25", "a partir de quinta" (but "dá
+      pra esperar até dia 20?" is dia 20).
 
     Which date is the promise: each date takes the kind of the nearest cue word in its clause
     (clauses break at punctuation and at e, mas, aí, então, porém, só que; the nearest cue
@@ -456,14 +528,15 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     - no cue → a neutral date ("sexta sem falta", "amanhã!");
     - a receipt cue (recebo, salário, aposentadoria, benefício, "me paga(m)", "meu patrão só
       paga dia 5", "cai o pagamento") → a receipt date, the worst that is kept;
-    - never a promise: a past or due date (paguei, mandei, fiz, foi feito, consegui, tinha,
-      venceu, vencimento, desde, "sexta passada": any first-person preterite in -ei, not the
-      future -arei/-erei/-irei); a date for something other than paying (respondo, aviso, vejo,
-      ligo, falo, conversa, viajando, volto, abrem, atendo, consulta, Procon, "faz 15 anos",
-      or the creditor as subject: vcs, vocês, cobram, mandam); a negated date ("não", "nem"
-      within 3 words before, or 2 after unless a payment verb came before the date: "hoje não
-      consigo, pago amanhã" → amanhã, "pago sexta não se preocupa" → sexta; gaúcho "capaz"
-      opening the clause: "capaz que eu pague hoje! só amanhã" → amanhã).
+    - never a promise: a past or due date (paguei, mandei, fiz, foi feito, consegui, tinha, venceu,
+      vencimento, desde, "sexta passada", debitada, "tinha pago", "ia pagar", "era pra": any
+      first-person preterite in -ei, not the future -arei/-erei/-irei, and any third-person one in
+      -ou but "estou": cobrou, mandou); a date for something other than paying (respondo, aviso,
+      vejo, ligo, falo, conversa, viajando, volto, abrem, atendo, consulta, Procon, "faz 15 anos",
+      or the creditor as subject: vcs, vocês, cobram, mandam); a negated date ("não", "nem" within 5
+      words before and after any earlier date of the clause, or 2 after unless a payment verb came
+      before the date: "hoje não consigo, pago amanhã" → amanhã, "pago sexta não se preocupa" →
+      sexta; gaúcho "capaz" opening the clause: "capaz que eu pague hoje! só amanhã" → amanhã).
     The best kind wins, then the earliest in the text: "hoje ou amanha" → hoje. A receipt date
     counts only when the message has a payment word somewhere ("recebo dia 5, aí te pago" →
     dia 5; "meu salário só cai dia 5." → None), and a neutral one is dropped when the message
@@ -474,11 +547,13 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     phone numbers and the fractions 1/2, 1/3, 2/3, 1/4, 3/4 ("pago 1/2 agora"; but "dia 1/2" is
     1 February) never become dates.
     """
-    normalized = _normalize(text)
+    normalized = _respelled(_normalize(text))
     today = local_today(ref_time)
     best: tuple[_Tier, int, date] | None = None
+    previous_end = 0
     for span in _date_spans(normalized, today):
-        tier = _tier(normalized, span)
+        tier = _tier(normalized, span, previous_end)
+        previous_end = span.end
         if tier is not None and (best is None or (tier, span.start) < best[:2]):
             best = (tier, span.start, span.day)
     if best is None or best[0] == _Tier.PAYMENT:
@@ -487,7 +562,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     # date needs a payment word somewhere ("recebo dia 5, aí te pago"); a date with no cue
     # is dropped when the message speaks of something else and never of paying ("amanhã eu
     # vejo isso, hoje tô cansado").
-    pays = bool(_PAYMENT_CUE_RE.search(normalized) or _PAYMENT_NOUN_RE.search(normalized))
+    unpaid = _PARTICIPLE_RE.sub(" ", normalized)  # "já foi paga" is no payment to come
+    pays = bool(_PAYMENT_CUE_RE.search(unpaid) or _PAYMENT_NOUN_RE.search(unpaid))
     if pays or (best[0] == _Tier.NEUTRAL and not _OTHER_CUE_RE.search(normalized)):
         return best[2]
     return None
@@ -522,7 +598,7 @@ _NOT_MONEY_BEFORE = frozenset(
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "cobr", "divid", "valor", "debit",
-    "ofere", "propo", "entrad", "descont", "devend", "consegu", "faz", "fas",
+    "ofere", "propo", "entrad", "descont", "devend", "consegu", "faz", "fas", "baix", "abaix",
 )  # fmt: skip
 _CONTEXT_WORDS = frozenset(
     {"pix", "consigo", "posso", "pode", "podemos", "dou", "dar", "mando", "mandar", "mandei",
@@ -760,8 +836,9 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
         return None
     if phrase.formatted or phrase.scaled:
         return centavos, end
-    if phrase.words_only and centavos < 10 * 100:
-        return None  # "um", "dois": articles and counts, unless followed by "reais"
+    if centavos < 10 * 100 and not phrase.fraction:
+        return None  # "um", "dois", "2", "3": articles and counts ("foram 2 pix", "paguei 1
+        # das 3"), unless a money word or sign says otherwise ("5 reais", "R$ 5")
     alone = all(t.kind in ("sym", "cur") for t in tokens[:i] + tokens[end:])
     words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(words_after):
@@ -800,8 +877,8 @@ def amount_brl(text: str) -> int | None:
       (within the 4 words before), or "de entrada"/"à vista"/"no pix"/"e pouco" after, or a
       payment verb within the 2 words after ("500 eu pago", "setecentos eu consigo"; not for
       digits up to 31, which may be a day: "o dia 25 eu faço"); or when the number is the whole
-      message ("150", "150 👍"). Spelled numbers below ten ("um", "duas") never count without
-      a money word: they are articles and counts.
+      message ("150", "150 👍"). Numbers below ten, spelled or in digits ("um", "duas", "2")
+      never count without a money word or sign: they are articles and counts ("foram 2 pix").
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
     phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
@@ -809,15 +886,18 @@ def amount_brl(text: str) -> int | None:
     "em" ("em 2027"; but "fecha em 400") or "desde" ("desde 2019"), and counts of things ("2
     cartões", "3 contas").
 
-    Several amounts: the offer wins. In the first clause with an offer word (pago, consigo,
-    posso, dou, mando, passo, faço, tenho, aceita, entrada, parcela...; not negated: "não tenho",
-    "não consigo pagar"), the first amount after the offer word, else the last one before it:
-    "a dívida é 500 mas só consigo 200" → 200 reais; "de 1.200 eu pago 600" → 600 reais;
-    "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of "600 de 1.200" / "500 dos 900"
-    is never the offer. Without an offer, the first amount the debtor did not refuse: "não
-    consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era 300" → 500 reais.
+    Several amounts: an instalment's value ("pra quitar os 2.480 só em 6x de 413" → 413 reais,
+    unless a down payment is named: "120 de entrada e 5x de 80" → 120) and a counter-offer's new
+    price ("de 4 mil pra 2.500" → 2.500) win. Else the offer wins. In the first clause with an
+    offer word (pago, consigo, posso, dou, mando, passo, faço, tenho, aceita, entrada,
+    parcela...; not negated: "não tenho", "não consigo pagar"), the first amount after the offer
+    word, else the last one before it: "a dívida é 500 mas só consigo 200" → 200 reais; "de
+    1.200 eu pago 600" → 600 reais; "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of
+    "600 de 1.200" / "500 dos 900" is never the offer. Without an offer, the first amount the
+    debtor did not refuse: "não consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era
+    300" → 500 reais.
     """
-    normalized = _normalize(text)
+    normalized = _DAI_DAY_RE.sub("dia ", _normalize(text))
     for mask in _MASKS:
         normalized = mask.sub(lambda m: " " * len(m.group()), normalized)
     tokens = _tokens(normalized)
@@ -838,6 +918,14 @@ def amount_brl(text: str) -> int | None:
         centavos, end = judged
         mentions.append(_Mention(token.start, tokens[end - 1].end, centavos))
         i = end
+    # An instalment's value ("em 6x de 413") and a counter-offer's new price ("de 4 mil pra
+    # 2.500") are what the debtor proposes, whatever total the message quotes; a down payment
+    # ("120 de entrada e 5x de 80") is the first payment, and is chosen below.
+    down_payment = any(_DOWN_PAYMENT_RE.match(normalized, m.end) for m in mentions)
+    for mention in mentions:
+        instalment = _INSTALMENT_RE.search(normalized, 0, mention.start) and not down_payment
+        if instalment or _lowered_to(normalized, mentions, mention):
+            return mention.centavos
     refused: list[_Mention] = []
     for mention in mentions:
         left, right = _clause(normalized, mention.start, mention.end)
@@ -861,6 +949,23 @@ def amount_brl(text: str) -> int | None:
     # No offer: the first amount the debtor did not refuse ("não consigo pagar os 800, só 300")
     kept = [m for m in mentions if m not in refused]
     return (kept or mentions)[0].centavos if mentions else None
+
+
+_INSTALMENT_RE = re.compile(r"(?:\b[0-9]{1,2}\s*x|\bvezes)\s+(?:de\s+)?$", re.ASCII)
+_FROM_RE = re.compile(r"\bde\s+$", re.ASCII)
+_DOWN_PAYMENT_RE = re.compile(r"\s+(?:de|na|como)\s+entrada\b", re.ASCII)
+_TO_RE = re.compile(r"\s+(?:pra|para|por)\s+(?:uns\s+|umas\s+)?", re.ASCII)
+
+
+def _lowered_to(text: str, mentions: list[_Mention], mention: _Mention) -> bool:
+    """True for the new price in "de 4 mil pra 2.500": an amount "pra" right after another
+    amount that follows "de"."""
+    return any(
+        other.end <= mention.start
+        and _TO_RE.fullmatch(text, other.end, mention.start)
+        and _FROM_RE.search(text, 0, other.start)
+        for other in mentions
+    )
 
 
 _LEAST_PART = 10 * 100  # "3 de 400" is three instalments of 400, not 3 reais of 400

@@ -646,3 +646,59 @@ def test_field_failure_kinds_amounts(text: str, centavos: int) -> None:
 )
 def test_field_failure_kinds_not_amounts(text: str) -> None:
     assert amount_brl(text) is None
+
+
+# --- from a second development set written apart (models/data/entities_dev2.jsonl) -----------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("segnda eu pago sem falta", date(2026, 3, 16)),  # one letter dropped
+        ("quinat feira te pago", date(2026, 3, 19)),  # two letters swapped
+        ("depoiss de amanha eu pagoo", date(2026, 3, 15)),  # one letter added
+        ("depois d'amanhã eu passo o pix", date(2026, 3, 15)),
+        ("pago dai 10", date(2026, 4, 10)),  # "dia" typed "dai"
+        ("na 6ª faço o pix", date(2026, 3, 20)),  # "6ª" without "feira"
+        ("o pagamento vai ser feito em 2 semanas", date(2026, 3, 27)),  # "feito", not past
+        ("mês que vem no dia 5 eu pago", date(2026, 4, 5)),
+        ("nao vou conseguir pagar sexta nao, mas na segunda eu pago", date(2026, 3, 16)),
+        ("se nao der hoje pago amanha", date(2026, 3, 14)),
+        ("dps de amn mando o pix p vcs", date(2026, 3, 15)),  # "p vcs": to them
+    ],
+)
+def test_typed_fast_and_said_otherwise(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a partir de quinta eu consigo",  # a lower bound
+        "lembra que eu falei que ia pagar sexta? nao deu",  # an intent that was
+        "tinha pago 120 dia 3, nao caiu?",  # "pago" the participle
+        "a parcela foi debitada duas vezes no dia 8, ela ja foi paga",
+        "vc me cobrou na sexta e na seg de novo, chega",  # the creditor's days
+        "recebo mensagem de vcs todo dia as 7 da manhã",  # manhã is not amanhã
+        "qual quarto da casa? a quanta gente?",  # real words near weekdays
+    ],
+)
+def test_no_promise_in_these(text: str) -> None:
+    assert promised_date(text, FRI) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("pra quitar os 2.480 so se for em 6x de 413", 41300),  # the instalment
+        ("de 4 mil pra 2.500 fecha?", 250000),  # the counter-offer's price
+        ("tem como baixar pra uns 300?", 30000),
+        ("faço 120 de entrada e 5x de 80", 12000),  # a down payment first
+        ("pago dai 10", None),  # a day, not ten reais
+        ("comprovante aí, foram 2 pix", None),  # a count
+        ("paguei 1 das 3, faltam 2", None),
+        ("consigo 5 reais hoje", 500),  # a small amount needs its money word
+    ],
+)
+def test_amounts_proposed_and_counts(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
