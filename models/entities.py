@@ -605,9 +605,9 @@ _CONTEXT_WORDS = frozenset(
      "faco", "fazer", "fiz", "tenho", "total", "saldo", "devo", "deve", "x", "fecha", "fechar",
      "fechamos", "fecho", "custa", "ficou", "fica", "vista", "avista", "aceita", "aceitam",
      "aceito", "aceitaria", "aceitariam", "topa", "topam", "topo", "serve", "tal", "passo",
-     "passar"}
+     "passar", "conta", "fatura", "boleto", "mensalidade"}
 )  # fmt: skip
-_CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix"})
+_CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix", "total"})
 _APPROXIMATE_AFTER = ["e", "pouco"]
 _PRICE_VERBS = (["fecha"], ["fechar"], ["fecho"], ["fechamos"])  # "fecha em 400"  # "200 e pouco"
 # An amount said in a clause with one of these is the one the debtor offers or pays.
@@ -715,6 +715,12 @@ def _read_number(tokens: list[_Token], i: int) -> _Phrase | None:
         if token.kind == "word" and token.text in _SMALL_WORDS:
             value = _SMALL_WORDS[token.text]
             if (limit is not None and value >= limit) or fraction:
+                # "trezentos e quarenta e sete e oitenta", "347 e oitenta": spoken centavos
+                cents = _spoken_cents(tokens, k) if k > j and group and not scaled else None
+                if cents is not None:  # reais and centavos: money, like "347,80"
+                    group += cents[0]
+                    fraction = formatted = True
+                    end = cents[1]
                 break
             group += value * 100
             limit = 100 if value >= 100 else 10 if value >= 20 else 1
@@ -746,6 +752,20 @@ def _read_number(tokens: list[_Token], i: int) -> _Phrase | None:
     if not read_any:
         return None
     return _Phrase(total + group, end, scaled, fraction, formatted, words_only)
+
+
+def _spoken_cents(tokens: list[_Token], k: int) -> tuple[int, int] | None:
+    """(centavos, index after them) for a number from 1 to 99 said in words at tokens[k], after
+    "e" and a whole number of reais it cannot continue: "oitenta", "oitenta e cinco", "quinze"."""
+    value = _SMALL_WORDS.get(tokens[k].text, 100)
+    if value >= 100:
+        return None
+    end = k + 1
+    if value >= 20 and value % 10 == 0 and end + 1 < len(tokens) and tokens[end].text == "e":
+        unit = _SMALL_WORDS.get(tokens[end + 1].text, 10)
+        if unit < 10:
+            value, end = value + unit, end + 2
+    return value, end
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -864,7 +884,9 @@ def amount_brl(text: str) -> int | None:
     Written amounts: "R$ 1.234,56", "R$1234,56", "1.234,56", "150,00", "150.50", "R$ 50",
     "150 reais", "50 conto"/"50 pila"/"50 paus" (slang), "BRL 150", "2k", "1,5 mil" (= 1500),
     "2 mil e 500", "150 reais e 50 centavos", "50 centavos". Spoken amounts: "duzentos reais",
-    "mil e quinhentos", "dois mil e trezentos e cinquenta", "cinquenta conto", "um milhão".
+    "mil e quinhentos", "dois mil e trezentos e cinquenta", "cinquenta conto", "um milhão", and
+    centavos said after reais the number cannot go on with: "trezentos e quarenta e sete e
+    oitenta", "347 e oitenta" (= 347,80), "dois e cinquenta" (= 2,50).
 
     Which numbers count (decision):
     - always, with a currency sign before ("R$", "$", "rs", "BRL") or after ("200 R$", "200$"),
@@ -872,10 +894,11 @@ def amount_brl(text: str) -> int | None:
     - without one, when written like money (a decimal comma or a thousands dot: "150,00",
       "1.500") or with a scale ("mil e quinhentos", "1,5 mil", "2k");
     - a bare number ("150", "duzentos") only next to payment words: pagar/pago/paguei, valor,
-      dívida, parcela(s), entrada, pix, consigo/consegue, posso, dou, mando, passo, faço/faz,
-      tenho, devo, total, a counter-offer's aceita/topa/serve/"que tal"/"fecha em", "10x de"
-      (within the 4 words before), or "de entrada"/"à vista"/"no pix"/"e pouco" after, or a
-      payment verb within the 2 words after ("500 eu pago", "setecentos eu consigo"; not for
+      dívida, parcela(s), entrada, pix, conta, fatura, boleto, mensalidade, consigo/consegue,
+      posso, dou, mando, passo, faço/faz, tenho, devo, total, a counter-offer's
+      aceita/topa/serve/"que tal"/"fecha em", "10x de" (within the 4 words before), or "de
+      entrada"/"à vista"/"no pix"/"no total"/"e pouco" after, or a payment verb within the 2
+      words after ("500 eu pago", "setecentos eu consigo"; not for
       digits up to 31, which may be a day: "o dia 25 eu faço"); or when the number is the whole
       message ("150", "150 👍"). Numbers below ten, spelled or in digits ("um", "duas", "2")
       never count without a money word or sign: they are articles and counts ("foram 2 pix").

@@ -698,6 +698,12 @@ def test_no_promise_in_these(text: str) -> None:
         ("comprovante aí, foram 2 pix", None),  # a count
         ("paguei 1 das 3, faltam 2", None),
         ("consigo 5 reais hoje", 500),  # a small amount needs its money word
+        ("vou pagar trezentos e quarenta e sete e oitenta amanha", 34780),  # spoken centavos
+        ("amanha cedo pago os 347 e oitenta e cinco", 34785),
+        ("trezentos e oitenta", 38000),  # a number that goes on is no centavos
+        ("paguei 3 e quinze dias depois veio outro", None),
+        ("a conta de 340 venceu ontem", 34000),
+        ("foram dois boletos, deu 190 no total", 19000),
     ],
 )
 def test_amounts_proposed_and_counts(text: str, centavos: int | None) -> None:
