@@ -246,34 +246,33 @@ _DAI_DAY_RE = re.compile(r"\bdai\s+(?=[0-9])", re.ASCII)  # "pago dai 10": dia
 _ELIDED_DE_RE = re.compile(r"\bd['\u2019]\s*(?=[a-z])", re.ASCII)
 
 
-def _one_edit(word: str, key: str) -> bool:
-    """Whether `word` is one insertion, deletion, substitution or swap of neighbours from `key`."""
-    if word == key or abs(len(word) - len(key)) > 1:
-        return False
-    if len(word) == len(key):
-        diff = [i for i, (a, b) in enumerate(zip(word, key, strict=True)) if a != b]
-        return len(diff) == 1 or (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and word[diff[0]] == key[diff[1]]
-            and word[diff[1]] == key[diff[0]]
-        )
-    short, long = (word, key) if len(word) < len(key) else (key, word)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+def _one_edit_away(key: str) -> set[str]:
+    """Every word one letter added, dropped, changed, or two neighbours swapped from `key`."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(key[:i], key[i:]) for i in range(len(key) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in letters}
+        | {a + c + b for a, b in splits for c in letters}
+    ) - {key}
+
+
+# Each misspelling to its key word, computed once: a lookup per word of the text.
+_RESPELLINGS: dict[str, str] = {
+    typo: key
+    for key in reversed(_KEY_WORDS)  # the first key wins a typo two keys share
+    for typo in _one_edit_away(key)
+    if len(typo) >= 5 and typo not in _REAL_WORDS and typo not in _KEY_WORDS
+}
 
 
 def _respelled(text: str) -> str:
     """`text` (normalized) with key date words typed one keystroke off read as meant, "d'"
     (d'amanhã) as "de ", and "dai" before a number as "dia"."""
 
-    def fix(m: re.Match[str]) -> str:
-        word = m.group()
-        if word in _REAL_WORDS:
-            return word
-        return next((key for key in _KEY_WORDS if _one_edit(word, key)), word)
-
     text = _DAI_DAY_RE.sub("dia ", _ELIDED_DE_RE.sub("de ", text))
-    return _LONG_WORD_RE.sub(fix, text)
+    return _LONG_WORD_RE.sub(lambda m: _RESPELLINGS.get(m.group(), m.group()), text)
 
 
 class _Tier(IntEnum):
