@@ -34,8 +34,11 @@ they are what an analyst would see):
 - import → sent: ClientImported.occurred_at (written by `cobranca import`) to the
   MessageDispatched.occurred_at of the debtor's reminder (joined by client_id through
   SendRequested.request_id).
-- reply → bot's answer sent: InboundMessage.occurred_at (WAHA's webhook timestamp, i.e. when the
-  simulator sent the reply) to the MessageDispatched.occurred_at of the answer; the chain is
+- reply → bot's answer sent: from the reply's arrival at the receiver
+  (WahaCallbackReceived.received_at), which is what the goal measures ("after the reply
+  arrives"), and, printed beside it, from InboundMessage.occurred_at (WAHA's webhook timestamp,
+  i.e. when the simulator sent the reply: its own queue of webhooks is WAHA's, not cobranca's),
+  to the MessageDispatched.occurred_at of the answer; the chain is
   InboundMessage.event_id = IntentClassified.causation_id, IntentClassified.event_id =
   SendRequested.causation_id (the answer's), SendRequested.request_id = MessageDispatched's.
   Replies that get no answer (a hand-off, an opt-out, "other") are not in it.
@@ -169,6 +172,11 @@ class Round:
     replies_per_s: float = 0.0
     import_to_sent_s: dict[str, float] = field(default_factory=dict)
     answer_s: dict[str, float] = field(default_factory=dict)
+    """A debtor's reply → the bot's answer dispatched, from the simulator's webhook (WAHA's
+    side: its own queue of webhooks included)."""
+    arrival_answer_s: dict[str, float] = field(default_factory=dict)
+    """The same from the reply's arrival at the receiver: what the goal measures ("the bot's
+    answer p95 under 2 s after the reply arrives")."""
     answer_stages_s: dict[str, dict[str, float]] = field(default_factory=dict)
     """`answer_s` split at each stage the answer goes through (`ANSWER_STAGES`)."""
     clickhouse_s: dict[str, float] = field(default_factory=dict)
@@ -187,7 +195,8 @@ class Round:
     def goals(self) -> dict[str, bool]:
         return {
             "sends_per_s": self.sends_per_s >= GOALS["sends_per_s"] and self.exactly_once_ok,
-            "answer_p95_s": bool(self.answer_s) and self.answer_s["p95"] < GOALS["answer_p95_s"],
+            "answer_p95_s": bool(self.arrival_answer_s)
+            and self.arrival_answer_s["p95"] < GOALS["answer_p95_s"],
             "clickhouse_p99_s": bool(self.clickhouse_s)
             and self.clickhouse_s["p99"] < GOALS["clickhouse_p99_s"],
         }
@@ -508,7 +517,8 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
         "dateDiff('millisecond', m.occurred_at, w.received_at) / 1000, "
         "dateDiff('millisecond', w.received_at, i.occurred_at) / 1000, "
         "dateDiff('millisecond', i.occurred_at, a.occurred_at) / 1000, "
-        "dateDiff('millisecond', a.occurred_at, d.occurred_at) / 1000 "
+        "dateDiff('millisecond', a.occurred_at, d.occurred_at) / 1000, "
+        "dateDiff('millisecond', w.received_at, d.occurred_at) / 1000 "
         "FROM (SELECT event_id, causation_id, occurred_at FROM {db}.raw_conversations "
         f"WHERE {replies}) AS m "
         "INNER JOIN {db}.raw_waha_callbacks AS w ON w.event_id = m.causation_id "
@@ -521,6 +531,7 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
     )
     result.answers = len(answers)
     result.answer_s = _pcts([float(r[0]) for r in answers])
+    result.arrival_answer_s = _pcts([float(r[len(ANSWER_STAGES) + 1]) for r in answers])
     result.answer_stages_s = {
         stage: _pcts([float(r[column]) for r in answers])
         for column, stage in enumerate(ANSWER_STAGES, 1)
@@ -690,6 +701,7 @@ def report(result: Round) -> str:
     goals = result.goals()
     lat = result.import_to_sent_s
     ans = result.answer_s
+    arrival = result.arrival_answer_s
     ch = result.clickhouse_s
     lines = [
         f"== {result.workers} worker(s), {result.debtors:,} debtors",
@@ -699,9 +711,12 @@ def report(result: Round) -> str:
         f"replies handled/s    {result.replies_per_s:9,.1f}  ({result.classified:,} of "
         f"{result.replies:,} replies classified; {result.answers:,} answered by the bot)",
         f"import → sent        p50 {lat.get('p50', 0):7.3f} s   p99 {lat.get('p99', 0):7.3f} s",
-        f"reply → answer sent  p50 {ans.get('p50', 0):7.3f} s   p95 {ans.get('p95', 0):7.3f} s   "
-        f"p99 {ans.get('p99', 0):7.3f} s   goal p95 < {GOALS['answer_p95_s']:.0f} s: "
+        f"reply → answer sent  p50 {arrival.get('p50', 0):7.3f} s   "
+        f"p95 {arrival.get('p95', 0):7.3f} s   p99 {arrival.get('p99', 0):7.3f} s   from its "
+        f"arrival at the receiver; goal p95 < {GOALS['answer_p95_s']:.0f} s: "
         f"{_mark(goals['answer_p95_s'])}",
+        f"  from the simulator's webhook: p50 {ans.get('p50', 0):.3f} s   p95 "
+        f"{ans.get('p95', 0):.3f} s   p99 {ans.get('p99', 0):.3f} s",
         "  of which, p50 / p95: "
         + ", ".join(
             f"{stage} {pcts.get('p50', 0):.3f} / {pcts.get('p95', 0):.3f} s"
@@ -735,7 +750,7 @@ def summary(results: Sequence[Round]) -> str:
         rows.append(
             f"{r.workers:>7} {r.sends_per_s:>9,.1f} {r.replies_per_s:>9,.1f} "
             f"{r.import_to_sent_s.get('p50', 0):>9.3f} {r.import_to_sent_s.get('p99', 0):>9.3f} "
-            f"{r.answer_s.get('p95', 0):>8.3f} {r.clickhouse_s.get('p99', 0):>7.3f} "
+            f"{r.arrival_answer_s.get('p95', 0):>8.3f} {r.clickhouse_s.get('p99', 0):>7.3f} "
             f"{sum(r.cpu_ms_per_send.values()):>11.3f} {'OK' if r.exactly_once_ok else 'NO':>5}"
         )
     return "\n".join(rows)

@@ -61,13 +61,15 @@ def test_a_tiny_run_is_exactly_once_and_reports_every_stage(tmp_path: Path) -> N
     assert run["classified"] == run["replies"]
     assert run["answers"] > 0
     assert run["replies_per_s"] > 0
-    for figure in ("import_to_sent_s", "answer_s", "clickhouse_s"):
+    for figure in ("import_to_sent_s", "answer_s", "arrival_answer_s", "clickhouse_s"):
         assert set(run[figure]) == {"p50", "p95", "p99", "n"}, figure
         assert 0 <= run[figure]["p50"] <= run[figure]["p99"], figure
     # The answers' time, split at each stage they go through.
     stages = run["answer_stages_s"]
     assert list(stages) == ["to the receiver", "to classified", "to approved", "to dispatched"]
     assert all(stage["n"] == run["answers"] for stage in stages.values()), stages
+    # From the arrival at the receiver, the first stage (the simulator's webhook) is left out.
+    assert run["arrival_answer_s"]["p50"] <= run["answer_s"]["p50"]
     for table in ("raw_clients", "raw_dispatches", "raw_conversations", "raw_intents"):
         assert table in run["clickhouse_by_table_p99_s"]
     assert {"broker", "clickhouse", "receiver", "simulator", "sink", "worker-1", "import"} <= set(
