@@ -190,10 +190,12 @@ _RECEIPT_CUE_RE = re.compile(
     r"|bolsa\s+familia|(?:patrao|chefe|empresa|firma)(?:\s+\w+){0,2}?\s+paga[mr]?)\b",
     re.ASCII,
 )
+# "pago" after tinha/foi is the participle ("tinha pago", "foi paga"), not "I pay".
+_PARTICIPLE = r"(?:tinha|havia|foi|foram)\s+pag[oa]s?"
 _PAST_CUE_RE = re.compile(
-    # "pago" after tinha/foi is the participle, not "I pay": first, so it wins over "tinha";
-    # "ia pagar", "iria pagar": an intent that was, not a promise
-    r"\b(?:(?:tinha|havia|foi|foram)\s+pag[oa]s?|(?:ia|iria)\s+[a-z]+|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
+    # the participle first, so it wins over "tinha"; "ia pagar", "iria pagar": an intent that
+    # was, not a promise
+    rf"\b(?:{_PARTICIPLE}|(?:ia|iria)\s+[a-z]+|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
     r"|vencida|caiu|consegui|esqueci|fui|foi|tive|teve|tava|estava|tinha|desde"
     r"|passad[oa]|retrasad[oa]|debitad[oa]|ia|iria|era"
     r"|(?<!sera\s)(?<!ser\s)feit[oa]"  # "feito", not "será feito"
@@ -217,7 +219,7 @@ _PAYMENT_CUE_RE = re.compile(
     r"|esper(?:a|ar|am)|faco)\b",
     re.ASCII,
 )
-_PARTICIPLE_RE = re.compile(r"\b(?:tinha|havia|foi|foram)\s+pag[oa]s?\b", re.ASCII)
+_PARTICIPLE_RE = re.compile(rf"\b{_PARTICIPLE}\b", re.ASCII)
 # Payment nouns count only in a clause without a verb cue: "fiz o pix hj" is past.
 _PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto)\b", re.ASCII)
 _NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
