@@ -70,6 +70,13 @@ _HUNDREDS = {
     "novecentas": 900,
 }  # fmt: skip
 _SMALL_WORDS = {**_UNITS, **_TEENS, **_TENS, **_HUNDREDS}
+# Money said fondly: "trezentinhos", "cinquentinha", "cenzinho".
+_DIMINUTIVES = {
+    "cenzinho": "cem", "vintinho": "vinte", "trintinha": "trinta", "quarentinha": "quarenta",
+    "cinquentinha": "cinquenta", "cinquentinho": "cinquenta", "sessentinha": "sessenta",
+    "duzentinhos": "duzentos", "trezentinhos": "trezentos", "quatrocentinhos": "quatrocentos",
+    "quinhentinhos": "quinhentos", "seiscentinhos": "seiscentos", "milzinho": "mil",
+}  # fmt: skip
 _SCALES = {"mil": 1000, "milhao": 1_000_000, "milhoes": 1_000_000, "k": 1000}
 
 
@@ -110,7 +117,7 @@ _WEEKDAYS = {
 # "tersa", "sabdo"; "ter" only after "na" or "ou" ("na ter", "seg ou ter"), as it is the verb too.
 _WEEKDAY_SPELLINGS = {
     **_WEEKDAYS, "seg": 0, "ter": 1, "tersa": 1, "qua": 2, "qui": 3, "sex": 4, "sesta": 4,
-    "sab": 5, "sabdo": 5, "dom": 6,
+    "sab": 5, "sabdo": 5, "dom": 6, "sgnda": 0, "qrta": 2, "qnta": 3, "sxta": 4,
 }  # fmt: skip
 _TER_BEFORE_RE = re.compile(r"\b(?:na|ou)\s+$")
 _TER_AFTER_RE = re.compile(r"\s+(?:que|de)\b")
@@ -136,15 +143,20 @@ _ORDINAL_NOUN = (
 )
 _NEXT_WEEK = r"(?:semana\s+que\s+vem|proxima\s+semana|outra\s+semana|semana\s+seguinte)"
 
-_HOJE_RE = re.compile(r"\b(?:hoje+|hj|hje|hoj)\b(?!\s+em\s+dia)", re.ASCII)
+# "hoje em dia" (nowadays) and "hoje é dia 30" (the date stated) are no promise of today.
+_HOJE_RE = re.compile(
+    r"\b(?:hoje+|hj|hje|hoj)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
+)
 _DEPOIS_RE = re.compile(
     rf"\b(?:depois|dps|dpois|dpss|dispois|despois)\s+(?:d[eia]?\s+)?{_AMANHA}\b", re.ASCII
 )
-# "depois do dia 10", "após o dia 10", "a partir de quinta": a lower bound, not a date.
+# "depois do dia 10", "após o dia 10", "a partir de quinta": a lower bound, not a date; nor
+# "antes do dia 20", an upper one.
 _AFTER_BOUND_RE = re.compile(
-    r"\b(?:depois|dps|apos|a\s+partir)\s+(?:(?:de|do|da|o|a)\s+)?$", re.ASCII
+    r"\b(?:depois|dps|apos|a\s+partir|antes)\s+(?:(?:de|do|da|o|a)\s+)?$", re.ASCII
 )
 _AMANHA_RE = re.compile(rf"\b{_AMANHA}\b", re.ASCII)
+_TODAY_IS_RE = re.compile(r"\b(?:hoje|hj)\s+(?:ja\s+)?eh?\s+$", re.ASCII)  # "hoje é dia 30"
 _WEEKDAY_RE = re.compile(
     rf"\b{_WEEKDAY}\b{_ORDINAL_NOUN}(?P<nw>\s+(?:(?:da|na|de)\s+)?{_NEXT_WEEK})?", re.ASCII
 )
@@ -158,6 +170,10 @@ _DIA_RE = re.compile(
     rf"(?:\s+(?:de|do)\s+(?P<month>{_MONTH_ALT})\b(?:\s+de\s+(?P<y>[0-9]{{4}})\b)?"
     r"|\s+(?P<next>(?:(?:do|no|de)\s+)?(?:mes\s+que\s+vem|proximo\s+mes|outro\s+mes)))?",
     re.ASCII,
+)
+# "15 do mês que vem": a day of next month without "dia"
+_BARE_NEXT_MONTH_RE = re.compile(
+    r"(?<![0-9/.,])(?P<n>[0-9]{1,2})\s+do\s+(?:mes\s+que\s+vem|proximo\s+mes)\b", re.ASCII
 )
 _NEXT_MONTH_DAY_RE = re.compile(
     rf"\b(?:mes\s+que\s+vem|proximo\s+mes|outro\s+mes)\s*,?\s*(?:(?:no|em|pelo|la\s+pelo)\s+)?"
@@ -185,7 +201,7 @@ _IN_DAYS_RE = re.compile(
 
 # Words around a date that say whose date it is (see `promised_date`, "several dates").
 _RECEIPT_CUE_RE = re.compile(
-    r"\b(?:receb\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
+    r"\b(?:(?<!vc\s)(?<!ce\s)(?<!voce\s)(?<!vcs\s)(?<!voces\s)receb(?!i\b)\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
     r"|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
     r"|bolsa\s+familia|(?:patrao|chefe|empresa|firma)(?:\s+\w+){0,2}?\s+paga[mr]?)\b",
     re.ASCII,
@@ -209,14 +225,16 @@ _PAST_CUE_RE = re.compile(
 _OTHER_CUE_RE = re.compile(
     r"\b(?:respond\w*|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
     r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
-    r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam"
+    r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam|negoci(?:ar|o|amos|acao)"
     r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?:vcs|voces))\b",
     re.ASCII,
 )
 _PAYMENT_CUE_RE = re.compile(
-    r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|deposit(?:o|a|ar|arei)"
+    r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|pgo|pgar|pgr|deposit(?:o|a|ar|arei)"
     r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
-    r"|esper(?:a|ar|am)|faco)\b",
+    r"|esper(?:a|ar|am)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
+    # the creditor receives: "amanhã cê recebe"
+    r"|(?:vc|voce|ce|vcs|voces)\s+receb(?:e|em)\b)\b",
     re.ASCII,
 )
 _PARTICIPLE_RE = re.compile(rf"\b{_PARTICIPLE}\b", re.ASCII)
@@ -241,9 +259,11 @@ _REAL_WORDS = frozenset(
     {"segundo", "segundos", "segundas", "terco", "cerca", "perca", "certa", "quarto", "quartos",
      "quartas", "quanta", "quantas", "quinto", "quintos", "quintas", "quintal", "quina", "sexto",
      "sextas", "seita", "sabados", "domingos", "depor", "salarios", "salaria", "amanhas",
-     "festa", "testa", "cesta", "besta", "pesta", "quita", "quitar", "manha", "manhas"}
+     "festa", "testa", "cesta", "besta", "pesta", "quita", "quitar", "manha", "manhas", "senta",
+     "sente"}
 )  # fmt: skip
 _LONG_WORD_RE = re.compile(r"[a-z]{5,}", re.ASCII)
+_Q_RE = re.compile(r"\bq\b", re.ASCII)  # "mes q vem"
 _DAI_DAY_RE = re.compile(r"\bdai\s+(?=[0-9])", re.ASCII)  # "pago dai 10": dia
 _ELIDED_DE_RE = re.compile(r"\bd['\u2019]\s*(?=[a-z])", re.ASCII)
 
@@ -269,11 +289,34 @@ _RESPELLINGS: dict[str, str] = {
 }
 
 
+# Number words of money typed one keystroke off ("trezntos", "quinhetos", "cinqueta",
+# "duzetnos") and said fondly ("trezentinhos"), read as meant.
+_NUMBER_KEYS = tuple(w for w in (*_HUNDREDS, *_TENS) if len(w) >= 6)
+_REAL_NUMBER_LOOKALIKES = frozenset(
+    {"trinca", "sedenta", "novena", "trintao", "quarentao", "cinquentao", "sessentao",
+     "setentao", "oitentao", "noventao"}
+)  # fmt: skip
+_NUMBER_RESPELLINGS: dict[str, str] = {
+    **{
+        typo: key
+        for key in reversed(_NUMBER_KEYS)
+        for typo in _one_edit_away(key)
+        if len(typo) >= 6 and typo not in _SMALL_WORDS and typo not in _REAL_NUMBER_LOOKALIKES
+    },
+    **_DIMINUTIVES,
+}
+_LONGER_WORD_RE = re.compile(r"[a-z]{6,}", re.ASCII)
+
+
+def _number_words_respelled(text: str) -> str:
+    return _LONGER_WORD_RE.sub(lambda m: _NUMBER_RESPELLINGS.get(m.group(), m.group()), text)
+
+
 def _respelled(text: str) -> str:
     """`text` (normalized) with key date words typed one keystroke off read as meant, "d'"
     (d'amanhã) as "de ", and "dai" before a number as "dia"."""
 
-    text = _DAI_DAY_RE.sub("dia ", _ELIDED_DE_RE.sub("de ", text))
+    text = _DAI_DAY_RE.sub("dia ", _ELIDED_DE_RE.sub("de ", _Q_RE.sub("que", text)))
     return _LONG_WORD_RE.sub(lambda m: _RESPELLINGS.get(m.group(), m.group()), text)
 
 
@@ -386,7 +429,7 @@ def _date_spans(text: str, today: date) -> list[_Span]:
             add(m, today + timedelta(days=count * 7 if weeks else count))
     for m in _DIA_RE.finditer(text):
         n = _day_number(m["n"])
-        if not 1 <= n <= 31:
+        if not 1 <= n <= 31 or _TODAY_IS_RE.search(text, 0, m.start()):
             continue
         if m["month"]:
             month = _MONTHS[m["month"]]
@@ -396,6 +439,9 @@ def _date_spans(text: str, today: date) -> list[_Span]:
             add(m, _clamped(*_add_months(today, 1), n))
         else:
             add(m, _day_of_month(today, n))
+    for m in _BARE_NEXT_MONTH_RE.finditer(text):
+        if 1 <= (n := int(m["n"])) <= 31:
+            add(m, _clamped(*_add_months(today, 1), n))
     for m in _NEXT_MONTH_DAY_RE.finditer(text):  # "mês que vem, dia 5"
         n = _day_number(m["n"])
         if 1 <= n <= 31:
@@ -460,6 +506,22 @@ def _cues(clause: str) -> list[tuple[int, int, str]]:
     return found
 
 
+_JOINED_RE = re.compile(r"(?:,|\be)\s*$", re.ASCII)
+_REMAINDER_RE = re.compile(r"\b(?:resto|restante|outra\s+metade|o\s+que\s+falta)\b", re.ASCII)
+
+
+def _continues_the_past(text: str, left: int, clause: str) -> bool:
+    """Whether a clause with no cue of its own goes on with a past one, joined by a comma or
+    "e": "mandei 200 sábado passado e 200 hoje", "paguei antes do carnaval, dia 5". Not for what
+    is left to pay: "paguei metade ontem, o resto sexta"."""
+    joint = _JOINED_RE.search(text, 0, left) if left else None
+    if joint is None or _REMAINDER_RE.search(clause):
+        return False
+    before_left, _ = _clause(text, left - 1, left - 1)
+    cues = _cues(text[before_left : joint.start()])
+    return bool(cues) and max(cues, key=lambda c: c[1])[2] == "past"
+
+
 def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
     """The span's tier, or None when it is a past or due date ("paguei dia 5", "venceu dia 10")."""
     left, right = _clause(text, span.start, span.end)
@@ -470,7 +532,15 @@ def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
     after = [c for c in cues if c[0] >= end]
     nearest = max(before, key=lambda c: c[1]) if before else min(after, default=None)
     kind = nearest[2] if nearest else None
+    if kind is None and _continues_the_past(text, left, clause):
+        return None
     if kind in ("past", "other"):
+        return None
+    # "recebi o bolsa família hoje": money that came, not a date to pay
+    came = nearest is not None and any(
+        c[2] == "past" and 0 <= nearest[0] - c[1] <= 4 for c in before
+    )
+    if kind == "receipt" and came:
         return None
     # The words since the clause's previous date: "não consigo pagar hoje, só amanhã" and "se
     # não der hoje pago amanhã" negate hoje, not amanhã.
@@ -599,30 +669,36 @@ _NOT_MONEY_BEFORE = frozenset(
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "cobr", "divid", "valor", "debit",
-    "ofere", "propo", "entrad", "descont", "devend", "consegu", "faz", "fas", "baix", "abaix",
+    "ofere", "ofert", "propo", "entrad", "descont", "devend", "consegu", "faz", "fas", "baix",
+    "abaix",
 )  # fmt: skip
 _CONTEXT_WORDS = frozenset(
     {"pix", "consigo", "posso", "pode", "podemos", "dou", "dar", "mando", "mandar", "mandei",
      "faco", "fazer", "fiz", "tenho", "total", "saldo", "devo", "deve", "x", "fecha", "fechar",
      "fechamos", "fecho", "custa", "ficou", "fica", "vista", "avista", "aceita", "aceitam",
      "aceito", "aceitaria", "aceitariam", "topa", "topam", "topo", "serve", "tal", "passo",
-     "passar", "conta", "fatura", "boleto", "mensalidade"}
+     "passar", "conta", "fatura", "boleto", "mensalidade", "pgo", "pgto", "pgr", "largo"}
 )  # fmt: skip
 _CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix", "total"})
 _APPROXIMATE_AFTER = ["e", "pouco"]
 _PRICE_VERBS = (["fecha"], ["fechar"], ["fecho"], ["fechamos"])  # "fecha em 400"  # "200 e pouco"
 # An amount said in a clause with one of these is the one the debtor offers or pays.
 _OFFER_PREFIXES = (
-    "pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "entrad", "consegu", "faz",
-    "fas",
+    "pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "ofert", "entrad", "consegu",
+    "faz", "fas",
 )  # fmt: skip
 _OFFER_WORDS = frozenset(
     {"pix", "consigo", "posso", "podemos", "dou", "dar", "mando", "mandar", "mandei", "faco",
-     "fazer", "fiz", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam"}
+     "fazer", "fiz", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam",
+     "pgo", "pgr", "largo"}
 )  # fmt: skip
 
-# Dates, times, phone numbers and documents are masked before amounts are read.
+# Dates, times, phone numbers, documents and "sem um centavo" (broke: no amount) are masked
+# before amounts are read.
 _MASKS = (
+    re.compile(r"\b(?:sem|nem)\s+(?:um|1)\s+(?:centavo|real|tostao)\b"),
+    re.compile(r"\bparcelas?\s+[0-9]{1,2}\s+de\s+[0-9]{1,2}\b"),  # "a parcela 4 de 12"
+    re.compile(r"(?<![0-9.,])[0-9]{1,2}(?=\s+do\s+(?:mes|proximo\s+mes)\b)"),  # "15 do mês"
     # CNPJ, alphanumeric too since July 2026 (the text is lower case): 12.abc.345/01de-35
     re.compile(r"[0-9a-z]{2}\.[0-9a-z]{3}\.[0-9a-z]{3}/[0-9a-z]{4}-[0-9]{2}"),
     re.compile(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}"),  # CPF
@@ -665,6 +741,8 @@ class _Numeral:
 def _read_digits(token: str) -> _Numeral | None:
     """ "1.234,56" → 123456 centavos; "23793.38128" (a barcode field) → None."""
     if _PLAIN_RE.fullmatch(token):
+        if token[0] == "0" and len(token) > 1:
+            return None  # "fatura 0347": a code, not an amount
         return _Numeral(int(token) * 100, fraction=False, formatted=False)
     if _BR_GROUPED_RE.fullmatch(token) or _BR_DECIMAL_RE.fullmatch(token):
         whole, _, frac = token.partition(",")
@@ -851,6 +929,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     words_before = [t.text for t in tokens[:i] if t.kind in ("word", "num")][-4:]
     # "fecha em 400", "fechamos em 400": the price, not a year
     price = words_before[-1:] == ["em"] and words_before[-2:-1] in _PRICE_VERBS
+    # "oferta final: 450", "valor final 300": a price, not a card's last digits
+    price = price or (words_before[-1:] == ["final"] and any(map(_is_context, words_before[:-1])))
     if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
     if first.text == "cento" and words_before and words_before[-1] == "por":
@@ -921,7 +1001,7 @@ def amount_brl(text: str) -> int | None:
     debtor did not refuse: "não consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era
     300" → 500 reais.
     """
-    normalized = _DAI_DAY_RE.sub("dia ", _normalize(text))
+    normalized = _number_words_respelled(_DAI_DAY_RE.sub("dia ", _normalize(text)))
     for mask in _MASKS:
         normalized = mask.sub(lambda m: " " * len(m.group()), normalized)
     tokens = _tokens(normalized)

@@ -708,3 +708,61 @@ def test_no_promise_in_these(text: str) -> None:
 )
 def test_amounts_proposed_and_counts(text: str, centavos: int | None) -> None:
     assert amount_brl(text) == centavos
+
+
+# --- from a third development set written apart (models/data/entities_dev3.jsonl) ------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ja falei q pgo sex", date(2026, 3, 20)),  # "pgo": pago
+        ("o salario cai dia 10 e no msm dia eu pgo", date(2026, 4, 10)),
+        ("pgto 15 do mes q vem, blz?", date(2026, 4, 15)),  # no "dia", "q" for que
+        ("amanhã cedinho cê recebe", date(2026, 3, 14)),  # the creditor receives
+        ("recebo dia 20 e no mesmo dia largo os 400 pila", date(2026, 3, 20)),  # gaúcho
+        ("trezentos na sxta", date(2026, 3, 20)),
+        ("Faltou 50 centavos no pix, amanhã eu completo.", date(2026, 3, 14)),
+        ("paguei metade ontem, o resto sexta", date(2026, 3, 20)),  # what is left to pay
+        # "hoje é dia 13" states the date: the promise is the 5th
+        ("hoje é dia 13 e meu pagamento cai dia 5. No dia 5 mesmo eu transfiro", date(2026, 4, 5)),
+    ],
+)
+def test_abbreviated_regional_and_said_around(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mandei 200 sábado passado e 200 hoje, confere",  # "e" goes on with the past
+        "paguei antes do carnaval, dia 5",  # so does a comma
+        "fiz 2 pix, um de 100 dia 8 e outro de 120 ontem",
+        "me manda o valor? posso passar na loja sábado pra negociar",  # not paying
+        "em janeiro a gente senta e vê quanto dá",  # "senta" is no "sexta"
+        "pode ser antes do dia 20, pode ser depois",  # an upper bound
+        "recebi o bolsa família hoje, mas tenho que pagar a luz primeiro",
+    ],
+)
+def test_no_promise_in_these_either(text: str) -> None:
+    assert promised_date(text, FRI) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("obg, amn cedo eu pgo os 200", 20000),
+        ("quinhentos e poucos? dou trezentinhos", 30000),  # said fondly
+        ("consigo pagar trezntos", 30000),  # number words one keystroke off
+        ("duzenos reais da?", 20000),
+        ("amanah pago duzetnos reais", 20000),
+        ("Oferta final: 450 na segunda", 45000),  # a price, not a card's last digits
+        ("Bah, tchê, o pila tá curto, mas 120 eu largo amanhã", 12000),
+        ("a fatura 0347 já foi paga", None),  # a code
+        ("Égua, tu é doido, mana? Tô sem um centavo", None),  # broke
+        ("consigo pagar a parcela 4 de 12 na sexta", None),
+        ("pgto 15 do mes q vem", None),  # a day
+    ],
+)
+def test_amounts_typed_fast_and_fondly(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos

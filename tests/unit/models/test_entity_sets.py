@@ -1,9 +1,10 @@
 """The entity sets of issue 15 §4 (models/data/README.md, "Entity sets").
 
 entities_dev.jsonl, entities_dev2.jsonl and entities_dev3.jsonl are for development;
-entities_blind.jsonl, entities_blind2.jsonl and entities_blind3.jsonl are frozen blind sets, each measured once at the end of the work it judged
-and never tuned to, so a change to one must be deliberate: their hashes are pinned. Their rows
-are not read here: only their bytes are hashed.
+entities_blind.jsonl, entities_blind2.jsonl and entities_blind3.jsonl are frozen blind sets,
+each measured once at the end of the work it judged and never tuned to, so a change to one must
+be deliberate: their hashes are pinned. Their rows are not read here: only their bytes are
+hashed.
 """
 
 from __future__ import annotations
