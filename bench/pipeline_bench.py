@@ -150,6 +150,7 @@ RAW_TABLES = (
     "raw_ledger",
     "raw_dispatches",
     "raw_waha_callbacks",
+    "raw_waha_messages",
     "raw_conversations",
     "raw_intents",
     "raw_actions",
@@ -521,7 +522,7 @@ def measure(reader: Reader, import_id: str, began: datetime, result: Round) -> N
         "dateDiff('millisecond', w.received_at, d.occurred_at) / 1000 "
         "FROM (SELECT event_id, causation_id, occurred_at FROM {db}.raw_conversations "
         f"WHERE {replies}) AS m "
-        "INNER JOIN {db}.raw_waha_callbacks AS w ON w.event_id = m.causation_id "
+        "INNER JOIN {db}.raw_waha_messages AS w ON w.event_id = m.causation_id "
         "INNER JOIN {db}.raw_intents AS i ON i.causation_id = m.event_id "
         "INNER JOIN {db}.raw_sends_requested AS r ON r.causation_id = i.event_id "
         "INNER JOIN {db}.raw_sends_decided AS a ON a.request_id = r.request_id "

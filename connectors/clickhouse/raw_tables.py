@@ -43,7 +43,7 @@ from connectors.clickhouse.privacy import FIELD_POLICY, Policy
 from schemas.codec import decode
 from schemas.errors import UndecodableEvent
 from schemas.registry import RegisteredSchema, SchemaRegistry, default_registry
-from streams.base.topics import CATALOGUE, TopicKind, topic_for_event
+from streams.base.topics import CATALOGUE, TopicKind
 
 __all__ = [
     "AUDIT_TOPICS",
@@ -289,22 +289,26 @@ class RawTableWriter:
                     parameters={"db": database, "t": table},
                 ).result_rows
             ]
+            carried = _EVENTS_OF[topic]
             schemas = [
                 v
                 for subject in self._registry.subjects()
                 for v in self._registry.versions(subject)
-                if _topic_of(v) == topic
+                if _event_type(v) in carried
             ]
             cached = insert_statement(f"{database}.{table}", columns, schemas)
             self._statements[(database, topic)] = cached
         return cached
 
 
-def _topic_of(schema: RegisteredSchema) -> str | None:
-    try:
-        return topic_for_event(schema.subject.rsplit(".", 1)[-1]).name
-    except (KeyError, ValueError):
-        return None
+_EVENTS_OF: Final[Mapping[str, frozenset[str]]] = {
+    spec.name: frozenset(spec.events) for spec in CATALOGUE
+}
+"""Topic → the event types it carries (a webhook's type is carried by both lanes)."""
+
+
+def _event_type(schema: RegisteredSchema) -> str:
+    return schema.subject.rsplit(".", 1)[-1]
 
 
 def _frame_prefix(schema_id: int) -> bytes:

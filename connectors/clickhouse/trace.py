@@ -44,6 +44,7 @@ _COLUMNS: Final[dict[str, frozenset[str]]] = {
     "raw_ledger": frozenset({"request_id"}),
     "raw_dispatches": frozenset({"request_id", "chat_id", "waha_message_id"}),
     "raw_waha_callbacks": frozenset(),
+    "raw_waha_messages": frozenset(),
     "raw_conversations": frozenset({"request_id", "chat_id", "sender", "waha_message_id"}),
     "raw_intents": frozenset({"chat_id", "waha_message_id", "client_id"}),
     "raw_actions": frozenset({"client_id", "waha_message_id", "phone_e164", "chat_id"}),

@@ -48,6 +48,12 @@ carries; `tenant:session` for session statuses and what normalization ignores). 
 normalizer decides each duplicate and each ack order within a partition, and its outputs keep
 the key, which is what the conversations topic is keyed by (docs/adr/0007).
 
+**Two lanes.** A debtor's message (`message`, `message.any`) is stored apart from the acks and
+session statuses (`Lane`): under a burst of sends the acks pile up by the thousand, and a reply
+stored behind them would wait for all of them to be normalized before the bot could answer it
+(docs/adr/0032). Both events of a message pair and its retries share the lane; every ack of a
+message shares the other.
+
 **Group commit.** Concurrent requests each append their record to the producer and wait for
 its acknowledgement; the producer sends whatever accumulated while the previous request to the
 broker was in flight as one batch, so many requests share one round trip (bench/webhook_bench.py
@@ -56,13 +62,14 @@ measures it).
 **What it is given.** This module is the HTTP side: the app, its handlers and the rules of a
 record. Kafka and the tenants reach it through the ports it declares, `SessionOwners` (the
 runtime's TenantDirectory), `CallbackStore` (the runtime's GroupCommitProducer) and
-`RecordLimits` (what the topic stores, read at start), the largest record the topic stores as a
+`RecordLimits` (what the lanes' topics store, read at start), the largest record they store as a
 plain number, and how Kafka counts a record's bytes as a plain function.
 streams/ops/waha_receiver.py builds the real ones and serves the app (`cobranca waha receive`).
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 import uuid
@@ -79,7 +86,7 @@ from prometheus_client.exposition import generate_latest
 from connectors.waha.errors import InvalidSignature, ReceiverConfigError, WahaWireError
 from connectors.waha.normalize import routing_chat
 from connectors.waha.signatures import ALGORITHM_HEADER, SIGNATURE_HEADER, check_signature
-from connectors.waha.wire import WebhookEnvelope, decode_envelope_head
+from connectors.waha.wire import WahaEvent, WebhookEnvelope, decode_envelope_head
 from schemas.callback_writer import encode_callback
 from schemas.events import WahaCallbackReceived
 from streams.base.errors import ProduceFailed, RecordTooLarge
@@ -95,6 +102,7 @@ __all__ = [
     "RECEIVER",
     "RECORD_ALLOWANCE",
     "CallbackStore",
+    "Lane",
     "Receiver",
     "ReceiverConfig",
     "RecordBytes",
@@ -105,6 +113,7 @@ __all__ = [
     "check_record_limits",
     "create_app",
     "hmac_key_for",
+    "lane_of",
     "largest_record_bytes",
 ]
 
@@ -145,14 +154,31 @@ class SessionOwners(Protocol):
     def owner_of(self, session: str) -> TenantConfig | None: ...
 
 
+class Lane(enum.Enum):
+    """Where a callback is stored: a debtor's message apart from everything else."""
+
+    MESSAGES = "messages"
+    """`message` and `message.any`: what the bot answers (cobranca.waha.messages)."""
+    EVENTS = "events"
+    """Acks, session statuses and every other event (cobranca.waha.callbacks)."""
+
+
+_MESSAGE_EVENTS: Final = frozenset({WahaEvent.MESSAGE.value, WahaEvent.MESSAGE_ANY.value})
+
+
+def lane_of(event: str) -> Lane:
+    """The lane of a webhook of this event name."""
+    return Lane.MESSAGES if event in _MESSAGE_EVENTS else Lane.EVENTS
+
+
 class CallbackStore(Protocol):
-    """Where verified callbacks go (`streams.runtime.group_commit.GroupCommitProducer` on the
-    callbacks topic): `send` returns once Kafka acknowledged the record (acks=all), and raises
+    """Where verified callbacks go (streams/ops/waha_receiver.py: a group-commit producer on the
+    two lanes' topics): `send` returns once Kafka acknowledged the record (acks=all), and raises
     `streams.base.errors.ProduceFailed` when it did not."""
 
-    async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
-        """Store one record; raise ProduceFailed (or TimeoutError) when it is not acknowledged
-        within `timeout_s` seconds."""
+    async def send(self, key: bytes, value: bytes, timeout_s: float, lane: Lane) -> None:
+        """Store one record in `lane`; raise ProduceFailed (or TimeoutError) when it is not
+        acknowledged within `timeout_s` seconds."""
         ...
 
 
@@ -519,7 +545,8 @@ class Receiver:
                 record_bytes=size,
             )
         try:
-            await self.store.send(key, value, self.config.produce_timeout_s)
+            lane = lane_of(envelope.event)
+            await self.store.send(key, value, self.config.produce_timeout_s, lane)
         except RecordTooLarge as exc:
             # Refused by the broker for good (its limit went down since the start): retrying
             # cannot help, and the producer was renewed, so later webhooks are stored.

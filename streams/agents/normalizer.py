@@ -1,12 +1,17 @@
-"""The normalizer agent: the only consumer of cobranca.waha.callbacks.
+"""The normalizer: the only consumer of cobranca.waha.callbacks and cobranca.waha.messages.
 
-Each WahaCallbackReceived becomes InboundMessage / DeliveryStatusChanged /
-SessionStatusChanged: the WAHA connector reads the callback's body (connectors/waha/normalize.py)
-and the pure rules decide (streams/domain/normalization.py), deduplicated against the
-partition's ConversationBook and linked to the request it answers through the table of
-dispatched messages, followed from cobranca.dispatches on the side (MessageDispatched is the
-ledger's input too: read, never subscribed; ADR 0001). Outputs keep the callback's key and
-partition.
+The worker runs it as two agents, one per lane (the receiver stores the debtors' messages apart
+from the acks and session statuses, docs/adr/0032), so that a reply never waits in a queue of
+acks. The lanes share the key and the partition count, and their dedupe keys never meet (a
+message, its retries and its `message.any` twin share a lane), so each lane keeps a book of its
+own per partition of cobranca.conversations.
+
+Each WahaCallbackReceived becomes InboundMessage / DeliveryStatusChanged / SessionStatusChanged:
+the WAHA connector reads the callback's body (connectors/waha/normalize.py) and the pure rules
+decide (streams/domain/normalization.py), deduplicated against the partition's ConversationBook
+and linked to the request it answers through the table of dispatched messages, followed from
+cobranca.dispatches on the side (MessageDispatched is the ledger's input too: read, never
+subscribed; ADR 0001). Outputs keep the callback's key and partition.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any, Final, cast
 
@@ -48,21 +53,35 @@ class NormalizerAgent:
         self.app = app
         self.channels = channels
         self.links = normalization.DispatchLinks(WAHA_IDS)
+        self.bootstrap = settings.kafka_bootstrap
         self.dispatches = TopicFollower(settings.kafka_bootstrap, DISPATCHES.name, self.links.apply)
-        self.books: PartitionState[normalization.ConversationBook] = PartitionState(
-            app,
-            "normalizer",
-            bootstrap=settings.kafka_bootstrap,
-            topics=(CONVERSATIONS,),
-            initial=partial(normalization.ConversationBook, WAHA_IDS),
-            apply=normalization.ConversationBook.apply,
-        )
 
     async def follow_dispatches(self) -> None:
         """Which request each dispatched WAHA message answers (a task of the worker)."""
         await self.dispatches.run()
 
-    async def run(self, stream: faust.StreamT[Any]) -> None:
+    def lane(self, name: str) -> Callable[[faust.StreamT[Any]], Awaitable[None]]:
+        """The body of one lane's agent, with its own books: two lanes never wait for, nor
+        race, each other's rebuild of a partition."""
+        books: PartitionState[normalization.ConversationBook] = PartitionState(
+            self.app,
+            name,
+            bootstrap=self.bootstrap,
+            topics=(CONVERSATIONS,),
+            initial=partial(normalization.ConversationBook, WAHA_IDS),
+            apply=normalization.ConversationBook.apply,
+        )
+
+        async def run(stream: faust.StreamT[Any]) -> None:
+            await self._run(stream, books)
+
+        return run
+
+    async def _run(
+        self,
+        stream: faust.StreamT[Any],
+        books: PartitionState[normalization.ConversationBook],
+    ) -> None:
         """WahaCallbackReceived → InboundMessage / DeliveryStatusChanged / SessionStatusChanged,
         deduplicated and linked to requests, in the callback's partition under its key."""
         await self.dispatches.ready.wait()
@@ -71,7 +90,7 @@ class NormalizerAgent:
             if not isinstance(event, WahaCallbackReceived):
                 continue
             partition = processing.current_partition()
-            book = await self.books.of(partition)
+            book = await books.of(partition)
             try:
                 reading = read_webhook(event.body, source=f"callback {event.header.event_id}")
                 outcome = normalization.handle(book, self.links, event, reading)

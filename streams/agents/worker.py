@@ -10,7 +10,8 @@ that keep state keep it as a fold of what they wrote (streams/runtime/state.py).
 | regua | clients, clock ticks | streams/agents/regua.py |
 | ledger | send requests, credits, dispatch failures, actions | streams/agents/ledger.py |
 | dispatch | send decisions | streams/agents/dispatch.py |
-| normalizer | WAHA callbacks | streams/agents/normalizer.py |
+| normalizer | WAHA callbacks (acks, session statuses) | streams/agents/normalizer.py |
+| messages | WAHA callbacks (debtors' messages) | streams/agents/normalizer.py |
 | conversation | conversations, debts indexed for chats | streams/agents/conversation.py |
 """
 
@@ -28,7 +29,7 @@ from streams.agents.ledger import LedgerAgent
 from streams.agents.normalizer import NormalizerAgent
 from streams.agents.regua import ReguaAgent
 from streams.base.settings import Settings
-from streams.base.topics import SEND_DECISIONS, WAHA_CALLBACKS
+from streams.base.topics import SEND_DECISIONS, WAHA_CALLBACKS, WAHA_MESSAGES
 from streams.domain.ledger import LedgerPolicy
 from streams.runtime.app import create_app
 from streams.runtime.channels import Channels
@@ -107,6 +108,9 @@ def create_worker(settings: Settings) -> Worker:
 
     normalizer = NormalizerAgent(app, settings, channels)
     app.task(normalizer.follow_dispatches)
-    app.agent(channels[WAHA_CALLBACKS], name="normalizer")(normalizer.run)
+    # One body, two lanes, each an agent with its own queue: a reply is normalized while a
+    # backlog of acks waits in the other lane (docs/adr/0032).
+    app.agent(channels[WAHA_CALLBACKS], name="normalizer")(normalizer.lane("normalizer"))
+    app.agent(channels[WAHA_MESSAGES], name="messages")(normalizer.lane("messages"))
 
     return Worker(app=app, settings=settings, classifier=conversation.classifier)

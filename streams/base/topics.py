@@ -88,8 +88,18 @@ WAHA_CALLBACKS = _audit(
     "cobranca.waha.callbacks",
     "tenant_id:chat_id (tenant_id:session when no one chat)",
     ("WahaCallbackReceived",),
-    "WAHA webhook bodies and headers exactly as received; keyed like the conversations they "
-    "normalize to, so each duplicate and each ack order is decided within one partition.",
+    "WAHA webhook bodies and headers exactly as received, but for the debtors' messages; keyed "
+    "like the conversations they normalize to, so each duplicate and each ack order is decided "
+    "within one partition.",
+)
+WAHA_MESSAGES = TopicSpec(
+    "cobranca.waha.messages",
+    TopicKind.AUDIT,
+    WAHA_CALLBACKS.key,
+    WAHA_CALLBACKS.events,
+    "The debtors' messages among WAHA's webhooks (`message`, `message.any`), stored as "
+    "cobranca.waha.callbacks stores the rest, in a lane of their own so that a reply never "
+    "waits behind a backlog of acks (docs/adr/0032). Same key and partition count.",
 )
 CONVERSATIONS = _audit(
     "cobranca.conversations",
@@ -219,6 +229,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     LEDGER,
     DISPATCHES,
     WAHA_CALLBACKS,
+    WAHA_MESSAGES,
     CONVERSATIONS,
     INTENTS,
     ACTIONS,
@@ -236,7 +247,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
 
 
 def topic_for_event(event_type: str) -> TopicSpec:
-    """The topic an event of this type is written to (each event type lives on exactly one)."""
+    """The topic an event of this type is written to (each event type lives on exactly one,
+    but for a WAHA callback, whose lane the receiver picks: this gives cobranca.waha.callbacks)."""
     for spec in CATALOGUE:
         if event_type in spec.events:
             return spec

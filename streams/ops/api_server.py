@@ -105,21 +105,23 @@ class KafkaApiLog:
         self._balances: dict[str, tuple[int, int]] = {}
         self._webhooks = SubscriptionBook()
         self._conversations = ConversationBook()
-        # One group-commit producer per topic the API writes: concurrent requests share one
-        # produce request per partition instead of queueing their own batches behind each other
-        # (an idempotent producer keeps one batch in flight per partition). Identity and credits
-        # keep their order (one pipeline); sends and audit records need none.
-        self._groups = {
-            spec.name: GroupCommitProducer(bootstrap, spec.name, pipelines=pipelines)
-            for spec, pipelines in (
-                (IDENTITY, 1),
-                (CREDIT_REQUESTS, 1),
-                (SEND_REQUESTS, 2),
-                (API_AUDIT, 2),
-                (WEBHOOK_SUBSCRIPTIONS, 1),
-                (TENANTS, 1),
-                (CONVERSATIONS, 1),
-            )
+        # Group-commit producers: concurrent requests share one produce request instead of
+        # queueing their own batches behind each other (an idempotent producer keeps one batch in
+        # flight per partition), and a send and its audit record go out in the same request.
+        # Identity, credits and configurations keep their order (one pipeline); sends and audit
+        # records need none.
+        ordered = GroupCommitProducer(
+            bootstrap,
+            *(
+                t.name
+                for t in (IDENTITY, CREDIT_REQUESTS, WEBHOOK_SUBSCRIPTIONS, TENANTS, CONVERSATIONS)
+            ),
+            pipelines=1,
+        )
+        unordered = GroupCommitProducer(bootstrap, SEND_REQUESTS.name, API_AUDIT.name)
+        self._producers = (ordered, unordered)
+        self._producer_of = {
+            topic: producer for producer in self._producers for topic in producer.topics
         }
         self._followers = (
             TopicFollower(bootstrap, IDENTITY.name, self._directory.apply),
@@ -163,8 +165,8 @@ class KafkaApiLog:
         await create_topics(
             self._bootstrap, partitions, (IDENTITY, API_AUDIT, WEBHOOK_SUBSCRIPTIONS, TENANTS)
         )
-        for group in self._groups.values():
-            await group.__aenter__()
+        for producer in self._producers:
+            await producer.__aenter__()
         first, *rest = self._thread_followers
         await self._follow((*self._followers, first))
         await self._follow(rest)
@@ -199,8 +201,8 @@ class KafkaApiLog:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, FollowerError, TenantDirectoryError):
                 await task
-        for group in self._groups.values():
-            await group.__aexit__(None, None, None)
+        for producer in self._producers:
+            await producer.__aexit__(None, None, None)
 
     async def catch_up_identity(self) -> bool:
         return await self._followers[0].catch_up()
@@ -238,12 +240,13 @@ class KafkaApiLog:
         stores: list[asyncio.Future[None]] = []
         try:
             for (event, key), topic in zip(events, topics, strict=True):
-                group = self._groups.get(topic.name)
-                if group is None:
+                producer = self._producer_of.get(topic.name)
+                if producer is None:
                     raise ProduceFailed(
                         f"the API does not write {topic.name} (an {event.header.event_type})"
                     )
-                stores.append(group.submit(key.encode(), encode(event.to_representation())))
+                value = encode(event.to_representation())
+                stores.append(producer.submit(key.encode(), value, topic=topic.name))
         except BaseException:
             for store in stores:  # all or none: a cancelled record is skipped by its flush
                 store.cancel()

@@ -1,8 +1,9 @@
 """`cobranca waha receive`: the WAHA webhook receiver (connectors/waha/receiver.py) on Kafka.
 
 The receiver's app declares what it needs as ports; this is where the real ones are built: the
-tenants directory followed from Kafka answers who owns a session (`SessionOwners`), a group
-commit producer on cobranca.waha.callbacks stores the callbacks (`CallbackStore`), the topic's
+tenants directory followed from Kafka answers who owns a session (`SessionOwners`), one group
+commit producer on the two lanes' topics stores the callbacks (`LaneStore`: the debtors'
+messages on cobranca.waha.messages, the rest on cobranca.waha.callbacks), the topics'
 limits read from the broker bound the records (`check_record_limits`, `max_record_bytes`), and
 `record_bytes` counts them as Kafka does. `serve` runs the app with them until cancelled.
 
@@ -30,19 +31,33 @@ from prometheus_client.registry import Collector
 from connectors.waha.receiver import (
     PATH,
     RECEIVER,
+    Lane,
     ReceiverConfig,
     check_record_limits,
     create_app,
 )
-from streams.base.topics import WAHA_CALLBACKS
+from streams.base.topics import WAHA_CALLBACKS, WAHA_MESSAGES
 from streams.runtime.group_commit import GroupCommitProducer
 from streams.runtime.kafka_limits import record_bytes
 from streams.runtime.metrics_endpoint import process_registry
 from streams.runtime.tenants import TenantDirectory
 
-__all__ = ["ProducerCounts", "child_command", "serve", "supervise"]
+__all__ = ["LaneStore", "ProducerCounts", "child_command", "serve", "supervise"]
 
 log = structlog.get_logger(__name__)
+
+LANE_TOPICS: dict[Lane, str] = {Lane.MESSAGES: WAHA_MESSAGES.name, Lane.EVENTS: WAHA_CALLBACKS.name}
+
+
+class LaneStore:
+    """The receiver's `CallbackStore`: each lane's records on its topic, through one producer
+    (a burst of acks and a reply still share a produce request)."""
+
+    def __init__(self, producer: GroupCommitProducer) -> None:
+        self.producer = producer
+
+    async def send(self, key: bytes, value: bytes, timeout_s: float, lane: Lane) -> None:
+        await self.producer.send(key, value, timeout_s, topic=LANE_TOPICS[lane])
 
 
 class ProducerCounts(Collector):
@@ -84,23 +99,23 @@ async def serve(bootstrap: str, config: ReceiverConfig) -> None:
     try:
         async with GroupCommitProducer(
             bootstrap,
-            WAHA_CALLBACKS.name,
+            *LANE_TOPICS.values(),
             request_timeout_s=max(config.produce_timeout_s, 5.0),
             compression=config.compression,
             max_request_bytes=config.max_request_bytes,
         ) as producer:
-            assert producer.limits is not None  # read by __aenter__
-            max_record_bytes = check_record_limits(config, producer.limits)
+            limits = producer.tightest  # read by __aenter__
+            max_record_bytes = check_record_limits(config, limits)
             log.info(
                 "webhook_receiver_limits",
                 max_body_bytes=config.max_body_bytes,
                 max_record_bytes=max_record_bytes,
-                topic_max_message_bytes=producer.limits.topic_max_message_bytes,
+                topic_max_message_bytes=limits.topic_max_message_bytes,
                 max_request_bytes=config.max_request_bytes,
             )
             app = create_app(
                 directory,
-                producer,
+                LaneStore(producer),
                 config,
                 record_bytes=record_bytes,
                 ready=directory.ready.is_set,

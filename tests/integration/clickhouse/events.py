@@ -24,11 +24,12 @@ class FakeLog:
     def __init__(self) -> None:
         self.next_offset: dict[str, int] = defaultdict(int)
 
-    def batches(self, events: Iterable[Event]) -> list[Batch]:
-        """One batch per topic for `events`, at the next offsets of each topic."""
+    def batches(self, events: Iterable[Event], *, topic: str | None = None) -> list[Batch]:
+        """One batch per topic for `events` (each on its event type's topic unless `topic` is
+        given: the messages lane of a webhook), at the next offsets of each topic."""
         by_topic: dict[str, list[Event]] = defaultdict(list)
         for event in events:
-            by_topic[topic_for_event(event.header.event_type).name].append(event)
+            by_topic[topic or topic_for_event(event.header.event_type).name].append(event)
         batches = []
         for topic, topic_events in by_topic.items():
             start = self.next_offset[topic]

@@ -13,7 +13,7 @@ from connectors.clickhouse.replay import refresh_views
 from schemas.codec import FAUST_KEY, decode, encode
 from schemas.events import Event, SendKind, SendRejectReason
 from schemas.registry import default_registry
-from streams.base.topics import CATALOGUE, TopicKind
+from streams.base.topics import CATALOGUE, WAHA_MESSAGES, TopicKind
 from tests import factories as f
 from tests.integration.clickhouse.events import PSEUDONYMS, WRITER, FakeLog, scalar, sink
 from tests.unit.schemas.avro_data import wire_bytes
@@ -73,7 +73,15 @@ def test_every_event_type_lands_in_its_raw_table_with_typed_columns(
     events = every_event_type()
     sunk = {event for spec in CATALOGUE if spec.kind is TopicKind.AUDIT for event in spec.events}
     assert {e.header.event_type for e in events} == sunk
-    sink(client, migrated, FakeLog().batches(events))
+    log = FakeLog()
+    sink(client, migrated, log.batches(events))
+    # A debtor's message takes the webhooks' other lane, with the same typed columns.
+    webhook = f.waha_callback_received("acme", phone=PHONE, at=T0)
+    sink(client, migrated, log.batches([webhook], topic=WAHA_MESSAGES.name))
+    events.append(webhook)
+    assert rows(
+        client, f"SELECT session, received_at, event_id FROM {migrated}.raw_waha_messages"
+    ) == [(webhook.session, webhook.received_at, webhook.header.event_id)]
     total = sum(
         int(scalar(client, f"SELECT count() FROM {migrated}.{t}")) for t in RAW_TABLES.values()
     )

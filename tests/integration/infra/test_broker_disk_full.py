@@ -30,7 +30,7 @@ from connectors.waha.wire import decode_envelope
 from infra.kafka.broker import LocalBroker
 from schemas.events import WahaCallbackReceived
 from streams.base.settings import cache_home
-from streams.base.topics import WAHA_CALLBACKS
+from streams.base.topics import WAHA_MESSAGES
 from streams.runtime.log_reader import read_events
 from streams.runtime.topic_admin import create_topics
 from tests.faults import report
@@ -95,10 +95,11 @@ def _webhook(tenant: str, session: str, n: int) -> bytes:
 
 
 def _stored_ids(bootstrap: str, tenant: str) -> list[str]:
-    """The envelope id of every record of `tenant` on the callbacks topic, read from the start
-    (the read decodes every record: a corrupt one fails it)."""
+    """The envelope id of every record of `tenant` on the messages lane (the webhooks sent are
+    debtors' messages), read from the start (the read decodes every record: a corrupt one fails
+    it)."""
     ids = []
-    for positioned in asyncio.run(read_events(bootstrap, WAHA_CALLBACKS.name)):
+    for positioned in asyncio.run(read_events(bootstrap, WAHA_MESSAGES.name)):
         event = positioned.event
         assert isinstance(event, WahaCallbackReceived)
         if event.header.tenant_id == tenant:

@@ -15,7 +15,7 @@ from connectors.waha.wire import decode_envelope
 from infra.kafka.broker import LocalBroker
 from schemas.events import WahaCallbackReceived
 from streams.base.settings import cache_home
-from streams.base.topics import WAHA_CALLBACKS
+from streams.base.topics import WAHA_CALLBACKS, WAHA_MESSAGES
 from streams.domain.tenant_config import parse_tenant_config
 from streams.runtime.kafka_limits import TOPIC_SETTING
 from streams.runtime.log_reader import read_events
@@ -64,14 +64,15 @@ def with_session(body: bytes, session: str, event_id: str) -> bytes:
 def callbacks_of(bootstrap: str, tenant: str) -> list[tuple[WahaCallbackReceived, bytes | None]]:
     from streams.runtime.log_reader import read_topic
 
-    records = asyncio.run(read_topic(bootstrap, WAHA_CALLBACKS.name))
-    events = asyncio.run(read_events(bootstrap, WAHA_CALLBACKS.name))
     out = []
-    for record, positioned in zip(records, events, strict=True):
-        event = positioned.event
-        assert isinstance(event, WahaCallbackReceived)
-        if event.header.tenant_id == tenant:
-            out.append((event, record.key))
+    for lane in (WAHA_MESSAGES, WAHA_CALLBACKS):
+        records = asyncio.run(read_topic(bootstrap, lane.name))
+        events = asyncio.run(read_events(bootstrap, lane.name))
+        for record, positioned in zip(records, events, strict=True):
+            event = positioned.event
+            assert isinstance(event, WahaCallbackReceived)
+            if event.header.tenant_id == tenant:
+                out.append((event, record.key))
     return out
 
 
@@ -180,7 +181,7 @@ def test_one_record_kafka_refuses_leaves_every_later_webhook_stored(
             assert receiver.post([body]) == [200]
         warm_all = [webhook(n) for n in range(4, 204)]
         assert receiver.post(warm_all) == [200] * len(warm_all)
-        asyncio.run(set_max_message_bytes(kafka_bootstrap, WAHA_CALLBACKS.name, 100_000))
+        asyncio.run(set_max_message_bytes(kafka_bootstrap, WAHA_MESSAGES.name, 100_000))
         try:
             # The lowered limit reaches the log a moment after the broker describes it.
             statuses = []
@@ -190,7 +191,7 @@ def test_one_record_kafka_refuses_leaves_every_later_webhook_stored(
                 if statuses[-1] != 200:
                     break
         finally:
-            asyncio.run(set_max_message_bytes(kafka_bootstrap, WAHA_CALLBACKS.name, None))
+            asyncio.run(set_max_message_bytes(kafka_bootstrap, WAHA_MESSAGES.name, None))
         valid = [webhook(n) for n in range(10_000, 11_000)]
         answers = receiver.post(valid)
     finally:
@@ -216,7 +217,8 @@ def test_the_receiver_does_not_start_with_a_body_limit_kafka_cannot_store(
     assert receiver.proc is not None and receiver.proc.returncode == 1
     said = " ".join(str(refused.value).split())  # the CLI's error, wrapped by the terminal
     assert "COBRANCA_WEBHOOK_MAX_BODY_BYTES=2,000,000" in said
-    assert f"{TOPIC_SETTING} of {WAHA_CALLBACKS.name}" in said
+    # Both lanes' topics have the broker's limit: the first lane's is named.
+    assert f"{TOPIC_SETTING} of {WAHA_MESSAGES.name}" in said
 
 
 def _children(pid: int) -> list[int]:

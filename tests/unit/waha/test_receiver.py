@@ -16,13 +16,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from connectors.waha.receiver import (
     PATH,
     RECEIVER,
+    Lane,
     ReceiverConfig,
     callback_key,
     create_app,
     hmac_key_for,
+    lane_of,
 )
 from connectors.waha.signatures import check_signature, sign_body
-from connectors.waha.wire import decode_envelope
+from connectors.waha.wire import WahaEvent, decode_envelope
 from schemas.events import WahaCallbackReceived
 from streams.base.errors import ProduceFailed, RecordTooLarge
 from streams.domain.tenant_config import TenantConfig, parse_tenant_config
@@ -57,10 +59,11 @@ class Owners:
 class RecordingStore:
     def __init__(self, fail: BaseException | None = None, delay: float = 0.0) -> None:
         self.sent: list[tuple[WahaCallbackReceived, str]] = []
+        self.lanes: list[Lane] = []
         self.fail = fail
         self.delay = delay
 
-    async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
+    async def send(self, key: bytes, value: bytes, timeout_s: float, lane: Lane) -> None:
         if self.delay:
             async with asyncio.timeout(timeout_s):
                 await asyncio.sleep(self.delay)
@@ -69,6 +72,7 @@ class RecordingStore:
         event = event_from(value)
         assert isinstance(event, WahaCallbackReceived)
         self.sent.append((event, key.decode()))
+        self.lanes.append(lane)
 
 
 OWNERS = Owners(
@@ -162,6 +166,16 @@ async def test_every_fixture_is_accepted_when_signed(
         response = await client.post(PATH, data=body, headers=_signed(body))
         assert response.status == 200, (name, await response.text())
     assert [event.body for event, _ in store.sent] == [fixture_bytes(n) for n in names]
+    # A debtor's message goes in a lane of its own; acks, statuses and reactions in the other.
+    assert store.lanes == [Lane.MESSAGES, Lane.EVENTS, Lane.EVENTS, Lane.EVENTS]
+
+
+async def test_only_messages_take_the_messages_lane() -> None:
+    assert {e.value for e in WahaEvent if lane_of(e.value) is Lane.MESSAGES} == {
+        "message",
+        "message.any",
+    }
+    assert lane_of("some.future.event") is Lane.EVENTS
 
 
 async def test_unsigned_is_401(client: TestClient[Any, Any], store: RecordingStore) -> None:

@@ -12,7 +12,7 @@ import streams.agents
 from streams.agents.worker import create_worker
 from streams.base.settings import Settings
 
-AGENTS = {"regua", "ledger", "dispatch", "normalizer", "conversation"}
+AGENTS = {"regua", "ledger", "dispatch", "normalizer", "messages", "conversation"}
 
 
 def settings(tmp_path: Path, app_id: str) -> Settings:

@@ -1,16 +1,25 @@
-"""The catalogue's promises: every event has exactly one home; audit topics never expire."""
+"""The catalogue's promises: every event has one home (a webhook one of two lanes); audit
+topics never expire."""
 
 from __future__ import annotations
 
 import pytest
 
 from schemas.events import EVENT_TYPES
-from streams.base.topics import CATALOGUE, TopicKind, topic_for_event
+from streams.base.topics import (
+    CATALOGUE,
+    WAHA_CALLBACKS,
+    WAHA_MESSAGES,
+    TopicKind,
+    topic_for_event,
+)
 
 
-def test_every_event_type_lives_on_exactly_one_topic() -> None:
+def test_every_event_type_lives_on_exactly_one_topic_but_webhooks_on_two_lanes() -> None:
     homes = [event for spec in CATALOGUE for event in spec.events]
-    assert sorted(homes) == sorted(EVENT_TYPES)
+    assert sorted(homes) == sorted([*EVENT_TYPES, "WahaCallbackReceived"])
+    assert topic_for_event("WahaCallbackReceived") is WAHA_CALLBACKS
+    assert (WAHA_MESSAGES.key, WAHA_MESSAGES.kind) == (WAHA_CALLBACKS.key, WAHA_CALLBACKS.kind)
 
 
 def test_topic_names_are_unique() -> None:
