@@ -9,6 +9,7 @@ import uuid
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from streams.runtime.errors import KafkaLimitsError
 from streams.runtime.kafka_limits import TOPIC_SETTING, describe_limits
 
 #: DescribeConfigs' source of a setting the topic sets itself.
@@ -33,7 +34,16 @@ async def new_topic(bootstrap: str, partitions: int = 6, **configs: str) -> str:
         )
     finally:
         await admin.close()
-    return name
+    # The controller answers before every broker knows the topic: wait until it is described.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await describe_limits(bootstrap, name)
+            return name
+        except KafkaLimitsError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def set_max_message_bytes(

@@ -123,3 +123,36 @@ def test_an_event_producer_refuses_a_record_larger_than_a_request_before_sending
         return len(await read_topic(kafka_bootstrap, topic))
 
     assert asyncio.run(run()) == len(KEYS)
+
+
+def test_a_group_commit_of_two_topics_stores_each_record_on_its_own_under_the_tighter_limit(
+    kafka_bootstrap: str,
+) -> None:
+    async def run() -> tuple[dict[str, set[bytes | None]], int, int]:
+        topics = (
+            await new_topic(kafka_bootstrap),
+            await new_topic(kafka_bootstrap, max_message_bytes="100000"),
+        )
+        async with GroupCommitProducer(kafka_bootstrap, *topics) as producer:
+            with pytest.raises(ValueError, match="which topic"):
+                producer.submit(KEYS[0], b"where?")
+            with pytest.raises(ValueError, match=r"not cobranca\.nowhere"):
+                producer.submit(KEYS[0], b"where?", topic="cobranca.nowhere")
+            # Records of both topics in flight at once: groups that carry both.
+            await asyncio.gather(
+                *(
+                    producer.send(key, b"%s %d" % (topic.encode(), i), topic=topic)
+                    for i, key in enumerate(KEYS)
+                    for topic in topics
+                )
+            )
+            limit, flushes = producer.max_record_bytes, producer.flushes
+        stored = {t: {r.value for r in await read_topic(kafka_bootstrap, t)} for t in topics}
+        return stored, limit, flushes
+
+    stored, limit, flushes = asyncio.run(run())
+    assert stored == {
+        topic: {b"%s %d" % (topic.encode(), i) for i in range(len(KEYS))} for topic in stored
+    }
+    assert limit == 100_000  # the smaller topic's max.message.bytes bounds every record
+    assert flushes < 2 * len(KEYS)  # records of both topics shared produce requests
