@@ -12,9 +12,10 @@ and runs two servers, each in its own process:
 
 - ``bare``: an aiohttp app whose GET answers a small JSON and whose POST reads the JSON body and
   answers 202, with no authentication and no Kafka; its `POST /bare/stored` also stores the body
-  on the send requests topic with a plain aiokafka producer (acks=all, idempotent, no linger)
-  before answering: the least a POST that must not lose an accepted send can do, so
-  "POST messages / bare POST stored" is what the API's own layers cost beside the durable write;
+  on a topic of its own (`BARE_TOPIC`, which nothing reads) with a plain aiokafka producer
+  (acks=all, idempotent, no linger) before answering: the least a POST that must not lose an
+  accepted send can do, so "POST messages / bare POST stored" is what the API's own layers
+  cost beside the durable write;
 - ``api``: `cobranca api serve`, the production API: request id, security headers, credential
   check, tenant authorization, rate limit, and for POST the SendRequested produced with acks=all
   and an ApiRequestAudited, 202 after both are acknowledged.
@@ -58,13 +59,14 @@ from streams.base.ports import free_port  # noqa: E402
 TENANT = "bench"
 BATCH = 50
 PASSWORD = "bench password 1234"
+BARE_TOPIC = "bench.bare-stored"
+"""Where the bare POST stores its bodies: as a send requests topic is made, not one the API reads
+(its records are no events)."""
 
 
 def serve_bare(port: int) -> None:
     from aiohttp import web
     from aiokafka import AIOKafkaProducer
-
-    from streams.base.topics import SEND_REQUESTS
 
     producers: list[AIOKafkaProducer] = []
 
@@ -85,7 +87,7 @@ def serve_bare(port: int) -> None:
     async def post_stored(request: web.Request) -> web.Response:
         raw = await request.read()
         body = json.loads(raw)
-        await producers[0].send_and_wait(SEND_REQUESTS.name, raw, key=TENANT.encode())
+        await producers[0].send_and_wait(BARE_TOPIC, raw, key=TENANT.encode())
         return web.json_response(
             {"requests": [{"to": body.get("to"), "status": "requested"}]}, status=202
         )
@@ -159,6 +161,7 @@ def main() -> None:
 
     from infra.kafka.broker import LocalBroker
     from streams.base.settings import cache_home
+    from streams.base.topics import TopicKind, TopicSpec
     from streams.runtime.topic_admin import create_topics
 
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
@@ -169,6 +172,8 @@ def main() -> None:
         procs: list[subprocess.Popen[bytes]] = []
         try:
             asyncio.run(create_topics(broker.bootstrap, 6))
+            bare_topic = TopicSpec(BARE_TOPIC, TopicKind.AUDIT, "tenant_id", (), "bench only")
+            asyncio.run(create_topics(broker.bootstrap, 6, (bare_topic,)))
             bare_port, api_port = free_port(), free_port()
             env = {
                 **os.environ,
