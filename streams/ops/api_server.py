@@ -68,7 +68,7 @@ from streams.domain.ledger import apply as apply_ledger
 from streams.domain.webhooks import SubscriptionBook
 from streams.ops.imports_server import KafkaEventStore, KafkaTenantImportSettings
 from streams.runtime.errors import FollowerError, LogReadError, TenantDirectoryError
-from streams.runtime.follower import TopicFollower
+from streams.runtime.follower import OwnWrites, TopicFollower
 from streams.runtime.group_commit import GroupCommitProducer
 from streams.runtime.log_reader import Position, PositionReader
 from streams.runtime.metrics_endpoint import process_registry
@@ -128,8 +128,11 @@ class KafkaApiLog:
             TopicFollower(bootstrap, LEDGER.name, self._apply_ledger),
             TopicFollower(bootstrap, WEBHOOK_SUBSCRIPTIONS.name, self._webhooks.apply),
         )
+        # What this replica writes to the thread topics it applies as it writes (`append`): the
+        # followers skip those records when they come back, undecoded.
+        self._own = OwnWrites()
         self._thread_followers = tuple(
-            TopicFollower(bootstrap, spec.name, self._conversations.apply)
+            TopicFollower(bootstrap, spec.name, self._conversations.apply, own=self._own)
             for spec in _THREAD_TOPICS
         )
         self.tenants = TenantDirectory(bootstrap)
@@ -238,6 +241,7 @@ class KafkaApiLog:
         self, events: Sequence[tuple[Event, str]], topics: Sequence[TopicSpec]
     ) -> None:
         stores: list[asyncio.Future[None]] = []
+        expected: list[tuple[Event, bytes]] = []
         try:
             for (event, key), topic in zip(events, topics, strict=True):
                 producer = self._producer_of.get(topic.name)
@@ -246,12 +250,18 @@ class KafkaApiLog:
                         f"the API does not write {topic.name} (an {event.header.event_type})"
                     )
                 value = encode(event.to_representation())
+                if topic in _THREAD_TOPICS:
+                    self._own.expect(value)
+                    expected.append((event, value))
                 stores.append(producer.submit(key.encode(), value, topic=topic.name))
+            await asyncio.gather(*stores)
         except BaseException:
             for store in stores:  # all or none: a cancelled record is skipped by its flush
                 store.cancel()
+            for event, value in expected:
+                if self._own.abandon(value):  # stored after all, and read back unapplied
+                    self._conversations.apply(event)
             raise
-        await asyncio.gather(*stores)
 
 
 class ClickHouseReports:

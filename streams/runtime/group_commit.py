@@ -78,6 +78,7 @@ class GroupCommitProducer:
         self._pipeline_count = max(1, pipelines)
         self.max_request_bytes = max_request_bytes
         """The producer's max_request_size: no record larger than this is sent."""
+        self._max_record_bytes = max_request_bytes  # until the topics' limits are read
         self.limits: dict[str, TopicLimits] = {}
         """What the broker accepts on each topic, read at start."""
         # aiokafka keeps one produce request in flight per connection; a few producers let a
@@ -100,9 +101,7 @@ class GroupCommitProducer:
     def max_record_bytes(self) -> int:
         """The largest record (`kafka_limits.record_bytes`) this producer can store on every
         topic: the smallest max.message.bytes of its topics or the producer's max_request_size."""
-        if not self.limits:
-            return self.max_request_bytes
-        return min(self.tightest.max_batch_bytes, self.max_request_bytes)
+        return self._max_record_bytes
 
     @property
     def tightest(self) -> TopicLimits:
@@ -116,6 +115,7 @@ class GroupCommitProducer:
 
     async def __aenter__(self) -> GroupCommitProducer:
         self.limits = {t: await describe_limits(self._bootstrap, t) for t in self.topics}
+        self._max_record_bytes = min(self.tightest.max_batch_bytes, self.max_request_bytes)
         # A batch over a topic's limit would be refused whole: keep every group's batches
         # under it (1 MiB at most: larger batches do not make the group commit faster).
         batch = min(1024 * 1024, self.max_record_bytes)
