@@ -305,11 +305,6 @@ _NUMBER_RESPELLINGS: dict[str, str] = {
     },
     **_DIMINUTIVES,
 }
-_LONGER_WORD_RE = re.compile(r"[a-z]{6,}", re.ASCII)
-
-
-def _number_words_respelled(text: str) -> str:
-    return _LONGER_WORD_RE.sub(lambda m: _NUMBER_RESPELLINGS.get(m.group(), m.group()), text)
 
 
 def _respelled(text: str) -> str:
@@ -857,6 +852,8 @@ def _tokens(text: str) -> list[_Token]:
             kind = "num"
         elif word[0].isalpha():
             kind = "word"
+            if len(word) >= 6:  # "trezntos", "trezentinhos": read as meant
+                word = _NUMBER_RESPELLINGS.get(word, word)
         else:
             kind = "sym"
         tokens.append(_Token(word, m.start(), m.end(), kind))
@@ -1001,7 +998,7 @@ def amount_brl(text: str) -> int | None:
     debtor did not refuse: "não consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era
     300" → 500 reais.
     """
-    normalized = _number_words_respelled(_DAI_DAY_RE.sub("dia ", _normalize(text)))
+    normalized = _DAI_DAY_RE.sub("dia ", _normalize(text))
     for mask in _MASKS:
         normalized = mask.sub(lambda m: " " * len(m.group()), normalized)
     tokens = _tokens(normalized)
