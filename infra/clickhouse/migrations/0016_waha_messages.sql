@@ -1,32 +1,11 @@
 -- cobranca.waha.messages: the debtors' messages among WAHA's webhooks (WahaCallbackReceived of
 -- the `message` and `message.any` events), which the receiver stores apart from the acks and
--- session statuses so that a reply never waits behind a backlog of acks (docs/adr/0032). Same
--- columns as raw_waha_callbacks; both join the per-day counts and the raw_events view.
+-- session statuses so that a reply never waits behind a backlog of acks (docs/adr/0032). It
+-- joins the per-day counts and the raw_events view as raw_waha_callbacks does.
 --   SELECT count() FROM {database}.raw_waha_messages WHERE tenant_id = 'acme'
 
-CREATE TABLE IF NOT EXISTS {database}.raw_waha_messages
-(
-    kafka_partition UInt16,
-    kafka_offset    UInt64,
-    schema_id       UInt32,
-    event_id        String,
-    event_type      LowCardinality(String),
-    schema_version  UInt16,
-    tenant_id       LowCardinality(String),
-    occurred_at     DateTime64(3, 'UTC'),
-    correlation_id  String,
-    causation_id    Nullable(String),
-    source          LowCardinality(String),
-    received_at     DateTime64(3, 'UTC'),
-    session         LowCardinality(Nullable(String)),
-    payload         String,
-    ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3),
-    INDEX correlation_id_bf correlation_id TYPE bloom_filter GRANULARITY 4
-)
-ENGINE = MergeTree
-PARTITION BY toYYYYMM(occurred_at)
-ORDER BY (tenant_id, event_type, occurred_at, kafka_partition, kafka_offset)
-SETTINGS non_replicated_deduplication_window = 10000;
+-- The same columns, engine, ordering, index and settings as raw_waha_callbacks.
+CREATE TABLE IF NOT EXISTS {database}.raw_waha_messages AS {database}.raw_waha_callbacks;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.events_per_tenant_day_from_waha_messages
 TO {database}.events_per_tenant_day
