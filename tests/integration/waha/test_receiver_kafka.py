@@ -15,7 +15,7 @@ from connectors.waha.wire import decode_envelope
 from infra.kafka.broker import LocalBroker
 from schemas.events import WahaCallbackReceived
 from streams.base.settings import cache_home
-from streams.base.topics import WAHA_CALLBACKS, WAHA_MESSAGES
+from streams.base.topics import WAHA_CALLBACKS, WAHA_MESSAGES, TopicSpec
 from streams.domain.tenant_config import parse_tenant_config
 from streams.runtime.kafka_limits import TOPIC_SETTING
 from streams.runtime.log_reader import read_events
@@ -61,19 +61,30 @@ def with_session(body: bytes, session: str, event_id: str) -> bytes:
     ).replace(f'"{data.id}"'.encode(), f'"{event_id}"'.encode())
 
 
-def callbacks_of(bootstrap: str, tenant: str) -> list[tuple[WahaCallbackReceived, bytes | None]]:
+def lane_records(
+    bootstrap: str, lane: TopicSpec, tenant: str
+) -> list[tuple[WahaCallbackReceived, bytes | None]]:
+    """The tenant's callbacks on one lane's topic, with their record keys."""
     from streams.runtime.log_reader import read_topic
 
+    records = asyncio.run(read_topic(bootstrap, lane.name))
+    events = asyncio.run(read_events(bootstrap, lane.name))
     out = []
-    for lane in (WAHA_MESSAGES, WAHA_CALLBACKS):
-        records = asyncio.run(read_topic(bootstrap, lane.name))
-        events = asyncio.run(read_events(bootstrap, lane.name))
-        for record, positioned in zip(records, events, strict=True):
-            event = positioned.event
-            assert isinstance(event, WahaCallbackReceived)
-            if event.header.tenant_id == tenant:
-                out.append((event, record.key))
+    for record, positioned in zip(records, events, strict=True):
+        event = positioned.event
+        assert isinstance(event, WahaCallbackReceived)
+        if event.header.tenant_id == tenant:
+            out.append((event, record.key))
     return out
+
+
+def callbacks_of(bootstrap: str, tenant: str) -> list[tuple[WahaCallbackReceived, bytes | None]]:
+    """The tenant's callbacks on both lanes."""
+    return [
+        stored
+        for lane in (WAHA_MESSAGES, WAHA_CALLBACKS)
+        for stored in lane_records(bootstrap, lane, tenant)
+    ]
 
 
 def test_signed_fixtures_are_stored_byte_for_byte_and_refusals_are_not(
@@ -105,6 +116,16 @@ def test_signed_fixtures_are_stored_byte_for_byte_and_refusals_are_not(
         assert key == callback_key(tenant, envelope_).encode()
         assert event.headers["x-webhook-hmac-algorithm"] == "sha512"
         assert event.headers["content-type"] == "application/json"
+    # Each in its lane: the debtors' messages on one topic, acks and statuses on the other.
+    lanes = {
+        lane.name: {
+            decode_envelope(e.body).event for e, _ in lane_records(kafka_bootstrap, lane, tenant)
+        }
+        for lane in (WAHA_MESSAGES, WAHA_CALLBACKS)
+    }
+    assert lanes[WAHA_MESSAGES.name] <= {"message", "message.any"}
+    assert lanes[WAHA_MESSAGES.name] and lanes[WAHA_CALLBACKS.name]
+    assert not lanes[WAHA_CALLBACKS.name] & {"message", "message.any"}
 
 
 def test_many_concurrent_webhooks_are_all_stored(kafka_bootstrap: str, tmp_path: Path) -> None:
