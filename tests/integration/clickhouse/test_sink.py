@@ -25,9 +25,10 @@ from connectors.clickhouse.privacy import DEV_PSEUDONYM_KEY
 from connectors.clickhouse.raw_tables import AUDIT_TOPICS, RAW_TABLES, RawTableWriter
 from connectors.clickhouse.replay import compare_databases, replay_into
 from connectors.clickhouse.sink import ClickHouseSink, SinkConfig, SinkMetrics
+from schemas.codec import encode
 from schemas.events import Event, SendRejectReason
 from streams.base.settings import Settings
-from streams.base.topics import topic_for_event
+from streams.base.topics import WAHA_MESSAGES, topic_for_event
 from streams.runtime.log_reader import partitions_of
 from streams.runtime.metrics_endpoint import MetricsEndpoint, process_registry
 from streams.runtime.producer import EventProducer
@@ -85,6 +86,12 @@ def _key(event: Event) -> str:
 async def produce(bootstrap: str, events: list[Event]) -> None:
     async with EventProducer(bootstrap) as producer:
         await producer.send_many((event, _key(event)) for event in events)
+
+
+async def produce_on(bootstrap: str, topic: str, event: Event) -> None:
+    async with EventProducer(bootstrap) as producer:
+        value = encode(event.to_representation())
+        await producer.send_keyed(topic, [_key(event).encode()], [value])
 
 
 def expected_counts(events: list[Event]) -> dict[str, int]:
@@ -156,14 +163,18 @@ def test_the_sink_writes_every_topic_once(
         f.webhook_dead_lettered(tenant),
     ]
     asyncio.run(produce(kafka_bootstrap, events))
+    # A debtor's message takes the webhooks' other lane (docs/adr/0032).
+    reply = f.waha_callback_received(tenant)
+    asyncio.run(produce_on(kafka_bootstrap, WAHA_MESSAGES.name, reply))
+    expected = {**expected_counts(events), RAW_TABLES[WAHA_MESSAGES.name]: 1}
     config = sink_config(kafka_bootstrap, migrated, max_rows=100, max_wait_s=0.2)
     drain(client, config)
-    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
-    assert len(expected_counts(events)) == len(AUDIT_TOPICS)  # every topic took part
+    assert tenant_counts(client, migrated, tenant) == expected
+    assert len(expected) == len(AUDIT_TOPICS)  # every topic took part
     # The same group again: everything was committed, nothing is inserted twice.
     again = drain(client, config)
     assert again["rows"] == 0
-    assert tenant_counts(client, migrated, tenant) == expected_counts(events)
+    assert tenant_counts(client, migrated, tenant) == expected
     assert duplicated_positions(client, migrated) == 0
 
 
