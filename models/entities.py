@@ -158,7 +158,10 @@ _AFTER_BOUND_RE = re.compile(
 _AMANHA_RE = re.compile(rf"\b{_AMANHA}\b", re.ASCII)
 _TODAY_IS_RE = re.compile(r"\b(?:hoje|hj)\s+(?:ja\s+)?eh?\s+$", re.ASCII)  # "hoje é dia 30"
 _WEEKDAY_RE = re.compile(
-    rf"\b{_WEEKDAY}\b{_ORDINAL_NOUN}(?P<nw>\s+(?:(?:da|na|de)\s+)?{_NEXT_WEEK})?", re.ASCII
+    # "sexta passada" is a day that went
+    rf"\b{_WEEKDAY}\b{_ORDINAL_NOUN}(?!\s+(?:passad|retrasad)[oa]\b)"
+    rf"(?P<nw>\s+(?:(?:da|na|de)\s+)?{_NEXT_WEEK})?",
+    re.ASCII,
 )
 _NEXT_WEEK_WEEKDAY_RE = re.compile(
     rf"\b(?P<nw>{_NEXT_WEEK})\s*,?\s*(?:(?:na|no|de|ai|la|pra|para)\s+)?{_WEEKDAY}\b", re.ASCII
@@ -191,6 +194,14 @@ _NUMERIC_DATE_RE = re.compile(
     re.ASCII,
 )
 _FRACTIONS = frozenset({"1/2", "1/3", "2/3", "1/4", "3/4"})
+# "a parcela 7/10": the seventh of ten, not a date
+_INSTALMENT_BEFORE_RE = re.compile(r"\b(?:parcelas?|parc|prestac\w*)\s*$", re.ASCII)
+# "entre dia 10 e dia 15", "amanhã ou depois": a span of days, or "soon", is no one day
+_RANGE_RE = re.compile(
+    rf"\bentre\s+(?:o\s+)?(?:dia\s+)?{_DAY_NUM}\s+e\s+(?:o\s+)?(?:dia\s+)?{_DAY_NUM}\b"
+    rf"|\b{_AMANHA}\s+ou\s+depois\b(?!\s+(?:d[eia]?\s+)?{_AMANHA})",
+    re.ASCII,
+)
 _DAY_BEFORE_RE = re.compile(r"\bdia\s*$")
 _ISO_DATE_RE = re.compile(r"(?<![0-9])(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})(?![0-9])")
 _COUNT = rf"(?:[0-9]{{1,3}}|{_DAY_WORDS})"
@@ -202,7 +213,9 @@ _IN_DAYS_RE = re.compile(
 # Words around a date that say whose date it is (see `promised_date`, "several dates").
 _RECEIPT_CUE_RE = re.compile(
     r"\b(?:(?<!vc\s)(?<!ce\s)(?<!voce\s)(?<!vcs\s)(?<!voces\s)receb(?!i\b)\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
-    r"|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
+    r"|pagamento\s+(?:\w+\s+)?(?:sai|cai)|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
+    # the 13th salary ("o 13º só sai dia 20"), money that "falls" or is released
+    r"|13o|decimo\s+terceiro|adiantamento|cai|cair|liber(?:a|am|ar)"
     r"|bolsa\s+familia|(?:patrao|chefe|empresa|firma)(?:\s+\w+){0,2}?\s+paga[mr]?)\b",
     re.ASCII,
 )
@@ -211,7 +224,10 @@ _PARTICIPLE = r"(?:tinha|havia|foi|foram)\s+pag[oa]s?"
 _PAST_CUE_RE = re.compile(
     # the participle first, so it wins over "tinha"; "ia pagar", "iria pagar": an intent that
     # was, not a promise
-    rf"\b(?:{_PARTICIPLE}|(?:ia|iria)\s+[a-z]+|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
+    rf"\b(?:{_PARTICIPLE}|(?:ia|iria)\s+[a-z]+"
+    # a promise made before: "tinha prometido pagar dia 10", "combinei de pagar sexta"
+    r"|(?:prometi|prometido|combinei|combinado)\s+(?:que\s+|de\s+)?(?:ia\s+)?pag\w*"
+    r"|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
     r"|vencida|caiu|consegui|esqueci|fui|foi|tive|teve|tava|estava|tinha|desde"
     r"|passad[oa]|retrasad[oa]|debitad[oa]|ia|iria|era"
     r"|(?<!sera\s)(?<!ser\s)feit[oa]"  # "feito", not "será feito"
@@ -224,7 +240,7 @@ _PAST_CUE_RE = re.compile(
 # Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
 _OTHER_CUE_RE = re.compile(
     r"\b(?:respond\w*|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
-    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
+    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|viagem|reclam\w*|compens\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
     r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam|negoci(?:ar|o|amos|acao)"
     r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?:vcs|voces))\b",
     re.ASCII,
@@ -240,10 +256,14 @@ _PAYMENT_CUE_RE = re.compile(
 _PARTICIPLE_RE = re.compile(rf"\b{_PARTICIPLE}\b", re.ASCII)
 # Payment nouns count only in a clause without a verb cue: "fiz o pix hj" is past.
 _PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto)\b", re.ASCII)
+# "aí vejo se pago", "vou ver se consigo pagar": a payment only weighed, not promised
+_HEDGED_RE = re.compile(r"\b(?:vejo|ver|verei|veremos)\s+se\b[^.,!?;]*", re.ASCII)
 _NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
 _CAPAZ = "capaz"  # gaúcho "no way" when it opens a clause: "capaz que eu pague hoje!"
 _CLAUSE_BREAK_RE = re.compile(
-    r"[!?;\n]+|(?<![0-9])[.,]|[.,](?![0-9])|\b(?:e|mas|ai|entao|porem|so\s+que)\b", re.ASCII
+    r"[!?;\n]+|(?<![0-9]):|:(?![0-9])|(?<![0-9])[.,]|[.,](?![0-9])|\b(?:e|mas|entao|porem|so\s+que)\b"
+    r"|(?<!isso\s)(?<!esse\s)(?<!essa\s)\bai\b",  # "aí" (then), not "isso aí" (that)
+    re.ASCII,
 )
 _WORD_RE = re.compile(r"[a-z0-9]+", re.ASCII)
 
@@ -307,6 +327,10 @@ _NUMBER_RESPELLINGS: dict[str, str] = {
 }
 
 
+# Short number words too near real words for the one-edit rule: "sento e vinte", "2 mill".
+_SHORT_NUMBER_TYPOS = {"sento": "cento", "mill": "mil"}
+
+
 def _respelled(text: str) -> str:
     """`text` (normalized) with key date words typed one keystroke off read as meant, "d'"
     (d'amanhã) as "de ", and "dai" before a number as "dia"."""
@@ -362,15 +386,22 @@ def _day_of_month(today: date, n: int) -> date:
     return _clamped(*_add_months(today, 1), n)
 
 
+# A day and month whose next occurrence is more than half a year ahead ("27/12" said on 5
+# January, "14 de fevereiro" on 15 February) is nearer as the day that passed, and nobody
+# promises to pay eleven months from now: it is a past date.
+_FARTHEST_DAY_MONTH = timedelta(days=183)
+
+
 def _next_date(today: date, day: int, month: int) -> date | None:
-    """`day`/`month` this year, or next year if already past (or invalid this year)."""
+    """`day`/`month` this year, or next year if already past (or invalid this year); None when
+    that is more than half a year ahead."""
     for year in (today.year, today.year + 1):
         try:
             candidate = date(year, month, day)
         except ValueError:
             continue
         if candidate >= today:
-            return candidate
+            return candidate if candidate - today <= _FARTHEST_DAY_MONTH else None
     return None
 
 
@@ -453,6 +484,8 @@ def _date_spans(text: str, today: date) -> list[_Span]:
             continue  # "1.5 mil", "10-12 dias": only "/" makes a date without a year
         if y is None and m.group() in _FRACTIONS and not _DAY_BEFORE_RE.search(text, 0, m.start()):
             continue  # "pago 1/2 agora": half, unless "dia 1/2"
+        if y is None and _INSTALMENT_BEFORE_RE.search(text, 0, m.start()):
+            continue  # "a parcela 7/10": the seventh of ten
         if y is None:
             add(m, _next_date(today, d, mo) if 1 <= mo <= 12 else None)
         else:
@@ -460,6 +493,8 @@ def _date_spans(text: str, today: date) -> list[_Span]:
     for m in _ISO_DATE_RE.finditer(text):
         add(m, _explicit_date(int(m["y"]), int(m["m"]), int(m["d"])))
 
+    ranges = [m.span() for m in _RANGE_RE.finditer(text)]
+    spans = [s for s in spans if not any(a <= s.start and s.end <= b for a, b in ranges)]
     # Where expressions overlap ("depois de amanha" ⊃ "amanha", "sexta da semana que vem" ⊃
     # "sexta", "dia 10 de abril" ⊃ "10 de abril"), the longest one, then the earliest, wins.
     chosen: list[_Span] = []
@@ -578,40 +613,49 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
       end of the month, and the earlier date is the safer follow-up. "dia 10 do mês que vem" →
       10th of next month; "dia 10 de abril", "10 de abril" → the next 10 April.
     - "10/12" (DD/MM) → this year, or next year if already past (an impossible date like
-      "31/02" is no date). "15/12/2026", "15/12/26", "15-12-2026", "15.12.2026", "2026-12-15" →
-      that date, even if past (it is what was written; the policy may reject it).
+      "31/02" is no date). Decision: when that, or "10 de abril", is more than half a year
+      ahead, the day that passed is nearer and meant ("paguei 27/12" said on 5 January): no
+      date. "15/12/2026", "15/12/26", "15-12-2026", "15.12.2026", "2026-12-15" → that date,
+      even if past (it is what was written; the policy may reject it).
+    - A span or "soon" is no one day: "entre dia 10 e dia 15", "amanhã ou depois"; nor a
+      weekday gone by ("sexta passada"), nor "parcela 7/10".
     - "mês que vem, no dia 5" → the 5th of next month, like "dia 5 do mês que vem".
     - Vague ("semana que vem", "fim do mês", "mês que vem", "quando receber", "logo") → None;
       so is a lower bound: "depois do dia 10", "após o dia 25", "a partir de quinta" (but "dá
       pra esperar até dia 20?" is dia 20).
 
     Which date is the promise: each date takes the kind of the nearest cue word in its clause
-    (clauses break at punctuation and at e, mas, aí, então, porém, só que; the nearest cue
+    (clauses break at punctuation, a colon and at e, mas, aí (not "isso aí"), então, porém, só
+    que; the nearest cue
     before the date, else the nearest after it):
     - a payment verb (pago, pagar, deposito, transfiro, quito, acerto, mando, consigo, esperar;
       the nouns pix, pagamento, pgto only in a clause with no verb cue, so "fiz o pix hj" is
       past) → a payment date, the best;
     - no cue → a neutral date ("sexta sem falta", "amanhã!");
     - a receipt cue (recebo, salário, aposentadoria, benefício, "me paga(m)", "meu patrão só
-      paga dia 5", "cai o pagamento") → a receipt date, the worst that is kept;
+      paga dia 5", "cai o pagamento", "o pagamento dele sai", "cai", "o 13º", "adiantamento",
+      "libera") → a receipt date, the worst that is kept;
     - never a promise: a past or due date (paguei, mandei, fiz, foi feito, consegui, tinha, venceu,
-      vencimento, desde, "sexta passada", debitada, "tinha pago", "ia pagar", "era pra": any
+      vencimento, desde, "sexta passada", debitada, "tinha pago", "ia pagar", "era pra",
+      "tinha prometido pagar", "combinei de pagar": any
       first-person preterite in -ei, not the future -arei/-erei/-irei, and any third-person one in
       -ou but "estou": cobrou, mandou); a date for something other than paying (respondo, aviso,
-      vejo, ligo, falo, conversa, viajando, volto, abrem, atendo, consulta, Procon, "faz 15 anos",
+      vejo, ligo, falo, conversa, viajando, viagem, volto, abrem, atendo, consulta, Procon,
+      reclamar, the bank's "compensa", "faz 15 anos",
       or the creditor as subject: vcs, vocês, cobram, mandam); a negated date ("não", "nem" within 5
       words before and after any earlier date of the clause, or 2 after unless a payment verb came
       before the date: "hoje não consigo, pago amanhã" → amanhã, "pago sexta não se preocupa" →
       sexta; gaúcho "capaz" opening the clause: "capaz que eu pague hoje! só amanhã" → amanhã).
     The best kind wins, then the earliest in the text: "hoje ou amanha" → hoje. A receipt date
     counts only when the message has a payment word somewhere ("recebo dia 5, aí te pago" →
-    dia 5; "meu salário só cai dia 5." → None), and a neutral one is dropped when the message
+    dia 5; "meu salário só cai dia 5." → None; a payment only weighed is none: "o 13º sai dia
+    20, aí vejo se pago" → None), and a neutral one is dropped when the message
     has no payment word but a cue of something else ("amanhã eu vejo isso, hoje tô cansado" →
     None).
 
     Numbers that are money ("150,00", "R$ 10", "dia 10 reais"), times ("10h", "10:30"),
-    phone numbers and the fractions 1/2, 1/3, 2/3, 1/4, 3/4 ("pago 1/2 agora"; but "dia 1/2" is
-    1 February) never become dates.
+    phone numbers and the fractions 1/2, 1/3, 2/3, 1/4, 3/4 ("pago 1/2 agora"; but "dia 1/4" is
+    1 April) never become dates.
     """
     normalized = _respelled(_normalize(text))
     today = local_today(ref_time)
@@ -629,6 +673,7 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     # is dropped when the message speaks of something else and never of paying ("amanhã eu
     # vejo isso, hoje tô cansado").
     unpaid = _PARTICIPLE_RE.sub(" ", normalized)  # "já foi paga" is no payment to come
+    unpaid = _HEDGED_RE.sub(" ", unpaid)
     pays = bool(_PAYMENT_CUE_RE.search(unpaid) or _PAYMENT_NOUN_RE.search(unpaid))
     if pays or (best[0] == _Tier.NEUTRAL and not _OTHER_CUE_RE.search(normalized)):
         return best[2]
@@ -640,8 +685,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
 # ---------------------------------------------------------------------------------------------
 
 _MONEY_UNITS = frozenset(
-    {"reais", "real", "reias", "reals", "rs", "brl", "conto", "contos", "pila", "pilas", "pau",
-     "paus", "mango", "mangos"}
+    {"reais", "real", "reias", "reals", "reau", "riais", "rs", "brl", "conto", "contos", "cnto",
+     "pila", "pilas", "pau", "paus", "mango", "mangos"}
 )  # fmt: skip
 _CENT_UNITS = frozenset({"centavos", "centavo", "cents", "cent"})
 _NOT_MONEY_UNITS = frozenset(
@@ -675,7 +720,20 @@ _CONTEXT_WORDS = frozenset(
      "passar", "conta", "fatura", "boleto", "mensalidade", "pgo", "pgto", "pgr", "largo"}
 )  # fmt: skip
 _CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix", "total"})
-_APPROXIMATE_AFTER = ["e", "pouco"]
+# "200 e pouco", "389 e uns quebrados": an amount said roughly
+_APPROXIMATE_AFTER = frozenset({("e", "pouco"), ("e", "poucos"), ("e", "uns"), ("e", "quebrados")})
+# "70 por mês", "cinquentinha por semana": a rate of payment
+_RATE_AFTER = frozenset(
+    {("por", "mes"), ("por", "semana"), ("por", "quinzena"), ("ao", "mes"), ("na", "semana")}
+)
+# "os 230", "dos 75", "uns 100", "só 450": an article or "only" right before a number of ten or
+# more that no unit follows names a sum already spoken of ("eu pago sexta os 320")
+_MONEY_ARTICLES = frozenset({"os", "dos", "uns", "so"})
+# "3 de 120", "2 veiz de 90", "3 parc de 115": the number after is an instalment's value
+_INSTALMENT_COUNT_WORDS = frozenset(
+    {"x", "vez", "vezes", "veiz", "parc", "parcela", "parcelas", "parcelinhas", "prestacoes",
+     "mensalidades"}
+)  # fmt: skip
 _PRICE_VERBS = (["fecha"], ["fechar"], ["fecho"], ["fechamos"])  # "fecha em 400"  # "200 e pouco"
 # An amount said in a clause with one of these is the one the debtor offers or pays.
 _OFFER_PREFIXES = (
@@ -683,9 +741,14 @@ _OFFER_PREFIXES = (
     "faz", "fas",
 )  # fmt: skip
 _OFFER_WORDS = frozenset(
-    {"pix", "consigo", "posso", "podemos", "dou", "dar", "mando", "mandar", "mandei", "faco",
-     "fazer", "fiz", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam",
-     "pgo", "pgr", "largo"}
+    {"pix", "consigo", "posso", "podemos", "dou", "dar", "daria", "mando", "mandar", "faco",
+     "fazer", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam", "pgo",
+     "pgr", "largo", "fecho", "fecha", "fechar", "fechamos"}
+)  # fmt: skip
+# What was already paid is no offer: "dos 450 já paguei 200, falta 250 que pago dia 20" → 250.
+_PAST_PAYMENTS = frozenset(
+    {"paguei", "pagou", "pagaram", "mandei", "mandou", "fiz", "fez", "transferi", "transferiu",
+     "depositei", "depositou", "quitei", "quitou", "acertei", "passei", "dei", "consegui"}
 )  # fmt: skip
 
 # Dates, times, phone numbers, documents and "sem um centavo" (broke: no amount) are masked
@@ -854,6 +917,8 @@ def _tokens(text: str) -> list[_Token]:
             kind = "word"
             if len(word) >= 6:  # "trezntos", "trezentinhos": read as meant
                 word = _NUMBER_RESPELLINGS.get(word, word)
+            else:
+                word = _SHORT_NUMBER_TYPOS.get(word, word)
         else:
             kind = "sym"
         tokens.append(_Token(word, m.start(), m.end(), kind))
@@ -865,7 +930,20 @@ def _is_context(word: str) -> bool:
 
 
 def _is_offer(word: str) -> bool:
-    return word in _OFFER_WORDS or word.startswith(_OFFER_PREFIXES)
+    return word not in _PAST_PAYMENTS and (word in _OFFER_WORDS or word.startswith(_OFFER_PREFIXES))
+
+
+def _instalment_value(tokens: list[_Token], i: int) -> bool:
+    """True for the number at tokens[i] in "3 de 120", "2 veiz de 90", "10x de 159"."""
+    if i < 2 or tokens[i - 1].text != "de":
+        return False
+    count = tokens[i - 2]
+    if count.text in _INSTALMENT_COUNT_WORDS:
+        return True
+    value = _SMALL_WORDS.get(count.text) if count.kind == "word" else None
+    if count.kind == "num" and count.text.isdigit():
+        value = int(count.text)
+    return value is not None and 2 <= value <= 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -941,12 +1019,17 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(words_after):
         return centavos, end
-    if words_after == _APPROXIMATE_AFTER:
+    if tuple(words_after) in _APPROXIMATE_AFTER or tuple(words_after) in _RATE_AFTER:
+        return centavos, end
+    if _instalment_value(tokens, i):
         return centavos, end
     # "500 eu pago", "setecentos eu consigo": a payment verb right after, in the same clause;
     # digits up to 31 could be a day ("o dia 25 eu faço"), so they need more than that
     near = tokens[end : end + 2]
     day_like = not phrase.words_only and centavos <= 31 * 100
+    article = words_before[-1:] and words_before[-1] in _MONEY_ARTICLES
+    if article and not (day_like and words_before[-1] == "so"):
+        return centavos, end
     if (
         not day_like
         and any(t.kind == "word" and _is_offer(t.text) for t in near)
@@ -978,8 +1061,12 @@ def amount_brl(text: str) -> int | None:
       entrada"/"à vista"/"no pix"/"no total"/"e pouco" after, or a payment verb within the 2
       words after ("500 eu pago", "setecentos eu consigo"; not for
       digits up to 31, which may be a day: "o dia 25 eu faço"); or when the number is the whole
-      message ("150", "150 👍"). Numbers below ten, spelled or in digits ("um", "duas", "2")
-      never count without a money word or sign: they are articles and counts ("foram 2 pix").
+      message ("150", "150 👍"); or right after "os", "dos", "uns" or "só" (a sum already
+      spoken of: "pago sexta os 320", "só uns 100"; "só" not before digits up to 31); or an
+      instalment's value ("3 de 120", "2 veiz de 90", "3 parc de 115"); or said roughly or as
+      a rate ("389 e uns quebrados", "70 por mês"). Numbers below ten, spelled or in digits
+      ("um", "duas", "2") never count without a money word or sign: they are articles and
+      counts ("foram 2 pix"). A unit after a number keeps it a count ("os 3 meses").
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
     phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
@@ -992,7 +1079,9 @@ def amount_brl(text: str) -> int | None:
     price ("de 4 mil pra 2.500" → 2.500) win. Else the offer wins. In the first clause with an
     offer word (pago, consigo, posso, dou, mando, passo, faço, tenho, aceita, entrada,
     parcela...; not negated: "não tenho", "não consigo pagar"), the first amount after the offer
-    word, else the last one before it: "a dívida é 500 mas só consigo 200" → 200 reais; "de
+    word, else the last one before it; what was already paid (paguei, mandei, fiz, transferi...)
+    is no offer: "a dívida é 500 mas só consigo 200" → 200 reais; "dos 450 já paguei 200, falta
+    250 que pago dia 20" → 250 reais; "de
     1.200 eu pago 600" → 600 reais; "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of
     "600 de 1.200" / "500 dos 900" is never the offer. Without an offer, the first amount the
     debtor did not refuse: "não consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era
@@ -1052,7 +1141,11 @@ def amount_brl(text: str) -> int | None:
     return (kept or mentions)[0].centavos if mentions else None
 
 
-_INSTALMENT_RE = re.compile(r"(?:\b[0-9]{1,2}\s*x|\bvezes)\s+(?:de\s+)?$", re.ASCII)
+_INSTALMENT_RE = re.compile(
+    r"(?:\b[0-9]{1,2}\s*x|\bvezes|\b(?:[0-9]{1,2}|duas|tres|quatro|cinco|seis|dez|doze)\s+"
+    r"(?:vez|veiz|parc|parcelas|parcelinhas|prestacoes|mensalidades))\s+(?:de\s+)?$",
+    re.ASCII,
+)
 _FROM_RE = re.compile(r"\bde\s+$", re.ASCII)
 _DOWN_PAYMENT_RE = re.compile(r"\s+(?:de|na|como)\s+entrada\b", re.ASCII)
 _TO_RE = re.compile(r"\s+(?:pra|para|por)\s+(?:uns\s+|umas\s+)?", re.ASCII)

@@ -58,7 +58,9 @@ def test_a_bad_row_names_its_file_and_line(tmp_path: Path) -> None:
 
 
 # The figures reached on the development set (issue 15 §4); a floor, so a regression fails.
-DEV_DATES_RIGHT, DEV_DATES_SPURIOUS_MAX = 193, 0
+# One date is missed on purpose: line 149 reads "provavelmente amanhã ou depois" as tomorrow,
+# where a later set reads the same words as vague, and the rule (vague: no one day) sides with it.
+DEV_DATES_RIGHT, DEV_DATES_SPURIOUS_MAX = 192, 0
 DEV_AMOUNTS_RIGHT, DEV_AMOUNTS_SPURIOUS_MAX = 158, 0
 
 
@@ -75,10 +77,11 @@ def test_the_development_set_figures_hold() -> None:
 def test_the_command_prints_both_functions_and_every_style() -> None:
     result = CliRunner().invoke(model, ["entities", "--failures"])
     assert result.exit_code == 0, result.output
-    assert "promised_date  right 193/193 (100.0%)" in result.output
+    assert "promised_date  right 192/193 (99.5%)" in result.output
     assert "amount_brl     right 158/158 (100.0%)" in result.output
     assert "weekday_no_feira" in result.output
-    assert "failures (0)" in result.output
+    assert "failures (1)" in result.output
+    assert "entities_dev.jsonl:149 date missed" in result.output
 
 
 def test_the_command_as_json() -> None:
