@@ -38,11 +38,12 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 
 _IS_RE = re.compile(r"(?<!\w)é(?!\w)")
+_NUMERO_RE = re.compile(r"\bn[º°]\s*", re.IGNORECASE)  # "nº 150": a number, not "no" (in the)
 
 
 def _normalize(text: str) -> str:
     """Lower case, no accents: "AMANHÃ às 10h 🙏" → "amanha as 10h 🙏"."""
-    text = text.replace("°", "o")  # "1°" typed for the ordinal "1º"
+    text = _NUMERO_RE.sub("numero ", text).replace("°", "o")  # "1°" typed for the ordinal "1º"
     # "é" (is) on its own is spelled "eh", so that folding it does not make it "e" (and).
     text = _IS_RE.sub("eh", unicodedata.normalize("NFC", text.casefold()))
     decomposed = unicodedata.normalize("NFKD", text)
@@ -121,6 +122,7 @@ _WEEKDAY_SPELLINGS = {
 }  # fmt: skip
 _TER_BEFORE_RE = re.compile(r"\b(?:na|ou)\s+$")
 _TER_AFTER_RE = re.compile(r"\s+(?:que|de)\b")
+_ORDINAL_ARTICLE_RE = re.compile(r"\b(?:a|da|pela)\s+$")
 _ORDINAL_WEEKDAYS = {"2": 0, "3": 1, "4": 2, "5": 3, "6": 4}  # "2ª feira" → "2a feira"
 _MONTHS = {
     "janeiro": 1, "jan": 1, "fevereiro": 2, "fev": 2, "marco": 3, "mar": 3, "abril": 4, "abr": 4,
@@ -145,7 +147,7 @@ _NEXT_WEEK = r"(?:semana\s+que\s+vem|proxima\s+semana|outra\s+semana|semana\s+se
 
 # "hoje em dia" (nowadays) and "hoje é dia 30" (the date stated) are no promise of today.
 _HOJE_RE = re.compile(
-    r"\b(?:hoje+|hj|hje|hoj)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
+    r"\b(?:hoje+|hj|hje|hoj|hoej)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
 )
 _DEPOIS_RE = re.compile(
     rf"\b(?:depois|dps|dpois|dpss|dispois|despois)\s+(?:d[eia]?\s+)?{_AMANHA}\b", re.ASCII
@@ -199,7 +201,8 @@ _INSTALMENT_BEFORE_RE = re.compile(r"\b(?:parcelas?|parc|prestac\w*)\s*$", re.AS
 # "entre dia 10 e dia 15", "amanhã ou depois": a span of days, or "soon", is no one day
 _RANGE_RE = re.compile(
     rf"\bentre\s+(?:o\s+)?(?:dia\s+)?{_DAY_NUM}\s+e\s+(?:o\s+)?(?:dia\s+)?{_DAY_NUM}\b"
-    rf"|\b{_AMANHA}\s+ou\s+depois\b(?!\s+(?:d[eia]?\s+)?{_AMANHA})",
+    rf"|\b{_AMANHA}\s+ou\s+depois\b(?!\s+(?:d[eia]?\s+)?{_AMANHA})"
+    rf"|\bdia\s+{_DAY_NUM}\s+e\s+poucos?\b",  # "lá pro dia 20 e pouco"
     re.ASCII,
 )
 _DAY_BEFORE_RE = re.compile(r"\bdia\s*$")
@@ -239,7 +242,7 @@ _PAST_CUE_RE = re.compile(
 )
 # Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
 _OTHER_CUE_RE = re.compile(
-    r"\b(?:respond\w*|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
+    r"\b(?:respond\w*|resposta|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
     r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|viagem|reclam\w*|compens\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
     r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam|negoci(?:ar|o|amos|acao)"
     r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?:vcs|voces))\b",
@@ -257,7 +260,9 @@ _PARTICIPLE_RE = re.compile(rf"\b{_PARTICIPLE}\b", re.ASCII)
 # Payment nouns count only in a clause without a verb cue: "fiz o pix hj" is past.
 _PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto)\b", re.ASCII)
 # "aí vejo se pago", "vou ver se consigo pagar": a payment only weighed, not promised
-_HEDGED_RE = re.compile(r"\b(?:vejo|ver|verei|veremos)\s+se\b[^.,!?;]*", re.ASCII)
+_HEDGED_RE = re.compile(
+    r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo)\s+se\b[^.,!?;]*", re.ASCII
+)
 _NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
 _CAPAZ = "capaz"  # gaúcho "no way" when it opens a clause: "capaz que eu pague hoje!"
 _CLAUSE_BREAK_RE = re.compile(
@@ -284,7 +289,7 @@ _REAL_WORDS = frozenset(
 )  # fmt: skip
 _LONG_WORD_RE = re.compile(r"[a-z]{5,}", re.ASCII)
 _Q_RE = re.compile(r"\bq\b", re.ASCII)  # "mes q vem"
-_DAI_DAY_RE = re.compile(r"\bdai\s+(?=[0-9])", re.ASCII)  # "pago dai 10": dia
+_DAI_DAY_RE = re.compile(r"\bda?i\s+(?=[0-9])", re.ASCII)  # "pago dai 10", "di 15": dia
 _ELIDED_DE_RE = re.compile(r"\bd['\u2019]\s*(?=[a-z])", re.ASCII)
 
 
@@ -419,7 +424,10 @@ def _weekday_of(match: re.Match[str]) -> int:
 
 
 def _plausible_weekday(text: str, match: re.Match[str]) -> bool:
-    """False for "ter" (to have) unless after "na"/"ou" and not before "que"/"de"."""
+    """False for "ter" (to have) unless after "na"/"ou" and not before "que"/"de", and for
+    "a 3ª", "da 2ª" without "feira" (the third, the second)."""
+    if match["ord"] and "feira" not in match.group():
+        return not _ORDINAL_ARTICLE_RE.search(text, 0, match.start())
     if match["wd"] != "ter":
         return True
     start, end = match.span("wd")
@@ -519,6 +527,8 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
 def _cues(clause: str) -> list[tuple[int, int, str]]:
     """Cue words in a clause, (start, end, kind); an earlier kind wins an overlap."""
     found: list[tuple[int, int, str]] = []
+    # "dia 22 eu te respondo se consigo": a payment only weighed is no payment cue
+    hedged = [m.span() for m in _HEDGED_RE.finditer(clause)]
     for kind, regex in (
         ("receipt", _RECEIPT_CUE_RE),
         ("past", _PAST_CUE_RE),
@@ -526,6 +536,8 @@ def _cues(clause: str) -> list[tuple[int, int, str]]:
         ("payment", _PAYMENT_CUE_RE),
     ):
         for m in regex.finditer(clause):
+            if kind == "payment" and any(a <= m.start() < b for a, b in hedged):
+                continue
             if all(m.end() <= s or m.start() >= e for s, e, _ in found):
                 found.append((m.start(), m.end(), kind))
     if any(kind == "payment" for _, _, kind in found):
@@ -589,6 +601,18 @@ def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
     return _Tier.RECEIPT if kind == "receipt" else _Tier.NEUTRAL
 
 
+def _says_it_pays(text: str) -> bool:
+    """Whether `text` has a payment word not negated in its clause ("não dá pra pagar tudo" has
+    none; "o inventário não saiu. posso pagar" has one)."""
+    for regex in (_PAYMENT_CUE_RE, _PAYMENT_NOUN_RE):
+        for m in regex.finditer(text):
+            left, _ = _clause(text, m.start(), m.end())
+            before = _WORD_RE.findall(text, max(left, m.start() - 24), m.start())[-3:]
+            if not _NEGATION.intersection(before):
+                return True
+    return False
+
+
 def promised_date(text: str, ref_time: datetime) -> date | None:
     """The payment date a debtor promises in `text`, on the São Paulo calendar; None if vague.
 
@@ -617,8 +641,9 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
       ahead, the day that passed is nearer and meant ("paguei 27/12" said on 5 January): no
       date. "15/12/2026", "15/12/26", "15-12-2026", "15.12.2026", "2026-12-15" → that date,
       even if past (it is what was written; the policy may reject it).
-    - A span or "soon" is no one day: "entre dia 10 e dia 15", "amanhã ou depois"; nor a
-      weekday gone by ("sexta passada"), nor "parcela 7/10".
+    - A span or "soon" is no one day: "entre dia 10 e dia 15", "amanhã ou depois", "dia 20 e
+      pouco"; nor a weekday gone by ("sexta passada"), nor "parcela 7/10", nor "a 3ª" (an
+      ordinal after an article, without "feira").
     - "mês que vem, no dia 5" → the 5th of next month, like "dia 5 do mês que vem".
     - Vague ("semana que vem", "fim do mês", "mês que vem", "quando receber", "logo") → None;
       so is a lower bound: "depois do dia 10", "após o dia 25", "a partir de quinta" (but "dá
@@ -649,7 +674,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     The best kind wins, then the earliest in the text: "hoje ou amanha" → hoje. A receipt date
     counts only when the message has a payment word somewhere ("recebo dia 5, aí te pago" →
     dia 5; "meu salário só cai dia 5." → None; a payment only weighed is none: "o 13º sai dia
-    20, aí vejo se pago" → None), and a neutral one is dropped when the message
+    20, aí vejo se pago", "dia 22 te respondo se consigo" → None; so is a negated one: "cai dia
+    15, não dá pra pagar" → None), and a neutral one is dropped when the message
     has no payment word but a cue of something else ("amanhã eu vejo isso, hoje tô cansado" →
     None).
 
@@ -674,7 +700,7 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     # vejo isso, hoje tô cansado").
     unpaid = _PARTICIPLE_RE.sub(" ", normalized)  # "já foi paga" is no payment to come
     unpaid = _HEDGED_RE.sub(" ", unpaid)
-    pays = bool(_PAYMENT_CUE_RE.search(unpaid) or _PAYMENT_NOUN_RE.search(unpaid))
+    pays = _says_it_pays(unpaid)
     if pays or (best[0] == _Tier.NEUTRAL and not _OTHER_CUE_RE.search(normalized)):
         return best[2]
     return None
@@ -698,13 +724,14 @@ _NOT_MONEY_UNITS = frozenset(
      "ligacoes", "numero", "numeros", "porcento", "andar", "cartao", "cartoes", "conta", "contas",
      "compra", "compras", "digitos"}
 )  # fmt: skip
+_SINGULAR_TIME_UNITS = frozenset({"semana", "mes", "ano", "hora"})
 # A number right after one of these is a day, a time or an identifier, not money.
 _NOT_MONEY_BEFORE = frozenset(
     {"dia", "dias", "dya", "as", "pelas", "das", "numero", "num", "nro", "n", "cpf", "cnpj",
      "cep", "rg", "protocolo", "codigo", "cod", "pedido", "contrato", "tel", "telefone", "cel",
      "celular", "fone", "whats", "whatsapp", "zap", "ramal", "agencia", "ag", "apto",
      "apartamento", "casa", "rua", "lote", "quadra", "nota", "nf", "nfe", "senha", "cartao",
-     "final", "em", "desde", "erro"}
+     "final", "em", "desde", "erro", "fiscal", "serie"}
 )  # fmt: skip
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
@@ -717,9 +744,20 @@ _CONTEXT_WORDS = frozenset(
      "faco", "fazer", "fiz", "tenho", "total", "saldo", "devo", "deve", "x", "fecha", "fechar",
      "fechamos", "fecho", "custa", "ficou", "fica", "vista", "avista", "aceita", "aceitam",
      "aceito", "aceitaria", "aceitariam", "topa", "topam", "topo", "serve", "tal", "passo",
-     "passar", "conta", "fatura", "boleto", "mensalidade", "pgo", "pgto", "pgr", "largo"}
+     "passar", "conta", "fatura", "boleto", "mensalidade", "pgo", "pgto", "pgr", "largo", "dei",
+     "demos", "manda", "maximo"}
 )  # fmt: skip
-_CONTEXT_AFTER = frozenset({"entrada", "vista", "avista", "pix", "total"})
+_CONTEXT_AFTER = frozenset(
+    {"entrada", "vista", "avista", "pix", "total", "saldo", "juros", "multa", "desconto",
+     "diferenca"}
+)  # fmt: skip
+# "500 é o máximo", "200 na terça, última proposta", "300 e esquece isso, fechado?": a
+# counter-offer's words a little after the number
+_OFFER_AFTER = frozenset({"maximo", "proposta", "fechado", "fecho", "fecha"})
+# A reply this short is about the debt: a number in it that cannot be a day is money ("sexta
+# 200", "380 dá?", "aceiat 500 a vsita?"), unless it is a year.
+_SHORT_REPLY_WORDS = 8
+_YEARS = range(1900 * 100, 2100 * 100 + 1, 100)
 # "200 e pouco", "389 e uns quebrados": an amount said roughly
 _APPROXIMATE_AFTER = frozenset({("e", "pouco"), ("e", "poucos"), ("e", "uns"), ("e", "quebrados")})
 # "70 por mês", "cinquentinha por semana": a rate of payment
@@ -734,7 +772,14 @@ _INSTALMENT_COUNT_WORDS = frozenset(
     {"x", "vez", "vezes", "veiz", "parc", "parcela", "parcelas", "parcelinhas", "prestacoes",
      "mensalidades"}
 )  # fmt: skip
-_PRICE_VERBS = (["fecha"], ["fechar"], ["fecho"], ["fechamos"])  # "fecha em 400"  # "200 e pouco"
+_PRICE_VERBS = (
+    ["fecha"],
+    ["fechar"],
+    ["fecho"],
+    ["fechamos"],
+    ["fexa"],
+    ["fexo"],
+)  # "fecha em 400"
 # An amount said in a clause with one of these is the one the debtor offers or pays.
 _OFFER_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "ofert", "entrad", "consegu",
@@ -755,6 +800,7 @@ _PAST_PAYMENTS = frozenset(
 # before amounts are read.
 _MASKS = (
     re.compile(r"\b(?:sem|nem)\s+(?:um|1)\s+(?:centavo|real|tostao)\b"),
+    re.compile(r"\b0[3589]00[\s-]?[0-9]{3}[\s-]?[0-9]{4}\b"),  # 0800 722 1040: a toll-free line
     re.compile(r"\bparcelas?\s+[0-9]{1,2}\s+de\s+[0-9]{1,2}\b"),  # "a parcela 4 de 12"
     re.compile(r"(?<![0-9.,])[0-9]{1,2}(?=\s+do\s+(?:mes|proximo\s+mes)\b)"),  # "15 do mês"
     # CNPJ, alphanumeric too since July 2026 (the text is lower case): 12.abc.345/01de-35
@@ -802,6 +848,8 @@ def _read_digits(token: str) -> _Numeral | None:
         if token[0] == "0" and len(token) > 1:
             return None  # "fatura 0347": a code, not an amount
         return _Numeral(int(token) * 100, fraction=False, formatted=False)
+    if token[0] == "0" and token[1:2].isdigit():
+        return None  # "000.123.456": a document's number
     if _BR_GROUPED_RE.fullmatch(token) or _BR_DECIMAL_RE.fullmatch(token):
         whole, _, frac = token.partition(",")
         whole = whole.replace(".", "")
@@ -980,8 +1028,13 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     if nxt is not None and nxt.kind == "cur":
         return centavos, end + 1  # "200 R$", "200$"
     if nxt is not None and nxt.kind == "word":
-        # "3 parcelas", "2 meses", "1 dia" are counts; but "150 dia 10" is 150 on day 10
-        counted = nxt.text in _NOT_MONEY_UNITS or (nxt.text == "dia" and centavos == 100)
+        # "3 parcelas", "2 meses", "1 dia" are counts; but "150 dia 10" is 150 on day 10, and
+        # "paguei 200 semana passada", "600 mês que vem" are sums: no count of weeks or months
+        # above 31 is said in the singular
+        singular_time = nxt.text in _SINGULAR_TIME_UNITS and centavos > 31 * 100
+        counted = (nxt.text in _NOT_MONEY_UNITS and not singular_time) or (
+            nxt.text == "dia" and centavos == 100
+        )
         if nxt.text in _MONEY_UNITS:
             strong, end = True, end + 1
         elif nxt.text in _CENT_UNITS and not (phrase.scaled or phrase.fraction):
@@ -1006,6 +1059,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     price = words_before[-1:] == ["em"] and words_before[-2:-1] in _PRICE_VERBS
     # "oferta final: 450", "valor final 300": a price, not a card's last digits
     price = price or (words_before[-1:] == ["final"] and any(map(_is_context, words_before[:-1])))
+    # "tá em oitocentos": a sum in words after "em" is no year
+    price = price or (words_before[-1:] == ["em"] and phrase.words_only)
     if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
     if first.text == "cento" and words_before and words_before[-1] == "por":
@@ -1020,6 +1075,13 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(words_after):
         return centavos, end
     if tuple(words_after) in _APPROXIMATE_AFTER or tuple(words_after) in _RATE_AFTER:
+        return centavos, end
+    above_days = centavos > 31 * 100
+    counter_offer = [t.text for t in tokens[end:] if t.kind == "word"][:3]
+    if above_days and _OFFER_AFTER.intersection(counter_offer):
+        return centavos, end
+    short = sum(t.kind in ("word", "num") for t in tokens) <= _SHORT_REPLY_WORDS
+    if short and above_days and (phrase.words_only or centavos not in _YEARS):
         return centavos, end
     if _instalment_value(tokens, i):
         return centavos, end
@@ -1066,9 +1128,15 @@ def amount_brl(text: str) -> int | None:
       instalment's value ("3 de 120", "2 veiz de 90", "3 parc de 115"); or said roughly or as
       a rate ("389 e uns quebrados", "70 por mês"). Numbers below ten, spelled or in digits
       ("um", "duas", "2") never count without a money word or sign: they are articles and
-      counts ("foram 2 pix"). A unit after a number keeps it a count ("os 3 meses").
+      counts ("foram 2 pix"). A unit after a number keeps it a count ("os 3 meses"), but not
+      a singular unit of time after one above 31 ("paguei 200 semana passada"). Also money:
+      a number above 31 in a reply of at most 8 words, unless a year ("sexta 200", "380
+      dá?"); one followed by what it is ("250 de juros", "180 de saldo") or, above 31, by a
+      counter-offer's words within 3 ("500 é o máximo", "200 na terça, última proposta"); a
+      sum in words after "em" ("tá em oitocentos").
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
+    toll-free lines ("0800 722 1040"), numbers written with leading zeros ("000.123.456"),
     phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
     identifiers after "pedido", "protocolo", "cpf", "número", "erro"..., a bare number after
     "em" ("em 2027"; but "fecha em 400") or "desde" ("desde 2019"), and counts of things ("2
@@ -1080,7 +1148,8 @@ def amount_brl(text: str) -> int | None:
     offer word (pago, consigo, posso, dou, mando, passo, faço, tenho, aceita, entrada,
     parcela...; not negated: "não tenho", "não consigo pagar"), the first amount after the offer
     word, else the last one before it; what was already paid (paguei, mandei, fiz, transferi...)
-    is no offer: "a dívida é 500 mas só consigo 200" → 200 reais; "dos 450 já paguei 200, falta
+    is no offer; a share offered and then named wins ("cobram 360, metade eu consigo, 180" →
+    180 reais): "a dívida é 500 mas só consigo 200" → 200 reais; "dos 450 já paguei 200, falta
     250 que pago dia 20" → 250 reais; "de
     1.200 eu pago 600" → 600 reais; "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of
     "600 de 1.200" / "500 dos 900" is never the offer. Without an offer, the first amount the
@@ -1116,6 +1185,9 @@ def amount_brl(text: str) -> int | None:
         instalment = _INSTALMENT_RE.search(normalized, 0, mention.start) and not down_payment
         if instalment or _lowered_to(normalized, mentions, mention):
             return mention.centavos
+    for mention in mentions:
+        if _states_the_share(normalized, mention):
+            return mention.centavos
     refused: list[_Mention] = []
     for mention in mentions:
         left, right = _clause(normalized, mention.start, mention.end)
@@ -1126,11 +1198,11 @@ def amount_brl(text: str) -> int | None:
             continue
         # In the offer's clause: the first amount after an offer word ("de 1.200 eu pago 600"),
         # else the last one before it ("cobrança de 1.100, 500 eu pago"); never the total of
-        # "600 de 1.200".
+        # "600 de 1.200". An amount belongs to the clause it starts in ("mil e quinhentos").
         inside = [
             m
             for m in mentions
-            if left <= m.start and m.end <= right and not _of_total(normalized, mentions, m)
+            if left <= m.start < right and not _of_total(normalized, mentions, m)
         ]
         after = [m for m in inside if m.start >= offers[0]]
         before = [m for m in inside if m.end <= offers[-1]]
@@ -1139,6 +1211,23 @@ def amount_brl(text: str) -> int | None:
     # No offer: the first amount the debtor did not refuse ("não consigo pagar os 800, só 300")
     kept = [m for m in mentions if m not in refused]
     return (kept or mentions)[0].centavos if mentions else None
+
+
+_SHARE_RE = re.compile(r"\b(?:metade|resto|restante)\b", re.ASCII)
+_LEADS_CLAUSE_RE = re.compile(r"\s*(?:r\s?\$\s*)?", re.ASCII)
+
+
+def _states_the_share(text: str, mention: _Mention) -> bool:
+    """True for the sum that follows an offered share: "eu pago metade, 300", "hoje pago o
+    resto, 247,80" (the mention opens the clause after one with an offer word and metade,
+    resto or restante)."""
+    left, _ = _clause(text, mention.start, mention.end)
+    if not left or not _LEADS_CLAUSE_RE.fullmatch(text, left, mention.start):
+        return False
+    brk = next(b for b in _CLAUSE_BREAK_RE.finditer(text) if b.end() == left)
+    before_left, before_right = _clause(text, brk.start(), brk.start())
+    offers, _ = _offer_positions(text, before_left, before_right)
+    return bool(offers) and bool(_SHARE_RE.search(text, before_left, before_right))
 
 
 _INSTALMENT_RE = re.compile(

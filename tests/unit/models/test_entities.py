@@ -393,7 +393,6 @@ def test_amount_brl(text: str, centavos: int) -> None:
         "pago os dois",
         "tenho 3 filhos",
         "pago em 1 dia",
-        "150 ok",  # a bare number with nothing that makes it money
         "R$ 23793.38128",  # a barcode field, not an amount
         "vou pagar sexta sem falta 🙏",
         "",
@@ -831,4 +830,57 @@ def test_dates_fourth_round(text: str, expected: date) -> None:
     ],
 )
 def test_no_promise_fourth_round(text: str) -> None:
+    assert promised_date(text, FRI) is None
+
+
+# The fifth round (issue 15 §4), from the fourth blind set once spent.
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("terça 🙏 450", 45000),  # a short reply: a number that cannot be a day is money
+        ("150 ok", 15000),
+        ("1.250 dá?", 125000),
+        ("sábado 2027 não", None),  # but not a year
+        ("fiz 150 semana retrasada", 15000),  # no count of weeks above 31 in the singular
+        ("3 semana sem salário", None),
+        ("tá em novecentos, né?", 90000),  # a sum in words after "em" is no year
+        ("pq 130 de juros?", 13000),  # what the sum is said to be after it
+        ("sobrou 75 de saldo?", 7500),
+        ("tenho 2 filhos e 400 é o máximo", 40000),  # a counter-offer's words after it
+        ("a sala 23 fechou mais cedo", None),  # a day-sized number stays out
+        ("nota fiscal 000.987.654", None),  # a document's number
+        ("moro no nº 210 da rua", None),  # nº is "número", not "no"
+        ("liguei no 0800 555 1234 e nada", None),  # a toll-free line
+        ("cobram 420, a metade eu consigo, 210.", 21000),  # the share offered, then its sum
+        ("De 2 mil eu consigo mil e duzentos.", 120000),  # a sum belongs where it starts
+    ],
+)
+def test_amounts_fifth_round(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hoej eu pago", FRI.date()),  # typed fast
+        ("di 20 eu pago", date(2026, 3, 20)),
+        # a payment not negated in its own clause, after another that is
+        ("a herança não saiu. posso pagar uma parte, no dia 25", date(2026, 3, 25)),
+    ],
+)
+def test_dates_fifth_round(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dia 25 te respondo se consigo",  # only weighed
+        "paguei a 1ª e a 2ª, falta a 3ª",  # ordinals with an article, not weekdays
+        "lá pro dia 20 e pouco eu acerto",  # "and a bit": no one day
+        "meu salário cai dia 5 e não dá pra pagar nada",  # the only payment word is negated
+        "quero uma resposta até segunda",  # another errand
+    ],
+)
+def test_no_promise_fifth_round(text: str) -> None:
     assert promised_date(text, FRI) is None
