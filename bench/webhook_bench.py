@@ -68,7 +68,7 @@ def bodies(count: int) -> list[bytes]:
     for n in range(count):
         chat = f"55119{n % 5000:08d}@c.us"
         if n % 3:
-            payload = {
+            payload: dict[str, object] = {
                 "id": f"true_{chat}_3EB0{n:016X}",
                 "from": chat,
                 "to": None,
@@ -137,7 +137,7 @@ def handler_cost(count: int) -> None:
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
 
-    from connectors.waha.receiver import Receiver, ReceiverConfig
+    from connectors.waha.receiver import Lane, Receiver, ReceiverConfig
     from connectors.waha.signatures import sign_body
     from streams.domain.tenant_config import parse_tenant_config
     from streams.runtime.kafka_limits import record_bytes
@@ -156,7 +156,7 @@ def handler_cost(count: int) -> None:
             return config if session == SESSION else None
 
     class Stored:
-        async def send(self, key: bytes, value: bytes, timeout_s: float) -> None:
+        async def send(self, key: bytes, value: bytes, timeout_s: float, lane: Lane) -> None:
             return None
 
     receiver = Receiver(

@@ -120,7 +120,7 @@ _WEEKDAY_SPELLINGS = {
     **_WEEKDAYS, "seg": 0, "ter": 1, "tersa": 1, "qua": 2, "qui": 3, "sex": 4, "sesta": 4,
     "sab": 5, "sabdo": 5, "dom": 6, "sgnda": 0, "qrta": 2, "qnta": 3, "sxta": 4,
 }  # fmt: skip
-_TER_BEFORE_RE = re.compile(r"\b(?:na|ou)\s+$")
+_TER_BEFORE_RE = re.compile(r"(?:\b(?:na|ou)\s+|^\s*)$")  # "na ter", "seg ou ter", "ter eu pago"
 _TER_AFTER_RE = re.compile(r"\s+(?:que|de)\b")
 _ORDINAL_ARTICLE_RE = re.compile(r"\b(?:a|da|pela)\s+$")
 _ORDINAL_WEEKDAYS = {"2": 0, "3": 1, "4": 2, "5": 3, "6": 4}  # "2ª feira" → "2a feira"
@@ -147,7 +147,7 @@ _NEXT_WEEK = r"(?:semana\s+que\s+vem|proxima\s+semana|outra\s+semana|semana\s+se
 
 # "hoje em dia" (nowadays) and "hoje é dia 30" (the date stated) are no promise of today.
 _HOJE_RE = re.compile(
-    r"\b(?:hoje+|hj|hje|hoj|hoej)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
+    r"\b(?:hoje+|hj|hje|hoj|hoej|hjoe)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
 )
 _DEPOIS_RE = re.compile(
     rf"\b(?:depois|dps|dpois|dpss|dispois|despois)\s+(?:d[eia]?\s+)?{_AMANHA}\b", re.ASCII
@@ -186,7 +186,7 @@ _NEXT_MONTH_DAY_RE = re.compile(
     re.ASCII,
 )
 _DAY_OF_MONTH_RE = re.compile(
-    rf"(?<![0-9])(?P<n>[0-9]{{1,2}}o?|primeiro)\s+de\s+(?P<month>{_MONTH_ALT})\b"
+    rf"(?<![0-9])(?P<n>[0-9]{{1,2}}o?|{_DAY_WORDS})\s+de\s+(?P<month>{_MONTH_ALT})\b"
     r"(?:\s+de\s+(?P<y>[0-9]{4})\b)?",
     re.ASCII,
 )
@@ -218,7 +218,7 @@ _RECEIPT_CUE_RE = re.compile(
     r"\b(?:(?<!vc\s)(?<!ce\s)(?<!voce\s)(?<!vcs\s)(?<!voces\s)receb(?!i\b)\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
     r"|pagamento\s+(?:\w+\s+)?(?:sai|cai)|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
     # the 13th salary ("o 13º só sai dia 20"), money that "falls" or is released
-    r"|13o|decimo\s+terceiro|adiantamento|cai|cair|liber(?:a|am|ar)"
+    r"|13o|decimo\s+terceiro|adiantamento|cai|cair|liber(?:a|am|ar)|dia\s+de\s+pagamento"
     r"|bolsa\s+familia|(?:patrao|chefe|empresa|firma)(?:\s+\w+){0,2}?\s+paga[mr]?)\b",
     re.ASCII,
 )
@@ -236,13 +236,15 @@ _PAST_CUE_RE = re.compile(
     r"|(?<!sera\s)(?<!ser\s)feit[oa]"  # "feito", not "será feito"
     # a third-person preterite: cobrou, mandou, ligou (not estou)
     r"|[a-z]{3,}ou(?<!estou)"
+    # a third-person preterite in -iu: saiu, sumiu, subiu
+    r"|[a-z]{2,}iu"
     # a first-person preterite: paguei, mandei, comprei, liguei (not the future: pagarei)
     r"|[a-z]{3,}ei(?<!arei)(?<!erei)(?<!irei))\b",
     re.ASCII,
 )
 # Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
 _OTHER_CUE_RE = re.compile(
-    r"\b(?:respond\w*|resposta|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
+    r"\b(?:respond\w*|resposta|limp(?:o|a|ar|eza)|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
     r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|viagem|reclam\w*|compens\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
     r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam|negoci(?:ar|o|amos|acao)"
     r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?:vcs|voces))\b",
@@ -252,6 +254,8 @@ _PAYMENT_CUE_RE = re.compile(
     r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|pgo|pgar|pgr|deposit(?:o|a|ar|arei)"
     r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
     r"|esper(?:a|ar|am)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
+    r"|pass(?:o|ar)\s+(?:o\s+pix\s+)?(?:pra|para|pro)\b"  # "amanhã mesmo passo pra vocês"
+    r"|devolv(?:o|er|emos)"  # "te devolvo tudo no sábado"
     # the creditor receives: "amanhã cê recebe"
     r"|(?:vc|voce|ce|vcs|voces)\s+receb(?:e|em)\b)\b",
     re.ASCII,
@@ -261,7 +265,8 @@ _PARTICIPLE_RE = re.compile(rf"\b{_PARTICIPLE}\b", re.ASCII)
 _PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto)\b", re.ASCII)
 # "aí vejo se pago", "vou ver se consigo pagar": a payment only weighed, not promised
 _HEDGED_RE = re.compile(
-    r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo)\s+se\b[^.,!?;]*", re.ASCII
+    r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo|sei)\s+se\b[^.,!?;]*",
+    re.ASCII,
 )
 _NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
 _CAPAZ = "capaz"  # gaúcho "no way" when it opens a clause: "capaz que eu pague hoje!"
@@ -548,6 +553,11 @@ def _cues(clause: str) -> list[tuple[int, int, str]]:
     return found
 
 
+_SUM_ON_A_DAY_RE = re.compile(
+    rf"(?:\b[0-9]{{2,}}(?:[.,][0-9]+)?|\b(?:{_alternation(_HUNDREDS)}|mil))\s+"
+    r"(?=(?:na|no|ate|dia|hoje|hj|amanha|amn|depois)\b)",
+    re.ASCII,
+)
 _JOINED_RE = re.compile(r"(?:,|\be)\s*$", re.ASCII)
 _REMAINDER_RE = re.compile(r"\b(?:resto|restante|outra\s+metade|o\s+que\s+falta)\b", re.ASCII)
 
@@ -576,6 +586,8 @@ def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
     kind = nearest[2] if nearest else None
     if kind is None and _continues_the_past(text, left, clause):
         return None
+    if kind is None and _SUM_ON_A_DAY_RE.search(clause, 0, start):
+        kind = "payment"  # "180 na seg", "trezentos na terça": a sum put on a day
     if kind in ("past", "other"):
         return None
     # "recebi o bolsa família hoje": money that came, not a date to pay
@@ -604,8 +616,11 @@ def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
 def _says_it_pays(text: str) -> bool:
     """Whether `text` has a payment word not negated in its clause ("não dá pra pagar tudo" has
     none; "o inventário não saiu. posso pagar" has one)."""
+    receipts = [m.span() for m in _RECEIPT_CUE_RE.finditer(text)]
     for regex in (_PAYMENT_CUE_RE, _PAYMENT_NOUN_RE):
         for m in regex.finditer(text):
+            if any(a <= m.start() < b for a, b in receipts):
+                continue  # "meu pagamento cai dia 5", "dia de pagamento": money that comes
             left, _ = _clause(text, m.start(), m.end())
             before = _WORD_RE.findall(text, max(left, m.start() - 24), m.start())[-3:]
             if not _NEGATION.intersection(before):
@@ -656,7 +671,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     - a payment verb (pago, pagar, deposito, transfiro, quito, acerto, mando, consigo, esperar;
       the nouns pix, pagamento, pgto only in a clause with no verb cue, so "fiz o pix hj" is
       past) → a payment date, the best;
-    - no cue → a neutral date ("sexta sem falta", "amanhã!");
+    - no cue → a neutral date ("sexta sem falta", "amanhã!"), but a payment date when a sum
+      is put on it ("180 na seg", "trezentos na terça");
     - a receipt cue (recebo, salário, aposentadoria, benefício, "me paga(m)", "meu patrão só
       paga dia 5", "cai o pagamento", "o pagamento dele sai", "cai", "o 13º", "adiantamento",
       "libera") → a receipt date, the worst that is kept;
@@ -674,8 +690,10 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     The best kind wins, then the earliest in the text: "hoje ou amanha" → hoje. A receipt date
     counts only when the message has a payment word somewhere ("recebo dia 5, aí te pago" →
     dia 5; "meu salário só cai dia 5." → None; a payment only weighed is none: "o 13º sai dia
-    20, aí vejo se pago", "dia 22 te respondo se consigo" → None; so is a negated one: "cai dia
-    15, não dá pra pagar" → None), and a neutral one is dropped when the message
+    20, aí vejo se pago", "dia 22 te respondo se consigo", "não sei se vou conseguir" → None;
+    so is a negated one, "cai dia 15, não dá pra pagar", and one inside a receipt cue, "meu
+    pagamento só cai dia 5", "quarta é dia de pagamento" → None), and a neutral one is
+    dropped when the message
     has no payment word but a cue of something else ("amanhã eu vejo isso, hoje tô cansado" →
     None).
 
@@ -722,7 +740,7 @@ _NOT_MONEY_UNITS = frozenset(
      "fatura", "faturas", "mensalidade", "mensalidades", "pessoa", "pessoas", "filho", "filhos",
      "km", "kg", "g", "m", "ml", "l", "desculpas", "mensagem", "mensagens", "ligacao",
      "ligacoes", "numero", "numeros", "porcento", "andar", "cartao", "cartoes", "conta", "contas",
-     "compra", "compras", "digitos"}
+     "compra", "compras", "digitos", "coisa", "coisas", "motivos", "problemas"}
 )  # fmt: skip
 _SINGULAR_TIME_UNITS = frozenset({"semana", "mes", "ano", "hora"})
 # A number right after one of these is a day, a time or an identifier, not money.
@@ -731,7 +749,7 @@ _NOT_MONEY_BEFORE = frozenset(
      "cep", "rg", "protocolo", "codigo", "cod", "pedido", "contrato", "tel", "telefone", "cel",
      "celular", "fone", "whats", "whatsapp", "zap", "ramal", "agencia", "ag", "apto",
      "apartamento", "casa", "rua", "lote", "quadra", "nota", "nf", "nfe", "senha", "cartao",
-     "final", "em", "desde", "erro", "fiscal", "serie"}
+     "final", "em", "desde", "erro", "fiscal", "serie", "km"}
 )  # fmt: skip
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
@@ -973,6 +991,17 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
+_ON_A_DAY_RE = re.compile(
+    rf"(?:dia [0-9]|(?:hoje|hj|amanha|amn|depois)\b"
+    rf"|(?:na|no|ate) (?:{_alternation(_WEEKDAY_SPELLINGS)})\b)",
+    re.ASCII,
+)
+
+
+def _joined(tokens: list[_Token]) -> str:
+    return " ".join(t.text for t in tokens)
+
+
 def _is_context(word: str) -> bool:
     return word in _CONTEXT_WORDS or word.startswith(_CONTEXT_PREFIXES)
 
@@ -1059,8 +1088,13 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     price = words_before[-1:] == ["em"] and words_before[-2:-1] in _PRICE_VERBS
     # "oferta final: 450", "valor final 300": a price, not a card's last digits
     price = price or (words_before[-1:] == ["final"] and any(map(_is_context, words_before[:-1])))
-    # "tá em oitocentos": a sum in words after "em" is no year
-    price = price or (words_before[-1:] == ["em"] and phrase.words_only)
+    # "tá em oitocentos", "falaram em 1.500": a sum in words or formatted after "em" is no
+    # year (but "paguei em dez" is December)
+    price = price or (
+        words_before[-1:] == ["em"]
+        and (phrase.words_only or phrase.formatted)
+        and first.text not in _MONTHS
+    )
     if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
     if first.text == "cento" and words_before and words_before[-1] == "por":
@@ -1072,7 +1106,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
         # das 3"), unless a money word or sign says otherwise ("5 reais", "R$ 5")
     alone = all(t.kind in ("sym", "cur") for t in tokens[:i] + tokens[end:])
     words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
-    if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(words_after):
+    named_after = [t.text for t in tokens[end:] if t.kind == "word"][:3]  # "599 ou tem juros"
+    if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(named_after):
         return centavos, end
     if tuple(words_after) in _APPROXIMATE_AFTER or tuple(words_after) in _RATE_AFTER:
         return centavos, end
@@ -1080,6 +1115,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     counter_offer = [t.text for t in tokens[end:] if t.kind == "word"][:3]
     if above_days and _OFFER_AFTER.intersection(counter_offer):
         return centavos, end
+    if above_days and _ON_A_DAY_RE.match(_joined(tokens[end : end + 2])):
+        return centavos, end  # "300 dia 23", "180 na seg", "trezentos na terça"
     short = sum(t.kind in ("word", "num") for t in tokens) <= _SHORT_REPLY_WORDS
     if short and above_days and (phrase.words_only or centavos not in _YEARS):
         return centavos, end
@@ -1132,8 +1169,9 @@ def amount_brl(text: str) -> int | None:
       a singular unit of time after one above 31 ("paguei 200 semana passada"). Also money:
       a number above 31 in a reply of at most 8 words, unless a year ("sexta 200", "380
       dá?"); one followed by what it is ("250 de juros", "180 de saldo") or, above 31, by a
-      counter-offer's words within 3 ("500 é o máximo", "200 na terça, última proposta"); a
-      sum in words after "em" ("tá em oitocentos").
+      counter-offer's words within 3 ("500 é o máximo", "200 na terça, última proposta"), or
+      a day ("300 dia 23", "180 na seg", "220 amanhã"); a sum in words or formatted after
+      "em" ("tá em oitocentos", "falaram em 1.500"; not "em dez", December).
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
     toll-free lines ("0800 722 1040"), numbers written with leading zeros ("000.123.456"),

@@ -884,3 +884,51 @@ def test_dates_fifth_round(text: str, expected: date) -> None:
 )
 def test_no_promise_fifth_round(text: str) -> None:
     assert promised_date(text, FRI) is None
+
+
+# The sixth round (issue 15 §4), from the fifth blind set once spent.
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("dá pra ser 350 dia 12?", 35000),  # a sum put on a day
+        ("quatrocentos na quarta e o resto depois", 40000),
+        ("220 amanhã cedo, pode?", 22000),
+        ("a parcela é de 310 ou tem juros?", 31000),  # what it is, three words after
+        ("vocês falaram em 2.300 no total", 230000),  # formatted after "em": no year
+        ("acho que paguei em dez", None),  # "em dez" is December
+        ("com a cabeça em mil coisas", None),  # a count of things
+        ("fica no km 45 da estrada", None),
+    ],
+)
+def test_amounts_sixth_round(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hjoe eu pago", FRI.date()),
+        ("ter eu acerto, pode ser?", date(2026, 3, 17)),  # "ter" opening the message
+        ("então ahn dezoito de março eu consigo pagar", date(2026, 3, 18)),  # day in words
+        ("250 na seg, o resto eu vejo depois", date(2026, 3, 16)),  # a sum put on a day
+        ("recebo amanhã e amanhã mesmo passo pra vocês", date(2026, 3, 14)),
+        ("a firma paga as horas extras e eu te devolvo tudo no domingo", date(2026, 3, 15)),
+    ],
+)
+def test_dates_sixth_round(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meu salário cai dia 20 e não sei se vou conseguir",  # only weighed
+        "quinta é dia de pagamento aqui, mas tenho outras contas",  # payday, not a promise
+        "meu pagamento só cai dia 5.",  # money that comes
+        "o pix de 300 saiu da minha conta dia 9",  # a preterite in -iu
+        "pago à vista e quero o nome limpo em 5 dias",  # a day for something else
+        "fiz 2 pix, um de 100 dia 8 e outro de 120 ontem",  # the sum on a day goes on the past
+    ],
+)
+def test_no_promise_sixth_round(text: str) -> None:
+    assert promised_date(text, FRI) is None
