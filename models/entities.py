@@ -214,11 +214,14 @@ _IN_DAYS_RE = re.compile(
 )
 
 # Words around a date that say whose date it is (see `promised_date`, "several dates").
+_CREDITOR_ACCOUNT = r"na\s+conta\s+d[eo]s?\s+(?:vcs|voces|vc|voce|ces)\b"
 _RECEIPT_CUE_RE = re.compile(
     r"\b(?:(?<!vc\s)(?<!ce\s)(?<!voce\s)(?<!vcs\s)(?<!voces\s)receb(?!i\b)\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
     r"|pagamento\s+(?:\w+\s+)?(?:sai|cai)|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
     # the 13th salary ("o 13º só sai dia 20"), money that "falls" or is released
-    r"|13o|decimo\s+terceiro|adiantamento|cai|cair|liber(?:a|am|ar)|dia\s+de\s+pagamento"
+    r"|13o|decimo\s+terceiro|adiantamento|liber(?:a|am|ar)|dia\s+de\s+pagamento"
+    # money that "falls", unless into the creditor's account ("cai 150 na conta de vcs")
+    rf"|ca(?:i|ir)(?!(?:\s+\S+){{0,3}}\s+{_CREDITOR_ACCOUNT})"
     r"|bolsa\s+familia|(?:patrao|chefe|empresa|firma)(?:\s+\w+){0,2}?\s+paga[mr]?)\b",
     re.ASCII,
 )
@@ -232,7 +235,7 @@ _PAST_CUE_RE = re.compile(
     r"|(?:prometi|prometido|combinei|combinado)\s+(?:que\s+|de\s+)?(?:ia\s+)?pag\w*"
     r"|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
     r"|vencida|caiu|consegui|esqueci|fui|foi|tive|teve|tava|estava|tinha|desde"
-    r"|passad[oa]|retrasad[oa]|debitad[oa]|ia|iria|era"
+    r"|passad[oa]|retrasad[oa]|debitad[oa]s?|foram|ia|iria|era"
     r"|(?<!sera\s)(?<!ser\s)feit[oa]"  # "feito", not "será feito"
     # a third-person preterite: cobrou, mandou, ligou (not estou)
     r"|[a-z]{3,}ou(?<!estou)"
@@ -244,10 +247,10 @@ _PAST_CUE_RE = re.compile(
 )
 # Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
 _OTHER_CUE_RE = re.compile(
-    r"\b(?:respond\w*|resposta|limp(?:o|a|ar|eza)|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
-    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)|atend\w*|viaj\w*|viagem|reclam\w*|compens\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
+    r"\b(?:respond\w*|resposta|erro|limp(?:o|a|ar|eza)|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
+    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)(?!\s+em\b)|atend\w*|viaj\w*|viagem|reclam\w*|compens\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
     r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam|negoci(?:ar|o|amos|acao)"
-    r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?:vcs|voces))\b",
+    r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?<!\bde\s)(?:vcs|voces))\b",
     re.ASCII,
 )
 _PAYMENT_CUE_RE = re.compile(
@@ -256,6 +259,7 @@ _PAYMENT_CUE_RE = re.compile(
     r"|esper(?:a|ar|am)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
     r"|pass(?:o|ar)\s+(?:o\s+pix\s+)?(?:pra|para|pro)\b"  # "amanhã mesmo passo pra vocês"
     r"|devolv(?:o|er|emos)"  # "te devolvo tudo no sábado"
+    rf"|{_CREDITOR_ACCOUNT}"
     # the creditor receives: "amanhã cê recebe"
     r"|(?:vc|voce|ce|vcs|voces)\s+receb(?:e|em)\b)\b",
     re.ASCII,
@@ -740,7 +744,7 @@ _NOT_MONEY_UNITS = frozenset(
      "fatura", "faturas", "mensalidade", "mensalidades", "pessoa", "pessoas", "filho", "filhos",
      "km", "kg", "g", "m", "ml", "l", "desculpas", "mensagem", "mensagens", "ligacao",
      "ligacoes", "numero", "numeros", "porcento", "andar", "cartao", "cartoes", "conta", "contas",
-     "compra", "compras", "digitos", "coisa", "coisas", "motivos", "problemas"}
+     "compra", "compras", "digitos", "coisa", "coisas", "motivos", "problemas", "graus"}
 )  # fmt: skip
 _SINGULAR_TIME_UNITS = frozenset({"semana", "mes", "ano", "hora"})
 # A number right after one of these is a day, a time or an identifier, not money.
@@ -754,6 +758,7 @@ _NOT_MONEY_BEFORE = frozenset(
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "cobr", "divid", "valor", "debit",
+    "separ", "devia",
     "ofere", "ofert", "propo", "entrad", "descont", "devend", "consegu", "faz", "fas", "baix",
     "abaix",
 )  # fmt: skip
@@ -767,7 +772,7 @@ _CONTEXT_WORDS = frozenset(
 )  # fmt: skip
 _CONTEXT_AFTER = frozenset(
     {"entrada", "vista", "avista", "pix", "total", "saldo", "juros", "multa", "desconto",
-     "diferenca"}
+     "diferenca", "caro", "justo", "barato"}
 )  # fmt: skip
 # "500 é o máximo", "200 na terça, última proposta", "300 e esquece isso, fechado?": a
 # counter-offer's words a little after the number
@@ -776,8 +781,12 @@ _OFFER_AFTER = frozenset({"maximo", "proposta", "fechado", "fecho", "fecha"})
 # 200", "380 dá?", "aceiat 500 a vsita?"), unless it is a year.
 _SHORT_REPLY_WORDS = 8
 _YEARS = range(1900 * 100, 2100 * 100 + 1, 100)
+_RECENT_YEARS = range(2010 * 100, 2035 * 100 + 1, 100)
 # "200 e pouco", "389 e uns quebrados": an amount said roughly
-_APPROXIMATE_AFTER = frozenset({("e", "pouco"), ("e", "poucos"), ("e", "uns"), ("e", "quebrados")})
+_APPROXIMATE_AFTER = frozenset(
+    {("e", "pouco"), ("e", "poucos"), ("e", "uns"), ("e", "quebrados"), ("e", "olhe"),
+     ("e", "olha")}
+)  # fmt: skip
 # "70 por mês", "cinquentinha por semana": a rate of payment
 _RATE_AFTER = frozenset(
     {("por", "mes"), ("por", "semana"), ("por", "quinzena"), ("ao", "mes"), ("na", "semana")}
@@ -790,14 +799,22 @@ _INSTALMENT_COUNT_WORDS = frozenset(
     {"x", "vez", "vezes", "veiz", "parc", "parcela", "parcelas", "parcelinhas", "prestacoes",
      "mensalidades"}
 )  # fmt: skip
+# "fecha em 400", "eu falo em 400", "fico em 300": a price proposed, not a year
 _PRICE_VERBS = (
-    ["fecha"],
-    ["fechar"],
-    ["fecho"],
-    ["fechamos"],
-    ["fexa"],
-    ["fexo"],
-)  # "fecha em 400"
+    ["fecha"], ["fechar"], ["fecho"], ["fechamos"], ["fexa"], ["fexo"], ["falo"], ["fico"],
+    ["ficamos"],
+)  # fmt: skip
+# "eu falo em 400", "300 é o que dá", "600 e é isso que eu pago": the debtor's own price
+_PRICE_BEFORE_RE = re.compile(
+    r"\b(?:falo|fico|ficamos|fecho|fecha|fechamos|fexa|fexo)\s+em\s+$", re.ASCII
+)
+_WHAT_I_CAN_RE = re.compile(
+    r"\s*,?\s*(?:e\s+)?eh\s+(?:isso|o)\s+que\s+(?:eu\s+)?"
+    r"(?:pago|da|consigo|tenho|posso|dou|sobra|mando)\b",
+    re.ASCII,
+)
+# "tô com trezentos aqui": what the debtor has
+_HAVING = (["to", "com"], ["tou", "com"], ["estou", "com"], ["tamo", "com"], ["fiquei", "com"])
 # An amount said in a clause with one of these is the one the debtor offers or pays.
 _OFFER_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "ofere", "ofert", "entrad", "consegu",
@@ -1097,16 +1114,22 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     )
     if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
+    if price and centavos >= 10 * 100:
+        return centavos, end
     if first.text == "cento" and words_before and words_before[-1] == "por":
         return None
     if phrase.formatted or phrase.scaled:
         return centavos, end
+    if centavos in _RECENT_YEARS and words_before[-1:] in (["de"], ["desde"], ["ano"]):
+        return None  # "a dívida é de 2019"
     if centavos < 10 * 100 and not phrase.fraction:
         return None  # "um", "dois", "2", "3": articles and counts ("foram 2 pix", "paguei 1
         # das 3"), unless a money word or sign says otherwise ("5 reais", "R$ 5")
     alone = all(t.kind in ("sym", "cur") for t in tokens[:i] + tokens[end:])
     words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
     named_after = [t.text for t in tokens[end:] if t.kind == "word"][:3]  # "599 ou tem juros"
+    if words_before[-2:] in _HAVING or _WHAT_I_CAN_RE.match(_joined(tokens[end:])):
+        return centavos, end
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(named_after):
         return centavos, end
     if tuple(words_after) in _APPROXIMATE_AFTER or tuple(words_after) in _RATE_AFTER:
@@ -1170,7 +1193,9 @@ def amount_brl(text: str) -> int | None:
       a number above 31 in a reply of at most 8 words, unless a year ("sexta 200", "380
       dá?"); one followed by what it is ("250 de juros", "180 de saldo") or, above 31, by a
       counter-offer's words within 3 ("500 é o máximo", "200 na terça, última proposta"), or
-      a day ("300 dia 23", "180 na seg", "220 amanhã"); a sum in words or formatted after
+      a day ("300 dia 23", "180 na seg", "220 amanhã"); one after "tô com" ("tô com
+      trezentos aqui"), or followed by "é o que dá", "é isso que eu pago"; a sum in words or
+      formatted after
       "em" ("tá em oitocentos", "falaram em 1.500"; not "em dez", December).
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
@@ -1187,7 +1212,8 @@ def amount_brl(text: str) -> int | None:
     parcela...; not negated: "não tenho", "não consigo pagar"), the first amount after the offer
     word, else the last one before it; what was already paid (paguei, mandei, fiz, transferi...)
     is no offer; a share offered and then named wins ("cobram 360, metade eu consigo, 180" →
-    180 reais): "a dívida é 500 mas só consigo 200" → 200 reais; "dos 450 já paguei 200, falta
+    180 reais), and so does the debtor's own price ("eu falo em 400", "250 é o que dá", "600 e
+    é isso que eu pago"): "a dívida é 500 mas só consigo 200" → 200 reais; "dos 450 já paguei 200, falta
     250 que pago dia 20" → 250 reais; "de
     1.200 eu pago 600" → 600 reais; "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of
     "600 de 1.200" / "500 dos 900" is never the offer. Without an offer, the first amount the
@@ -1222,6 +1248,10 @@ def amount_brl(text: str) -> int | None:
     for mention in mentions:
         instalment = _INSTALMENT_RE.search(normalized, 0, mention.start) and not down_payment
         if instalment or _lowered_to(normalized, mentions, mention):
+            return mention.centavos
+    for mention in mentions:
+        own_price = _PRICE_BEFORE_RE.search(normalized, 0, mention.start)
+        if own_price or _WHAT_I_CAN_RE.match(normalized, mention.end):
             return mention.centavos
     for mention in mentions:
         if _states_the_share(normalized, mention):

@@ -932,3 +932,38 @@ def test_dates_sixth_round(text: str, expected: date) -> None:
 )
 def test_no_promise_sixth_round(text: str) -> None:
     assert promised_date(text, FRI) is None
+
+
+# The seventh round (issue 15 §4), from the sixth blind set once spent.
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("pedem 900 mas 350 é o que dá", 35000),  # the debtor's own price
+        ("com juros é 980, sem juros era 500 e é isso que eu pago", 50000),
+        ("vocês falam em 2.000, eu falo em 700", 70000),
+        ("não pago 1.500 nem a pau. 600 e olhe lá.", 60000),
+        ("tô com duzentos aqui, quer?", 20000),  # what the debtor has
+        ("tô com 39 graus de febre", None),  # but not a fever
+        ("vc acha 1100 justo?", 110000),
+        ("separei 250 pra vocês", 25000),
+        ("a dívida é de 2018, já caducou", None),  # a year
+    ],
+)
+def test_amounts_seventh_round(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("eu falo em 400 no dia 25", date(2026, 3, 25)),  # "falo em" is a price, not a talk
+        ("amanhã cai 150 na conta de vcs", date(2026, 3, 14)),  # into the creditor's account
+    ],
+)
+def test_dates_seventh_round(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+def test_a_debit_gone_by_is_no_promise_and_an_error_today_is_no_payment_day() -> None:
+    assert promised_date("os 300 foram debitados da minha conta dia 9", FRI) is None
+    assert promised_date("o app de vcs tá dando erro hoje, pago amanhã", FRI) == date(2026, 3, 14)
