@@ -1214,8 +1214,9 @@ def amount_brl(text: str) -> int | None:
     is no offer; a share offered and then named wins ("cobram 360, metade eu consigo, 180" →
     180 reais), and so does the debtor's own price ("eu falo em 400", "250 é o que dá", "600 e
     é isso que eu pago"): "a dívida é 500 mas só consigo 200" → 200 reais; "dos 450 já
-    paguei 200, falta 250 que pago dia 20" → 250 reais; "de 1.200 eu pago 600" → 600 reais; "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of
-    "600 de 1.200" / "500 dos 900" is never the offer. Without an offer, the first amount the
+    paguei 200, falta 250 que pago dia 20" → 250 reais; "de 1.200 eu pago 600" → 600 reais;
+    "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of "600 de 1.200" / "500 dos 900"
+    is never the offer. Without an offer, the first amount the
     debtor did not refuse: "não consigo pagar os 800, só 300" → 300 reais; "cobraram 500, era
     300" → 500 reais.
     """
