@@ -122,7 +122,8 @@ _WEEKDAY_SPELLINGS = {
 }  # fmt: skip
 _TER_BEFORE_RE = re.compile(r"(?:\b(?:na|ou)\s+|^\s*)$")  # "na ter", "seg ou ter", "ter eu pago"
 _TER_AFTER_RE = re.compile(r"\s+(?:que|de)\b")
-_ORDINAL_ARTICLE_RE = re.compile(r"\b(?:a|da|pela)\s+$")
+_ORDINAL_ARTICLE_RE = re.compile(r"(?<!\bate\s)(?<!\bpra\s)(?<!\bpara\s)\b(?:a|da|pela)\s+$")
+_ORDINAL_WORDS = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
 _ORDINAL_WEEKDAYS = {"2": 0, "3": 1, "4": 2, "5": 3, "6": 4}  # "2ª feira" → "2a feira"
 _MONTHS = {
     "janeiro": 1, "jan": 1, "fevereiro": 2, "fev": 2, "marco": 3, "mar": 3, "abril": 4, "abr": 4,
@@ -147,7 +148,7 @@ _NEXT_WEEK = r"(?:semana\s+que\s+vem|proxima\s+semana|outra\s+semana|semana\s+se
 
 # "hoje em dia" (nowadays) and "hoje é dia 30" (the date stated) are no promise of today.
 _HOJE_RE = re.compile(
-    r"\b(?:hoje+|hj|hje|hoj|hoej|hjoe)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
+    r"\b(?:hoje+|hj|hje|hoj|hoej|hjoe|oje)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
 )
 _DEPOIS_RE = re.compile(
     rf"\b(?:depois|dps|dpois|dpss|dispois|despois)\s+(?:d[eia]?\s+)?{_AMANHA}\b", re.ASCII
@@ -234,7 +235,11 @@ _PAST_CUE_RE = re.compile(
     # a promise made before: "tinha prometido pagar dia 10", "combinei de pagar sexta"
     r"|(?:prometi|prometido|combinei|combinado)\s+(?:que\s+|de\s+)?(?:ia\s+)?pag\w*"
     r"|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
-    r"|vencida|caiu|consegui|esqueci|fui|foi|tive|teve|tava|estava|tinha|desde"
+    r"|vencida|caiu|consegui|esqueci|fui|foi|fis|tive|teve|tava|estava|tinha|desde"
+    # a third-person plural preterite: ofereceram, fizeram, disseram, mandaram
+    r"|[a-z]{2,}(?:aram|eram|iram)"
+    # proof sent, not money: "amanhã mando o comprovante"
+    r"|mand(?:o|ar)\s+(?:o\s+|os\s+)?(?:comprovante|print|recibo)s?"
     r"|passad[oa]|retrasad[oa]|debitad[oa]s?|foram|ia|iria|era"
     r"|(?<!sera\s)(?<!ser\s)feit[oa]"  # "feito", not "será feito"
     # a third-person preterite: cobrou, mandou, ligou (not estou)
@@ -248,7 +253,7 @@ _PAST_CUE_RE = re.compile(
 # Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
 _OTHER_CUE_RE = re.compile(
     r"\b(?:respond\w*|resposta|erro|limp(?:o|a|ar|eza)|retorn\w*|avis(?:o|ar)|convers\w*|vejo|ver|vendo|olho|olhar"
-    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)(?!\s+em\b)|atend\w*|viaj\w*|viagem|reclam\w*|compens\w*|volt(?:o|ar|ando)|abr(?:e|em)|procon|advogad\w*"
+    r"|lig(?:o|a|ar|am|acao)|fal(?:o|ar|amos|a)(?!\s+em\b)|atend\w*|viaj\w*|viagem|reclam\w*|compens\w*|volt(?:o|a|am|ar|ando)|abr(?:e|em)|procon|advogad\w*"
     r"|consulta|medic[oa]|anos|aniversario|cobraram|mandam|negoci(?:ar|o|amos|acao)"
     r"|cobr(?:ou|a|am|ar|ando)|(?<!pra\s)(?<!para\s)(?<!pro\s)(?<!\bp\s)(?<!\bde\s)(?:vcs|voces))\b",
     re.ASCII,
@@ -256,6 +261,7 @@ _OTHER_CUE_RE = re.compile(
 _PAYMENT_CUE_RE = re.compile(
     r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|pgo|pgar|pgr|deposit(?:o|a|ar|arei)"
     r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
+    r"|ofere(?:co|ca|cer)"
     r"|esper(?:a|ar|am)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
     r"|pass(?:o|ar)\s+(?:o\s+pix\s+)?(?:pra|para|pro)\b"  # "amanhã mesmo passo pra vocês"
     r"|devolv(?:o|er|emos)"  # "te devolvo tudo no sábado"
@@ -272,7 +278,7 @@ _HEDGED_RE = re.compile(
     r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo|sei)\s+se\b[^.,!?;]*",
     re.ASCII,
 )
-_NEGATION = frozenset({"nao", "n", "nem", "nunca", "jamais"})
+_NEGATION = frozenset({"nao", "naum", "n", "nem", "nunca", "jamais"})
 _CAPAZ = "capaz"  # gaúcho "no way" when it opens a clause: "capaz que eu pague hoje!"
 _CLAUSE_BREAK_RE = re.compile(
     r"[!?;\n]+|(?<![0-9]):|:(?![0-9])|(?<![0-9])[.,]|[.,](?![0-9])|\b(?:e|mas|entao|porem|so\s+que)\b"
@@ -435,7 +441,8 @@ def _weekday_of(match: re.Match[str]) -> int:
 def _plausible_weekday(text: str, match: re.Match[str]) -> bool:
     """False for "ter" (to have) unless after "na"/"ou" and not before "que"/"de", and for
     "a 3ª", "da 2ª" without "feira" (the third, the second)."""
-    if match["ord"] and "feira" not in match.group():
+    if (match["ord"] or match["wd"] in _ORDINAL_WORDS) and "feira" not in match.group():
+        # "a 3ª", "a segunda pago dia 25": the third, the second one
         return not _ORDINAL_ARTICLE_RE.search(text, 0, match.start())
     if match["wd"] != "ter":
         return True
@@ -794,6 +801,7 @@ _RATE_AFTER = frozenset(
 # "os 230", "dos 75", "uns 100", "só 450": an article or "only" right before a number of ten or
 # more that no unit follows names a sum already spoken of ("eu pago sexta os 320")
 _MONEY_ARTICLES = frozenset({"os", "dos", "uns", "so"})
+_THE_ONE_OF = tuple([w, "de"] for w in ("o", "a", "aquela", "aquele", "essa", "esse"))
 # "3 de 120", "2 veiz de 90", "3 parc de 115": the number after is an instalment's value
 _INSTALMENT_COUNT_WORDS = frozenset(
     {"x", "vez", "vezes", "veiz", "parc", "parcela", "parcelas", "parcelinhas", "prestacoes",
@@ -802,6 +810,7 @@ _INSTALMENT_COUNT_WORDS = frozenset(
 # "fecha em 400", "eu falo em 400", "fico em 300": a price proposed, not a year
 _PRICE_VERBS = (
     ["fecha"], ["fechar"], ["fecho"], ["fechamos"], ["fexa"], ["fexo"], ["falo"], ["fico"],
+    ["fechado"],
     ["ficamos"],
 )  # fmt: skip
 # "eu falo em 400", "300 é o que dá", "600 e é isso que eu pago": the debtor's own price
@@ -809,7 +818,7 @@ _PRICE_BEFORE_RE = re.compile(
     r"\b(?:falo|fico|ficamos|fecho|fecha|fechamos|fexa|fexo)\s+em\s+$", re.ASCII
 )
 _WHAT_I_CAN_RE = re.compile(
-    r"\s*,?\s*(?:e\s+)?eh\s+(?:isso|o)\s+que\s+(?:eu\s+)?"
+    r"[\s,?!.]*(?:e\s+)?eh\s+(?:isso|o)\s+que\s+(?:eu\s+)?"
     r"(?:pago|da|consigo|tenho|posso|dou|sobra|mando)\b",
     re.ASCII,
 )
@@ -836,7 +845,10 @@ _PAST_PAYMENTS = frozenset(
 _MASKS = (
     re.compile(r"\b(?:sem|nem)\s+(?:um|1)\s+(?:centavo|real|tostao)\b"),
     re.compile(r"\b0[3589]00[\s-]?[0-9]{3}[\s-]?[0-9]{4}\b"),  # 0800 722 1040: a toll-free line
-    re.compile(r"\bparcelas?\s+[0-9]{1,2}\s+de\s+[0-9]{1,2}\b"),  # "a parcela 4 de 12"
+    # "a parcela 4 de 12", "a fatura 7 de 12"
+    re.compile(
+        r"\b(?:parcelas?|faturas?|prestac\w*|boletos?|mensalidades?)\s+[0-9]{1,2}\s+de\s+[0-9]{1,2}\b"
+    ),
     re.compile(r"(?<![0-9.,])[0-9]{1,2}(?=\s+do\s+(?:mes|proximo\s+mes)\b)"),  # "15 do mês"
     # CNPJ, alphanumeric too since July 2026 (the text is lower case): 12.abc.345/01de-35
     re.compile(r"[0-9a-z]{2}\.[0-9a-z]{3}\.[0-9a-z]{3}/[0-9a-z]{4}-[0-9]{2}"),
@@ -1116,11 +1128,13 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
         return None
     if price and centavos >= 10 * 100:
         return centavos, end
-    if first.text == "cento" and words_before and words_before[-1] == "por":
-        return None
+    if first.text == "cento" and phrase.end == i + 1 and words_before[-1:] == ["por"]:
+        return None  # "10 por cento"; but "fazem por cento e vinte?"
     if phrase.formatted or phrase.scaled:
         return centavos, end
-    if centavos in _RECENT_YEARS and words_before[-1:] in (["de"], ["desde"], ["ano"]):
+    if words_before[-2:] == ["hoje", "eh"]:
+        return None  # "hoje é 20": the day
+    if centavos in _RECENT_YEARS and words_before[-1:] in (["de"], ["desde"], ["ano"], ["ate"]):
         return None  # "a dívida é de 2019"
     if centavos < 10 * 100 and not phrase.fraction:
         return None  # "um", "dois", "2", "3": articles and counts ("foram 2 pix", "paguei 1
@@ -1148,9 +1162,16 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     # "500 eu pago", "setecentos eu consigo": a payment verb right after, in the same clause;
     # digits up to 31 could be a day ("o dia 25 eu faço"), so they need more than that
     near = tokens[end : end + 2]
-    day_like = not phrase.words_only and centavos <= 31 * 100
+    # digits up to 31, or words when the message names a "dia", may be a day: "consigo dia
+    # vinte e cinco, vinte e cinco eu pago"
+    day_like = centavos <= 31 * 100 and (
+        not phrase.words_only or any(t.text == "dia" for t in tokens)
+    )
     article = words_before[-1:] and words_before[-1] in _MONEY_ARTICLES
     if article and not (day_like and words_before[-1] == "so"):
+        return centavos, end
+    # "o de 130 venceu", "aquela de 420": the bill of that sum; "no app tá 512"
+    if words_before[-2:] in _THE_ONE_OF or (words_before[-1:] == ["ta"] and not day_like):
         return centavos, end
     if (
         not day_like
@@ -1194,7 +1215,7 @@ def amount_brl(text: str) -> int | None:
       dá?"); one followed by what it is ("250 de juros", "180 de saldo") or, above 31, by a
       counter-offer's words within 3 ("500 é o máximo", "200 na terça, última proposta"), or
       a day ("300 dia 23", "180 na seg", "220 amanhã"); one after "tô com" ("tô com
-      trezentos aqui"), or followed by "é o que dá", "é isso que eu pago"; a sum in words or
+      trezentos aqui"), "o de" ("o de 130 venceu"), "tá" above 31 ("no app tá 512"), or followed by "é o que dá", "é isso que eu pago"; a sum in words or
       formatted after
       "em" ("tá em oitocentos", "falaram em 1.500"; not "em dez", December).
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
@@ -1202,7 +1223,8 @@ def amount_brl(text: str) -> int | None:
     toll-free lines ("0800 722 1040"), numbers written with leading zeros ("000.123.456"),
     phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
     identifiers after "pedido", "protocolo", "cpf", "número", "erro"..., a bare number after
-    "em" ("em 2027"; but "fecha em 400") or "desde" ("desde 2019"), and counts of things ("2
+    "em" ("em 2027"; but "fecha em 400") or "desde" ("desde 2019"), a recent year after "de"
+    or "até" ("a dívida é de 2019"), the day in "hoje é 20", and counts of things ("2
     cartões", "3 contas").
 
     Several amounts: an instalment's value ("pra quitar os 2.480 só em 6x de 413" → 413 reais,

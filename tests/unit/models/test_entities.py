@@ -967,3 +967,48 @@ def test_dates_seventh_round(text: str, expected: date) -> None:
 def test_a_debit_gone_by_is_no_promise_and_an_error_today_is_no_payment_day() -> None:
     assert promised_date("os 300 foram debitados da minha conta dia 9", FRI) is None
     assert promised_date("o app de vcs tá dando erro hoje, pago amanhã", FRI) == date(2026, 3, 14)
+
+
+# The eighth round (issue 15 §4), from the seventh blind set once spent.
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("o de 140 venceu ontem, pago dia 20", 14000),  # "the one of 140"
+        ("no app tá 530 e aqui 580, qual é?", 53000),
+        ("fechado em 410 🤝", 41000),
+        ("cês fazem por cento e trinta? é o que eu tenho", 13000),  # not "por cento"
+        ("a fatura 3 de 10 eu já paguei", None),  # the third of ten
+        ("até 2029 eu quito", None),  # a year
+        ("paguei dia 12 e hoje é 18", None),  # the day
+        ("pago dia vinte e dois, vinte e dois eu pago", None),  # the day said again
+    ],
+)
+def test_amounts_eighth_round(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("naum pago hoje, só segunda", date(2026, 3, 16)),  # "naum" is "não"
+        ("me manda o boleto q pago oje", FRI.date()),
+        ("cobram 3 mil, ofereço 1.500 dia 20", date(2026, 3, 20)),
+        ("paguei a primeira ontem, a segunda pago dia 25", date(2026, 3, 25)),  # the second one
+        ("até a sexta eu pago", date(2026, 3, 20)),  # but "até a sexta" is Friday
+    ],
+)
+def test_dates_eighth_round(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "o gerente só volta dia 20, depois a gente agenda",  # another errand
+        "quero o desconto que ofereceram dia 10",  # a preterite in -eram
+        "paguei ontem, amanhã mando o comprovante",  # proof, not money
+        "ja fis o pix sabado",  # "fis" is "fiz"
+    ],
+)
+def test_no_promise_eighth_round(text: str) -> None:
+    assert promised_date(text, FRI) is None
