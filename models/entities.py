@@ -1215,9 +1215,9 @@ def amount_brl(text: str) -> int | None:
       dá?"); one followed by what it is ("250 de juros", "180 de saldo") or, above 31, by a
       counter-offer's words within 3 ("500 é o máximo", "200 na terça, última proposta"), or
       a day ("300 dia 23", "180 na seg", "220 amanhã"); one after "tô com" ("tô com
-      trezentos aqui"), "o de" ("o de 130 venceu"), "tá" above 31 ("no app tá 512"), or followed by "é o que dá", "é isso que eu pago"; a sum in words or
-      formatted after
-      "em" ("tá em oitocentos", "falaram em 1.500"; not "em dez", December).
+      trezentos aqui"), "o de" ("o de 130 venceu"), "tá" above 31 ("no app tá 512"), or
+      followed by "é o que dá", "é isso que eu pago"; a sum in words or formatted after "em"
+      ("tá em oitocentos", "falaram em 1.500"; not "em dez", December).
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
     "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
     toll-free lines ("0800 722 1040"), numbers written with leading zeros ("000.123.456"),
