@@ -210,7 +210,7 @@ _DAY_BEFORE_RE = re.compile(r"\bdia\s*$")
 _ISO_DATE_RE = re.compile(r"(?<![0-9])(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})(?![0-9])")
 _COUNT = rf"(?:[0-9]{{1,3}}|{_DAY_WORDS})"
 _IN_DAYS_RE = re.compile(
-    rf"\b(?:(?:daqui|dqui|daki|dqi)\s+(?:h?a\s+)?|em\s+)(?P<n>{_COUNT})\s+(?P<unit>dias?|semanas?)\b",
+    rf"\b(?:(?:daqui|dqui|daki|dqi|daqi)\s+(?:h?a\s+)?|em\s+)(?P<n>{_COUNT})\s+(?P<unit>dias?|semanas?)\b",
     re.ASCII,
 )
 
@@ -260,9 +260,9 @@ _OTHER_CUE_RE = re.compile(
 )
 _PAYMENT_CUE_RE = re.compile(
     r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|pgo|pgar|pgr|deposit(?:o|a|ar|arei)"
-    r"|transf\w*|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
+    r"|transf(?:iro|ere|erir|erimos|ira)|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
     r"|ofere(?:co|ca|cer)"
-    r"|esper(?:a|ar|am)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
+    r"|esper(?:a|ar|am|ra)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
     r"|pass(?:o|ar)\s+(?:o\s+pix\s+)?(?:pra|para|pro)\b"  # "amanhã mesmo passo pra vocês"
     r"|devolv(?:o|er|emos)"  # "te devolvo tudo no sábado"
     rf"|{_CREDITOR_ACCOUNT}"
@@ -272,13 +272,18 @@ _PAYMENT_CUE_RE = re.compile(
 )
 _PARTICIPLE_RE = re.compile(rf"\b{_PARTICIPLE}\b", re.ASCII)
 # Payment nouns count only in a clause without a verb cue: "fiz o pix hj" is past.
-_PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto)\b", re.ASCII)
+_PAYMENT_NOUN_RE = re.compile(r"\b(?:pix|pagamento|pagto|pgto|transferencia)\b", re.ASCII)
+_TALK_TO_SETTLE_RE = re.compile(
+    r"\b(?:lig(?:o|a|ar|amos)|fal(?:o|ar|amos)|convers(?:o|ar|amos))\b[^.,!?;]*?\s(?:pra|para)\s+"
+    r"(?:(?:a\s+)?gente\s+|nos\s+|eu\s+)?(?P<verb>(?:acert|pag|quit|negoci|resolv)[a-z]*)",
+    re.ASCII,
+)
 # "aí vejo se pago", "vou ver se consigo pagar": a payment only weighed, not promised
 _HEDGED_RE = re.compile(
     r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo|sei)\s+se\b[^.,!?;]*",
     re.ASCII,
 )
-_NEGATION = frozenset({"nao", "naum", "n", "nem", "nunca", "jamais"})
+_NEGATION = frozenset({"nao", "naum", "num", "n", "nem", "nunca", "jamais"})
 _CAPAZ = "capaz"  # gaúcho "no way" when it opens a clause: "capaz que eu pague hoje!"
 _CLAUSE_BREAK_RE = re.compile(
     r"[!?;\n]+|(?<![0-9]):|:(?![0-9])|(?<![0-9])[.,]|[.,](?![0-9])|\b(?:e|mas|entao|porem|so\s+que)\b"
@@ -545,6 +550,8 @@ def _cues(clause: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     # "dia 22 eu te respondo se consigo": a payment only weighed is no payment cue
     hedged = [m.span() for m in _HEDGED_RE.finditer(clause)]
+    # "te ligo amanhã pra gente acertar": the call is the errand, settling its purpose
+    hedged += [m.span("verb") for m in _TALK_TO_SETTLE_RE.finditer(clause)]
     for kind, regex in (
         ("receipt", _RECEIPT_CUE_RE),
         ("past", _PAST_CUE_RE),
@@ -577,12 +584,16 @@ def _continues_the_past(text: str, left: int, clause: str) -> bool:
     """Whether a clause with no cue of its own goes on with a past one, joined by a comma or
     "e": "mandei 200 sábado passado e 200 hoje", "paguei antes do carnaval, dia 5". Not for what
     is left to pay: "paguei metade ontem, o resto sexta"."""
-    joint = _JOINED_RE.search(text, 0, left) if left else None
-    if joint is None or _REMAINDER_RE.search(clause):
+    if _REMAINDER_RE.search(clause):
         return False
-    before_left, _ = _clause(text, left - 1, left - 1)
-    cues = _cues(text[before_left : joint.start()])
-    return bool(cues) and max(cues, key=lambda c: c[1])[2] == "past"
+    # back over clauses with no cue either: "paguei na loja mesmo, em dinheiro, no sábado"
+    while left and (joint := _JOINED_RE.search(text, 0, left)) is not None:
+        before_left, _ = _clause(text, left - 1, left - 1)
+        cues = _cues(text[before_left : joint.start()])
+        if cues:
+            return max(cues, key=lambda c: c[1])[2] == "past"
+        left = before_left
+    return False
 
 
 def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
@@ -760,8 +771,11 @@ _NOT_MONEY_BEFORE = frozenset(
      "cep", "rg", "protocolo", "codigo", "cod", "pedido", "contrato", "tel", "telefone", "cel",
      "celular", "fone", "whats", "whatsapp", "zap", "ramal", "agencia", "ag", "apto",
      "apartamento", "casa", "rua", "lote", "quadra", "nota", "nf", "nfe", "senha", "cartao",
-     "final", "em", "desde", "erro", "fiscal", "serie", "km"}
+     "final", "em", "desde", "erro", "fiscal", "serie", "km", "atendente", "matricula"}
 )  # fmt: skip
+# Of those, the ones that name what an identifier is: "a senha é 4455", "protocolo nº 8812".
+_LABELS = _NOT_MONEY_BEFORE - {"dia", "dias", "dya", "as", "pelas", "das", "em", "desde", "n",
+                                "num", "final", "erro"}  # fmt: skip
 # Words that make a bare number ("150", "duzentos") money: paying, offering, owing.
 _CONTEXT_PREFIXES = (
     "pag", "transf", "deposit", "quit", "acert", "parcel", "cobr", "divid", "valor", "debit",
@@ -775,6 +789,7 @@ _CONTEXT_WORDS = frozenset(
      "fechamos", "fecho", "custa", "ficou", "fica", "vista", "avista", "aceita", "aceitam",
      "aceito", "aceitaria", "aceitariam", "topa", "topam", "topo", "serve", "tal", "passo",
      "passar", "conta", "fatura", "boleto", "mensalidade", "pgo", "pgto", "pgr", "largo", "dei",
+     "arrumo",
      "demos", "manda", "maximo"}
 )  # fmt: skip
 _CONTEXT_AFTER = frozenset(
@@ -801,7 +816,11 @@ _RATE_AFTER = frozenset(
 # "os 230", "dos 75", "uns 100", "só 450": an article or "only" right before a number of ten or
 # more that no unit follows names a sum already spoken of ("eu pago sexta os 320")
 _MONEY_ARTICLES = frozenset({"os", "dos", "uns", "so"})
-_THE_ONE_OF = tuple([w, "de"] for w in ("o", "a", "aquela", "aquele", "essa", "esse"))
+_THE_ONE_OF = tuple(
+    [w, "de"] for w in ("o", "a", "aquela", "aquele", "essa", "esse", "uma", "outra", "um", "outro")
+)
+# "no app tá 512", "aqui é quatrocentos e vinte", "era pra ser duzentos": the sum it is
+_IS_WORDS = frozenset({"ta", "eh", "ser", "era"})
 # "3 de 120", "2 veiz de 90", "3 parc de 115": the number after is an instalment's value
 _INSTALMENT_COUNT_WORDS = frozenset(
     {"x", "vez", "vezes", "veiz", "parc", "parcela", "parcelas", "parcelinhas", "prestacoes",
@@ -815,7 +834,9 @@ _PRICE_VERBS = (
 )  # fmt: skip
 # "eu falo em 400", "300 é o que dá", "600 e é isso que eu pago": the debtor's own price
 _PRICE_BEFORE_RE = re.compile(
-    r"\b(?:falo|fico|ficamos|fecho|fecha|fechamos|fexa|fexo)\s+em\s+$", re.ASCII
+    r"\b(?:(?:falo|fico|ficamos|fecho|fecha|fechamos|fexa|fexo)\s+em|chego\s+(?:a|em|ate)"
+    r"|proposta\s*:?)\s+$",
+    re.ASCII,
 )
 _WHAT_I_CAN_RE = re.compile(
     r"[\s,?!.]*(?:e\s+)?eh\s+(?:isso|o)\s+que\s+(?:eu\s+)?"
@@ -832,6 +853,7 @@ _OFFER_PREFIXES = (
 _OFFER_WORDS = frozenset(
     {"pix", "consigo", "posso", "podemos", "dou", "dar", "daria", "mando", "mandar", "faco",
      "fazer", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam", "pgo",
+     "arrumo",
      "pgr", "largo", "fecho", "fecha", "fechar", "fechamos"}
 )  # fmt: skip
 # What was already paid is no offer: "dos 450 já paguei 200, falta 250 que pago dia 20" → 250.
@@ -1126,8 +1148,9 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     )
     if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
+    price = price or bool(_PRICE_BEFORE_RE.search(" ".join(words_before[-3:]) + " "))
     if price and centavos >= 10 * 100:
-        return centavos, end
+        return centavos, end  # "fecha em 400", "eu chego a 700", "proposta: 600"
     if first.text == "cento" and phrase.end == i + 1 and words_before[-1:] == ["por"]:
         return None  # "10 por cento"; but "fazem por cento e vinte?"
     if phrase.formatted or phrase.scaled:
@@ -1146,6 +1169,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
         return centavos, end
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(named_after):
         return centavos, end
+    if words_after[:1] == ["da"] and words_after[1:] in (["noite"], ["manha"], ["tarde"]):
+        return None  # "dez da noite": a time
     if tuple(words_after) in _APPROXIMATE_AFTER or tuple(words_after) in _RATE_AFTER:
         return centavos, end
     above_days = centavos > 31 * 100
@@ -1155,7 +1180,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     if above_days and _ON_A_DAY_RE.match(_joined(tokens[end : end + 2])):
         return centavos, end  # "300 dia 23", "180 na seg", "trezentos na terça"
     short = sum(t.kind in ("word", "num") for t in tokens) <= _SHORT_REPLY_WORDS
-    if short and above_days and (phrase.words_only or centavos not in _YEARS):
+    labelled = _LABELS.intersection(words_before[-3:])  # "a senha é 4455"
+    if short and above_days and not labelled and (phrase.words_only or centavos not in _YEARS):
         return centavos, end
     if _instalment_value(tokens, i):
         return centavos, end
@@ -1171,7 +1197,10 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     if article and not (day_like and words_before[-1] == "so"):
         return centavos, end
     # "o de 130 venceu", "aquela de 420": the bill of that sum; "no app tá 512"
-    if words_before[-2:] in _THE_ONE_OF or (words_before[-1:] == ["ta"] and not day_like):
+    is_the_sum = words_before[-1:] and words_before[-1] in _IS_WORDS and not day_like
+    if is_the_sum and not _NOT_MONEY_BEFORE.intersection(words_before[-3:-1]):
+        return centavos, end  # but not "a senha é 1234"
+    if words_before[-2:] in _THE_ONE_OF:
         return centavos, end
     if (
         not day_like

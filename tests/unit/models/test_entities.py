@@ -1012,3 +1012,45 @@ def test_dates_eighth_round(text: str, expected: date) -> None:
 )
 def test_no_promise_eighth_round(text: str) -> None:
     assert promised_date(text, FRI) is None
+
+
+# The ninth round (issue 15 §4), from the eighth blind set once spent.
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("de 3 mil que pedem, eu chego a 900", 90000),  # the debtor's own price
+        ("valor atualizado 1.480,00; proposta: 700 à vista", 70000),
+        ("seiscentos conto num tenho não, mas trezentos eu arrumo", 30000),  # "num" is "não"
+        ("veio uma de 200 e outra de 380, qual vale?", 20000),
+        ("aqui é quatrocentos e dez né", 41000),  # the sum it is
+        ("era pra ser duzentos", 20000),
+        ("a senha é 4455", None),  # but not a password
+        ("atendente 5566 prometeu desconto", None),
+        ("chego em casa dez da noite", None),  # a time
+    ],
+)
+def test_amounts_ninth_round(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("vcs podem esperra ate dia 22", date(2026, 3, 22)),  # typed fast
+        ("daqi a 10 dias eu pago", date(2026, 3, 23)),
+    ],
+)
+def test_dates_ninth_round(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fiz a transferência na segunda",  # the noun goes with the past verb
+        "paguei na loja mesmo, em dinheiro, no sábado",  # back over clauses with no cue
+        "te ligo amanhã pra gente acertar isso",  # the call is the errand
+    ],
+)
+def test_no_promise_ninth_round(text: str) -> None:
+    assert promised_date(text, FRI) is None
