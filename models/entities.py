@@ -705,7 +705,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
       -ou but "estou": cobrou, mandou); a date for something other than paying (respondo, aviso,
       vejo, ligo, falo, conversa, viajando, viagem, volto, abrem, atendo, consulta, Procon,
       reclamar, the bank's "compensa", "faz 15 anos",
-      or the creditor as subject: vcs, vocês, cobram, mandam); a negated date ("não", "nem" within 5
+      or the creditor as subject: vcs, vocês, cobram, mandam; a call whose purpose is paying:
+      "te ligo amanhã pra acertar"); a negated date ("não", "nem" within 5
       words before and after any earlier date of the clause, or 2 after unless a payment verb came
       before the date: "hoje não consigo, pago amanhã" → amanhã, "pago sexta não se preocupa" →
       sexta; gaúcho "capaz" opening the clause: "capaz que eu pague hoje! só amanhã" → amanhã).
@@ -1244,11 +1245,13 @@ def amount_brl(text: str) -> int | None:
       dá?"); one followed by what it is ("250 de juros", "180 de saldo") or, above 31, by a
       counter-offer's words within 3 ("500 é o máximo", "200 na terça, última proposta"), or
       a day ("300 dia 23", "180 na seg", "220 amanhã"); one after "tô com" ("tô com
-      trezentos aqui"), "o de" ("o de 130 venceu"), "tá" above 31 ("no app tá 512"), or
+      trezentos aqui"), "o de"/"uma de" ("o de 130 venceu"), "tá", "é", "era" or "ser" above 31
+      ("no app tá 512", "era pra ser duzentos"; not after a label: "a senha é 4455"), or
       followed by "é o que dá", "é isso que eu pago"; a sum in words or formatted after "em"
       ("tá em oitocentos", "falaram em 1.500"; not "em dez", December).
     Never money: dates ("10/12", "15/12/2026"), day numbers ("dia 10"), times ("10h", "10:30",
-    "às 10"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"), ordinals ("2ª via"),
+    "às 10", "dez da noite"), counts ("3 parcelas", "10x", "2 meses", "mil vezes", "10%"),
+    ordinals ("2ª via"),
     toll-free lines ("0800 722 1040"), numbers written with leading zeros ("000.123.456"),
     phone numbers ("(11) 98765-4321", and any run of 8+ digits without separators), CPF/CNPJ,
     identifiers after "pedido", "protocolo", "cpf", "número", "erro"..., a bare number after
@@ -1264,7 +1267,8 @@ def amount_brl(text: str) -> int | None:
     word, else the last one before it; what was already paid (paguei, mandei, fiz, transferi...)
     is no offer; a share offered and then named wins ("cobram 360, metade eu consigo, 180" →
     180 reais), and so does the debtor's own price ("eu falo em 400", "250 é o que dá", "600 e
-    é isso que eu pago"): "a dívida é 500 mas só consigo 200" → 200 reais; "dos 450 já
+    é isso que eu pago", "eu chego a 700", "proposta: 600"): "a dívida é 500 mas só consigo
+    200" → 200 reais; "dos 450 já
     paguei 200, falta 250 que pago dia 20" → 250 reais; "de 1.200 eu pago 600" → 600 reais;
     "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of "600 de 1.200" / "500 dos 900"
     is never the offer. Without an offer, the first amount the
