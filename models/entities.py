@@ -120,7 +120,9 @@ _WEEKDAY_SPELLINGS = {
     **_WEEKDAYS, "seg": 0, "ter": 1, "tersa": 1, "qua": 2, "qui": 3, "sex": 4, "sesta": 4,
     "sab": 5, "sabdo": 5, "dom": 6, "sgnda": 0, "qrta": 2, "qnta": 3, "sxta": 4,
 }  # fmt: skip
-_TER_BEFORE_RE = re.compile(r"(?:\b(?:na|ou)\s+|^\s*)$")  # "na ter", "seg ou ter", "ter eu pago"
+_TER_BEFORE_RE = re.compile(
+    r"(?:\b(?:na|ou|pago|pagar|pgo)\s+|^\s*)$"
+)  # "na ter", "seg ou ter", "ter eu pago"
 _TER_AFTER_RE = re.compile(r"\s+(?:que|de)\b")
 _ORDINAL_ARTICLE_RE = re.compile(r"(?<!\bate\s)(?<!\bpra\s)(?<!\bpara\s)\b(?:a|da|pela)\s+$")
 _ORDINAL_WORDS = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
@@ -233,8 +235,9 @@ _PAST_CUE_RE = re.compile(
     # was, not a promise
     rf"\b(?:{_PARTICIPLE}|(?:ia|iria)\s+[a-z]+"
     # a promise made before: "tinha prometido pagar dia 10", "combinei de pagar sexta"
-    r"|(?:prometi|prometido|combinei|combinado)\s+(?:que\s+|de\s+)?(?:ia\s+)?pag\w*"
-    r"|pagou|pagaram|fiz|transferi|recebi|venceu|vencia|vence|vencimento|venc|vencido"
+    r"|(?:prometi|prometido|combinei|combinado|esqueci)\s+(?:que\s+|de\s+)?(?:ia\s+)?pag\w*"
+    r"|eh\s+pra(?=\s+(?:o\s+)?dia\b)"  # "o boleto é pra dia 28": when it is due
+    r"|pagou|pagaram|fiz|transferi|recebi|venc\w*"
     r"|vencida|caiu|consegui|esqueci|fui|foi|fis|tive|teve|tava|estava|tinha|desde"
     # a third-person plural preterite: ofereceram, fizeram, disseram, mandaram
     r"|[a-z]{2,}(?:aram|eram|iram)"
@@ -264,7 +267,7 @@ _PAYMENT_CUE_RE = re.compile(
     r"|ofere(?:co|ca|cer)"
     r"|esper(?:a|ar|am|ra)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
     r"|pass(?:o|ar)\s+(?:o\s+pix\s+)?(?:pra|para|pro)\b"  # "amanhã mesmo passo pra vocês"
-    r"|devolv(?:o|er|emos)"  # "te devolvo tudo no sábado"
+    r"|devolv(?:o|er|emos)|repass(?:o|ar)|sem\s+falta"  # "te devolvo tudo no sábado"
     rf"|{_CREDITOR_ACCOUNT}"
     # the creditor receives: "amanhã cê recebe"
     r"|(?:vc|voce|ce|vcs|voces)\s+receb(?:e|em)\b)\b",
@@ -280,7 +283,8 @@ _TALK_TO_SETTLE_RE = re.compile(
 )
 # "aí vejo se pago", "vou ver se consigo pagar": a payment only weighed, not promised
 _HEDGED_RE = re.compile(
-    r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo|sei)\s+se\b[^.,!?;]*",
+    r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo|sei)\s+se\b(?!\s+da\b)"
+    r"[^.,!?;]*",  # but "ver se dá pra pagar dia 10" asks for the day
     re.ASCII,
 )
 _NEGATION = frozenset({"nao", "naum", "num", "n", "nem", "nunca", "jamais"})
@@ -790,8 +794,8 @@ _CONTEXT_WORDS = frozenset(
      "fechamos", "fecho", "custa", "ficou", "fica", "vista", "avista", "aceita", "aceitam",
      "aceito", "aceitaria", "aceitariam", "topa", "topam", "topo", "serve", "tal", "passo",
      "passar", "conta", "fatura", "boleto", "mensalidade", "pgo", "pgto", "pgr", "largo", "dei",
-     "arrumo",
-     "demos", "manda", "maximo"}
+     "arrumo", "demos", "manda", "maximo", "cai", "caiu", "entra", "entrou", "sobra", "sobrou",
+     "repasso", "adianto"}
 )  # fmt: skip
 _CONTEXT_AFTER = frozenset(
     {"entrada", "vista", "avista", "pix", "total", "saldo", "juros", "multa", "desconto",
@@ -821,7 +825,7 @@ _THE_ONE_OF = tuple(
     [w, "de"] for w in ("o", "a", "aquela", "aquele", "essa", "esse", "uma", "outra", "um", "outro")
 )
 # "no app tá 512", "aqui é quatrocentos e vinte", "era pra ser duzentos": the sum it is
-_IS_WORDS = frozenset({"ta", "eh", "ser", "era"})
+_IS_WORDS = frozenset({"ta", "eh", "ser", "era", "sao"})
 # "3 de 120", "2 veiz de 90", "3 parc de 115": the number after is an instalment's value
 _INSTALMENT_COUNT_WORDS = frozenset(
     {"x", "vez", "vezes", "veiz", "parc", "parcela", "parcelas", "parcelinhas", "prestacoes",
@@ -836,12 +840,13 @@ _PRICE_VERBS = (
 # "eu falo em 400", "300 é o que dá", "600 e é isso que eu pago": the debtor's own price
 _PRICE_BEFORE_RE = re.compile(
     r"\b(?:(?:falo|fico|ficamos|fecho|fecha|fechamos|fexa|fexo)\s+em|chego\s+(?:a|em|ate)"
-    r"|proposta\s*:?)\s+$",
+    r"|proposta\s*:?|maximo\b(?:\s+\w+){0,4}?\s+eh)\s+$",
     re.ASCII,
 )
 _WHAT_I_CAN_RE = re.compile(
     r"[\s,?!.]*(?:e\s+)?eh\s+(?:isso|o)\s+que\s+(?:eu\s+)?"
-    r"(?:pago|da|consigo|tenho|posso|dou|sobra|mando)\b",
+    r"(?:pago|da|consigo|tenho|tem|posso|dou|sobra|mando)\b"
+    r"|\s+da\s*(?:[.!?,;]|$)",  # "os 1.300 não dá, 650 dá"
     re.ASCII,
 )
 # "tô com trezentos aqui": what the debtor has
@@ -854,8 +859,7 @@ _OFFER_PREFIXES = (
 _OFFER_WORDS = frozenset(
     {"pix", "consigo", "posso", "podemos", "dou", "dar", "daria", "mando", "mandar", "faco",
      "fazer", "tenho", "fasso", "passo", "aceita", "aceitam", "aceito", "topa", "topam", "pgo",
-     "arrumo",
-     "pgr", "largo", "fecho", "fecha", "fechar", "fechamos"}
+     "arrumo", "pgr", "largo", "fecho", "fecha", "fechar", "fechamos", "repasso", "adianto"}
 )  # fmt: skip
 # What was already paid is no offer: "dos 450 já paguei 200, falta 250 que pago dia 20" → 250.
 _PAST_PAYMENTS = frozenset(
@@ -1044,7 +1048,7 @@ def _tokens(text: str) -> list[_Token]:
 
 
 _ON_A_DAY_RE = re.compile(
-    rf"(?:dia [0-9]|(?:hoje|hj|amanha|amn|depois)\b"
+    rf"(?:(?:no |ate )?dia [0-9]|(?:hoje|hj|amanha|amn|depois (?:de )?amanha)\b"
     rf"|(?:na|no|ate) (?:{_alternation(_WEEKDAY_SPELLINGS)})\b)",
     re.ASCII,
 )
@@ -1136,6 +1140,8 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
                 return centavos + cents.centavos // 100, cents.end + 1
         return centavos, end
     words_before = [t.text for t in tokens[:i] if t.kind in ("word", "num")][-4:]
+    if words_before[-2:-1] == ["termina"]:
+        return None  # "o código termina com 8842"
     # "fecha em 400", "fechamos em 400": the price, not a year
     price = words_before[-1:] == ["em"] and words_before[-2:-1] in _PRICE_VERBS
     # "oferta final: 450", "valor final 300": a price, not a card's last digits
@@ -1149,7 +1155,7 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     )
     if words_before and words_before[-1] in _NOT_MONEY_BEFORE and not price:
         return None
-    price = price or bool(_PRICE_BEFORE_RE.search(" ".join(words_before[-3:]) + " "))
+    price = price or bool(_PRICE_BEFORE_RE.search(" ".join(words_before) + " "))
     if price and centavos >= 10 * 100:
         return centavos, end  # "fecha em 400", "eu chego a 700", "proposta: 600"
     if first.text == "cento" and phrase.end == i + 1 and words_before[-1:] == ["por"]:
@@ -1178,7 +1184,7 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     counter_offer = [t.text for t in tokens[end:] if t.kind == "word"][:3]
     if above_days and _OFFER_AFTER.intersection(counter_offer):
         return centavos, end
-    if above_days and _ON_A_DAY_RE.match(_joined(tokens[end : end + 2])):
+    if above_days and _ON_A_DAY_RE.match(_joined(tokens[end : end + 3])):
         return centavos, end  # "300 dia 23", "180 na seg", "trezentos na terça"
     short = sum(t.kind in ("word", "num") for t in tokens) <= _SHORT_REPLY_WORDS
     labelled = _LABELS.intersection(words_before[-3:])  # "a senha é 4455"
@@ -1306,8 +1312,9 @@ def amount_brl(text: str) -> int | None:
             return mention.centavos
     for mention in mentions:
         own_price = _PRICE_BEFORE_RE.search(normalized, 0, mention.start)
-        if own_price or _WHAT_I_CAN_RE.match(normalized, mention.end):
-            return mention.centavos
+        on_a_day = _ON_A_DAY_RE.match(normalized, mention.end + 1) and mention.centavos > 3100
+        if own_price or on_a_day or _WHAT_I_CAN_RE.match(normalized, mention.end):
+            return mention.centavos  # the debtor's own price, or a sum put on a day
     for mention in mentions:
         if _states_the_share(normalized, mention):
             return mention.centavos

@@ -1054,3 +1054,46 @@ def test_dates_ninth_round(text: str, expected: date) -> None:
 )
 def test_no_promise_ninth_round(text: str) -> None:
     assert promised_date(text, FRI) is None
+
+
+# The tenth round (issue 15 §4), from the ninth blind set once spent.
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("630 no dia 5 do mês que vem, pode?", 63000),  # a sum put on a day
+        ("dívida de 4 mil, mil no dia 20 e o resto depois", 100000),  # is the one offered
+        ("sei que são 900, amanhã adianto 300", 30000),
+        ("os 1.100 não dá, 550 dá", 55000),
+        ("de 2.000 o máximo é 450", 45000),
+        ("dia 8 cai 120 na minha conta", 12000),
+        ("e são 340 né?", 34000),
+        ("o código termina com 7731", None),
+    ],
+)
+def test_amounts_tenth_round(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pago ter, pode ser?", date(2026, 3, 17)),  # "ter" after "pago"
+        ("seg sem falta, e n me liga mais", date(2026, 3, 16)),  # "sem falta" commits
+        ("queria ver se dá pra pagar 300 no dia 20", date(2026, 3, 20)),  # asks for the day
+        ("dia 25 cai 90 na conta e eu repasso pra vocês no mesmo dia", date(2026, 3, 25)),
+        ("esqueci de pagar dia 10, mas dia 20 eu pago", date(2026, 3, 20)),
+    ],
+)
+def test_dates_tenth_round(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "o boleto de 300 é pra dia 28? não chegou",  # when it is due
+        "a parcela vencue dia 10 e eu esqueci",  # "vencue" is "venceu"
+    ],
+)
+def test_no_promise_tenth_round(text: str) -> None:
+    assert promised_date(text, FRI) is None
