@@ -694,7 +694,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     (clauses break at punctuation, a colon and at e, mas, aí (not "isso aí"), então, porém, só
     que; the nearest cue
     before the date, else the nearest after it):
-    - a payment verb (pago, pagar, deposito, transfiro, quito, acerto, mando, consigo, esperar;
+    - a payment verb (pago, pagar, deposito, transfiro, quito, acerto, mando, consigo, esperar,
+      repasso, devolvo, "sem falta";
       the nouns pix, pagamento, pgto only in a clause with no verb cue, so "fiz o pix hj" is
       past) → a payment date, the best;
     - no cue → a neutral date ("sexta sem falta", "amanhã!"), but a payment date when a sum
@@ -1273,7 +1274,8 @@ def amount_brl(text: str) -> int | None:
     word, else the last one before it; what was already paid (paguei, mandei, fiz, transferi...)
     is no offer; a share offered and then named wins ("cobram 360, metade eu consigo, 180" →
     180 reais), and so does the debtor's own price ("eu falo em 400", "250 é o que dá", "600 e
-    é isso que eu pago", "eu chego a 700", "proposta: 600"): "a dívida é 500 mas só consigo
+    é isso que eu pago", "eu chego a 700", "proposta: 600", "o máximo é 250", "650 dá"), and
+    a sum put on a day ("dívida de 3 mil, mil no dia 20"): "a dívida é 500 mas só consigo
     200" → 200 reais; "dos 450 já
     paguei 200, falta 250 que pago dia 20" → 250 reais; "de 1.200 eu pago 600" → 600 reais;
     "cobrança de 1.100?? 500 eu pago" → 500 reais. The total of "600 de 1.200" / "500 dos 900"
