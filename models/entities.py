@@ -221,7 +221,7 @@ _CREDITOR_ACCOUNT = r"na\s+conta\s+d[eo]s?\s+(?:vcs|voces|vc|voce|ces)\b"
 _RECEIPT_CUE_RE = re.compile(
     r"\b(?:(?<!vc\s)(?<!ce\s)(?<!voce\s)(?<!vcs\s)(?<!voces\s)receb(?!i\b)\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
     r"|pagamento\s+(?:\w+\s+)?(?:sai|cai)|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
-    # the 13th salary ("o 13º só sai dia 20"), money that "falls" or is released
+    # the 13th salary ("o 13º só sai dia 20"), an advance, money released, a payday
     r"|13o|decimo\s+terceiro|adiantamento|liber(?:a|am|ar)|dia\s+de\s+pagamento"
     # money that "falls", unless into the creditor's account ("cai 150 na conta de vcs")
     rf"|ca(?:i|ir)(?!(?:\s+\S+){{0,3}}\s+{_CREDITOR_ACCOUNT})"
@@ -238,7 +238,7 @@ _PAST_CUE_RE = re.compile(
     r"|(?:prometi|prometido|combinei|combinado|esqueci)\s+(?:que\s+|de\s+)?(?:ia\s+)?pag\w*"
     r"|eh\s+pra(?=\s+(?:o\s+)?dia\b)"  # "o boleto é pra dia 28": when it is due
     r"|pagou|pagaram|fiz|transferi|recebi|venc\w*"
-    r"|vencida|caiu|consegui|esqueci|fui|foi|fis|tive|teve|tava|estava|tinha|desde"
+    r"|caiu|consegui|esqueci|fui|foi|fis|tive|teve|tava|estava|tinha|desde"
     # a third-person plural preterite: ofereceram, fizeram, disseram, mandaram
     r"|[a-z]{2,}(?:aram|eram|iram)"
     # proof sent, not money: "amanhã mando o comprovante"
