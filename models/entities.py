@@ -150,7 +150,10 @@ _NEXT_WEEK = r"(?:semana\s+que\s+vem|proxima\s+semana|outra\s+semana|semana\s+se
 
 # "hoje em dia" (nowadays) and "hoje é dia 30" (the date stated) are no promise of today.
 _HOJE_RE = re.compile(
-    r"\b(?:hoje+|hj|hje|hoj|hoej|hjoe|oje)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)", re.ASCII
+    # "já são 5 mensagens hoje": messages or calls counted today
+    r"(?<!mensagens\s)(?<!mensagem\s)(?<!vezes\s)(?<!ligacoes\s)"
+    r"\b(?:hoje+|hj|hje|hoj|hoej|hjoe|oje)\b(?!\s+em\s+dia)(?!\s+(?:ja\s+)?eh?\s+dia\b)",
+    re.ASCII,
 )
 _DEPOIS_RE = re.compile(
     rf"\b(?:depois|dps|dpois|dpss|dispois|despois)\s+(?:d[eia]?\s+)?{_AMANHA}\b", re.ASCII
@@ -222,7 +225,7 @@ _RECEIPT_CUE_RE = re.compile(
     r"\b(?:(?<!vc\s)(?<!ce\s)(?<!voce\s)(?<!vcs\s)(?<!voces\s)receb(?!i\b)\w*|salario|meu\s+pagamento|meu\s+pagto|pagamento\s+(?:sai|cai)"
     r"|pagamento\s+(?:\w+\s+)?(?:sai|cai)|(?:sai|cai)\s+o\s+pagamento|me\s+paga[mr]?\w*|aposentadoria|beneficio|pensao|auxilio"
     # the 13th salary ("o 13º só sai dia 20"), an advance, money released, a payday
-    r"|13o|decimo\s+terceiro|adiantamento|liber(?:a|am|ar)|dia\s+de\s+pagamento"
+    r"|13o|decimo\s+terceiro|adiantamento|liber(?:a|am|ar)|dia\s+de\s+pagamento|caem"
     # money that "falls", unless into the creditor's account ("cai 150 na conta de vcs")
     rf"|ca(?:i|ir)(?!(?:\s+\S+){{0,3}}\s+{_CREDITOR_ACCOUNT})"
     r"|bolsa\s+familia|(?:patrao|chefe|empresa|firma)(?:\s+\w+){0,2}?\s+paga[mr]?)\b",
@@ -236,6 +239,8 @@ _PAST_CUE_RE = re.compile(
     rf"\b(?:{_PARTICIPLE}|(?:ia|iria)\s+[a-z]+"
     # a promise made before: "tinha prometido pagar dia 10", "combinei de pagar sexta"
     r"|(?:prometi|prometido|combinei|combinado|esqueci)\s+(?:que\s+|de\s+)?(?:ia\s+)?pag\w*"
+    # "tinha falado que pagaria sexta" (but "já falei que pago dia 5" says it again)
+    r"|(?:falei|falado|disse|dito)\s+(?:que\s+|q\s+)?(?:eu\s+)?(?:pagaria|ia\s+pagar|iria\s+pagar)"
     r"|eh\s+pra(?=\s+(?:o\s+)?dia\b)"  # "o boleto é pra dia 28": when it is due
     r"|pagou|pagaram|fiz|transferi|recebi|venc\w*"
     r"|caiu|consegui|esqueci|fui|foi|fis|tive|teve|tava|estava|tinha|desde"
@@ -250,7 +255,8 @@ _PAST_CUE_RE = re.compile(
     # a third-person preterite in -iu: saiu, sumiu, subiu
     r"|[a-z]{2,}iu"
     # a first-person preterite: paguei, mandei, comprei, liguei (not the future: pagarei)
-    r"|[a-z]{3,}ei(?<!arei)(?<!erei)(?<!irei))\b",
+    # (but "programei", "agendei" the payment: it is still to come)
+    r"|[a-z]{3,}ei(?<!arei)(?<!erei)(?<!irei)(?<!programei)(?<!agendei))\b",
     re.ASCII,
 )
 # Something else than paying: a reply, a call, a talk, a trip, an appointment, the creditor.
@@ -268,6 +274,7 @@ _PAYMENT_CUE_RE = re.compile(
     r"|esper(?:a|ar|am|ra)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
     r"|pass(?:o|ar)\s+(?:o\s+pix\s+)?(?:pra|para|pro)\b"  # "amanhã mesmo passo pra vocês"
     r"|devolv(?:o|er|emos)|repass(?:o|ar)|sem\s+falta"  # "te devolvo tudo no sábado"
+    r"|program(?:ei|ado|o|ar)|agend(?:ei|ado|o|ar)|refa(?:co|zer)"  # "agendei pro dia 15"
     rf"|{_CREDITOR_ACCOUNT}"
     # the creditor receives: "amanhã cê recebe"
     r"|(?:vc|voce|ce|vcs|voces)\s+receb(?:e|em)\b)\b",
@@ -283,8 +290,8 @@ _TALK_TO_SETTLE_RE = re.compile(
 )
 # "aí vejo se pago", "vou ver se consigo pagar": a payment only weighed, not promised
 _HEDGED_RE = re.compile(
-    r"\b(?:vejo|ver|verei|veremos|respondo|aviso|confirmo|digo|falo|sei)\s+se\b(?!\s+da\b)"
-    r"[^.,!?;]*",  # but "ver se dá pra pagar dia 10" asks for the day
+    r"\b(?:(?:vejo|ver|verei|veremos)\s+se\b(?!\s+da\b)"  # "ver se dá pra pagar dia 10" asks
+    r"|(?:respondo|aviso|confirmo|digo|falo|sei)\s+se\b)[^.,!?;]*",
     re.ASCII,
 )
 _NEGATION = frozenset({"nao", "naum", "num", "n", "nem", "nunca", "jamais"})
@@ -639,6 +646,12 @@ def _tier(text: str, span: _Span, previous_end: int = 0) -> _Tier | None:
     return _Tier.RECEIPT if kind == "receipt" else _Tier.NEUTRAL
 
 
+# Bills the debtor pays to someone else: "tenho aluguel pra pagar", "pago a luz".
+_OTHER_BILLS_RE = re.compile(
+    r"\b(?:aluguel|luz|agua|condominio|internet|mercado|escola|faculdade)\b", re.ASCII
+)
+
+
 def _says_it_pays(text: str) -> bool:
     """Whether `text` has a payment word not negated in its clause ("não dá pra pagar tudo" has
     none; "o inventário não saiu. posso pagar" has one)."""
@@ -647,7 +660,9 @@ def _says_it_pays(text: str) -> bool:
         for m in regex.finditer(text):
             if any(a <= m.start() < b for a, b in receipts):
                 continue  # "meu pagamento cai dia 5", "dia de pagamento": money that comes
-            left, _ = _clause(text, m.start(), m.end())
+            left, right = _clause(text, m.start(), m.end())
+            if _OTHER_BILLS_RE.search(text, left, right):
+                continue  # "tenho aluguel pra pagar": another bill
             before = _WORD_RE.findall(text, max(left, m.start() - 24), m.start())[-3:]
             if not _NEGATION.intersection(before):
                 return True
@@ -695,7 +710,7 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     que; the nearest cue
     before the date, else the nearest after it):
     - a payment verb (pago, pagar, deposito, transfiro, quito, acerto, mando, consigo, esperar,
-      repasso, devolvo, "sem falta";
+      repasso, devolvo, refaço, "sem falta", a payment scheduled: "agendei", "programei";
       the nouns pix, pagamento, pgto only in a clause with no verb cue, so "fiz o pix hj" is
       past) → a payment date, the best;
     - no cue → a neutral date ("sexta sem falta", "amanhã!"), but a payment date when a sum
@@ -720,7 +735,8 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
     dia 5; "meu salário só cai dia 5." → None; a payment only weighed is none: "o 13º sai dia
     20, aí vejo se pago", "dia 22 te respondo se consigo", "não sei se vou conseguir" → None;
     so is a negated one, "cai dia 15, não dá pra pagar", and one inside a receipt cue, "meu
-    pagamento só cai dia 5", "quarta é dia de pagamento" → None), and a neutral one is
+    pagamento só cai dia 5", "quarta é dia de pagamento" → None, and one for another bill:
+    "caem 1.200 mas tenho aluguel pra pagar" → None), and a neutral one is
     dropped when the message
     has no payment word but a cue of something else ("amanhã eu vejo isso, hoje tô cansado" →
     None).
@@ -841,13 +857,14 @@ _PRICE_VERBS = (
 # "eu falo em 400", "300 é o que dá", "600 e é isso que eu pago": the debtor's own price
 _PRICE_BEFORE_RE = re.compile(
     r"\b(?:(?:falo|fico|ficamos|fecho|fecha|fechamos|fexa|fexo)\s+em|chego\s+(?:a|em|ate)"
-    r"|proposta\s*:?|maximo\b(?:\s+\w+){0,4}?\s+eh)\s+$",
+    r"|proposta\s*:?|ofereco|proponho|maximo\b(?:\s+\w+){0,4}?\s+eh)\s+$",
     re.ASCII,
 )
 _WHAT_I_CAN_RE = re.compile(
     r"[\s,?!.]*(?:e\s+)?eh\s+(?:isso|o)\s+que\s+(?:eu\s+)?"
     r"(?:pago|da|consigo|tenho|tem|posso|dou|sobra|mando)\b"
-    r"|\s+da\s*(?:[.!?,;]|$)",  # "os 1.300 não dá, 650 dá"
+    r"|\s+da\s*(?:[.!?,;]|$)"  # "os 1.300 não dá, 650 dá"
+    r"|\s+(?:serve|pode\s+ser|aceita|aceitam)\s*\?",  # "não dá 500. 320 serve?"
     re.ASCII,
 )
 # "tô com trezentos aqui": what the debtor has
@@ -1405,9 +1422,11 @@ def _offer_positions(text: str, left: int, right: int) -> tuple[list[int], bool]
     positions = []
     negated_seen = False
     words = list(_WORD_RE.finditer(text, left, right))
+    if _OTHER_BILLS_RE.search(text, left, right):
+        return positions, negated_seen  # "pago aluguel de setecentos": another bill
     for k, word in enumerate(words):
-        if not _is_offer(word.group()):
-            continue
+        if not _is_offer(word.group()) or word.group() == "parcelas":
+            continue  # "já paguei 300 em parcelas": the noun offers nothing
         if any(w.group() in _NEGATION for w in words[max(0, k - 3) : k]):
             negated_seen = True
         else:

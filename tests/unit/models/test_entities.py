@@ -1097,3 +1097,44 @@ def test_dates_tenth_round(text: str, expected: date) -> None:
 )
 def test_no_promise_tenth_round(text: str) -> None:
     assert promised_date(text, FRI) is None
+
+
+# The eleventh round (issue 15 §4), from the tenth blind set once spent.
+@pytest.mark.parametrize(
+    ("text", "centavos"),
+    [
+        ("não dá 600. 350 serve?", 35000),  # a counter-offer asked
+        ("vocês pedem 1.300 pra quitar, eu ofereço 800", 80000),
+        ("dívida de 6 mil, proponho 2 mil à vista", 200000),
+        ("recebo mil e duzentos e pago aluguel de oitocentos", 120000),  # rent is no offer
+        ("já paguei 300 em parcelas, aceito pagar os 150 que faltam", 15000),
+    ],
+)
+def test_amounts_eleventh_round(text: str, centavos: int | None) -> None:
+    assert amount_brl(text) == centavos
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("já programei o pagamento pra quarta, dia 18", date(2026, 3, 18)),  # still to come
+        ("agendei o pix pro dia 20", date(2026, 3, 20)),
+        ("caiu na chave errada, vou refazer hoje", FRI.date()),
+        ("já falei que pago dia 25!!", date(2026, 3, 25)),  # said again, still a promise
+    ],
+)
+def test_dates_eleventh_round(text: str, expected: date) -> None:
+    assert promised_date(text, FRI) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "já são 4 mensagens hoje, chega",  # messages counted today
+        "dia 20 caem 900 na conta mas tenho aluguel pra pagar",  # another bill
+        "eu tinha falado que pagaria sexta, mas não vai dar",  # a promise that was
+        "sexta recebo, mas não sei se dá pra pagar",  # only weighed
+    ],
+)
+def test_no_promise_eleventh_round(text: str) -> None:
+    assert promised_date(text, FRI) is None
