@@ -1419,7 +1419,7 @@ def _offer_positions(text: str, left: int, right: int) -> tuple[list[int], bool]
 
     A negated offer word ("não tenho", "não dá pra pagar": "não" within the 3 words before)
     is no offer."""
-    positions = []
+    positions: list[int] = []
     negated_seen = False
     words = list(_WORD_RE.finditer(text, left, right))
     if _OTHER_BILLS_RE.search(text, left, right):
