@@ -208,10 +208,12 @@ _INSTALMENT_BEFORE_RE = re.compile(r"\b(?:parcelas?|parc|prestac\w*)\s*$", re.AS
 _RANGE_RE = re.compile(
     rf"\bentre\s+(?:o\s+)?(?:dia\s+)?{_DAY_NUM}\s+e\s+(?:o\s+)?(?:dia\s+)?{_DAY_NUM}\b"
     rf"|\b{_AMANHA}\s+ou\s+depois\b(?!\s+(?:d[eia]?\s+)?{_AMANHA})"
-    rf"|\bdia\s+{_DAY_NUM}\s+e\s+poucos?\b",  # "lá pro dia 20 e pouco"
+    rf"|\bdia\s+{_DAY_NUM}\s+e\s+poucos?\b"  # "lá pro dia 20 e pouco"
+    rf"|\bdia\s+{_DAY_NUM}\s+ou\s+(?:dia\s+)?{_DAY_NUM}\b",  # "dia 5 ou 6"
     re.ASCII,
 )
 _DAY_BEFORE_RE = re.compile(r"\bdia\s*$")
+_EITHER_RE = re.compile(r"\s*,?\s*ou\s+(?:(?:na|no|o|a|dia|entao|talvez)\s+)*", re.ASCII)
 _ISO_DATE_RE = re.compile(r"(?<![0-9])(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})(?![0-9])")
 _COUNT = rf"(?:[0-9]{{1,3}}|{_DAY_WORDS})"
 _IN_DAYS_RE = re.compile(
@@ -268,8 +270,12 @@ _OTHER_CUE_RE = re.compile(
     re.ASCII,
 )
 _PAYMENT_CUE_RE = re.compile(
-    r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|pgo|pgar|pgr|deposit(?:o|a|ar|arei)"
-    r"|transf(?:iro|ere|erir|erimos|ira)|quit(?:o|a|ar)|acert(?:o|a|ar)|liquid\w*|mando|mandar|consigo|conseguir"
+    # (not the nouns: "fiz o depósito", "recebo do acerto")
+    r"\b(?:pag(?:o|a|ar|arei|aria|ando|ue|uem|amos|u)|pagra|pgo|pgar|pgr"
+    r"|(?<!\bo\s)(?<!\bum\s)(?<!\bdo\s)deposit(?:o|a|ar|arei)"
+    r"|transf(?:iro|ere|erir|erimos|ira)|quit(?:o|a|ar)|(?<!\bo\s)(?<!\bdo\s)acert(?:o|a|ar)"
+    # "consigo pagar", not "só consigo falar com vcs amanhã"
+    r"|liquid\w*|mando|mandar|(?:consigo|conseguir)(?!\s+(?:falar|ligar|responder|ver|olhar))"
     r"|ofere(?:co|ca|cer)"
     r"|esper(?:a|ar|am|ra)|faco|larg(?:o|ar)|complet(?:o|ar)"  # gaúcho: "largo os 400 pila"
     r"|pass(?:o|ar)\s+(?:o\s+pix\s+)?(?:pra|para|pro)\b"  # "amanhã mesmo passo pra vocês"
@@ -541,7 +547,15 @@ def _date_spans(text: str, today: date) -> list[_Span]:
     for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
         if all(span.end <= c.start or span.start >= c.end for c in chosen):
             chosen.append(span)
-    return sorted(chosen, key=lambda s: s.start)
+    chosen.sort(key=lambda s: s.start)
+    # "segunda ou terça", "ou na sexta ou no sábado": two days offered is no one day
+    either = {
+        k
+        for j in range(len(chosen) - 1)
+        if _EITHER_RE.fullmatch(text, chosen[j].end, chosen[j + 1].start)
+        for k in (j, j + 1)
+    }
+    return [span for k, span in enumerate(chosen) if k not in either]
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:
@@ -697,9 +711,9 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
       ahead, the day that passed is nearer and meant ("paguei 27/12" said on 5 January): no
       date. "15/12/2026", "15/12/26", "15-12-2026", "15.12.2026", "2026-12-15" → that date,
       even if past (it is what was written; the policy may reject it).
-    - A span or "soon" is no one day: "entre dia 10 e dia 15", "amanhã ou depois", "dia 20 e
-      pouco"; nor a weekday gone by ("sexta passada"), nor "parcela 7/10", nor "a 3ª" (an
-      ordinal after an article, without "feira").
+    - A span, "soon" or alternatives are no one day: "entre dia 10 e dia 15", "amanhã ou
+      depois", "dia 20 e pouco", "segunda ou terça"; nor a weekday gone by ("sexta passada"),
+      nor "parcela 7/10", nor "a 3ª" (an ordinal after an article, without "feira").
     - "mês que vem, no dia 5" → the 5th of next month, like "dia 5 do mês que vem".
     - Vague ("semana que vem", "fim do mês", "mês que vem", "quando receber", "logo") → None;
       so is a lower bound: "depois do dia 10", "após o dia 25", "a partir de quinta" (but "dá
@@ -730,7 +744,10 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
       words before and after any earlier date of the clause, or 2 after unless a payment verb came
       before the date: "hoje não consigo, pago amanhã" → amanhã, "pago sexta não se preocupa" →
       sexta; gaúcho "capaz" opening the clause: "capaz que eu pague hoje! só amanhã" → amanhã).
-    The best kind wins, then the earliest in the text: "hoje ou amanha" → hoje. A receipt date
+    The best kind wins, then the earliest in the text: "recebo dia 5 e pago dia 20" → dia 20.
+    Decision: two days offered as alternatives are no one day ("hoje ou amanhã", "segunda ou
+    terça", "dia 5 ou 6" → None), as the rules say and most writers of the blind sets read
+    them; an earlier decision took the first, and three development rows keep it. A receipt date
     counts only when the message has a payment word somewhere ("recebo dia 5, aí te pago" →
     dia 5; "meu salário só cai dia 5." → None; a payment only weighed is none: "o 13º sai dia
     20, aí vejo se pago", "dia 22 te respondo se consigo", "não sei se vou conseguir" → None;

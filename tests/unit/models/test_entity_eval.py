@@ -58,9 +58,10 @@ def test_a_bad_row_names_its_file_and_line(tmp_path: Path) -> None:
 
 
 # The figures reached on the development set (issue 15 §4); a floor, so a regression fails.
-# One date is missed on purpose: line 149 reads "provavelmente amanhã ou depois" as tomorrow,
-# where a later set reads the same words as vague, and the rule (vague: no one day) sides with it.
-DEV_DATES_RIGHT, DEV_DATES_SPURIOUS_MAX = 192, 0
+# Three dates are missed on purpose: lines 149, 160 and 198 read "amanhã ou depois", "hoje ou
+# amanhã" and "seg ou ter" as the first day, where later sets read them as no one day, and the
+# rules ("one definite day") side with those (models/entities.py, "Decision: two days").
+DEV_DATES_RIGHT, DEV_DATES_SPURIOUS_MAX = 190, 0
 DEV_AMOUNTS_RIGHT, DEV_AMOUNTS_SPURIOUS_MAX = 158, 0
 
 
@@ -77,10 +78,10 @@ def test_the_development_set_figures_hold() -> None:
 def test_the_command_prints_both_functions_and_every_style() -> None:
     result = CliRunner().invoke(model, ["entities", "--failures"])
     assert result.exit_code == 0, result.output
-    assert "promised_date  right 192/193 (99.5%)" in result.output
+    assert "promised_date  right 190/193 (98.4%)" in result.output
     assert "amount_brl     right 158/158 (100.0%)" in result.output
     assert "weekday_no_feira" in result.output
-    assert "failures (1)" in result.output
+    assert "failures (3)" in result.output
     assert "entities_dev.jsonl:149 date missed" in result.output
 
 
