@@ -746,7 +746,7 @@ def promised_date(text: str, ref_time: datetime) -> date | None:
       sexta; gaúcho "capaz" opening the clause: "capaz que eu pague hoje! só amanhã" → amanhã).
     The best kind wins, then the earliest in the text: "recebo dia 5 e pago dia 20" → dia 20.
     Decision: two days offered as alternatives are no one day ("hoje ou amanhã", "segunda ou
-    terça", "dia 5 ou 6" → None), as the rules say and most writers of the blind sets read
+    terça", "dia 5 ou 6" → None), as the rules say and most writers of the held-out sets read
     them; an earlier decision took the first, and three development rows keep it. A receipt date
     counts only when the message has a payment word somewhere ("recebo dia 5, aí te pago" →
     dia 5; "meu salário só cai dia 5." → None; a payment only weighed is none: "o 13º sai dia
