@@ -884,6 +884,7 @@ _WHAT_I_CAN_RE = re.compile(
     r"|\s+(?:serve|pode\s+ser|aceita|aceitam)\s*\?",  # "não dá 500. 320 serve?"
     re.ASCII,
 )
+_WHAT_I_CAN_TOKENS = 10  # ", e é isso que eu pago": the longest it reads after a number
 # "tô com trezentos aqui": what the debtor has
 _HAVING = (["to", "com"], ["tou", "com"], ["estou", "com"], ["tamo", "com"], ["fiquei", "com"])
 # An amount said in a clause with one of these is the one the debtor offers or pays.
@@ -1207,7 +1208,9 @@ def _judge(tokens: list[_Token], i: int, phrase: _Phrase) -> tuple[int, int] | N
     alone = all(t.kind in ("sym", "cur") for t in tokens[:i] + tokens[end:])
     words_after = [t.text for t in tokens[end:] if t.kind == "word"][:2]
     named_after = [t.text for t in tokens[end:] if t.kind == "word"][:3]  # "599 ou tem juros"
-    if words_before[-2:] in _HAVING or _WHAT_I_CAN_RE.match(_joined(tokens[end:])):
+    if words_before[-2:] in _HAVING or _WHAT_I_CAN_RE.match(
+        _joined(tokens[end : end + _WHAT_I_CAN_TOKENS])
+    ):
         return centavos, end
     if alone or any(map(_is_context, words_before)) or _CONTEXT_AFTER.intersection(named_after):
         return centavos, end
